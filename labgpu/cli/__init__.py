@@ -1,0 +1,1 @@
+"""The ``labgpu`` command line (DESIGN §7)."""

@@ -1,0 +1,245 @@
+"""The sub-commands. Each handler takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Any
+
+from labgpu.cli import output
+from labgpu.core.errors import HostKeyUnknownError
+from labgpu.core.inventory import ServerState, SshTarget
+from labgpu.services import Labgpu
+
+Sub = Any  # argparse's _SubParsersAction is private
+
+
+def _open(args: argparse.Namespace) -> Labgpu:
+    lab = Labgpu(args.db)
+    lab.open()
+    return lab
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return value
+
+
+# -- gui -----------------------------------------------------------------------------------
+
+
+def add_gui(sub: Sub) -> None:
+    """``labgpu gui [--demo]``."""
+    p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.add_argument("--demo", action="store_true", help="open the app on the demo lab")
+    p.set_defaults(handler=run_gui)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the desktop app (imports Qt only here, so the CLI stays light)."""
+    from labgpu.gui.app import run_gui as start
+
+    return start(args.db, demo=bool(getattr(args, "demo", False)))
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+def add_db(sub: Sub) -> None:
+    """``labgpu db upgrade``."""
+    p = sub.add_parser("db", help="database maintenance")
+    dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = dsub.add_parser("upgrade", help="create or upgrade the schema at the configured URL")
+    up.set_defaults(handler=run_db_upgrade)
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    """Upgrade the schema to this version's head."""
+    lab = _open(args)
+    try:
+        print(f"database {lab.store.url} is at the current schema")
+    finally:
+        lab.close()
+    return 0
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def add_servers(sub: Sub) -> None:
+    """``labgpu servers add|list|remove|forget-key``."""
+    p = sub.add_parser("servers", help="register and list GPU servers")
+    ssub = p.add_subparsers(dest="servers_command", metavar="ACTION", required=True)
+    add = ssub.add_parser("add", help="connect, discover GPUs and register a server")
+    add.add_argument("host")
+    add.add_argument("--name", help="name shown in labgpu (default: the host)")
+    add.add_argument("--port", type=int)
+    add.add_argument("--user")
+    add.add_argument("--identity", metavar="FILE", help="private key file")
+    add.add_argument("--jump", metavar="HOST", help="jump host (ProxyJump)")
+    add.add_argument("--trust-host-key", metavar="SHA256:...", help="accept this host key")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(handler=run_servers_add)
+    ls = ssub.add_parser("list", help="registered servers and their state")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_servers_list)
+    rm = ssub.add_parser("remove", help="forget a server and its history")
+    rm.add_argument("name")
+    rm.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rm.set_defaults(handler=run_servers_remove)
+    fk = ssub.add_parser("forget-key", help="forget a server's known host key")
+    fk.add_argument("name")
+    fk.set_defaults(handler=run_servers_forget_key)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def run_servers_add(args: argparse.Namespace) -> int:
+    """Discover a server's GPUs over SSH and register them."""
+    target = SshTarget(args.host, args.port, args.user, args.identity, args.jump)
+    lab = _open(args)
+    try:
+        try:
+            result, report = lab.add_server(target, args.name, args.trust_host_key)
+        except HostKeyUnknownError as exc:
+            if args.trust_host_key or not _confirm(
+                f"{exc.host}: the host key is unknown.\n  {exc.key_type} {exc.fingerprint}\n"
+                "Is this the server's key?"
+            ):
+                raise
+            result, report = lab.add_server(target, args.name, exc.fingerprint)
+        if args.json:
+            out = output.server_json(report.server)
+            out.update(gpus=len(result.gpus), added=list(report.added),
+                       updated=list(report.updated), retired=list(report.retired))
+            output.print_json(out)
+            return 0
+        print(output.reading_rows(result.gpus))
+        print(
+            f"registered {report.server.name}: {report.gpus} GPU(s); "
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.retired)} retired"
+        )
+    finally:
+        lab.close()
+    return 0
+
+
+def run_servers_list(args: argparse.Namespace) -> int:
+    """Registered servers with their state."""
+    lab = _open(args)
+    try:
+        servers = lab.list_servers()
+    finally:
+        lab.close()
+    if args.json:
+        output.print_json([output.server_json(s) for s in servers])
+        return 0
+    rows = [
+        [s.name, s.target.host, str(s.target.port or ""), s.state.value, s.state_reason]
+        for s in servers
+    ]
+    print(output.table(rows, ["NAME", "HOST", "PORT", "STATE", "REASON"]))
+    return 0
+
+
+def run_servers_remove(args: argparse.Namespace) -> int:
+    """Forget a server (asks on a terminal unless --yes)."""
+    if not args.yes and sys.stdin.isatty() and not _confirm(
+        f"Remove {args.name} and all of its GPU history?"
+    ):
+        print("nothing removed", file=sys.stderr)
+        return 1
+    lab = _open(args)
+    try:
+        lab.remove_server(args.name)
+    finally:
+        lab.close()
+    print(f"removed {args.name}")
+    return 0
+
+
+def run_servers_forget_key(args: argparse.Namespace) -> int:
+    """Forget the known host key of a registered server (after a reinstall)."""
+    lab = _open(args)
+    try:
+        removed = lab.forget_host_key(args.name)
+    finally:
+        lab.close()
+    print(f"forgot {removed} key(s) of {args.name}; the next connection will ask again")
+    return 0
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+def add_status(sub: Sub) -> None:
+    """``labgpu status [--json] [--probe]``."""
+    p = sub.add_parser("status", help="every GPU, its load and who runs what")
+    p.add_argument("--probe", action="store_true", help="probe every server first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_status)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Every GPU with its latest values and the servers' states."""
+    lab = _open(args)
+    try:
+        gpus = lab.status(probe_first=args.probe)
+        servers = lab.list_servers()
+    finally:
+        lab.close()
+    if args.json:
+        output.print_json({
+            "servers": [output.server_json(s) for s in servers],
+            "gpus": [output.gpu_status_json(g) for g in gpus],
+        })
+        return 0
+    print(output.status_rows(gpus))
+    for s in servers:
+        if s.state not in (ServerState.ONLINE,):
+            print(f"{s.name}: {s.state.value} {s.state_reason}".rstrip(), file=sys.stderr)
+    return 0
+
+
+# -- collect -------------------------------------------------------------------------------
+
+
+def add_collect(sub: Sub) -> None:
+    """``labgpu collect [--once] [--interval S]``."""
+    p = sub.add_parser("collect", help="sweep all servers and store samples")
+    p.add_argument("--once", action="store_true", help="one sweep, then exit")
+    p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS")
+    p.set_defaults(handler=run_collect)
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """One sweep (--once, exit 1 if a server failed) or sweep until interrupted."""
+    lab = _open(args)
+    try:
+        if args.once:
+            outcomes = lab.sweep()
+            for o in outcomes:
+                line = f"{o.server}: {o.state.value}"
+                line += f" ({o.samples} GPUs)" if o.state is ServerState.ONLINE else f" {o.reason}"
+                print(line)
+            return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
+        collector = lab.make_collector(args.interval)
+        signal.signal(signal.SIGTERM, lambda *_: collector.stop(0))
+        try:
+            collector.run_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            collector.stop()
+    finally:
+        lab.close()
+    return 0

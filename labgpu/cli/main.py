@@ -1,0 +1,50 @@
+"""Entry point of the ``labgpu`` command. Exit codes: 0 ok, 1 failed, 2 usage, 3 refused."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from labgpu import __version__
+from labgpu.cli import commands
+from labgpu.core.errors import LabgpuError
+
+log = logging.getLogger("labgpu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(prog="labgpu", description="Your lab's GPUs in one window.")
+    parser.add_argument("--version", action="version", version=f"labgpu {__version__}")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: config, then SQLite)")
+    parser.add_argument("--demo", action="store_true", help="open the app on the demo lab")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_gui(sub)
+    commands.add_db(sub)
+    commands.add_servers(sub)
+    commands.add_status(sub)
+    commands.add_collect(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler = getattr(args, "handler", None) or commands.run_gui
+    try:
+        return int(handler(args))
+    except LabgpuError as exc:
+        print(f"labgpu: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("labgpu: interrupted", file=sys.stderr)
+        return 130

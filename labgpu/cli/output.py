@@ -1,0 +1,109 @@
+"""Turning results into text and JSON for the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, Server
+
+
+def iso(ts: datetime | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    return ts.isoformat() if ts is not None else None
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout and nothing else (DESIGN §7)."""
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain left-aligned text table."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+def fmt(value: float | int | None, unit: str = "", digits: int = 0) -> str:
+    """A number with its unit, or '-' when the driver did not report it."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}{unit}"
+
+
+def process_json(proc: GpuProcess) -> dict[str, Any]:
+    """One GPU process as documented in the README."""
+    return {
+        "pid": proc.pid,
+        "user": proc.user,
+        "process_name": proc.process_name,
+        "used_memory_mb": proc.used_memory_mb,
+        "elapsed_s": proc.elapsed_s,
+        "command": proc.command,
+    }
+
+
+def gpu_status_json(gpu: GpuStatus) -> dict[str, Any]:
+    """One GPU of ``labgpu status --json`` as documented in the README."""
+    return {
+        "server": gpu.server,
+        "server_state": gpu.server_state.value,
+        "server_reason": gpu.server_reason,
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "model": gpu.model,
+        "memory_total_mb": gpu.memory_total_mb,
+        "memory_used_mb": gpu.memory_used_mb,
+        "utilization_pct": gpu.utilization_pct,
+        "temperature_c": gpu.temperature_c,
+        "power_w": gpu.power_w,
+        "sampled_at": iso(gpu.sampled_at),
+        "free": gpu.is_free,
+        "owners": list(gpu.owners),
+        "processes": [process_json(p) for p in gpu.processes],
+    }
+
+
+def server_json(server: Server) -> dict[str, Any]:
+    """One server of ``servers list --json`` / ``status --json``."""
+    return {
+        "name": server.name,
+        "host": server.target.host,
+        "port": server.target.port,
+        "user": server.target.user,
+        "jump_host": server.target.jump_host,
+        "identity_file": server.target.identity_file,
+        "state": server.state.value,
+        "reason": server.state_reason,
+        "last_seen": iso(server.last_seen),
+    }
+
+
+def reading_rows(gpus: Sequence[GpuReading]) -> str:
+    """Discovered GPUs as a table."""
+    rows = [
+        [str(g.index), g.name, fmt(g.memory_total_mb, " MiB"), fmt(g.utilization_pct, "%"), g.uuid]
+        for g in gpus
+    ]
+    return table(rows, ["IDX", "MODEL", "MEMORY", "UTIL", "UUID"])
+
+
+def status_rows(gpus: Sequence[GpuStatus]) -> str:
+    """``labgpu status`` as a table."""
+    rows = []
+    for g in gpus:
+        mem = f"{fmt(g.memory_used_mb)}/{fmt(g.memory_total_mb)} MiB"
+        procs = ", ".join(f"{p.user or '?'}:{p.pid}" for p in g.processes) or "-"
+        if g.server_state.value != "online":
+            procs = f"[{g.server_state.value}] {g.server_reason}"
+        rows.append([g.server, str(g.index), g.model, fmt(g.utilization_pct, "%"), mem,
+                     fmt(g.temperature_c, "C"), procs])
+    return table(rows, ["SERVER", "IDX", "MODEL", "UTIL", "MEMORY", "TEMP", "PROCESSES"])

@@ -1,0 +1,1 @@
+"""Pure domain: dataclasses, rules and parsers. Imports nothing outside the standard library."""

@@ -1,0 +1,95 @@
+"""Starting the desktop app: ``run_gui``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QCoreApplication, QThreadPool
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from labgpu.core.errors import LabgpuError, SchemaTooNewError
+from labgpu.gui import resources
+from labgpu.gui import settings as prefs
+from labgpu.gui.errors import known_message, report_bug
+from labgpu.gui.main_window import MainWindow
+from labgpu.gui.worker import run_task
+from labgpu.services import Labgpu
+
+log = logging.getLogger(__name__)
+
+COLLECTOR_INTERVAL_S = 5.0
+
+
+def make_application() -> QApplication:
+    """The QApplication (reused if one exists), named so Qt's own paths say ``labgpu``."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    app.setOrganizationName("labgpu")
+    app.setApplicationName("labgpu")
+    app.setWindowIcon(resources.icon("labgpu"))
+    app.setStyleSheet(resources.stylesheet("labgpu"))
+    return app
+
+
+def run_gui(db_url: str | None, demo: bool = False) -> int:
+    """Open the desktop app on ``db_url`` (None: the configured database); returns the exit code."""
+    app = make_application()
+    settings = prefs.open_settings()
+    translators = prefs.install_translators(app, prefs.language(settings))
+    try:
+        labgpu = Labgpu(db_url)
+    except LabgpuError as exc:
+        _fatal(QCoreApplication.translate("app", "labgpu cannot start"), known_message(exc))
+        return 1
+    window = MainWindow(labgpu, settings, demo=demo)
+    window.statusBar().showMessage(QCoreApplication.translate("app", "Opening the database…"))
+    window.show()
+    run_task(labgpu.open, lambda _r, error: _opened(app, window, error))
+    try:
+        return app.exec()
+    finally:
+        window.timer.stop()
+        QThreadPool.globalInstance().waitForDone()  # no worker may outlive the services
+        _shut_down(labgpu)
+        for translator in translators:
+            app.removeTranslator(translator)
+
+
+def _opened(app: QApplication, window: MainWindow, error: BaseException | None) -> None:
+    if error is None:
+        window.statusBar().clearMessage()
+        window.start()
+        if window.labgpu.is_single_seat:
+            run_task(
+                lambda: window.labgpu.start_collector(COLLECTOR_INTERVAL_S), _collector_started
+            )
+        return
+    if isinstance(error, SchemaTooNewError):
+        _fatal(QCoreApplication.translate("app", "Database too new"), known_message(error), window)
+    elif isinstance(error, LabgpuError):
+        _fatal(
+            QCoreApplication.translate("app", "Cannot open the database"),
+            known_message(error),
+            window,
+        )
+    else:
+        report_bug(window, error)
+        _fatal(QCoreApplication.translate("app", "Cannot open the database"), str(error), window)
+    app.exit(1)
+
+
+def _collector_started(_result: object, error: BaseException | None) -> None:
+    if error is not None:
+        log.error("the background collector did not start", exc_info=error)
+
+
+def _fatal(title: str, message: str, parent: MainWindow | None = None) -> None:
+    QMessageBox.critical(parent, title, message)
+
+
+def _shut_down(labgpu: Labgpu) -> None:
+    try:
+        labgpu.close()  # stops the collector, closes SSH connections and the database
+    except LabgpuError as exc:
+        log.warning("closing labgpu: %s", known_message(exc))

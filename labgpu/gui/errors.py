@@ -1,0 +1,50 @@
+"""Known errors become one line in the window; anything else is a bug: logged, then a dialog.
+
+Callers of ``run_task`` hand any error to ``handle_error``; it returns the one-line message of a
+known error (for the caller to show inline or in the status bar) or ``None`` after reporting a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from labgpu.core.errors import LabgpuError
+
+log = logging.getLogger(__name__)
+
+
+def known_message(error: LabgpuError) -> str:
+    """The one-line message of a known error."""
+    text = str(error.args[0]) if error.args else type(error).__name__
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def handle_error(parent: QWidget | None, error: BaseException) -> str | None:
+    """One-line message for a known error; for a bug, log it, show the crash dialog, ``None``."""
+    if isinstance(error, LabgpuError):
+        return known_message(error)
+    report_bug(parent, error)
+    return None
+
+
+def report_bug(parent: QWidget | None, error: BaseException) -> None:
+    """Log an unexpected exception with its traceback and tell the person, without blocking."""
+    details = "".join(traceback.format_exception(error))
+    log.error("unexpected error in labgpu:\n%s", details)
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(QCoreApplication.translate("errors", "labgpu: unexpected error"))
+    box.setText(
+        QCoreApplication.translate(
+            "errors",
+            "Something went wrong inside labgpu: {error}. The details below are also in the log; "
+            "please send them to whoever maintains labgpu in your lab.",
+        ).format(error=f"{type(error).__name__}: {error}")
+    )
+    box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.open()

@@ -1,0 +1,263 @@
+"""The Live view's Qt model: servers as top-level rows, their GPUs as children.
+
+Filtering happens here (model name, free only) rather than in a proxy, because a server row
+must disappear when none of its GPUs pass. A refresh that keeps the same rows only emits
+``dataChanged``, so expansion and selection survive the refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from labgpu.core.inventory import GpuStatus, Server, ServerState
+from labgpu.gui import text
+from labgpu.gui.snapshot import EMPTY, Snapshot
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+#: Role carrying a bar's filled fraction (0..1) or None.
+FractionRole = Qt.ItemDataRole.UserRole + 1
+#: Role carrying a server or GPU's state name (``online``, ``free``, ``busy``, ...).
+StateRole = Qt.ItemDataRole.UserRole + 2
+
+GREY = QColor("#8a9096")
+STATE_COLORS = {"free": QColor("#2e7d4f"), "busy": QColor("#b5651d")}
+ERROR_RED = QColor("#c0392b")
+SERVER_COLORS = {ServerState.ONLINE: QColor("#2e9d5f"), ServerState.UNKNOWN: GREY}
+
+
+class Column(IntEnum):
+    GPU = 0
+    MODEL = 1
+    UTIL = 2
+    MEMORY = 3
+    TEMP = 4
+    POWER = 5
+    STATE = 6
+    OWNERS = 7
+    PROCESSES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroup:
+    server: Server
+    gpus: tuple[GpuStatus, ...]
+    total: int  # GPUs of the server, filtered or not
+    free: int
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        return self.server.name, tuple(g.uuid for g in self.gpus)
+
+
+def _gpu_state(gpu: GpuStatus) -> str:
+    if gpu.server_state is not ServerState.ONLINE:
+        return str(gpu.server_state)
+    return "free" if gpu.is_free else "busy"
+
+
+class LiveModel(QAbstractItemModel):
+    """Servers and GPUs of the latest snapshot, filtered by model and by *free only*."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._snapshot = EMPTY
+        self._model_filter: str | None = None
+        self._free_only = False
+        self._groups: list[ServerGroup] = []
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def set_snapshot(self, snapshot: Snapshot) -> None:
+        """Show a new snapshot (keeps rows in place when the servers and GPUs are the same)."""
+        self._snapshot = snapshot
+        self._regroup()
+
+    def set_filter(self, model: str | None, free_only: bool) -> None:
+        """Show only GPUs of ``model`` (None: every model) and, if ``free_only``, free GPUs."""
+        self._model_filter = model
+        self._free_only = free_only
+        self._regroup()
+
+    def groups(self) -> list[ServerGroup]:
+        """The server groups shown now."""
+        return list(self._groups)
+
+    def _passes(self, gpu: GpuStatus) -> bool:
+        if self._model_filter is not None and gpu.model != self._model_filter:
+            return False
+        return gpu.is_free or not self._free_only
+
+    def _build_groups(self) -> list[ServerGroup]:
+        filtering = self._model_filter is not None or self._free_only
+        groups = []
+        for server in sorted(self._snapshot.servers, key=lambda s: s.name):
+            all_gpus = self._snapshot.gpus_of(server.name)
+            shown = tuple(g for g in all_gpus if self._passes(g))
+            if shown or not filtering:
+                free = sum(1 for g in all_gpus if g.is_free)
+                groups.append(ServerGroup(server, shown, len(all_gpus), free))
+        return groups
+
+    def _regroup(self) -> None:
+        groups = self._build_groups()
+        if [g.key for g in groups] == [g.key for g in self._groups]:
+            self._groups = groups
+            self._emit_all_changed()
+            return
+        self.beginResetModel()
+        self._groups = groups
+        self.endResetModel()
+
+    def _emit_all_changed(self) -> None:
+        last_col = len(Column) - 1
+        if not self._groups:
+            return
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self._groups) - 1, last_col))
+        for row, group in enumerate(self._groups):
+            if group.gpus:
+                parent = self.index(row, 0)
+                bottom = self.index(len(group.gpus) - 1, last_col, parent)
+                self.dataChanged.emit(self.index(0, 0, parent), bottom)
+
+    # -- structure -------------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0)
+        return self.createIndex(row, column, parent.row() + 1)
+
+    def parent(self, child: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        group_id = child.internalId() if child.isValid() else 0
+        return QModelIndex() if group_id == 0 else self.createIndex(group_id - 1, 0, 0)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        if not parent.isValid():
+            return len(self._groups)
+        if parent.internalId() == 0 and parent.column() == 0:
+            return len(self._groups[parent.row()].gpus)
+        return 0
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return [
+            self.tr("GPU"),
+            self.tr("Model"),
+            self.tr("Utilisation"),
+            self.tr("Memory"),
+            self.tr("Temp."),
+            self.tr("Power"),
+            self.tr("State"),
+            self.tr("Owners"),
+            self.tr("Processes"),
+        ][section]
+
+    # -- data ------------------------------------------------------------------------------
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        group_id = index.internalId()
+        if group_id == 0:
+            return self._server_data(self._groups[index.row()], index.column(), role)
+        gpu = self._groups[group_id - 1].gpus[index.row()]
+        return self._gpu_data(gpu, Column(index.column()), role)
+
+    def server_title(self, group: ServerGroup) -> str:
+        """``gpu-01 · online · 4 GPUs, 2 free`` or ``gpu-03 · offline: reason``."""
+        server = group.server
+        state = text.state_label(server.state)
+        if server.state is ServerState.ONLINE:
+            return self.tr("{name}  ·  {state}  ·  {total} GPUs, {free} free").format(
+                name=server.name, state=state, total=group.total, free=group.free
+            )
+        if server.state is ServerState.UNKNOWN:
+            return f"{server.name}  ·  {state}"
+        return self.tr("{name}  ·  {state}: {reason}  ·  last seen {seen}").format(
+            name=server.name,
+            state=state,
+            reason=server.state_reason or text.DASH,
+            seen=text.local_time(server.last_seen),
+        )
+
+    def _server_data(self, group: ServerGroup, column: int, role: int) -> Any:
+        if column != 0:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.server_title(group)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            target = group.server.target
+            where = f"{target.user + '@' if target.user else ''}{target.host}"
+            return f"{where}\n{group.server.state_reason}".strip()
+        if role == StateRole:
+            return str(group.server.state)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return SERVER_COLORS.get(group.server.state, ERROR_RED)
+        return None
+
+    def _gpu_data(self, gpu: GpuStatus, column: Column, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._gpu_text(gpu, column)
+        if role == FractionRole:
+            return _fraction(gpu, column)
+        if role == StateRole:
+            return _gpu_state(gpu)
+        if role == Qt.ItemDataRole.ToolTipRole and column in (Column.OWNERS, Column.PROCESSES):
+            return "\n".join(text.process_line(p) for p in gpu.processes) or None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _foreground(gpu, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.TEMP, Column.POWER):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _gpu_text(self, gpu: GpuStatus, column: Column) -> str:
+        if column is Column.STATE:
+            state = _gpu_state(gpu)
+            if state == "free":
+                return self.tr("free")
+            return self.tr("busy") if state == "busy" else text.state_label(gpu.server_state)
+        values = {
+            Column.GPU: str(gpu.index),
+            Column.MODEL: gpu.model,
+            Column.UTIL: text.percent(gpu.utilization_pct),
+            Column.MEMORY: text.memory(gpu.memory_used_mb, gpu.memory_total_mb),
+            Column.TEMP: text.celsius(gpu.temperature_c),
+            Column.POWER: text.watts(gpu.power_w),
+            Column.OWNERS: ", ".join(gpu.owners),
+            Column.PROCESSES: "; ".join(text.process_line(p) for p in gpu.processes),
+        }
+        return values[column]
+
+
+def _fraction(gpu: GpuStatus, column: Column) -> float | None:
+    if column is Column.UTIL and gpu.utilization_pct is not None:
+        return max(0.0, min(gpu.utilization_pct / 100.0, 1.0))
+    if column is Column.MEMORY and gpu.memory_used_mb is not None and gpu.memory_total_mb:
+        return max(0.0, min(gpu.memory_used_mb / gpu.memory_total_mb, 1.0))
+    return None
+
+
+def _foreground(gpu: GpuStatus, column: Column) -> QBrush | None:
+    state = _gpu_state(gpu)
+    if state not in STATE_COLORS:
+        return QBrush(GREY)  # a server that does not answer: its values are stale
+    if column is Column.STATE:
+        return QBrush(STATE_COLORS[state])
+    return None

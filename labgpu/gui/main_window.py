@@ -1,0 +1,222 @@
+"""The main window: navigation on the left (Live, Servers, Settings), pages on the right."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
+
+from labgpu.gui import resources, text
+from labgpu.gui import settings as prefs
+from labgpu.gui.add_server_dialog import AddServerDialog
+from labgpu.gui.errors import handle_error
+from labgpu.gui.live_view import LivePage
+from labgpu.gui.servers_view import ServersView
+from labgpu.gui.settings_page import SettingsPage
+from labgpu.gui.snapshot import Snapshot, take_snapshot
+from labgpu.gui.worker import run_task
+from labgpu.services import Labgpu
+
+LIVE, SERVERS, SETTINGS = range(3)
+
+
+class MainWindow(QMainWindow):
+    """Shows the lab; every read and write goes through ``run_task`` (never on this thread)."""
+
+    def __init__(self, labgpu: Labgpu, settings: QSettings, demo: bool = False) -> None:
+        super().__init__()
+        self.labgpu = labgpu
+        self.settings = settings
+        self.snapshot: Snapshot | None = None
+        self._refreshing = False
+        self.setWindowTitle(self.tr("labgpu (demo)") if demo else "labgpu")
+        self.setWindowIcon(resources.icon("labgpu"))
+        self._make_pages()
+        self._make_status_bar()
+        self._make_actions()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.set_refresh_interval(prefs.refresh_interval_s(settings))
+        self._restore_geometry()
+
+    def _make_pages(self) -> None:
+        self.live_page = LivePage()
+        self.servers_page = ServersView()
+        self.settings_page = SettingsPage(
+            self.settings, text.safe_url(self.labgpu.db_url), self.labgpu.user
+        )
+        self.pages = QStackedWidget()
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setIconSize(QSize(20, 20))
+        for name, label in (
+            ("live", self.tr("Live")),
+            ("servers", self.tr("Servers")),
+            ("settings", self.tr("Settings")),
+        ):
+            QListWidgetItem(resources.icon(name), label, self.nav)
+        for page in (self.live_page, self.servers_page, self.settings_page):
+            self.pages.addWidget(page)
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(LIVE)
+        self.live_page.add_server_requested.connect(self.open_add_server)
+        self.servers_page.add_requested.connect(self.open_add_server)
+        self.servers_page.remove_requested.connect(self.remove_server)
+        self.servers_page.forget_key_requested.connect(self.forget_host_key)
+        self.settings_page.refresh_interval_changed.connect(self.set_refresh_interval)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+    def _make_status_bar(self) -> None:
+        self.db_label = QLabel(
+            self.tr("Database: {url}").format(url=text.short_db(self.labgpu.db_url))
+        )
+        self.db_label.setToolTip(text.safe_url(self.labgpu.db_url))
+        self.user_label = QLabel(self.tr("User: {user}").format(user=self.labgpu.user))
+        self.refresh_label = QLabel(self.tr("Not refreshed yet"))
+        for label in (self.db_label, self.user_label, self.refresh_label):
+            self.statusBar().addPermanentWidget(label)
+
+    def _make_actions(self) -> None:
+        shortcuts = [
+            (self.tr("Live"), "Ctrl+1", lambda: self.show_page(LIVE)),
+            (self.tr("Servers"), "Ctrl+2", lambda: self.show_page(SERVERS)),
+            (self.tr("Settings"), "Ctrl+3", lambda: self.show_page(SETTINGS)),
+            (self.tr("Refresh"), "F5", self.refresh),
+            (self.tr("Add server…"), "Ctrl+N", self.open_add_server),
+            (self.tr("Quit"), "Ctrl+Q", self.close),
+        ]
+        for label, keys, slot in shortcuts:
+            action = QAction(label, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def show_page(self, page: int) -> None:
+        """Switch to LIVE, SERVERS or SETTINGS."""
+        self.nav.setCurrentRow(page)
+
+    def current_page(self) -> int:
+        """The page shown now."""
+        return self.pages.currentIndex()
+
+    def set_refresh_interval(self, seconds: int) -> None:
+        """Refresh every ``seconds``."""
+        self.timer.setInterval(seconds * 1000)
+
+    # -- refreshing ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Refresh now, then every few seconds (call once the database is open)."""
+        self.refresh()
+        self.timer.start()
+
+    def refresh(self) -> None:
+        """Read servers and GPUs on a worker; skipped while the previous read is running."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        run_task(lambda: take_snapshot(self.labgpu), self._refreshed, context=self)
+
+    def _refreshed(self, snapshot: object, error: BaseException | None) -> None:
+        self._refreshing = False
+        if error is not None:
+            message = handle_error(self, error)
+            if message:
+                self.statusBar().showMessage(
+                    self.tr("Refresh failed: {message}").format(message=message)
+                )
+            return
+        if isinstance(snapshot, Snapshot):
+            self.snapshot = snapshot
+            self.live_page.set_snapshot(snapshot)
+            self.servers_page.set_snapshot(snapshot)
+            self.refresh_label.setText(
+                self.tr("Last refresh: {time}").format(time=text.local_time(snapshot.taken_at))
+            )
+
+    def is_refreshing(self) -> bool:
+        """True while a refresh is in flight."""
+        return self._refreshing
+
+    # -- servers ---------------------------------------------------------------------------
+
+    def open_add_server(self) -> AddServerDialog:
+        """Open the *Add server* dialog (window-modal); returns it."""
+        dialog = AddServerDialog(self.labgpu, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.registered.connect(self._server_registered)
+        dialog.open()
+        return dialog
+
+    def _server_registered(self, name: str) -> None:
+        self.statusBar().showMessage(self.tr("Server {name} added.").format(name=name), 10_000)
+        self.refresh()
+
+    def remove_server(self, name: str) -> None:
+        """Remove a server (already confirmed) on a worker, then refresh."""
+        run_task(
+            lambda: self.labgpu.remove_server(name),
+            lambda _r, error: self._server_removed(name, error),
+            context=self,
+        )
+
+    def _server_removed(self, name: str, error: BaseException | None) -> None:
+        if error is None:
+            self.servers_page.show_message("")
+            self.statusBar().showMessage(
+                self.tr("Server {name} removed.").format(name=name), 10_000
+            )
+        else:
+            message = handle_error(self, error)
+            self.servers_page.show_message(message or "")
+        self.refresh()
+
+    def forget_host_key(self, name: str) -> None:
+        """Forget a server's known host key (already confirmed) on a worker."""
+        run_task(
+            lambda: self.labgpu.forget_host_key(name),
+            lambda removed, error: self._host_key_forgotten(name, removed, error),
+            context=self,
+        )
+
+    def _host_key_forgotten(self, name: str, removed: object, error: BaseException | None) -> None:
+        if error is not None:
+            self.servers_page.show_message(handle_error(self, error) or "")
+            return
+        self.servers_page.show_message(
+            self.tr(
+                "Forgot {count} host key(s) of {name}. Add the server again to confirm its new key."
+            ).format(count=removed, name=name)
+        )
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            if isinstance(state, QByteArray):
+                self.restoreState(state)
+        else:
+            self.resize(1180, 720)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.timer.stop()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,55 @@
+"""The Settings page: language (applied on restart) and the Live view's refresh interval."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from labgpu.gui import settings as prefs
+
+
+class SettingsPage(QWidget):
+    """Edits the app's settings; every change is stored at once."""
+
+    refresh_interval_changed = Signal(int)
+
+    def __init__(
+        self, settings: QSettings, db_url: str, user: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self.language = QComboBox()
+        self.language.addItem(self.tr("System language"), "system")
+        self.language.addItem("English", "en")
+        self.language.addItem("한국어", "ko")
+        self.language.setCurrentIndex(max(self.language.findData(prefs.language(settings)), 0))
+        self.restart_note = QLabel(self.tr("A new language is used the next time labgpu starts."))
+        self.restart_note.setObjectName("hint")
+        self.interval = QSpinBox()
+        self.interval.setRange(prefs.MIN_REFRESH_S, prefs.MAX_REFRESH_S)
+        self.interval.setSuffix(self.tr(" s"))
+        self.interval.setValue(prefs.refresh_interval_s(settings))
+        self._lay_out(db_url, user)
+        self.language.currentIndexChanged.connect(self._language_changed)
+        self.interval.valueChanged.connect(self._interval_changed)
+
+    def _lay_out(self, db_url: str, user: str) -> None:
+        form = QFormLayout()
+        form.addRow(self.tr("Language:"), self.language)
+        form.addRow("", self.restart_note)
+        form.addRow(self.tr("Refresh the Live view every:"), self.interval)
+        db_label = QLabel(db_url)
+        db_label.setWordWrap(True)
+        db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.tr("Database:"), db_label)
+        form.addRow(self.tr("Signed in as:"), QLabel(user))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+    def _language_changed(self) -> None:
+        prefs.set_language(self._settings, str(self.language.currentData()))
+
+    def _interval_changed(self, seconds: int) -> None:
+        prefs.set_refresh_interval_s(self._settings, seconds)
+        self.refresh_interval_changed.emit(seconds)

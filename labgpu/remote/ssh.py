@@ -1,0 +1,398 @@
+"""A pool of persistent SSH connections: one paramiko ``Transport`` per target, reused.
+
+The only module (with ``known_hosts``) that imports paramiko. Thread-safe: one lock per target
+guards connecting; different targets connect fully in parallel and commands run on their own
+channels. Honours ``~/.ssh/config`` (HostName, User, Port, IdentityFile, ProxyJump) and
+ssh-agent, never prompts, verifies host keys (see :mod:`labgpu.remote.known_hosts`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import select
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from labgpu.core.errors import AuthFailedError, RemoteError, RemoteTimeoutError, UnreachableError
+from labgpu.core.inventory import SshTarget
+from labgpu.remote.auth import authenticate
+from labgpu.remote.known_hosts import KnownHosts
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEY_NAMES = ("id_ed25519", "id_ecdsa", "id_rsa")
+_MAX_JUMPS = 8
+_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a remote command printed and how it exited (-1: killed by a signal / no status)."""
+
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A target after ``~/.ssh/config`` is applied."""
+
+    label: str  # for messages: host, or host:port when the port is not 22
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[Path, ...]
+    jump: SshTarget | None
+
+
+def parse_jump(spec: str) -> SshTarget:
+    """Turn a ProxyJump value ``[user@]host[:port][,more...]`` into the last hop's target.
+
+    Earlier hops of a chain become that target's own ``jump_host``.
+    """
+    *before, last = [part.strip() for part in spec.split(",")]
+    user, _, hostport = last.rpartition("@")
+    host, port = hostport, None
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else None
+    elif hostport.count(":") == 1:
+        host, port_text = hostport.split(":")
+        port = int(port_text)
+    return SshTarget(host, port, user or None, None, ",".join(before) or None)
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+
+class SshPool:
+    """Persistent, verified SSH connections to GPU servers and clusters."""
+
+    def __init__(
+        self,
+        known_hosts: Path,
+        *,
+        ssh_config: Path | None = None,
+        home: Path | None = None,
+        user_known_hosts: Path | None = None,
+        use_agent: bool = True,
+        connect_timeout: float = 10.0,
+        keepalive_s: int = 30,
+    ) -> None:
+        """``known_hosts`` is labgpu's own file; ``home`` (default: the real home) is where
+        ``.ssh/config``, ``.ssh/known_hosts`` and the default keys are looked up unless
+        ``ssh_config`` / ``user_known_hosts`` are given explicitly."""
+        self.home = home if home is not None else Path.home()
+        self.known_hosts = KnownHosts(
+            known_hosts,
+            user_known_hosts if user_known_hosts is not None else self.home / ".ssh/known_hosts",
+        )
+        self._config = paramiko.SSHConfig()
+        config_path = ssh_config if ssh_config is not None else self.home / ".ssh/config"
+        if config_path.is_file():
+            self._config = paramiko.SSHConfig.from_path(str(config_path))
+        self.use_agent = use_agent
+        self.connect_timeout = connect_timeout
+        self.keepalive_s = keepalive_s
+        self._guard = threading.Lock()
+        self._locks: dict[SshTarget, threading.Lock] = {}
+        self._transports: dict[SshTarget, paramiko.Transport] = {}
+        self._auth_failures: dict[SshTarget, AuthFailedError] = {}
+
+    def resolve(self, target: SshTarget) -> Endpoint:
+        """Apply ``~/.ssh/config`` to a target (explicit target fields win)."""
+        cfg = self._config.lookup(target.host)
+        hostname = str(cfg.get("hostname", target.host))
+        port = target.port or int(cfg.get("port", 22))
+        user = target.user or cfg.get("user") or getpass.getuser()
+        files = [target.identity_file] if target.identity_file else []
+        files += list(cfg.get("identityfile", []))
+        jump_spec = target.jump_host or cfg.get("proxyjump")
+        jump = parse_jump(jump_spec) if jump_spec and jump_spec != "none" else None
+        label = target.host if port == 22 else f"{target.host}:{port}"
+        paths = tuple(self._expand(f) for f in files)
+        return Endpoint(label, hostname, port, str(user), paths, jump)
+
+    def connect(
+        self, target: SshTarget, *, trusted_fingerprint: str | None = None, timeout: float = 0
+    ) -> paramiko.Transport:
+        """Return the live, authenticated transport of ``target``, connecting if needed.
+
+        ``trusted_fingerprint`` ("SHA256:...") accepts an unknown host key that matches it and
+        saves it to labgpu's known_hosts. Auth failures are remembered and re-raised without
+        reconnecting until :meth:`close` is called for that target.
+        """
+        deadline = _Deadline(timeout or self.connect_timeout)
+        return self._transport(target, deadline, trusted_fingerprint, 0)
+
+    def run(self, target: SshTarget, argv: Sequence[str], timeout: float = 30.0) -> CommandResult:
+        """Run ``argv`` (each word quoted with ``shlex.quote``) and collect its output."""
+        if not argv:
+            raise ValueError("run() needs a command")
+        return self._exec(target, " ".join(shlex.quote(str(a)) for a in argv), timeout)
+
+    def run_script(self, target: SshTarget, script: str, timeout: float = 30.0) -> CommandResult:
+        """Run a fixed POSIX sh script (never built from user input) with ``sh -c``."""
+        return self.run(target, ["sh", "-c", script], timeout)
+
+    def host_key_fingerprint(self, target: SshTarget, timeout: float = 0) -> tuple[str, str]:
+        """``(SHA256 fingerprint, key type)`` of the host's key, without authenticating."""
+        end = self.resolve(target)
+        deadline = _Deadline(timeout or self.connect_timeout)
+        transport = self._handshake(end, deadline, self._socket(end, deadline, 0))
+        try:
+            key = transport.get_remote_server_key()
+            return key.fingerprint, key.get_name()
+        finally:
+            transport.close()
+
+    def trust_host_key(self, target: SshTarget, fingerprint: str, timeout: float = 0) -> None:
+        """Save the host's key to labgpu's known_hosts if it is unknown and matches
+        ``fingerprint`` ("SHA256:..."); does not log in. A known key is left as it is.
+
+        Raises ``HostKeyUnknownError`` when the fingerprint does not match and
+        ``HostKeyChangedError`` when a different key is already known (forget it first).
+        """
+        end = self.resolve(target)
+        deadline = _Deadline(timeout or self.connect_timeout)
+        transport = self._handshake(end, deadline, self._socket(end, deadline, 0))
+        try:
+            key = transport.get_remote_server_key()
+            self.known_hosts.verify(end.hostname, end.port, key, fingerprint, end.label)
+        finally:
+            transport.close()
+
+    def forget_host_key(self, host: SshTarget | str, port: int = 22) -> int:
+        """Drop a host's keys from labgpu's known_hosts; return how many lines were removed.
+
+        A target is resolved through ~/.ssh/config (HostName, Port) first. The user's
+        ~/.ssh/known_hosts is never changed (use ``ssh-keygen -R`` there).
+        """
+        if isinstance(host, SshTarget):
+            end = self.resolve(host)
+            self.close(host)
+            return self.known_hosts.forget(end.hostname, end.port)
+        return self.known_hosts.forget(host, port)
+
+    def close(self, target: SshTarget) -> None:
+        """Close the target's transport and forget a remembered auth failure."""
+        with self._lock_for(target):
+            transport = self._transports.pop(target, None)
+            self._auth_failures.pop(target, None)
+        if transport is not None:
+            transport.close()
+
+    def close_all(self) -> None:
+        """Close every pooled transport."""
+        with self._guard:
+            targets = list(self._transports)
+        for target in targets:
+            self.close(target)
+
+    def _lock_for(self, target: SshTarget) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(target, threading.Lock())
+
+    def _transport(
+        self, target: SshTarget, deadline: _Deadline, trusted: str | None, depth: int
+    ) -> paramiko.Transport:
+        with self._lock_for(target):
+            known = self._auth_failures.get(target)
+            if known is not None:
+                raise known
+            transport = self._transports.get(target)
+            if transport is not None and transport.is_active() and transport.is_authenticated():
+                return transport
+            if transport is not None:
+                transport.close()
+                del self._transports[target]
+            try:
+                transport = self._open(target, deadline, trusted, depth)
+            except AuthFailedError as exc:
+                self._auth_failures[target] = exc
+                raise
+            self._transports[target] = transport
+            return transport
+
+    def _open(
+        self, target: SshTarget, deadline: _Deadline, trusted: str | None, depth: int
+    ) -> paramiko.Transport:
+        end = self.resolve(target)
+        transport = self._handshake(end, deadline, self._socket(end, deadline, depth))
+        try:
+            key = transport.get_remote_server_key()
+            self.known_hosts.verify(end.hostname, end.port, key, trusted, end.label)
+            self._authenticate(transport, end, deadline)
+        except BaseException:
+            transport.close()
+            raise
+        transport.set_keepalive(self.keepalive_s)
+        return transport
+
+    def _socket(
+        self, end: Endpoint, deadline: _Deadline, depth: int
+    ) -> socket.socket | paramiko.Channel:
+        if end.jump is not None:
+            return self._jump_channel(end, deadline, depth)
+        try:
+            return socket.create_connection((end.hostname, end.port), timeout=deadline.left())
+        except socket.gaierror as exc:
+            raise UnreachableError(
+                end.label,
+                f"cannot resolve {end.hostname!r} ({exc.strerror}) — check the host "
+                "name (or HostName in ~/.ssh/config) and DNS",
+            ) from exc
+        except ConnectionRefusedError as exc:
+            raise UnreachableError(
+                end.label, "connection refused — is sshd running and the port right?"
+            ) from exc
+        except TimeoutError as exc:
+            raise UnreachableError(
+                end.label,
+                f"no answer within {round(deadline.seconds, 1):g} s — is the host up and not "
+                "behind a firewall?",
+            ) from exc
+        except OSError as exc:
+            raise UnreachableError(
+                end.label, f"cannot connect ({exc.strerror or exc}) — check the network route"
+            ) from exc
+
+    def _jump_channel(self, end: Endpoint, deadline: _Deadline, depth: int) -> paramiko.Channel:
+        assert end.jump is not None
+        if depth >= _MAX_JUMPS:
+            raise UnreachableError(end.label, "too many ProxyJump hops — is there a loop?")
+        jump_transport = self._transport(end.jump, deadline, None, depth + 1)
+        try:
+            return jump_transport.open_channel(
+                "direct-tcpip", (end.hostname, end.port), ("127.0.0.1", 0), timeout=deadline.left()
+            )
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise UnreachableError(
+                end.label,
+                f"jump host {end.jump.host} could not connect to "
+                f"{end.hostname}:{end.port} ({exc}) — check the address as seen from the jump host",
+            ) from exc
+
+    def _handshake(
+        self, end: Endpoint, deadline: _Deadline, sock: socket.socket | paramiko.Channel
+    ) -> paramiko.Transport:
+        try:
+            transport = paramiko.Transport(sock)
+        except BaseException:
+            sock.close()
+            raise
+        transport.banner_timeout = transport.handshake_timeout = deadline.seconds + 5
+        options = transport.get_security_options()
+        algorithms = self.known_hosts.preferred_algorithms(
+            end.hostname, end.port, list(options.key_types)
+        )
+        options.key_types = algorithms
+        event = threading.Event()
+        transport.start_client(event=event)
+        while not event.wait(min(0.1, deadline.left())) and deadline.left() > 0:
+            pass
+        if not event.is_set() or not transport.is_active():
+            error = transport.get_exception()
+            transport.close()
+            if not event.is_set():
+                raise RemoteTimeoutError(
+                    end.label,
+                    f"connected, but no SSH handshake within {round(deadline.seconds, 1):g} s "
+                    "— is that port an SSH server, and is the server overloaded?",
+                )
+            raise UnreachableError(
+                end.label, f"SSH negotiation failed ({error}) — is that port an SSH server?"
+            )
+        return transport
+
+    def _expand(self, path: str) -> Path:
+        """Expand ``~`` against ``self.home`` (paramiko already expanded it to the real home)."""
+        real_home = str(Path.home())
+        if path == "~" or path.startswith("~/"):
+            return self.home / path[2:]
+        if self.home != Path.home() and path.startswith(real_home + "/"):
+            return self.home / path[len(real_home) + 1 :]
+        return Path(path).expanduser()
+
+    def _authenticate(
+        self, transport: paramiko.Transport, end: Endpoint, deadline: _Deadline
+    ) -> None:
+        files = end.identity_files or tuple(self.home / ".ssh" / n for n in DEFAULT_KEY_NAMES)
+        authenticate(
+            transport, end.label, end.user, files, use_agent=self.use_agent, timeout=deadline.left()
+        )
+
+    def _exec(self, target: SshTarget, command: str, timeout: float) -> CommandResult:
+        deadline = _Deadline(timeout)
+        label = self.resolve(target).label
+        for attempt in (1, 2):
+            connect_by = _Deadline(min(self.connect_timeout, deadline.left()))
+            transport = self._transport(target, connect_by, None, 0)
+            try:
+                channel = transport.open_session(timeout=max(deadline.left(), 0.1))
+                break
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                log.info("%s: transport unusable (%s); reconnecting", label, exc)
+                self._drop(target, transport)
+                if attempt == 2:
+                    raise RemoteError(label, f"cannot open a session ({exc}) — try again") from exc
+        try:
+            channel.exec_command(command)
+            return self._collect(channel, deadline, label)
+        finally:
+            channel.close()
+
+    def _drop(self, target: SshTarget, transport: paramiko.Transport) -> None:
+        with self._lock_for(target):
+            if self._transports.get(target) is transport:
+                del self._transports[target]
+        transport.close()
+
+    def _collect(self, channel: paramiko.Channel, deadline: _Deadline, label: str) -> CommandResult:
+        out: list[bytes] = []
+        err: list[bytes] = []
+        while True:
+            while channel.recv_ready():
+                out.append(channel.recv(_CHUNK))
+            while channel.recv_stderr_ready():
+                err.append(channel.recv_stderr(_CHUNK))
+            if channel.exit_status_ready() or channel.closed:
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    break
+                continue
+            if deadline.left() <= 0:
+                raise RemoteTimeoutError(
+                    label,
+                    f"command did not finish within {round(deadline.seconds, 1):g} s — the server "
+                    "may be overloaded; the command was abandoned",
+                )
+            if channel.eof_received:  # output done; the exit status follows shortly
+                channel.status_event.wait(min(deadline.left(), 1.0))
+            else:
+                select.select([channel], [], [], min(deadline.left(), 1.0))
+        if not channel.exit_status_ready() and not transport_alive(channel):
+            raise UnreachableError(label, "connection lost while the command ran — try again")
+        status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+        text = (b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace"))
+        return CommandResult(status, *text)
+
+
+def transport_alive(channel: paramiko.Channel) -> bool:
+    """Whether the channel's transport still runs."""
+    transport = channel.get_transport()
+    return transport is not None and transport.is_active()

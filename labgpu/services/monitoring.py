@@ -1,0 +1,173 @@
+"""The collector: sweeps every server in parallel and stores what it sees.
+
+One slow or dead host never delays the others: each host is probed on its own worker, a host
+whose previous probe is still running is skipped, and failing hosts back off exponentially.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from labgpu.core.backoff import retry_delay
+from labgpu.core.errors import (
+    AuthFailedError,
+    DatabaseError,
+    HostKeyChangedError,
+    HostKeyUnknownError,
+    LabgpuError,
+    ProbeError,
+    RemoteError,
+)
+from labgpu.core.inventory import ProbeResult, Server, ServerState, SshTarget
+from labgpu.storage import Store
+
+log = logging.getLogger(__name__)
+
+ProbeFn = Callable[[SshTarget], ProbeResult]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepOutcome:
+    """What happened to one server in one sweep."""
+
+    server: str
+    state: ServerState
+    reason: str = ""
+    samples: int = 0
+
+
+def classify_error(exc: BaseException) -> tuple[ServerState, str]:
+    """Map a probe failure to the server state and the reason shown in its row."""
+    if isinstance(exc, HostKeyChangedError):
+        return ServerState.HOST_KEY_CHANGED, str(exc)
+    if isinstance(exc, HostKeyUnknownError):
+        return ServerState.HOST_KEY_UNKNOWN, str(exc)
+    if isinstance(exc, AuthFailedError):
+        return ServerState.AUTH_FAILED, str(exc)
+    if isinstance(exc, ProbeError):
+        return ServerState.PROBE_ERROR, str(exc)
+    if isinstance(exc, RemoteError | LabgpuError):
+        return ServerState.OFFLINE, str(exc)
+    return ServerState.PROBE_ERROR, f"internal error while probing: {exc!r} (see the log)"
+
+
+class Collector:
+    """Probes servers and stores samples; usable once (``sweep_once``) or as a loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        probe: ProbeFn,
+        interval_s: float = 5.0,
+        *,
+        max_workers: int = 32,
+        max_backoff_s: float = 300.0,
+    ) -> None:
+        self._store = store
+        self._probe = probe
+        self.interval_s = interval_s
+        self._max_backoff_s = max_backoff_s
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._next_due: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one server -------------------------------------------------------------------------
+
+    def probe_server(self, server: Server) -> SweepOutcome:
+        """Probe one server and store the result or its failure state. Never raises."""
+        try:
+            result = self._probe(server.target)
+            samples = self._store.store_probe(server.name, result)
+        except DatabaseError as exc:  # not the server's fault: keep its state, try again later
+            log.warning("could not store the probe of %s: %s", server.name, exc)
+            self._failures[server.name] = self._failures.get(server.name, 0) + 1
+            return SweepOutcome(server.name, ServerState.UNKNOWN, str(exc))
+        except Exception as exc:  # noqa: BLE001 — every failure becomes the server's state
+            state, reason = classify_error(exc)
+            if state is ServerState.PROBE_ERROR and not isinstance(exc, LabgpuError):
+                log.exception("probe of %s failed unexpectedly", server.name)
+            self._record_failure(server.name, state, reason)
+            return SweepOutcome(server.name, state, reason)
+        self._failures.pop(server.name, None)
+        return SweepOutcome(server.name, ServerState.ONLINE, "", samples)
+
+    def _record_failure(self, name: str, state: ServerState, reason: str) -> None:
+        self._failures[name] = self._failures.get(name, 0) + 1
+        try:
+            self._store.set_server_state(name, state, reason, None)
+        except LabgpuError as exc:
+            log.warning("could not record state of %s: %s", name, exc)
+
+    # -- sweeps -----------------------------------------------------------------------------
+
+    def sweep_once(self, timeout_s: float | None = None) -> list[SweepOutcome]:
+        """Probe every registered server in parallel and wait for all of them."""
+        servers = self._store.list_servers()
+        futures = [self._executor.submit(self.probe_server, s) for s in servers]
+        done, _ = wait(futures, timeout=timeout_s)
+        outcomes = []
+        for server, fut in zip(servers, futures, strict=True):
+            if fut in done:
+                outcomes.append(fut.result())
+            else:
+                outcomes.append(SweepOutcome(server.name, ServerState.OFFLINE, "probe still running"))
+        return outcomes
+
+    def tick(self, now: float | None = None) -> int:
+        """Start a probe for every server that is due and not already being probed."""
+        now = time.monotonic() if now is None else now
+        started = 0
+        for server in self._store.list_servers():
+            with self._lock:
+                if server.name in self._in_flight or now < self._next_due.get(server.name, 0.0):
+                    continue
+                self._in_flight.add(server.name)
+            fut = self._executor.submit(self.probe_server, server)
+            fut.add_done_callback(lambda f, name=server.name: self._finished(name, f))
+            started += 1
+        return started
+
+    def _finished(self, name: str, fut: Future[SweepOutcome]) -> None:
+        delay = retry_delay(self.interval_s, self._failures.get(name, 0), self._max_backoff_s)
+        with self._lock:
+            self._in_flight.discard(name)
+            self._next_due[name] = time.monotonic() + delay
+
+    # -- loop -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Sweep in a background thread until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
+        self._thread.start()
+
+    def run_forever(self) -> None:
+        """Sweep in the calling thread until ``stop`` (used by ``labgpu collect``)."""
+        self._run()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except LabgpuError as exc:  # e.g. the database is briefly unreachable
+                log.warning("collector: %s", exc)
+            self._stop.wait(min(1.0, self.interval_s / 2))
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Stop the loop; probes in flight finish on their own (each has a timeout)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait_s)
+            self._thread = None
+        self._executor.shutdown(wait=False, cancel_futures=True)

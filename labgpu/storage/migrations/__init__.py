@@ -1,0 +1,1 @@
+"""Alembic migrations of the labgpu schema (package data; run through ``labgpu.storage.db``)."""

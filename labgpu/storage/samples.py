@@ -1,0 +1,143 @@
+"""GPU readings and processes: storing a probe, reading the latest status."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, ProbeResult, ServerState
+from labgpu.storage.convert import server_state, to_process
+from labgpu.storage.inventory import require_server, set_state
+from labgpu.storage.models import GpuProcessRow, GpuRow, GpuSampleRow, ServerRow
+
+log = logging.getLogger(__name__)
+
+
+def store_probe(s: Session, server_name: str, probe: ProbeResult) -> int:
+    """Store one sample per known GPU and its processes; mark the server online.
+
+    GPUs are matched by uuid among the server's current GPUs; others are ignored (logged).
+    Returns the number of samples stored.
+    """
+    server = require_server(s, server_name)
+    set_state(server, ServerState.ONLINE, "", probe.taken_at)
+    s.flush()
+    gpu_ids = _current_gpu_ids(s, server.id)
+    samples = [
+        _sample_values(gpu_ids[r.uuid], probe.taken_at, r) for r in probe.gpus if r.uuid in gpu_ids
+    ]
+    processes = [
+        _process_values(gpu_ids[p.gpu_uuid], probe.taken_at, p)
+        for p in probe.processes
+        if p.gpu_uuid in gpu_ids
+    ]
+    unknown = sorted({r.uuid for r in probe.gpus} - gpu_ids.keys())
+    if unknown:
+        log.warning("%s: ignored readings of unregistered GPUs %s", server_name, ", ".join(unknown))
+    if samples:
+        s.execute(insert(GpuSampleRow), samples)
+    if processes:
+        s.execute(insert(GpuProcessRow), processes)
+    return len(samples)
+
+
+def _current_gpu_ids(s: Session, server_id: int) -> dict[str, int]:
+    query = select(GpuRow.uuid, GpuRow.id).where(
+        GpuRow.server_id == server_id, GpuRow.retired_at.is_(None)
+    )
+    return {uuid: gpu_id for uuid, gpu_id in s.execute(query)}
+
+
+def _sample_values(gpu_id: int, ts: datetime, reading: GpuReading) -> dict[str, Any]:
+    return {
+        "gpu_id": gpu_id,
+        "ts": ts,
+        "utilization_pct": reading.utilization_pct,
+        "memory_used_mb": reading.memory_used_mb,
+        "temperature_c": reading.temperature_c,
+        "power_w": reading.power_w,
+    }
+
+
+def _process_values(gpu_id: int, ts: datetime, proc: GpuProcess) -> dict[str, Any]:
+    return {
+        "gpu_id": gpu_id,
+        "ts": ts,
+        "pid": proc.pid,
+        "user_name": proc.user,
+        "process_name": proc.process_name,
+        "command": proc.command,
+        "used_memory_mb": proc.used_memory_mb,
+        "elapsed_s": proc.elapsed_s,
+    }
+
+
+def latest_status(s: Session) -> list[GpuStatus]:
+    """Every current GPU with its server's state, newest sample and that sweep's processes.
+
+    Two queries whatever the number of GPUs: GPUs with their latest sample, then processes.
+    """
+    newest = (
+        select(func.max(GpuSampleRow.ts))
+        .where(GpuSampleRow.gpu_id == GpuRow.id)
+        .correlate(GpuRow)
+        .scalar_subquery()
+    )
+    query = (
+        select(GpuRow, ServerRow, GpuSampleRow)
+        .join(ServerRow, GpuRow.server_id == ServerRow.id)
+        .outerjoin(GpuSampleRow, and_(GpuSampleRow.gpu_id == GpuRow.id, GpuSampleRow.ts == newest))
+        .where(GpuRow.retired_at.is_(None))
+        .order_by(ServerRow.name, GpuRow.index, GpuRow.id)
+    )
+    rows = s.execute(query).all()
+    sampled = {(gpu.id, sample.ts): gpu.uuid for gpu, _, sample in rows if sample is not None}
+    processes = _processes_of(s, sampled)
+    return [
+        _status(gpu, server, sample, tuple(processes.get(gpu.id, ())))
+        for gpu, server, sample in rows
+    ]
+
+
+def _processes_of(
+    s: Session, sampled: dict[tuple[int, datetime], str]
+) -> dict[int, list[GpuProcess]]:
+    found: dict[int, list[GpuProcess]] = defaultdict(list)
+    if not sampled:
+        return found
+    query = (
+        select(GpuProcessRow)
+        .where(tuple_(GpuProcessRow.gpu_id, GpuProcessRow.ts).in_(list(sampled)))
+        .order_by(GpuProcessRow.gpu_id, GpuProcessRow.id)
+    )
+    for row in s.scalars(query):
+        found[row.gpu_id].append(to_process(row, sampled[(row.gpu_id, row.ts)]))
+    return found
+
+
+def _status(
+    gpu: GpuRow,
+    server: ServerRow,
+    sample: GpuSampleRow | None,
+    processes: tuple[GpuProcess, ...],
+) -> GpuStatus:
+    return GpuStatus(
+        server=server.name,
+        server_state=server_state(server.state),
+        server_reason=server.state_reason,
+        index=gpu.index,
+        uuid=gpu.uuid,
+        model=gpu.model,
+        memory_total_mb=gpu.memory_mb,
+        memory_used_mb=sample.memory_used_mb if sample else None,
+        utilization_pct=sample.utilization_pct if sample else None,
+        temperature_c=sample.temperature_c if sample else None,
+        power_w=sample.power_w if sample else None,
+        sampled_at=sample.ts if sample else None,
+        processes=processes,
+    )

@@ -1,0 +1,484 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ko_KR">
+<context>
+    <name>AddServerDialog</name>
+    <message>
+        <source>Add a GPU server</source>
+        <translation>GPU 서버 추가</translation>
+    </message>
+    <message>
+        <source>gpu-01.lab.example.org or an alias from ~/.ssh/config</source>
+        <translation>gpu-01.lab.example.org 또는 ~/.ssh/config의 별칭</translation>
+    </message>
+    <message>
+        <source>default</source>
+        <translation>기본값</translation>
+    </message>
+    <message>
+        <source>default: from ~/.ssh/config or your login name</source>
+        <translation>기본값: ~/.ssh/config 또는 로그인 이름</translation>
+    </message>
+    <message>
+        <source>default: ssh-agent and ~/.ssh keys</source>
+        <translation>기본값: ssh-agent와 ~/.ssh의 키</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>찾아보기…</translation>
+    </message>
+    <message>
+        <source>optional: user@gateway:port</source>
+        <translation>선택 사항: user@gateway:port</translation>
+    </message>
+    <message>
+        <source>Connect and discover</source>
+        <translation>연결하고 GPU 찾기</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <source>GPU</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>메모리</translation>
+    </message>
+    <message>
+        <source>UUID</source>
+        <translation>UUID</translation>
+    </message>
+    <message>
+        <source>Host:</source>
+        <translation>호스트:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>포트:</translation>
+    </message>
+    <message>
+        <source>User:</source>
+        <translation>사용자:</translation>
+    </message>
+    <message>
+        <source>Identity file:</source>
+        <translation>개인 키 파일:</translation>
+    </message>
+    <message>
+        <source>Jump host:</source>
+        <translation>점프 호스트:</translation>
+    </message>
+    <message>
+        <source>Name in labgpu:</source>
+        <translation>labgpu에서 쓸 이름:</translation>
+    </message>
+    <message>
+        <source>GPUs found:</source>
+        <translation>찾은 GPU:</translation>
+    </message>
+    <message>
+        <source>Choose an SSH private key</source>
+        <translation>SSH 개인 키 선택</translation>
+    </message>
+    <message>
+        <source>Enter the server&apos;s host name or address first.</source>
+        <translation>먼저 서버의 호스트 이름이나 주소를 입력하세요.</translation>
+    </message>
+    <message>
+        <source>Connecting to {host}…</source>
+        <translation>{host}에 연결하는 중…</translation>
+    </message>
+    <message>
+        <source>Cancelled. Nothing was saved.</source>
+        <translation>취소했습니다. 아무것도 저장하지 않았습니다.</translation>
+    </message>
+    <message>
+        <source>Discovery failed; see the error report.</source>
+        <translation>GPU를 찾지 못했습니다. 오류 보고를 확인하세요.</translation>
+    </message>
+    <message>
+        <source>The host key of {host} was not trusted, so labgpu did not log in. Check the fingerprint with the server&apos;s administrator and try again.</source>
+        <translation>{host}의 호스트 키를 신뢰하지 않았으므로 labgpu는 로그인하지 않았습니다. 서버 관리자에게 지문을 확인한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <source>Unknown host key</source>
+        <translation>알 수 없는 호스트 키</translation>
+    </message>
+    <message>
+        <source>labgpu has never seen the host key of {host}.</source>
+        <translation>labgpu가 {host}의 호스트 키를 처음 봅니다.</translation>
+    </message>
+    <message>
+        <source>Key type: {key_type}
+Fingerprint: {fingerprint}
+
+Compare it with the fingerprint the server&apos;s administrator gives you. Trust this key?</source>
+        <translation>키 종류: {key_type}
+지문: {fingerprint}
+
+서버 관리자가 알려 준 지문과 비교하세요. 이 키를 신뢰하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>알 수 없음</translation>
+    </message>
+    <message>
+        <source>Found {count} GPUs on {host}. Check them, then Save.</source>
+        <translation>{host}에서 GPU {count}개를 찾았습니다. 확인한 뒤 저장하세요.</translation>
+    </message>
+    <message>
+        <source>Saving {name}…</source>
+        <translation>{name} 저장하는 중…</translation>
+    </message>
+    <message>
+        <source>Saving failed; see the error report.</source>
+        <translation>저장하지 못했습니다. 오류 보고를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>LiveModel</name>
+    <message>
+        <source>GPU</source>
+        <extracomment>Role carrying a bar&apos;s filled fraction (0..1) or None. Role carrying a server or GPU&apos;s state name (``online``, ``free``, ``busy``, ...).</extracomment>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Utilisation</source>
+        <translation>사용률</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>메모리</translation>
+    </message>
+    <message>
+        <source>Temp.</source>
+        <translation>온도</translation>
+    </message>
+    <message>
+        <source>Power</source>
+        <translation>전력</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Owners</source>
+        <translation>사용자</translation>
+    </message>
+    <message>
+        <source>Processes</source>
+        <translation>프로세스</translation>
+    </message>
+    <message>
+        <source>{name}  ·  {state}  ·  {total} GPUs, {free} free</source>
+        <translation>{name}  ·  {state}  ·  GPU {total}개, 빈 GPU {free}개</translation>
+    </message>
+    <message>
+        <source>{name}  ·  {state}: {reason}  ·  last seen {seen}</source>
+        <translation>{name}  ·  {state}: {reason}  ·  마지막 응답 {seen}</translation>
+    </message>
+    <message>
+        <source>free</source>
+        <translation>비어 있음</translation>
+    </message>
+    <message>
+        <source>busy</source>
+        <translation>사용 중</translation>
+    </message>
+</context>
+<context>
+    <name>LiveView</name>
+    <message>
+        <source>Free only</source>
+        <translation>빈 GPU만</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>모델:</translation>
+    </message>
+    <message>
+        <source>{total} GPUs on {servers} servers, {free} free</source>
+        <translation>서버 {servers}대의 GPU {total}개, 빈 GPU {free}개</translation>
+    </message>
+    <message>
+        <source>All models</source>
+        <translation>모든 모델</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>labgpu (demo)</source>
+        <translation>labgpu (데모)</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>실시간</translation>
+    </message>
+    <message>
+        <source>Servers</source>
+        <translation>서버</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <source>Database: {url}</source>
+        <translation>데이터베이스: {url}</translation>
+    </message>
+    <message>
+        <source>User: {user}</source>
+        <translation>사용자: {user}</translation>
+    </message>
+    <message>
+        <source>Not refreshed yet</source>
+        <translation>아직 새로 고치지 않음</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>Add server…</source>
+        <translation>서버 추가…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>끝내기</translation>
+    </message>
+    <message>
+        <source>Refresh failed: {message}</source>
+        <translation>새로 고치지 못했습니다: {message}</translation>
+    </message>
+    <message>
+        <source>Last refresh: {time}</source>
+        <translation>마지막 새로 고침: {time}</translation>
+    </message>
+    <message>
+        <source>Server {name} added.</source>
+        <translation>서버 {name}을(를) 추가했습니다.</translation>
+    </message>
+    <message>
+        <source>Server {name} removed.</source>
+        <translation>서버 {name}을(를) 삭제했습니다.</translation>
+    </message>
+    <message>
+        <source>Forgot {count} host key(s) of {name}. Add the server again to confirm its new key.</source>
+        <translation>{name}의 호스트 키 {count}개를 잊었습니다. 서버를 다시 추가해 새 키를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>ServersModel</name>
+    <message>
+        <source>Name</source>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <source>Host</source>
+        <translation>호스트</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>포트</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>사용자</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>사유</translation>
+    </message>
+    <message>
+        <source>Last seen</source>
+        <translation>마지막 응답</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU 수</translation>
+    </message>
+</context>
+<context>
+    <name>ServersView</name>
+    <message>
+        <source>Add server…</source>
+        <translation>서버 추가…</translation>
+    </message>
+    <message>
+        <source>Remove…</source>
+        <translation>삭제…</translation>
+    </message>
+    <message>
+        <source>Forget host key…</source>
+        <translation>호스트 키 잊기…</translation>
+    </message>
+    <message>
+        <source>After a server was reinstalled: forget its old SSH host key, so that the next contact asks you to confirm the new one.</source>
+        <translation>서버를 다시 설치한 뒤에 쓰세요: 예전 SSH 호스트 키를 잊고, 다음 연결 때 새 키를 확인하도록 묻습니다.</translation>
+    </message>
+    <message>
+        <source>Forget host key</source>
+        <translation>호스트 키 잊기</translation>
+    </message>
+    <message>
+        <source>Forget the SSH host key labgpu knows for {name}? Do this only when the server was reinstalled or its key was replaced on purpose; labgpu then asks you to confirm the new key the next time you add the server.</source>
+        <translation>labgpu가 알고 있는 {name}의 SSH 호스트 키를 잊으시겠습니까? 서버를 다시 설치했거나 키를 일부러 바꾼 경우에만 하세요. 다음에 서버를 추가할 때 labgpu가 새 키를 확인하도록 묻습니다.</translation>
+    </message>
+    <message>
+        <source>Remove server</source>
+        <translation>서버 삭제</translation>
+    </message>
+    <message>
+        <source>Remove the server {name}? Its GPUs and their whole history (samples, processes) are deleted from the database. The server itself is not touched.</source>
+        <translation>서버 {name}을(를) 삭제하시겠습니까? 이 서버의 GPU와 모든 기록(측정값, 프로세스)이 데이터베이스에서 지워집니다. 서버 자체는 건드리지 않습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>System language</source>
+        <translation>시스템 언어</translation>
+    </message>
+    <message>
+        <source>A new language is used the next time labgpu starts.</source>
+        <translation>바꾼 언어는 labgpu를 다시 시작하면 적용됩니다.</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation>초</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>언어:</translation>
+    </message>
+    <message>
+        <source>Refresh the Live view every:</source>
+        <translation>실시간 보기 새로 고침 간격:</translation>
+    </message>
+    <message>
+        <source>Database:</source>
+        <translation>데이터베이스:</translation>
+    </message>
+    <message>
+        <source>Signed in as:</source>
+        <translation>사용자:</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeWidget</name>
+    <message>
+        <source>Welcome to labgpu</source>
+        <translation>labgpu에 오신 것을 환영합니다</translation>
+    </message>
+    <message>
+        <source>labgpu shows every GPU of your lab, live: who uses which GPU, how busy it is, and which ones are free.
+
+Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs with nvidia-smi and keeps watching them.</source>
+        <translation>labgpu는 연구실의 모든 GPU를 실시간으로 보여 줍니다. 누가 어떤 GPU를 쓰는지, 얼마나 바쁜지, 어떤 GPU가 비어 있는지 한눈에 볼 수 있습니다.
+
+먼저 GPU 서버를 추가하세요. labgpu가 SSH로 접속해 nvidia-smi로 GPU를 찾고 계속 지켜봅니다.</translation>
+    </message>
+    <message>
+        <source>Add a server…</source>
+        <translation>서버 추가…</translation>
+    </message>
+</context>
+<context>
+    <name>app</name>
+    <message>
+        <source>labgpu cannot start</source>
+        <translation>labgpu를 시작할 수 없습니다</translation>
+    </message>
+    <message>
+        <source>Opening the database…</source>
+        <translation>데이터베이스를 여는 중…</translation>
+    </message>
+    <message>
+        <source>Database too new</source>
+        <translation>데이터베이스가 더 최신입니다</translation>
+    </message>
+    <message>
+        <source>Cannot open the database</source>
+        <translation>데이터베이스를 열 수 없습니다</translation>
+    </message>
+</context>
+<context>
+    <name>errors</name>
+    <message>
+        <source>labgpu: unexpected error</source>
+        <translation>labgpu: 예기치 않은 오류</translation>
+    </message>
+    <message>
+        <source>Something went wrong inside labgpu: {error}. The details below are also in the log; please send them to whoever maintains labgpu in your lab.</source>
+        <translation>labgpu 내부에서 문제가 생겼습니다: {error}. 아래 자세한 내용은 로그에도 남아 있습니다. 연구실에서 labgpu를 관리하는 사람에게 보내 주세요.</translation>
+    </message>
+</context>
+<context>
+    <name>text</name>
+    <message>
+        <source>waiting for first contact</source>
+        <translation>첫 연결 대기 중</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>온라인</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>오프라인</translation>
+    </message>
+    <message>
+        <source>login failed</source>
+        <translation>로그인 실패</translation>
+    </message>
+    <message>
+        <source>host key not trusted</source>
+        <translation>신뢰하지 않은 호스트 키</translation>
+    </message>
+    <message>
+        <source>host key changed</source>
+        <translation>호스트 키 바뀜</translation>
+    </message>
+    <message>
+        <source>nvidia-smi failed</source>
+        <translation>nvidia-smi 실패</translation>
+    </message>
+    <message>
+        <source>{used} / {total} GiB</source>
+        <translation>{used} / {total} GiB</translation>
+    </message>
+    <message>
+        <source>n/a</source>
+        <translation>해당 없음</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <source>(exited)</source>
+        <translation>(종료됨)</translation>
+    </message>
+    <message>
+        <source>{user}  pid {pid}  {mem} GiB  {command}</source>
+        <translation>{user}  pid {pid}  {mem} GiB  {command}</translation>
+    </message>
+</context>
+</TS>

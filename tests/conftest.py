@@ -1,0 +1,28 @@
+"""Shared fixtures. Real services (sshd, PostgreSQL) are started by the plugins in tests/helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Qt runs offscreen for logic tests; screenshot scripts set xcb themselves.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+pytest_plugins = [
+    "tests.helpers.sshd",
+    "tests.helpers.postgres",
+]
+
+
+@pytest.fixture(autouse=True)
+def labgpu_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config and data directories and a fixed user name."""
+    config = tmp_path / "config"
+    data = tmp_path / "data"
+    monkeypatch.setenv("LABGPU_CONFIG_DIR", str(config))
+    monkeypatch.setenv("LABGPU_DATA_DIR", str(data))
+    monkeypatch.setenv("LABGPU_USER", "tester")
+    monkeypatch.delenv("LABGPU_DATABASE_URL", raising=False)
+    return tmp_path

@@ -1,0 +1,157 @@
+"""Alembic revisions: linear, equal to the models, and a newer database is refused."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+from labgpu.core.errors import ConfigError, LabgpuError, SchemaTooNewError
+from labgpu.storage import Store, db, revision
+from labgpu.storage.models import Base
+
+FUTURE = "ffff_from_the_future"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def _stamp(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
+
+
+def test_upgrade_creates_exactly_the_models(engine: Engine) -> None:
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+        assert db.current_revision(conn) == db.head_revision()
+    assert _tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_revision_chain_is_linear() -> None:
+    script = ScriptDirectory(str(db.MIGRATIONS_DIR))
+    assert len(script.get_heads()) == 1
+    assert len(script.get_bases()) == 1
+    revisions = list(script.walk_revisions())
+    assert all(not isinstance(r.down_revision, tuple | list) for r in revisions)
+    assert revisions[0].revision == db.head_revision()
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        command.downgrade(db.alembic_config(conn), "base")
+    assert _tables(engine) == {"alembic_version"}
+    db.upgrade(engine)
+    assert _tables(engine) >= set(Base.metadata.tables)
+
+
+def test_upgrade_twice_is_harmless(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        store.upgrade()
+        store.upgrade()
+        store.check_schema()
+    finally:
+        store.close()
+
+
+def test_newer_database_is_refused_and_left_untouched(engine: Engine, db_url: str) -> None:
+    db.upgrade(engine)
+    _stamp(engine, FUTURE)
+    before = _tables(engine)
+    store = Store(db_url)
+    try:
+        with pytest.raises(SchemaTooNewError, match=f"newer labgpu \\(revision {FUTURE}\\)"):
+            store.upgrade()
+        with pytest.raises(SchemaTooNewError, match="install a newer labgpu"):
+            store.check_schema()
+    finally:
+        store.close()
+    assert _tables(engine) == before
+    with engine.connect() as conn:
+        assert db.current_revision(conn) == FUTURE
+
+
+def test_newer_empty_database_gets_no_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+    _stamp(engine, FUTURE)
+    with pytest.raises(SchemaTooNewError):
+        db.upgrade(engine)
+    assert _tables(engine) == {"alembic_version"}
+
+
+def test_check_schema_on_empty_database_says_upgrade(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        with pytest.raises(LabgpuError, match="labgpu db upgrade") as info:
+            store.check_schema()
+    finally:
+        store.close()
+    assert not isinstance(info.value, SchemaTooNewError)
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert db.normalize_url("postgresql://u@h/x") == "postgresql+psycopg://u@h/x"
+    assert db.normalize_url("postgres://u:pw@h:5433/x") == "postgresql+psycopg://u:pw@h:5433/x"
+    engine = db.make_engine("postgresql://u:secret@localhost/x")  # connects lazily
+    assert engine.dialect.driver == "psycopg"
+    assert engine.pool._pre_ping
+    assert "secret" not in db.display_url("postgresql://u:secret@localhost/x")
+
+
+def test_unknown_backend_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unsupported database"):
+        db.make_engine("mysql://u@h/x")
+
+
+def test_sqlite_pragmas_and_parent_dir(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "labgpu.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
+    assert path.exists()
+
+
+def test_migrations_ship_as_package_data() -> None:
+    names = {p.name for p in db.MIGRATIONS_DIR.iterdir()}
+    assert {"env.py", "script.py.mako", "versions"} <= names
+    assert any(db.MIGRATIONS_DIR.joinpath("versions").glob("*.py"))
+
+
+def test_new_revision_ids_are_numbered() -> None:
+    assert revision.next_revision_id("Add bookings!") == "0002_add_bookings"
+
+
+def test_autogenerate_on_unchanged_models_writes_an_empty_revision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(db.MIGRATIONS_DIR, tmp_path / "migrations")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", tmp_path / "migrations")
+    written = revision.write_revision("nothing changed")
+    assert written.parent == tmp_path / "migrations" / "versions"
+    body = written.read_text()
+    assert "op." not in body
+    assert "down_revision: str | Sequence[str] | None = '0001_initial'" in body

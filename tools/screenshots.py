@@ -1,0 +1,210 @@
+"""Take the README screenshots of the desktop app under Xvfb.
+
+    .venv/bin/python tools/screenshots.py [--out docs]
+
+Re-runs itself under ``xvfb-run -a`` when no X display is set. Fills a throw-away SQLite database
+(in a temporary directory) with a realistic lab: RTX A4000 and A40 servers, some GPUs busy,
+one server offline; then saves docs/live.png, docs/live_ko.png, docs/add_server.png and
+docs/add_server_ko.png. Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import zlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QCoreApplication, QThreadPool  # noqa: E402
+from PySide6.QtGui import QFont  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from labgpu.core.inventory import (  # noqa: E402
+    GpuProcess,
+    GpuReading,
+    ProbeResult,
+    ServerState,
+    SshTarget,
+)
+from labgpu.services import Labgpu  # noqa: E402
+
+A4000, A40 = ("NVIDIA RTX A4000", 16376), ("NVIDIA A40", 46068)
+
+# server → (model, {gpu index: (util %, memory used MiB, [(user, pid, MiB, command)])})
+LAB: dict[
+    str, tuple[tuple[str, int], dict[int, tuple[int, int, list[tuple[str, int, int, str]]]]]
+] = {
+    "gpu-a4000-01": (
+        A4000,
+        {
+            0: (
+                97,
+                14520,
+                [("kim", 48213, 14500, "python train.py --config configs/vit_b16.yaml")],
+            ),
+            1: (64, 9310, [("lee", 51877, 9290, "python -m torch.distributed.run finetune.py")]),
+            3: (
+                88,
+                15800,
+                [
+                    ("park", 60211, 7900, "python sweep.py --trial 7"),
+                    ("park", 60245, 7880, "python sweep.py --trial 8"),
+                ],
+            ),
+        },
+    ),
+    "gpu-a4000-02": (
+        A4000,
+        {
+            1: (12, 2210, [("choi", 7741, 2190, "/opt/conda/bin/python -m ipykernel_launcher")]),
+        },
+    ),
+    "gpu-a40-01": (
+        A40,
+        {
+            0: (91, 40120, [("jung", 90112, 40100, "torchrun --nproc-per-node 2 train_llm.py")]),
+            1: (93, 40180, [("jung", 90113, 40160, "torchrun --nproc-per-node 2 train_llm.py")]),
+        },
+    ),
+    "gpu-a4000-03": (A4000, {}),
+}
+OFFLINE = {
+    "gpu-a4000-03": "10.0.1.13:22: no route to host; check that the server is on and cabled",
+}
+
+
+def probe_for(server: str, taken_at: datetime) -> ProbeResult:
+    """A probe of ``server`` as LAB describes it."""
+    (model, total), busy = LAB[server]
+    gpus, procs = [], []
+    for index in range(4):
+        util, used, apps = busy.get(index, (0, 3, []))
+        uuid = f"GPU-{zlib.crc32(server.encode()):08x}-5d1c-4b3e-9a7f-{index:012x}"
+        gpus.append(
+            GpuReading(
+                index,
+                uuid,
+                model,
+                total,
+                used,
+                float(util),
+                34.0 + util * 0.45,
+                18.0 + util * (2.6 if total > 20000 else 1.2),
+            )
+        )
+        for user, pid, mem, command in apps:
+            procs.append(GpuProcess(uuid, pid, mem, command.split()[0], user, 7200, command))
+    return ProbeResult(f"{server}.lab.example.org", taken_at, tuple(gpus), tuple(procs))
+
+
+def fill_lab(lab: Labgpu) -> None:
+    """Register every server of LAB with its probe and state."""
+    now = datetime.now(UTC)
+    for server in LAB:
+        offline = server in OFFLINE
+        taken = now - timedelta(hours=2, minutes=14) if offline else now
+        target = SshTarget(f"{server}.lab.example.org", 22, "labgpu")
+        lab.register_server(server, target, probe_for(server, taken))
+        state = ServerState.OFFLINE if offline else ServerState.ONLINE
+        lab.store.set_server_state(server, state, OFFLINE.get(server, ""), taken)
+
+
+def settle(app: QApplication, until: object = None) -> None:
+    """Let workers finish and the event loop paint."""
+    for _ in range(200):
+        QThreadPool.globalInstance().waitForDone(50)
+        app.processEvents()
+        if until is None or until():  # type: ignore[operator]
+            break
+    for _ in range(20):
+        app.processEvents()
+
+
+def save(widget: QWidget, path: Path) -> None:
+    if not widget.grab().save(str(path)):
+        raise SystemExit(f"could not write {path}")
+    print(f"wrote {path}")
+
+
+def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
+    """Save the Live view and the Add-server dialog in ``lang``."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.main_window import MainWindow
+
+    translators = prefs.install_translators(app, lang)
+    # A Korean desktop's UI font covers Hangul and Latin alike; mixing fallback fonts in one
+    # line shifts baselines, which a real Korean system does not show.
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    window = MainWindow(lab, prefs.open_settings())
+    window.resize(1360, 640)
+    window.show()
+    window.start()
+    settle(app, lambda: window.snapshot is not None)
+    save(window, out / f"live{suffix}.png")
+    dialog = window.open_add_server()
+    dialog.host.setText("gpu-a40-02.lab.example.org")
+    dialog.user.setText("labgpu")
+    dialog.identity.setText(str(Path.home() / ".ssh" / "id_ed25519"))
+    dialog.name.setText("gpu-a40-02")
+    found = probe_for("gpu-a40-01", datetime.now(UTC))
+    dialog.show_discovered(replace(found, host="gpu-a40-02.lab.example.org"))
+    settle(app)
+    save(dialog, out / f"add_server{suffix}.png")
+    dialog.close()
+    window.timer.stop()
+    window.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        xvfb = shutil.which("xvfb-run")
+        if xvfb is None:
+            raise SystemExit("xvfb-run not found; install it (Debian: apt-get install xvfb)")
+        command = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, __file__, *argv]
+        os.execv(xvfb, command)
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    with tempfile.TemporaryDirectory(prefix="labgpu-shots-") as tmp:
+        os.environ.update(
+            LABGPU_CONFIG_DIR=f"{tmp}/config", LABGPU_DATA_DIR=f"{tmp}/data", LABGPU_USER="kim"
+        )
+        os.environ.pop("LABGPU_DATABASE_URL", None)
+        return take_all(args.out)
+
+
+def take_all(out: Path) -> int:
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    lab = Labgpu()
+    lab.open()
+    try:
+        fill_lab(lab)
+        out.mkdir(parents=True, exist_ok=True)
+        for lang in ("en", "ko"):
+            shoot(app, lab, lang, out)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
