@@ -24,5 +24,10 @@ def labgpu_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LABGPU_CONFIG_DIR", str(config))
     monkeypatch.setenv("LABGPU_DATA_DIR", str(data))
     monkeypatch.setenv("LABGPU_USER", "tester")
+    # Never read the real ~/.ssh (keys, config, known_hosts) or a running ssh-agent.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     monkeypatch.delenv("LABGPU_DATABASE_URL", raising=False)
     return tmp_path

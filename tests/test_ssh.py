@@ -46,6 +46,12 @@ def test_exit_status_stdout_and_stderr(gpu_hosts: Fleet, make_pool: MakePool) ->
     assert (result.exit_status, result.stdout, result.stderr) == (3, "out\n", "err\n")
 
 
+def test_exit_status_arriving_after_output_closed(gpu_hosts: Fleet, make_pool: MakePool) -> None:
+    script = "echo early; exec >&- 2>&-; sleep 1; exit 4"
+    result = make_pool().run_script(gpu_hosts.a40.target, script, timeout=60)
+    assert (result.exit_status, result.stdout, result.stderr) == (4, "early\n", "")
+
+
 def test_large_output_on_both_streams_does_not_deadlock(
     gpu_hosts: Fleet, make_pool: MakePool
 ) -> None:

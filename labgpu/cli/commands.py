@@ -118,8 +118,12 @@ def run_servers_add(args: argparse.Namespace) -> int:
             result, report = lab.add_server(target, args.name, exc.fingerprint)
         if args.json:
             out = output.server_json(report.server)
-            out.update(gpus=len(result.gpus), added=list(report.added),
-                       updated=list(report.updated), retired=list(report.retired))
+            out.update(
+                gpus=len(result.gpus),
+                added=list(report.added),
+                updated=list(report.updated),
+                retired=list(report.retired),
+            )
             output.print_json(out)
             return 0
         print(output.reading_rows(result.gpus))
@@ -153,8 +157,10 @@ def run_servers_list(args: argparse.Namespace) -> int:
 
 def run_servers_remove(args: argparse.Namespace) -> int:
     """Forget a server (asks on a terminal unless --yes)."""
-    if not args.yes and sys.stdin.isatty() and not _confirm(
-        f"Remove {args.name} and all of its GPU history?"
+    if (
+        not args.yes
+        and sys.stdin.isatty()
+        and not _confirm(f"Remove {args.name} and all of its GPU history?")
     ):
         print("nothing removed", file=sys.stderr)
         return 1
@@ -198,10 +204,12 @@ def run_status(args: argparse.Namespace) -> int:
     finally:
         lab.close()
     if args.json:
-        output.print_json({
-            "servers": [output.server_json(s) for s in servers],
-            "gpus": [output.gpu_status_json(g) for g in gpus],
-        })
+        output.print_json(
+            {
+                "servers": [output.server_json(s) for s in servers],
+                "gpus": [output.gpu_status_json(g) for g in gpus],
+            }
+        )
         return 0
     print(output.status_rows(gpus))
     for s in servers:

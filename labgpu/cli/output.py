@@ -27,8 +27,10 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     widths = [len(h) for h in header]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [header, *rows]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -104,6 +106,15 @@ def status_rows(gpus: Sequence[GpuStatus]) -> str:
         procs = ", ".join(f"{p.user or '?'}:{p.pid}" for p in g.processes) or "-"
         if g.server_state.value != "online":
             procs = f"[{g.server_state.value}] {g.server_reason}"
-        rows.append([g.server, str(g.index), g.model, fmt(g.utilization_pct, "%"), mem,
-                     fmt(g.temperature_c, "C"), procs])
+        rows.append(
+            [
+                g.server,
+                str(g.index),
+                g.model,
+                fmt(g.utilization_pct, "%"),
+                mem,
+                fmt(g.temperature_c, "C"),
+                procs,
+            ]
+        )
     return table(rows, ["SERVER", "IDX", "MODEL", "UTIL", "MEMORY", "TEMP", "PROCESSES"])

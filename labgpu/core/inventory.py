@@ -84,6 +84,7 @@ class Server:
     state: ServerState = ServerState.UNKNOWN
     state_reason: str = ""
     last_seen: datetime | None = None
+    state_since: datetime | None = None
     id: int | None = None
 
 

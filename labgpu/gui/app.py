@@ -46,9 +46,12 @@ def run_gui(db_url: str | None, demo: bool = False) -> int:
     window.statusBar().showMessage(QCoreApplication.translate("app", "Opening the database…"))
     window.show()
     run_task(labgpu.open, lambda _r, error: _opened(app, window, error))
+    previous_hook = sys.excepthook
+    sys.excepthook = lambda _type, value, _tb: report_bug(window, value)
     try:
         return app.exec()
     finally:
+        sys.excepthook = previous_hook
         window.timer.stop()
         QThreadPool.globalInstance().waitForDone()  # no worker may outlive the services
         _shut_down(labgpu)

@@ -35,11 +35,13 @@ class SettingsPage(QWidget):
 
     def _lay_out(self, db_url: str, user: str) -> None:
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(self.tr("Language:"), self.language)
         form.addRow("", self.restart_note)
         form.addRow(self.tr("Refresh the Live view every:"), self.interval)
         db_label = QLabel(db_url)
-        db_label.setWordWrap(True)
+        db_label.setMinimumWidth(120)  # a long path must not set the window's minimum width
+        db_label.setToolTip(db_url)
         db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("Database:"), db_label)
         form.addRow(self.tr("Signed in as:"), QLabel(user))

@@ -28,10 +28,9 @@ class WelcomeWidget(QWidget):
             )
         )
         body.setWordWrap(True)
-        body.setMaximumWidth(520)
-        self.add_button = QPushButton(resources.icon("add"), self.tr("Add a server…"))
+        body.setFixedWidth(520)
+        self.add_button = QPushButton(self.tr("Add a server…"))
         self.add_button.setObjectName("bigButton")
-        self.add_button.setIconSize(QSize(24, 24))
         self.add_button.clicked.connect(self.add_server_requested)
         self._lay_out(logo, title, body)
 
@@ -42,4 +41,6 @@ class WelcomeWidget(QWidget):
             layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
             layout.addSpacing(12)
         body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        # an aligned layout item ignores height-for-width: give the wrapped text its height
+        body.setMinimumHeight(body.heightForWidth(body.width()))
         layout.addStretch(2)

@@ -13,6 +13,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from labgpu.gui import errors
+
 OnDone = Callable[[Any, BaseException | None], None]
 
 # Signal bridges of tasks still running: without a Python reference the bridge could be
@@ -36,7 +38,10 @@ class _Bridge(QObject):
         _in_flight.discard(self)
         if self._context is not None and not shiboken6.isValid(self._context):
             return  # the widget that asked is gone; nobody to tell
-        self._on_done(result, error)
+        try:
+            self._on_done(result, error)
+        except Exception as exc:  # noqa: BLE001 - a bug in a callback: log it, tell the person
+            errors.report_bug(None, exc)
 
 
 class _Task(QRunnable):

@@ -152,14 +152,8 @@ class SshPool:
 
     def host_key_fingerprint(self, target: SshTarget, timeout: float = 0) -> tuple[str, str]:
         """``(SHA256 fingerprint, key type)`` of the host's key, without authenticating."""
-        end = self.resolve(target)
-        deadline = _Deadline(timeout or self.connect_timeout)
-        transport = self._handshake(end, deadline, self._socket(end, deadline, 0))
-        try:
-            key = transport.get_remote_server_key()
-            return key.fingerprint, key.get_name()
-        finally:
-            transport.close()
+        key = self._remote_key(self.resolve(target), timeout)
+        return key.fingerprint, key.get_name()
 
     def trust_host_key(self, target: SshTarget, fingerprint: str, timeout: float = 0) -> None:
         """Save the host's key to labgpu's known_hosts if it is unknown and matches
@@ -169,11 +163,14 @@ class SshPool:
         ``HostKeyChangedError`` when a different key is already known (forget it first).
         """
         end = self.resolve(target)
+        key = self._remote_key(end, timeout)
+        self.known_hosts.verify(end.hostname, end.port, key, fingerprint, end.label)
+
+    def _remote_key(self, end: Endpoint, timeout: float) -> paramiko.PKey:
         deadline = _Deadline(timeout or self.connect_timeout)
         transport = self._handshake(end, deadline, self._socket(end, deadline, 0))
         try:
-            key = transport.get_remote_server_key()
-            self.known_hosts.verify(end.hostname, end.port, key, fingerprint, end.label)
+            return transport.get_remote_server_key()
         finally:
             transport.close()
 
@@ -367,29 +364,36 @@ class SshPool:
         out: list[bytes] = []
         err: list[bytes] = []
         while True:
+            # Data before EOF is buffered by the time EOF is seen: check first, drain after.
+            done = channel.eof_received or channel.closed
             while channel.recv_ready():
                 out.append(channel.recv(_CHUNK))
             while channel.recv_stderr_ready():
                 err.append(channel.recv_stderr(_CHUNK))
-            if channel.exit_status_ready() or channel.closed:
-                if not channel.recv_ready() and not channel.recv_stderr_ready():
-                    break
-                continue
-            if deadline.left() <= 0:
-                raise RemoteTimeoutError(
-                    label,
-                    f"command did not finish within {round(deadline.seconds, 1):g} s — the server "
-                    "may be overloaded; the command was abandoned",
-                )
-            if channel.eof_received:  # output done; the exit status follows shortly
-                channel.status_event.wait(min(deadline.left(), 1.0))
-            else:
-                select.select([channel], [], [], min(deadline.left(), 1.0))
+            if done:
+                break
+            self._wait(channel, deadline, label)
+        while not (channel.exit_status_ready() or channel.closed):  # status may trail EOF
+            self._wait(channel, deadline, label)
         if not channel.exit_status_ready() and not transport_alive(channel):
             raise UnreachableError(label, "connection lost while the command ran — try again")
         status = channel.recv_exit_status() if channel.exit_status_ready() else -1
         text = (b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace"))
         return CommandResult(status, *text)
+
+    @staticmethod
+    def _wait(channel: paramiko.Channel, deadline: _Deadline, label: str) -> None:
+        """Wait (at most a second) for output, EOF or the exit status; raise at the deadline."""
+        if deadline.left() <= 0:
+            raise RemoteTimeoutError(
+                label,
+                f"command did not finish within {round(deadline.seconds, 1):g} s — the server "
+                "may be overloaded; the command was abandoned",
+            )
+        if channel.eof_received:
+            channel.status_event.wait(min(deadline.left(), 1.0))
+        else:
+            select.select([channel], [], [], min(deadline.left(), 1.0))
 
 
 def transport_alive(channel: paramiko.Channel) -> bool:

@@ -6,6 +6,7 @@ whose previous probe is still running is skipped, and failing hosts back off exp
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -119,7 +120,9 @@ class Collector:
             if fut in done:
                 outcomes.append(fut.result())
             else:
-                outcomes.append(SweepOutcome(server.name, ServerState.OFFLINE, "probe still running"))
+                outcomes.append(
+                    SweepOutcome(server.name, ServerState.OFFLINE, "probe still running")
+                )
         return outcomes
 
     def tick(self, now: float | None = None) -> int:
@@ -132,7 +135,7 @@ class Collector:
                     continue
                 self._in_flight.add(server.name)
             fut = self._executor.submit(self.probe_server, server)
-            fut.add_done_callback(lambda f, name=server.name: self._finished(name, f))
+            fut.add_done_callback(functools.partial(self._finished, server.name))
             started += 1
         return started
 

@@ -33,6 +33,7 @@ def to_server(row: ServerRow) -> Server:
         state=server_state(row.state),
         state_reason=row.state_reason,
         last_seen=row.last_seen,
+        state_since=row.state_since,
         id=row.id,
     )
 

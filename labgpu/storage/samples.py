@@ -46,6 +46,19 @@ def store_probe(s: Session, server_name: str, probe: ProbeResult) -> int:
     return len(samples)
 
 
+def sample_times(s: Session, server_name: str) -> list[datetime]:
+    """Distinct sweep times stored for a server, oldest first."""
+    query = (
+        select(GpuSampleRow.ts)
+        .join(GpuRow, GpuRow.id == GpuSampleRow.gpu_id)
+        .join(ServerRow, ServerRow.id == GpuRow.server_id)
+        .where(ServerRow.name == server_name)
+        .distinct()
+        .order_by(GpuSampleRow.ts)
+    )
+    return list(s.scalars(query))
+
+
 def _current_gpu_ids(s: Session, server_id: int) -> dict[str, int]:
     query = select(GpuRow.uuid, GpuRow.id).where(
         GpuRow.server_id == server_id, GpuRow.retired_at.is_(None)

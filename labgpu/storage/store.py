@@ -162,6 +162,11 @@ class Store:
                 f"stored reading ({exc.orig}); nothing of it was stored"
             ) from exc
 
+    def sample_times(self, server_name: str) -> list[datetime]:
+        """When a server's GPUs were sampled (distinct sweep times, oldest first)."""
+        with self._read() as s:
+            return samples.sample_times(s, server_name)
+
     def latest_status(self) -> list[GpuStatus]:
         """Every current GPU with its latest reading and processes, by server and index."""
         with self._read() as s:

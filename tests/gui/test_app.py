@@ -148,3 +148,12 @@ def test_run_gui_opens_the_window_and_quits(qtbot: QtBot) -> None:
     QTimer.singleShot(0, close_when_refreshed)
     assert run_gui(None, demo=True) == 0
     assert seen == ["labgpu (demo)"]
+
+
+def test_bug_in_a_callback_is_reported(qtbot: QtBot, bugs: list[BaseException]) -> None:
+    def broken(_result: object, _error: BaseException | None) -> None:
+        raise KeyError("oops")
+
+    run_task(lambda: 1, broken)
+    qtbot.waitUntil(lambda: bool(bugs))
+    assert isinstance(bugs.pop(), KeyError)
