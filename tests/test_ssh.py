@@ -16,6 +16,7 @@ import pytest
 
 from labgpu.core.errors import (
     AuthFailedError,
+    ConfigError,
     HostKeyChangedError,
     HostKeyUnknownError,
     RemoteTimeoutError,
@@ -227,6 +228,25 @@ def test_default_key_from_home(gpu_hosts: Fleet, make_pool: MakePool, tmp_path: 
     shutil.copy(gpu_hosts.client_key, home / ".ssh" / "id_ed25519")
     target = SshTarget("127.0.0.1", gpu_hosts.a40.port, "labuser")
     assert make_pool(home=home).run(target, ["whoami"]).stdout == "labuser\n"
+
+
+def test_encrypted_key_is_skipped_without_prompting(
+    gpu_hosts: Fleet, make_pool: MakePool, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = home / ".ssh" / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pw", "-f", str(key)], check=True)
+    target = SshTarget("127.0.0.1", gpu_hosts.a40.port, "labuser")
+    with pytest.raises(AuthFailedError, match="no keys found"):
+        make_pool(home=home).run(target, ["true"])
+
+
+def test_bad_ssh_config_is_a_config_error(make_pool: MakePool, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host gpu-01\n  Port twenty-two\n")
+    with pytest.raises(ConfigError, match="gpu-01"):
+        make_pool(ssh_config=config).run(SshTarget("gpu-01"), ["true"])
 
 
 @pytest.fixture

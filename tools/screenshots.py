@@ -155,7 +155,7 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     dialog = window.open_add_server()
     dialog.host.setText("gpu-a40-02.lab.example.org")
     dialog.user.setText("labgpu")
-    dialog.identity.setText(str(Path.home() / ".ssh" / "id_ed25519"))
+    dialog.identity.setText("/home/kim/.ssh/id_ed25519")
     dialog.name.setText("gpu-a40-02")
     found = probe_for("gpu-a40-01", datetime.now(UTC))
     dialog.show_discovered(replace(found, host="gpu-a40-02.lab.example.org"))

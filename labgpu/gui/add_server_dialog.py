@@ -240,6 +240,7 @@ class AddServerDialog(QDialog):
             cells = [str(gpu.index), gpu.name, f"{text.gib(gpu.memory_total_mb)} GiB", gpu.uuid]
             for column, value in enumerate(cells):
                 self.gpu_table.setItem(row, column, QTableWidgetItem(value))
+        self.gpu_table.resizeRowsToContents()
         self.save_button.setEnabled(True)
         self._show(
             self.tr("Found {count} GPUs on {host}. Check them, then Save.").format(

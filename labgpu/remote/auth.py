@@ -19,9 +19,9 @@ def load_key(path: Path) -> paramiko.PKey | None:
         return None
     try:
         return paramiko.PKey.from_path(path)
-    except paramiko.PasswordRequiredException:
+    except (paramiko.PasswordRequiredException, TypeError):  # TypeError: encrypted, no password
         log.info("skipping %s: it needs a passphrase (load it into ssh-agent)", path)
-    except (paramiko.SSHException, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any key we cannot load is skipped, never fatal
         log.info("skipping %s: %s", path, exc)
     return None
 

@@ -8,7 +8,6 @@ ssh-agent, never prompts, verifies host keys (see :mod:`labgpu.remote.known_host
 
 from __future__ import annotations
 
-import getpass
 import logging
 import select
 import shlex
@@ -21,10 +20,17 @@ from pathlib import Path
 
 import paramiko
 
-from labgpu.core.errors import AuthFailedError, RemoteError, RemoteTimeoutError, UnreachableError
+from labgpu.core.errors import (
+    AuthFailedError,
+    ConfigError,
+    RemoteError,
+    RemoteTimeoutError,
+    UnreachableError,
+)
 from labgpu.core.inventory import SshTarget
 from labgpu.remote.auth import authenticate
 from labgpu.remote.known_hosts import KnownHosts
+from labgpu.remote.ssh_config import Endpoint, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -40,35 +46,6 @@ class CommandResult:
     exit_status: int
     stdout: str
     stderr: str
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """A target after ``~/.ssh/config`` is applied."""
-
-    label: str  # for messages: host, or host:port when the port is not 22
-    hostname: str
-    port: int
-    user: str
-    identity_files: tuple[Path, ...]
-    jump: SshTarget | None
-
-
-def parse_jump(spec: str) -> SshTarget:
-    """Turn a ProxyJump value ``[user@]host[:port][,more...]`` into the last hop's target.
-
-    Earlier hops of a chain become that target's own ``jump_host``.
-    """
-    *before, last = [part.strip() for part in spec.split(",")]
-    user, _, hostport = last.rpartition("@")
-    host, port = hostport, None
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else None
-    elif hostport.count(":") == 1:
-        host, port_text = hostport.split(":")
-        port = int(port_text)
-    return SshTarget(host, port, user or None, None, ",".join(before) or None)
 
 
 class _Deadline:
@@ -105,7 +82,10 @@ class SshPool:
         self._config = paramiko.SSHConfig()
         config_path = ssh_config if ssh_config is not None else self.home / ".ssh/config"
         if config_path.is_file():
-            self._config = paramiko.SSHConfig.from_path(str(config_path))
+            try:
+                self._config = paramiko.SSHConfig.from_path(str(config_path))
+            except (paramiko.ConfigParseError, OSError, ValueError) as exc:
+                raise ConfigError(f"{config_path}: cannot read this ssh config ({exc})") from exc
         self.use_agent = use_agent
         self.connect_timeout = connect_timeout
         self.keepalive_s = keepalive_s
@@ -116,17 +96,7 @@ class SshPool:
 
     def resolve(self, target: SshTarget) -> Endpoint:
         """Apply ``~/.ssh/config`` to a target (explicit target fields win)."""
-        cfg = self._config.lookup(target.host)
-        hostname = str(cfg.get("hostname", target.host))
-        port = target.port or int(cfg.get("port", 22))
-        user = target.user or cfg.get("user") or getpass.getuser()
-        files = [target.identity_file] if target.identity_file else []
-        files += list(cfg.get("identityfile", []))
-        jump_spec = target.jump_host or cfg.get("proxyjump")
-        jump = parse_jump(jump_spec) if jump_spec and jump_spec != "none" else None
-        label = target.host if port == 22 else f"{target.host}:{port}"
-        paths = tuple(self._expand(f) for f in files)
-        return Endpoint(label, hostname, port, str(user), paths, jump)
+        return resolve_target(self._config, target, self.home)
 
     def connect(
         self, target: SshTarget, *, trusted_fingerprint: str | None = None, timeout: float = 0
@@ -247,7 +217,10 @@ class SshPool:
         if end.jump is not None:
             return self._jump_channel(end, deadline, depth)
         try:
-            return socket.create_connection((end.hostname, end.port), timeout=deadline.left())
+            sock = socket.create_connection((end.hostname, end.port), timeout=deadline.left())
+            # Small request/response packets: without this, delayed ACKs add ~40 ms per command.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
         except socket.gaierror as exc:
             raise UnreachableError(
                 end.label,
@@ -316,15 +289,6 @@ class SshPool:
                 end.label, f"SSH negotiation failed ({error}) — is that port an SSH server?"
             )
         return transport
-
-    def _expand(self, path: str) -> Path:
-        """Expand ``~`` against ``self.home`` (paramiko already expanded it to the real home)."""
-        real_home = str(Path.home())
-        if path == "~" or path.startswith("~/"):
-            return self.home / path[2:]
-        if self.home != Path.home() and path.startswith(real_home + "/"):
-            return self.home / path[len(real_home) + 1 :]
-        return Path(path).expanduser()
 
     def _authenticate(
         self, transport: paramiko.Transport, end: Endpoint, deadline: _Deadline
