@@ -23,7 +23,8 @@ from labgpu.core.errors import (
     UnreachableError,
 )
 from labgpu.core.inventory import SshTarget
-from labgpu.remote.ssh import SshPool, parse_jump
+from labgpu.remote.ssh import SshPool
+from labgpu.remote.ssh_config import parse_jump
 from tests.helpers.sshd import Fleet, key_fingerprint, keygen
 
 MakePool = Callable[..., SshPool]

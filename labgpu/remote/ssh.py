@@ -1,9 +1,9 @@
 """A pool of persistent SSH connections: one paramiko ``Transport`` per target, reused.
 
-The only module (with ``known_hosts``) that imports paramiko. Thread-safe: one lock per target
-guards connecting; different targets connect fully in parallel and commands run on their own
-channels. Honours ``~/.ssh/config`` (HostName, User, Port, IdentityFile, ProxyJump) and
-ssh-agent, never prompts, verifies host keys (see :mod:`labgpu.remote.known_hosts`).
+paramiko stays inside ``labgpu.remote`` (this module and its helpers ``auth``, ``known_hosts``,
+``ssh_config``). Thread-safe: one lock per target guards connecting; different targets connect
+fully in parallel and commands run on their own channels. Honours ``~/.ssh/config`` (HostName,
+User, Port, IdentityFile, ProxyJump) and ssh-agent, never prompts, verifies host keys.
 """
 
 from __future__ import annotations

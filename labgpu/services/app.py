@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import AuthFailedError, LabgpuError
 from labgpu.core.inventory import GpuStatus, ProbeResult, Server, SshTarget
-from labgpu.remote import SshPool, probe
 from labgpu.services import paths
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import Collector, SweepOutcome
-from labgpu.storage import Store
+
+if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
+    from labgpu.remote import SshPool
+    from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class Labgpu:
         """The database, created on first use (no engine at import time)."""
         with self._lock:
             if self._store is None:
+                from labgpu.storage import Store
+
                 self._store = Store(self.db_url)
             return self._store
 
@@ -61,6 +66,8 @@ class Labgpu:
         """The SSH connections, one persistent transport per host."""
         with self._lock:
             if self._pool is None:
+                from labgpu.remote import SshPool
+
                 self._pool = SshPool(
                     known_hosts=paths.known_hosts_path(),
                     ssh_config=paths.ssh_config_path(),
@@ -97,7 +104,7 @@ class Labgpu:
         """
         if trust_fingerprint:
             self.pool.trust_host_key(target, trust_fingerprint)
-        return probe(self.pool, target, timeout=PROBE_TIMEOUT_S)
+        return self._probe(target)
 
     def register_server(self, name: str, target: SshTarget, result: ProbeResult) -> RegisterReport:
         """Store a discovered server and its GPUs (again: update, noticing replaced GPUs)."""
@@ -145,7 +152,16 @@ class Labgpu:
     # -- monitoring -------------------------------------------------------------------------
 
     def _probe(self, target: SshTarget) -> ProbeResult:
-        return probe(self.pool, target, timeout=PROBE_TIMEOUT_S)
+        from labgpu.remote import probe
+
+        try:
+            return probe(self.pool, target, timeout=PROBE_TIMEOUT_S)
+        except AuthFailedError:
+            # The pool refuses to retry a failed login by itself; a lab server with key
+            # auth may be fixed (authorized_keys) meanwhile, so the next sweep (after the
+            # collector's back-off) tries afresh.
+            self.pool.close(target)
+            raise
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """A collector over this lab's servers (not started)."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from labgpu.core.backoff import retry_delay
 from labgpu.core.errors import (
@@ -25,7 +26,9 @@ from labgpu.core.errors import (
     RemoteError,
 )
 from labgpu.core.inventory import ProbeResult, Server, ServerState, SshTarget
-from labgpu.storage import Store
+
+if TYPE_CHECKING:
+    from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,9 @@ if [ -f "$D/fail" ]; then
     cat "$D/fail"
     exit "$(cat "$D/fail_exit")"
 fi
+if [ -f "$D/latency" ]; then
+    sleep "$(cat "$D/latency")"
+fi
 case "$*" in
     *--query-gpu={gpu_query}*--format=csv,noheader,nounits*) cat "$D/gpus.csv" ;;
     *--query-compute-apps={app_query}*--format=csv,noheader,nounits*) cat "$D/apps.csv" ;;
@@ -128,6 +131,13 @@ class StandIn:
             return
         self.write_raw("fail_exit", f"{exit_code}\n")
         self.write_raw("fail", output)
+
+    def set_latency(self, seconds: float) -> None:
+        """Make every query take ``seconds`` of wall time, as a real driver query does."""
+        if seconds <= 0:
+            (self.state_dir / "latency").unlink(missing_ok=True)
+            return
+        self.write_raw("latency", f"{seconds:g}\n")
 
     def write_raw(self, name: str, text: str) -> None:
         """Atomically replace one state file (e.g. garbage ``gpus.csv``)."""

@@ -214,15 +214,23 @@ def _new_fleet(base_dir: Path) -> Fleet:
     return fleet
 
 
-def start_sshd_hosts(n: int, base_dir: Path, prefix: str = "gpu") -> Fleet:
-    """Start ``n`` sshd hosts (4× idle RTX A4000 each) concurrently under ``base_dir``."""
+def start_sshd_hosts(
+    n: int, base_dir: Path, prefix: str = "gpu", driver_latency_s: float = 0.0
+) -> Fleet:
+    """Start ``n`` sshd hosts (4× idle RTX A4000 each) concurrently under ``base_dir``.
+
+    ``driver_latency_s`` makes each nvidia-smi query wait that long (see ``set_latency``).
+    """
     _sshd_version()
     fleet = _new_fleet(base_dir)
 
     def one(i: int) -> SshdHost:
         name = f"{prefix}{i:03d}"
         gpus = make_gpus(name, "NVIDIA RTX A4000", 16376)
-        return start_sshd(name, base_dir / name, fleet.client_key, gpus=gpus)
+        host = start_sshd(name, base_dir / name, fleet.client_key, gpus=gpus)
+        if host.standin is not None:
+            host.standin.set_latency(driver_latency_s)
+        return host
 
     try:
         with ThreadPoolExecutor(max_workers=min(32, max(n, 1))) as pool:
