@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.verbose < 2:
+        # paramiko logs every failed handshake with a traceback; labgpu reports it itself.
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     handler = getattr(args, "handler", None) or commands.run_gui
     try:
         return int(handler(args))

@@ -82,7 +82,8 @@ class HostKeyChangedError(HostKeyError):
             fingerprint,
             f"host key changed (now {fingerprint}, known {known_fingerprint}); refusing to "
             "connect. If the server was reinstalled, remove the old key in Settings → Servers "
-            "or with `labgpu servers forget-key`",
+            "or with `labgpu servers forget-key NAME` (and `ssh-keygen -R HOST` if it is in "
+            "~/.ssh/known_hosts)",
         )
         self.known_fingerprint = known_fingerprint
 

@@ -81,6 +81,8 @@ class Collector:
         self._in_flight: set[str] = set()
         self._failures: dict[str, int] = {}
         self._next_due: dict[str, float] = {}
+        self._server_list: list[Server] | None = None
+        self._listed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -132,7 +134,7 @@ class Collector:
         """Start a probe for every server that is due and not already being probed."""
         now = time.monotonic() if now is None else now
         started = 0
-        for server in self._store.list_servers():
+        for server in self._servers(now):
             with self._lock:
                 if server.name in self._in_flight or now < self._next_due.get(server.name, 0.0):
                     continue
@@ -141,6 +143,13 @@ class Collector:
             fut.add_done_callback(functools.partial(self._finished, server.name))
             started += 1
         return started
+
+    def _servers(self, now: float) -> list[Server]:
+        # The list changes rarely (a manager adds a server); re-read it once per interval.
+        if self._server_list is None or now - self._listed_at >= self.interval_s:
+            self._server_list = self._store.list_servers()
+            self._listed_at = now
+        return self._server_list
 
     def _finished(self, name: str, fut: Future[SweepOutcome]) -> None:
         delay = retry_delay(self.interval_s, self._failures.get(name, 0), self._max_backoff_s)
