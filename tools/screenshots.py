@@ -137,7 +137,7 @@ def save(widget: QWidget, path: Path) -> None:
 def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     """Save the Live view and the Add-server dialog in ``lang``."""
     from labgpu.gui import settings as prefs
-    from labgpu.gui.main_window import MainWindow
+    from labgpu.gui.main_window import LIVE, SERVERS, SETTINGS, MainWindow
 
     translators = prefs.install_translators(app, lang)
     # A Korean desktop's UI font covers Hangul and Latin alike; mixing fallback fonts in one
@@ -152,6 +152,11 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     window.start()
     settle(app, lambda: window.snapshot is not None)
     save(window, out / f"live{suffix}.png")
+    for row, name in ((SERVERS, "servers"), (SETTINGS, "settings")):
+        window.nav.setCurrentRow(row)
+        settle(app)
+        save(window, out / f"{name}{suffix}.png")
+    window.nav.setCurrentRow(LIVE)
     dialog = window.open_add_server()
     dialog.host.setText("gpu-a40-02.lab.example.org")
     dialog.user.setText("labgpu")
@@ -167,6 +172,22 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     settle(app)
     for translator in translators:
         app.removeTranslator(translator)
+
+
+def shoot_welcome(app: QApplication, lab: Labgpu, out: Path) -> None:
+    """The first screen on an empty database."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.main_window import MainWindow
+
+    window = MainWindow(lab, prefs.open_settings())
+    window.resize(1100, 600)
+    window.show()
+    window.start()
+    settle(app, lambda: window.snapshot is not None)
+    save(window, out / "welcome.png")
+    window.timer.stop()
+    window.close()
+    settle(app)
 
 
 def main(argv: list[str]) -> int:
@@ -196,6 +217,7 @@ def take_all(out: Path) -> int:
     lab = Labgpu()
     lab.open()
     try:
+        shoot_welcome(app, lab, out)
         fill_lab(lab)
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
