@@ -43,10 +43,23 @@ def test_all_free_starts_now_on_fewest_servers() -> None:
     assert first.window == w(0, 60)
 
 
+def test_ties_go_to_lower_server_names_and_ids() -> None:
+    options = find_earliest_slots(LAB, {}, 2, HOUR, m(0), same_server=True)
+    assert [(o.servers, o.gpu_ids) for o in options] == [
+        (("gpu-01",), (1, 2)),
+        (("gpu-02",), (3, 4)),
+    ]
+
+
 def test_starts_when_a_busy_window_ends_back_to_back() -> None:
     busy = {1: [w(0, 60)], 2: [w(30, 90)]}
     options = find_earliest_slots(LAB[:2], busy, 2, HOUR, m(0))
     assert [o.start for o in options] == [m(90)]
+
+
+def test_slot_may_end_exactly_when_a_busy_window_starts() -> None:
+    options = find_earliest_slots(LAB[:1], {1: [w(60, 120)]}, 1, HOUR, m(0))
+    assert options[0].start == m(0)
 
 
 def test_gap_too_short_is_skipped() -> None:
@@ -149,7 +162,7 @@ def test_select_gpus_by_model_and_memory() -> None:
 @dataclass(frozen=True)
 class Instance:
     gpus: tuple[SlotGpu, ...]
-    busy: Mapping[int, Sequence[Window]]
+    spans: Mapping[int, Sequence[tuple[int, int]]]  # gpu id -> busy [start, end) in minutes
     count: int
     duration: int  # minutes
     after: int
@@ -161,7 +174,7 @@ class Instance:
     def run(self) -> list[SlotOption]:
         return find_earliest_slots(
             self.gpus,
-            self.busy,
+            {i: [w(start, end) for start, end in spans] for i, spans in self.spans.items()},
             self.count,
             timedelta(minutes=self.duration),
             m(self.after),
@@ -174,38 +187,43 @@ class Instance:
 
 @st.composite
 def instances(draw: st.DrawFn, *, with_step: bool = False) -> Instance:
+    # A coarse unit makes windows touch often: back-to-back edges are where mistakes hide.
+    unit = draw(st.sampled_from([1, 10, 30]))
+
+    def minutes(low: int, high: int) -> int:
+        return draw(st.integers(low // unit, high // unit)) * unit
+
     n_servers = draw(st.integers(1, 3))
     ids = draw(st.lists(st.integers(1, 50), min_size=1, max_size=6, unique=True))
     gpus = tuple(SlotGpu(i, f"s{draw(st.integers(1, n_servers))}", "NVIDIA A4000") for i in ids)
-    busy: dict[int, list[Window]] = {}
+    busy: dict[int, list[tuple[int, int]]] = {}
     for gpu in gpus:
-        spans = draw(st.lists(st.tuples(st.integers(0, 300), st.integers(1, 90)), max_size=4))
-        busy[gpu.id] = [w(start, start + length) for start, length in spans]
-    after = draw(st.integers(0, 120))
-    deadline = draw(st.none() | st.integers(after, after + 400))
+        starts = [minutes(0, 300) for _ in range(draw(st.integers(0, 4)))]
+        busy[gpu.id] = [(start, start + minutes(unit, 90)) for start in starts]
+    after = minutes(0, 120)
     return Instance(
         gpus=gpus,
-        busy=busy,
+        spans=busy,
         count=draw(st.integers(1, 4)),
-        duration=draw(st.integers(1, 120)),
+        duration=minutes(unit, 120),
         after=after,
-        deadline=deadline,
+        deadline=draw(st.none() | st.just(after + minutes(0, 400))),
         same_server=draw(st.booleans()),
         alternatives=draw(st.integers(1, 4)),
         step=draw(st.sampled_from([1, 5, 7, 15, 30])) if with_step else None,
     )
 
 
-def _is_free(inst: Instance, gpu_id: int, window: Window) -> bool:
-    return not any(b.overlaps(window) for b in inst.busy.get(gpu_id, ()))
+def _is_free(inst: Instance, gpu_id: int, start: int, end: int) -> bool:
+    """Brute force on whole minutes, independent of ``Window.overlaps``."""
+    return all(e <= start or end <= s for s, e in inst.spans.get(gpu_id, ()))
 
 
 def _feasible_at(inst: Instance, start: int, server: str | None = None) -> bool:
     """Brute force: can ``count`` GPUs (on one server if asked) be held from ``start``?"""
     if inst.deadline is not None and start + inst.duration > inst.deadline:
         return False
-    window = w(start, start + inst.duration)
-    free = [g for g in inst.gpus if _is_free(inst, g.id, window)]
+    free = [g for g in inst.gpus if _is_free(inst, g.id, start, start + inst.duration)]
     if server is not None:
         return sum(g.server == server for g in free) >= inst.count
     if inst.same_server:
@@ -215,11 +233,12 @@ def _feasible_at(inst: Instance, start: int, server: str | None = None) -> bool:
 
 def _starts(inst: Instance, until: int | None = None) -> range:
     """Every start the brute force must try: each minute (or grid point) up to ``until``."""
-    ends = [b.end for windows in inst.busy.values() for b in windows]
-    horizon = max([m(inst.after), *ends])
-    last = int((horizon - T0).total_seconds() // 60) if inst.deadline is None else inst.deadline
+    horizon = max([inst.after, *(e for spans in inst.spans.values() for _, e in spans)])
+    step = inst.step or 1
+    # Past the last busy end everything is free: one grid point beyond it is enough.
+    last = horizon + step - 1 if inst.deadline is None else inst.deadline
     stop = last + 1 if until is None else until
-    return range(inst.after, stop, inst.step or 1)
+    return range(inst.after, stop, step)
 
 
 def _minutes(moment: datetime) -> int:
@@ -234,7 +253,8 @@ def _check_feasible(inst: Instance, option: SlotOption) -> None:
     assert len(set(option.gpu_ids)) == len(option.gpu_ids) == inst.count
     assert option.gpu_ids == tuple(sorted(option.gpu_ids))
     assert option.servers == tuple(sorted({by_id[i].server for i in option.gpu_ids}))
-    assert all(_is_free(inst, i, option.window) for i in option.gpu_ids)
+    start, end = _minutes(option.start), _minutes(option.end)
+    assert all(_is_free(inst, i, start, end) for i in option.gpu_ids)
     assert option.start >= m(inst.after)
     assert inst.deadline is None or option.end <= m(inst.deadline)
     assert not inst.same_server or len(option.servers) == 1
@@ -263,7 +283,9 @@ def _check_alternatives(inst: Instance, options: list[SlotOption]) -> None:
         start = _minutes(option.start)
         assert not any(_feasible_at(inst, t, server) for t in _starts(inst, until=start))
     feasible_servers = {
-        g.server for g in inst.gpus if any(_feasible_at(inst, t, g.server) for t in _starts(inst))
+        s
+        for s in {g.server for g in inst.gpus}
+        if any(_feasible_at(inst, t, s) for t in _starts(inst))
     }
     assert len(options) == min(inst.alternatives, len(feasible_servers))
 

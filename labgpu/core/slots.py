@@ -67,10 +67,11 @@ class _Timeline:
 
     __slots__ = ("ends", "starts")
 
-    def __init__(self, windows: Iterable[Window]) -> None:
+    def __init__(self, windows: Iterable[Window], after: datetime) -> None:
         self.starts: list[datetime] = []
         self.ends: list[datetime] = []
-        for w in sorted(windows, key=lambda w: w.start):
+        # Windows over before the search starts can never block a slot: skip them unsorted.
+        for w in sorted((w for w in windows if w.end > after), key=lambda w: w.start):
             if self.ends and w.start <= self.ends[-1]:
                 self.ends[-1] = max(self.ends[-1], w.end)  # overlapping or touching: merge
             else:
@@ -142,6 +143,31 @@ def _check_arguments(
         raise ValueError(f"step must be positive, got {step}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """One search's fixed inputs, already checked and in UTC."""
+
+    timelines: Mapping[int, _Timeline]
+    count: int
+    duration: timedelta
+    after: datetime
+    latest: datetime | None  # the last allowed start, from the deadline
+    step: timedelta | None
+
+    def free_sets(self, pool: Sequence[SlotGpu]) -> Iterator[tuple[datetime, list[SlotGpu]]]:
+        """Each candidate start, ascending, at which ``count`` GPUs of ``pool`` are free."""
+        if self.count > len(pool):
+            return
+        timelines = [self.timelines[g.id] for g in pool]
+        for start in _candidate_starts(self.after, timelines, self.step):
+            if self.latest is not None and start > self.latest:
+                return
+            end = start + self.duration
+            free = [g for g, t in zip(pool, timelines, strict=True) if t.is_free(start, end)]
+            if len(free) >= self.count:
+                yield start, free
+
+
 def find_earliest_slots(
     gpus: Sequence[SlotGpu],
     busy: Mapping[int, Iterable[Window]],
@@ -167,44 +193,23 @@ def find_earliest_slots(
     after = as_utc(after, "search start")
     latest = None if deadline is None else as_utc(deadline, "deadline") - duration
     pool = sorted({g.id: g for g in gpus}.values(), key=lambda g: (g.server, g.id))
-    timelines = {g.id: _Timeline(busy.get(g.id, ())) for g in pool}
+    timelines = {g.id: _Timeline(busy.get(g.id, ()), after) for g in pool}
+    search = _Search(timelines, count, duration, after, latest, step)
     if same_server:
-        return _scan_per_server(pool, timelines, count, duration, after, latest, alternatives, step)
-    if count > len(pool):
-        return []
-    options: list[SlotOption] = []
-    for start in _candidate_starts(after, timelines.values(), step):
-        if latest is not None and start > latest:
-            break
-        free = [g for g in pool if timelines[g.id].is_free(start, start + duration)]
-        if len(free) >= count:
-            options.append(_option(start, duration, _pick_fewest_servers(free, count)))
-            if len(options) == alternatives:
-                break
-    return options
+        return _earliest_per_server(search, pool, alternatives)
+    found = islice(search.free_sets(pool), alternatives)
+    return [_option(start, duration, _pick_fewest_servers(free, count)) for start, free in found]
 
 
-def _scan_per_server(
-    pool: Sequence[SlotGpu],
-    timelines: Mapping[int, _Timeline],
-    count: int,
-    duration: timedelta,
-    after: datetime,
-    latest: datetime | None,
-    alternatives: int,
-    step: timedelta | None,
+def _earliest_per_server(
+    search: _Search, pool: Sequence[SlotGpu], alternatives: int
 ) -> list[SlotOption]:
-    """The earliest slot of each server with ``count`` GPUs, earliest first."""
-    waiting = {name: gpus for name, gpus in _by_server(pool).items() if len(gpus) >= count}
-    options: list[SlotOption] = []
-    for start in _candidate_starts(after, (timelines[g.id] for g in pool), step):
-        if not waiting or (latest is not None and start > latest):
-            break
-        for name in sorted(waiting):
-            free = [g for g in waiting[name] if timelines[g.id].is_free(start, start + duration)]
-            if len(free) >= count:
-                options.append(_option(start, duration, free[:count]))
-                del waiting[name]
-        if len(options) >= alternatives:
-            break
+    """The earliest slot of each server on its own, earliest first (then by server name)."""
+    options = []
+    for gpus in _by_server(pool).values():
+        first = next(search.free_sets(gpus), None)
+        if first is not None:
+            start, free = first
+            options.append(_option(start, search.duration, free[: search.count]))
+    options.sort(key=lambda o: (o.start, o.servers))
     return options[:alternatives]
