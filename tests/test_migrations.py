@@ -142,7 +142,8 @@ def test_migrations_ship_as_package_data() -> None:
 
 
 def test_new_revision_ids_are_numbered() -> None:
-    assert revision.next_revision_id("Add bookings!") == "0002_add_bookings"
+    number = int(db.head_revision().split("_", 1)[0]) + 1
+    assert revision.next_revision_id("Add bookings!") == f"{number:04d}_add_bookings"
 
 
 def test_autogenerate_on_unchanged_models_writes_an_empty_revision(
@@ -150,8 +151,32 @@ def test_autogenerate_on_unchanged_models_writes_an_empty_revision(
 ) -> None:
     shutil.copytree(db.MIGRATIONS_DIR, tmp_path / "migrations")
     monkeypatch.setattr(db, "MIGRATIONS_DIR", tmp_path / "migrations")
+    head = db.head_revision()
     written = revision.write_revision("nothing changed")
     assert written.parent == tmp_path / "migrations" / "versions"
     body = written.read_text()
     assert "op." not in body
-    assert "down_revision: str | Sequence[str] | None = '0001_initial'" in body
+    assert f"down_revision: str | Sequence[str] | None = '{head}'" in body
+
+
+def test_postgres_refuses_double_booking_by_itself(postgres_url: str) -> None:
+    # Alembic's compare_metadata does not look at exclusion constraints (the model declares it,
+    # PostgreSQL only, via ExcludeConstraint(...).ddl_if), so the upgrade test above cannot see
+    # it missing or changed: check the definition PostgreSQL reports.
+    engine = db.make_engine(postgres_url)
+    try:
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            definition = conn.execute(
+                text(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conname = 'ex_bookings_no_overlap'"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert definition == (
+        "EXCLUDE USING gist (gpu_id WITH =, tstzrange(start_ts, end_ts, '[)'::text) WITH &&) "
+        "WHERE (((status)::text = ANY ((ARRAY['pending'::character varying, "
+        "'booked'::character varying])::text[])))"
+    )

@@ -5,16 +5,22 @@
 Re-runs itself under ``xvfb-run -a`` when no X display is set. Fills a throw-away SQLite database
 (in a temporary directory) with a realistic lab: RTX A4000 and A40 servers, some GPUs busy,
 one server offline; then saves docs/live.png, docs/live_ko.png, docs/add_server.png and
-docs/add_server_ko.png. Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
+docs/add_server_ko.png. Then it grows the lab to the reference size (12 × 4 RTX A4000 + 4 A40),
+books a week of GPUs for several members, and saves docs/calendar_week.png, docs/find_slot.png,
+docs/my_bookings.png and docs/rules.png (+ ``_ko``). Korean needs a CJK font (Debian:
+``apt-get install fonts-nanum``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import random
 import shutil
 import sys
 import tempfile
+import uuid
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +33,8 @@ from PySide6.QtCore import QCoreApplication, QThreadPool  # noqa: E402
 from PySide6.QtGui import QFont  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from labgpu.core.booking import BookingStatus, Window  # noqa: E402
+from labgpu.core.errors import RefusedError  # noqa: E402
 from labgpu.core.inventory import (  # noqa: E402
     GpuProcess,
     GpuReading,
@@ -81,9 +89,15 @@ OFFLINE = {
 }
 
 
+#: Servers added for the calendar shots, so the lab has its reference size (13 servers).
+MORE = [f"gpu-a4000-{n:02d}" for n in range(4, 13)]
+MEMBERS = ["kim", "lee", "park", "choi", "jung", "han", "yoon", "seo"]
+NOTES = ["ViT sweep", "thesis runs", "LLM finetune", "ablation", "", "eval", "ICML rebuttal", ""]
+
+
 def probe_for(server: str, taken_at: datetime) -> ProbeResult:
-    """A probe of ``server`` as LAB describes it."""
-    (model, total), busy = LAB[server]
+    """A probe of ``server`` as LAB describes it (servers of MORE: idle A4000s)."""
+    (model, total), busy = LAB.get(server, (A4000, {}))
     gpus, procs = [], []
     for index in range(4):
         util, used, apps = busy.get(index, (0, 3, []))
@@ -115,6 +129,72 @@ def fill_lab(lab: Labgpu) -> None:
         lab.register_server(server, target, probe_for(server, taken))
         state = ServerState.OFFLINE if offline else ServerState.ONLINE
         lab.store.set_server_state(server, state, OFFLINE.get(server, ""), taken)
+
+
+def week_start() -> datetime:
+    """Monday 00:00 local of this week, aware."""
+    local = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    return (local - timedelta(days=local.weekday())).astimezone()
+
+
+def book_as(
+    lab: Labgpu, user: str, gpu_ids: list[int], start: datetime, hours: float, note: str
+) -> None:
+    """Store a booking of ``user`` directly (past ones too: the rules only look ahead)."""
+    status = BookingStatus.BOOKED
+    if start > datetime.now(UTC) and any(
+        lab.rules().needs_approval(m) for m in _models(lab, gpu_ids)
+    ):
+        status = BookingStatus.PENDING
+    window = Window(start, start + timedelta(hours=hours))
+    # a random week may overlap an earlier booking or maintenance: then leave the gap
+    with contextlib.suppress(RefusedError):
+        lab.store.create_bookings(str(uuid.uuid4()), gpu_ids, user, window, status, note, user)
+
+
+def _models(lab: Labgpu, gpu_ids: list[int]) -> list[str]:
+    return [g.model for g in lab.list_gpus() if g.id in gpu_ids]
+
+
+def fill_bookings(lab: Labgpu, servers: list[str], seed: int) -> None:
+    """A believable week of bookings on ``servers``: each GPU booked on and off by members."""
+    rng = random.Random(seed)
+    monday = week_start()
+    gpus = [g for g in lab.list_gpus() if g.server_name in servers and g.id is not None]
+    by_server: dict[str, list[int]] = {}
+    for gpu in sorted(gpus, key=lambda g: g.index):
+        by_server.setdefault(gpu.server_name, []).append(gpu.id or 0)
+    for ids in by_server.values():
+        moment = monday - timedelta(hours=rng.randint(0, 20))
+        while moment < monday + timedelta(days=7):
+            user, note = rng.choice(MEMBERS), rng.choice(NOTES)
+            count = rng.choice([1, 1, 2, 2, 4])
+            first = rng.randrange(0, len(ids) - count + 1)
+            hours = rng.choice([4, 6, 8, 12, 18, 24, 36])
+            start = moment.replace(minute=0) if rng.random() < 0.6 else moment.replace(minute=30)
+            book_as(lab, user, ids[first : first + count], start, hours, note)
+            moment += timedelta(hours=hours * rng.uniform(0.3, 0.8) + rng.randint(1, 10))
+
+
+def fill_present(lab: Labgpu) -> None:
+    """Bookings that match what runs now (kim, park, jung), and a maintenance window."""
+    gpus = {f"{g.server_name}:{g.index}": g.id or 0 for g in lab.list_gpus()}
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    book_as(lab, "kim", [gpus["gpu-a4000-01:0"]], now - timedelta(hours=5), 20, "ViT-B/16")
+    book_as(lab, "park", [gpus["gpu-a4000-01:3"]], now - timedelta(hours=2), 10, "sweep 7-8")
+    book_as(
+        lab,
+        "jung",
+        [gpus["gpu-a40-01:0"], gpus["gpu-a40-01:1"]],
+        now - timedelta(hours=9),
+        30,
+        "LLM",
+    )
+    book_as(lab, "choi", [gpus["gpu-a4000-02:1"]], now - timedelta(hours=1), 6, "notebook")
+    monday = week_start()
+    blocked = [gpus[f"gpu-a4000-03:{i}"] for i in range(4)]
+    window = Window(monday + timedelta(days=2, hours=9), monday + timedelta(days=3, hours=18))
+    lab.store.add_maintenance(blocked, window, "PSU replacement", "kim")
 
 
 def settle(app: QApplication, until: object = None) -> None:
@@ -174,6 +254,52 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+def shoot_bookings(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
+    """Save the Calendar (week, whole lab), Find a slot and My bookings in ``lang``."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.calendar_view import WEEK
+    from labgpu.gui.main_window import CALENDAR, MY_BOOKINGS, RULES, MainWindow
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    window = MainWindow(lab, prefs.open_settings())
+    window.resize(1500, 1660)
+    window.show()
+    window.start()
+    settle(app, lambda: window.snapshot is not None)
+    window.show_page(CALENDAR)
+    page = window.calendar_page
+    page.set_zoom(WEEK)
+    settle(app, lambda: page.data is not None and not page.is_loading())
+    save(window, out / f"calendar_week{suffix}.png")
+    window.resize(1360, 640)
+    dialog = page.open_find_slot()
+    dialog.model.setCurrentIndex(dialog.model.findData(A4000[0]))
+    dialog.count.setValue(4)
+    dialog.hours.setValue(24)
+    dialog.same_server.setChecked(True)
+    dialog.note.setText("ICML rebuttal")
+    dialog.search()
+    settle(app, lambda: not dialog.is_busy())
+    save(dialog, out / f"find_slot{suffix}.png")
+    dialog.close()
+    window.show_page(MY_BOOKINGS)
+    settle(app, lambda: bool(window.my_bookings_page.groups))
+    save(window, out / f"my_bookings{suffix}.png")
+    window.resize(1360, 720)
+    window.show_page(RULES)
+    settle(app, lambda: window.rules_page.gpu_list.count() > 0)
+    save(window, out / f"rules{suffix}.png")
+    window.timer.stop()
+    window.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
 def shoot_welcome(app: QApplication, lab: Labgpu, out: Path) -> None:
     """The first screen on an empty database."""
     from labgpu.gui import settings as prefs
@@ -198,7 +324,7 @@ def main(argv: list[str]) -> int:
         xvfb = shutil.which("xvfb-run")
         if xvfb is None:
             raise SystemExit("xvfb-run not found; install it (Debian: apt-get install xvfb)")
-        command = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, __file__, *argv]
+        command = [xvfb, "-a", "-s", "-screen 0 1920x1800x24", sys.executable, __file__, *argv]
         os.execv(xvfb, command)
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     with tempfile.TemporaryDirectory(prefix="labgpu-shots-") as tmp:
@@ -219,9 +345,19 @@ def take_all(out: Path) -> int:
     try:
         shoot_welcome(app, lab, out)
         fill_lab(lab)
+        fill_present(lab)
+        fill_bookings(lab, list(LAB), seed=3)
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
             shoot(app, lab, lang, out)
+        now = datetime.now(UTC)
+        for server in MORE:
+            target = SshTarget(f"{server}.lab.example.org", 22, "labgpu")
+            lab.register_server(server, target, probe_for(server, now))
+            lab.store.set_server_state(server, ServerState.ONLINE, "", now)
+        fill_bookings(lab, MORE, seed=5)
+        for lang in ("en", "ko"):
+            shoot_bookings(app, lab, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         lab.close()

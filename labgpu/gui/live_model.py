@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from labgpu.core.inventory import GpuStatus, Server, ServerState
 from labgpu.gui import text
+from labgpu.gui.calendar_data import LiveMarks
 from labgpu.gui.snapshot import EMPTY, Snapshot
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -34,6 +35,7 @@ StateRole = Qt.ItemDataRole.UserRole + 2
 GREY = QColor("#8a9096")
 STATE_COLORS = {"free": QColor("#2e7d4f"), "busy": QColor("#b5651d")}
 ERROR_RED = QColor("#c0392b")
+FLAG_ORANGE = QColor("#c26a00")
 SERVER_COLORS = {ServerState.ONLINE: QColor("#2e9d5f"), ServerState.UNKNOWN: GREY}
 
 
@@ -45,8 +47,9 @@ class Column(IntEnum):
     TEMP = 4
     POWER = 5
     STATE = 6
-    OWNERS = 7
-    PROCESSES = 8
+    BOOKED = 7
+    OWNERS = 8
+    PROCESSES = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class LiveModel(QAbstractItemModel):
         self._model_filter: str | None = None
         self._free_only = False
         self._groups: list[ServerGroup] = []
+        self._marks = LiveMarks()
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -83,6 +87,11 @@ class LiveModel(QAbstractItemModel):
         """Show a new snapshot (keeps rows in place when the servers and GPUs are the same)."""
         self._snapshot = snapshot
         self._regroup()
+
+    def set_marks(self, marks: LiveMarks) -> None:
+        """Show who has booked each GPU, and the idle / unbooked-use flags."""
+        self._marks = marks
+        self._emit_all_changed()
 
     def set_filter(self, model: str | None, free_only: bool) -> None:
         """Show only GPUs of ``model`` (None: every model) and, if ``free_only``, free GPUs."""
@@ -165,6 +174,7 @@ class LiveModel(QAbstractItemModel):
             self.tr("Temp."),
             self.tr("Power"),
             self.tr("State"),
+            self.tr("Booked by"),
             self.tr("Owners"),
             self.tr("Processes"),
         ][section]
@@ -221,13 +231,49 @@ class LiveModel(QAbstractItemModel):
             return _gpu_state(gpu)
         if role == Qt.ItemDataRole.ToolTipRole and column in (Column.OWNERS, Column.PROCESSES):
             return "\n".join(text.process_line(p) for p in gpu.processes) or None
+        if column is Column.BOOKED and role == Qt.ItemDataRole.ToolTipRole:
+            return self._booked_tooltip(gpu)
+        if column is Column.BOOKED and role == Qt.ItemDataRole.ForegroundRole:
+            flagged = (
+                self._label(gpu) in self._marks.unbooked or self._label(gpu) in self._marks.idle
+            )
+            return QBrush(FLAG_ORANGE) if flagged else None
         if role == Qt.ItemDataRole.ForegroundRole:
             return _foreground(gpu, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.TEMP, Column.POWER):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    @staticmethod
+    def _label(gpu: GpuStatus) -> str:
+        return f"{gpu.server}:{gpu.index}"
+
+    def booked_text(self, gpu: GpuStatus) -> str:
+        """``kim``, ``kim · idle`` or ``⚠ lee, no booking``."""
+        label = self._label(gpu)
+        holder = self._marks.booked_by.get(label, "")
+        if label in self._marks.idle:
+            return self.tr("{user} · idle").format(user=holder)
+        if label in self._marks.unbooked:
+            intruder = self._marks.unbooked[label]
+            if holder:
+                return self.tr("{user} · ⚠ {other} runs here").format(user=holder, other=intruder)
+            return self.tr("⚠ {user}, no booking").format(user=intruder)
+        return holder
+
+    def _booked_tooltip(self, gpu: GpuStatus) -> str | None:
+        label = self._label(gpu)
+        if label in self._marks.idle:
+            return self.tr("Booked but idle: its GPUs have stayed below the idle threshold.")
+        if label in self._marks.unbooked:
+            return self.tr("In use without a booking by {user}.").format(
+                user=self._marks.unbooked[label]
+            )
+        return None
+
     def _gpu_text(self, gpu: GpuStatus, column: Column) -> str:
+        if column is Column.BOOKED:
+            return self.booked_text(gpu)
         if column is Column.STATE:
             state = _gpu_state(gpu)
             if state == "free":

@@ -28,6 +28,7 @@ COLUMN_WIDTHS = {
     Column.TEMP: 64,
     Column.POWER: 64,
     Column.STATE: 90,
+    Column.BOOKED: 120,
     Column.OWNERS: 110,
 }
 

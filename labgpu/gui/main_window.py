@@ -1,4 +1,4 @@
-"""The main window: navigation on the left (Live, Servers, Settings), pages on the right."""
+"""The main window: navigation on the left (Live, bookings, Servers, Settings), pages right."""
 
 from __future__ import annotations
 
@@ -17,15 +17,21 @@ from PySide6.QtWidgets import (
 from labgpu.gui import resources, text
 from labgpu.gui import settings as prefs
 from labgpu.gui.add_server_dialog import AddServerDialog
+from labgpu.gui.approvals import ApprovalsPage
+from labgpu.gui.calendar_data import LiveMarks, load_live_marks
+from labgpu.gui.calendar_view import CalendarPage
 from labgpu.gui.errors import handle_error
 from labgpu.gui.live_view import LivePage
+from labgpu.gui.my_bookings import MyBookingsPage
+from labgpu.gui.notifier import Notifier
+from labgpu.gui.rules_page import RulesPage
 from labgpu.gui.servers_view import ServersView
 from labgpu.gui.settings_page import SettingsPage
 from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
-LIVE, SERVERS, SETTINGS = range(3)
+LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, SERVERS, SETTINGS = range(7)
 
 
 class MainWindow(QMainWindow):
@@ -42,6 +48,8 @@ class MainWindow(QMainWindow):
         self._make_pages()
         self._make_status_bar()
         self._make_actions()
+        self.notifier = Notifier(self.labgpu, self.settings, self)
+        self.notifier.message.connect(lambda text_: self.statusBar().showMessage(text_, 30_000))
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.set_refresh_interval(prefs.refresh_interval_s(settings))
@@ -49,6 +57,10 @@ class MainWindow(QMainWindow):
 
     def _make_pages(self) -> None:
         self.live_page = LivePage()
+        self.calendar_page = CalendarPage(self.labgpu)
+        self.my_bookings_page = MyBookingsPage(self.labgpu)
+        self.approvals_page = ApprovalsPage(self.labgpu)
+        self.rules_page = RulesPage(self.labgpu)
         self.servers_page = ServersView()
         self.settings_page = SettingsPage(
             self.settings, text.safe_url(self.labgpu.db_url), self.labgpu.user
@@ -59,13 +71,31 @@ class MainWindow(QMainWindow):
         self.nav.setIconSize(QSize(20, 20))
         for name, label in (
             ("live", self.tr("Live")),
+            ("calendar", self.tr("Calendar")),
+            ("bookings", self.tr("My bookings")),
+            ("approvals", self.tr("Approvals")),
+            ("rules", self.tr("Rules")),
             ("servers", self.tr("Servers")),
             ("settings", self.tr("Settings")),
         ):
             QListWidgetItem(resources.icon(name), label, self.nav)
-        for page in (self.live_page, self.servers_page, self.settings_page):
+        for page in (
+            self.live_page,
+            self.calendar_page,
+            self.my_bookings_page,
+            self.approvals_page,
+            self.rules_page,
+            self.servers_page,
+            self.settings_page,
+        ):
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._page_shown)
+        for page in (self.calendar_page, self.my_bookings_page, self.approvals_page):
+            page.changed.connect(self.bookings_changed)
+        self.approvals_page.pending_count.connect(self._pending_count)
+        self.rules_page.changed.connect(self.calendar_page.reload)
+        self.calendar_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
         self.nav.setCurrentRow(LIVE)
         self.live_page.add_server_requested.connect(self.open_add_server)
         self.servers_page.add_requested.connect(self.open_add_server)
@@ -93,6 +123,8 @@ class MainWindow(QMainWindow):
             (self.tr("Live"), "Ctrl+1", lambda: self.show_page(LIVE)),
             (self.tr("Servers"), "Ctrl+2", lambda: self.show_page(SERVERS)),
             (self.tr("Settings"), "Ctrl+3", lambda: self.show_page(SETTINGS)),
+            (self.tr("Calendar"), "Ctrl+4", lambda: self.show_page(CALENDAR)),
+            (self.tr("My bookings"), "Ctrl+5", lambda: self.show_page(MY_BOOKINGS)),
             (self.tr("Refresh"), "F5", self.refresh),
             (self.tr("Add server…"), "Ctrl+N", self.open_add_server),
             (self.tr("Quit"), "Ctrl+Q", self.close),
@@ -106,8 +138,40 @@ class MainWindow(QMainWindow):
     # -- pages -----------------------------------------------------------------------------
 
     def show_page(self, page: int) -> None:
-        """Switch to LIVE, SERVERS or SETTINGS."""
+        """Switch to LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, SERVERS or SETTINGS."""
         self.nav.setCurrentRow(page)
+
+    def _page_shown(self, page: int) -> None:
+        if page == CALENDAR:
+            self.calendar_page.reload()
+        elif page == MY_BOOKINGS:
+            self.my_bookings_page.reload()
+        elif page == APPROVALS:
+            self.approvals_page.reload()
+        elif page == RULES:
+            self.rules_page.reload()
+
+    def bookings_changed(self) -> None:
+        """A booking was made or changed: re-read the pages that show bookings."""
+        self.calendar_page.reload()
+        self.my_bookings_page.reload()
+        self.approvals_page.reload()
+        self.refresh_marks()
+
+    def _pending_count(self, count: int) -> None:
+        label = (
+            self.tr("Approvals ({count})").format(count=count) if count else self.tr("Approvals")
+        )
+        self.nav.item(APPROVALS).setText(label)
+
+    def _roles_read(self, roles: object, error: BaseException | None) -> None:
+        if error is not None or not isinstance(roles, tuple):
+            return
+        can_approve, can_manage = roles
+        self.nav.item(APPROVALS).setHidden(not can_approve)
+        self.nav.item(RULES).setHidden(not can_manage)
+        if can_approve:
+            self.approvals_page.reload()
 
     def current_page(self) -> int:
         """The page shown now."""
@@ -123,6 +187,13 @@ class MainWindow(QMainWindow):
         """Refresh now, then every few seconds (call once the database is open)."""
         self.refresh()
         self.timer.start()
+        self.calendar_page.start()
+        self.notifier.start()
+        run_task(
+            lambda: (self.labgpu.can_approve(), self.labgpu.can_manage()),
+            self._roles_read,
+            context=self,
+        )
 
     def refresh(self) -> None:
         """Read servers and GPUs on a worker; skipped while the previous read is running."""
@@ -130,6 +201,11 @@ class MainWindow(QMainWindow):
             return
         self._refreshing = True
         run_task(lambda: take_snapshot(self.labgpu), self._refreshed, context=self)
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Re-read who has booked each GPU (the Live view's *Booked by* column) on a worker."""
+        run_task(lambda: load_live_marks(self.labgpu), self._marks_read, context=self)
 
     def _refreshed(self, snapshot: object, error: BaseException | None) -> None:
         self._refreshing = False
@@ -147,6 +223,12 @@ class MainWindow(QMainWindow):
             self.refresh_label.setText(
                 self.tr("Last refresh: {time}").format(time=text.local_time(snapshot.taken_at))
             )
+
+    def _marks_read(self, marks: object, error: BaseException | None) -> None:
+        if error is not None:
+            handle_error(self, error)  # a known error shows with the next refresh
+        elif isinstance(marks, LiveMarks):
+            self.live_page.live.model.set_marks(marks)
 
     def is_refreshing(self) -> bool:
         """True while a refresh is in flight."""
@@ -216,6 +298,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.timer.stop()
+        self.calendar_page.tick.stop()
+        self.notifier.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -1,10 +1,11 @@
-"""The Settings page: language (applied on restart) and the Live view's refresh interval."""
+"""The Settings page: language (applied on restart), refresh interval, reminder lead time."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from labgpu.gui import notifier
 from labgpu.gui import settings as prefs
 
 
@@ -29,9 +30,19 @@ class SettingsPage(QWidget):
         self.interval.setRange(prefs.MIN_REFRESH_S, prefs.MAX_REFRESH_S)
         self.interval.setSuffix(self.tr(" s"))
         self.interval.setValue(prefs.refresh_interval_s(settings))
+        self.reminder_lead = QSpinBox()
+        self.reminder_lead.setRange(notifier.MIN_LEAD_MIN, notifier.MAX_LEAD_MIN)
+        self.reminder_lead.setSuffix(self.tr(" min before"))
+        self.reminder_lead.setToolTip(
+            self.tr("A reminder before each of your bookings starts and ends")
+        )
+        self.reminder_lead.setValue(notifier.reminder_lead_min(settings))
         self._lay_out(db_url, user)
         self.language.currentIndexChanged.connect(self._language_changed)
         self.interval.valueChanged.connect(self._interval_changed)
+        self.reminder_lead.valueChanged.connect(
+            lambda minutes: notifier.set_reminder_lead_min(self._settings, minutes)
+        )
 
     def _lay_out(self, db_url: str, user: str) -> None:
         form = QFormLayout()
@@ -39,6 +50,7 @@ class SettingsPage(QWidget):
         form.addRow(self.tr("Language:"), self.language)
         form.addRow("", self.restart_note)
         form.addRow(self.tr("Refresh the Live view every:"), self.interval)
+        form.addRow(self.tr("Booking reminders:"), self.reminder_lead)
         db_label = QLabel(db_url)
         db_label.setMinimumWidth(120)  # a long path must not set the window's minimum width
         db_label.setToolTip(db_url)

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import AuthFailedError, LabgpuError
-from labgpu.core.inventory import GpuStatus, ProbeResult, Server, SshTarget
+from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
+from labgpu.core.rules import (
+    BookingGroupView,
+    BookingRules,
+    BookingView,
+    Maintenance,
+    RealityReport,
+    Reminder,
+)
+from labgpu.core.slots import SlotOption
 from labgpu.services import paths
+from labgpu.services.booking import BookingService
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import Collector, SweepOutcome
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
+    from labgpu.services.reality import AutoReleaser
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +62,8 @@ class Labgpu:
         self._pool: SshPool | None = None
         self._collector: Collector | None = None
         self._lock = threading.RLock()
+        self._bookings: BookingService | None = None
+        self._releaser: AutoReleaser | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -164,8 +180,18 @@ class Labgpu:
             raise
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
-        """A collector over this lab's servers (not started)."""
-        return Collector(self.store, self._probe, interval_s)
+        """A collector over this lab's servers (not started); it also runs the idle rule."""
+        return Collector(self.store, self._probe, interval_s, housekeeping=self._auto_release)
+
+    def _auto_release(self) -> list[str]:
+        # One releaser per lab object, so a warning is remembered between sweeps.
+        with self._lock:
+            if self._releaser is None:
+                from labgpu.services.reality import AutoReleaser
+
+                self._releaser = AutoReleaser(self.booking_service)
+            releaser = self._releaser
+        return releaser.run()
 
     def sweep(self) -> list[SweepOutcome]:
         """Probe every server once, in parallel, and store the results."""
@@ -185,7 +211,7 @@ class Labgpu:
         """Run the collector on a background thread (single-seat mode)."""
         with self._lock:
             if self._collector is None:
-                self._collector = Collector(self.store, self._probe, interval_s)
+                self._collector = self.make_collector(interval_s)
                 self._collector.start()
 
     def stop_collector(self) -> None:
@@ -194,3 +220,165 @@ class Labgpu:
             collector, self._collector = self._collector, None
         if collector is not None:
             collector.stop()
+
+    # -- bookings (issue 3; the work is in services/booking.py) -----------------------------
+
+    @property
+    def booking_service(self) -> BookingService:
+        """The booking use cases over this lab's store, as this user."""
+        with self._lock:
+            if self._bookings is None:
+                self._bookings = BookingService(self.store, self.user)
+            return self._bookings
+
+    def can_approve(self) -> bool:
+        """True if this user may approve or reject pending requests (single-seat: yes)."""
+        return self.booking_service.can_approve()
+
+    def can_manage(self) -> bool:
+        """True if this user may edit rules, maintenance and bookable GPUs (single-seat: yes)."""
+        return self.booking_service.can_manage()
+
+    def rules(self) -> BookingRules:
+        """The lab's booking rules."""
+        return self.booking_service.rules()
+
+    def set_rules(self, rules: BookingRules) -> None:
+        """Save the booking rules (audited; existing bookings are kept)."""
+        self.booking_service.set_rules(rules)
+
+    def bookings(
+        self, start: datetime | None = None, end: datetime | None = None, mine: bool = False
+    ) -> list[BookingView]:
+        """Bookings overlapping ``[start, end)``, every status, by start then GPU."""
+        return self.booking_service.bookings(start, end, mine)
+
+    def book(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime, note: str = ""
+    ) -> BookingGroupView:
+        """Book GPUs over ``[start, end)``; refusals raise ``RefusedError`` subclasses."""
+        return self.booking_service.book(gpu_ids, start, end, note)
+
+    def check_booking(self, gpu_ids: Sequence[int], start: datetime, end: datetime) -> None:
+        """Dry run of ``book``: raises the same refusals, writes nothing."""
+        self.booking_service.check(gpu_ids, start, end)
+
+    def find_slots(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        *,
+        min_memory_mb: int | None = None,
+        after: datetime | None = None,
+        deadline: datetime | None = None,
+        same_server: bool = False,
+    ) -> list[SlotOption]:
+        """The earliest feasible windows (alternatives), booking nothing."""
+        return self.booking_service.find_slots(
+            model,
+            count,
+            duration,
+            min_memory_mb=min_memory_mb,
+            after=after,
+            deadline=deadline,
+            same_server=same_server,
+        )
+
+    def book_earliest(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        *,
+        same_server: bool = False,
+        after: datetime | None = None,
+        note: str = "",
+    ) -> BookingGroupView:
+        """Book the earliest feasible slot."""
+        return self.booking_service.book_earliest(
+            model, count, duration, same_server=same_server, after=after, note=note
+        )
+
+    def book_model(
+        self,
+        model: str | None,
+        count: int,
+        start: datetime,
+        end: datetime,
+        *,
+        same_server: bool = False,
+        note: str = "",
+    ) -> BookingGroupView:
+        """Book ``count`` GPUs of ``model`` that are free over exactly ``[start, end)``."""
+        return self.booking_service.book_model(
+            model, count, start, end, same_server=same_server, note=note
+        )
+
+    def cancel(self, group_id: str) -> None:
+        """Cancel a booking group (or end it now if it has started)."""
+        self.booking_service.cancel(group_id)
+
+    def end_early(self, group_id: str) -> None:
+        """Release an active booking now."""
+        self.booking_service.end_early(group_id)
+
+    def extend(self, group_id: str, new_end: datetime) -> None:
+        """Move a booking's end later, if free and within the rules."""
+        self.booking_service.extend(group_id, new_end)
+
+    def approve(self, group_id: str) -> None:
+        """Approve a pending request."""
+        self.booking_service.approve(group_id)
+
+    def reject(self, group_id: str, reason: str) -> None:
+        """Reject a pending request with a reason."""
+        self.booking_service.reject(group_id, reason)
+
+    def pending_approvals(self) -> list[BookingGroupView]:
+        """Requests waiting for approval."""
+        return self.booking_service.pending_approvals()
+
+    def maintenance(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Maintenance]:
+        """Maintenance windows overlapping ``[start, end)``."""
+        return self.booking_service.maintenance(start, end)
+
+    def add_maintenance(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime, reason: str
+    ) -> Maintenance:
+        """Block GPUs for maintenance."""
+        return self.booking_service.add_maintenance(gpu_ids, start, end, reason)
+
+    def remove_maintenance(self, maintenance_id: int) -> None:
+        """Delete a maintenance window."""
+        self.booking_service.remove_maintenance(maintenance_id)
+
+    def set_gpu_bookable(self, gpu_id: int, bookable: bool) -> None:
+        """Make a GPU bookable or first-come."""
+        self.booking_service.set_gpu_bookable(gpu_id, bookable)
+
+    def list_gpus(self) -> list[Gpu]:
+        """Every current GPU (with its id and whether it is bookable)."""
+        return self.store.list_gpus()
+
+    def reality(self, now: datetime | None = None) -> RealityReport:
+        """Unbooked use and booked-but-idle GPUs, from the latest monitoring data."""
+        from labgpu.services.reality import check_reality
+
+        return check_reality(self.booking_service, now)
+
+    def export_ics(self, path: Path, mine: bool) -> int:
+        """Write the bookings (mine or the lab's) to an .ics file; returns the event count."""
+        from labgpu.services.calendar_export import export_ics
+
+        return export_ics(self.booking_service, Path(path), mine)
+
+    def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
+        """This user's bookings starting or ending within ``lead``, and idle-release warnings."""
+        from labgpu.services.reality import release_reminders
+
+        reminders = self.booking_service.upcoming_reminders(now, lead)
+        reminders += release_reminders(self.booking_service, now, lead)
+        return sorted(reminders, key=lambda r: (r.at, r.group_id))

@@ -71,6 +71,8 @@ class Collector:
         *,
         max_workers: int = 32,
         max_backoff_s: float = 300.0,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_interval_s: float = 60.0,
     ) -> None:
         self._store = store
         self._probe = probe
@@ -85,6 +87,10 @@ class Collector:
         self._listed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Work the loop does besides probing (the idle-booking rule), at most once per interval.
+        self._housekeeping = housekeeping
+        self._housekeeping_interval_s = housekeeping_interval_s
+        self._housekeeping_due = 0.0
 
     # -- one server -------------------------------------------------------------------------
 
@@ -175,9 +181,22 @@ class Collector:
         while not self._stop.is_set():
             try:
                 self.tick()
+                self._keep_house()
             except LabgpuError as exc:  # e.g. the database is briefly unreachable
                 log.warning("collector: %s", exc)
             self._stop.wait(min(1.0, self.interval_s / 2))
+
+    def _keep_house(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self._housekeeping is None or now < self._housekeeping_due:
+            return
+        self._housekeeping_due = now + self._housekeeping_interval_s
+        try:
+            self._housekeeping()
+        except LabgpuError as exc:
+            log.warning("collector housekeeping: %s", exc)
+        except Exception:  # noqa: BLE001 — a bug there must not stop the sweeps
+            log.exception("collector housekeeping failed")
 
     def stop(self, wait_s: float = 5.0) -> None:
         """Stop the loop; probes in flight finish on their own (each has a timeout)."""

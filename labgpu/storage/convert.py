@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from labgpu.core.booking import Booking, BookingStatus, Window
 from labgpu.core.inventory import AuditEntry, Gpu, GpuProcess, Server, ServerState, SshTarget
-from labgpu.storage.models import AuditRow, GpuProcessRow, GpuRow, ServerRow
+from labgpu.core.rules import Maintenance
+from labgpu.storage.models import (
+    AuditRow,
+    BookingRow,
+    GpuProcessRow,
+    GpuRow,
+    MaintenanceRow,
+    ServerRow,
+)
 
 
 def server_state(value: str) -> ServerState:
@@ -73,4 +84,34 @@ def to_audit(row: AuditRow) -> AuditEntry:
         subject=row.subject,
         detail=row.detail,
         id=row.id,
+    )
+
+
+def gpu_label(server_name: str, index: int) -> str:
+    """How messages name a GPU: ``gpu-01:2``."""
+    return f"{server_name}:{index}"
+
+
+def to_booking(row: BookingRow, label: str) -> Booking:
+    """A ``Booking`` from its row and its GPU's label."""
+    return Booking(
+        id=row.id,
+        group_id=row.group_id,
+        gpu_id=row.gpu_id,
+        user_name=row.user_name,
+        window=Window(row.start_ts, row.end_ts),
+        status=BookingStatus(row.status),
+        note=row.note,
+        gpu_label=label,
+    )
+
+
+def to_maintenance(row: MaintenanceRow, gpu_ids: Iterable[int]) -> Maintenance:
+    """A ``Maintenance`` from its row and the ids of the GPUs it blocks."""
+    return Maintenance(
+        id=row.id,
+        gpu_ids=tuple(sorted(gpu_ids)),
+        window=Window(row.start_ts, row.end_ts),
+        reason=row.reason,
+        created_by=row.created_by,
     )

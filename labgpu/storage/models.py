@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Column,
     Float,
     ForeignKey,
     Index,
@@ -14,8 +15,11 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    literal_column,
+    text,
     true,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from labgpu.storage.types import UtcDateTime, utc_now
@@ -29,6 +33,15 @@ NAMING_CONVENTION = {
 }
 
 ROLES = ("student", "pi", "manager")
+
+#: Booking statuses stored in the database; ``active`` and a time-based ``finished`` are only
+#: derived for display. ``LIVE_STORED`` hold their GPU (the exclusion constraint's predicate).
+STORED_STATUSES = ("pending", "booked", "cancelled", "released", "finished")
+LIVE_STORED = ("pending", "booked")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
 
 
 class Base(DeclarativeBase):
@@ -133,3 +146,95 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+def _no_overlap() -> ExcludeConstraint:
+    """No two live bookings of one GPU may overlap: PostgreSQL enforces it itself.
+
+    SQLite has no exclusion constraints; there ``BEGIN IMMEDIATE`` serialises the writers and
+    the store checks for overlaps inside the transaction (``storage.bookings``). Alembic's
+    autogenerate does not compare exclusion constraints: migration 0002 writes it out, and
+    ``tests/test_migrations.py`` checks the definition PostgreSQL reports.
+    """
+    during = func.tstzrange(Column("start_ts"), Column("end_ts"), literal_column("'[)'"))
+    return ExcludeConstraint(
+        (Column("gpu_id"), "="),
+        (during, "&&"),
+        name="ex_bookings_no_overlap",
+        using="gist",
+        where=text(f"status IN ({_sql_list(LIVE_STORED)})"),
+    ).ddl_if(dialect="postgresql")
+
+
+class BookingRow(Base):
+    """One GPU of a booking group over ``[start_ts, end_ts)``."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("end_ts > start_ts", name="window"),
+        CheckConstraint(f"status IN ({_sql_list(STORED_STATUSES)})", name="status"),
+        Index(None, "gpu_id", "end_ts"),  # overlap checks: few bookings end after a start
+        Index(None, "start_ts"),
+        _no_overlap(),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(36), index=True)
+    gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(64))
+    start_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    end_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+    created_by: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BookingRulesRow(Base):
+    """The lab's booking rules: one row (id 1), a ``BookingRules`` as JSON text."""
+
+    __tablename__ = "booking_rules"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class MaintenanceRow(Base):
+    """A window during which some GPUs cannot be booked."""
+
+    __tablename__ = "maintenance"
+    __table_args__ = (
+        CheckConstraint("end_ts > start_ts", name="window"),
+        Index(None, "start_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    end_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+
+
+class MaintenanceGpuRow(Base):
+    """A GPU blocked by a maintenance window."""
+
+    __tablename__ = "maintenance_gpus"
+
+    maintenance_id: Mapped[int] = mapped_column(
+        ForeignKey("maintenance.id", ondelete="CASCADE"), primary_key=True
+    )
+    gpu_id: Mapped[int] = mapped_column(
+        ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,3 +155,20 @@ def _status(
         sampled_at=sample.ts if sample else None,
         processes=processes,
     )
+
+
+def gpu_utilization(
+    s: Session, gpu_ids: Sequence[int], since: datetime
+) -> dict[int, list[tuple[datetime, float | None]]]:
+    """``{gpu id: [(ts, utilization %), ...]}`` since ``since``, oldest first, every id present."""
+    found: dict[int, list[tuple[datetime, float | None]]] = {gpu_id: [] for gpu_id in gpu_ids}
+    if not found:
+        return found
+    query = (
+        select(GpuSampleRow.gpu_id, GpuSampleRow.ts, GpuSampleRow.utilization_pct)
+        .where(GpuSampleRow.gpu_id.in_(list(found)), GpuSampleRow.ts >= since)
+        .order_by(GpuSampleRow.gpu_id, GpuSampleRow.ts)
+    )
+    for gpu_id, ts, util in s.execute(query):
+        found[gpu_id].append((ts, util))
+    return found

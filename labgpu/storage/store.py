@@ -5,15 +5,24 @@ Every method returns ``labgpu.core`` values, never ORM rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from labgpu.core.errors import DatabaseError, LabgpuError
+from labgpu.core.booking import (
+    Booking,
+    BookingConflict,
+    BookingConflictError,
+    BookingStatus,
+    Window,
+    as_utc,
+)
+from labgpu.core.errors import DatabaseError, LabgpuError, RefusedError
 from labgpu.core.inventory import (
     AuditEntry,
     Gpu,
@@ -24,12 +33,18 @@ from labgpu.core.inventory import (
     ServerState,
     SshTarget,
 )
-from labgpu.storage import db, inventory, samples
+from labgpu.core.rules import BookingRules, Maintenance
+from labgpu.storage import bookings, db, inventory, policies, samples
+from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow
 
 __all__ = ["GpuSyncReport", "Store"]
+
+#: PostgreSQL's SQLSTATE for a row refused by an exclusion constraint.
+EXCLUSION_VIOLATION = "23P01"
+GROUP_ID_MAX = 36  # a UUID's text
 
 
 class Store:
@@ -39,6 +54,9 @@ class Store:
         self.url = db.normalize_url(url)
         self._engine = db.make_engine(self.url)
         self._write_engine = self._engine.execution_options(**{db.WRITE_OPTION: True})
+        #: For tests: called inside ``create_bookings``'s transaction after the insert, before
+        #: the commit (to hold the transaction open, or to be killed in the middle of it).
+        self.booking_hook: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"Store({db.display_url(self.url)!r})"
@@ -184,3 +202,141 @@ class Store:
         query = select(AuditRow).order_by(AuditRow.ts.desc(), AuditRow.id.desc()).limit(limit)
         with self._read() as s:
             return [to_audit(r) for r in s.scalars(query)]
+
+    # -- bookings ---------------------------------------------------------------------------
+
+    def create_bookings(
+        self,
+        group_id: str,
+        gpu_ids: Sequence[int],
+        user: str,
+        window: Window,
+        status: BookingStatus,
+        note: str,
+        actor: str,
+    ) -> list[Booking]:
+        """Book ``gpu_ids`` over ``window`` as one group, all or nothing (audited).
+
+        Raises ``BookingConflictError`` naming every live booking in the way,
+        ``MaintenanceClashError`` (a ``RefusedError``) for a maintenance window, ``LabgpuError``
+        for an unknown GPU. Safe against concurrent writers on both backends.
+        """
+        if not 0 < len(group_id) <= GROUP_ID_MAX:
+            raise LabgpuError(f"booking group id {group_id!r} must be 1 to 36 characters (a UUID)")
+        if len(set(gpu_ids)) != len(gpu_ids):
+            raise LabgpuError(f"a GPU is listed twice in {list(gpu_ids)}; list each GPU once")
+        request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note)
+        with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
+            return bookings.create(s, request, actor, self.booking_hook)
+
+    def list_bookings(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        user: str | None = None,
+        statuses: Iterable[BookingStatus] | None = None,
+        group_id: str | None = None,
+    ) -> list[Booking]:
+        """Bookings overlapping ``[start, end)``, ordered by start, then GPU.
+
+        Statuses are the stored ones; asking for ``active`` gives the ``booked`` ones.
+        """
+        with self._read() as s:
+            return bookings.query_bookings(
+                s, start=start, end=end, user=user, statuses=statuses, group_id=group_id
+            )
+
+    def update_group(
+        self,
+        group_id: str,
+        *,
+        actor: str,
+        status: BookingStatus | None = None,
+        end: datetime | None = None,
+        decided_by: str | None = None,
+        decision_reason: str | None = None,
+    ) -> list[Booking]:
+        """Change a whole group in one transaction (audited ``booking.update``, before → after).
+
+        A longer window (or a group coming back to life) is checked for conflicts and
+        maintenance like a new booking, the group itself left out.
+        """
+        change = GroupChange(status, end, decided_by, decision_reason)
+        span = partial(self._span, group_id, end)
+        with self._no_double_booking(span, group_id), self._write() as s:
+            return bookings.update(s, group_id, change, actor)
+
+    def _span(self, group_id: str, end: datetime | None) -> tuple[list[int], Window]:
+        """The GPUs of a group and the window it asked for (the new ``end``, if any)."""
+        with self._read() as s:
+            group = bookings.query_bookings(s, group_id=group_id)
+        window = group[0].window
+        return [b.gpu_id for b in group], Window(window.start, end or window.end)
+
+    @contextmanager
+    def _no_double_booking(
+        self, span: Callable[[], tuple[list[int], Window]], ignore_group_id: str | None
+    ) -> Iterator[None]:
+        # PostgreSQL's exclusion constraint refused a row because another transaction committed
+        # an overlapping one after our check: read the winners in a fresh transaction (``span``
+        # says which GPUs and window were asked for) and name them, as the check would have.
+        try:
+            yield
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+                raise
+            gpu_ids, window = span()
+            with self._read() as s:
+                existing = bookings.live_overlapping(s, gpu_ids, window)
+            clashes = [b for b in existing if b.group_id != ignore_group_id]
+            if clashes:
+                conflicts = [BookingConflict.from_booking(b) for b in clashes]
+                raise BookingConflictError(conflicts) from exc
+            raise RefusedError(
+                f"another booking took one of these GPUs during {window.describe()} at the same "
+                "moment and has already been released; try again"
+            ) from exc
+
+    # -- rules, maintenance, bookable GPUs ---------------------------------------------------
+
+    def get_rules(self) -> BookingRules:
+        """The lab's booking rules (the defaults if none were ever set)."""
+        with self._read() as s:
+            return policies.get_rules(s)
+
+    def set_rules(self, rules: BookingRules, actor: str) -> None:
+        """Store the booking rules; audited ``rules.update`` with each change before → after."""
+        with self._write() as s:
+            policies.set_rules(s, rules, actor)
+
+    def add_maintenance(
+        self, gpu_ids: Sequence[int], window: Window, reason: str, actor: str
+    ) -> Maintenance:
+        """Block ``gpu_ids`` during ``window`` (existing bookings are left alone; audited)."""
+        with self._write() as s:
+            return policies.add_maintenance(s, gpu_ids, window, reason, actor)
+
+    def list_maintenance(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Maintenance]:
+        """Maintenance windows overlapping ``[start, end)``, by start."""
+        with self._read() as s:
+            return policies.list_maintenance(s, start, end)
+
+    def remove_maintenance(self, id: int, actor: str) -> None:
+        """Delete maintenance window ``id`` (audited)."""
+        with self._write() as s:
+            policies.remove_maintenance(s, id, actor)
+
+    def set_gpu_bookable(self, gpu_id: int, bookable: bool, actor: str) -> None:
+        """Make a GPU bookable, or first-come when ``bookable`` is false (audited)."""
+        with self._write() as s:
+            policies.set_gpu_bookable(s, gpu_id, bookable, actor)
+
+    def gpu_utilization(
+        self, gpu_ids: Sequence[int], since: datetime
+    ) -> dict[int, list[tuple[datetime, float | None]]]:
+        """Utilisation samples per GPU since ``since``, oldest first (for idle detection)."""
+        with self._read() as s:
+            return samples.gpu_utilization(s, gpu_ids, as_utc(since, "since"))

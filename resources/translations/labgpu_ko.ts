@@ -143,6 +143,245 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>ApprovalsPage</name>
+    <message>
+        <source>Member</source>
+        <extracomment>How many requests wait (the window shows it on the navigation).</extracomment>
+        <translation>구성원</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>기간</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>메모</translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation>승인</translation>
+    </message>
+    <message>
+        <source>Reject…</source>
+        <translation>거절…</translation>
+    </message>
+    <message>
+        <source>Requests waiting for approval</source>
+        <extracomment>Asks for a rejection reason; tests replace it. group -&gt; reason or None</extracomment>
+        <translation>승인을 기다리는 요청</translation>
+    </message>
+    <message>
+        <source>Approved {user}&apos;s request.</source>
+        <translation>{user}님의 요청을 승인했습니다.</translation>
+    </message>
+    <message>
+        <source>Rejected {user}&apos;s request.</source>
+        <translation>{user}님의 요청을 거절했습니다.</translation>
+    </message>
+    <message>
+        <source>Reject request</source>
+        <translation>요청 거절</translation>
+    </message>
+    <message>
+        <source>Why is {user}&apos;s request rejected? (they will see this)</source>
+        <translation>{user}님의 요청을 거절하는 이유는 무엇인가요? (요청자에게 표시됩니다)</translation>
+    </message>
+</context>
+<context>
+    <name>BookingDialog</name>
+    <message>
+        <source>Book GPUs</source>
+        <translation>GPU 예약</translation>
+    </message>
+    <message>
+        <source>What for (shown on the calendar)</source>
+        <translation>용도 (캘린더에 표시됨)</translation>
+    </message>
+    <message>
+        <source>GPUs:</source>
+        <translation>GPU:</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>시작:</translation>
+    </message>
+    <message>
+        <source>Until:</source>
+        <translation>종료:</translation>
+    </message>
+    <message>
+        <source>Note:</source>
+        <translation>메모:</translation>
+    </message>
+    <message>
+        <source>Choose at least one GPU.</source>
+        <translation>GPU를 하나 이상 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Checking…</source>
+        <translation>확인 중…</translation>
+    </message>
+    <message>
+        <source>Free: these GPUs can be booked for this time.</source>
+        <translation>비어 있음: 이 시간에 이 GPU들을 예약할 수 있습니다.</translation>
+    </message>
+    <message>
+        <source>The check failed; see the error report.</source>
+        <translation>확인에 실패했습니다. 오류 보고를 확인하세요.</translation>
+    </message>
+    <message>
+        <source>Booking failed; see the error report.</source>
+        <translation>예약에 실패했습니다. 오류 보고를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>CalendarPage</name>
+    <message>
+        <source>Day</source>
+        <extracomment>A booking was made here (the window refreshes other pages). A line for the status bar after an export.</extracomment>
+        <translation>일</translation>
+    </message>
+    <message>
+        <source>Week</source>
+        <translation>주</translation>
+    </message>
+    <message>
+        <source>Earlier</source>
+        <translation>이전</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>오늘</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>다음</translation>
+    </message>
+    <message>
+        <source>Find a slot…</source>
+        <translation>빈 시간 찾기…</translation>
+    </message>
+    <message>
+        <source>Export .ics…</source>
+        <translation>.ics 내보내기…</translation>
+    </message>
+    <message>
+        <source>Save the whole lab&apos;s bookings as a calendar file</source>
+        <translation>연구실 전체 예약을 캘린더 파일로 저장</translation>
+    </message>
+    <message>
+        <source>Drag across GPUs and time to book.</source>
+        <translation>GPU와 시간을 드래그해서 예약하세요.</translation>
+    </message>
+    <message>
+        <source>Export the lab calendar</source>
+        <translation>연구실 캘린더 내보내기</translation>
+    </message>
+    <message>
+        <source>Calendar (*.ics)</source>
+        <translation>캘린더 (*.ics)</translation>
+    </message>
+    <message>
+        <source>Wrote {count} bookings to {path}.</source>
+        <translation>예약 {count}건을 {path}에 저장했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>ExtendDialog</name>
+    <message>
+        <source>Extend booking</source>
+        <extracomment>Finished bookings shown this far back.</extracomment>
+        <translation>예약 연장</translation>
+    </message>
+    <message>
+        <source>Booking:</source>
+        <translation>예약:</translation>
+    </message>
+    <message>
+        <source>New end:</source>
+        <translation>새 종료 시각:</translation>
+    </message>
+</context>
+<context>
+    <name>FindSlotDialog</name>
+    <message>
+        <source>Find a slot</source>
+        <translation>빈 시간 찾기</translation>
+    </message>
+    <message>
+        <source>Any model</source>
+        <translation>모든 모델</translation>
+    </message>
+    <message>
+        <source> GPUs</source>
+        <translation>개 GPU</translation>
+    </message>
+    <message>
+        <source> h</source>
+        <translation>시간</translation>
+    </message>
+    <message>
+        <source>All on one server</source>
+        <translation>한 서버에서만</translation>
+    </message>
+    <message>
+        <source>Finish by</source>
+        <translation>이 시각까지 끝내기</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>검색</translation>
+    </message>
+    <message>
+        <source>What for (shown on the calendar)</source>
+        <translation>용도 (캘린더에 표시됨)</translation>
+    </message>
+    <message>
+        <source>Book</source>
+        <translation>예약</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>모델:</translation>
+    </message>
+    <message>
+        <source>How many:</source>
+        <translation>개수:</translation>
+    </message>
+    <message>
+        <source>For:</source>
+        <translation>사용 시간:</translation>
+    </message>
+    <message>
+        <source>Deadline:</source>
+        <translation>마감:</translation>
+    </message>
+    <message>
+        <source>Earliest free windows:</source>
+        <translation>가장 빠른 빈 시간:</translation>
+    </message>
+    <message>
+        <source>Note:</source>
+        <translation>메모:</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>찾는 중…</translation>
+    </message>
+    <message>
+        <source>{count} alternatives; choose one and press Book.</source>
+        <translation>후보 {count}개: 하나를 고르고 예약을 누르세요.</translation>
+    </message>
+    <message>
+        <source>Nothing fits: try fewer GPUs, a shorter time or a later deadline.</source>
+        <translation>맞는 시간이 없습니다. GPU 수를 줄이거나, 시간을 줄이거나, 마감을 늦춰 보세요.</translation>
+    </message>
+</context>
+<context>
     <name>LiveModel</name>
     <message>
         <source>GPU</source>
@@ -174,6 +413,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>상태</translation>
     </message>
     <message>
+        <source>Booked by</source>
+        <translation>예약자</translation>
+    </message>
+    <message>
         <source>Owners</source>
         <translation>사용자</translation>
     </message>
@@ -188,6 +431,26 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>{name}  ·  {state}: {reason}  ·  last seen {seen}</source>
         <translation>{name}  ·  {state}: {reason}  ·  마지막 응답 {seen}</translation>
+    </message>
+    <message>
+        <source>{user} · idle</source>
+        <translation>{user} · 유휴</translation>
+    </message>
+    <message>
+        <source>{user} · ⚠ {other} runs here</source>
+        <translation>{user} · ⚠ {other} 사용 중</translation>
+    </message>
+    <message>
+        <source>⚠ {user}, no booking</source>
+        <translation>⚠ {user}, 예약 없음</translation>
+    </message>
+    <message>
+        <source>Booked but idle: its GPUs have stayed below the idle threshold.</source>
+        <translation>예약했지만 유휴: GPU 사용률이 유휴 기준보다 낮게 유지되었습니다.</translation>
+    </message>
+    <message>
+        <source>In use without a booking by {user}.</source>
+        <translation>{user}님이 예약 없이 사용 중입니다.</translation>
     </message>
     <message>
         <source>free</source>
@@ -228,6 +491,22 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>실시간</translation>
     </message>
     <message>
+        <source>Calendar</source>
+        <translation>캘린더</translation>
+    </message>
+    <message>
+        <source>My bookings</source>
+        <translation>내 예약</translation>
+    </message>
+    <message>
+        <source>Approvals</source>
+        <translation>승인</translation>
+    </message>
+    <message>
+        <source>Rules</source>
+        <translation>규칙</translation>
+    </message>
+    <message>
         <source>Servers</source>
         <translation>서버</translation>
     </message>
@@ -260,6 +539,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>끝내기</translation>
     </message>
     <message>
+        <source>Approvals ({count})</source>
+        <translation>승인 ({count})</translation>
+    </message>
+    <message>
         <source>Refresh failed: {message}</source>
         <translation>새로 고치지 못했습니다: {message}</translation>
     </message>
@@ -278,6 +561,233 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Forgot {count} host key(s) of {name}. Add the server again to confirm its new key.</source>
         <translation>{name}의 호스트 키 {count}개를 잊었습니다. 서버를 다시 추가해 새 키를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>MyBookingsPage</name>
+    <message>
+        <source>When</source>
+        <translation>기간</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>메모</translation>
+    </message>
+    <message>
+        <source>Cancel booking…</source>
+        <translation>예약 취소…</translation>
+    </message>
+    <message>
+        <source>End now…</source>
+        <translation>지금 종료…</translation>
+    </message>
+    <message>
+        <source>Extend…</source>
+        <translation>연장…</translation>
+    </message>
+    <message>
+        <source>Export .ics…</source>
+        <translation>.ics 내보내기…</translation>
+    </message>
+    <message>
+        <source>My bookings (the last two weeks and everything ahead)</source>
+        <extracomment>Asks the person; tests replace it. (title, text) -&gt; yes? Asks for a new end; tests replace it. group -&gt; end or None</extracomment>
+        <translation>내 예약 (지난 2주와 앞으로의 모든 예약)</translation>
+    </message>
+    <message>
+        <source>Cancel your booking of {gpus} ({when})?</source>
+        <translation>{gpus} 예약({when})을 취소할까요?</translation>
+    </message>
+    <message>
+        <source>Cancel booking</source>
+        <translation>예약 취소</translation>
+    </message>
+    <message>
+        <source>Booking cancelled.</source>
+        <translation>예약을 취소했습니다.</translation>
+    </message>
+    <message>
+        <source>End your booking of {gpus} now and free the GPUs?</source>
+        <translation>{gpus} 예약을 지금 끝내고 GPU를 반납할까요?</translation>
+    </message>
+    <message>
+        <source>End booking</source>
+        <translation>예약 종료</translation>
+    </message>
+    <message>
+        <source>Booking ended.</source>
+        <translation>예약을 종료했습니다.</translation>
+    </message>
+    <message>
+        <source>Booking extended.</source>
+        <translation>예약을 연장했습니다.</translation>
+    </message>
+    <message>
+        <source>Export my bookings</source>
+        <translation>내 예약 내보내기</translation>
+    </message>
+    <message>
+        <source>Calendar (*.ics)</source>
+        <translation>캘린더 (*.ics)</translation>
+    </message>
+    <message>
+        <source>Wrote {count} bookings to {path}.</source>
+        <translation>예약 {count}건을 {path}에 저장했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>Notifier</name>
+    <message>
+        <source>Booking starts at {time}</source>
+        <extracomment>The text of each reminder (the window shows it in its status bar too).</extracomment>
+        <translation>{time}에 예약이 시작됩니다</translation>
+    </message>
+    <message>
+        <source>Booking ends at {time}</source>
+        <translation>{time}에 예약이 끝납니다</translation>
+    </message>
+    <message>
+        <source>Idle booking released at {time}</source>
+        <translation>유휴 예약이 {time}에 해제됩니다</translation>
+    </message>
+</context>
+<context>
+    <name>RulesPage</name>
+    <message>
+        <source> h</source>
+        <translation>시간</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation>일</translation>
+    </message>
+    <message>
+        <source>Weekly quota</source>
+        <translation>주간 한도</translation>
+    </message>
+    <message>
+        <source> GPU-h</source>
+        <translation> GPU-시간</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation>분</translation>
+    </message>
+    <message>
+        <source>Release idle bookings</source>
+        <translation>유휴 예약 자동 해제</translation>
+    </message>
+    <message>
+        <source>Save rules</source>
+        <translation>규칙 저장</translation>
+    </message>
+    <message>
+        <source>Reason (e.g. driver update)</source>
+        <translation>사유 (예: 드라이버 업데이트)</translation>
+    </message>
+    <message>
+        <source>Block selected GPUs</source>
+        <translation>선택한 GPU 막기</translation>
+    </message>
+    <message>
+        <source>Remove window</source>
+        <translation>점검 삭제</translation>
+    </message>
+    <message>
+        <source>Longest booking:</source>
+        <translation>최대 예약 길이:</translation>
+    </message>
+    <message>
+        <source>Book at most this far ahead:</source>
+        <translation>예약 가능한 최대 선행 기간:</translation>
+    </message>
+    <message>
+        <source>GPUs one member may hold at once:</source>
+        <translation>한 사람이 동시에 쓸 수 있는 GPU:</translation>
+    </message>
+    <message>
+        <source>Weekly GPU-hours per member:</source>
+        <translation>1인당 주간 GPU-시간:</translation>
+    </message>
+    <message>
+        <source>Model weights (model=weight, …):</source>
+        <translation>모델 가중치 (모델=가중치, …):</translation>
+    </message>
+    <message>
+        <source>Models that need approval:</source>
+        <translation>승인이 필요한 모델:</translation>
+    </message>
+    <message>
+        <source>Idle below:</source>
+        <translation>유휴 기준 사용률:</translation>
+    </message>
+    <message>
+        <source>Idle for:</source>
+        <translation>유휴 지속 시간:</translation>
+    </message>
+    <message>
+        <source>Release after idle for:</source>
+        <translation>유휴 상태로 이만큼 지나면 해제:</translation>
+    </message>
+    <message>
+        <source>Warn the holder before:</source>
+        <translation>해제 전 예약자에게 알림:</translation>
+    </message>
+    <message>
+        <source>Booking rules</source>
+        <translation>예약 규칙</translation>
+    </message>
+    <message>
+        <source>GPUs (checked: bookable; select to block)</source>
+        <translation>GPU (체크: 예약 가능, 선택: 점검 대상)</translation>
+    </message>
+    <message>
+        <source>Maintenance windows</source>
+        <translation>점검 일정</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>시작:</translation>
+    </message>
+    <message>
+        <source>Until:</source>
+        <translation>종료:</translation>
+    </message>
+    <message>
+        <source>Reason:</source>
+        <translation>사유:</translation>
+    </message>
+    <message>
+        <source>Cannot read the model weights at “{entry}”; write them as A40=3, A100=4.</source>
+        <translation>모델 가중치 “{entry}”를 읽을 수 없습니다. A40=3, A100=4 처럼 쓰세요.</translation>
+    </message>
+    <message>
+        <source>Rules saved.</source>
+        <translation>규칙을 저장했습니다.</translation>
+    </message>
+    <message>
+        <source>GPU updated.</source>
+        <translation>GPU 설정을 바꿨습니다.</translation>
+    </message>
+    <message>
+        <source>Select the GPUs to block in the list first.</source>
+        <translation>먼저 목록에서 막을 GPU를 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Maintenance window added.</source>
+        <translation>점검 일정을 추가했습니다.</translation>
+    </message>
+    <message>
+        <source>Maintenance window removed.</source>
+        <translation>점검 일정을 삭제했습니다.</translation>
     </message>
 </context>
 <context>
@@ -365,6 +875,18 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>초</translation>
     </message>
     <message>
+        <source> min before</source>
+        <translation>분 전</translation>
+    </message>
+    <message>
+        <source>A reminder before each of your bookings starts and ends</source>
+        <translation>내 예약이 시작하고 끝나기 전에 알려 줍니다</translation>
+    </message>
+    <message>
+        <source>Booking reminders:</source>
+        <translation>예약 알림:</translation>
+    </message>
+    <message>
         <source>Language:</source>
         <translation>언어:</translation>
     </message>
@@ -417,6 +939,52 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Cannot open the database</source>
         <translation>데이터베이스를 열 수 없습니다</translation>
+    </message>
+</context>
+<context>
+    <name>calendar</name>
+    <message>
+        <source>{caption} (pending)</source>
+        <extracomment>(GPU ids, start, end) chosen by dragging, snapped to 30 minutes.</extracomment>
+        <translation>{caption} (승인 대기)</translation>
+    </message>
+    <message>
+        <source>{caption} (idle)</source>
+        <translation>{caption} (유휴)</translation>
+    </message>
+    <message>
+        <source>{user} on {gpu}
+{start} – {end}
+{status}
+{note}</source>
+        <translation>{user} · {gpu}
+{start} – {end}
+{status}
+{note}</translation>
+    </message>
+    <message>
+        <source>pending approval</source>
+        <translation>승인 대기</translation>
+    </message>
+    <message>
+        <source>booked</source>
+        <translation>예약됨</translation>
+    </message>
+    <message>
+        <source>active</source>
+        <translation>사용 중</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>끝남</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <source>released</source>
+        <translation>반납됨</translation>
     </message>
 </context>
 <context>

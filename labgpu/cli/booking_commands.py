@@ -1,0 +1,451 @@
+"""Booking sub-commands (DESIGN §7): book, slots, bookings, cancel, end, extend, approve,
+reject, rules. Times are ISO 8601 in local time unless they carry an offset; shown in local time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from labgpu.cli import output
+from labgpu.core.booking import BookingStatus
+from labgpu.core.errors import LabgpuError
+from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
+from labgpu.core.slots import SlotOption
+from labgpu.services import Labgpu
+from labgpu.services.booking import groups_of
+
+Sub = Any  # argparse's _SubParsersAction is private
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def local_zone() -> tzinfo | None:
+    """The IANA zone named by ``TZ``, or None to use the system's local time rules."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    return None
+
+
+def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
+    """ISO 8601 (``2026-12-01T10:00``, ``... +09:00``, ``...Z``) or ``now``, as aware UTC.
+
+    A naive time is local (``zone``, else ``TZ``, else the system's); one that does not exist
+    there (skipped by a daylight-saving jump) is refused rather than guessed.
+    """
+    text = text.strip()
+    zone = zone or local_zone()
+    if text.lower() == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time; write ISO 8601 like 2026-12-01T14:00 (local) "
+            "or 2026-12-01T14:00+09:00"
+        ) from None
+    if moment.tzinfo is None:
+        local = moment.replace(tzinfo=zone) if zone is not None else moment.astimezone()
+        back = local.astimezone(UTC).astimezone(local.tzinfo if zone else None)
+        if back.replace(tzinfo=None) != moment:
+            raise argparse.ArgumentTypeError(
+                f"{text} does not exist in local time (the clocks jump forward then); "
+                "choose another time or give an offset"
+            )
+        moment = local
+    return moment.astimezone(UTC)
+
+
+def show_time(moment: datetime) -> str:
+    """A moment in local time for a person: ``2026-12-01 14:00 KST``."""
+    zone = local_zone()
+    local = moment.astimezone(zone) if zone is not None else moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _time_arg(text: str) -> datetime:
+    return parse_time(text)
+
+
+def _hours_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the duration must be more than 0 hours, not {text}")
+    return value
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"ask for at least 1 GPU, not {text}")
+    return value
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+
+
+def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
+    lab = Labgpu(args.db)
+    lab.open()
+    try:
+        return work(lab)
+    finally:
+        lab.close()
+
+
+def view_json(view: BookingView) -> dict[str, Any]:
+    """One booked GPU in ``--json`` output."""
+    return {
+        "booking_id": view.id,
+        "gpu_id": view.gpu_id,
+        "gpu": view.gpu_label,
+        "server": view.server,
+        "model": view.model,
+    }
+
+
+def group_json(group: BookingGroupView) -> dict[str, Any]:
+    """One booking group in ``--json`` output (times in UTC, ISO 8601)."""
+    return {
+        "group_id": group.group_id,
+        "user": group.user,
+        "status": group.status.value,
+        "start": output.iso(group.window.start),
+        "end": output.iso(group.window.end),
+        "note": group.note,
+        "gpus": [view_json(v) for v in group.gpus],
+    }
+
+
+def slot_json(option: SlotOption) -> dict[str, Any]:
+    """One slot of ``labgpu slots --json``."""
+    return {
+        "start": output.iso(option.start),
+        "end": output.iso(option.end),
+        "gpu_ids": list(option.gpu_ids),
+        "servers": list(option.servers),
+    }
+
+
+def _group_line(verb: str, group: BookingGroupView) -> str:
+    gpus = ", ".join(group.gpu_labels)
+    line = (
+        f"{verb} {len(group.gpus)} GPU(s) ({gpus}) from {show_time(group.window.start)} "
+        f"to {show_time(group.window.end)}; booking {group.group_id}"
+    )
+    if group.status is BookingStatus.PENDING:
+        line += " (pending: waits for a PI or manager to approve)"
+    return line
+
+
+# -- book / slots ------------------------------------------------------------------------------
+
+
+def add_book(sub: Sub) -> None:
+    """``labgpu book --model M --count K (--hours H | --until T) [--start T | --earliest]``."""
+    p = sub.add_parser("book", help="book GPUs of a model")
+    p.add_argument("--model", required=True, help="GPU model, e.g. A4000 or 'NVIDIA A40'")
+    p.add_argument("--count", type=_count_arg, default=1, help="how many GPUs (default 1)")
+    length = p.add_mutually_exclusive_group(required=True)
+    length.add_argument("--hours", type=_hours_arg)
+    length.add_argument("--until", type=_time_arg, metavar="T", help="end time")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--start", type=_time_arg, metavar="T", help="start time (default: now)")
+    when.add_argument("--earliest", action="store_true", help="the earliest free slot")
+    p.add_argument("--same-server", action="store_true", help="all GPUs on one server")
+    p.add_argument("--note", default="", help="what it is for (shown on the calendar)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_book)
+
+
+def run_book(args: argparse.Namespace) -> int:
+    """Book the GPUs, print the booking (or refuse with the reason, exit 3)."""
+    if args.earliest and args.until is not None:
+        print("labgpu: --earliest needs --hours (an end time fixes the start)", file=sys.stderr)
+        return 2
+
+    def work(lab: Labgpu) -> int:
+        if args.earliest:
+            group = lab.book_earliest(
+                args.model,
+                args.count,
+                timedelta(hours=args.hours),
+                same_server=args.same_server,
+                note=args.note,
+            )
+        else:
+            start = args.start or datetime.now(UTC)
+            end = args.until or start + timedelta(hours=args.hours)
+            group = lab.book_model(
+                args.model, args.count, start, end, same_server=args.same_server, note=args.note
+            )
+        if args.json:
+            output.print_json(group_json(group))
+        else:
+            print(
+                _group_line(
+                    "requested" if group.status is BookingStatus.PENDING else "booked", group
+                )
+            )
+        return 0
+
+    return _with_lab(args, work)
+
+
+def add_slots(sub: Sub) -> None:
+    """``labgpu slots --model M --count K --hours H [--after T]``."""
+    p = sub.add_parser("slots", help="earliest windows in which GPUs are free; books nothing")
+    p.add_argument("--model", required=True)
+    p.add_argument("--count", type=_count_arg, default=1)
+    p.add_argument("--hours", type=_hours_arg, required=True)
+    p.add_argument("--after", type=_time_arg, metavar="T", help="not before (default: now)")
+    p.add_argument("--deadline", type=_time_arg, metavar="T", help="must end by")
+    p.add_argument("--same-server", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_slots)
+
+
+def run_slots(args: argparse.Namespace) -> int:
+    """List the earliest feasible slots."""
+
+    def work(lab: Labgpu) -> int:
+        options = lab.find_slots(
+            args.model,
+            args.count,
+            timedelta(hours=args.hours),
+            after=args.after,
+            deadline=args.deadline,
+            same_server=args.same_server,
+        )
+        if args.json:
+            output.print_json([slot_json(o) for o in options])
+            return 0
+        if not options:
+            print("no slot fits before the deadline or the booking horizon", file=sys.stderr)
+            return 0
+        labels = {g.id: f"{g.server_name}:{g.index}" for g in lab.list_gpus()}
+        rows = [
+            [
+                show_time(o.start),
+                show_time(o.end),
+                ", ".join(labels.get(i, f"#{i}") for i in o.gpu_ids),
+            ]
+            for o in options
+        ]
+        print(output.table(rows, ["START", "END", "GPUS"]))
+        return 0
+
+    return _with_lab(args, work)
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+def add_bookings(sub: Sub) -> None:
+    """``labgpu bookings [--mine] [--from T] [--to T] [--json] [--ics FILE]``."""
+    p = sub.add_parser("bookings", help="bookings of the lab (or yours)")
+    p.add_argument("--mine", action="store_true", help="only my bookings")
+    p.add_argument("--from", dest="start", type=_time_arg, metavar="T", help="default: now")
+    p.add_argument("--to", dest="end", type=_time_arg, metavar="T")
+    p.add_argument("--all", action="store_true", help="include cancelled ones")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--ics", type=Path, metavar="FILE", help="write an iCalendar file instead")
+    p.set_defaults(handler=run_bookings)
+
+
+def run_bookings(args: argparse.Namespace) -> int:
+    """Bookings overlapping the span, grouped, by start."""
+
+    def work(lab: Labgpu) -> int:
+        if args.ics is not None:
+            count = lab.export_ics(args.ics, mine=args.mine)
+            print(f"wrote {count} booking(s) to {args.ics}")
+            return 0
+        start = args.start or datetime.now(UTC)
+        groups = groups_of(lab.bookings(start, args.end, mine=args.mine))
+        if not args.all:
+            groups = [g for g in groups if g.status is not BookingStatus.CANCELLED]
+        if args.json:
+            output.print_json([group_json(g) for g in groups])
+            return 0
+        rows = [
+            [
+                g.group_id[:8],
+                g.user,
+                g.status.value,
+                show_time(g.window.start),
+                show_time(g.window.end),
+                ", ".join(g.gpu_labels),
+                g.note,
+            ]
+            for g in groups
+        ]
+        print(output.table(rows, ["ID", "USER", "STATUS", "START", "END", "GPUS", "NOTE"]))
+        return 0
+
+    return _with_lab(args, work)
+
+
+# -- changing one booking ----------------------------------------------------------------------
+
+
+def add_changes(sub: Sub) -> None:
+    """``cancel``, ``end``, ``extend ID --until T``, ``approve``, ``reject ID --reason R``."""
+    help_id = "booking id: the group id (or its first 8 characters) or one booking's number"
+    for name, text, handler in (
+        ("cancel", "cancel a booking (ends it now if it has started)", run_cancel),
+        ("end", "end an active booking early", run_end),
+        ("approve", "approve a pending request (PI or manager)", run_approve),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
+        p.set_defaults(handler=handler)
+    ext = sub.add_parser("extend", help="move a booking's end later")
+    ext.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
+    ext.add_argument("--until", type=_time_arg, metavar="T", required=True)
+    ext.set_defaults(handler=run_extend)
+    rej = sub.add_parser("reject", help="reject a pending request with a reason (PI or manager)")
+    rej.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
+    rej.add_argument("--reason", required=True)
+    rej.set_defaults(handler=run_reject)
+
+
+def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], None]) -> int:
+    def work(lab: Labgpu) -> int:
+        group_id = lab.booking_service.group(args.booking_id).group_id
+        act(lab, group_id)
+        print(_group_line(verb, lab.booking_service.group(group_id)))
+        return 0
+
+    return _with_lab(args, work)
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Cancel a booking group."""
+    return _change(args, "cancelled", lambda lab, gid: lab.cancel(gid))
+
+
+def run_end(args: argparse.Namespace) -> int:
+    """End a booking group now."""
+    return _change(args, "ended", lambda lab, gid: lab.end_early(gid))
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    """Approve a pending request."""
+    return _change(args, "approved", lambda lab, gid: lab.approve(gid))
+
+
+def run_reject(args: argparse.Namespace) -> int:
+    """Reject a pending request."""
+    return _change(args, "rejected", lambda lab, gid: lab.reject(gid, args.reason))
+
+
+def run_extend(args: argparse.Namespace) -> int:
+    """Extend a booking group."""
+    return _change(args, "extended", lambda lab, gid: lab.extend(gid, args.until))
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+def add_rules(sub: Sub) -> None:
+    """``labgpu rules [--set KEY=VALUE ...] [--json]``."""
+    p = sub.add_parser("rules", help="show or change the lab's booking rules (manager)")
+    p.add_argument(
+        "--set",
+        dest="changes",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="e.g. max_hours=48, weekly_quota_gpu_hours=none, model_weights=A40=3,A100=2",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_rules)
+
+
+def rules_json(rules: BookingRules) -> dict[str, Any]:
+    """The rules as JSON (model weights as an object)."""
+    data = dataclasses.asdict(rules)
+    data["model_weights"] = dict(rules.model_weights)
+    data["approval_models"] = list(rules.approval_models)
+    return data
+
+
+def apply_changes(rules: BookingRules, changes: Sequence[str]) -> BookingRules:
+    """``rules`` with ``KEY=VALUE`` changes applied; a bad key or value is a ``LabgpuError``."""
+    fields = {f.name: f for f in dataclasses.fields(BookingRules)}
+    updates: dict[str, Any] = {}
+    for change in changes:
+        key, sep, value = change.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields:
+            raise LabgpuError(
+                f"cannot read --set {change!r}; use KEY=VALUE with KEY one of: {', '.join(fields)}"
+            )
+        updates[key] = _rule_value(key, value.strip(), getattr(rules, key))
+    return dataclasses.replace(rules, **updates)
+
+
+def _rule_value(key: str, text: str, current: object) -> object:
+    try:
+        if key == "model_weights":
+            pairs = [p.rpartition("=") for p in text.split(",") if p.strip()]
+            return tuple((m.strip(), float(w)) for m, _, w in pairs)
+        if key == "approval_models":
+            return tuple(m.strip() for m in text.split(",") if m.strip())
+        if key == "weekly_quota_gpu_hours":
+            return None if text.lower() in ("none", "off", "") else float(text)
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+                raise ValueError(text)
+            return text.lower() in ("true", "on", "yes", "1")
+        if isinstance(current, int):
+            return int(text)
+        return float(text)
+    except ValueError:
+        raise LabgpuError(f"cannot read {key}={text!r}; see `labgpu rules --help`") from None
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    """Show the rules, or change some (audited) and show the result."""
+
+    def work(lab: Labgpu) -> int:
+        rules = lab.rules()
+        if args.changes:
+            rules = apply_changes(rules, args.changes)
+            lab.set_rules(rules)
+        if args.json:
+            output.print_json(rules_json(rules))
+            return 0
+        for key, value in rules_json(rules).items():
+            print(f"{key} = {value}")
+        return 0
+
+    return _with_lab(args, work)
+
+
+def register(sub: Sub) -> None:
+    """Every booking sub-command."""
+    add_book(sub)
+    add_slots(sub)
+    add_bookings(sub)
+    add_changes(sub)
+    add_rules(sub)

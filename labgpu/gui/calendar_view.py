@@ -1,0 +1,258 @@
+"""The Calendar page: a toolbar (day/week, previous/today/next, find a slot) over the timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labgpu.gui.booking_dialog import BookingDialog
+from labgpu.gui.calendar_canvas import CalendarArea
+from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight, week_start_local
+from labgpu.gui.errors import handle_error
+from labgpu.gui.find_slot_dialog import FindSlotDialog
+from labgpu.gui.worker import run_task
+from labgpu.services import Labgpu
+
+DAY, WEEK = "day", "week"
+NOW_TICK_MS = 60_000
+
+
+class CalendarPage(QWidget):
+    """The lab's bookings over a day or a week; drag to book."""
+
+    #: A booking was made here (the window refreshes other pages).
+    changed = Signal()
+    #: A line for the status bar after an export.
+    exported = Signal(str)
+
+    def __init__(self, labgpu: Labgpu, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labgpu = labgpu
+        self.zoom = WEEK
+        self.anchor = datetime.now(UTC)
+        self.data: CalendarData | None = None
+        self.area = CalendarArea()
+        self.canvas = self.area.canvas
+        self.canvas.user = labgpu.user
+        self.title = QLabel()
+        self.title.setObjectName("calendarTitle")
+        self.message = QLabel()
+        self.message.setObjectName("inlineError")
+        self.message.setWordWrap(True)
+        self._loading = False
+        self._reload_wanted = False
+        self._make_toolbar()
+        self._lay_out()
+        self.canvas.selected.connect(self.open_booking_dialog)
+        self.tick = QTimer(self)
+        self.tick.setInterval(NOW_TICK_MS)
+        self.tick.timeout.connect(self._tick)
+        self._apply_range()
+
+    def _make_toolbar(self) -> None:
+        self.day_button = QToolButton()
+        self.day_button.setText(self.tr("Day"))
+        self.week_button = QToolButton()
+        self.week_button.setText(self.tr("Week"))
+        zoom = QButtonGroup(self)
+        for button in (self.day_button, self.week_button):
+            button.setCheckable(True)
+            zoom.addButton(button)
+        self.week_button.setChecked(True)
+        self.day_button.clicked.connect(lambda: self.set_zoom(DAY))
+        self.week_button.clicked.connect(lambda: self.set_zoom(WEEK))
+        self.prev_button = QToolButton()
+        self.prev_button.setText("◀")
+        self.prev_button.setToolTip(self.tr("Earlier"))
+        self.today_button = QToolButton()
+        self.today_button.setText(self.tr("Today"))
+        self.next_button = QToolButton()
+        self.next_button.setText("▶")
+        self.next_button.setToolTip(self.tr("Later"))
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.today_button.clicked.connect(self.go_today)
+        self.find_button = QToolButton()
+        self.find_button.setText(self.tr("Find a slot…"))
+        self.find_button.clicked.connect(self.open_find_slot)
+        self.export_button = QToolButton()
+        self.export_button.setText(self.tr("Export .ics…"))
+        self.export_button.setToolTip(self.tr("Save the whole lab's bookings as a calendar file"))
+        self.export_button.clicked.connect(self.ask_export)
+
+    def _lay_out(self) -> None:
+        bar = QHBoxLayout()
+        for widget in (self.day_button, self.week_button):
+            bar.addWidget(widget)
+        bar.addSpacing(6)
+        for widget in (self.prev_button, self.today_button, self.next_button):
+            bar.addWidget(widget)
+        bar.addSpacing(12)
+        bar.addWidget(self.title, 1)
+        hint = QLabel(self.tr("Drag across GPUs and time to book."))
+        hint.setObjectName("hint")
+        for label in (hint, self.title):  # a narrow window elides them, not the buttons
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(hint, 1)
+        bar.addWidget(self.find_button)
+        bar.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.area, 1)
+        self.message.hide()
+
+    # -- range -----------------------------------------------------------------------------
+
+    def range(self) -> tuple[datetime, datetime]:
+        """The shown span: the anchor's local day, or its week from Monday."""
+        if self.zoom == DAY:
+            start = local_midnight(self.anchor)
+            return start, local_midnight(start + timedelta(hours=36))
+        start = week_start_local(self.anchor)
+        return start, local_midnight(start + timedelta(days=7, hours=12))
+
+    def set_zoom(self, zoom: str) -> None:
+        """Show a day or a week around the current anchor."""
+        self.zoom = zoom
+        (self.day_button if zoom == DAY else self.week_button).setChecked(True)
+        self._apply_range()
+
+    def step(self, direction: int) -> None:
+        """Move one day or week earlier (-1) or later (+1)."""
+        self.anchor += timedelta(days=direction * (1 if self.zoom == DAY else 7))
+        self._apply_range()
+
+    def go_today(self) -> None:
+        """Show the day or week holding now."""
+        self.anchor = datetime.now(UTC)
+        self._apply_range()
+
+    def show_moment(self, moment: datetime, zoom: str | None = None) -> None:
+        """Show the day or week holding ``moment``."""
+        self.anchor = moment
+        if zoom is not None:
+            self.zoom = zoom
+            (self.day_button if zoom == DAY else self.week_button).setChecked(True)
+        self._apply_range()
+
+    def _apply_range(self) -> None:
+        start, end = self.range()
+        self.canvas.set_range(start, end)
+        self.canvas.set_now(datetime.now(UTC))
+        local_start, local_end = start.astimezone(), (end - timedelta(seconds=1)).astimezone()
+        if self.zoom == DAY:
+            self.title.setText(local_start.strftime("%Y-%m-%d (%a)"))
+        else:
+            self.title.setText(f"{local_start:%Y-%m-%d} – {local_end:%m-%d}")
+        self.area.refresh()
+        self.reload()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load now and keep the now-line moving."""
+        self.reload()
+        self.tick.start()
+
+    def _tick(self) -> None:
+        self.canvas.set_now(datetime.now(UTC))
+        self.area.header.update()
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the shown span on a worker (one read at a time; a later wish is remembered)."""
+        if self._loading:
+            self._reload_wanted = True
+            return
+        self._loading = True
+        start, end = self.range()
+        run_task(lambda: load_calendar(self.labgpu, start, end), self._loaded, context=self)
+
+    def _loaded(self, data: object, error: BaseException | None) -> None:
+        self._loading = False
+        if self._reload_wanted:
+            self._reload_wanted = False
+            self.reload()
+        if error is not None:
+            self.show_message(handle_error(self, error) or "")
+            return
+        if isinstance(data, CalendarData) and (data.start, data.end) == self.range():
+            self.data = data
+            self.canvas.set_data(data)
+            self.area.refresh()
+
+    def is_loading(self) -> bool:
+        """True while a read is in flight."""
+        return self._loading or self._reload_wanted
+
+    def show_message(self, message: str) -> None:
+        """Show (or with an empty text hide) a one-line message above the calendar."""
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+
+    # -- dialogs ---------------------------------------------------------------------------
+
+    def open_booking_dialog(
+        self, gpu_ids: list[int], start: datetime, end: datetime
+    ) -> BookingDialog:
+        """The booking dialog prefilled with a dragged selection (window-modal); returns it."""
+        gpus = list(self.data.gpus) if self.data is not None else []
+        dialog = BookingDialog(self.labgpu, gpus, gpu_ids, start, end, self)
+        self._open(dialog)
+        return dialog
+
+    def open_find_slot(self) -> FindSlotDialog:
+        """The Find-a-slot dialog (window-modal); returns it."""
+        gpus = list(self.data.gpus) if self.data is not None else []
+        dialog = FindSlotDialog(self.labgpu, gpus, self)
+        self._open(dialog)
+        return dialog
+
+    def ask_export(self) -> None:
+        """Ask for a file name, then export the lab's bookings."""
+        path, _filter = QFileDialog.getSaveFileName(
+            self, self.tr("Export the lab calendar"), "labgpu-lab.ics", self.tr("Calendar (*.ics)")
+        )
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> None:
+        """Write every booking of the lab to ``path`` (.ics) on a worker."""
+        run_task(
+            lambda: self.labgpu.export_ics(path, mine=False),
+            lambda count, error: self._exported(path, count, error),
+            context=self,
+        )
+
+    def _exported(self, path: Path, count: object, error: BaseException | None) -> None:
+        if error is not None:
+            self.show_message(handle_error(self, error) or "")
+        else:
+            self.exported.emit(
+                self.tr("Wrote {count} bookings to {path}.").format(count=count, path=path)
+            )
+
+    def _open(self, dialog: BookingDialog | FindSlotDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.booked.connect(self._booked)
+        dialog.open()
+
+    def _booked(self, _group_id: str) -> None:
+        self.show_message("")
+        self.reload()
+        self.changed.emit()

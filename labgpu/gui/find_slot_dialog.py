@@ -1,0 +1,204 @@
+"""Find a slot: model, count, duration, same server, deadline → earliest alternatives → Book."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labgpu.core.inventory import Gpu
+from labgpu.core.slots import SlotOption
+from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
+from labgpu.gui.calendar_data import compact_labels
+from labgpu.gui.errors import handle_error
+from labgpu.gui.worker import run_task
+from labgpu.services import Labgpu
+
+
+def option_text(option: SlotOption, labels: dict[int, str]) -> str:
+    """``Tue 12-02 10:00 → Wed 12-03 10:00  ·  gpu-01:0, gpu-01:1``."""
+    start, end = option.start.astimezone(), option.end.astimezone()
+    gpus = compact_labels([labels.get(i, f"#{i}") for i in option.gpu_ids])
+    return f"{start:%a %m-%d %H:%M} → {end:%a %m-%d %H:%M}  ·  {gpus}"
+
+
+class FindSlotDialog(QDialog):
+    """Searches the earliest windows where K GPUs are free together, and books the chosen one."""
+
+    booked = Signal(str)
+
+    def __init__(self, labgpu: Labgpu, gpus: Sequence[Gpu], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labgpu = labgpu
+        self.labels = {g.id: f"{g.server_name}:{g.index}" for g in gpus if g.id is not None}
+        self.options: list[SlotOption] = []
+        self._busy = False
+        self.setWindowTitle(self.tr("Find a slot"))
+        self.model = QComboBox()
+        self.model.addItem(self.tr("Any model"), None)
+        for model in sorted({g.model for g in gpus}):
+            self.model.addItem(model, model)
+        self.count = QSpinBox()
+        self.count.setRange(1, 64)
+        self.count.setSuffix(self.tr(" GPUs"))
+        self.hours = QDoubleSpinBox()
+        self.hours.setRange(0.5, 24 * 14)
+        self.hours.setSingleStep(1.0)
+        self.hours.setDecimals(1)
+        self.hours.setValue(8.0)
+        self.hours.setSuffix(self.tr(" h"))
+        self.same_server = QCheckBox(self.tr("All on one server"))
+        self.use_deadline = QCheckBox(self.tr("Finish by"))
+        self.deadline = datetime_edit(datetime.now().astimezone() + timedelta(days=3))
+        self.deadline.setEnabled(False)
+        self.use_deadline.toggled.connect(self.deadline.setEnabled)
+        self.search_button = QPushButton(self.tr("Search"))
+        self.search_button.setDefault(True)
+        self.results = QListWidget()
+        self.note = QLineEdit()
+        self.note.setPlaceholderText(self.tr("What for (shown on the calendar)"))
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.book_button = self.buttons.addButton(
+            self.tr("Book"), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.book_button.setEnabled(False)
+        self._lay_out()
+        self.search_button.clicked.connect(self.search)
+        self.results.currentRowChanged.connect(self._selection_changed)
+        self.results.itemDoubleClicked.connect(lambda _item: self.book())
+        self.buttons.accepted.connect(self.book)
+        self.buttons.rejected.connect(self.reject)
+        self.resize(620, 460)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow(self.tr("Model:"), self.model)
+        form.addRow(self.tr("How many:"), self.count)
+        form.addRow(self.tr("For:"), self.hours)
+        form.addRow("", self.same_server)
+        deadline = QHBoxLayout()
+        deadline.addWidget(self.use_deadline)
+        deadline.addWidget(self.deadline, 1)
+        form.addRow(self.tr("Deadline:"), deadline)
+        search = QHBoxLayout()
+        search.addStretch(1)
+        search.addWidget(self.search_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(search)
+        layout.addWidget(QLabel(self.tr("Earliest free windows:")))
+        layout.addWidget(self.results, 1)
+        notes = QFormLayout()
+        notes.addRow(self.tr("Note:"), self.note)
+        layout.addLayout(notes)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def is_busy(self) -> bool:
+        """True while a search or a booking runs."""
+        return self._busy
+
+    def _show(self, message: str, error: bool = False) -> None:
+        self.message.setText(message)
+        self.message.setObjectName("inlineError" if error else "hint")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(self) -> None:
+        """Look for the earliest slots on a worker."""
+        model = self.model.currentData()
+        count = self.count.value()
+        duration = timedelta(hours=self.hours.value())
+        same_server = self.same_server.isChecked()
+        deadline = (
+            from_qdatetime(self.deadline.dateTime()) if self.use_deadline.isChecked() else None
+        )
+        self._busy = True
+        self.search_button.setEnabled(False)
+        self._show(self.tr("Searching…"))
+        run_task(
+            lambda: self.labgpu.find_slots(
+                model, count, duration, deadline=deadline, same_server=same_server
+            ),
+            self._found,
+            context=self,
+        )
+
+    def _found(self, options: object, error: BaseException | None) -> None:
+        self._busy = False
+        self.search_button.setEnabled(True)
+        if error is not None:
+            self._show(handle_error(self, error) or "", error=True)
+            return
+        self.show_options(list(options) if isinstance(options, list) else [])
+
+    def show_options(self, options: list[SlotOption]) -> None:
+        """List the alternatives, the earliest selected."""
+        self.options = options
+        self.results.clear()
+        for option in options:
+            item = QListWidgetItem(option_text(option, self.labels), self.results)
+            item.setToolTip(", ".join(option.servers))
+        if options:
+            self.results.setCurrentRow(0)
+            self._show(
+                self.tr("{count} alternatives; choose one and press Book.").format(
+                    count=len(options)
+                )
+            )
+        else:
+            self._show(
+                self.tr("Nothing fits: try fewer GPUs, a shorter time or a later deadline."),
+                error=True,
+            )
+
+    def _selection_changed(self, row: int) -> None:
+        self.book_button.setEnabled(0 <= row < len(self.options) and not self._busy)
+
+    # -- booking ---------------------------------------------------------------------------
+
+    def book(self) -> None:
+        """Book the selected alternative on a worker."""
+        row = self.results.currentRow()
+        if not 0 <= row < len(self.options) or self._busy:
+            return
+        option = self.options[row]
+        note = self.note.text().strip()
+        self._busy = True
+        self.book_button.setEnabled(False)
+        run_task(
+            lambda: self.labgpu.book(option.gpu_ids, option.start, option.end, note),
+            self._booked,
+            context=self,
+        )
+
+    def _booked(self, group: object, error: BaseException | None) -> None:
+        self._busy = False
+        if error is not None:
+            self._show(handle_error(self, error) or "", error=True)
+            self.book_button.setEnabled(True)
+            return
+        self.booked.emit(str(getattr(group, "group_id", "")))
+        self.accept()

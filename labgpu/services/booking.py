@@ -1,0 +1,552 @@
+"""Booking use cases: book, find a slot, cancel, end early, extend, approve, rules, maintenance.
+
+The rules are checked here, from figures read in the store; the store alone guarantees that no
+two live bookings of a GPU overlap (a check here would race). ``check`` is the same path as
+``book`` without the write, so the app can show a refusal before anything is saved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from labgpu.core.booking import (
+    Booking,
+    BookingConflictError,
+    BookingStatus,
+    Window,
+    as_utc,
+    check_no_conflicts,
+)
+from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.inventory import Gpu
+from labgpu.core.rules import (
+    BookingGroupView,
+    BookingRules,
+    BookingView,
+    Maintenance,
+    Reminder,
+    ReminderKind,
+    RuleRefusedError,
+    check_at_once,
+    check_length,
+    check_quota,
+    check_window,
+    effective_status,
+    hours_text,
+    initial_status,
+)
+from labgpu.core.slots import SlotGpu, SlotOption, find_earliest_slots, select_gpus
+from labgpu.services.booking_checks import (
+    check_gpus,
+    check_maintenance,
+    check_pool,
+    groups_of,
+    validate_rules,
+)
+
+if TYPE_CHECKING:
+    from labgpu.storage import Store
+
+Clock = Callable[[], datetime]
+
+#: Statuses stored in the database that hold a GPU (``active`` is only ever derived).
+HELD = (BookingStatus.PENDING, BookingStatus.BOOKED)
+#: Statuses whose hours count toward the weekly quota (a released booking counts until release).
+COUNTED = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.RELEASED)
+#: The first span of the future an earliest-slot search reads (beyond the duration).
+FIRST_SPAN = timedelta(days=1)
+#: How often ``book_earliest`` looks again when someone else took the slot it found.
+EARLIEST_TRIES = 3
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class BookingService:
+    """Bookings of one lab as seen by one user (``store`` shared, thread-safe)."""
+
+    def __init__(self, store: Store, user: str, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.user = user
+        self.clock = clock
+
+    # -- roles (issue 4 brings lab roles; single-seat: the local user manages) -------------
+
+    def can_approve(self) -> bool:
+        """True if this user may approve or reject pending requests."""
+        return True
+
+    def can_manage(self) -> bool:
+        """True if this user may edit rules, maintenance and bookable GPUs."""
+        return True
+
+    def _require_manager(self, what: str) -> None:
+        if not self.can_manage():
+            raise RefusedError(f"{self.user} may not {what}; ask the lab manager")
+
+    # -- rules ------------------------------------------------------------------------------
+
+    def rules(self) -> BookingRules:
+        """The lab's current rules (defaults until a manager saves some)."""
+        return self.store.get_rules()
+
+    def set_rules(self, rules: BookingRules) -> None:
+        """Save new rules (audited). Existing bookings stay as they are."""
+        self._require_manager("change the booking rules")
+        validate_rules(rules)
+        self.store.set_rules(rules, self.user)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def gpus(self) -> dict[int, Gpu]:
+        """Every GPU by id, retired ones too (old bookings still name them)."""
+        return {g.id: g for g in self.store.list_gpus(include_retired=True) if g.id is not None}
+
+    def bookings(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        mine: bool = False,
+        statuses: Iterable[BookingStatus] | None = None,
+    ) -> list[BookingView]:
+        """Bookings overlapping ``[start, end)`` (all time if unset), by start then GPU."""
+        found = self.store.list_bookings(
+            start=None if start is None else as_utc(start, "start"),
+            end=None if end is None else as_utc(end, "end"),
+            user=self.user if mine else None,
+            statuses=statuses,
+        )
+        return self.views(found)
+
+    def views(self, bookings: Iterable[Booking]) -> list[BookingView]:
+        """Bookings with their display status, model and server."""
+        gpus, now = self.gpus(), self.clock()
+        return [self._view(b, gpus.get(b.gpu_id), now) for b in bookings]
+
+    @staticmethod
+    def _view(booking: Booking, gpu: Gpu | None, now: datetime) -> BookingView:
+        label = booking.gpu_label or (f"{gpu.server_name}:{gpu.index}" if gpu else "?")
+        return BookingView(
+            booking=booking,
+            status=effective_status(booking, now),
+            gpu_label=label,
+            model=gpu.model if gpu else "",
+            server=gpu.server_name if gpu else label.partition(":")[0],
+        )
+
+    def group(self, group_id: str) -> BookingGroupView:
+        """One booking group; ``group_id`` may also be the id of one of its bookings."""
+        bookings = self.store.list_bookings(group_id=self._group_id(group_id))
+        if not bookings:
+            raise LabgpuError(f"no booking {group_id!r}; see `labgpu bookings`")
+        return groups_of(self.views(bookings))[0]
+
+    def _group_id(self, ref: str) -> str:
+        """A group id from a group id, a unique prefix of one (6+ characters) or a booking id."""
+        ref = ref.strip()
+        if len(ref) == 36:
+            return ref
+        every = self.store.list_bookings()
+        matches = {b.group_id for b in every if len(ref) >= 6 and b.group_id.startswith(ref)}
+        if ref.isdigit():  # also a booking's number
+            matches.update(b.group_id for b in every if b.id == int(ref))
+        if len(matches) > 1:
+            raise LabgpuError(f"{ref!r} names {len(matches)} bookings; give the whole id")
+        if not matches and ref.isdigit():
+            raise LabgpuError(f"no booking with id {ref}; see `labgpu bookings`")
+        return matches.pop() if matches else ref
+
+    # -- booking ----------------------------------------------------------------------------
+
+    def check(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime
+    ) -> tuple[Window, list[Gpu], BookingStatus]:
+        """Every rule and conflict ``book`` checks, writing nothing; raises the same refusals."""
+        window, chosen, status = self._check_rules(gpu_ids, start, end)
+        ids = [g.id for g in chosen if g.id is not None]
+        live = self.store.list_bookings(start=window.start, end=window.end, statuses=HELD)
+        check_no_conflicts(ids, window, live)
+        blocks = self.store.list_maintenance(window.start, window.end)
+        labels = {g.id: f"{g.server_name}:{g.index}" for g in chosen if g.id is not None}
+        check_maintenance(ids, window, blocks, labels)
+        return window, chosen, status
+
+    def _check_rules(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime
+    ) -> tuple[Window, list[Gpu], BookingStatus]:
+        rules, now = self.rules(), self.clock()
+        window = check_window(rules, start, end, now)
+        chosen = check_gpus(gpu_ids, self.gpus())
+        self._check_holdings(rules, window, [g.model for g in chosen], ignore_group=None)
+        return window, chosen, initial_status(rules, [g.model for g in chosen])
+
+    def _check_holdings(
+        self, rules: BookingRules, window: Window, models: Sequence[str], ignore_group: str | None
+    ) -> None:
+        """Held-at-once and weekly quota for ``models`` more GPUs over ``window``."""
+        mine = [
+            b
+            for b in self.store.list_bookings(
+                start=window.start - timedelta(days=7),
+                end=window.end + timedelta(days=7),
+                user=self.user,
+            )
+            if b.group_id != ignore_group
+        ]
+        check_at_once(rules, self.user, window, len(models), [b for b in mine if b.status in HELD])
+        if rules.weekly_quota_gpu_hours is not None:
+            gpus = self.gpus()
+            used = [
+                (b.window, gpus[b.gpu_id].model if b.gpu_id in gpus else "")
+                for b in mine
+                if b.status in COUNTED
+            ]
+            check_quota(rules, self.user, window, models, used)
+
+    def book(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime, note: str = ""
+    ) -> BookingGroupView:
+        """Book ``gpu_ids`` over ``[start, end)`` as one group; all or nothing."""
+        window, chosen, status = self._check_rules(gpu_ids, start, end)
+        ids = [g.id for g in chosen if g.id is not None]
+        created = self.store.create_bookings(
+            str(uuid.uuid4()), ids, self.user, window, status, note.strip(), self.user
+        )
+        return groups_of(self.views(created))[0]
+
+    def book_model(
+        self,
+        model: str | None,
+        count: int,
+        start: datetime,
+        end: datetime,
+        *,
+        same_server: bool = False,
+        note: str = "",
+    ) -> BookingGroupView:
+        """Book ``count`` GPUs of ``model`` free over exactly ``[start, end)`` (fewest servers)."""
+        rules = self.rules()
+        window = check_window(rules, start, end, self.clock())
+        pool = self._slot_pool(model, count, None, same_server, rules)
+        for attempt in range(EARLIEST_TRIES):
+            busy = self.busy_map(window.start, window.end)
+            options = find_earliest_slots(
+                pool, busy, count, window.duration, window.start, window.end, same_server, 1
+            )
+            if not options:
+                raise RefusedError(
+                    f"no {count} x {model or 'GPU'} free together from {window.describe()}; "
+                    "`labgpu slots` shows when they are, or book with --earliest"
+                )
+            try:
+                return self.book(options[0].gpu_ids, window.start, window.end, note)
+            except BookingConflictError:
+                if attempt == EARLIEST_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- earliest slot ----------------------------------------------------------------------
+
+    def find_slots(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        *,
+        min_memory_mb: int | None = None,
+        after: datetime | None = None,
+        deadline: datetime | None = None,
+        same_server: bool = False,
+        alternatives: int = 3,
+    ) -> list[SlotOption]:
+        """The earliest windows in which ``count`` bookable GPUs are free together."""
+        rules, now = self.rules(), self.clock()
+        check_length(rules, duration)
+        if duration <= timedelta(0):
+            raise RuleRefusedError(
+                "duration",
+                "longer than 0 h",
+                hours_text(duration / timedelta(hours=1)),
+                "a booking must last longer than zero; give a positive duration",
+            )
+        pool = self._slot_pool(model, count, min_memory_mb, same_server, rules)
+        start = now if after is None else max(as_utc(after, "after"), now)
+        start = _ceil_minute(start)
+        latest_end = start_limit(rules, now) + duration
+        deadline = latest_end if deadline is None else min(as_utc(deadline, "deadline"), latest_end)
+        return self._search(pool, count, duration, start, deadline, same_server, alternatives)
+
+    def _search(
+        self,
+        pool: Sequence[SlotGpu],
+        count: int,
+        duration: timedelta,
+        start: datetime,
+        deadline: datetime,
+        same_server: bool,
+        alternatives: int,
+    ) -> list[SlotOption]:
+        """Search a growing span: the busy map of the near future first, the horizon if needed.
+
+        Options found ending by a span's end are exactly the earliest ones: any earlier slot
+        ends earlier, inside the span whose bookings are all read. So once enough options are
+        found, the rest of the horizon need not be read (in a busy lab, most of it).
+        """
+        busy: dict[int, list[Window]] = {}
+        read_to, span = start, FIRST_SPAN
+        while True:
+            span_end = min(deadline, start + duration + span)
+            for gpu_id, windows in self.busy_map(read_to, span_end).items():
+                busy.setdefault(gpu_id, []).extend(windows)  # repeats merge in the search
+            read_to = span_end
+            options = find_earliest_slots(
+                pool, busy, count, duration, start, span_end, same_server, alternatives
+            )
+            if len(options) >= alternatives or span_end >= deadline:
+                return options
+            span *= 3
+
+    def _slot_pool(
+        self,
+        model: str | None,
+        count: int,
+        min_memory_mb: int | None,
+        same_server: bool,
+        rules: BookingRules,
+    ) -> list[SlotGpu]:
+        if count < 1:
+            raise RuleRefusedError(
+                "count", "at least 1 GPU", f"{count} GPUs", "ask for at least one GPU"
+            )
+        if count > rules.max_gpus_at_once:
+            raise RuleRefusedError(
+                "max_gpus_at_once",
+                f"{rules.max_gpus_at_once} GPUs",
+                f"{count} GPUs",
+                f"{count} GPUs is more than the {rules.max_gpus_at_once} a member may hold "
+                "at once; ask for fewer",
+            )
+        bookable = [
+            SlotGpu(g.id, g.server_name, g.model, g.memory_mb)
+            for g in self.store.list_gpus()
+            if g.bookable and g.id is not None
+        ]
+        pool = select_gpus(bookable, model, min_memory_mb)
+        return check_pool(pool, bookable, model, min_memory_mb, count, same_server)
+
+    def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
+        """Every GPU's blocked windows (live bookings, maintenance) overlapping the span."""
+        busy: dict[int, list[Window]] = {}
+        for b in self.store.list_bookings(start=start, end=end, statuses=HELD):
+            busy.setdefault(b.gpu_id, []).append(b.window)
+        for m in self.store.list_maintenance(start, end):
+            for gpu_id in m.gpu_ids:
+                busy.setdefault(gpu_id, []).append(m.window)
+        return busy
+
+    def book_earliest(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        *,
+        same_server: bool = False,
+        after: datetime | None = None,
+        note: str = "",
+    ) -> BookingGroupView:
+        """Book the earliest slot; if someone takes it first, look again (a few times)."""
+        for attempt in range(EARLIEST_TRIES):
+            options = self.find_slots(
+                model, count, duration, after=after, same_server=same_server, alternatives=1
+            )
+            if not options:
+                raise RefusedError(
+                    f"no {count} x {model or 'GPU'} free together for "
+                    f"{hours_text(duration / timedelta(hours=1))} within the booking horizon; "
+                    "try fewer GPUs, a shorter time or another model"
+                )
+            slot = options[0]
+            try:
+                return self.book(slot.gpu_ids, slot.start, slot.end, note)
+            except BookingConflictError:
+                if attempt == EARLIEST_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- changing a group -------------------------------------------------------------------
+
+    def cancel(self, ref: str) -> BookingGroupView:
+        """Cancel a booking that has not started; one that has started is ended now."""
+        group = self._own_group(ref, "cancel")
+        if group.status is BookingStatus.ACTIVE:
+            return self.end_early(group.group_id)
+        self._require_status(group, (BookingStatus.PENDING, BookingStatus.BOOKED), "cancel")
+        updated = self.store.update_group(
+            group.group_id, actor=self.user, status=BookingStatus.CANCELLED
+        )
+        return groups_of(self.views(updated))[0]
+
+    def end_early(self, ref: str) -> BookingGroupView:
+        """Release an active booking now (a booking not yet started is cancelled)."""
+        group = self._own_group(ref, "end")
+        if group.status in (BookingStatus.PENDING, BookingStatus.BOOKED):
+            return self.cancel(group.group_id)
+        self._require_status(group, (BookingStatus.ACTIVE,), "end")
+        updated = self.store.update_group(
+            group.group_id,
+            actor=self.user,
+            status=BookingStatus.RELEASED,
+            end=max(self.clock(), group.window.start + timedelta(seconds=1)),
+        )
+        return groups_of(self.views(updated))[0]
+
+    def extend(self, ref: str, new_end: datetime) -> BookingGroupView:
+        """Move the end of a live booking later, if the GPUs stay free and the rules allow."""
+        group = self._own_group(ref, "extend")
+        live = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.ACTIVE)
+        self._require_status(group, live, "extend")
+        new_end = as_utc(new_end, "new end")
+        if new_end <= group.window.end:
+            raise RuleRefusedError(
+                "extend_later",
+                f"after {group.window.end:%Y-%m-%d %H:%M} UTC",
+                f"{new_end:%Y-%m-%d %H:%M} UTC",
+                f"the new end {new_end:%Y-%m-%d %H:%M} UTC is not after the current end "
+                f"{group.window.end:%Y-%m-%d %H:%M} UTC; to shorten a booking, end it early",
+            )
+        rules = self.rules()
+        check_length(rules, new_end - group.window.start)
+        extra = Window(group.window.end, new_end)
+        models = [v.model for v in group.gpus]
+        self._check_holdings(rules, extra, models, ignore_group=group.group_id)
+        updated = self.store.update_group(group.group_id, actor=self.user, end=new_end)
+        return groups_of(self.views(updated))[0]
+
+    def approve(self, ref: str) -> BookingGroupView:
+        """Approve a pending request: it becomes booked."""
+        group = self._pending(ref, "approve")
+        updated = self.store.update_group(
+            group.group_id, actor=self.user, status=BookingStatus.BOOKED, decided_by=self.user
+        )
+        return groups_of(self.views(updated))[0]
+
+    def reject(self, ref: str, reason: str) -> BookingGroupView:
+        """Reject a pending request with a reason: it is stored as cancelled."""
+        reason = reason.strip()
+        if not reason:
+            raise LabgpuError("a rejection needs a reason the member can read; give one")
+        group = self._pending(ref, "reject")
+        updated = self.store.update_group(
+            group.group_id,
+            actor=self.user,
+            status=BookingStatus.CANCELLED,
+            decided_by=self.user,
+            decision_reason=f"rejected by {self.user}: {reason}",
+        )
+        return groups_of(self.views(updated))[0]
+
+    def pending_approvals(self) -> list[BookingGroupView]:
+        """Pending requests that have not started yet, oldest start first."""
+        pending = self.bookings(statuses=[BookingStatus.PENDING])
+        return groups_of(pending)
+
+    def _pending(self, ref: str, verb: str) -> BookingGroupView:
+        if not self.can_approve():
+            raise RefusedError(f"{self.user} may not {verb} requests; ask a PI or the manager")
+        group = self.group(ref)
+        self._require_status(group, (BookingStatus.PENDING,), verb)
+        return group
+
+    def _own_group(self, ref: str, verb: str) -> BookingGroupView:
+        group = self.group(ref)
+        if group.user != self.user and not self.can_manage():
+            raise RefusedError(
+                f"booking {group.group_id} belongs to {group.user}; only they or the "
+                f"manager may {verb} it"
+            )
+        return group
+
+    @staticmethod
+    def _require_status(
+        group: BookingGroupView, allowed: Sequence[BookingStatus], verb: str
+    ) -> None:
+        if group.status not in allowed:
+            raise RefusedError(
+                f"booking {group.group_id} of {group.user} is {group.status.value}; "
+                f"only a {' or '.join(s.value for s in allowed)} booking can be {_past(verb)}"
+            )
+
+    # -- reminders --------------------------------------------------------------------------
+
+    def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
+        """This user's bookings starting or ending within ``lead`` of ``now``."""
+        now = as_utc(now, "now")
+        horizon = now + lead
+        reminders = []
+        for group in groups_of(self.bookings(now, horizon + timedelta(seconds=1), mine=True)):
+            if group.status not in (BookingStatus.BOOKED, BookingStatus.ACTIVE):
+                continue
+            for kind, at in (
+                (ReminderKind.STARTS, group.window.start),
+                (ReminderKind.ENDS, group.window.end),
+            ):
+                if now < at <= horizon:
+                    reminders.append(
+                        Reminder(
+                            group.group_id, kind, at, group.window, group.gpu_labels, group.note
+                        )
+                    )
+        return sorted(reminders, key=lambda r: (r.at, r.group_id))
+
+    # -- maintenance and bookable GPUs ------------------------------------------------------
+
+    def maintenance(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Maintenance]:
+        """Maintenance windows overlapping ``[start, end)``."""
+        return self.store.list_maintenance(start, end)
+
+    def add_maintenance(
+        self, gpu_ids: Sequence[int], start: datetime, end: datetime, reason: str
+    ) -> Maintenance:
+        """Block GPUs over a window (existing bookings are kept; talk to their holders)."""
+        self._require_manager("add maintenance windows")
+        start, end = as_utc(start, "start"), as_utc(end, "end")
+        if end <= start:
+            raise LabgpuError("a maintenance window must end after it starts; fix the times")
+        known = self.gpus()
+        unknown = sorted(set(gpu_ids) - set(known))
+        if not gpu_ids or unknown:
+            raise LabgpuError(f"unknown GPU ids {unknown or '(none given)'}; see `labgpu status`")
+        return self.store.add_maintenance(
+            sorted(set(gpu_ids)), Window(start, end), reason, self.user
+        )
+
+    def remove_maintenance(self, maintenance_id: int) -> None:
+        """Delete a maintenance window."""
+        self._require_manager("remove maintenance windows")
+        self.store.remove_maintenance(maintenance_id, self.user)
+
+    def set_gpu_bookable(self, gpu_id: int, bookable: bool) -> None:
+        """Make a GPU bookable, or first-come (not bookable)."""
+        self._require_manager("change which GPUs are bookable")
+        self.store.set_gpu_bookable(gpu_id, bookable, self.user)
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+def _past(verb: str) -> str:
+    return {"cancel": "cancelled", "end": "ended", "extend": "extended"}.get(verb, verb + "d")
+
+
+def start_limit(rules: BookingRules, now: datetime) -> datetime:
+    """The latest start the booking horizon allows."""
+    return now + timedelta(days=rules.horizon_days)

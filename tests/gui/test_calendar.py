@@ -1,0 +1,201 @@
+"""The Calendar view: drag to book, conflicts refused inline before saving, the now-line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from labgpu.core.booking import BookingStatus
+from labgpu.gui.booking_dialog import BookingDialog
+from labgpu.gui.calendar_canvas import build_rows, grid_lines
+from labgpu.gui.calendar_data import member_color, snap_down, snap_up
+from labgpu.gui.calendar_view import DAY, WEEK, CalendarPage
+from labgpu.gui.main_window import CALENDAR, MainWindow
+from labgpu.services import Labgpu
+
+pytestmark = pytest.mark.gui
+
+
+def tomorrow_at(hour: int) -> datetime:
+    """Tomorrow at ``hour``:00 local time, aware."""
+    local = datetime.now().astimezone() + timedelta(days=1)
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def gpu_ids(lab: Labgpu, server: str) -> list[int]:
+    gpus = sorted((g for g in lab.list_gpus() if g.server_name == server), key=lambda g: g.index)
+    return [g.id for g in gpus if g.id is not None]
+
+
+def calendar_on(qtbot: QtBot, window: MainWindow, moment: datetime) -> CalendarPage:
+    """The calendar page showing the day of ``moment``, loaded."""
+    window.show_page(CALENDAR)
+    page = window.calendar_page
+    page.show_moment(moment, DAY)
+    qtbot.waitUntil(lambda: page.data is not None and not page.is_loading(), timeout=10_000)
+    return page
+
+
+def drag(
+    qtbot: QtBot, page: CalendarPage, first: int, last: int, start: datetime, end: datetime
+) -> BookingDialog:
+    """Drag from GPU ``first`` at ``start`` to GPU ``last`` at ``end``; returns the dialog."""
+    canvas = page.canvas
+    a = canvas.point_for(first, start)
+    b = canvas.point_for(last, end)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(canvas, b)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=b)
+    dialog = page.findChild(BookingDialog)
+    assert dialog is not None, "dragging opened no booking dialog"
+    qtbot.waitUntil(lambda: not dialog.is_checking(), timeout=10_000)
+    return dialog
+
+
+def test_drag_creates_a_booking(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow) -> None:
+    ids = gpu_ids(sample_lab, "gpu-01")
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    start, end = tomorrow_at(10), tomorrow_at(12)
+    dialog = drag(
+        qtbot, page, ids[0], ids[1], start + timedelta(minutes=7), end - timedelta(minutes=7)
+    )
+    assert dialog.selected_gpu_ids() == ids[:2]
+    assert dialog.chosen_window() == (start, end)  # snapped to 30 minutes
+    assert dialog.refusal() == ""
+    assert dialog.save_button.isEnabled()
+    dialog.note.setText("ViT sweep")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
+    booked = sample_lab.bookings(mine=True)
+    assert sorted(b.gpu_id for b in booked) == ids[:2]
+    assert {(b.window.start, b.window.end, b.note) for b in booked} == {(start, end, "ViT sweep")}
+    assert {b.status for b in booked} == {BookingStatus.BOOKED}
+    qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 2, timeout=10_000)
+
+
+def test_conflict_is_refused_inline_with_its_reason(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = gpu_ids(sample_lab, "gpu-01")
+    monkeypatch.setenv("LABGPU_USER", "alice")
+    alice = Labgpu()
+    try:
+        alice.book([ids[2]], tomorrow_at(9), tomorrow_at(11), "alice's run")
+    finally:
+        alice.close()
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 1, timeout=10_000)
+    dialog = drag(qtbot, page, ids[2], ids[3], tomorrow_at(10), tomorrow_at(12))
+    assert "alice" in dialog.refusal()
+    assert "gpu-01:2" in dialog.refusal()
+    assert not dialog.save_button.isEnabled()
+    # Moving the window after alice's booking clears the refusal before anything is saved.
+    dialog.start_edit.setDateTime(dialog.start_edit.dateTime().addSecs(3600))
+    qtbot.waitUntil(
+        lambda: not dialog.is_checking() and dialog.save_button.isEnabled(), timeout=10_000
+    )
+    assert dialog.refusal() == ""
+    dialog.reject()
+    assert sample_lab.bookings(mine=True) == []
+
+
+def test_a_rule_refusal_names_the_rule(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    ids = gpu_ids(sample_lab, "gpu-01")
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    page.set_zoom(WEEK)
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
+    start = tomorrow_at(0)
+    dialog = drag(qtbot, page, ids[0], ids[0], start, start + timedelta(hours=2))
+    dialog.end_edit.setDateTime(dialog.start_edit.dateTime().addDays(4))  # 98 h > 72 h
+    qtbot.waitUntil(lambda: not dialog.is_checking() and dialog.refusal() != "", timeout=10_000)
+    assert "72 h" in dialog.refusal()
+    assert not dialog.save_button.isEnabled()
+    dialog.reject()
+
+
+def test_week_and_day_zoom(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow) -> None:
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    start, end = page.range()
+    assert end - start in (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
+    page.set_zoom(WEEK)
+    start, end = page.range()
+    assert start.astimezone().weekday() == 0
+    assert start.astimezone().hour == 0
+    assert timedelta(days=7) - timedelta(hours=1) <= end - start <= timedelta(days=7, hours=1)
+    page.step(1)
+    assert page.range()[0] > start
+    page.go_today()
+    assert page.range()[0] <= datetime.now(UTC) < page.range()[1]
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
+    # one header per server, then its GPUs
+    assert page.data is not None
+    rows = build_rows(list(page.data.gpus))
+    assert [r.title for r in rows if r.gpu is None] == [
+        "gpu-02  ·  NVIDIA A40",
+        "gpu-01  ·  NVIDIA RTX A4000",
+        "gpu-03  ·  NVIDIA RTX A4000",
+    ]
+    assert page.canvas.grab().width() > 0  # paints without error
+
+
+def test_pure_helpers() -> None:
+    moment = datetime(2026, 12, 1, 10, 17, tzinfo=UTC)
+    assert snap_down(moment) == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert snap_up(moment) == datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+    assert snap_up(snap_down(moment)) == snap_down(moment)
+    assert member_color("kim") == member_color("kim")
+    assert member_color("kim") != member_color("lee")
+    lines = grid_lines(moment, moment + timedelta(days=1), timedelta(hours=6))
+    assert len(lines) == 4
+
+
+def test_compact_labels() -> None:
+    from labgpu.gui.calendar_data import compact_labels
+
+    assert compact_labels(["gpu-01:0", "gpu-01:1", "gpu-02:3"]) == "gpu-01:0,1  gpu-02:3"
+
+
+def test_export_the_lab_calendar(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow, tmp_path: Path
+) -> None:
+    import icalendar
+
+    ids = gpu_ids(sample_lab, "gpu-01")
+    sample_lab.book(ids[:2], tomorrow_at(9), tomorrow_at(11), "exported")
+    page = window.calendar_page
+    with qtbot.waitSignal(page.exported, timeout=10_000) as signal:
+        page.export(tmp_path / "lab.ics")
+    assert "lab.ics" in signal.args[0]
+    calendar = icalendar.Calendar.from_ical((tmp_path / "lab.ics").read_bytes())
+    assert len(calendar.walk("VEVENT")) >= 1
+
+
+def test_dialog_needs_a_gpu_and_tooltips_describe_bookings(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    from labgpu.gui.calendar_canvas import booking_caption, booking_tooltip
+
+    ids = gpu_ids(sample_lab, "gpu-01")
+    sample_lab.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "tooltip")
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 1, timeout=10_000)
+    booking = page.canvas.booking_at(page.canvas.point_for(ids[1], tomorrow_at(10)).toPointF())
+    assert booking is not None
+    assert booking_caption(booking) == "tester  ·  tooltip"
+    assert "gpu-01:1" in booking_tooltip(booking)
+    assert page.canvas.booking_at(page.canvas.point_for(ids[0], tomorrow_at(10)).toPointF()) is None
+    dialog = page.open_booking_dialog([ids[0]], tomorrow_at(13), tomorrow_at(14))
+    qtbot.waitUntil(lambda: not dialog.is_checking(), timeout=10_000)
+    for row in range(dialog.gpu_list.count()):
+        dialog.gpu_list.item(row).setCheckState(Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: not dialog.is_checking(), timeout=10_000)
+    assert "at least one GPU" in dialog.refusal()
+    assert not dialog.save_button.isEnabled()
+    dialog.reject()
