@@ -341,13 +341,7 @@ class BookingService:
 
     def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Every GPU's blocked windows (live bookings, maintenance) overlapping the span."""
-        busy: dict[int, list[Window]] = {}
-        for b in self.store.list_bookings(start=start, end=end, statuses=HELD):
-            busy.setdefault(b.gpu_id, []).append(b.window)
-        for m in self.store.list_maintenance(start, end):
-            for gpu_id in m.gpu_ids:
-                busy.setdefault(gpu_id, []).append(m.window)
-        return busy
+        return self.store.busy_windows(start, end)
 
     def book_earliest(
         self,

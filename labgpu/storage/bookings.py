@@ -116,6 +116,28 @@ def live_overlapping(s: Session, gpu_ids: Iterable[int], window: Window) -> list
     return [to_booking(row, gpu_label(server, index)) for row, server, index in s.execute(query)]
 
 
+def busy_windows(s: Session, start: datetime, end: datetime) -> dict[int, list[Window]]:
+    """Per GPU, the windows of live bookings and maintenance overlapping ``[start, end)``.
+
+    Only three columns are read (no ORM objects): the slot search reads a whole horizon of
+    bookings for every question.
+    """
+    start, end = as_utc(start, "start"), as_utc(end, "end")
+    bookings = select(BookingRow.gpu_id, BookingRow.start_ts, BookingRow.end_ts).where(
+        BookingRow.end_ts > start, BookingRow.start_ts < end, BookingRow.status.in_(LIVE_STORED)
+    )
+    blocks = (
+        select(MaintenanceGpuRow.gpu_id, MaintenanceRow.start_ts, MaintenanceRow.end_ts)
+        .join(MaintenanceRow, MaintenanceRow.id == MaintenanceGpuRow.maintenance_id)
+        .where(MaintenanceRow.end_ts > start, MaintenanceRow.start_ts < end)
+    )
+    busy: dict[int, list[Window]] = {}
+    for query in (bookings, blocks):
+        for gpu_id, lo, hi in s.execute(query):
+            busy.setdefault(gpu_id, []).append(Window(lo, hi))
+    return busy
+
+
 def check_maintenance(s: Session, labels: dict[int, str], window: Window) -> None:
     """Raise ``MaintenanceClashError`` if a maintenance window blocks a GPU of ``labels``."""
     query = (

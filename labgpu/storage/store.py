@@ -317,6 +317,11 @@ class Store:
         with self._write() as s:
             return policies.add_maintenance(s, gpu_ids, window, reason, actor)
 
+    def busy_windows(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
+        """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``."""
+        with self._read() as s:
+            return bookings.busy_windows(s, start, end)
+
     def list_maintenance(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> list[Maintenance]:
