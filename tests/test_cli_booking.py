@@ -341,3 +341,21 @@ def test_refusal_exit_code_from_the_real_command(lab_url: str, tmp_path: Path) -
     assert result.returncode == 3, result.stderr
     assert "72 h" in result.stderr
     assert result.stdout == ""
+
+
+def test_status_shows_who_holds_each_gpu_now(
+    capsys: pytest.CaptureFixture[str], lab_url: str
+) -> None:
+    code, out, err = run(capsys, lab_url, "book", "--model", "A4000", "--count", "2",
+                         "--hours", "2", "--same-server", "--note", "now")  # fmt: skip
+    assert code == 0, err
+    data = run_json(capsys, lab_url, "status")
+    held = [g for g in data["gpus"] if g["booked_by"] is not None]
+    assert len(held) == 2
+    assert {g["booked_by"] for g in held} == {"tester"}
+    assert len({g["server"] for g in held}) == 1
+    assert all(g["booking_end"] and g["booking_group"] for g in held)
+    assert all(g["booked_by"] is None for g in data["gpus"] if g not in held)
+    code, out, _ = run(capsys, lab_url, "status")
+    assert "BOOKED BY" in out
+    assert out.count("tester") == 2

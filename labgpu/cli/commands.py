@@ -201,17 +201,18 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         gpus = lab.status(probe_first=args.probe)
         servers = lab.list_servers()
+        holders = lab.holders_now()
     finally:
         lab.close()
     if args.json:
         output.print_json(
             {
                 "servers": [output.server_json(s) for s in servers],
-                "gpus": [output.gpu_status_json(g) for g in gpus],
+                "gpus": [output.gpu_status_json(g, holders.get(g.uuid)) for g in gpus],
             }
         )
         return 0
-    print(output.status_rows(gpus))
+    print(output.status_rows(gpus, holders))
     for s in servers:
         if s.state not in (ServerState.ONLINE,):
             print(f"{s.name}: {s.state.value} {s.state_reason}".rstrip(), file=sys.stderr)

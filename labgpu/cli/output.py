@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, Server
+from labgpu.core.rules import BookingView
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -53,9 +54,12 @@ def process_json(proc: GpuProcess) -> dict[str, Any]:
     }
 
 
-def gpu_status_json(gpu: GpuStatus) -> dict[str, Any]:
+def gpu_status_json(gpu: GpuStatus, holder: BookingView | None = None) -> dict[str, Any]:
     """One GPU of ``labgpu status --json`` as documented in the README."""
     return {
+        "booked_by": holder.user if holder else None,
+        "booking_group": holder.group_id if holder else None,
+        "booking_end": iso(holder.booking.window.end) if holder else None,
         "server": gpu.server,
         "server_state": gpu.server_state.value,
         "server_reason": gpu.server_reason,
@@ -98,10 +102,11 @@ def reading_rows(gpus: Sequence[GpuReading]) -> str:
     return table(rows, ["IDX", "MODEL", "MEMORY", "UTIL", "UUID"])
 
 
-def status_rows(gpus: Sequence[GpuStatus]) -> str:
+def status_rows(gpus: Sequence[GpuStatus], holders: Mapping[str, BookingView]) -> str:
     """``labgpu status`` as a table."""
     rows = []
     for g in gpus:
+        holder = holders.get(g.uuid)
         mem = f"{fmt(g.memory_used_mb)}/{fmt(g.memory_total_mb)} MiB"
         procs = ", ".join(f"{p.user or '?'}:{p.pid}" for p in g.processes) or "-"
         if g.server_state.value != "online":
@@ -114,7 +119,10 @@ def status_rows(gpus: Sequence[GpuStatus]) -> str:
                 fmt(g.utilization_pct, "%"),
                 mem,
                 fmt(g.temperature_c, "C"),
+                holder.user if holder else "-",
                 procs,
             ]
         )
-    return table(rows, ["SERVER", "IDX", "MODEL", "UTIL", "MEMORY", "TEMP", "PROCESSES"])
+    return table(
+        rows, ["SERVER", "IDX", "MODEL", "UTIL", "MEMORY", "TEMP", "BOOKED BY", "PROCESSES"]
+    )

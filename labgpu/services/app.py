@@ -11,10 +11,11 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labgpu.core.booking import LIVE_STATUSES
 from labgpu.core.errors import AuthFailedError, LabgpuError
 from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
 from labgpu.core.rules import (
@@ -246,6 +247,16 @@ class Labgpu:
     def set_rules(self, rules: BookingRules) -> None:
         """Save the booking rules (audited; existing bookings are kept)."""
         self.booking_service.set_rules(rules)
+
+    def holders_now(self) -> dict[str, BookingView]:
+        """GPU uuid → the live booking holding it at this moment (``status`` "booked by")."""
+        now = datetime.now(UTC)
+        uuids = {g.id: g.uuid for g in self.store.list_gpus()}
+        return {
+            uuids[b.gpu_id]: b
+            for b in self.bookings(now, now + timedelta(seconds=1))
+            if b.status in LIVE_STATUSES and b.gpu_id in uuids
+        }
 
     def bookings(
         self, start: datetime | None = None, end: datetime | None = None, mine: bool = False
