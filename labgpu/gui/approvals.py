@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from labgpu.core.rules import BookingGroupView
+from labgpu.gui.action_page import ActionPage
 from labgpu.gui.calendar_data import compact_labels
 from labgpu.gui.errors import handle_error
 from labgpu.gui.my_bookings import window_text
@@ -24,10 +25,9 @@ from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
 
-class ApprovalsPage(QWidget):
+class ApprovalsPage(ActionPage):
     """Pending requests with Approve and Reject (a reason is required)."""
 
-    changed = Signal()
     #: How many requests wait (the window shows it on the navigation).
     pending_count = Signal(int)
 
@@ -35,7 +35,6 @@ class ApprovalsPage(QWidget):
         super().__init__(parent)
         self.labgpu = labgpu
         self.groups: list[BookingGroupView] = []
-        self._busy = False
         self.tree = QTreeWidget()
         self.tree.setRootIsDecorated(False)
         self.tree.setHeaderLabels(
@@ -111,13 +110,6 @@ class ApprovalsPage(QWidget):
         self.approve_button.setEnabled(enabled)
         self.reject_button.setEnabled(enabled)
 
-    def show_message(self, message: str, error: bool = False) -> None:
-        """A one-line message under the list."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-
     def approve_selected(self) -> None:
         """Approve the selected request."""
         group = self.selected()
@@ -134,25 +126,6 @@ class ApprovalsPage(QWidget):
         if reason:
             done = self.tr("Rejected {user}'s request.").format(user=group.user)
             self._run(lambda: self.labgpu.reject(group.group_id, reason), done)
-
-    def _run(self, fn: Callable[[], object], done: str) -> None:
-        self._busy = True
-        self._update_buttons()
-        run_task(fn, lambda _r, error: self._done(done, error), context=self)
-
-    def _done(self, done: str, error: BaseException | None) -> None:
-        self._busy = False
-        self._update_buttons()
-        if error is None:
-            self.show_message(done)
-            self.changed.emit()
-        else:
-            self.show_message(handle_error(self, error) or "", error=True)
-        self.reload()
-
-    def is_busy(self) -> bool:
-        """True while an approval or rejection runs."""
-        return self._busy
 
     def _ask_reason(self, group: BookingGroupView) -> str | None:
         reason, ok = QInputDialog.getText(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from labgpu.core.booking import BookingStatus, Window
 from labgpu.core.rules import BookingGroupView, BookingView
+from labgpu.gui.action_page import ActionPage
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_canvas import status_label
 from labgpu.gui.calendar_data import compact_labels
@@ -88,16 +89,13 @@ class ExtendDialog(QDialog):
         return from_qdatetime(self.end_edit.dateTime())
 
 
-class MyBookingsPage(QWidget):
+class MyBookingsPage(ActionPage):
     """The current user's bookings; actions run on workers and refresh the list."""
-
-    changed = Signal()
 
     def __init__(self, labgpu: Labgpu, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.labgpu = labgpu
         self.groups: list[BookingGroupView] = []
-        self._busy = False
         self.tree = QTreeWidget()
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
@@ -201,13 +199,6 @@ class MyBookingsPage(QWidget):
         self.end_button.setEnabled(idle and status is BookingStatus.ACTIVE)
         self.extend_button.setEnabled(idle and status in OPEN)
 
-    def show_message(self, message: str, error: bool = False) -> None:
-        """A one-line message under the list."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-
     # -- actions ---------------------------------------------------------------------------
 
     def cancel_selected(self) -> None:
@@ -240,25 +231,6 @@ class MyBookingsPage(QWidget):
         end = self.ask_end(group)
         if end is not None:
             self._run(lambda: self.labgpu.extend(group.group_id, end), self.tr("Booking extended."))
-
-    def _run(self, fn: Callable[[], object], done: str) -> None:
-        self._busy = True
-        self._update_buttons()
-        run_task(fn, lambda _r, error: self._done(done, error), context=self)
-
-    def _done(self, done: str, error: BaseException | None) -> None:
-        self._busy = False
-        self._update_buttons()
-        if error is None:
-            self.show_message(done)
-            self.changed.emit()
-        else:
-            self.show_message(handle_error(self, error) or "", error=True)
-        self.reload()
-
-    def is_busy(self) -> bool:
-        """True while an action runs."""
-        return self._busy
 
     def export_ics(self) -> None:
         """Save my bookings as an .ics file."""
