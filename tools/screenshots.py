@@ -7,7 +7,8 @@ Re-runs itself under ``xvfb-run -a`` when no X display is set. Fills a throw-awa
 one server offline; then saves docs/live.png, docs/live_ko.png, docs/add_server.png and
 docs/add_server_ko.png. Then it grows the lab to the reference size (12 × 4 RTX A4000 + 4 A40),
 books a week of GPUs for several members, and saves docs/calendar_week.png, docs/find_slot.png,
-docs/my_bookings.png and docs/rules.png (+ ``_ko``). Korean needs a CJK font (Debian:
+docs/my_bookings.png and docs/rules.png (+ ``_ko``), and docs/connect.png (+ ``_ko``), the lab
+database sign-in. ``--only connect`` takes just that one. Korean needs a CJK font (Debian:
 ``apt-get install fonts-nanum``).
 """
 
@@ -316,9 +317,33 @@ def shoot_welcome(app: QApplication, lab: Labgpu, out: Path) -> None:
     settle(app)
 
 
+def shoot_connect(app: QApplication, lang: str, out: Path) -> None:
+    """The lab-database sign-in dialog, filled in, in ``lang`` (no keyring is touched)."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.connect_dialog import ConnectDialog
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    # The password is in the URL, so the dialog does not look in the keyring.
+    dialog = ConnectDialog("postgresql://kim:correct-horse@db.lab.example.org:5432/labgpu")
+    dialog.remember.setChecked(True)
+    dialog.resize(460, dialog.sizeHint().height())
+    dialog.show()
+    settle(app)
+    save(dialog, out / f"connect{suffix}.png")
+    dialog.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--only", choices=["connect"], help="take only this screenshot")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         xvfb = shutil.which("xvfb-run")
@@ -332,6 +357,14 @@ def main(argv: list[str]) -> int:
             LABGPU_CONFIG_DIR=f"{tmp}/config", LABGPU_DATA_DIR=f"{tmp}/data", LABGPU_USER="kim"
         )
         os.environ.pop("LABGPU_DATABASE_URL", None)
+        if args.only == "connect":
+            from labgpu.gui.app import make_application
+
+            app = make_application()
+            args.out.mkdir(parents=True, exist_ok=True)
+            for lang in ("en", "ko"):
+                shoot_connect(app, lang, args.out)
+            return 0
         return take_all(args.out)
 
 
@@ -358,6 +391,8 @@ def take_all(out: Path) -> int:
         fill_bookings(lab, MORE, seed=5)
         for lang in ("en", "ko"):
             shoot_bookings(app, lab, lang, out)
+        for lang in ("en", "ko"):
+            shoot_connect(app, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         lab.close()

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from labgpu import __version__
-from labgpu.cli import booking_commands, commands
+from labgpu.cli import booking_commands, commands, lab_commands
 from labgpu.core.errors import LabgpuError
 
 log = logging.getLogger("labgpu")
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_status(sub)
     commands.add_collect(sub)
     booking_commands.register(sub)
+    lab_commands.register(sub)
     return parser
 
 

@@ -11,10 +11,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from labgpu.core.errors import LabgpuError, SchemaTooNewError
 from labgpu.gui import resources
 from labgpu.gui import settings as prefs
+from labgpu.gui.connect_dialog import sign_in
 from labgpu.gui.errors import known_message, report_bug
 from labgpu.gui.main_window import MainWindow
+from labgpu.gui.session import ChangePasswordDialog
 from labgpu.gui.worker import run_task
-from labgpu.services import Labgpu
+from labgpu.services import Labgpu, credentials, paths
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,24 @@ def run_gui(db_url: str | None, demo: bool = False) -> int:
     settings = prefs.open_settings()
     translators = prefs.install_translators(app, prefs.language(settings))
     try:
-        labgpu = Labgpu(db_url)
+        url = paths.resolve_database_url(db_url)
+        labgpu = None if credentials.is_lab_url(url) and not demo else Labgpu(url)
     except LabgpuError as exc:
         _fatal(QCoreApplication.translate("app", "labgpu cannot start"), known_message(exc))
         return 1
+    if labgpu is None:  # a lab database: sign in first (remembered password: no questions)
+        signed_in = sign_in(url)
+        if signed_in is None:
+            return 1
+        labgpu = signed_in.labgpu
+        if signed_in.must_change_password:
+            change = ChangePasswordDialog(
+                labgpu, signed_in.connection if signed_in.remembered else None
+            )
+            if change.exec() != ChangePasswordDialog.DialogCode.Accepted:
+                QThreadPool.globalInstance().waitForDone()
+                _shut_down(labgpu)
+                return 1
     window = MainWindow(labgpu, settings, demo=demo)
     window.statusBar().showMessage(QCoreApplication.translate("app", "Opening the database…"))
     window.show()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -26,6 +27,13 @@ from labgpu.gui.my_bookings import MyBookingsPage
 from labgpu.gui.notifier import Notifier
 from labgpu.gui.rules_page import RulesPage
 from labgpu.gui.servers_view import ServersView
+from labgpu.gui.session import (
+    ConnectionBanner,
+    Identity,
+    is_connection_trouble,
+    read_identity,
+    signed_in_text,
+)
 from labgpu.gui.settings_page import SettingsPage
 from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.worker import run_task
@@ -42,6 +50,7 @@ class MainWindow(QMainWindow):
         self.labgpu = labgpu
         self.settings = settings
         self.snapshot: Snapshot | None = None
+        self.identity: Identity | None = None
         self._refreshing = False
         self.setWindowTitle(self.tr("labgpu (demo)") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
@@ -102,10 +111,15 @@ class MainWindow(QMainWindow):
         self.servers_page.remove_requested.connect(self.remove_server)
         self.servers_page.forget_key_requested.connect(self.forget_host_key)
         self.settings_page.refresh_interval_changed.connect(self.set_refresh_interval)
+        self.banner = ConnectionBanner()
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.banner)
+        right.addWidget(self.pages, 1)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.addWidget(self.nav)
-        layout.addWidget(self.pages, 1)
+        layout.addLayout(right, 1)
         self.setCentralWidget(central)
 
     def _make_status_bar(self) -> None:
@@ -134,6 +148,8 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             self.addAction(action)
+            if keys == "Ctrl+N":
+                self.add_server_action = action
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -164,13 +180,24 @@ class MainWindow(QMainWindow):
         )
         self.nav.item(APPROVALS).setText(label)
 
-    def _roles_read(self, roles: object, error: BaseException | None) -> None:
-        if error is not None or not isinstance(roles, tuple):
+    def _identity_read(self, identity: object, error: BaseException | None) -> None:
+        if error is not None or not isinstance(identity, Identity):
+            if error is not None:
+                handle_error(self, error)  # a known error shows with the next refresh
             return
-        can_approve, can_manage = roles
-        self.nav.item(APPROVALS).setHidden(not can_approve)
-        self.nav.item(RULES).setHidden(not can_manage)
-        if can_approve:
+        self.identity = identity
+        self.user_label.setText(signed_in_text(identity))
+        self.nav.item(APPROVALS).setHidden(not identity.can_approve)
+        self.nav.item(RULES).setHidden(not identity.can_manage)
+        # The database refuses anyway; these only spare a student the refusal.
+        for button in (
+            self.servers_page.add_button,
+            self.servers_page.remove_button,
+            self.servers_page.forget_key_button,
+        ):
+            button.setVisible(identity.can_manage)
+        self.add_server_action.setEnabled(identity.can_manage)
+        if identity.can_approve:
             self.approvals_page.reload()
 
     def current_page(self) -> int:
@@ -189,11 +216,11 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.calendar_page.start()
         self.notifier.start()
-        run_task(
-            lambda: (self.labgpu.can_approve(), self.labgpu.can_manage()),
-            self._roles_read,
-            context=self,
-        )
+        self.read_identity()
+
+    def read_identity(self) -> None:
+        """Ask the database who is signed in and what their role allows (on a worker)."""
+        run_task(lambda: read_identity(self.labgpu), self._identity_read, context=self)
 
     def refresh(self) -> None:
         """Read servers and GPUs on a worker; skipped while the previous read is running."""
@@ -211,11 +238,18 @@ class MainWindow(QMainWindow):
         self._refreshing = False
         if error is not None:
             message = handle_error(self, error)
-            if message:
+            if message and is_connection_trouble(error):
+                self.banner.lost(message)  # the refresh timer keeps trying
+                self.statusBar().showMessage(self.tr("Reconnecting to the database…"))
+            elif message:
                 self.statusBar().showMessage(
                     self.tr("Refresh failed: {message}").format(message=message)
                 )
             return
+        if self.banner.back():
+            self.statusBar().showMessage(self.tr("Reconnected to the database."), 10_000)
+            self.bookings_changed()
+            self.read_identity()
         if isinstance(snapshot, Snapshot):
             self.snapshot = snapshot
             self.live_page.set_snapshot(snapshot)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.remote import SshPool
     from labgpu.services.reality import AutoReleaser
     from labgpu.storage import Store
+    from labgpu.storage.labdb import Member
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,18 @@ class Labgpu:
         return self.db_url.startswith("sqlite")
 
     def open(self) -> None:
-        """Bring the database to the current schema; refuse one newer than this program."""
+        """Bring the database to the current schema; refuse one newer than this program.
+
+        In a lab database (``labgpu lab init``) the user is the PostgreSQL login
+        (``current_user``), never a name the client supplies.
+        """
         self.store.upgrade()
+        if not self.is_single_seat and self.store.lab.is_lab():
+            user = self.store.lab.current_user()
+            with self._lock:
+                if user != self.user:
+                    self.user = user
+                    self._bookings = None
 
     def close(self) -> None:
         """Stop the collector, close SSH connections and the database."""
@@ -234,11 +245,55 @@ class Labgpu:
 
     def can_approve(self) -> bool:
         """True if this user may approve or reject pending requests (single-seat: yes)."""
-        return self.booking_service.can_approve()
+        if self.is_single_seat:
+            return self.booking_service.can_approve()
+        return self.role() in ("pi", "manager")
 
     def can_manage(self) -> bool:
         """True if this user may edit rules, maintenance and bookable GPUs (single-seat: yes)."""
-        return self.booking_service.can_manage()
+        if self.is_single_seat:
+            return self.booking_service.can_manage()
+        return self.role() == "manager"
+
+    # -- lab database: roles and members (issue 4; the work is in services/lab.py) -----------
+
+    def init_lab(self) -> None:
+        """Set up a PostgreSQL lab database (run as its administrator): schema, roles, RLS."""
+        from labgpu.services.lab import init_lab
+
+        init_lab(self.store)
+
+    def role(self) -> str:
+        """ "student", "pi", "manager" or "collector" (single seat: "manager")."""
+        return self.store.lab.role()
+
+    def must_change_password(self) -> bool:
+        """True while this login still has its one-time password (lab database only)."""
+        return self.store.lab.must_change_password()
+
+    def change_password(self, new_password: str) -> None:
+        """Set this login's own password, replacing the one-time password."""
+        self.store.lab.change_password(new_password)
+
+    def add_member(self, name: str, role: str) -> str:
+        """Create a member's login in ``role``; returns the one-time password (show it once)."""
+        from labgpu.services.lab import require_role
+
+        return self.store.lab.add_member(name.strip(), require_role(role))
+
+    def list_members(self) -> list[Member]:
+        """Every member of the lab database with their role."""
+        return self.store.lab.list_members()
+
+    def set_member_role(self, name: str, role: str) -> None:
+        """Move a member to another role."""
+        from labgpu.services.lab import require_role
+
+        self.store.lab.set_member_role(name, require_role(role))
+
+    def remove_member(self, name: str) -> None:
+        """Drop a member's login; their bookings and audit lines stay."""
+        self.store.lab.remove_member(name)
 
     def rules(self) -> BookingRules:
         """The lab's booking rules."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import partial
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from labgpu.core.booking import (
@@ -34,7 +34,7 @@ from labgpu.core.inventory import (
     SshTarget,
 )
 from labgpu.core.rules import BookingRules, Maintenance
-from labgpu.storage import bookings, db, inventory, policies, samples
+from labgpu.storage import bookings, db, inventory, labdb, policies, samples
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
@@ -73,6 +73,11 @@ class Store:
         with self._known_errors():
             db.check_schema(self._engine)
 
+    @property
+    def lab(self) -> labdb.LabDatabase:
+        """Roles, members and identity of a PostgreSQL lab database (``labgpu lab init``)."""
+        return labdb.LabDatabase(self._engine, self._known_errors)
+
     def close(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""
         self._engine.dispose()
@@ -83,7 +88,13 @@ class Store:
         # as one line. Anything else from SQLAlchemy is a bug and keeps its traceback.
         try:
             yield
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            # Refused by the lab database's grants, policies or triggers (SQLSTATE 42501).
+            refusal = labdb.permission_message(exc.orig)
+            if refusal is not None:
+                raise RefusedError(refusal) from exc
+            if not isinstance(exc, OperationalError):
+                raise
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise DatabaseError(
                 f"the database at {db.display_url(self.url)} failed: {reason}; check that it is "

@@ -291,6 +291,95 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>ChangePasswordDialog</name>
+    <message>
+        <source>Choose a new password</source>
+        <translation>새 비밀번호 정하기</translation>
+    </message>
+    <message>
+        <source>You signed in with a one-time password. Choose your own password to continue.</source>
+        <translation>일회용 비밀번호로 로그인했습니다. 계속하려면 본인의 비밀번호를 정하세요.</translation>
+    </message>
+    <message>
+        <source>New password:</source>
+        <translation>새 비밀번호:</translation>
+    </message>
+    <message>
+        <source>Repeat it:</source>
+        <translation>한 번 더:</translation>
+    </message>
+    <message>
+        <source>Use at least {count} characters.</source>
+        <translation>최소 {count}자 이상으로 하세요.</translation>
+    </message>
+    <message>
+        <source>The two passwords differ.</source>
+        <translation>두 비밀번호가 다릅니다.</translation>
+    </message>
+    <message>
+        <source>This lab database cannot change passwords.</source>
+        <translation>이 연구실 데이터베이스에서는 비밀번호를 바꿀 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>The password was not changed: {message}</source>
+        <translation>비밀번호가 바뀌지 않았습니다: {message}</translation>
+    </message>
+</context>
+<context>
+    <name>ConnectDialog</name>
+    <message>
+        <source>Connect to the lab database</source>
+        <translation>연구실 데이터베이스에 연결</translation>
+    </message>
+    <message>
+        <source>Remember the password (in the system keyring)</source>
+        <translation>비밀번호 기억하기 (시스템 키링에 저장)</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>서버:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>포트:</translation>
+    </message>
+    <message>
+        <source>Database:</source>
+        <translation>데이터베이스:</translation>
+    </message>
+    <message>
+        <source>Member name:</source>
+        <translation>구성원 이름:</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>비밀번호:</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>연결</translation>
+    </message>
+    <message>
+        <source>Fill in the server, the database and your member name.</source>
+        <translation>서버, 데이터베이스, 구성원 이름을 입력하세요.</translation>
+    </message>
+    <message>
+        <source>Connecting to {server}…</source>
+        <translation>{server}에 연결하는 중…</translation>
+    </message>
+    <message>
+        <source>Cannot connect: {message}</source>
+        <translation>연결할 수 없습니다: {message}</translation>
+    </message>
+</context>
+<context>
+    <name>ConnectionBanner</name>
+    <message>
+        <source>Reconnecting to the database… Changes made now are not saved until it is back. ({message})</source>
+        <translation>데이터베이스에 다시 연결하는 중… 연결이 돌아올 때까지 지금 한 변경은 저장되지 않습니다. ({message})</translation>
+    </message>
+</context>
+<context>
     <name>ExtendDialog</name>
     <message>
         <source>Extend booking</source>
@@ -543,8 +632,16 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>승인 ({count})</translation>
     </message>
     <message>
+        <source>Reconnecting to the database…</source>
+        <translation>데이터베이스에 다시 연결하는 중…</translation>
+    </message>
+    <message>
         <source>Refresh failed: {message}</source>
         <translation>새로 고치지 못했습니다: {message}</translation>
+    </message>
+    <message>
+        <source>Reconnected to the database.</source>
+        <translation>데이터베이스에 다시 연결되었습니다.</translation>
     </message>
     <message>
         <source>Last refresh: {time}</source>
@@ -996,6 +1093,33 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Something went wrong inside labgpu: {error}. The details below are also in the log; please send them to whoever maintains labgpu in your lab.</source>
         <translation>labgpu 내부에서 문제가 생겼습니다: {error}. 아래 자세한 내용은 로그에도 남아 있습니다. 연구실에서 labgpu를 관리하는 사람에게 보내 주세요.</translation>
+    </message>
+</context>
+<context>
+    <name>session</name>
+    <message>
+        <source>student</source>
+        <translation>학생</translation>
+    </message>
+    <message>
+        <source>PI</source>
+        <translation>지도교수</translation>
+    </message>
+    <message>
+        <source>manager</source>
+        <translation>관리자</translation>
+    </message>
+    <message>
+        <source>collector</source>
+        <translation>수집기</translation>
+    </message>
+    <message>
+        <source>User: {user}</source>
+        <translation>사용자: {user}</translation>
+    </message>
+    <message>
+        <source>Signed in as {user} ({role})</source>
+        <translation>{user}(으)로 로그인됨 ({role})</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,128 @@
+"""``labgpu lab init`` and ``labgpu users add|list|set-role|remove`` (the lab database)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from labgpu.cli import output
+from labgpu.services import Labgpu
+from labgpu.services.lab import MEMBER_ROLES, ROLES
+
+Sub = Any  # argparse's _SubParsersAction is private
+
+
+def register(sub: Sub) -> None:
+    """Add the ``lab`` and ``users`` commands."""
+    p = sub.add_parser("lab", help="set up the shared lab database (PostgreSQL)")
+    lsub = p.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    init = lsub.add_parser(
+        "init", help="create or upgrade the schema, roles, grants and row-level security"
+    )
+    init.add_argument(
+        "--db", metavar="URL", default=argparse.SUPPRESS,
+        help="postgresql://ADMIN@HOST/DB, as a PostgreSQL superuser",
+    )  # fmt: skip
+    init.set_defaults(handler=run_init)
+
+    u = sub.add_parser("users", help="members of the lab database and their roles")
+    usub = u.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = usub.add_parser("add", help="create a member's login with a one-time password")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="student")
+    add.set_defaults(handler=run_add)
+    ls = usub.add_parser("list", help="every member and their role")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_list)
+    sr = usub.add_parser("set-role", help="move a member to another role")
+    sr.add_argument("name")
+    sr.add_argument("role", choices=ROLES)
+    sr.set_defaults(handler=run_set_role)
+    rm = usub.add_parser("remove", help="drop a member's login (their history stays)")
+    rm.add_argument("name")
+    rm.set_defaults(handler=run_remove)
+
+
+def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
+    lab = Labgpu(args.db)
+    lab.open()
+    try:
+        return work(lab)
+    finally:
+        lab.close()
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Set the lab database up (idempotent)."""
+    lab = Labgpu(args.db)
+    try:
+        lab.init_lab()
+        print(
+            "lab database ready: roles labgpu_student, labgpu_pi, labgpu_manager, "
+            "labgpu_collector; add members with `labgpu users add NAME --role ROLE`"
+        )
+    finally:
+        lab.close()
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    """Create a member and print the one-time password once."""
+
+    def work(lab: Labgpu) -> int:
+        password = lab.add_member(args.name, args.role)
+        what = "member" if args.role in MEMBER_ROLES else "service login"
+        print(f"added {what} {args.name} ({args.role})")
+        print(f"one-time password (shown only now): {password}")
+        print("it expires in a week; the app asks for a new one at the first sign-in")
+        return 0
+
+    return _with_lab(args, work)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """List the members."""
+
+    def work(lab: Labgpu) -> int:
+        members = lab.list_members()
+        if args.json:
+            output.print_json(
+                [
+                    {
+                        "name": m.name,
+                        "role": m.role,
+                        "can_login": m.can_login,
+                        "password_expires": output.iso(m.valid_until),
+                    }
+                    for m in members
+                ]
+            )
+            return 0
+        rows = [[m.name, m.role, "one-time password" if m.valid_until else ""] for m in members]
+        print(output.table(rows, ["NAME", "ROLE", "NOTE"]) if rows else "no members yet")
+        return 0
+
+    return _with_lab(args, work)
+
+
+def run_set_role(args: argparse.Namespace) -> int:
+    """Change a member's role."""
+
+    def work(lab: Labgpu) -> int:
+        lab.set_member_role(args.name, args.role)
+        print(f"{args.name} is now {args.role}")
+        return 0
+
+    return _with_lab(args, work)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """Drop a member's login."""
+
+    def work(lab: Labgpu) -> int:
+        lab.remove_member(args.name)
+        print(f"removed {args.name}; their bookings and audit lines stay")
+        return 0
+
+    return _with_lab(args, work)
