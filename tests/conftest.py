@@ -9,6 +9,8 @@ import pytest
 
 # Qt runs offscreen for logic tests; screenshot scripts set xcb themselves.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never read or write the developer's real OS keyring; keyring tests pick their own backend.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 pytest_plugins = [
     "tests.helpers.sshd",

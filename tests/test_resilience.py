@@ -7,10 +7,8 @@ the first attempt did commit (the bookings exclusion constraint) — never appli
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -37,14 +35,6 @@ def lab(postgres_url: str) -> Iterator[Labgpu]:
     labgpu.register_server("gpu-r", SshTarget("gpu-r.lab.example.org", 22, "labuser"), probe)
     yield labgpu
     labgpu.close()
-    collect_broken_connections()
-
-
-def collect_broken_connections() -> None:
-    """Collect here the connections the restart broke, not in some later test."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 def slot(hours: int) -> tuple[datetime, datetime]:

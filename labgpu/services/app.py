@@ -58,7 +58,12 @@ class Labgpu:
     """One lab, opened from one database URL, seen by one user."""
 
     def __init__(self, db_url: str | None = None) -> None:
-        self.db_url = paths.resolve_database_url(db_url)
+        url = paths.resolve_database_url(db_url)
+        if not url.startswith("sqlite"):  # a lab database: the member's remembered password
+            from labgpu.services.credentials import with_remembered_password
+
+            url = with_remembered_password(url)
+        self.db_url = url
         self.user = current_user()
         self._store: Store | None = None
         self._pool: SshPool | None = None
@@ -121,6 +126,9 @@ class Labgpu:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            # They hold the closed store: a later use must go through a fresh one.
+            self._bookings = None
+            self._releaser = None
 
     # -- inventory --------------------------------------------------------------------------
 
@@ -272,8 +280,22 @@ class Labgpu:
         return self.store.lab.must_change_password()
 
     def change_password(self, new_password: str) -> None:
-        """Set this login's own password, replacing the one-time password."""
+        """Set this login's own password, replacing the one-time password.
+
+        Later connections use the new password: the pooled ones keep working, but a reconnect
+        with the old one would fail once the one-time password expires.
+        """
+        from labgpu.services.credentials import parse_lab_url
+
         self.store.lab.change_password(new_password)
+        connection, _old = parse_lab_url(self.db_url)
+        with self._lock:
+            self.db_url = connection.url(new_password)
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._bookings = None
+            self._releaser = None
 
     def add_member(self, name: str, role: str) -> str:
         """Create a member's login in ``role``; returns the one-time password (show it once)."""

@@ -46,6 +46,17 @@ def display_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+#: libpq settings for lab databases: give up connecting after 10 s, and notice a silently
+#: dropped network within about a minute (TCP keepalives).
+_PG_CONNECT_DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg."""
     url = normalize_url(url)
@@ -57,7 +68,10 @@ def make_engine(url: str) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        # A dead server or network must fail a query within seconds, not hang a worker for
+        # the kernel's TCP timeout (minutes); the URL's own settings win.
+        libpq = {k: v for k, v in _PG_CONNECT_DEFAULTS.items() if k not in parsed.query}
+        return create_engine(url, pool_pre_ping=True, connect_args=libpq)
     raise ConfigError(
         f"unsupported database {backend!r} in {display_url(url)}; use sqlite:///PATH or "
         "postgresql://USER@HOST/DB"

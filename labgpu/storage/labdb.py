@@ -58,6 +58,7 @@ SERVER_STATE_COLUMNS = ("state", "state_reason", "state_since", "last_seen")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 INSUFFICIENT_PRIVILEGE = "42501"
 PASSWORD_VALID_DAYS = 7
+MIN_PASSWORD_LENGTH = 8
 
 _FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION labgpu_is(role_name text) RETURNS boolean
@@ -88,6 +89,10 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = member_name) THEN
     RAISE EXCEPTION 'role exists' USING ERRCODE = 'duplicate_object';
+  END IF;
+  IF NOT starts_with(coalesce(password, ''), 'SCRAM-SHA-256$') THEN
+    RAISE EXCEPTION 'give a SCRAM verifier, not a plain password'
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   EXECUTE 'CREATE ROLE ' || quote_ident(member_name)
        || ' LOGIN PASSWORD ' || quote_literal(password)
@@ -128,8 +133,8 @@ $f$;
 CREATE OR REPLACE FUNCTION labgpu_change_password(new_password text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
-  IF length(coalesce(new_password, '')) < 8 THEN
-    RAISE EXCEPTION 'a password needs at least 8 characters'
+  IF NOT starts_with(coalesce(new_password, ''), 'SCRAM-SHA-256$') THEN
+    RAISE EXCEPTION 'give a SCRAM verifier, not a plain password'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   EXECUTE 'ALTER ROLE ' || quote_ident(session_user) || ' PASSWORD '
@@ -415,6 +420,17 @@ def _check_role(role: str) -> str:
     return f"labgpu_{role}"
 
 
+def scram_verifier(conn: Connection, name: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of ``password``, computed here by libpq.
+
+    Only the verifier reaches the server, so the password never appears in a statement, the
+    server log or ``pg_stat_activity``.
+    """
+    pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
+    raw: bytes = pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256")
+    return raw.decode()
+
+
 def add_member(conn: Connection, name: str, role: str) -> str:
     """Create a LOGIN role in ``role``'s group with a one-time password; returns the password."""
     _check_role(role)
@@ -426,7 +442,7 @@ def add_member(conn: Connection, name: str, role: str) -> str:
         text(
             f"SELECT labgpu_add_member(:n, :r, :p, now() + interval '{PASSWORD_VALID_DAYS} days')"
         ),
-        {"n": name, "r": role, "p": password},
+        {"n": name, "r": role, "p": scram_verifier(conn, name, password)},
     )
     _set_user_row(conn, name, role)
     return password
@@ -594,8 +610,12 @@ class LabDatabase:
     def change_password(self, new_password: str) -> None:
         """Set this login's own password; it no longer expires (first login's step)."""
         self._require_postgresql("changing a lab database password")
+        if len(new_password) < MIN_PASSWORD_LENGTH:
+            raise LabgpuError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
         with self._known_errors(), self._engine.begin() as conn:
-            conn.execute(text("SELECT labgpu_change_password(:p)"), {"p": new_password})
+            user = conn.execute(text("SELECT session_user")).scalar_one()
+            verifier = scram_verifier(conn, user, new_password)
+            conn.execute(text("SELECT labgpu_change_password(:p)"), {"p": verifier})
 
     def add_member(self, name: str, role: str) -> str:
         """Create a member; returns the one-time password (show it once)."""

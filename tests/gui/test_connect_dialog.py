@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import tomllib
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,9 +32,6 @@ def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     yield
     QThreadPool.globalInstance().waitForDone(30_000)
     keyring.set_keyring(previous)
-    with warnings.catch_warnings():  # connections of closed labs: collect them here
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -115,6 +115,18 @@ class PostgresServer:
         self.run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60",
                  "-o", options, "start")  # fmt: skip
 
+    def require_passwords(self) -> None:
+        """Every login but the superuser must give its password (SCRAM) over TCP, as in a lab."""
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(
+            "local all all trust\n"
+            f"host all {SUPERUSER} 127.0.0.1/32 trust\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        if self.run_as is not None:
+            shutil.chown(hba, self.run_as, self.run_as)
+        self.run("pg_ctl", "-D", self.data_dir, "reload")
+
     def stop(self) -> None:
         """Stop the server (fast shutdown: running transactions are rolled back)."""
         self.run("pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "-t", "60", "stop")

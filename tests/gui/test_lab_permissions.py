@@ -1,0 +1,119 @@
+"""The app in a real lab database: the role decides what is shown, the database what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import Qt, QThreadPool
+from pytestqt.qtbot import QtBot
+
+from labgpu.core.booking import BookingStatus
+from labgpu.gui.main_window import APPROVALS, RULES, MainWindow
+from labgpu.gui.settings import open_settings
+from labgpu.services import Labgpu
+from tests.test_labdb_cli import as_member, lab_url, names  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.gui
+
+
+def soon(hours: int) -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def members(lab_url: str, names: dict[str, str]) -> Iterator[dict[str, str]]:  # noqa: F811
+    """An initialised lab with student ann and PI pat; their URLs, and the admin's."""
+    admin = Labgpu(lab_url)
+    try:
+        admin.init_lab()
+        admin.add_member(names["ann"], "student")
+        admin.add_member(names["pat"], "pi")
+    finally:
+        admin.close()
+    yield {
+        "admin": lab_url,
+        "ann": as_member(lab_url, names["ann"]),
+        "pat": as_member(lab_url, names["pat"]),
+    }
+
+
+def open_window(qtbot: QtBot, url: str) -> tuple[Labgpu, MainWindow]:
+    lab = Labgpu(url)
+    lab.open()
+    win = MainWindow(lab, open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.snapshot is not None and not win.is_refreshing(), timeout=10_000)
+    return lab, win
+
+
+def close_window(qtbot: QtBot, lab: Labgpu, win: MainWindow) -> None:
+    win.timer.stop()
+    qtbot.waitUntil(lambda: not win.is_refreshing(), timeout=10_000)
+    QThreadPool.globalInstance().waitForDone(30_000)
+    win.close()
+    QThreadPool.globalInstance().waitForDone(30_000)
+    lab.close()
+
+
+def test_a_demoted_pi_is_refused_by_the_database(
+    qtbot: QtBot,
+    members: dict[str, str],
+    names: dict[str, str],  # noqa: F811
+) -> None:
+    ann = Labgpu(members["ann"])
+    try:
+        ann.open()
+        a40 = [g.id for g in ann.list_gpus() if g.model.endswith(" A40") and g.id is not None]
+        request = ann.book([a40[0]], soon(3), soon(5), "thesis run")
+    finally:
+        ann.close()
+    assert request.status is BookingStatus.PENDING
+
+    lab, win = open_window(qtbot, members["pat"])
+    try:
+        qtbot.waitUntil(lambda: win.user_label.text() == f"Signed in as {names['pat']} (PI)")
+        assert not win.nav.item(APPROVALS).isHidden()
+        assert win.nav.item(RULES).isHidden()  # a PI manages no rules
+        page = win.approvals_page
+        win.show_page(APPROVALS)
+        qtbot.waitUntil(lambda: len(page.groups) == 1, timeout=10_000)
+
+        # The manager moves pat to the students while the window is open: the app still shows
+        # Approve, but the database has the last word.
+        admin = Labgpu(members["admin"])
+        try:
+            admin.set_member_role(names["pat"], "student")
+        finally:
+            admin.close()
+        qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not page.is_busy(), timeout=10_000)
+        assert page.message.text() == (
+            "permission denied: a student can only change their own bookings "
+            f"(this one is {names['ann']}'s)"
+        )
+    finally:
+        close_window(qtbot, lab, win)
+
+    admin = Labgpu(members["admin"])
+    try:
+        admin.open()
+        mine = {b.group_id: b.booking.status for b in admin.bookings()}
+        assert mine[request.group_id] is BookingStatus.PENDING  # nothing changed
+    finally:
+        admin.close()
+
+
+def test_a_student_sees_no_manager_actions(qtbot: QtBot, members: dict[str, str]) -> None:
+    lab, win = open_window(qtbot, members["ann"])
+    try:
+        qtbot.waitUntil(lambda: "(student)" in win.user_label.text(), timeout=10_000)
+        assert win.nav.item(APPROVALS).isHidden()
+        assert win.nav.item(RULES).isHidden()
+        assert win.servers_page.add_button.isHidden()
+        assert not win.add_server_action.isEnabled()
+    finally:
+        close_window(qtbot, lab, win)
