@@ -340,10 +340,47 @@ def shoot_connect(app: QApplication, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+def shoot_members(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
+    """The managers' Members page and a new member's one-time password, in ``lang``."""
+    from labgpu.core.members import Member
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.members_page import MembersPage, OneTimePasswordDialog
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    expires = datetime.now(UTC) + timedelta(days=6)
+    people = [("choi_minji", "student"), ("kim_jiwoo", "student"), ("lee_prof", "pi")]
+    people += [("park_admin", "manager"), ("collector", "collector"), ("han_seoyeon", "student")]
+    page = MembersPage(lab)
+    page.set_members(
+        [Member(n, r, True, expires if n == "han_seoyeon" else None) for n, r in sorted(people)]
+    )
+    page.tree.setCurrentItem(page.tree.topLevelItem(2))
+    page.show_message(page.tr("Added {name}.").format(name="han_seoyeon"))
+    page.resize(720, 360)
+    page.show()
+    settle(app)
+    save(page, out / f"members{suffix}.png")
+    dialog = OneTimePasswordDialog("han_seoyeon", "q3Vx-8hT2mKp_w9A", page)
+    dialog.show()
+    settle(app)
+    save(dialog, out / f"members_password{suffix}.png")
+    dialog.close()
+    page.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    parser.add_argument("--only", choices=["connect"], help="take only this screenshot")
+    parser.add_argument(
+        "--only", choices=["connect", "members"], help="take only these screenshots"
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         xvfb = shutil.which("xvfb-run")
@@ -357,13 +394,16 @@ def main(argv: list[str]) -> int:
             LABGPU_CONFIG_DIR=f"{tmp}/config", LABGPU_DATA_DIR=f"{tmp}/data", LABGPU_USER="kim"
         )
         os.environ.pop("LABGPU_DATABASE_URL", None)
-        if args.only == "connect":
+        if args.only is not None:
             from labgpu.gui.app import make_application
 
             app = make_application()
             args.out.mkdir(parents=True, exist_ok=True)
             for lang in ("en", "ko"):
-                shoot_connect(app, lang, args.out)
+                if args.only == "connect":
+                    shoot_connect(app, lang, args.out)
+                else:
+                    shoot_members(app, Labgpu(), lang, args.out)
             return 0
         return take_all(args.out)
 
@@ -393,6 +433,7 @@ def take_all(out: Path) -> int:
             shoot_bookings(app, lab, lang, out)
         for lang in ("en", "ko"):
             shoot_connect(app, lang, out)
+            shoot_members(app, lab, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         lab.close()

@@ -23,6 +23,7 @@ from labgpu.gui.calendar_data import LiveMarks, load_live_marks
 from labgpu.gui.calendar_view import CalendarPage
 from labgpu.gui.errors import handle_error
 from labgpu.gui.live_view import LivePage
+from labgpu.gui.members_page import MembersPage
 from labgpu.gui.my_bookings import MyBookingsPage
 from labgpu.gui.notifier import Notifier
 from labgpu.gui.rules_page import RulesPage
@@ -39,7 +40,7 @@ from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
-LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, SERVERS, SETTINGS = range(7)
+LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(8)
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.my_bookings_page = MyBookingsPage(self.labgpu)
         self.approvals_page = ApprovalsPage(self.labgpu)
         self.rules_page = RulesPage(self.labgpu)
+        self.members_page = MembersPage(self.labgpu)
         self.servers_page = ServersView()
         self.settings_page = SettingsPage(
             self.settings, text.safe_url(self.labgpu.db_url), self.labgpu.user
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
             ("bookings", self.tr("My bookings")),
             ("approvals", self.tr("Approvals")),
             ("rules", self.tr("Rules")),
+            ("members", self.tr("Members")),
             ("servers", self.tr("Servers")),
             ("settings", self.tr("Settings")),
         ):
@@ -94,6 +97,7 @@ class MainWindow(QMainWindow):
             self.my_bookings_page,
             self.approvals_page,
             self.rules_page,
+            self.members_page,
             self.servers_page,
             self.settings_page,
         ):
@@ -106,6 +110,7 @@ class MainWindow(QMainWindow):
         self.rules_page.changed.connect(self.calendar_page.reload)
         self.calendar_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
         self.nav.setCurrentRow(LIVE)
+        self.nav.item(MEMBERS).setHidden(True)  # until a manager signs in to a lab database
         self.live_page.add_server_requested.connect(self.open_add_server)
         self.servers_page.add_requested.connect(self.open_add_server)
         self.servers_page.remove_requested.connect(self.remove_server)
@@ -154,7 +159,7 @@ class MainWindow(QMainWindow):
     # -- pages -----------------------------------------------------------------------------
 
     def show_page(self, page: int) -> None:
-        """Switch to LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, SERVERS or SETTINGS."""
+        """Switch to LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, MEMBERS, SERVERS or SETTINGS."""
         self.nav.setCurrentRow(page)
 
     def _page_shown(self, page: int) -> None:
@@ -166,6 +171,8 @@ class MainWindow(QMainWindow):
             self.approvals_page.reload()
         elif page == RULES:
             self.rules_page.reload()
+        elif page == MEMBERS:
+            self.members_page.reload()
 
     def bookings_changed(self) -> None:
         """A booking was made or changed: re-read the pages that show bookings."""
@@ -189,6 +196,7 @@ class MainWindow(QMainWindow):
         self.user_label.setText(signed_in_text(identity))
         self.nav.item(APPROVALS).setHidden(not identity.can_approve)
         self.nav.item(RULES).setHidden(not identity.can_manage)
+        self.nav.item(MEMBERS).setHidden(not (identity.can_manage and identity.has_members))
         # The database refuses anyway; these only spare a student the refusal.
         for button in (
             self.servers_page.add_button,

@@ -38,6 +38,7 @@ class Identity:
     role: str | None
     can_approve: bool
     can_manage: bool
+    has_members: bool = False  # a lab database: members sign in with their own logins
 
 
 def read_identity(labgpu: Labgpu) -> Identity:
@@ -49,6 +50,7 @@ def read_identity(labgpu: Labgpu) -> Identity:
         str(role) if role is not None else None,
         labgpu.can_approve(),
         labgpu.can_manage(),
+        not labgpu.is_single_seat,
     )
 
 

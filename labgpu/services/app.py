@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from labgpu.core.booking import LIVE_STATUSES
 from labgpu.core.errors import AuthFailedError, LabgpuError
 from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
+from labgpu.core.members import Member
 from labgpu.core.rules import (
     BookingGroupView,
     BookingRules,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.remote import SshPool
     from labgpu.services.reality import AutoReleaser
     from labgpu.storage import Store
-    from labgpu.storage.labdb import Member
 
 log = logging.getLogger(__name__)
 

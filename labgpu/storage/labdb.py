@@ -31,15 +31,13 @@ import re
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.members import ROLES, Member
 
 OWNER = "labgpu_owner"
-ROLES = ("student", "pi", "manager", "collector")
 GROUPS = tuple(f"labgpu_{r}" for r in ROLES)
 #: Every table's audit-worthy changes (the collector's state updates of servers excepted).
 AUDITED = ("bookings", "servers", "gpus", "booking_rules", "maintenance", "users")
@@ -234,16 +232,6 @@ BEGIN
 END
 $f$;
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One login role of the lab."""
-
-    name: str
-    role: str
-    can_login: bool
-    valid_until: datetime | None
 
 
 def _q(name: str) -> str:

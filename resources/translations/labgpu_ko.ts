@@ -596,6 +596,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>규칙</translation>
     </message>
     <message>
+        <source>Members</source>
+        <translation>구성원</translation>
+    </message>
+    <message>
         <source>Servers</source>
         <translation>서버</translation>
     </message>
@@ -658,6 +662,74 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Forgot {count} host key(s) of {name}. Add the server again to confirm its new key.</source>
         <translation>{name}의 호스트 키 {count}개를 잊었습니다. 서버를 다시 추가해 새 키를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>MembersPage</name>
+    <message>
+        <source>Member</source>
+        <extracomment>Dialog hooks, replaced in tests.</extracomment>
+        <translation>구성원</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>역할</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>비밀번호</translation>
+    </message>
+    <message>
+        <source>Add member…</source>
+        <translation>구성원 추가…</translation>
+    </message>
+    <message>
+        <source>Change role…</source>
+        <translation>역할 변경…</translation>
+    </message>
+    <message>
+        <source>Remove…</source>
+        <translation>삭제…</translation>
+    </message>
+    <message>
+        <source>Each member signs in with their own database login. Removing a member keeps their bookings and history.</source>
+        <translation>구성원은 각자 자신의 데이터베이스 계정으로 로그인합니다. 구성원을 삭제해도 예약과 기록은 남습니다.</translation>
+    </message>
+    <message>
+        <source>one-time, until {time}</source>
+        <translation>일회용, {time}까지</translation>
+    </message>
+    <message>
+        <source>set by the member</source>
+        <translation>본인이 설정함</translation>
+    </message>
+    <message>
+        <source>Added {name}.</source>
+        <translation>{name}을(를) 추가했습니다.</translation>
+    </message>
+    <message>
+        <source>{name} is now {role}.</source>
+        <translation>{name}의 역할이 {role}(으)로 바뀌었습니다.</translation>
+    </message>
+    <message>
+        <source>Removed {name}; their history stays.</source>
+        <translation>{name}을(를) 삭제했습니다. 기록은 남아 있습니다.</translation>
+    </message>
+    <message>
+        <source>Change role</source>
+        <translation>역할 변경</translation>
+    </message>
+    <message>
+        <source>New role for {name}:</source>
+        <translation>{name}의 새 역할:</translation>
+    </message>
+    <message>
+        <source>Remove member</source>
+        <translation>구성원 삭제</translation>
+    </message>
+    <message>
+        <source>Remove {name}? They can no longer sign in; their bookings and history stay.</source>
+        <translation>{name}을(를) 삭제할까요? 더 이상 로그인할 수 없지만 예약과 기록은 남습니다.</translation>
     </message>
 </context>
 <context>
@@ -741,6 +813,25 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>NewMemberDialog</name>
+    <message>
+        <source>Add member</source>
+        <translation>구성원 추가</translation>
+    </message>
+    <message>
+        <source>lower-case login, e.g. kim_jiwoo</source>
+        <translation>소문자 계정 이름, 예: kim_jiwoo</translation>
+    </message>
+    <message>
+        <source>Login name:</source>
+        <translation>계정 이름:</translation>
+    </message>
+    <message>
+        <source>Role:</source>
+        <translation>역할:</translation>
+    </message>
+</context>
+<context>
     <name>Notifier</name>
     <message>
         <source>Booking starts at {time}</source>
@@ -754,6 +845,21 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Idle booking released at {time}</source>
         <translation>유휴 예약이 {time}에 해제됩니다</translation>
+    </message>
+</context>
+<context>
+    <name>OneTimePasswordDialog</name>
+    <message>
+        <source>One-time password</source>
+        <translation>일회용 비밀번호</translation>
+    </message>
+    <message>
+        <source>Give {name} this one-time password. It is shown only now and expires in a week; labgpu asks {name} for a new password at the first sign-in.</source>
+        <translation>{name}에게 이 일회용 비밀번호를 전달하세요. 지금 한 번만 표시되며 일주일 후 만료됩니다. 첫 로그인 때 labgpu가 {name}에게 새 비밀번호를 요청합니다.</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>복사</translation>
     </message>
 </context>
 <context>

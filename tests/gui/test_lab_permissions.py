@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.booking import BookingStatus
-from labgpu.gui.main_window import APPROVALS, RULES, MainWindow
+from labgpu.gui.main_window import APPROVALS, MEMBERS, RULES, MainWindow
 from labgpu.gui.settings import open_settings
 from labgpu.services import Labgpu
 from tests.test_labdb_cli import as_member, lab_url, names  # noqa: F401  (fixtures)
@@ -30,12 +30,14 @@ def members(lab_url: str, names: dict[str, str]) -> Iterator[dict[str, str]]:  #
         admin.init_lab()
         admin.add_member(names["ann"], "student")
         admin.add_member(names["pat"], "pi")
+        admin.add_member(names["max"], "manager")
     finally:
         admin.close()
     yield {
         "admin": lab_url,
         "ann": as_member(lab_url, names["ann"]),
         "pat": as_member(lab_url, names["pat"]),
+        "max": as_member(lab_url, names["max"]),
     }
 
 
@@ -113,7 +115,55 @@ def test_a_student_sees_no_manager_actions(qtbot: QtBot, members: dict[str, str]
         qtbot.waitUntil(lambda: "(student)" in win.user_label.text(), timeout=10_000)
         assert win.nav.item(APPROVALS).isHidden()
         assert win.nav.item(RULES).isHidden()
+        assert win.nav.item(MEMBERS).isHidden()
         assert win.servers_page.add_button.isHidden()
         assert not win.add_server_action.isEnabled()
+    finally:
+        close_window(qtbot, lab, win)
+
+
+def test_a_manager_adds_changes_and_removes_members(
+    qtbot: QtBot,
+    members: dict[str, str],
+    names: dict[str, str],  # noqa: F811
+) -> None:
+    lab, win = open_window(qtbot, members["max"])
+    try:
+        qtbot.waitUntil(lambda: not win.nav.item(MEMBERS).isHidden(), timeout=10_000)
+        win.show_page(MEMBERS)
+        page = win.members_page
+        qtbot.waitUntil(lambda: len(page.members) == 3, timeout=10_000)
+        shown: list[tuple[str, str]] = []
+        page.show_password = lambda name, password: shown.append((name, password))
+        newcomer = names["new"]
+        page.ask_new_member = lambda: (newcomer, "student")
+        qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not page.is_busy() and len(page.members) == 4, timeout=10_000)
+        assert page.message.text() == f"Added {newcomer}."
+        assert shown and shown[0][0] == newcomer and len(shown[0][1]) >= 12
+        added = next(m for m in page.members if m.name == newcomer)
+        assert added.role == "student" and added.valid_until is not None  # one-time password
+
+        page.tree.setCurrentItem(page.tree.topLevelItem(page.members.index(added)))
+        page.ask_role = lambda _m: "pi"
+        qtbot.mouseClick(page.role_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: any(m.name == newcomer and m.role == "pi" for m in page.members),
+            timeout=10_000,
+        )
+        refused: list[str] = []
+        page.confirm_remove = lambda m: refused.append(m.name) is not None  # "No"
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+        assert refused == [newcomer] and len(page.members) == 4
+        page.confirm_remove = lambda _m: True
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not page.is_busy() and len(page.members) == 3, timeout=10_000)
+        assert "history stays" in page.message.text()
+
+        page.ask_new_member = lambda: ("Bad Name!", "student")
+        qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not page.is_busy(), timeout=10_000)
+        assert "Bad Name!" in page.message.text()
+        assert len(page.members) == 3
     finally:
         close_window(qtbot, lab, win)
