@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +22,7 @@ def soon(hours: int) -> datetime:
 
 
 @pytest.fixture
-def members(lab_url: str, names: dict[str, str]) -> Iterator[dict[str, str]]:  # noqa: F811
+def members(lab_url: str, names: dict[str, str]) -> dict[str, str]:  # noqa: F811
     """An initialised lab with student ann and PI pat; their URLs, and the admin's."""
     admin = Labgpu(lab_url)
     try:
@@ -33,7 +32,7 @@ def members(lab_url: str, names: dict[str, str]) -> Iterator[dict[str, str]]:  #
         admin.add_member(names["max"], "manager")
     finally:
         admin.close()
-    yield {
+    return {
         "admin": lab_url,
         "ann": as_member(lab_url, names["ann"]),
         "pat": as_member(lab_url, names["pat"]),
@@ -140,9 +139,11 @@ def test_a_manager_adds_changes_and_removes_members(
         qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not page.is_busy() and len(page.members) == 4, timeout=10_000)
         assert page.message.text() == f"Added {newcomer}."
-        assert shown and shown[0][0] == newcomer and len(shown[0][1]) >= 12
+        assert [name for name, _password in shown] == [newcomer]
+        assert len(shown[0][1]) >= 12
         added = next(m for m in page.members if m.name == newcomer)
-        assert added.role == "student" and added.valid_until is not None  # one-time password
+        assert added.role == "student"
+        assert added.valid_until is not None  # a one-time password
 
         page.tree.setCurrentItem(page.tree.topLevelItem(page.members.index(added)))
         page.ask_role = lambda _m: "pi"
@@ -154,7 +155,8 @@ def test_a_manager_adds_changes_and_removes_members(
         refused: list[str] = []
         page.confirm_remove = lambda m: refused.append(m.name) is not None  # "No"
         qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
-        assert refused == [newcomer] and len(page.members) == 4
+        assert refused == [newcomer]
+        assert len(page.members) == 4
         page.confirm_remove = lambda _m: True
         qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not page.is_busy() and len(page.members) == 3, timeout=10_000)
