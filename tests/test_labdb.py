@@ -176,9 +176,10 @@ def test_only_managers_edit_servers_gpus_rules(lab: Lab) -> None:
     with lab.connect("manager") as mgr:
         mgr.execute(rename)
         mgr.execute("UPDATE gpus SET bookable = false")
-        mgr.execute(
-            "INSERT INTO booking_rules (id, data, updated_by) VALUES (1, '{}', current_user)"
+        changed = mgr.execute(  # `lab init` stored the default rules
+            "UPDATE booking_rules SET data = data, updated_by = current_user WHERE id = 1"
         )
+        assert changed.rowcount == 1
 
 
 def test_only_the_collector_records_samples_and_server_state(lab: Lab) -> None:
@@ -281,3 +282,40 @@ def test_members_list_set_role_remove(lab: Lab) -> None:
             lab.connect("a")
     finally:
         engine.dispose()
+
+
+def test_scarce_models_need_approval_even_through_psql(lab: Lab) -> None:
+    """The lab's rules (A40 needs approval by default) hold for a student using psql."""
+    with psycopg.connect(lab.server.conninfo(lab.dbname), autocommit=True) as admin:
+        server_id = admin.execute("SELECT id FROM servers WHERE name = 'node1'").fetchone()
+        assert server_id is not None
+        row = admin.execute(
+            "INSERT INTO gpus (server_id, index, uuid, model) "
+            "VALUES (%s, 1, %s, 'NVIDIA A40') RETURNING id",
+            (server_id[0], f"GPU-A40-{uuid.uuid4().hex[:8]}"),
+        ).fetchone()
+        assert row is not None
+    a40 = row[0]
+    with lab.connect("a") as a, lab.connect("pi") as pi:
+        message = refused(lambda: book(a, a40))
+        assert message.startswith(
+            "permission denied: bookings of NVIDIA A40 need the approval of a PI or a lab "
+            "manager; ask for one (status pending)\n"
+        )
+        group = uuid.uuid4().hex
+        a.execute(
+            "INSERT INTO bookings (group_id, gpu_id, start_ts, end_ts, status, created_by) "
+            "VALUES (%s, %s, now() + interval '26 hours', now() + interval '27 hours', "
+            "'pending', current_user)",
+            (group, a40),
+        )
+        a.execute("UPDATE bookings SET status = 'cancelled' WHERE group_id = %s", (group,))
+        refused(
+            lambda: a.execute("UPDATE bookings SET status = 'booked' WHERE group_id = %s", (group,))
+        )
+        book(a, lab.gpu_id)  # the A100 needs no approval
+        book(pi, a40, offset_h=4)  # a PI books an A40 directly
+        statuses = a.execute(
+            "SELECT status FROM bookings WHERE gpu_id = %s ORDER BY start_ts", (a40,)
+        ).fetchall()
+    assert statuses == [("cancelled",), ("booked",)]

@@ -13,6 +13,9 @@ after every ``labgpu db upgrade`` so new tables get the same owner, grants and p
 - A ``BEFORE UPDATE`` trigger on bookings refuses, with SQLSTATE 42501 and a plain message, what a
   policy could only silently skip: changing another member's booking, approving a request as a
   student, deciding under another name, handing a booking to someone else.
+- A ``BEFORE INSERT OR UPDATE`` trigger holds the lab's approval rule (``approval_models``, e.g.
+  A40) for students using ``psql`` too: their bookings of those models can only be requests
+  (``pending``) until a PI or manager approves them.
 - Members are LOGIN roles created through SECURITY DEFINER functions (``labgpu_add_member``,
   ``..._set_member_role``, ``..._remove_member``) owned by the administrator and executable by
   managers only; they touch lab members and the lab's group roles and nothing else. A one-time
@@ -36,6 +39,8 @@ from sqlalchemy import Connection, Engine, text
 
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.members import ROLES, Member
+from labgpu.core.rules import BookingRules
+from labgpu.storage import policies
 
 OWNER = "labgpu_owner"
 GROUPS = tuple(f"labgpu_{r}" for r in ROLES)
@@ -137,6 +142,44 @@ BEGIN
   END IF;
   EXECUTE 'ALTER ROLE ' || quote_ident(session_user) || ' PASSWORD '
        || quote_literal(new_password) || ' VALID UNTIL ' || quote_literal('infinity');
+END
+$f$;
+
+CREATE OR REPLACE FUNCTION labgpu_words(name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $f$
+  SELECT array_remove(regexp_split_to_array(lower(name), '[^a-z0-9]+'), '')
+$f$;
+
+-- The model of GPU ``gpu`` if the lab's rules say its bookings need approval (the same word
+-- match as the app: every word of a rule's model is a word of the GPU's model), else NULL.
+CREATE OR REPLACE FUNCTION labgpu_approval_model(gpu integer) RETURNS text
+LANGUAGE sql STABLE AS $f$
+  SELECT g.model FROM gpus g, booking_rules r,
+         jsonb_array_elements_text(r.data::jsonb -> 'approval_models') AS q(query)
+  WHERE g.id = gpu AND cardinality(labgpu_words(q.query)) > 0
+    AND labgpu_words(q.query) <@ labgpu_words(g.model)
+  LIMIT 1
+$f$;
+
+CREATE OR REPLACE FUNCTION labgpu_bookings_approval() RETURNS trigger
+LANGUAGE plpgsql AS $f$
+DECLARE
+  model text;
+BEGIN
+  IF NEW.status <> 'booked' OR labgpu_is('labgpu_pi') OR labgpu_is('labgpu_manager')
+     OR labgpu_is('labgpu_collector') THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND (OLD.status = 'booked' OR OLD.user_name <> current_user) THEN
+    RETURN NEW;  -- others' bookings: labgpu_bookings_guard refuses with its own reason
+  END IF;
+  model := labgpu_approval_model(NEW.gpu_id);
+  IF model IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+      'permission denied: bookings of ' || model || ' need the approval of a PI or a lab '
+      || 'manager; ask for one (status pending)';
+  END IF;
+  RETURN NEW;
 END
 $f$;
 
@@ -290,6 +333,14 @@ def init_lab(engine: Engine) -> None:
             _exec(conn, f"ALTER TABLE {_q(table)} OWNER TO {OWNER}")
         for fn in ("labgpu_audit_row()", "labgpu_is(text)"):
             _exec(conn, f"ALTER FUNCTION {fn} OWNER TO {OWNER}")
+        # The approval trigger reads the rules: store the defaults if none were ever saved.
+        conn.execute(
+            text(
+                "INSERT INTO booking_rules (id, data, updated_at, updated_by) "
+                "VALUES (1, :data, now(), current_user) ON CONFLICT (id) DO NOTHING"
+            ),
+            {"data": policies.rules_to_json(BookingRules())},
+        )
         _exec(conn, "ALTER TABLE bookings ALTER COLUMN user_name SET DEFAULT current_user")
         _exec(conn, "ALTER TABLE bookings ALTER COLUMN created_by SET DEFAULT current_user")
         _grants(conn, tables, _sequences(conn))
@@ -371,6 +422,12 @@ def _triggers(conn: Connection) -> None:
         "labgpu_bookings_guard",
         "TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION labgpu_bookings_guard()",
+    )
+    trigger(
+        "bookings",
+        "labgpu_bookings_approval",
+        "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
+        "EXECUTE FUNCTION labgpu_bookings_approval()",
     )
     trigger(
         "audit_log",
