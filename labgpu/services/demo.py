@@ -1,0 +1,335 @@
+"""The demo lab: its own SQLite file, built from the seeded model, and a lab object over it.
+
+``labgpu --demo`` opens ``<data dir>/demo/labgpu-demo.db``, never the user's database. The file
+is built on first use, and again when the generator changed, when it is older than a day, or on
+``reset``. Everything is written through the store and booking service the real app uses, so
+the booking rules and the no-double-booking check accept every generated booking (a refusal is
+a bug of the model and stops the build).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from labgpu.core.booking import BookingStatus
+from labgpu.core.demo_model import (
+    DEFAULT_SEED,
+    DEMO_USER,
+    GENERATOR_VERSION,
+    DemoLab,
+    JobKind,
+    booked_jobs,
+    generate_lab,
+    probe_at,
+    reference_members,
+    servers_of,
+)
+from labgpu.core.errors import LabgpuError
+from labgpu.core.inventory import Gpu, GpuReading, LabUser, ProbeResult, SshTarget
+from labgpu.core.rules import BookingRules
+from labgpu.services import paths
+from labgpu.services.app import Labgpu
+from labgpu.services.booking import BookingService
+from labgpu.services.demo_feed import HISTORY_STEP, HISTORY_WINDOW, SimulatedFeed
+from labgpu.services.identity import current_user
+
+if TYPE_CHECKING:
+    from labgpu.services.monitoring import Collector
+    from labgpu.storage import Store
+
+log = logging.getLogger(__name__)
+
+Gpus = dict[int, Gpu]
+DB_NAME = "labgpu-demo.db"
+INFO_NAME = "labgpu-demo.json"
+#: A demo older than this is rebuilt, so "now" stays inside its bookings.
+MAX_AGE = timedelta(days=3)
+#: The rules the model plans for (the lab's defaults, spelled out, plus a weekly quota off).
+DEMO_RULES = BookingRules(
+    max_hours=72.0,
+    horizon_days=14.0,
+    max_gpus_at_once=4,
+    approval_models=("A40",),
+    model_weights=(("A40", 3.0),),
+)
+REJECTIONS = (
+    "the A40s are kept for the deadline runs this week",
+    "please try on two A4000s first",
+    "too long for the A40s; split it into shorter runs",
+)
+
+
+def demo_dir() -> Path:
+    """``<data dir>/demo``: the demo's own folder, apart from the user's database."""
+    path = paths.data_dir() / "demo"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def demo_url() -> str:
+    """The demo database's URL."""
+    return f"sqlite:///{(demo_dir() / DB_NAME).as_posix()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInfo:
+    """What a demo database was built from (kept beside it as JSON)."""
+
+    generator: int
+    seed: int
+    now: datetime
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"generator": self.generator, "seed": self.seed, "now": self.now.isoformat()}
+        )
+
+    @staticmethod
+    def read(path: Path) -> DemoInfo | None:
+        """The info at ``path``, or ``None`` if absent or unreadable."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            now = datetime.fromisoformat(raw["now"])
+            return DemoInfo(int(raw["generator"]), int(raw["seed"]), now)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def is_current(info: DemoInfo | None, seed: int, now: datetime) -> bool:
+    """True if a demo built as ``info`` may be reused at ``now``."""
+    return (
+        info is not None
+        and info.generator == GENERATOR_VERSION
+        and info.seed == seed
+        and timedelta(0) <= now - info.now < MAX_AGE
+    )
+
+
+# -- building -------------------------------------------------------------------------------
+
+
+def ensure_demo(
+    folder: Path | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    now: datetime | None = None,
+    rebuild: bool = False,
+) -> tuple[DemoLab, bool]:
+    """Make sure ``folder`` holds a current demo database; returns its lab and whether it
+    was (re)built."""
+    folder = folder or demo_dir()
+    now = now or datetime.now(UTC)
+    db, info_path = folder / DB_NAME, folder / INFO_NAME
+    info = DemoInfo.read(info_path)
+    if not rebuild and db.exists() and is_current(info, seed, now) and info is not None:
+        return generate_lab(info.seed, info.now), False
+    lab = generate_lab(seed, now)
+    building = folder / (DB_NAME + ".building")
+    _remove_database(building)
+    build_database(f"sqlite:///{building.as_posix()}", lab)
+    _remove_database(db)
+    os.replace(building, db)
+    info_path.write_text(DemoInfo(GENERATOR_VERSION, seed, lab.now).to_json(), encoding="utf-8")
+    return lab, True
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def build_database(url: str, lab: DemoLab, history: timedelta = HISTORY_WINDOW) -> None:
+    """Write the whole demo lab into the (empty) database at ``url``."""
+    from labgpu.storage import Store
+
+    store = Store(url)
+    try:
+        store.upgrade()
+        manager = next(m.name for m in lab.members if m.role == "manager")
+        for member in lab.members:
+            store.add_user(LabUser(member.name, member.display_name, member.role), manager)
+        gpu_ids = _register_servers(store, lab, manager)
+        admin = BookingService(store, manager, clock=_fixed(lab.now - timedelta(days=91)))
+        admin.set_rules(DEMO_RULES)
+        for block in lab.maintenance:
+            ids = [gpu_ids[g] for g in block.gpus]
+            admin.add_maintenance(ids, block.start, block.end, block.reason)
+        write_bookings(store, lab, gpu_ids)
+        write_history(store, lab, lab.now - history, lab.now)
+    finally:
+        store.close()
+
+
+def _register_servers(store: Store, lab: DemoLab, actor: str) -> list[int]:
+    """Register the 13 servers; returns the database id of each GPU of ``lab.gpus``."""
+    for server, positions in servers_of(lab).items():
+        readings = [
+            GpuReading(g.index, g.uuid, g.model, g.memory_mb, None, None, None, None)
+            for g in (lab.gpus[i] for i in positions)
+        ]
+        store.register_server(server, SshTarget(f"{server}.lab.example"), readings, actor)
+    by_uuid = {g.uuid: g.id for g in store.list_gpus()}
+    return [int(by_uuid[g.uuid] or 0) for g in lab.gpus]
+
+
+def _fixed(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+class _BuildService(BookingService):
+    """The real booking service, reading the (unchanging) inventory once for the whole build."""
+
+    def __init__(self, store: Store, user: str, clock: Callable[[], datetime], gpus: Gpus) -> None:
+        super().__init__(store, user, clock)
+        self._gpus = gpus
+
+    def gpus(self) -> dict[int, Gpu]:
+        return self._gpus
+
+
+def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
+    """Book every planned booking as its member, at the time they asked, through the real
+    booking service (rules, approval, conflicts); then approve, reject, cancel or release it.
+    Returns the number of booking groups."""
+    pi = next(m.name for m in lab.members if m.role == "pi")
+    gpus = BookingService(store, pi).gpus()
+
+    def acting(user: str, moment: datetime) -> BookingService:
+        return _BuildService(store, user, _fixed(moment), gpus)
+
+    jobs = booked_jobs(lab)
+    for job in jobs:
+        member = acting(job.member, job.requested_at)
+        group = member.book([gpu_ids[g] for g in job.gpus], job.start, job.end, job.note)
+        lead = job.start - job.requested_at
+        if group.status is BookingStatus.PENDING and job.kind is not JobKind.PENDING:
+            decider = acting(pi, job.requested_at + lead / 4)
+            if job.kind is JobKind.REJECTED:
+                decider.reject(group.group_id, REJECTIONS[job.key % len(REJECTIONS)])
+                continue
+            decider.approve(group.group_id)
+        if job.kind is JobKind.CANCELLED:
+            acting(job.member, job.requested_at + lead / 2).cancel(group.group_id)
+        elif job.kind is JobKind.RELEASED and job.released_at is not None:
+            acting(job.member, job.released_at).end_early(group.group_id)
+    return len(jobs)
+
+
+def write_history(
+    store: Store, lab: DemoLab, start: datetime, end: datetime, step: timedelta = HISTORY_STEP
+) -> int:
+    """Store what every server showed each ``step`` over ``[start, end)``; returns samples."""
+    start = start.replace(second=0, microsecond=0)
+    stored = 0
+    for server, positions in servers_of(lab).items():
+        probes: list[ProbeResult] = []
+        ts = start
+        while ts < end:
+            probes.append(probe_at(lab, server, positions, ts))
+            ts += step
+        stored += store.store_probes(server, probes)
+    return stored
+
+
+# -- the lab object -------------------------------------------------------------------------
+
+
+def demo_user() -> str:
+    """``LABGPU_USER`` if it names a member of the demo lab, else the demo's student.
+
+    Single-seat mode has no roles (everyone may approve and manage), so every page shows
+    whoever the demo runs as; a student's *My bookings* is the fullest.
+    """
+    wanted = current_user()
+    return wanted if any(m.name == wanted for m in reference_members()) else DEMO_USER
+
+
+class DemoLabgpu(Labgpu):
+    """A ``Labgpu`` over the demo database whose live data comes from the simulated feed.
+
+    It never starts the SSH collector and never connects to a server: ``start_collector``
+    starts the feed, ``make_collector`` and ``discover`` refuse.
+    """
+
+    is_demo = True
+
+    def __init__(self, folder: Path | None = None, seed: int = DEFAULT_SEED) -> None:
+        self.folder = folder or demo_dir()
+        super().__init__(f"sqlite:///{(self.folder / DB_NAME).as_posix()}")
+        self.seed = seed
+        self.lab: DemoLab | None = None
+        self.built = False
+        self.build_s = 0.0
+        self._feed: SimulatedFeed | None = None
+        self.user = demo_user()
+
+    def open(self) -> None:
+        """Build the demo database if needed, then open it (slow the first time: seconds)."""
+        self._prepare(rebuild=False)
+        super().open()
+
+    def _prepare(self, rebuild: bool) -> None:
+        started = time.perf_counter()
+        lab, built = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild)
+        with self._lock:
+            self.lab, self.built = lab, built
+            self.build_s = time.perf_counter() - started
+            self._bookings = None
+        log.info("demo lab %s in %.1f s", "built" if built else "reused", self.build_s)
+
+    def reset(self) -> None:
+        """Throw the demo's changes away: rebuild its database from the model and go on."""
+        running = self._feed is not None
+        self.stop_collector()
+        if self._store is not None:
+            self._store.close()
+        self._prepare(rebuild=True)
+        self.store.upgrade()
+        if running:
+            self.start_collector()
+
+    # -- live data: the simulated feed, never SSH -------------------------------------------
+
+    def start_collector(self, interval_s: float = 5.0) -> None:
+        """Start the simulated feed (it first fills the time since the demo was last open)."""
+        with self._lock:
+            if self._feed is not None:
+                return
+            if self.lab is None:
+                raise LabgpuError("open the demo lab before starting its feed")
+            self._feed = SimulatedFeed(self.store, self.lab, interval_s)
+        self._feed.start()
+
+    def stop_collector(self) -> None:
+        """Stop the simulated feed if it runs."""
+        with self._lock:
+            feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.stop()
+
+    @property
+    def feed(self) -> SimulatedFeed | None:
+        """The running simulated feed, if any."""
+        return self._feed
+
+    def make_collector(self, interval_s: float = 5.0) -> Collector:
+        """Refused: the demo lab has no servers to probe."""
+        raise LabgpuError(_NO_SERVERS)
+
+    def discover(self, target: SshTarget, trust_fingerprint: str | None = None) -> ProbeResult:
+        """Refused: the demo never connects to a server."""
+        raise LabgpuError(_NO_SERVERS)
+
+
+_NO_SERVERS = (
+    "the demo lab's servers are simulated and cannot be probed or added to; start labgpu "
+    "without --demo to work with your own lab"
+)

@@ -1,0 +1,110 @@
+"""The demo's live data: a background thread storing what the model says every few seconds.
+
+A separate source from the SSH collector, used only by the demo lab (``DemoLabgpu``). On start
+it fills the gap since the demo was last open (at most ``HISTORY_WINDOW``), so graphs of the
+recent past have no hole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from labgpu.core.demo_model import DemoLab, probe_at, servers_of
+from labgpu.core.errors import LabgpuError
+
+if TYPE_CHECKING:
+    from labgpu.storage import Store
+
+log = logging.getLogger(__name__)
+
+#: Raw samples the demo keeps of the recent past, and their spacing.
+HISTORY_WINDOW = timedelta(days=1)
+HISTORY_STEP = timedelta(seconds=60)
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class SimulatedFeed:
+    """Stores one simulated probe of every demo server each ``interval_s`` (until ``stop``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        lab: DemoLab,
+        interval_s: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._lab = lab
+        self.interval_s = interval_s
+        self._clock = clock
+        self._servers = servers_of(lab)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ticks = 0
+
+    def backfill(self, now: datetime | None = None) -> int:
+        """Store the samples missing since the newest one (one per minute); returns them."""
+        now = now or self._clock()
+        newest = self._store.latest_sample_time()
+        start = now - HISTORY_WINDOW if newest is None else max(newest, now - HISTORY_WINDOW)
+        start = start.replace(second=0, microsecond=0) + HISTORY_STEP
+        end = now.replace(second=0, microsecond=0)
+        stored = 0
+        for server, positions in self._servers.items():
+            probes = []
+            ts = start
+            while ts < end:
+                probes.append(probe_at(self._lab, server, positions, ts))
+                ts += HISTORY_STEP
+            stored += self._store.store_probes(server, probes)
+        return stored
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Store one probe of every server taken at ``now``; returns the samples stored."""
+        ts = (now or self._clock()).replace(microsecond=0)
+        stored = 0
+        for server, positions in self._servers.items():
+            stored += self._store.store_probe(server, probe_at(self._lab, server, positions, ts))
+        self.ticks += 1
+        return stored
+
+    # -- loop -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run on a background thread until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="demo-feed", daemon=True)
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        """True while the thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.backfill()
+        except LabgpuError as exc:
+            log.warning("demo feed: could not fill the recent past: %s", exc)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except LabgpuError as exc:  # e.g. the database is being reset
+                log.warning("demo feed: %s", exc)
+            self._stop.wait(self.interval_s)
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Stop the thread and wait for it (a tick in progress finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait_s)
+            self._thread = None
