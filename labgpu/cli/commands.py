@@ -35,6 +35,9 @@ def add_gui(sub: Sub) -> None:
     """``labgpu gui [--demo]``."""
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.add_argument("--demo", action="store_true", help="open the app on the demo lab")
+    p.add_argument(
+        "--reset-demo", action="store_true", help="generate the demo lab again (with --demo)"
+    )
     p.set_defaults(handler=run_gui)
 
 
@@ -42,7 +45,8 @@ def run_gui(args: argparse.Namespace) -> int:
     """Open the desktop app (imports Qt only here, so the CLI stays light)."""
     from labgpu.gui.app import run_gui as start
 
-    return start(args.db, demo=bool(getattr(args, "demo", False)))
+    reset = bool(getattr(args, "reset_demo", False))
+    return start(args.db, demo=bool(getattr(args, "demo", False)) or reset, reset_demo=reset)
 
 
 # -- db ------------------------------------------------------------------------------------

@@ -146,8 +146,10 @@ def _remove_database(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def build_database(url: str, lab: DemoLab, history: timedelta = HISTORY_WINDOW) -> None:
-    """Write the whole demo lab into the (empty) database at ``url``."""
+def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> None:
+    """Write the whole demo lab into the (empty) database at ``url``, with ``history`` of raw
+    samples before ``lab.now`` (default ``HISTORY_WINDOW``)."""
+    history = HISTORY_WINDOW if history is None else history
     from labgpu.storage import Store
 
     store = Store(url)
@@ -261,8 +263,12 @@ class DemoLabgpu(Labgpu):
 
     is_demo = True
 
-    def __init__(self, folder: Path | None = None, seed: int = DEFAULT_SEED) -> None:
+    def __init__(
+        self, folder: Path | None = None, seed: int = DEFAULT_SEED, rebuild: bool = False
+    ) -> None:
+        """``rebuild``: throw an existing demo database away when ``open`` is called."""
         self.folder = folder or demo_dir()
+        self._rebuild = rebuild
         super().__init__(f"sqlite:///{(self.folder / DB_NAME).as_posix()}")
         self.seed = seed
         self.lab: DemoLab | None = None
@@ -273,7 +279,8 @@ class DemoLabgpu(Labgpu):
 
     def open(self) -> None:
         """Build the demo database if needed, then open it (slow the first time: seconds)."""
-        self._prepare(rebuild=False)
+        self._prepare(rebuild=self._rebuild)
+        self._rebuild = False
         super().open()
 
     def _prepare(self, rebuild: bool) -> None:
