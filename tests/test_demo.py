@@ -164,13 +164,16 @@ def test_demo_never_touches_the_real_database(demo_folder: Path) -> None:
 def test_demo_is_rebuilt_when_the_generator_changes(
     demo_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, built = demo.ensure_demo()
-    assert not built
+    assert not demo.ensure_demo().built
     monkeypatch.setattr(demo, "GENERATOR_VERSION", demo.GENERATOR_VERSION + 1)
     monkeypatch.setattr(demo, "HISTORY_WINDOW", timedelta(minutes=5))
-    _, built = demo.ensure_demo(now=datetime.now(UTC))
-    assert built
-    assert demo.DemoInfo.read(demo_folder / demo.INFO_NAME).generator == demo.GENERATOR_VERSION  # type: ignore[union-attr]
+    build = demo.ensure_demo(now=datetime.now(UTC))
+    assert build.built
+    info = demo.DemoInfo.read(demo_folder / demo.INFO_NAME)
+    assert info is not None
+    assert info.generator == demo.GENERATOR_VERSION
+    assert info.database == build.path.name != demo.DB_NAME
+    assert sorted(p.name for p in demo_folder.glob("*.db")) == [build.path.name]
 
 
 def test_reset_throws_the_demos_changes_away(
@@ -185,8 +188,10 @@ def test_reset_throws_the_demos_changes_away(
         mine = lab.bookings(mine=True)
         for group in {b.group_id for b in mine if b.status is BookingStatus.BOOKED}:
             lab.cancel(group)
+        old_url = lab.db_url
         lab.reset()
         assert lab.built
+        assert lab.db_url != old_url
         assert len(lab.bookings(mine=True)) == len(mine)
         assert any(b.status is BookingStatus.BOOKED for b in lab.bookings(mine=True))
     finally:

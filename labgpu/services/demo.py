@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Gpus = dict[int, Gpu]
-DB_NAME = "labgpu-demo.db"
+DB_NAME = "labgpu-demo.db"  # the first build; rebuilds get a new name (see ``ensure_demo``)
 INFO_NAME = "labgpu-demo.json"
 #: A demo older than this is rebuilt, so "now" stays inside its bookings.
 MAX_AGE = timedelta(days=3)
@@ -74,23 +74,33 @@ def demo_dir() -> Path:
     return path
 
 
-def demo_url() -> str:
-    """The demo database's URL."""
-    return f"sqlite:///{(demo_dir() / DB_NAME).as_posix()}"
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite file at ``path``."""
+    return f"sqlite:///{path.as_posix()}"
 
 
 @dataclass(frozen=True, slots=True)
 class DemoInfo:
-    """What a demo database was built from (kept beside it as JSON)."""
+    """What the current demo database is (its file name in the folder) and was built from.
+
+    Kept beside it as JSON, written last: a build that stops half-way is never used.
+    """
 
     generator: int
     seed: int
     now: datetime
+    database: str = DB_NAME
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {"generator": self.generator, "seed": self.seed, "now": self.now.isoformat()}
-        )
+    def write(self, path: Path) -> None:
+        raw = {
+            "generator": self.generator,
+            "seed": self.seed,
+            "now": self.now.isoformat(),
+            "database": self.database,
+        }
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(raw), encoding="utf-8")
+        os.replace(partial, path)
 
     @staticmethod
     def read(path: Path) -> DemoInfo | None:
@@ -98,9 +108,23 @@ class DemoInfo:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             now = datetime.fromisoformat(raw["now"])
-            return DemoInfo(int(raw["generator"]), int(raw["seed"]), now)
+            database = Path(str(raw.get("database", DB_NAME))).name  # never outside the folder
+            return DemoInfo(int(raw["generator"]), int(raw["seed"]), now, database)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBuild:
+    """A demo database ready to open: its file, its lab, and whether it was just built."""
+
+    path: Path
+    lab: DemoLab
+    built: bool
+
+    @property
+    def url(self) -> str:
+        return sqlite_url(self.path)
 
 
 def is_current(info: DemoInfo | None, seed: int, now: datetime) -> bool:
@@ -122,23 +146,42 @@ def ensure_demo(
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
     rebuild: bool = False,
-) -> tuple[DemoLab, bool]:
-    """Make sure ``folder`` holds a current demo database; returns its lab and whether it
-    was (re)built."""
+) -> DemoBuild:
+    """Make sure ``folder`` holds a current demo database (build one if not) and return it.
+
+    A rebuild writes a *new* file and then points the JSON at it, so a window still reading
+    the previous file (a refresh in flight during *Reset demo*) never sees it replaced or
+    deleted under it; earlier files are removed when nothing holds them any more.
+    """
     folder = folder or demo_dir()
     now = now or datetime.now(UTC)
-    db, info_path = folder / DB_NAME, folder / INFO_NAME
+    info_path = folder / INFO_NAME
     info = DemoInfo.read(info_path)
-    if not rebuild and db.exists() and is_current(info, seed, now) and info is not None:
-        return generate_lab(info.seed, info.now), False
+    if (
+        not rebuild
+        and info is not None
+        and (folder / info.database).exists()
+        and is_current(info, seed, now)
+    ):
+        return DemoBuild(folder / info.database, generate_lab(info.seed, info.now), False)
     lab = generate_lab(seed, now)
-    building = folder / (DB_NAME + ".building")
-    _remove_database(building)
-    build_database(f"sqlite:///{building.as_posix()}", lab)
-    _remove_database(db)
-    os.replace(building, db)
-    info_path.write_text(DemoInfo(GENERATOR_VERSION, seed, lab.now).to_json(), encoding="utf-8")
-    return lab, True
+    name = DB_NAME if info is None else f"labgpu-demo-{time.time_ns()}.db"
+    path = folder / name
+    _remove_database(path)
+    build_database(sqlite_url(path), lab)
+    DemoInfo(GENERATOR_VERSION, seed, lab.now, name).write(info_path)
+    remove_old_databases(folder, keep=name)
+    return DemoBuild(path, lab, True)
+
+
+def remove_old_databases(folder: Path, keep: str) -> None:
+    """Delete demo database files other than ``keep`` (those still open stay until next time)."""
+    for path in folder.glob("labgpu-demo*.db"):
+        if path.name != keep:
+            try:
+                _remove_database(path)
+            except OSError:  # open elsewhere (Windows): removed by a later build
+                log.debug("demo database %s is still in use", path)
 
 
 def _remove_database(path: Path) -> None:
@@ -269,7 +312,8 @@ class DemoLabgpu(Labgpu):
         """``rebuild``: throw an existing demo database away when ``open`` is called."""
         self.folder = folder or demo_dir()
         self._rebuild = rebuild
-        super().__init__(f"sqlite:///{(self.folder / DB_NAME).as_posix()}")
+        info = DemoInfo.read(self.folder / INFO_NAME)
+        super().__init__(sqlite_url(self.folder / (info.database if info else DB_NAME)))
         self.seed = seed
         self.lab: DemoLab | None = None
         self.built = False
@@ -285,19 +329,23 @@ class DemoLabgpu(Labgpu):
 
     def _prepare(self, rebuild: bool) -> None:
         started = time.perf_counter()
-        lab, built = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild)
+        build = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild)
         with self._lock:
-            self.lab, self.built = lab, built
+            self.lab, self.built = build.lab, build.built
             self.build_s = time.perf_counter() - started
+            if build.url != self.db_url:  # tasks still using the old store finish on it
+                old, self._store = self._store, None
+                self.db_url = build.url
+                if old is not None:
+                    old.close()
             self._bookings = None
-        log.info("demo lab %s in %.1f s", "built" if built else "reused", self.build_s)
+            self._releaser = None
+        log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
 
     def reset(self) -> None:
         """Throw the demo's changes away: rebuild its database from the model and go on."""
         running = self._feed is not None
         self.stop_collector()
-        if self._store is not None:
-            self._store.close()
         self._prepare(rebuild=True)
         self.store.upgrade()
         if running:

@@ -19,9 +19,10 @@ BUILT_AT = datetime.now(UTC).replace(second=0, microsecond=0)
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoLab]:
     """A demo database built once: (its folder, its lab)."""
     folder = tmp_path_factory.mktemp("demo-template")
-    lab, built = demo.ensure_demo(folder, now=BUILT_AT)
-    assert built
-    return folder, lab
+    build = demo.ensure_demo(folder, now=BUILT_AT)
+    assert build.built
+    assert build.path.name == demo.DB_NAME
+    return folder, build.lab
 
 
 @pytest.fixture
