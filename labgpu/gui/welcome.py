@@ -39,6 +39,11 @@ class WelcomeWidget(QWidget):
             self.tr("Open a second window on a simulated lab with bookings and history")
         )
         self.demo_button.setFlat(True)
+        self.demo_button.setObjectName("linkButton")
+        self.demo_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.demo_button.setStyleSheet(
+            "#linkButton { color: #1f6f4a; text-decoration: underline; border: none; }"
+        )
         self.demo_button.clicked.connect(self.demo_requested)
         self._lay_out(logo, title, body)
 

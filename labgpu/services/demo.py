@@ -351,6 +351,13 @@ class DemoLabgpu(Labgpu):
         if running:
             self.start_collector()
 
+    def role(self) -> str:
+        """The demo member's role in the generated lab (shown next to the name).
+
+        Single-seat labs have no roles to enforce: every page stays open, as in any SQLite lab.
+        """
+        return next((m.role for m in reference_members() if m.name == self.user), "student")
+
     # -- live data: the simulated feed, never SSH -------------------------------------------
 
     def start_collector(self, interval_s: float = 5.0) -> None:
