@@ -25,7 +25,7 @@ from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory import SshTarget
 from labgpu.services import Labgpu, demo, monitoring, paths
 from labgpu.services.demo import DemoLabgpu, build_database
-from labgpu.services.demo_feed import SimulatedFeed
+from labgpu.services.demo_feed import HISTORY_WINDOW, SimulatedFeed
 from labgpu.storage import Store
 
 NOW = datetime(2026, 3, 11, 14, 30, tzinfo=UTC)
@@ -166,7 +166,7 @@ def test_demo_is_rebuilt_when_the_generator_changes(
 ) -> None:
     assert not demo.ensure_demo().built
     monkeypatch.setattr(demo, "GENERATOR_VERSION", demo.GENERATOR_VERSION + 1)
-    monkeypatch.setattr(demo, "HISTORY_WINDOW", timedelta(minutes=5))
+    monkeypatch.setattr(demo, "BUILD_HISTORY", timedelta(minutes=5))
     build = demo.ensure_demo(now=datetime.now(UTC))
     assert build.built
     info = demo.DemoInfo.read(demo_folder / demo.INFO_NAME)
@@ -179,7 +179,7 @@ def test_demo_is_rebuilt_when_the_generator_changes(
 def test_reset_throws_the_demos_changes_away(
     demo_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo, "HISTORY_WINDOW", timedelta(minutes=5))
+    monkeypatch.setattr(demo, "BUILD_HISTORY", timedelta(minutes=5))
     lab = DemoLabgpu()
     try:
         lab.open()
@@ -241,7 +241,10 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
         assert newest is not None
         feed = SimulatedFeed(lab.store, lab.lab, interval_s=0.05)
         later = datetime.now(UTC) + timedelta(minutes=3)
-        assert feed.backfill(later) >= 52 * 2  # the minutes since the build
+        assert feed.backfill(later) >= 52 * 2  # the minutes since the build, the day before
+        oldest, _ = lab.store.sample_span()
+        assert oldest == (later - HISTORY_WINDOW).replace(second=0, microsecond=0)
+        assert feed.backfill(later) == 0
         assert feed.tick(later + timedelta(seconds=5)) == 52
         assert lab.store.latest_sample_time() == (later + timedelta(seconds=5)).replace(
             microsecond=0

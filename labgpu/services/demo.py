@@ -38,7 +38,7 @@ from labgpu.core.rules import BookingRules
 from labgpu.services import paths
 from labgpu.services.app import Labgpu
 from labgpu.services.booking import BookingService
-from labgpu.services.demo_feed import HISTORY_STEP, HISTORY_WINDOW, SimulatedFeed
+from labgpu.services.demo_feed import BUILD_HISTORY, HISTORY_STEP, SimulatedFeed
 from labgpu.services.identity import current_user
 
 if TYPE_CHECKING:
@@ -191,8 +191,8 @@ def _remove_database(path: Path) -> None:
 
 def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> None:
     """Write the whole demo lab into the (empty) database at ``url``, with ``history`` of raw
-    samples before ``lab.now`` (default ``HISTORY_WINDOW``)."""
-    history = HISTORY_WINDOW if history is None else history
+    samples before ``lab.now`` (default ``BUILD_HISTORY``; the feed fills the rest)."""
+    history = BUILD_HISTORY if history is None else history
     from labgpu.storage import Store
 
     store = Store(url)

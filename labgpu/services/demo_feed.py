@@ -1,8 +1,9 @@
 """The demo's live data: a background thread storing what the model says every few seconds.
 
 A separate source from the SSH collector, used only by the demo lab (``DemoLabgpu``). On start
-it fills the gap since the demo was last open (at most ``HISTORY_WINDOW``), so graphs of the
-recent past have no hole.
+it fills what is missing from the last ``HISTORY_WINDOW`` (the gap since the demo was last
+open, and the older part a new demo database leaves out), so graphs of the recent past have
+no hole.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Raw samples the demo keeps of the recent past, and their spacing.
+#: Raw samples the demo keeps of the recent past, and their spacing. A new demo database holds
+#: only ``BUILD_HISTORY`` (enough for the idle rule), so it opens quickly; the feed fills the
+#: rest of the window in the background.
 HISTORY_WINDOW = timedelta(days=1)
+BUILD_HISTORY = timedelta(hours=1)
 HISTORY_STEP = timedelta(seconds=60)
 
 
@@ -51,12 +55,21 @@ class SimulatedFeed:
         self.ticks = 0
 
     def backfill(self, now: datetime | None = None) -> int:
-        """Store the samples missing since the newest one (one per minute); returns them."""
+        """Store the samples missing from the last ``HISTORY_WINDOW`` (one a minute): before
+        the oldest stored one (a fresh demo holds only its last hour) and since the newest.
+        Returns the samples stored."""
         now = now or self._clock()
-        newest = self._store.latest_sample_time()
-        start = now - HISTORY_WINDOW if newest is None else max(newest, now - HISTORY_WINDOW)
-        start = start.replace(second=0, microsecond=0) + HISTORY_STEP
+        oldest, newest = self._store.sample_span()
+        first = (now - HISTORY_WINDOW).replace(second=0, microsecond=0)
         end = now.replace(second=0, microsecond=0)
+        if oldest is None or newest is None:
+            return self._fill(first, end)
+        stored = self._fill(first, oldest) if first < oldest else 0
+        after = max(newest.replace(second=0, microsecond=0) + HISTORY_STEP, first)
+        return stored + self._fill(after, end)
+
+    def _fill(self, start: datetime, end: datetime) -> int:
+        """Store one probe a minute of every server over ``[start, end)``."""
         stored = 0
         for server, positions in self._servers.items():
             probes = []

@@ -199,8 +199,13 @@ class Store:
 
     def latest_sample_time(self) -> datetime | None:
         """When the newest sample of any GPU was taken, or ``None`` before the first."""
+        return self.sample_span()[1]
+
+    def sample_span(self) -> tuple[datetime | None, datetime | None]:
+        """When the oldest and the newest stored samples were taken (``None`` if there are none)."""
         with self._read() as s:
-            return s.scalar(select(func.max(GpuSampleRow.ts)))
+            row = s.execute(select(func.min(GpuSampleRow.ts), func.max(GpuSampleRow.ts))).one()
+            return row[0], row[1]
 
     def sample_times(self, server_name: str) -> list[datetime]:
         """When a server's GPUs were sampled (distinct sweep times, oldest first)."""

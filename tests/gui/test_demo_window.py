@@ -90,7 +90,7 @@ def test_reset_demo_generates_the_lab_again(
 ) -> None:
     from labgpu.services import demo
 
-    monkeypatch.setattr(demo, "HISTORY_WINDOW", demo.HISTORY_WINDOW / 288)  # 5 minutes
+    monkeypatch.setattr(demo, "BUILD_HISTORY", demo.BUILD_HISTORY / 12)  # 5 minutes
     lab = demo_window.labgpu
     assert isinstance(lab, DemoLabgpu)
     assert not lab.built
