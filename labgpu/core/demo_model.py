@@ -104,6 +104,21 @@ class DemoJob:
 
 
 @dataclass(frozen=True, slots=True)
+class UnmetRequest:
+    """Work a member wanted to start at ``wanted_at`` that found no free GPUs for 48 hours.
+
+    The lab's unmet demand, and the jobs a member would have sent to a shared cluster: the
+    source for the demo's offloaded jobs once the offload tables exist.
+    """
+
+    member: str
+    model: str
+    count: int
+    hours: int
+    wanted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DemoMaintenance:
     """GPUs blocked over ``[start, end)``."""
 
@@ -140,6 +155,7 @@ class DemoLab:
     gpus: tuple[DemoGpu, ...]
     jobs: tuple[DemoJob, ...]
     maintenance: tuple[DemoMaintenance, ...]
+    unmet: tuple[UnmetRequest, ...] = ()
     _starts: list[list[datetime]] = field(default_factory=list, repr=False)
     _jobs_on: list[list[DemoJob]] = field(default_factory=list, repr=False)
 
@@ -248,7 +264,8 @@ def generate_lab(
     maintenance = _maintenance(gpus, now)
     planner = _Planner(random.Random(f"plan-{seed}"), now, end, gpus, maintenance)
     jobs = planner.plan(members, start)
-    return DemoLab(seed, now, start, end, members, gpus, tuple(jobs), maintenance)
+    unmet = tuple(planner.unmet)
+    return DemoLab(seed, now, start, end, members, gpus, tuple(jobs), maintenance, unmet)
 
 
 def _maintenance(gpus: Sequence[DemoGpu], now: datetime) -> tuple[DemoMaintenance, ...]:
@@ -290,6 +307,7 @@ class _Planner:
             for gpu in block.gpus:
                 self.busy[gpu].append((block.start, block.end))
         self.jobs: list[DemoJob] = []
+        self.unmet: list[UnmetRequest] = []
 
     def plan(self, members: Sequence[DemoMember], start: datetime) -> list[DemoJob]:
         queue = [(start + self._gap(m, start), n, m) for n, m in enumerate(members)]
@@ -325,6 +343,8 @@ class _Planner:
             if chosen is not None and window[1] <= self.end:
                 self._add(member, chosen, window, model)
                 return window[1]
+        if at < self.end:
+            self.unmet.append(UnmetRequest(member.name, model, count, hours, at))
         return at + timedelta(hours=12)  # the lab was full: try again later
 
     def _free(

@@ -208,6 +208,7 @@ def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> 
             ids = [gpu_ids[g] for g in block.gpus]
             admin.add_maintenance(ids, block.start, block.end, block.reason)
         write_bookings(store, lab, gpu_ids)
+        write_offloaded_jobs(store, lab)
         write_history(store, lab, lab.now - history, lab.now)
     finally:
         store.close()
@@ -266,6 +267,18 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
         elif job.kind is JobKind.RELEASED and job.released_at is not None:
             acting(job.member, job.released_at).end_early(group.group_id)
     return len(jobs)
+
+
+def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
+    """Extension point for offloaded jobs: writes nothing yet; returns how many it wrote.
+
+    There are no offload tables on this branch. When they land, register a simulated cluster
+    here and store one offload job per ``lab.unmet`` request (the work that found no free GPU
+    for 48 hours: member, model, count, hours, ``wanted_at``), through the offload service so
+    its rules apply, with states that follow from ``lab.now`` (finished in the past, running
+    or queued now). Bump ``GENERATOR_VERSION`` then, so existing demo databases are rebuilt.
+    """
+    return 0
 
 
 def write_history(
