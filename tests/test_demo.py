@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -200,6 +201,23 @@ def test_reset_throws_the_demos_changes_away(
         lab.close()
 
 
+def test_cli_reads_the_demo_lab(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from labgpu.cli.main import main
+
+    assert main(["--demo", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert len(status["gpus"]) == 52
+    assert len(status["servers"]) == 13
+    assert main(["--demo", "bookings", "--mine", "--json"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine
+    assert {b["user"] for b in mine} == {DEMO_USER}
+    assert main(["--demo", "collect", "--once"]) == 0  # one reading of the model
+    assert capsys.readouterr().out.count(": online (4 GPUs)") == 13
+    assert main(["--demo", "collect"]) == 1  # no collector loop: no server to probe
+    assert "simulated" in capsys.readouterr().err
+
+
 def test_demo_user_may_be_chosen_among_the_members(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABGPU_USER", "park.jiwon")
     assert DemoLabgpu().user == "park.jiwon"
@@ -227,8 +245,9 @@ def test_demo_never_starts_the_ssh_collector(
             lab.make_collector()
         with pytest.raises(LabgpuError, match="simulated"):
             lab.discover(SshTarget("gpu01.lab.example"))
-        with pytest.raises(LabgpuError, match="simulated"):
-            lab.status(probe_first=True)
+        fresh = lab.status(probe_first=True)  # asks the model, not a server
+        assert len(fresh) == 52
+        assert all(datetime.now(UTC) - s.sampled_at < timedelta(minutes=1) for s in fresh)  # type: ignore[operator]
     finally:
         lab.close()
     assert lab.feed is None

@@ -15,8 +15,17 @@ from labgpu.services import Labgpu
 Sub = Any  # argparse's _SubParsersAction is private
 
 
+def lab_for(args: argparse.Namespace) -> Labgpu:
+    """The lab a command works on: the demo lab with ``--demo``, else the one at ``--db``."""
+    if getattr(args, "demo", False):
+        from labgpu.services.demo import DemoLabgpu
+
+        return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
+    return Labgpu(args.db)
+
+
 def _open(args: argparse.Namespace) -> Labgpu:
-    lab = Labgpu(args.db)
+    lab = lab_for(args)
     lab.open()
     return lab
 

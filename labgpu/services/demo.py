@@ -33,13 +33,21 @@ from labgpu.core.demo_model import (
     servers_of,
 )
 from labgpu.core.errors import LabgpuError
-from labgpu.core.inventory import Gpu, GpuReading, LabUser, ProbeResult, SshTarget
+from labgpu.core.inventory import (
+    Gpu,
+    GpuReading,
+    LabUser,
+    ProbeResult,
+    ServerState,
+    SshTarget,
+)
 from labgpu.core.rules import BookingRules
 from labgpu.services import paths
 from labgpu.services.app import Labgpu
 from labgpu.services.booking import BookingService
 from labgpu.services.demo_feed import BUILD_HISTORY, HISTORY_STEP, SimulatedFeed
 from labgpu.services.identity import current_user
+from labgpu.services.monitoring import SweepOutcome
 
 if TYPE_CHECKING:
     from labgpu.services.monitoring import Collector
@@ -394,6 +402,15 @@ class DemoLabgpu(Labgpu):
     def feed(self) -> SimulatedFeed | None:
         """The running simulated feed, if any."""
         return self._feed
+
+    def sweep(self) -> list[SweepOutcome]:
+        """One reading of every simulated server now (``labgpu --demo status --probe``)."""
+        if self.lab is None:
+            raise LabgpuError("open the demo lab before reading its servers")
+        feed = self._feed or SimulatedFeed(self.store, self.lab)
+        feed.backfill()
+        feed.tick()
+        return [SweepOutcome(name, ServerState.ONLINE, "", 4) for name in servers_of(self.lab)]
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """Refused: the demo lab has no servers to probe."""

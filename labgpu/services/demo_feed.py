@@ -52,6 +52,8 @@ class SimulatedFeed:
         self._servers = servers_of(lab)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writing = threading.Lock()  # the loop and a caller (``sweep``) may both write
+        self._last_tick: datetime | None = None
         self.ticks = 0
 
     def backfill(self, now: datetime | None = None) -> int:
@@ -59,6 +61,10 @@ class SimulatedFeed:
         the oldest stored one (a fresh demo holds only its last hour) and since the newest.
         Returns the samples stored."""
         now = now or self._clock()
+        with self._writing:
+            return self._backfill(now)
+
+    def _backfill(self, now: datetime) -> int:
         oldest, newest = self._store.sample_span()
         first = (now - HISTORY_WINDOW).replace(second=0, microsecond=0)
         end = now.replace(second=0, microsecond=0)
@@ -83,11 +89,16 @@ class SimulatedFeed:
     def tick(self, now: datetime | None = None) -> int:
         """Store one probe of every server taken at ``now``; returns the samples stored."""
         ts = (now or self._clock()).replace(microsecond=0)
-        stored = 0
-        for server, positions in self._servers.items():
-            stored += self._store.store_probe(server, probe_at(self._lab, server, positions, ts))
-        self.ticks += 1
-        return stored
+        with self._writing:
+            if self._last_tick is not None and ts <= self._last_tick:
+                return 0  # this second is stored already
+            stored = 0
+            for server, positions in self._servers.items():
+                probe = probe_at(self._lab, server, positions, ts)
+                stored += self._store.store_probe(server, probe)
+            self._last_tick = ts
+            self.ticks += 1
+            return stored
 
     # -- loop -------------------------------------------------------------------------------
 

@@ -194,8 +194,14 @@ class Store:
 
     def store_probes(self, server_name: str, probes: Sequence[ProbeResult]) -> int:
         """Store many probes of one server in one transaction (history, demo data)."""
-        with self._write() as s:
-            return samples.store_probes(s, server_name, probes)
+        try:
+            with self._write() as s:
+                return samples.store_probes(s, server_name, probes)
+        except IntegrityError as exc:
+            raise LabgpuError(
+                f"{server_name}: {len(probes)} probes repeat a stored reading ({exc.orig}); "
+                "nothing of them was stored"
+            ) from exc
 
     def latest_sample_time(self) -> datetime | None:
         """When the newest sample of any GPU was taken, or ``None`` before the first."""
