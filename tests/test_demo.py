@@ -21,6 +21,7 @@ from labgpu.core.demo_model import (
     generate_lab,
     gpu_point,
     iter_points,
+    iter_probes,
 )
 from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory import SshTarget
@@ -69,6 +70,21 @@ def test_gpu_point_is_pure_and_matches_the_plan() -> None:
             assert owner == job.member
         elif job.kind in (JobKind.CANCELLED, JobKind.REJECTED):
             assert owner is None
+
+
+def test_probes_carry_the_points() -> None:
+    lab = generate_lab(DEFAULT_SEED, NOW)
+    span = (NOW - timedelta(minutes=2), NOW, timedelta(minutes=1))
+    probes = list(iter_probes(lab, *span))
+    assert len(probes) == 2 * 13
+    points = {(g, p.ts): p for g, p in iter_points(lab, *span)}
+    position = {gpu.uuid: i for i, gpu in enumerate(lab.gpus)}
+    for _, probe in probes:
+        for reading in probe.gpus:
+            point = points[(position[reading.uuid], probe.taken_at)]
+            assert reading.utilization_pct == point.util
+        for process in probe.processes:
+            assert process.user == points[(position[process.gpu_uuid], probe.taken_at)].owner
 
 
 def test_the_plan_has_every_kind_of_work_over_90_days() -> None:
@@ -270,6 +286,8 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
         assert lab.store.latest_sample_time() == (later + timedelta(seconds=5)).replace(
             microsecond=0
         )
+        assert feed.tick(later) == 0  # that second is stored already
+        feed = SimulatedFeed(lab.store, lab.lab, interval_s=0.05)
         feed.start()
         deadline = datetime.now(UTC) + timedelta(seconds=20)
         while feed.ticks < 2 and datetime.now(UTC) < deadline:

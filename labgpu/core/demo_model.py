@@ -546,3 +546,17 @@ def probe_at(lab: DemoLab, server: str, gpus: Sequence[int], ts: datetime) -> Pr
                 )
             )
     return ProbeResult(f"{server}.lab.example", ts, tuple(readings), tuple(processes))
+
+
+def iter_probes(
+    lab: DemoLab, start: datetime, end: datetime, step: timedelta
+) -> Iterator[tuple[str, ProbeResult]]:
+    """``(server, probe)`` for every server at every ``step`` in ``[start, end)``, time-major:
+    what the collector would have stored, ready for ``Store.store_probe(s)`` or a rollup path.
+    """
+    servers = servers_of(lab)
+    ts = start
+    while ts < end:
+        for server, positions in servers.items():
+            yield server, probe_at(lab, server, positions, ts)
+        ts += step
