@@ -287,13 +287,17 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
             microsecond=0
         )
         assert feed.tick(later) == 0  # that second is stored already
-        feed = SimulatedFeed(lab.store, lab.lab, interval_s=0.05)
+        kept_house: list[int] = []
+        feed = SimulatedFeed(
+            lab.store, lab.lab, interval_s=0.05, housekeeping=lambda: kept_house.append(1)
+        )
         feed.start()
         deadline = datetime.now(UTC) + timedelta(seconds=20)
         while feed.ticks < 2 and datetime.now(UTC) < deadline:
             feed._stop.wait(0.05)
         feed.stop()
         assert feed.ticks >= 2
+        assert kept_house == [1]  # the idle rule, once a minute
         assert not feed.is_running()
     finally:
         lab.close()

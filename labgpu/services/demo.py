@@ -325,8 +325,6 @@ class DemoLabgpu(Labgpu):
     starts the feed, ``make_collector`` and ``discover`` refuse.
     """
 
-    is_demo = True
-
     def __init__(
         self, folder: Path | None = None, seed: int = DEFAULT_SEED, rebuild: bool = False
     ) -> None:
@@ -388,7 +386,9 @@ class DemoLabgpu(Labgpu):
                 return
             if self.lab is None:
                 raise LabgpuError("open the demo lab before starting its feed")
-            self._feed = SimulatedFeed(self.store, self.lab, interval_s)
+            self._feed = SimulatedFeed(
+                self.store, self.lab, interval_s, housekeeping=self._auto_release
+            )
         self._feed.start()
 
     def stop_collector(self) -> None:

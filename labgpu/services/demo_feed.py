@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -44,7 +45,11 @@ class SimulatedFeed:
         lab: DemoLab,
         interval_s: float = 5.0,
         clock: Callable[[], datetime] = utc_now,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_interval_s: float = 60.0,
     ) -> None:
+        """``housekeeping``: what the collector does besides probing (the idle-booking rule),
+        run at most every ``housekeeping_interval_s``."""
         self._store = store
         self._lab = lab
         self.interval_s = interval_s
@@ -54,6 +59,8 @@ class SimulatedFeed:
         self._thread: threading.Thread | None = None
         self._writing = threading.Lock()  # the loop and a caller (``sweep``) may both write
         self._last_tick: datetime | None = None
+        self._housekeeping = housekeeping
+        self._housekeeping_interval_s = housekeeping_interval_s
         self.ticks = 0
 
     def backfill(self, now: datetime | None = None) -> int:
@@ -119,9 +126,13 @@ class SimulatedFeed:
             self.backfill()
         except LabgpuError as exc:
             log.warning("demo feed: could not fill the recent past: %s", exc)
+        housekeeping_due = time.monotonic()
         while not self._stop.is_set():
             try:
                 self.tick()
+                if self._housekeeping is not None and time.monotonic() >= housekeeping_due:
+                    housekeeping_due = time.monotonic() + self._housekeeping_interval_s
+                    self._housekeeping()
             except LabgpuError as exc:  # e.g. the database is being reset
                 log.warning("demo feed: %s", exc)
             self._stop.wait(self.interval_s)
