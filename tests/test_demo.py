@@ -33,6 +33,13 @@ from labgpu.storage import Store
 NOW = datetime(2026, 3, 11, 14, 30, tzinfo=UTC)
 
 
+def database_url(folder: Path) -> str:
+    """The URL of the demo database a demo folder's JSON names."""
+    info = demo.DemoInfo.read(folder / demo.INFO_NAME)
+    assert info is not None
+    return demo.sqlite_url(folder / info.database)
+
+
 # -- the model --------------------------------------------------------------------------------
 
 
@@ -104,7 +111,7 @@ def test_the_plan_has_every_kind_of_work_over_90_days() -> None:
 
 def test_demo_database_holds_the_lab(demo_template: tuple[Path, object]) -> None:
     folder, lab = demo_template
-    store = Store(f"sqlite:///{(folder / demo.DB_NAME).as_posix()}")
+    store = Store(database_url(folder))
     try:
         assert len(store.list_servers()) == 13
         gpus = store.list_gpus()
@@ -135,7 +142,7 @@ def test_demo_database_holds_the_lab(demo_template: tuple[Path, object]) -> None
 
 def test_generated_bookings_never_overlap(demo_template: tuple[Path, object]) -> None:
     folder, _ = demo_template
-    store = Store(f"sqlite:///{(folder / demo.DB_NAME).as_posix()}")
+    store = Store(database_url(folder))
     try:
         live = [b for b in store.list_bookings() if b.status in LIVE_STATUSES]
     finally:
@@ -191,7 +198,7 @@ def test_demo_is_rebuilt_when_the_generator_changes(
     info = demo.DemoInfo.read(demo_folder / demo.INFO_NAME)
     assert info is not None
     assert info.generator == demo.GENERATOR_VERSION
-    assert info.database == build.path.name != demo.DB_NAME
+    assert info.database == build.path.name
     assert sorted(p.name for p in demo_folder.glob("*.db")) == [build.path.name]
 
 

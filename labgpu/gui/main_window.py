@@ -134,10 +134,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _make_status_bar(self) -> None:
-        self.db_label = QLabel(
-            self.tr("Database: {url}").format(url=text.short_db(self.labgpu.db_url))
-        )
-        self.db_label.setToolTip(text.safe_url(self.labgpu.db_url))
+        self.db_label = QLabel()
+        self.show_database()
         self.user_label = QLabel(self.tr("User: {user}").format(user=self.labgpu.user))
         self.refresh_label = QLabel(self.tr("Not refreshed yet"))
         for label in (self.db_label, self.user_label, self.refresh_label):
@@ -214,6 +212,13 @@ class MainWindow(QMainWindow):
         if identity.can_approve:
             self.approvals_page.reload()
 
+    def show_database(self) -> None:
+        """Name the open database in the status bar and on the Settings page."""
+        url = self.labgpu.db_url
+        self.db_label.setText(self.tr("Database: {url}").format(url=text.short_db(url)))
+        self.db_label.setToolTip(text.safe_url(url))
+        self.settings_page.set_database(text.safe_url(url))
+
     def current_page(self) -> int:
         """The page shown now."""
         return self.pages.currentIndex()
@@ -226,6 +231,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Refresh now, then every few seconds (call once the database is open)."""
+        self.show_database()  # the demo lab's file is known once it is open
         self.refresh()
         self.timer.start()
         self.calendar_page.start()
@@ -376,6 +382,7 @@ class MainWindow(QMainWindow):
             )
             return
         self.statusBar().showMessage(self.tr("The demo lab was generated again."), 10_000)
+        self.show_database()
         self.bookings_changed()
         self.rules_page.reload()
         self.refresh()

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Gpus = dict[int, Gpu]
-DB_NAME = "labgpu-demo.db"  # the first build; rebuilds get a new name (see ``ensure_demo``)
+DB_NAME = "labgpu-demo.db"  # before the first build; every build gets a name of its own
 INFO_NAME = "labgpu-demo.json"
 #: A demo older than this is rebuilt, so "now" stays inside its bookings.
 MAX_AGE = timedelta(days=3)
@@ -173,7 +173,8 @@ def ensure_demo(
     ):
         return DemoBuild(folder / info.database, generate_lab(info.seed, info.now), False)
     lab = generate_lab(seed, now)
-    name = DB_NAME if info is None else f"labgpu-demo-{time.time_ns()}.db"
+    # A name of its own, so two demo windows starting at once never build into one file.
+    name = f"labgpu-demo-{time.time_ns()}.db"
     path = folder / name
     _remove_database(path)
     build_database(sqlite_url(path), lab)

@@ -46,7 +46,12 @@ def test_demo_flag_opens_a_populated_demo_window(qtbot: QtBot, demo_folder: Path
         win.close()  # the last window closing quits the app
 
     QTimer.singleShot(0, close_when_populated)
-    assert main(["--demo"]) == 0
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    try:
+        assert main(["--demo"]) == 0
+    finally:
+        app.setStyleSheet("")  # make_application styled the shared app: later tests expect none
     assert "Demo" in str(seen["title"])
     assert seen["gpus"] == 52
     assert seen["rows"] == 52
