@@ -173,14 +173,22 @@ def ensure_demo(
     ):
         return DemoBuild(folder / info.database, generate_lab(info.seed, info.now), False)
     lab = generate_lab(seed, now)
-    # A name of its own, so two demo windows starting at once never build into one file.
-    name = f"labgpu-demo-{time.time_ns()}.db"
-    path = folder / name
-    _remove_database(path)
+    path = _new_database_path(folder, lab.now)
+    name = path.name
     build_database(sqlite_url(path), lab)
     DemoInfo(GENERATOR_VERSION, seed, lab.now, name).write(info_path)
     remove_old_databases(folder, keep=name)
     return DemoBuild(path, lab, True)
+
+
+def _new_database_path(folder: Path, now: datetime) -> Path:
+    """A file name of its own (two demo windows starting at once never build into one file)."""
+    stem = f"labgpu-demo-{now:%Y%m%d-%H%M}-{os.getpid()}"
+    path, n = folder / f"{stem}.db", 1
+    while any(Path(f"{path}{suffix}").exists() for suffix in ("", "-wal", "-journal")):
+        n += 1
+        path = folder / f"{stem}-{n}.db"
+    return path
 
 
 def remove_old_databases(folder: Path, keep: str) -> None:
