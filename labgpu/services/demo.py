@@ -1,10 +1,10 @@
 """The demo lab: its own SQLite file, built from the seeded model, and a lab object over it.
 
-``labgpu --demo`` opens ``<data dir>/demo/labgpu-demo.db``, never the user's database. The file
-is built on first use, and again when the generator changed, when it is older than a day, or on
-``reset``. Everything is written through the store and booking service the real app uses, so
-the booking rules and the no-double-booking check accept every generated booking (a refusal is
-a bug of the model and stops the build).
+``labgpu --demo`` opens a SQLite file in ``<data dir>/demo/`` (the one ``labgpu-demo.json``
+names), never the user's database. It is built on first use, and again when the generator
+changed, when it is older than ``MAX_AGE``, or on ``reset``. Everything is written through the
+store and booking service the real app uses, so the booking rules and the no-double-booking
+check accept every generated booking (a refusal is a bug of the model and stops the build).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from labgpu.core.demo_model import (
     JobKind,
     booked_jobs,
     generate_lab,
-    probe_at,
     reference_members,
     servers_of,
 )
@@ -45,7 +44,7 @@ from labgpu.core.rules import BookingRules
 from labgpu.services import paths
 from labgpu.services.app import Labgpu
 from labgpu.services.booking import BookingService
-from labgpu.services.demo_feed import BUILD_HISTORY, HISTORY_STEP, SimulatedFeed
+from labgpu.services.demo_feed import BUILD_HISTORY, SimulatedFeed, write_history
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import SweepOutcome
 
@@ -60,7 +59,7 @@ DB_NAME = "labgpu-demo.db"  # before the first build; every build gets a name of
 INFO_NAME = "labgpu-demo.json"
 #: A demo older than this is rebuilt, so "now" stays inside its bookings.
 MAX_AGE = timedelta(days=3)
-#: The rules the model plans for (the lab's defaults, spelled out, plus a weekly quota off).
+#: The lab's default rules, spelled out: the model plans every booking within them.
 DEMO_RULES = BookingRules(
     max_hours=72.0,
     horizon_days=14.0,
@@ -296,22 +295,6 @@ def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
     or queued now). Bump ``GENERATOR_VERSION`` then, so existing demo databases are rebuilt.
     """
     return 0
-
-
-def write_history(
-    store: Store, lab: DemoLab, start: datetime, end: datetime, step: timedelta = HISTORY_STEP
-) -> int:
-    """Store what every server showed each ``step`` over ``[start, end)``; returns samples."""
-    start = start.replace(second=0, microsecond=0)
-    stored = 0
-    for server, positions in servers_of(lab).items():
-        probes: list[ProbeResult] = []
-        ts = start
-        while ts < end:
-            probes.append(probe_at(lab, server, positions, ts))
-            ts += step
-        stored += store.store_probes(server, probes)
-    return stored
 
 
 # -- the lab object -------------------------------------------------------------------------

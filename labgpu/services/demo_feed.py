@@ -36,6 +36,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def write_history(
+    store: Store, lab: DemoLab, start: datetime, end: datetime, step: timedelta = HISTORY_STEP
+) -> int:
+    """Store what every server showed each ``step`` over ``[start, end)`` (one transaction per
+    server); returns the samples stored."""
+    start = start.replace(second=0, microsecond=0)
+    stored = 0
+    for server, positions in servers_of(lab).items():
+        probes = []
+        ts = start
+        while ts < end:
+            probes.append(probe_at(lab, server, positions, ts))
+            ts += step
+        stored += store.store_probes(server, probes)
+    return stored
+
+
 class SimulatedFeed:
     """Stores one simulated probe of every demo server each ``interval_s`` (until ``stop``)."""
 
@@ -82,16 +99,7 @@ class SimulatedFeed:
         return stored + self._fill(after, end)
 
     def _fill(self, start: datetime, end: datetime) -> int:
-        """Store one probe a minute of every server over ``[start, end)``."""
-        stored = 0
-        for server, positions in self._servers.items():
-            probes = []
-            ts = start
-            while ts < end:
-                probes.append(probe_at(self._lab, server, positions, ts))
-                ts += HISTORY_STEP
-            stored += self._store.store_probes(server, probes)
-        return stored
+        return write_history(self._store, self._lab, start, end)
 
     def tick(self, now: datetime | None = None) -> int:
         """Store one probe of every server taken at ``now``; returns the samples stored."""
