@@ -202,6 +202,15 @@ def test_demo_is_rebuilt_when_the_generator_changes(
     assert sorted(p.name for p in demo_folder.glob("*.db")) == [build.path.name]
 
 
+def test_a_stale_demo_is_not_reused() -> None:
+    info = demo.DemoInfo(demo.GENERATOR_VERSION, DEFAULT_SEED, NOW, "x.db")
+    assert demo.is_current(info, DEFAULT_SEED, NOW + timedelta(days=2))
+    assert not demo.is_current(info, DEFAULT_SEED, NOW + demo.MAX_AGE)
+    assert not demo.is_current(info, DEFAULT_SEED + 1, NOW)
+    assert not demo.is_current(info, DEFAULT_SEED, NOW - timedelta(hours=1))  # clock went back
+    assert not demo.is_current(None, DEFAULT_SEED, NOW)
+
+
 def test_reset_throws_the_demos_changes_away(
     demo_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
