@@ -15,6 +15,7 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 pytest_plugins = [
     "tests.helpers.sshd",
     "tests.helpers.postgres",
+    "tests.helpers.demo",
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from labgpu.cli import output
+from labgpu.cli import commands, output
 from labgpu.core.booking import BookingStatus
 from labgpu.core.errors import LabgpuError
 from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
@@ -103,7 +103,7 @@ def _count_arg(text: str) -> int:
 
 
 def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
-    lab = Labgpu(args.db)
+    lab = commands.lab_for(args)  # --demo: the demo lab
     lab.open()
     try:
         return work(lab)

@@ -15,8 +15,17 @@ from labgpu.services import Labgpu
 Sub = Any  # argparse's _SubParsersAction is private
 
 
+def lab_for(args: argparse.Namespace) -> Labgpu:
+    """The lab a command works on: the demo lab with ``--demo``, else the one at ``--db``."""
+    if getattr(args, "demo", False):
+        from labgpu.services.demo import DemoLabgpu
+
+        return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
+    return Labgpu(args.db)
+
+
 def _open(args: argparse.Namespace) -> Labgpu:
-    lab = Labgpu(args.db)
+    lab = lab_for(args)
     lab.open()
     return lab
 
@@ -35,6 +44,9 @@ def add_gui(sub: Sub) -> None:
     """``labgpu gui [--demo]``."""
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.add_argument("--demo", action="store_true", help="open the app on the demo lab")
+    p.add_argument(
+        "--reset-demo", action="store_true", help="generate the demo lab again (with --demo)"
+    )
     p.set_defaults(handler=run_gui)
 
 
@@ -42,7 +54,8 @@ def run_gui(args: argparse.Namespace) -> int:
     """Open the desktop app (imports Qt only here, so the CLI stays light)."""
     from labgpu.gui.app import run_gui as start
 
-    return start(args.db, demo=bool(getattr(args, "demo", False)))
+    reset = bool(getattr(args, "reset_demo", False))
+    return start(args.db, demo=bool(getattr(args, "demo", False)) or reset, reset_demo=reset)
 
 
 # -- db ------------------------------------------------------------------------------------

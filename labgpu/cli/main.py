@@ -19,7 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labgpu", description="Your lab's GPUs in one window.")
     parser.add_argument("--version", action="version", version=f"labgpu {__version__}")
     parser.add_argument("--db", metavar="URL", help="database URL (default: config, then SQLite)")
-    parser.add_argument("--demo", action="store_true", help="open the app on the demo lab")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the app on the demo lab: a simulated lab with its own database",
+    )
+    parser.add_argument(
+        "--reset-demo", action="store_true", help="generate the demo lab again, then open it"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_gui(sub)

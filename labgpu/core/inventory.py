@@ -156,3 +156,12 @@ class AuditEntry:
     subject: str
     detail: str = ""
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LabUser:
+    """A row of the ``users`` table: a lab member known by name, with a role."""
+
+    name: str
+    display_name: str
+    role: str  # student, pi or manager

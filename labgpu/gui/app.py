@@ -17,6 +17,7 @@ from labgpu.gui.main_window import MainWindow
 from labgpu.gui.session import ChangePasswordDialog
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu, credentials, paths
+from labgpu.services.demo import DemoLabgpu
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,18 @@ def make_application() -> QApplication:
     return app
 
 
-def run_gui(db_url: str | None, demo: bool = False) -> int:
-    """Open the desktop app on ``db_url`` (None: the configured database); returns the exit code."""
+def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) -> int:
+    """Open the desktop app on ``db_url`` (None: the configured database); returns the exit code.
+
+    ``demo`` opens the demo lab instead (its own database; ``db_url`` is not used), rebuilt from
+    scratch with ``reset_demo``.
+    """
     app = make_application()
     settings = prefs.open_settings()
     translators = prefs.install_translators(app, prefs.language(settings))
     try:
-        url = paths.resolve_database_url(db_url)
-        labgpu = None if credentials.is_lab_url(url) and not demo else Labgpu(url)
+        url = "" if demo else paths.resolve_database_url(db_url)
+        labgpu: Labgpu | None = open_demo(reset_demo) if demo else _open_lab(url)
     except LabgpuError as exc:
         _fatal(QCoreApplication.translate("app", "labgpu cannot start"), known_message(exc))
         return 1
@@ -59,7 +64,12 @@ def run_gui(db_url: str | None, demo: bool = False) -> int:
                 _shut_down(labgpu)
                 return 1
     window = MainWindow(labgpu, settings, demo=demo)
-    window.statusBar().showMessage(QCoreApplication.translate("app", "Opening the database…"))
+    opening = (
+        QCoreApplication.translate("app", "Preparing the demo lab…")
+        if demo
+        else QCoreApplication.translate("app", "Opening the database…")
+    )
+    window.statusBar().showMessage(opening)
     window.show()
     run_task(labgpu.open, lambda _r, error: _opened(app, window, error))
     previous_hook = sys.excepthook
@@ -73,6 +83,16 @@ def run_gui(db_url: str | None, demo: bool = False) -> int:
         _shut_down(labgpu)
         for translator in translators:
             app.removeTranslator(translator)
+
+
+def _open_lab(url: str) -> Labgpu | None:
+    """The lab at ``url``, or ``None`` for a lab database (whose sign-in comes first)."""
+    return None if credentials.is_lab_url(url) else Labgpu(url)
+
+
+def open_demo(reset: bool = False) -> DemoLabgpu:
+    """The demo lab (built, or rebuilt with ``reset``, when the window opens it)."""
+    return DemoLabgpu(rebuild=reset)
 
 
 def _opened(app: QApplication, window: MainWindow, error: BaseException | None) -> None:

@@ -127,6 +127,7 @@ class LivePage(QStackedWidget):
     """The welcome screen while the database has no server, the Live view after."""
 
     add_server_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +136,7 @@ class LivePage(QStackedWidget):
         self.addWidget(self.welcome)
         self.addWidget(self.live)
         self.welcome.add_server_requested.connect(self.add_server_requested)
+        self.welcome.demo_requested.connect(self.demo_requested)
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         """Show the snapshot, or the welcome screen when no server is registered."""

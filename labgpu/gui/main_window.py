@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+import sys
+
+from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -21,6 +24,7 @@ from labgpu.gui.add_server_dialog import AddServerDialog
 from labgpu.gui.approvals import ApprovalsPage
 from labgpu.gui.calendar_data import LiveMarks, load_live_marks
 from labgpu.gui.calendar_view import CalendarPage
+from labgpu.gui.demo_banner import DemoBanner
 from labgpu.gui.errors import handle_error
 from labgpu.gui.live_view import LivePage
 from labgpu.gui.members_page import MembersPage
@@ -53,7 +57,8 @@ class MainWindow(QMainWindow):
         self.snapshot: Snapshot | None = None
         self.identity: Identity | None = None
         self._refreshing = False
-        self.setWindowTitle(self.tr("labgpu (demo)") if demo else "labgpu")
+        self.demo = demo
+        self.setWindowTitle(self.tr("labgpu — Demo lab") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
         self._make_pages()
         self._make_status_bar()
@@ -116,9 +121,15 @@ class MainWindow(QMainWindow):
         self.servers_page.remove_requested.connect(self.remove_server)
         self.servers_page.forget_key_requested.connect(self.forget_host_key)
         self.settings_page.refresh_interval_changed.connect(self.set_refresh_interval)
+        self.live_page.demo_requested.connect(self.open_demo)
         self.banner = ConnectionBanner()
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
+        self.demo_banner: DemoBanner | None = None
+        if self.demo:
+            self.demo_banner = DemoBanner(self.labgpu.user)
+            self.demo_banner.reset_requested.connect(self._confirm_reset)
+            right.addWidget(self.demo_banner)
         right.addWidget(self.banner)
         right.addWidget(self.pages, 1)
         central = QWidget()
@@ -128,10 +139,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _make_status_bar(self) -> None:
-        self.db_label = QLabel(
-            self.tr("Database: {url}").format(url=text.short_db(self.labgpu.db_url))
-        )
-        self.db_label.setToolTip(text.safe_url(self.labgpu.db_url))
+        self.db_label = QLabel()
+        self.show_database()
         self.user_label = QLabel(self.tr("User: {user}").format(user=self.labgpu.user))
         self.refresh_label = QLabel(self.tr("Not refreshed yet"))
         for label in (self.db_label, self.user_label, self.refresh_label):
@@ -204,9 +213,19 @@ class MainWindow(QMainWindow):
             self.servers_page.forget_key_button,
         ):
             button.setVisible(identity.can_manage)
-        self.add_server_action.setEnabled(identity.can_manage)
+        # The demo's servers are simulated: nothing to connect to.
+        self.servers_page.add_button.setVisible(identity.can_manage and not self.demo)
+        self.servers_page.forget_key_button.setVisible(identity.can_manage and not self.demo)
+        self.add_server_action.setEnabled(identity.can_manage and not self.demo)
         if identity.can_approve:
             self.approvals_page.reload()
+
+    def show_database(self) -> None:
+        """Name the open database in the status bar and on the Settings page."""
+        url = self.labgpu.db_url
+        self.db_label.setText(self.tr("Database: {url}").format(url=text.short_db(url)))
+        self.db_label.setToolTip(text.safe_url(url))
+        self.settings_page.set_database(text.safe_url(url))
 
     def current_page(self) -> int:
         """The page shown now."""
@@ -220,6 +239,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Refresh now, then every few seconds (call once the database is open)."""
+        self.show_database()  # the demo lab's file is known once it is open
         self.refresh()
         self.timer.start()
         self.calendar_page.start()
@@ -326,6 +346,54 @@ class MainWindow(QMainWindow):
                 "Forgot {count} host key(s) of {name}. Add the server again to confirm its new key."
             ).format(count=removed, name=name)
         )
+
+    # -- demo lab ---------------------------------------------------------------------------
+
+    def open_demo(self) -> bool:
+        """Open the demo lab in a second labgpu process (this window stays on the real lab)."""
+        started = QProcess.startDetached(sys.executable, ["-m", "labgpu", "--demo"])
+        ok = bool(started[0] if isinstance(started, tuple) else started)
+        if not ok:
+            self.statusBar().showMessage(
+                self.tr("The demo lab did not start; run `labgpu --demo` in a terminal."), 30_000
+            )
+        return ok
+
+    def _confirm_reset(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            self.tr("Reset the demo lab?"),
+            self.tr(
+                "Every booking, rule and server change made in the demo is thrown away and the "
+                "lab is generated again."
+            ),
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.reset_demo()
+
+    def reset_demo(self) -> None:
+        """Rebuild the demo database on a worker (already confirmed), then re-read everything."""
+        reset = getattr(self.labgpu, "reset", None)
+        if not self.demo or not callable(reset) or self.demo_banner is None:
+            return
+        self.demo_banner.reset_button.setEnabled(False)
+        self.statusBar().showMessage(self.tr("Generating the demo lab again…"))
+        run_task(reset, self._demo_reset, context=self)
+
+    def _demo_reset(self, _result: object, error: BaseException | None) -> None:
+        if self.demo_banner is not None:
+            self.demo_banner.reset_button.setEnabled(True)
+        if error is not None:
+            message = handle_error(self, error) or ""
+            self.statusBar().showMessage(
+                self.tr("The demo lab was not reset: {message}").format(message=message)
+            )
+            return
+        self.statusBar().showMessage(self.tr("The demo lab was generated again."), 10_000)
+        self.show_database()
+        self.bookings_changed()
+        self.rules_page.reload()
+        self.refresh()
 
     # -- geometry --------------------------------------------------------------------------
 

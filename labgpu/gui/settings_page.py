@@ -51,15 +51,20 @@ class SettingsPage(QWidget):
         form.addRow("", self.restart_note)
         form.addRow(self.tr("Refresh the Live view every:"), self.interval)
         form.addRow(self.tr("Booking reminders:"), self.reminder_lead)
-        db_label = QLabel(db_url)
-        db_label.setMinimumWidth(120)  # a long path must not set the window's minimum width
-        db_label.setToolTip(db_url)
-        db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.tr("Database:"), db_label)
+        self.db_label = QLabel(db_url)
+        self.db_label.setMinimumWidth(120)  # a long path must not set the window's minimum width
+        self.db_label.setToolTip(db_url)
+        self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.tr("Database:"), self.db_label)
         form.addRow(self.tr("Signed in as:"), QLabel(user))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
+
+    def set_database(self, db_url: str) -> None:
+        """Show another database URL (the demo lab's file changes when it is generated)."""
+        self.db_label.setText(db_url)
+        self.db_label.setToolTip(db_url)
 
     def _language_changed(self) -> None:
         prefs.set_language(self._settings, str(self.language.currentData()))

@@ -12,6 +12,7 @@ class WelcomeWidget(QWidget):
     """A short explanation and a big *Add a server* button."""
 
     add_server_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,7 +25,8 @@ class WelcomeWidget(QWidget):
             self.tr(
                 "labgpu shows every GPU of your lab, live: who uses which GPU, how busy it is, "
                 "and which ones are free.\n\nStart by adding a GPU server. labgpu connects to it "
-                "over SSH, finds its GPUs with nvidia-smi and keeps watching them."
+                "over SSH, finds its GPUs with nvidia-smi and keeps watching them. Or look "
+                "around a simulated lab first."
             )
         )
         body.setWordWrap(True)
@@ -32,12 +34,23 @@ class WelcomeWidget(QWidget):
         self.add_button = QPushButton(self.tr("Add a server…"))
         self.add_button.setObjectName("bigButton")
         self.add_button.clicked.connect(self.add_server_requested)
+        self.demo_button = QPushButton(self.tr("Try the demo lab"))
+        self.demo_button.setToolTip(
+            self.tr("Open a second window on a simulated lab with bookings and history")
+        )
+        self.demo_button.setFlat(True)
+        self.demo_button.setObjectName("linkButton")
+        self.demo_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.demo_button.setStyleSheet(
+            "#linkButton { color: #1f6f4a; text-decoration: underline; border: none; }"
+        )
+        self.demo_button.clicked.connect(self.demo_requested)
         self._lay_out(logo, title, body)
 
     def _lay_out(self, logo: QLabel, title: QLabel, body: QLabel) -> None:
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for widget in (logo, title, body, self.add_button):
+        for widget in (logo, title, body, self.add_button, self.demo_button):
             layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
             layout.addSpacing(12)
         body.setAlignment(Qt.AlignmentFlag.AlignHCenter)

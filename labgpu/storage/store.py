@@ -28,6 +28,7 @@ from labgpu.core.inventory import (
     Gpu,
     GpuReading,
     GpuStatus,
+    LabUser,
     ProbeResult,
     Server,
     ServerState,
@@ -38,7 +39,7 @@ from labgpu.storage import bookings, db, inventory, labdb, policies, samples
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
-from labgpu.storage.models import AuditRow, GpuRow, ServerRow
+from labgpu.storage.models import AuditRow, GpuRow, GpuSampleRow, ServerRow, UserRow
 
 __all__ = ["GpuSyncReport", "Store"]
 
@@ -191,6 +192,27 @@ class Store:
                 f"stored reading ({exc.orig}); nothing of it was stored"
             ) from exc
 
+    def store_probes(self, server_name: str, probes: Sequence[ProbeResult]) -> int:
+        """Store many probes of one server in one transaction (history, demo data)."""
+        try:
+            with self._write() as s:
+                return samples.store_probes(s, server_name, probes)
+        except IntegrityError as exc:
+            raise LabgpuError(
+                f"{server_name}: {len(probes)} probes repeat a stored reading ({exc.orig}); "
+                "nothing of them was stored"
+            ) from exc
+
+    def latest_sample_time(self) -> datetime | None:
+        """When the newest sample of any GPU was taken, or ``None`` before the first."""
+        return self.sample_span()[1]
+
+    def sample_span(self) -> tuple[datetime | None, datetime | None]:
+        """When the oldest and the newest stored samples were taken (``None`` if there are none)."""
+        with self._read() as s:
+            row = s.execute(select(func.min(GpuSampleRow.ts), func.max(GpuSampleRow.ts))).one()
+            return row[0], row[1]
+
     def sample_times(self, server_name: str) -> list[datetime]:
         """When a server's GPUs were sampled (distinct sweep times, oldest first)."""
         with self._read() as s:
@@ -200,6 +222,24 @@ class Store:
         """Every current GPU with its latest reading and processes, by server and index."""
         with self._read() as s:
             return samples.latest_status(s)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def add_user(self, user: LabUser, actor: str) -> None:
+        """Add a member to the ``users`` table, or change their display name and role."""
+        with self._write() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == user.name))
+            if row is None:
+                s.add(UserRow(name=user.name, display_name=user.display_name, role=user.role))
+            else:
+                row.display_name, row.role = user.display_name, user.role
+            inventory.add_audit(s, actor, "user.add", user.name, f"role {user.role}")
+
+    def list_users(self) -> list[LabUser]:
+        """The ``users`` table, by name."""
+        with self._read() as s:
+            rows = s.scalars(select(UserRow).order_by(UserRow.name))
+            return [LabUser(r.name, r.display_name, r.role) for r in rows]
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -380,6 +380,21 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>DemoBanner</name>
+    <message>
+        <source>Demo lab: 13 simulated servers, 15 members and 90 days of generated history; no real server is contacted. You are {user}.</source>
+        <translation>데모 연구실: 시뮬레이션 서버 13대, 구성원 15명, 생성된 90일 기록입니다. 실제 서버에는 접속하지 않습니다. 지금 사용자는 {user}입니다.</translation>
+    </message>
+    <message>
+        <source>Reset demo</source>
+        <translation>데모 초기화</translation>
+    </message>
+    <message>
+        <source>Throw away every change made in the demo and generate the lab again</source>
+        <translation>데모에서 바꾼 내용을 모두 버리고 연구실을 다시 생성합니다</translation>
+    </message>
+</context>
+<context>
     <name>ExtendDialog</name>
     <message>
         <source>Extend booking</source>
@@ -572,8 +587,8 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
 <context>
     <name>MainWindow</name>
     <message>
-        <source>labgpu (demo)</source>
-        <translation>labgpu (데모)</translation>
+        <source>labgpu — Demo lab</source>
+        <translation>labgpu — 데모 연구실</translation>
     </message>
     <message>
         <source>Live</source>
@@ -662,6 +677,30 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Forgot {count} host key(s) of {name}. Add the server again to confirm its new key.</source>
         <translation>{name}의 호스트 키 {count}개를 잊었습니다. 서버를 다시 추가해 새 키를 확인하세요.</translation>
+    </message>
+    <message>
+        <source>The demo lab did not start; run `labgpu --demo` in a terminal.</source>
+        <translation>데모 연구실이 시작되지 않았습니다. 터미널에서 `labgpu --demo`를 실행하세요.</translation>
+    </message>
+    <message>
+        <source>Reset the demo lab?</source>
+        <translation>데모 연구실을 초기화할까요?</translation>
+    </message>
+    <message>
+        <source>Every booking, rule and server change made in the demo is thrown away and the lab is generated again.</source>
+        <translation>데모에서 바꾼 예약, 규칙, 서버가 모두 버려지고 연구실이 다시 생성됩니다.</translation>
+    </message>
+    <message>
+        <source>Generating the demo lab again…</source>
+        <translation>데모 연구실을 다시 생성하는 중…</translation>
+    </message>
+    <message>
+        <source>The demo lab was not reset: {message}</source>
+        <translation>데모 연구실을 초기화하지 못했습니다: {message}</translation>
+    </message>
+    <message>
+        <source>The demo lab was generated again.</source>
+        <translation>데모 연구실을 다시 생성했습니다.</translation>
     </message>
 </context>
 <context>
@@ -1115,10 +1154,18 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>labgpu shows every GPU of your lab, live: who uses which GPU, how busy it is, and which ones are free.
 
-Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs with nvidia-smi and keeps watching them.</source>
+Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs with nvidia-smi and keeps watching them. Or look around a simulated lab first.</source>
         <translation>labgpu는 연구실의 모든 GPU를 실시간으로 보여 줍니다. 누가 어떤 GPU를 쓰는지, 얼마나 바쁜지, 어떤 GPU가 비어 있는지 한눈에 볼 수 있습니다.
 
-먼저 GPU 서버를 추가하세요. labgpu가 SSH로 접속해 nvidia-smi로 GPU를 찾고 계속 지켜봅니다.</translation>
+먼저 GPU 서버를 추가하세요. labgpu가 SSH로 접속해 nvidia-smi로 GPU를 찾고 계속 지켜봅니다. 시뮬레이션 연구실을 먼저 둘러볼 수도 있습니다.</translation>
+    </message>
+    <message>
+        <source>Try the demo lab</source>
+        <translation>데모 연구실 둘러보기</translation>
+    </message>
+    <message>
+        <source>Open a second window on a simulated lab with bookings and history</source>
+        <translation>예약과 기록이 있는 시뮬레이션 연구실을 새 창으로 엽니다</translation>
     </message>
     <message>
         <source>Add a server…</source>
@@ -1130,6 +1177,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>labgpu cannot start</source>
         <translation>labgpu를 시작할 수 없습니다</translation>
+    </message>
+    <message>
+        <source>Preparing the demo lab…</source>
+        <translation>데모 연구실을 준비하는 중…</translation>
     </message>
     <message>
         <source>Opening the database…</source>

@@ -146,8 +146,8 @@ def test_run_gui_opens_the_window_and_quits(qtbot: QtBot) -> None:
             QTimer.singleShot(20, close_when_refreshed)
 
     QTimer.singleShot(0, close_when_refreshed)
-    assert run_gui(None, demo=True) == 0
-    assert seen == ["labgpu (demo)"]
+    assert run_gui(None) == 0
+    assert seen == ["labgpu"]
 
 
 def test_bug_in_a_callback_is_reported(qtbot: QtBot, bugs: list[BaseException]) -> None:

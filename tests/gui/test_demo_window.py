@@ -1,0 +1,125 @@
+"""``labgpu --demo``: the window on the demo lab, the welcome screen's offer, *Reset demo*."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QProcess, QThreadPool, QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from labgpu.cli.main import main
+from labgpu.gui import main_window
+from labgpu.gui.main_window import APPROVALS, MainWindow
+from labgpu.gui.settings import open_settings
+from labgpu.services.demo import DemoLabgpu
+
+pytestmark = pytest.mark.gui
+
+
+def test_demo_flag_opens_a_populated_demo_window(qtbot: QtBot, demo_folder: Path) -> None:
+    seen: dict[str, object] = {}
+
+    def close_when_populated() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        ready = [
+            w
+            for w in windows
+            if w.isVisible() and w.snapshot is not None and w.snapshot.gpus and w.identity
+        ]
+        if not ready:
+            QTimer.singleShot(20, close_when_populated)
+            return
+        win = ready[0]
+        assert isinstance(win.labgpu, DemoLabgpu)
+        seen.update(
+            title=win.windowTitle(),
+            gpus=len(win.snapshot.gpus),  # type: ignore[union-attr]
+            rows=sum(len(g.gpus) for g in win.live_page.live.model.groups()),
+            welcome=win.live_page.showing_welcome(),
+            summary=win.live_page.live.summary.text(),
+            feed=win.labgpu.feed is not None and win.labgpu.feed.is_running(),
+            banner=win.demo_banner is not None and win.demo_banner.isVisible(),
+        )
+        win.close()  # the last window closing quits the app
+
+    QTimer.singleShot(0, close_when_populated)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    try:
+        assert main(["--demo"]) == 0
+    finally:
+        app.setStyleSheet("")  # make_application styled the shared app: later tests expect none
+    assert "Demo" in str(seen["title"])
+    assert seen["gpus"] == 52
+    assert seen["rows"] == 52
+    assert seen["welcome"] is False
+    assert str(seen["summary"]).startswith("52 GPUs on 13 servers")
+    assert seen["banner"] is True
+
+
+@pytest.fixture
+def demo_window(qtbot: QtBot, demo_folder: Path) -> Iterator[MainWindow]:
+    """The main window on the (copied) demo lab, opened and refreshed once."""
+    lab = DemoLabgpu()
+    lab.open()
+    win = MainWindow(lab, open_settings(), demo=True)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.snapshot is not None and win.identity is not None, timeout=20_000)
+    yield win
+    win.timer.stop()
+    qtbot.waitUntil(lambda: not win.is_refreshing(), timeout=20_000)
+    QThreadPool.globalInstance().waitForDone(30_000)
+    lab.close()
+
+
+def test_every_page_has_demo_data(qtbot: QtBot, demo_window: MainWindow) -> None:
+    win = demo_window
+    assert win.windowTitle() == "labgpu — Demo lab"
+    assert not win.servers_page.add_button.isVisible()
+    assert not win.add_server_action.isEnabled()
+    win.show_page(APPROVALS)
+    approvals = win.nav.item(APPROVALS)
+    qtbot.waitUntil(lambda: approvals.text().startswith("Approvals ("), timeout=20_000)
+    assert win.labgpu.bookings(mine=True)
+    assert win.labgpu.maintenance()
+    assert win.labgpu.pending_approvals()
+
+
+def test_reset_demo_generates_the_lab_again(
+    qtbot: QtBot, demo_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labgpu.services import demo
+
+    monkeypatch.setattr(demo, "BUILD_HISTORY", demo.BUILD_HISTORY / 12)  # 5 minutes
+    lab = demo_window.labgpu
+    assert isinstance(lab, DemoLabgpu)
+    assert not lab.built
+    demo_window.reset_demo()
+    qtbot.waitUntil(lambda: lab.built, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: "generated again" in demo_window.statusBar().currentMessage(), timeout=60_000
+    )
+    assert len(lab.list_gpus()) == 52
+    qtbot.waitUntil(lambda: not demo_window.is_refreshing(), timeout=20_000)
+
+
+def test_welcome_screen_offers_the_demo(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[str, list[str]]] = []
+
+    def start_detached(program: str, arguments: list[str]) -> bool:
+        started.append((program, arguments))
+        return True
+
+    monkeypatch.setattr(QProcess, "startDetached", start_detached)
+    assert window.live_page.showing_welcome()
+    window.live_page.welcome.demo_button.click()
+    assert started
+    assert started[0][1][-2:] == ["labgpu", "--demo"] or started[0][1][-1] == "--demo"
+    assert main_window.sys.executable == started[0][0]
