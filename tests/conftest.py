@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest_plugins = [
     "tests.helpers.sshd",
     "tests.helpers.postgres",
+    "tests.helpers.slurm",
 ]
 
 
