@@ -49,7 +49,8 @@ def test_submit_run_complete_and_fetch_results(service: OffloadService, project:
     assert f"#SBATCH --job-name={draft.name}" in draft.script
     seen: list[tuple[int, int]] = []
     job = service.submit(draft, progress=lambda done, total: seen.append((done, total)))
-    assert job.remote_id and job.remote_id.isdigit()
+    assert job.remote_id
+    assert job.remote_id.isdigit()
     assert seen[-1][0] == seen[-1][1] > 0
     job = wait_for(service, job.id, ended)
     assert (job.state, job.exit_code) == (JobState.COMPLETED, 0)
@@ -59,7 +60,8 @@ def test_submit_run_complete_and_fetch_results(service: OffloadService, project:
     assert (dest / "out" / "result.txt").read_text() == "HELLO FROM THE LAB\n"
     stdout = (dest / "labgpu-stdout.txt").read_text()
     assert "gpus=0" in stdout
-    assert ".git" not in stdout.split() and "__pycache__" not in stdout.split()
+    assert ".git" not in stdout.split()
+    assert "__pycache__" not in stdout.split()
     assert report.files_copied >= 3
     _, again = service.fetch(job.id)  # incremental: nothing changed, nothing copied
     assert again.files_copied == 0
