@@ -112,6 +112,7 @@ class Labgpu:
                 if user != self.user:
                     self.user = user
                     self._bookings = None
+                    self._offload = None
 
     def close(self) -> None:
         """Stop the collector, close SSH connections and the database."""
