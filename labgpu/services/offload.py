@@ -134,6 +134,8 @@ class OffloadService:
         self.pool = pool
         self.user = user
         self.ask: Prompter | None = None  # the GUI's dialog or the CLI's getpass
+        #: Or one prompter per cluster name (the GUI's dialog names the cluster).
+        self.ask_for: Callable[[str], Prompter] | None = None
         #: For tests: called right after the scheduler accepted a job, before it is recorded.
         self.after_submit_hook: Callable[[], None] | None = None
         self._bases: dict[str, str] = {}
@@ -170,12 +172,13 @@ class OffloadService:
         from labgpu.remote.cluster import SchedulerClient
 
         if cluster.login == "interactive":
-            if self.ask is None and not self.pool.is_connected(cluster.target):
+            ask = self.ask_for(cluster.name) if self.ask_for is not None else self.ask
+            if ask is None and not self.pool.is_connected(cluster.target):
                 raise AuthFailedError(
                     cluster.name, "not logged in; log in first (it asks for OTP and password)"
                 )
-            if self.ask is not None:
-                self.pool.set_prompter(cluster.target, with_saved_password(cluster, self.ask))
+            if ask is not None:
+                self.pool.set_prompter(cluster.target, with_saved_password(cluster, ask))
         return SchedulerClient(self.pool, cluster)
 
     def login(self, name: str) -> None:
