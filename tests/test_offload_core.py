@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from labgpu.core.offload import (
     hms,
     new_job_name,
     parse_duration,
+    should_offer_cluster,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -190,6 +191,17 @@ def test_cluster_and_request_checks() -> None:
         check_request(_request(results=("../etc",)), NEURON)
     with pytest.raises(LabgpuError, match="give the command"):
         check_request(_request(command="  "), NEURON)
+
+
+def test_when_to_offer_a_cluster() -> None:
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    soon = (now + timedelta(hours=2), now + timedelta(hours=10))
+    friday = (now + timedelta(days=3), now + timedelta(days=3, hours=8))
+    assert should_offer_cluster(None, now)
+    assert not should_offer_cluster(soon, now)
+    assert should_offer_cluster(friday, now)
+    assert not should_offer_cluster(friday, now, deadline=now + timedelta(days=4))
+    assert should_offer_cluster(soon, now, deadline=now + timedelta(hours=6))
 
 
 def test_job_names_are_unique_and_tidy() -> None:

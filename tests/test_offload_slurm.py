@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from labgpu.core.errors import LabgpuError
 from labgpu.core.offload import JobRequest, JobState
 from labgpu.remote.cluster import SubmitRejected
 from labgpu.services.offload import OffloadService
@@ -155,3 +156,9 @@ def test_unreachable_cluster_keeps_state_and_resumes(
 def test_start_estimate_from_test_only(service: OffloadService, project: Path) -> None:
     estimate = service.estimate_start(service.prepare(_request(project, "true")))
     assert estimate is not None
+
+
+def test_overflow_estimate_for_a_request(service: OffloadService) -> None:
+    assert service.estimate("neuron", 1, 2.0, "a100") is not None
+    with pytest.raises(LabgpuError, match="at most 48 hours"):
+        service.estimate("neuron", 1, 72.0)

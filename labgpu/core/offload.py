@@ -248,3 +248,23 @@ def elapsed_between(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
     return max(0, int((end - start) / timedelta(seconds=1)))
+
+
+#: Offer a cluster when the lab's earliest slot starts later than this (unless a deadline says).
+DEFAULT_MAX_WAIT = timedelta(hours=24)
+
+
+def should_offer_cluster(
+    earliest: tuple[datetime, datetime] | None,
+    now: datetime,
+    deadline: datetime | None = None,
+    max_wait: timedelta = DEFAULT_MAX_WAIT,
+) -> bool:
+    """True when the lab cannot serve a request in time: no slot, a slot ending after the
+    member's deadline, or (without a deadline) one starting more than ``max_wait`` away."""
+    if earliest is None:
+        return True
+    start, end = earliest
+    if deadline is not None:
+        return end > deadline
+    return start - now > max_wait

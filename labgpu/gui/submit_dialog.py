@@ -36,6 +36,12 @@ from labgpu.services.offload import Draft, OffloadService
 LoggedIn = Callable[[str, Callable[[], object]], object]
 
 
+def run_logged_in(service: OffloadService, cluster: str, fn: Callable[[], object]) -> object:
+    """(On a worker.) Log in to ``cluster`` if this session is not yet, then run ``fn``."""
+    service.login(cluster)
+    return fn()
+
+
 class SubmitJobDialog(QDialog):
     """Prepare, review (edit) and send a job to a cluster."""
 
@@ -211,6 +217,11 @@ class SubmitJobDialog(QDialog):
         self.message.setObjectName("inlineError" if error else "hint")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
+
+    def set_resources(self, gpus: int, hours: float) -> None:
+        """Pre-fill GPUs and hours (*Run on a cluster instead* from Find a slot)."""
+        self.gpus_spin.setValue(gpus)
+        self.hours_spin.setValue(hours)
 
     def set_folder(self, folder: Path) -> None:
         """Pre-fill the folder (tests, *Run on a cluster instead*)."""

@@ -296,6 +296,22 @@ class OffloadService:
         client.write_script(probe_dir, draft.script)
         return client.estimate_start(probe_dir)
 
+    def estimate(
+        self, cluster_name: str, gpus: int, hours: float, gpu_type: str = ""
+    ) -> datetime | None:
+        """The cluster's start estimate for ``gpus`` GPUs over ``hours`` (overflow advice)."""
+        cluster = self.cluster(cluster_name)
+        request = JobRequest(cluster.name, ".", "true", gpus, hours, gpu_type)
+        check_request(request, cluster)
+        client = self.client(cluster)
+        if cluster.scheduler != "slurm":
+            return None
+        base = self._base(client)
+        probe_dir = posixpath.join(base, "jobs", ".estimate")
+        plan = jobscript.ScriptPlan("labgpu-estimate", base, probe_dir)
+        client.write_script(probe_dir, jobscript.job_script(cluster, request, plan))
+        return client.estimate_start(probe_dir)
+
     # -- follow --------------------------------------------------------------------------------
 
     def job(self, job_id: int) -> OffloadJob:

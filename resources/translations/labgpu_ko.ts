@@ -553,6 +553,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>예약</translation>
     </message>
     <message>
+        <source>Run on a cluster instead…</source>
+        <translation>대신 클러스터에서 실행…</translation>
+    </message>
+    <message>
         <source>Model:</source>
         <translation>모델:</translation>
     </message>
@@ -587,6 +591,18 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Nothing fits: try fewer GPUs, a shorter time or a later deadline.</source>
         <translation>맞는 시간이 없습니다. GPU 수를 줄이거나, 시간을 줄이거나, 마감을 늦춰 보세요.</translation>
+    </message>
+    <message>
+        <source>The lab&apos;s earliest slot is late for this request; a shared cluster may start it sooner (Run on a cluster instead…).</source>
+        <translation>연구실의 가장 빠른 빈 시간이 이 요청에는 늦습니다. 공용 클러스터에서 더 빨리 시작할 수 있습니다 (대신 클러스터에서 실행…).</translation>
+    </message>
+    <message>
+        <source>{cluster} estimates the start at {time}</source>
+        <translation>{cluster}의 예상 시작 시각: {time}</translation>
+    </message>
+    <message>
+        <source>No cluster is registered: add one on the Offload page.</source>
+        <translation>등록된 클러스터가 없습니다. 클러스터 작업 화면에서 추가하세요.</translation>
     </message>
 </context>
 <context>

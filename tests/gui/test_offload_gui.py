@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.offload import JobState
+from labgpu.gui.find_slot_dialog import FindSlotDialog
 from labgpu.gui.main_window import OFFLOAD, MainWindow
 from labgpu.gui.offload_login import GuiPrompter, OtpDialog
 from tests.helpers.offload import slurm_cluster_settings
@@ -99,3 +100,22 @@ def test_prompter_asks_on_the_gui_thread_from_a_worker(qtbot: QtBot, window: Mai
     assert threads == [True]
     assert prompter.take_pending("neuron") == "pw"
     assert prompter.take_pending("neuron") is None
+
+
+def test_find_a_slot_offers_a_cluster_with_its_estimate(
+    qtbot: QtBot, window: MainWindow, slurm_cluster: SlurmCluster
+) -> None:
+    lab = window.labgpu
+    cluster = lab.offload.add_cluster(slurm_cluster_settings(slurm_cluster))
+    lab.pool.trust_host_key(cluster.target, slurm_cluster.login.fingerprint)
+    finder = FindSlotDialog(lab, [], window)
+    qtbot.addWidget(finder)
+    finder.count.setValue(2)
+    finder.hours.setValue(3)
+    finder.show_options([])  # the lab has nothing for this request
+    assert not finder.cluster_button.isHidden()
+    submit = finder.run_on_cluster()
+    qtbot.waitUntil(lambda: "estimates the start" in submit.message.text(), timeout=30_000)
+    assert (submit.gpus_spin.value(), submit.hours_spin.value()) == (2, 3.0)
+    assert submit.cluster_box.currentData() == "neuron"
+    submit.close()
