@@ -180,7 +180,7 @@ class OffloadPage(ActionPage):
             for job, dest in fetched:
                 self.notify.emit(
                     self.tr("{name} {state}; results in {path}").format(
-                        name=job.name, state=job.state.value, path=dest
+                        name=job.name, state=self.state_label(job.state), path=dest
                     )
                 )
             if errors:
@@ -206,9 +206,23 @@ class OffloadPage(ActionPage):
                 self.tree.setCurrentItem(item)
         self._update_buttons()
 
+    def state_label(self, state: JobState) -> str:
+        """The state in the person's language."""
+        labels = {
+            JobState.SUBMITTING: self.tr("submitting"),
+            JobState.QUEUED: self.tr("queued"),
+            JobState.RUNNING: self.tr("running"),
+            JobState.COMPLETED: self.tr("completed"),
+            JobState.FAILED: self.tr("failed"),
+            JobState.CANCELLED: self.tr("cancelled"),
+            JobState.TIMEOUT: self.tr("timed out"),
+            JobState.UNKNOWN: self.tr("unknown"),
+        }
+        return labels[state]
+
     def state_text(self, job: OffloadJob) -> str:
         """``running``, ``queued (Resources)``, ``failed (exit 3)``."""
-        text = job.state.value
+        text = self.state_label(job.state)
         if job.state.is_final and job.exit_code not in (None, 0):
             return self.tr("{state} (exit {code})").format(state=text, code=job.exit_code)
         if job.reason and not job.state.is_final:

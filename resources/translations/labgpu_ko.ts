@@ -971,6 +971,38 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>{name}: {state}, 결과는 {path}에 있습니다</translation>
     </message>
     <message>
+        <source>submitting</source>
+        <translation>제출 중</translation>
+    </message>
+    <message>
+        <source>queued</source>
+        <translation>대기 중</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>실행 중</translation>
+    </message>
+    <message>
+        <source>completed</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>실패</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <source>timed out</source>
+        <translation>시간 초과</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>알 수 없음</translation>
+    </message>
+    <message>
         <source>{state} (exit {code})</source>
         <translation>{state} (종료 코드 {code})</translation>
     </message>
