@@ -69,6 +69,9 @@ def test_cli_submit_follow_fetch(
     assert [j["id"] for j in listed] == [job["id"]]
     assert main([*db, "offload", "cancel", str(job["id"])]) == 1
     assert "already ended" in capsys.readouterr().err
+    usage = _json(capsys, [*db, "offload", "usage", "--json"])
+    assert isinstance(usage, list)
+    assert [(u["user"], u["cluster"], u["jobs"]) for u in usage] == [("tester", "neuron", 1)]
 
 
 def test_cli_refusals_and_usage_errors(

@@ -72,6 +72,7 @@ def _add_clusters(sub: Sub) -> None:
         help="keep the password (never the OTP) in the system keyring",
     )  # fmt: skip
     li.add_argument("--forget-password", action="store_true", help="remove a kept password")
+    li.add_argument("--trust-host-key", metavar="SHA256:...", help="accept this host key")
     li.set_defaults(handler=run_clusters_login)
 
 
@@ -114,6 +115,9 @@ def _add_offload(sub: Sub) -> None:
     fe.add_argument("id", type=int)
     fe.add_argument("--to", type=Path, help="local folder (default: DIR/labgpu-results/NAME)")
     fe.set_defaults(handler=run_fetch)
+    us = osub.add_parser("usage", help="offloaded GPU-hours per month, member and cluster")
+    us.add_argument("--json", action="store_true")
+    us.set_defaults(handler=run_usage)
     rs = osub.add_parser("resubmit", help="send a job again")
     rs.add_argument("id", type=int)
     rs.set_defaults(handler=run_resubmit)
@@ -315,12 +319,15 @@ def run_clusters_login(args: argparse.Namespace) -> int:
             return 0
         kept: list[str] = []
         lab.offload.ask = terminal_prompter(cluster.name, kept if args.save_password else None)
+        if args.trust_host_key:
+            lab.offload.trust_host_key(cluster.name, args.trust_host_key)
         try:
             lab.offload.login(cluster.name)
         except HostKeyUnknownError as exc:
             raise LabgpuError(
-                f"{exc}; then register it with `labgpu clusters add {cluster.name} --update "
-                f"... --trust-host-key {exc.fingerprint}`"
+                f"{exc.host}: unknown host key {exc.fingerprint}; check it with the cluster's "
+                f"administrators, then run `labgpu clusters login {cluster.name} "
+                f"--trust-host-key {exc.fingerprint}`"
             ) from exc
         if args.save_password and kept:
             save_password(cluster, kept[-1])
@@ -436,6 +443,27 @@ def run_fetch(args: argparse.Namespace) -> int:
         print(f"{dest}: {report.files_copied} file(s) copied, {report.files_skipped} unchanged")
         for path in report.missing:
             print(f"labgpu: {path} does not exist on the cluster (yet)", file=sys.stderr)
+        return 0
+
+    return _with_lab(args, work)
+
+
+def run_usage(args: argparse.Namespace) -> int:
+    """Offloaded GPU-hours per month, member and cluster (for the PI)."""
+
+    def work(lab: Labgpu) -> int:
+        rows = lab.offload.usage()
+        if args.json:
+            output.print_json(
+                [
+                    {"month": r.month, "user": r.user_name, "cluster": r.cluster,
+                     "jobs": r.jobs, "gpu_hours": round(r.gpu_hours, 4)}
+                    for r in rows
+                ]
+            )  # fmt: skip
+            return 0
+        table = [[r.month, r.user_name, r.cluster, str(r.jobs), f"{r.gpu_hours:.2f}"] for r in rows]
+        print(output.table(table, ["MONTH", "MEMBER", "CLUSTER", "JOBS", "GPU-HOURS"]))
         return 0
 
     return _with_lab(args, work)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.offload import Cluster
 from labgpu.gui.errors import handle_error
 from labgpu.gui.worker import run_task
@@ -46,6 +48,8 @@ class ClustersDialog(QDialog):
         self.service = service
         self.login = login
         self.clusters: list[Cluster] = []
+        #: Asks the person (title, question) -> yes?; tests replace it.
+        self.confirm: Callable[[str, str], bool] = self._confirm
         self.setWindowTitle(self.tr("Clusters"))
         self.list = QListWidget()
         self.name_edit = QLineEdit()
@@ -55,6 +59,8 @@ class ClustersDialog(QDialog):
         self.port_spin.setSpecialValueText(self.tr("default (22)"))
         self.user_edit = QLineEdit()
         self.jump_edit = QLineEdit()
+        self.identity_edit = QLineEdit()
+        self.identity_edit.setPlaceholderText(self.tr("default: ssh-agent and ~/.ssh keys"))
         self.scheduler_box = QComboBox()
         self.scheduler_box.addItems(["slurm", "pbs"])
         self.login_box = QComboBox()
@@ -84,7 +90,7 @@ class ClustersDialog(QDialog):
         self.new_button.clicked.connect(self.clear_form)
         self.save_button.clicked.connect(self.save)
         self.remove_button.clicked.connect(self.remove)
-        self.login_button.clicked.connect(self.log_in)
+        self.login_button.clicked.connect(lambda: self.log_in())
         self.close_button.clicked.connect(self.accept)
         self.reload()
 
@@ -96,6 +102,7 @@ class ClustersDialog(QDialog):
             (self.tr("Port:"), self.port_spin),
             (self.tr("User:"), self.user_edit),
             (self.tr("Jump host:"), self.jump_edit),
+            (self.tr("Identity file:"), self.identity_edit),
             (self.tr("Scheduler:"), self.scheduler_box),
             (self.tr("Login:"), self.login_box),
             (self.tr("Partition / queue:"), self.partition_edit),
@@ -152,6 +159,7 @@ class ClustersDialog(QDialog):
         self.port_spin.setValue(cluster.port or 0)
         self.user_edit.setText(cluster.user)
         self.jump_edit.setText(cluster.jump_host or "")
+        self.identity_edit.setText(cluster.identity_file or "")
         self.scheduler_box.setCurrentText(cluster.scheduler)
         self.login_box.setCurrentIndex(max(0, self.login_box.findData(cluster.login)))
         self.partition_edit.setText(cluster.partition)
@@ -183,6 +191,7 @@ class ClustersDialog(QDialog):
             modules=tuple(self.modules_edit.text().split()),
             max_hours=self.hours_spin.value() or None,
             login=str(self.login_box.currentData()),
+            identity_file=self.identity_edit.text().strip() or None,
         )
 
     def save(self) -> None:
@@ -202,18 +211,42 @@ class ClustersDialog(QDialog):
             self.tr("Removed {name}; its jobs stay in the records.").format(name=name),
         )
 
-    def log_in(self) -> None:
-        """Log in now (the OTP dialog appears for interactive clusters)."""
+    def log_in(self, fingerprint: str | None = None) -> None:
+        """Log in now (the OTP dialog appears for interactive clusters); an unknown host key
+        is shown to the person, and trusted only if they say so."""
         name = self.name_edit.text().strip()
-        self._run(
-            lambda: self.login(name, lambda: None),
-            self.tr("Logged in to {name}.").format(name=name),
-        )
+
+        def work() -> object:
+            if fingerprint:
+                self.service.trust_host_key(name, fingerprint)
+            return self.login(name, lambda: None)
+
+        self._run(work, self.tr("Logged in to {name}.").format(name=name))
+
+    def _host_key(self, error: HostKeyUnknownError) -> None:
+        question = self.tr(
+            "labgpu has never seen the host key of {host}.\n\nKey type: {key_type}\n"
+            "Fingerprint: {fingerprint}\n\nCompare it with the fingerprint the cluster's "
+            "administrators publish. Trust this key?"
+        ).format(host=error.host, key_type=error.key_type or "?", fingerprint=error.fingerprint)
+        if self.confirm(self.tr("Unknown host key"), question):
+            self.log_in(error.fingerprint)
+        else:
+            self.show_message(
+                self.tr("The host key was not trusted, so labgpu did not log in."), error=True
+            )
+
+    def _confirm(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _run(self, fn: Callable[[], object], done: str) -> None:
         self.show_message(self.tr("Working…"))
 
         def finished(_result: object, error: BaseException | None) -> None:
+            if isinstance(error, HostKeyUnknownError):
+                self._host_key(error)
+                return
             if error is not None:
                 self.show_message(handle_error(self, error) or "", error=True)
                 return

@@ -167,7 +167,7 @@ class OffloadPage(ActionPage):
             if c.login == "key" or service.pool.is_connected(c.target)
         ]
         report = service.refresh(usable)
-        fetched = service.fetch_finished()
+        fetched = service.fetch_finished(usable)
         errors = [f"{name}: {message}" for name, message in report.errors.items()]
         return errors, fetched
 

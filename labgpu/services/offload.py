@@ -189,6 +189,10 @@ class OffloadService:
         self.pool.close(cluster.target)  # the member asked: forget an earlier failure
         self.client(cluster).login()
 
+    def trust_host_key(self, name: str, fingerprint: str) -> None:
+        """Save a cluster's host key after the member compared its fingerprint."""
+        self.pool.trust_host_key(self.cluster(name).target, fingerprint)
+
     def is_logged_in(self, name: str) -> bool:
         """True while this session holds a login to the cluster."""
         return self.pool.is_connected(self.cluster(name).target)
@@ -459,11 +463,13 @@ class OffloadService:
             self.store.offload.update_job(job.id, fetched_at=datetime.now(UTC))
         return dest, report
 
-    def fetch_finished(self) -> list[tuple[OffloadJob, Path]]:
+    def fetch_finished(self, only: Sequence[str] | None = None) -> list[tuple[OffloadJob, Path]]:
         """Fetch the results of this member's ended jobs not fetched yet (errors logged)."""
         done: list[tuple[OffloadJob, Path]] = []
         for job in self.jobs():
             if job.state not in FINAL_STATES or job.fetched_at is not None:
+                continue
+            if only is not None and job.cluster not in only:
                 continue
             try:
                 dest, _ = self.fetch(job.id)

@@ -329,11 +329,16 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <name>ClustersDialog</name>
     <message>
         <source>Clusters</source>
+        <extracomment>Asks the person (title, question) -&gt; yes?; tests replace it.</extracomment>
         <translation>클러스터</translation>
     </message>
     <message>
         <source>default (22)</source>
         <translation>기본값 (22)</translation>
+    </message>
+    <message>
+        <source>default: ssh-agent and ~/.ssh keys</source>
+        <translation>기본값: ssh-agent와 ~/.ssh의 키</translation>
     </message>
     <message>
         <source>SSH key or agent</source>
@@ -396,6 +401,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>점프 호스트:</translation>
     </message>
     <message>
+        <source>Identity file:</source>
+        <translation>개인 키 파일:</translation>
+    </message>
+    <message>
         <source>Scheduler:</source>
         <translation>스케줄러:</translation>
     </message>
@@ -438,6 +447,28 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Logged in to {name}.</source>
         <translation>{name}에 로그인했습니다.</translation>
+    </message>
+    <message>
+        <source>labgpu has never seen the host key of {host}.
+
+Key type: {key_type}
+Fingerprint: {fingerprint}
+
+Compare it with the fingerprint the cluster&apos;s administrators publish. Trust this key?</source>
+        <translation>labgpu가 {host}의 호스트 키를 처음 봅니다.
+
+키 종류: {key_type}
+지문: {fingerprint}
+
+클러스터 관리자가 공개한 지문과 비교하세요. 이 키를 신뢰하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>Unknown host key</source>
+        <translation>알 수 없는 호스트 키</translation>
+    </message>
+    <message>
+        <source>The host key was not trusted, so labgpu did not log in.</source>
+        <translation>호스트 키를 신뢰하지 않았으므로 labgpu는 로그인하지 않았습니다.</translation>
     </message>
     <message>
         <source>Working…</source>

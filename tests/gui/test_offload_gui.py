@@ -119,3 +119,23 @@ def test_find_a_slot_offers_a_cluster_with_its_estimate(
     assert (submit.gpus_spin.value(), submit.hours_spin.value()) == (2, 3.0)
     assert submit.cluster_box.currentData() == "neuron"
     submit.close()
+
+
+def test_clusters_dialog_registers_and_logs_in_after_confirming_the_host_key(
+    qtbot: QtBot, window: MainWindow, slurm_cluster: SlurmCluster
+) -> None:
+    dialog = window.offload_page.open_clusters()
+    settings = slurm_cluster_settings(slurm_cluster, name="hpc")
+    dialog.fill(settings)
+    dialog.save()
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=10_000)
+    asked: list[str] = []
+    dialog.confirm = lambda _title, question: asked.append(question) or True
+    dialog.log_in()
+    qtbot.waitUntil(lambda: "Logged in" in dialog.message.text() or "—" in dialog.message.text(),
+                    timeout=20_000)  # fmt: skip
+    assert dialog.message.text() == "Logged in to hpc."
+    assert slurm_cluster.login.fingerprint in asked[0]
+    assert window.labgpu.offload.is_logged_in("hpc")
+    assert window.labgpu.offload.cluster("hpc").directives == ("--comment=pytorch",)
+    dialog.close()
