@@ -77,6 +77,12 @@ def test_failing_job_keeps_its_exit_code(service: OffloadService, project: Path)
     assert (job.state, job.exit_code, job.raw_state) == (JobState.FAILED, 3, "FAILED")
     out, err = service.tail(job.id)
     assert "oops" in err
+    again = service.resubmit(job.id)
+    assert again.name != job.name
+    assert f"--job-name={again.name}" in again.script
+    assert job.name not in again.script
+    again = wait_for(service, again.id, ended)
+    assert (again.state, again.exit_code) == (JobState.FAILED, 3)
 
 
 def test_cancel_a_running_job(service: OffloadService, project: Path) -> None:

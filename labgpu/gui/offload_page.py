@@ -61,6 +61,7 @@ class OffloadPage(ActionPage):
         self.jobs: list[OffloadJob] = []
         self.prompter = GuiPrompter(self)
         self._polling = False
+        self._active = False  # between start() and stop(): nothing is read after the window closed
         self.tree = QTreeWidget()
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
@@ -141,20 +142,24 @@ class OffloadPage(ActionPage):
 
     def start(self) -> None:
         """Poll now and every ``DEFAULT_POLL_S`` seconds."""
+        self._active = True
         self.poll()
         self.timer.start()
 
     def stop(self) -> None:
-        """Stop polling."""
+        """Stop polling; answers still in flight are dropped (the lab may be closed next)."""
+        self._active = False
         self.timer.stop()
 
     def reload(self) -> None:
         """Read my jobs from the database (on a worker)."""
+        if not self._active:
+            return
         run_task(lambda: self.service.jobs(), self._loaded, context=self)
 
     def poll(self) -> None:
         """Ask the clusters (those needing no new login), fetch ended jobs' results, reload."""
-        if self._polling:
+        if self._polling or not self._active:
             return
         self._polling = True
         run_task(self._poll_work, self._polled, context=self)
@@ -173,6 +178,8 @@ class OffloadPage(ActionPage):
 
     def _polled(self, result: object, error: BaseException | None) -> None:
         self._polling = False
+        if not self._active:
+            return
         if error is not None:
             self.show_message(handle_error(self, error) or "", error=True)
         elif isinstance(result, tuple):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +20,16 @@ from tests.helpers.offload import slurm_cluster_settings
 from tests.helpers.slurm import SlurmCluster
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def collect_earlier_leaks() -> None:
+    """Collect psycopg connections leaked by the lab-database GUI tests that ran before (a known
+    issue-4 leak, also present without the offload code) so that they are not blamed on these
+    tests; ResourceWarnings raised *by* these tests still fail them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def test_submit_through_the_dialog_and_see_it_complete(
