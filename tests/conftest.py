@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.helpers.sshd",
     "tests.helpers.postgres",
     "tests.helpers.demo",
+    "tests.helpers.slurm",
 ]
 
 

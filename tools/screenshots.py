@@ -6,9 +6,10 @@ Re-runs itself under ``xvfb-run -a`` when no X display is set. Saves docs/welcom
 empty database, then builds the demo lab (``labgpu --demo``: 12 × 4 RTX A4000 + 4 A40, 15
 members, 90 days of bookings) in a temporary directory and saves docs/live.png, servers.png,
 settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png, approvals.png
-and rules.png (each also ``_ko``), and docs/connect.png (+ ``_ko``), the lab database sign-in.
-``--only connect`` takes just that one. Korean needs a CJK font (Debian:
-``apt-get install fonts-nanum``).
+and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
+members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
+offload_login.png (each + ``_ko``). ``--only connect|members|offload`` takes just those.
+Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
 
 from __future__ import annotations
@@ -218,11 +219,144 @@ def shoot_members(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+OFFLOAD_JOBS = [
+    # (command, gpus, hours, state, raw state, reason, exit code, hours ago, elapsed s)
+    ("python train.py --config vit_l16.yaml", 2, 24, "running", "RUNNING", "", None, 2, 6130),
+    ("python sweep.py --lr 3e-4 --seeds 5", 4, 12, "queued", "PENDING", "Resources", None, 1, None),
+    ("bash scripts/eval_all.sh", 1, 2, "completed", "COMPLETED", "", 0, 20, 4210),
+    ("python train.py --config configs/vit_b16.yaml", 2, 8, "failed", "FAILED", "", 1, 30, 95),
+    ("python finetune.py --epochs 3", 1, 4, "cancelled", "CANCELLED by 51234", "", None, 50, 610),
+]  # fmt: skip
+
+
+def fill_offload(lab: Labgpu) -> None:
+    """A cluster with an OTP login (like KISTI's Neuron) and a few jobs in every state."""
+    from labgpu.core import jobscript
+    from labgpu.core.offload import Cluster, JobRequest, JobState, OffloadJob, new_job_name
+
+    cluster = lab.offload.add_cluster(
+        Cluster(
+            "neuron", "neuron.ksc.re.kr", "kim01", partition="amd_a100nv_8",
+            directives=("--comment=pytorch",), base_dir="/scratch/$USER/labgpu",
+            modules=("cuda/12.1",), max_hours=48, login="interactive",
+        )
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    for n, (command, gpus, hours, state, raw, reason, code, ago, elapsed) in enumerate(
+        OFFLOAD_JOBS
+    ):
+        submitted = now - timedelta(hours=ago)
+        name = new_job_name("kim", submitted)
+        base = "/scratch/kim01/labgpu"
+        plan = jobscript.ScriptPlan(name, f"{base}/work/vit-3f9a1c2e", f"{base}/jobs/{name}")
+        request = JobRequest("neuron", "/home/kim/vit", command, gpus, hours, "a100")
+        job = lab.store.offload.add_job(
+            OffloadJob(
+                0, name, "neuron", "kim", JobState.SUBMITTING, gpus, "a100", hours, command,
+                "/home/kim/vit", plan.work_dir, plan.job_dir,
+                jobscript.job_script(cluster, request, plan), submitted,
+            )
+        )  # fmt: skip
+        started = submitted + timedelta(minutes=3) if elapsed is not None else None
+        lab.store.offload.update_job(
+            job.id, remote_id=str(4817230 + n), state=JobState(state), raw_state=raw,
+            reason=reason, exit_code=code, started_at=started, elapsed_s=elapsed,
+        )  # fmt: skip
+
+
+def shoot_offload(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
+    """The Offload page, the Submit job, Clusters and OTP dialogs in ``lang`` (no SSH)."""
+    from labgpu.core import jobscript
+    from labgpu.core.offload import JobRequest
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.main_window import OFFLOAD, MainWindow
+    from labgpu.gui.offload_login import OtpDialog
+    from labgpu.gui.submit_dialog import SubmitJobDialog
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    window = MainWindow(lab, prefs.open_settings())
+    window.resize(1360, 720)
+    window.show()
+    window.start()
+    settle(app, lambda: window.snapshot is not None)
+    window.show_page(OFFLOAD)
+    page = window.offload_page
+    settle(app, lambda: page.tree.topLevelItemCount() == len(OFFLOAD_JOBS))
+    page.tree.setCurrentItem(page.tree.topLevelItem(0))
+    settle(app)
+    save(window, out / f"offload{suffix}.png")
+    clusters = lab.offload.list_clusters()
+    dialog = SubmitJobDialog(lab.offload, clusters, lambda _c, fn: fn(), window)
+    dialog.folder_edit.setText("/home/kim/vit")
+    dialog.command_edit.setText("python train.py --config configs/vit_l16.yaml")
+    dialog.gpus_spin.setValue(2)
+    dialog.type_edit.setText("a100")
+    dialog.hours_spin.setValue(24)
+    dialog.results_edit.setText("checkpoints, logs")
+    base = "/scratch/kim01/labgpu"
+    name = "labgpu-kim-261128091500-5c1e7a"
+    plan = jobscript.ScriptPlan(name, f"{base}/work/vit-3f9a1c2e", f"{base}/jobs/{name}")
+    request = dialog.request()
+    request = JobRequest(request.cluster, request.local_dir, request.command, 2, 24, "a100")
+    dialog.script_edit.setPlainText(jobscript.job_script(clusters[0], request, plan))
+    dialog.progress.setVisible(True)
+    dialog.progress.setRange(0, 1000)
+    dialog.progress.setValue(640)
+    dialog.show_message(dialog.tr("Sending the folder…"))
+    dialog.show()
+    settle(app)
+    save(dialog, out / f"offload_submit{suffix}.png")
+    dialog.close()
+    clusters_dialog = page.open_clusters()
+    settle(app, lambda: clusters_dialog.list.count() > 0)
+    clusters_dialog.list.setCurrentRow(0)
+    settle(app)
+    save(clusters_dialog, out / f"offload_clusters{suffix}.png")
+    clusters_dialog.close()
+    otp = OtpDialog("neuron", "", [("Password(OTP): ", False), ("Password: ", False)], window)
+    otp.fields[0].setText("482913")
+    otp.fields[1].setText("not-a-real-password")
+    otp.resize(480, otp.sizeHint().height())
+    otp.show()
+    settle(app)
+    save(otp, out / f"offload_login{suffix}.png")
+    otp.close()
+    page.stop()
+    window.timer.stop()
+    window.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
+def take_offload(out: Path) -> int:
+    """Only the offload screenshots (``--only offload``)."""
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    lab = DemoLabgpu()
+    lab.open()  # builds the demo lab (a few seconds)
+    try:
+        fill_offload(lab)
+        out.mkdir(parents=True, exist_ok=True)
+        for lang in ("en", "ko"):
+            shoot_offload(app, lab, lang, out)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
-        "--only", choices=["connect", "members"], help="take only these screenshots"
+        "--only", choices=["connect", "members", "offload"], help="take only these screenshots"
     )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
@@ -237,6 +371,8 @@ def main(argv: list[str]) -> int:
             LABGPU_CONFIG_DIR=f"{tmp}/config", LABGPU_DATA_DIR=f"{tmp}/data", LABGPU_USER="kim"
         )
         os.environ.pop("LABGPU_DATABASE_URL", None)
+        if args.only == "offload":
+            return take_offload(args.out)
         if args.only is not None:
             from labgpu.gui.app import make_application
 
@@ -274,6 +410,9 @@ def take_all(out: Path) -> int:
         for lang in ("en", "ko"):
             shoot_connect(app, lang, out)
             shoot_members(app, demo, lang, out)
+        fill_offload(demo)
+        for lang in ("en", "ko"):
+            shoot_offload(app, demo, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         demo.close()

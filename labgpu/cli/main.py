@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from labgpu import __version__
-from labgpu.cli import booking_commands, commands, lab_commands
+from labgpu.cli import booking_commands, commands, lab_commands, offload_commands
 from labgpu.core.errors import LabgpuError
 
 log = logging.getLogger("labgpu")
@@ -36,13 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_collect(sub)
     booking_commands.register(sub)
     lab_commands.register(sub)
+    offload_commands.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(offload_commands.join_option_values(words))
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,11 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory import Gpu
+from labgpu.core.offload import Cluster, should_offer_cluster
 from labgpu.core.slots import SlotOption
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_data import compact_labels
 from labgpu.gui.errors import handle_error
+from labgpu.gui.submit_dialog import SubmitJobDialog, run_logged_in
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
@@ -82,6 +85,12 @@ class FindSlotDialog(QDialog):
             self.tr("Book"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.book_button.setEnabled(False)
+        self.cluster_button = self.buttons.addButton(
+            self.tr("Run on a cluster instead…"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.cluster_button.setVisible(False)
+        self.cluster_button.clicked.connect(self.run_on_cluster)
+        self._deadline: datetime | None = None
         self._lay_out()
         self.search_button.clicked.connect(self.search)
         self.results.currentRowChanged.connect(self._selection_changed)
@@ -135,6 +144,7 @@ class FindSlotDialog(QDialog):
         deadline = (
             from_qdatetime(self.deadline.dateTime()) if self.use_deadline.isChecked() else None
         )
+        self._deadline = deadline
         self._busy = True
         self.search_button.setEnabled(False)
         self._show(self.tr("Searching…"))
@@ -173,6 +183,61 @@ class FindSlotDialog(QDialog):
                 self.tr("Nothing fits: try fewer GPUs, a shorter time or a later deadline."),
                 error=True,
             )
+        earliest = (options[0].start, options[0].end) if options else None
+        offer = should_offer_cluster(earliest, datetime.now().astimezone(), self._deadline)
+        self.cluster_button.setVisible(offer)
+        if offer and options:
+            self._show(
+                self.tr(
+                    "The lab's earliest slot is late for this request; a shared cluster may "
+                    "start it sooner (Run on a cluster instead…)."
+                )
+            )
+
+    # -- overflow --------------------------------------------------------------------------
+
+    def run_on_cluster(self) -> SubmitJobDialog:
+        """Open *Submit job* with this request, and ask the clusters for start estimates."""
+        gpus, hours = self.count.value(), self.hours.value()
+        service = self.labgpu.offload
+        dialog = SubmitJobDialog(
+            service, [], lambda c, fn: run_logged_in(service, c, fn), self.parentWidget()
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.set_resources(gpus, hours)
+
+        def estimates() -> list[tuple[Cluster, object]]:
+            found: list[tuple[Cluster, object]] = []
+            for cluster in service.list_clusters():
+                try:
+                    found.append((cluster, service.estimate(cluster.name, gpus, hours)))
+                except LabgpuError as exc:
+                    found.append((cluster, exc))
+            return found
+
+        run_task(estimates, lambda r, e: self._estimated(dialog, r, e), context=dialog)
+        dialog.open()
+        self.accept()
+        return dialog
+
+    def _estimated(self, dialog: SubmitJobDialog, found: object, error: object) -> None:
+        if not isinstance(found, list):
+            return
+        lines = []
+        for cluster, estimate in found:
+            dialog.cluster_box.addItem(f"{cluster.name} ({cluster.scheduler})", cluster.name)
+            if isinstance(estimate, datetime):
+                when = estimate.astimezone().strftime("%a %m-%d %H:%M")
+                lines.append(
+                    self.tr("{cluster} estimates the start at {time}").format(
+                        cluster=cluster.name, time=when
+                    )
+                )
+            elif isinstance(estimate, BaseException):
+                lines.append(f"{cluster.name}: {estimate}")
+        if not found:
+            lines.append(self.tr("No cluster is registered: add one on the Offload page."))
+        dialog.show_message("; ".join(lines))
 
     def _selection_changed(self, row: int) -> None:
         self.book_button.setEnabled(0 <= row < len(self.options) and not self._busy)

@@ -30,6 +30,7 @@ from labgpu.gui.live_view import LivePage
 from labgpu.gui.members_page import MembersPage
 from labgpu.gui.my_bookings import MyBookingsPage
 from labgpu.gui.notifier import Notifier
+from labgpu.gui.offload_page import OffloadPage
 from labgpu.gui.rules_page import RulesPage
 from labgpu.gui.servers_view import ServersView
 from labgpu.gui.session import (
@@ -44,7 +45,7 @@ from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
-LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(8)
+LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(9)
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.notifier = Notifier(self.labgpu, self.settings, self)
         self.notifier.message.connect(lambda text_: self.statusBar().showMessage(text_, 30_000))
+        self.offload_page.notify.connect(self._offload_notice)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.set_refresh_interval(prefs.refresh_interval_s(settings))
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.live_page = LivePage()
         self.calendar_page = CalendarPage(self.labgpu)
         self.my_bookings_page = MyBookingsPage(self.labgpu)
+        self.offload_page = OffloadPage(self.labgpu)
         self.approvals_page = ApprovalsPage(self.labgpu)
         self.rules_page = RulesPage(self.labgpu)
         self.members_page = MembersPage(self.labgpu)
@@ -89,6 +92,7 @@ class MainWindow(QMainWindow):
             ("live", self.tr("Live")),
             ("calendar", self.tr("Calendar")),
             ("bookings", self.tr("My bookings")),
+            ("offload", self.tr("Offload")),
             ("approvals", self.tr("Approvals")),
             ("rules", self.tr("Rules")),
             ("members", self.tr("Members")),
@@ -100,6 +104,7 @@ class MainWindow(QMainWindow):
             self.live_page,
             self.calendar_page,
             self.my_bookings_page,
+            self.offload_page,
             self.approvals_page,
             self.rules_page,
             self.members_page,
@@ -168,7 +173,7 @@ class MainWindow(QMainWindow):
     # -- pages -----------------------------------------------------------------------------
 
     def show_page(self, page: int) -> None:
-        """Switch to LIVE, CALENDAR, MY_BOOKINGS, APPROVALS, RULES, MEMBERS, SERVERS or SETTINGS."""
+        """Switch to a page: LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, APPROVALS, RULES, MEMBERS, …"""
         self.nav.setCurrentRow(page)
 
     def _page_shown(self, page: int) -> None:
@@ -176,6 +181,8 @@ class MainWindow(QMainWindow):
             self.calendar_page.reload()
         elif page == MY_BOOKINGS:
             self.my_bookings_page.reload()
+        elif page == OFFLOAD:
+            self.offload_page.reload()
         elif page == APPROVALS:
             self.approvals_page.reload()
         elif page == RULES:
@@ -189,6 +196,12 @@ class MainWindow(QMainWindow):
         self.my_bookings_page.reload()
         self.approvals_page.reload()
         self.refresh_marks()
+
+    def _offload_notice(self, line: str) -> None:
+        """An offloaded job ended and its results are home: tray (if any) and status bar."""
+        self.statusBar().showMessage(line, 30_000)
+        if self.notifier.tray is not None:
+            self.notifier.tray.showMessage(self.tr("Offloaded job finished"), line)
 
     def _pending_count(self, count: int) -> None:
         label = (
@@ -243,6 +256,7 @@ class MainWindow(QMainWindow):
         self.refresh()
         self.timer.start()
         self.calendar_page.start()
+        self.offload_page.start()
         self.notifier.start()
         self.read_identity()
 
@@ -409,6 +423,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.timer.stop()
         self.calendar_page.tick.stop()
+        self.offload_page.stop()
         self.notifier.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

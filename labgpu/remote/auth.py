@@ -1,4 +1,5 @@
-"""Public-key login on an open transport: identity files, then ssh-agent. Never prompts."""
+"""Logging in on an open transport: identity files, then ssh-agent (never prompting), or one
+keyboard-interactive attempt whose answers come from a prompt callback (OTP clusters)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import paramiko
 
 from labgpu.core.errors import AuthFailedError, RemoteTimeoutError, UnreachableError
+from labgpu.core.offload import LoginCancelled, Prompter
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +85,55 @@ def authenticate(
         f"login as {user!r} refused (tried: {tried}) — check the user name and that your "
         "public key is in ~/.ssh/authorized_keys on the server; labgpu will not retry on its own",
     )
+
+
+def authenticate_interactive(
+    transport: paramiko.Transport,
+    label: str,
+    user: str,
+    prompter: Prompter,
+    *,
+    timeout: float,
+) -> None:
+    """One keyboard-interactive login (OTP, password) whose answers come from ``prompter``.
+
+    Exactly one attempt: a refusal raises ``AuthFailedError`` and is never retried here,
+    because clusters lock an account after a few failures.
+    """
+    transport.auth_timeout = max(timeout, 1.0)
+    cancelled: list[BaseException] = []
+
+    def handler(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
+        if not prompts:
+            return []
+        try:
+            return list(prompter(instructions or title, prompts))
+        except BaseException as exc:
+            cancelled.append(exc)
+            raise
+
+    try:
+        remaining = transport.auth_interactive(user, handler)
+    except paramiko.BadAuthenticationType as exc:
+        raise AuthFailedError(
+            label,
+            f"the server does not offer keyboard-interactive login for {user} (it allows: "
+            f"{', '.join(exc.allowed_types)}) — set the cluster's login to 'key'",
+        ) from exc
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        if cancelled:
+            if isinstance(cancelled[0], LoginCancelled):
+                raise cancelled[0] from exc
+            raise LoginCancelled(f"{label}: login cancelled ({cancelled[0]})") from exc
+        if isinstance(exc, paramiko.AuthenticationException):
+            raise AuthFailedError(
+                label,
+                f"login as {user!r} refused (wrong one-time password or password?). labgpu "
+                "does not retry on its own: repeated failures can lock your account — wait for "
+                "a new OTP code, then log in again",
+            ) from exc
+        raise UnreachableError(label, f"connection lost during login ({exc})") from exc
+    if remaining or not transport.is_authenticated():
+        raise AuthFailedError(
+            label, f"the server asks for more than one-time password and password ({remaining})"
+        )

@@ -14,7 +14,8 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from labgpu.core.errors import (
     UnreachableError,
 )
 from labgpu.core.inventory import SshTarget
-from labgpu.remote.auth import authenticate
+from labgpu.core.offload import Prompter
+from labgpu.remote.auth import authenticate, authenticate_interactive
 from labgpu.remote.known_hosts import KnownHosts
 from labgpu.remote.ssh_config import Endpoint, resolve_target
 
@@ -104,6 +106,39 @@ class SshPool:
         self._locks: dict[SshTarget, threading.Lock] = {}
         self._transports: dict[SshTarget, paramiko.Transport] = {}
         self._auth_failures: dict[SshTarget, AuthFailedError] = {}
+        self._prompters: dict[SshTarget, Prompter] = {}
+
+    def set_prompter(self, target: SshTarget, prompter: Prompter | None) -> None:
+        """Log in to ``target`` with keyboard-interactive answers from ``prompter`` (one try)."""
+        with self._guard:
+            if prompter is None:
+                self._prompters.pop(target, None)
+            else:
+                self._prompters[target] = prompter
+
+    def is_connected(self, target: SshTarget) -> bool:
+        """True while an authenticated transport to ``target`` is open (no login needed)."""
+        with self._guard:
+            transport = self._transports.get(target)
+        return transport is not None and transport.is_active() and transport.is_authenticated()
+
+    @contextmanager
+    def sftp(self, target: SshTarget, timeout: float = 30.0) -> Iterator[paramiko.SFTPClient]:
+        """An SFTP session on the target's pooled transport, closed on exit."""
+        label = self.resolve(target).label
+        transport = self._transport(target, _Deadline(self.connect_timeout), None, 0)
+        try:
+            client = paramiko.SFTPClient.from_transport(transport)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._drop(target, transport)
+            raise UnreachableError(label, f"cannot open SFTP ({exc}) — try again") from exc
+        if client is None:
+            raise RemoteError(label, "the server refused an SFTP session — is SFTP enabled?")
+        try:
+            client.get_channel().settimeout(timeout)  # type: ignore[union-attr]
+            yield client
+        finally:
+            client.close()
 
     def resolve(self, target: SshTarget) -> Endpoint:
         """Apply ``~/.ssh/config`` to a target (explicit target fields win)."""
@@ -215,7 +250,13 @@ class SshPool:
         try:
             key = transport.get_remote_server_key()
             self.known_hosts.verify(end.hostname, end.port, key, trusted, end.label)
-            self._authenticate(transport, end, deadline)
+            with self._guard:
+                prompter = self._prompters.get(target)
+            if prompter is not None:
+                # A person answers: their time is not the connect timeout.
+                authenticate_interactive(transport, end.label, end.user, prompter, timeout=300)
+            else:
+                self._authenticate(transport, end, deadline)
         except BaseException:
             transport.close()
             raise

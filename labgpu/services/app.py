@@ -35,6 +35,7 @@ from labgpu.services.monitoring import Collector, SweepOutcome
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
+    from labgpu.services.offload import OffloadService
     from labgpu.services.reality import AutoReleaser
     from labgpu.storage import Store
 
@@ -71,6 +72,7 @@ class Labgpu:
         self._lock = threading.RLock()
         self._bookings: BookingService | None = None
         self._releaser: AutoReleaser | None = None
+        self._offload: OffloadService | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class Labgpu:
                 if user != self.user:
                     self.user = user
                     self._bookings = None
+                    self._offload = None
 
     def close(self) -> None:
         """Stop the collector, close SSH connections and the database."""
@@ -123,6 +126,7 @@ class Labgpu:
             if self._pool is not None:
                 self._pool.close_all()
                 self._pool = None
+            self._offload = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
@@ -240,6 +244,19 @@ class Labgpu:
             collector, self._collector = self._collector, None
         if collector is not None:
             collector.stop()
+
+    # -- offload (issue 5; the work is in services/offload.py) ------------------------------
+
+    @property
+    def offload(self) -> OffloadService:
+        """Clusters and offloaded jobs, as this user, over this app's SSH pool (one login per
+        cluster per session)."""
+        with self._lock:
+            if self._offload is None:
+                from labgpu.services.offload import OffloadService
+
+                self._offload = OffloadService(self.store, self.pool, self.user)
+            return self._offload
 
     # -- bookings (issue 3; the work is in services/booking.py) -----------------------------
 

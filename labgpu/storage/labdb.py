@@ -45,7 +45,7 @@ from labgpu.storage import policies
 OWNER = "labgpu_owner"
 GROUPS = tuple(f"labgpu_{r}" for r in ROLES)
 #: Every table's audit-worthy changes (the collector's state updates of servers excepted).
-AUDITED = ("bookings", "servers", "gpus", "booking_rules", "maintenance", "users")
+AUDITED = ("bookings", "servers", "gpus", "booking_rules", "maintenance", "users", "clusters")
 #: Run as the administrator who ran ``init_lab`` (SECURITY DEFINER), by managers only: they
 #: touch lab members and the lab's group roles only, so a manager needs no CREATEROLE (which
 #: would let them grant themselves powerful built-in roles).
@@ -57,6 +57,9 @@ _MEMBER_FUNCTIONS = (
 #: Tables only managers write (the collector also sets a server's state columns).
 MANAGED = ("servers", "gpus", "booking_rules", "maintenance", "maintenance_gpus", "users")
 COLLECTED = ("gpu_samples", "gpu_processes")
+#: Tables whose rows belong to the member named in a column: they write only their own rows
+#: (managers write any). Clusters are registered by managers or by a member for themselves.
+OWNED = {"offload_jobs": ("user_name", "offloaded job"), "clusters": ("created_by", "cluster")}
 SERVER_STATE_COLUMNS = ("state", "state_reason", "state_since", "last_seen")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -224,6 +227,27 @@ BEGIN
 END
 $f$;
 
+CREATE OR REPLACE FUNCTION labgpu_owner_guard() RETURNS trigger
+LANGUAGE plpgsql AS $f$
+DECLARE
+  owner text := to_jsonb(OLD) ->> TG_ARGV[0];
+BEGIN
+  IF labgpu_is('labgpu_manager') THEN
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  IF owner IS DISTINCT FROM current_user::text THEN
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+      'permission denied: only ' || coalesce(owner, 'its owner')
+      || ' or a lab manager can change this ' || TG_ARGV[1];
+  END IF;
+  IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) ->> TG_ARGV[0]) IS DISTINCT FROM owner THEN
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+      'permission denied: only a lab manager can give this ' || TG_ARGV[1] || ' to someone else';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$f$;
+
 CREATE OR REPLACE FUNCTION labgpu_audit_frozen() RETURNS trigger
 LANGUAGE plpgsql AS $f$
 BEGIN
@@ -343,6 +367,9 @@ def init_lab(engine: Engine) -> None:
         )
         _exec(conn, "ALTER TABLE bookings ALTER COLUMN user_name SET DEFAULT current_user")
         _exec(conn, "ALTER TABLE bookings ALTER COLUMN created_by SET DEFAULT current_user")
+        for table, (column, _what) in OWNED.items():
+            if table in tables:
+                _exec(conn, f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT current_user")
         _grants(conn, tables, _sequences(conn))
         _policies(conn, tables)
         _triggers(conn)
@@ -367,6 +394,9 @@ def _grants(conn: Connection, tables: list[str], sequences: list[str]) -> None:
             _exec(conn, f"GRANT INSERT, UPDATE, DELETE ON {_q(table)} TO labgpu_manager")
     for table in COLLECTED:
         _exec(conn, f"GRANT INSERT ON {table} TO labgpu_collector")
+    for table in OWNED:
+        if table in tables:
+            _exec(conn, f"GRANT INSERT, UPDATE, DELETE ON {table} TO {members}, labgpu_manager")
     cols = ", ".join(SERVER_STATE_COLUMNS)
     _exec(conn, f"GRANT UPDATE ({cols}) ON servers TO labgpu_collector")
     _exec(conn, f"GRANT INSERT ON audit_log TO {everyone}")
@@ -408,6 +438,14 @@ def _policies(conn: Connection, tables: list[str]) -> None:
     for table in COLLECTED:
         policy(table, "labgpu_collect", f"FOR INSERT WITH CHECK ({collector})")
     policy("servers", "labgpu_collect", f"FOR UPDATE USING ({collector}) WITH CHECK ({collector})")
+    for table, (column, _what) in OWNED.items():
+        if table not in tables:
+            continue
+        mine = f"{column} = current_user"
+        policy(table, "labgpu_own_insert", f"FOR INSERT WITH CHECK ({mine})")
+        # Every member passes; labgpu_owner_guard refuses others' rows with a clear 42501.
+        policy(table, "labgpu_own_update", f"FOR UPDATE USING (true) WITH CHECK ({mine})")
+        policy(table, "labgpu_own_delete", "FOR DELETE USING (true)")
     # The actor is forced to session_user by a trigger, so any member may append.
     policy("audit_log", "labgpu_append", "FOR INSERT WITH CHECK (true)")
 
@@ -447,6 +485,13 @@ def _triggers(conn: Connection) -> None:
         "TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION labgpu_audit_actor()",
     )
+    for table, (column, what) in OWNED.items():
+        trigger(
+            table,
+            "labgpu_owner_guard",
+            "TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION labgpu_owner_guard('{column}', '{what}')",
+        )
     for table in AUDITED:
         trigger(
             table,

@@ -38,6 +38,10 @@ ROLES = ("student", "pi", "manager")
 #: derived for display. ``LIVE_STORED`` hold their GPU (the exclusion constraint's predicate).
 STORED_STATUSES = ("pending", "booked", "cancelled", "released", "finished")
 LIVE_STORED = ("pending", "booked")
+#: ``labgpu.core.offload.JobState`` values (written out: a migration must not follow the code).
+JOB_STATES = (
+    "submitting", "queued", "running", "completed", "failed", "cancelled", "timeout", "unknown",
+)  # fmt: skip
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -237,4 +241,75 @@ class MaintenanceGpuRow(Base):
     )
     gpu_id: Mapped[int] = mapped_column(
         ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ClusterRow(Base):
+    """A shared cluster jobs can be offloaded to (lists are stored as JSON text)."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (
+        CheckConstraint("scheduler IN ('slurm', 'pbs')", name="scheduler"),
+        CheckConstraint("login IN ('key', 'interactive')", name="login"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int | None] = mapped_column(Integer)
+    ssh_user: Mapped[str] = mapped_column(String(64))
+    jump_host: Mapped[str | None] = mapped_column(String(255))
+    identity_file: Mapped[str | None] = mapped_column(Text)
+    scheduler: Mapped[str] = mapped_column(String(16))
+    login: Mapped[str] = mapped_column(String(16), default="key", server_default="key")
+    partition: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    gpu_request: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    directives: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    modules: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    base_dir: Mapped[str] = mapped_column(Text, default="~/labgpu", server_default="~/labgpu")
+    max_hours: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+
+
+class OffloadJobRow(Base):
+    """A job sent to a cluster: recorded *before* it is submitted, under a unique name."""
+
+    __tablename__ = "offload_jobs"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_sql_list(JOB_STATES)})", name="state"),
+        CheckConstraint("gpus >= 0", name="gpus"),
+        Index(None, "user_name", "submitted_at"),
+        Index(None, "cluster", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    cluster: Mapped[str] = mapped_column(String(64))  # a name: history outlives the cluster
+    user_name: Mapped[str] = mapped_column(String(64))
+    remote_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    raw_state: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    gpus: Mapped[int] = mapped_column(Integer)
+    gpu_type: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    hours: Mapped[float] = mapped_column(Float)
+    command: Mapped[str] = mapped_column(Text)
+    local_dir: Mapped[str] = mapped_column(Text)
+    remote_dir: Mapped[str] = mapped_column(Text)
+    job_dir: Mapped[str] = mapped_column(Text)
+    script: Mapped[str] = mapped_column(Text)
+    results: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    submitted_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    elapsed_s: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
     )

@@ -40,6 +40,7 @@ from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.models import AuditRow, GpuRow, GpuSampleRow, ServerRow, UserRow
+from labgpu.storage.offload import OffloadStore
 
 __all__ = ["GpuSyncReport", "Store"]
 
@@ -78,6 +79,11 @@ class Store:
     def lab(self) -> labdb.LabDatabase:
         """Roles, members and identity of a PostgreSQL lab database (``labgpu lab init``)."""
         return labdb.LabDatabase(self._engine, self._known_errors)
+
+    @property
+    def offload(self) -> OffloadStore:
+        """Clusters and offloaded jobs (issue 5)."""
+        return OffloadStore(self._read, self._write)
 
     def close(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""

@@ -326,6 +326,156 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>ClustersDialog</name>
+    <message>
+        <source>Clusters</source>
+        <extracomment>Asks the person (title, question) -&gt; yes?; tests replace it.</extracomment>
+        <translation>클러스터</translation>
+    </message>
+    <message>
+        <source>default (22)</source>
+        <translation>기본값 (22)</translation>
+    </message>
+    <message>
+        <source>default: ssh-agent and ~/.ssh keys</source>
+        <translation>기본값: ssh-agent와 ~/.ssh의 키</translation>
+    </message>
+    <message>
+        <source>SSH key or agent</source>
+        <translation>SSH 키 또는 에이전트</translation>
+    </message>
+    <message>
+        <source>One-time password + password</source>
+        <translation>일회용 비밀번호(OTP) + 비밀번호</translation>
+    </message>
+    <message>
+        <source>one per line, e.g. --comment=pytorch</source>
+        <translation>한 줄에 하나씩, 예: --comment=pytorch</translation>
+    </message>
+    <message>
+        <source>modules to load, separated by spaces</source>
+        <translation>불러올 모듈 (공백으로 구분)</translation>
+    </message>
+    <message>
+        <source>no limit</source>
+        <translation>제한 없음</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>새로 만들기</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>저장</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <source>Log in</source>
+        <translation>로그인</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>닫기</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>이름:</translation>
+    </message>
+    <message>
+        <source>Login node:</source>
+        <translation>로그인 노드:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>포트:</translation>
+    </message>
+    <message>
+        <source>User:</source>
+        <translation>사용자:</translation>
+    </message>
+    <message>
+        <source>Jump host:</source>
+        <translation>점프 호스트:</translation>
+    </message>
+    <message>
+        <source>Identity file:</source>
+        <translation>개인 키 파일:</translation>
+    </message>
+    <message>
+        <source>Scheduler:</source>
+        <translation>스케줄러:</translation>
+    </message>
+    <message>
+        <source>Login:</source>
+        <translation>로그인 방식:</translation>
+    </message>
+    <message>
+        <source>Partition / queue:</source>
+        <translation>파티션 / 큐:</translation>
+    </message>
+    <message>
+        <source>GPU request:</source>
+        <translation>GPU 요청 형식:</translation>
+    </message>
+    <message>
+        <source>Directives:</source>
+        <translation>추가 지시문:</translation>
+    </message>
+    <message>
+        <source>Modules:</source>
+        <translation>모듈:</translation>
+    </message>
+    <message>
+        <source>Remote folder:</source>
+        <translation>원격 폴더:</translation>
+    </message>
+    <message>
+        <source>Longest job (hours):</source>
+        <translation>최대 작업 시간 (시간):</translation>
+    </message>
+    <message>
+        <source>Saved {name}.</source>
+        <translation>{name}을(를) 저장했습니다.</translation>
+    </message>
+    <message>
+        <source>Removed {name}; its jobs stay in the records.</source>
+        <translation>{name}을(를) 삭제했습니다. 작업 기록은 남아 있습니다.</translation>
+    </message>
+    <message>
+        <source>Logged in to {name}.</source>
+        <translation>{name}에 로그인했습니다.</translation>
+    </message>
+    <message>
+        <source>labgpu has never seen the host key of {host}.
+
+Key type: {key_type}
+Fingerprint: {fingerprint}
+
+Compare it with the fingerprint the cluster&apos;s administrators publish. Trust this key?</source>
+        <translation>labgpu가 {host}의 호스트 키를 처음 봅니다.
+
+키 종류: {key_type}
+지문: {fingerprint}
+
+클러스터 관리자가 공개한 지문과 비교하세요. 이 키를 신뢰하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>Unknown host key</source>
+        <translation>알 수 없는 호스트 키</translation>
+    </message>
+    <message>
+        <source>The host key was not trusted, so labgpu did not log in.</source>
+        <translation>호스트 키를 신뢰하지 않았으므로 labgpu는 로그인하지 않았습니다.</translation>
+    </message>
+    <message>
+        <source>Working…</source>
+        <translation>처리 중…</translation>
+    </message>
+</context>
+<context>
     <name>ConnectDialog</name>
     <message>
         <source>Connect to the lab database</source>
@@ -449,6 +599,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>예약</translation>
     </message>
     <message>
+        <source>Run on a cluster instead…</source>
+        <translation>대신 클러스터에서 실행…</translation>
+    </message>
+    <message>
         <source>Model:</source>
         <translation>모델:</translation>
     </message>
@@ -483,6 +637,18 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Nothing fits: try fewer GPUs, a shorter time or a later deadline.</source>
         <translation>맞는 시간이 없습니다. GPU 수를 줄이거나, 시간을 줄이거나, 마감을 늦춰 보세요.</translation>
+    </message>
+    <message>
+        <source>The lab&apos;s earliest slot is late for this request; a shared cluster may start it sooner (Run on a cluster instead…).</source>
+        <translation>연구실의 가장 빠른 빈 시간이 이 요청에는 늦습니다. 공용 클러스터에서 더 빨리 시작할 수 있습니다 (대신 클러스터에서 실행…).</translation>
+    </message>
+    <message>
+        <source>{cluster} estimates the start at {time}</source>
+        <translation>{cluster}의 예상 시작 시각: {time}</translation>
+    </message>
+    <message>
+        <source>No cluster is registered: add one on the Offload page.</source>
+        <translation>등록된 클러스터가 없습니다. 클러스터 작업 화면에서 추가하세요.</translation>
     </message>
 </context>
 <context>
@@ -631,6 +797,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>사용자: {user}</translation>
     </message>
     <message>
+        <source>Offload</source>
+        <translation>클러스터 작업</translation>
+    </message>
+    <message>
         <source>Not refreshed yet</source>
         <translation>아직 새로 고치지 않음</translation>
     </message>
@@ -645,6 +815,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Quit</source>
         <translation>끝내기</translation>
+    </message>
+    <message>
+        <source>Offloaded job finished</source>
+        <translation>클러스터 작업이 끝났습니다</translation>
     </message>
     <message>
         <source>Approvals ({count})</source>
@@ -887,6 +1061,146 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>OffloadPage</name>
+    <message>
+        <source>Name</source>
+        <extracomment>Lines such as &quot;labgpu-…: completed; results in …&quot; for the tray / status bar.</extracomment>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <source>Cluster</source>
+        <translation>클러스터</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Elapsed</source>
+        <translation>경과 시간</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>제출 시각</translation>
+    </message>
+    <message>
+        <source>Script</source>
+        <translation>스크립트</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>로그</translation>
+    </message>
+    <message>
+        <source>Outputs</source>
+        <translation>결과물</translation>
+    </message>
+    <message>
+        <source>Submit job…</source>
+        <translation>작업 제출…</translation>
+    </message>
+    <message>
+        <source>Clusters…</source>
+        <translation>클러스터…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>Cancel job</source>
+        <translation>작업 취소</translation>
+    </message>
+    <message>
+        <source>Resubmit</source>
+        <translation>다시 제출</translation>
+    </message>
+    <message>
+        <source>Fetch results</source>
+        <translation>결과 가져오기</translation>
+    </message>
+    <message>
+        <source>Show log</source>
+        <translation>로그 보기</translation>
+    </message>
+    <message>
+        <source>{name} {state}; results in {path}</source>
+        <translation>{name}: {state}, 결과는 {path}에 있습니다</translation>
+    </message>
+    <message>
+        <source>submitting</source>
+        <translation>제출 중</translation>
+    </message>
+    <message>
+        <source>queued</source>
+        <translation>대기 중</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>실행 중</translation>
+    </message>
+    <message>
+        <source>completed</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>실패</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <source>timed out</source>
+        <translation>시간 초과</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>알 수 없음</translation>
+    </message>
+    <message>
+        <source>{state} (exit {code})</source>
+        <translation>{state} (종료 코드 {code})</translation>
+    </message>
+    <message>
+        <source>Results folder: {path}</source>
+        <translation>결과 폴더: {path}</translation>
+    </message>
+    <message>
+        <source>(nothing fetched yet)</source>
+        <translation>(아직 가져온 파일이 없습니다)</translation>
+    </message>
+    <message>
+        <source>Register a cluster first (Clusters…).</source>
+        <translation>먼저 클러스터를 등록하세요 (클러스터…).</translation>
+    </message>
+    <message>
+        <source>Submitted {name} to {cluster}.</source>
+        <translation>{name}을(를) {cluster}에 제출했습니다.</translation>
+    </message>
+    <message>
+        <source>Cancelled {name}.</source>
+        <translation>{name}을(를) 취소했습니다.</translation>
+    </message>
+    <message>
+        <source>Submitted {name} again.</source>
+        <translation>{name}을(를) 다시 제출했습니다.</translation>
+    </message>
+    <message>
+        <source>Fetched the results of {name}.</source>
+        <translation>{name}의 결과를 가져왔습니다.</translation>
+    </message>
+    <message>
+        <source>Reading the log…</source>
+        <translation>로그를 읽는 중…</translation>
+    </message>
+</context>
+<context>
     <name>OneTimePasswordDialog</name>
     <message>
         <source>One-time password</source>
@@ -899,6 +1213,25 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Copy</source>
         <translation>복사</translation>
+    </message>
+</context>
+<context>
+    <name>OtpDialog</name>
+    <message>
+        <source>Log in to {cluster}</source>
+        <translation>{cluster}에 로그인</translation>
+    </message>
+    <message>
+        <source>{cluster} asks for the answers below. labgpu tries them once: repeated failures can lock your account.</source>
+        <translation>{cluster}에서 아래 항목을 묻습니다. labgpu는 한 번만 시도합니다. 실패가 반복되면 계정이 잠길 수 있습니다.</translation>
+    </message>
+    <message>
+        <source>Keep the password in the system keyring (never the OTP)</source>
+        <translation>비밀번호를 시스템 키링에 저장 (OTP는 저장하지 않음)</translation>
+    </message>
+    <message>
+        <source>Log in</source>
+        <translation>로그인</translation>
     </message>
 </context>
 <context>
@@ -1143,6 +1476,98 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Signed in as:</source>
         <translation>사용자:</translation>
+    </message>
+</context>
+<context>
+    <name>SubmitJobDialog</name>
+    <message>
+        <source>Submit job to a cluster</source>
+        <extracomment>Runs ``fn`` after logging in to ``cluster`` (the page&apos;s helper: keyring, prompter).</extracomment>
+        <translation>클러스터에 작업 제출</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>찾아보기…</translation>
+    </message>
+    <message>
+        <source>e.g. python train.py --epochs 10</source>
+        <translation>예: python train.py --epochs 10</translation>
+    </message>
+    <message>
+        <source>any (e.g. a100)</source>
+        <translation>아무거나 (예: a100)</translation>
+    </message>
+    <message>
+        <source>paths to bring back, e.g. outputs, logs</source>
+        <translation>가져올 경로, 예: outputs, logs</translation>
+    </message>
+    <message>
+        <source>Press “Prepare script” to see the job script; you may edit it.</source>
+        <translation>“스크립트 준비”를 누르면 작업 스크립트가 보입니다. 수정할 수 있습니다.</translation>
+    </message>
+    <message>
+        <source>Prepare script</source>
+        <translation>스크립트 준비</translation>
+    </message>
+    <message>
+        <source>Submit</source>
+        <translation>제출</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>닫기</translation>
+    </message>
+    <message>
+        <source>Cluster:</source>
+        <translation>클러스터:</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>폴더:</translation>
+    </message>
+    <message>
+        <source>Command:</source>
+        <translation>명령:</translation>
+    </message>
+    <message>
+        <source>GPUs:</source>
+        <translation>GPU 수:</translation>
+    </message>
+    <message>
+        <source>GPU type:</source>
+        <translation>GPU 종류:</translation>
+    </message>
+    <message>
+        <source>Hours:</source>
+        <translation>시간:</translation>
+    </message>
+    <message>
+        <source>Results:</source>
+        <translation>결과 경로:</translation>
+    </message>
+    <message>
+        <source>Job script:</source>
+        <translation>작업 스크립트:</translation>
+    </message>
+    <message>
+        <source>Folder to send</source>
+        <translation>보낼 폴더</translation>
+    </message>
+    <message>
+        <source>Preparing the job script…</source>
+        <translation>작업 스크립트를 준비하는 중…</translation>
+    </message>
+    <message>
+        <source>Check the script, edit it if needed, then submit.</source>
+        <translation>스크립트를 확인하고 필요하면 고친 뒤 제출하세요.</translation>
+    </message>
+    <message>
+        <source>Sending the folder…</source>
+        <translation>폴더를 보내는 중…</translation>
+    </message>
+    <message>
+        <source>Submitted {name} as job {id}.</source>
+        <translation>{name}을(를) 작업 {id}(으)로 제출했습니다.</translation>
     </message>
 </context>
 <context>
