@@ -227,7 +227,8 @@ def test_reset_throws_the_demos_changes_away(
         lab.reset()
         assert lab.built
         assert lab.db_url != old_url
-        assert len(lab.bookings(mine=True)) == len(mine)
+        # Every booked group was cancelled above; the rebuilt lab has booked ones again. (Not a
+        # count comparison: the rebuild happens at a later "now", which may shift the window.)
         assert any(b.status is BookingStatus.BOOKED for b in lab.bookings(mine=True))
     finally:
         lab.close()
