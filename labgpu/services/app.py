@@ -36,6 +36,7 @@ from labgpu.services.monitoring import Collector, SweepOutcome
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
     from labgpu.services.offload import OffloadService
+    from labgpu.services.usage import UsageService
     from labgpu.services.reality import AutoReleaser
     from labgpu.storage import Store
 
@@ -73,6 +74,7 @@ class Labgpu:
         self._bookings: BookingService | None = None
         self._releaser: AutoReleaser | None = None
         self._offload: OffloadService | None = None
+        self._usage: UsageService | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class Labgpu:
             # They hold the closed store: a later use must go through a fresh one.
             self._bookings = None
             self._releaser = None
+            self._usage = None
 
     # -- inventory --------------------------------------------------------------------------
 
@@ -205,7 +208,15 @@ class Labgpu:
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """A collector over this lab's servers (not started); it also runs the idle rule."""
-        return Collector(self.store, self._probe, interval_s, housekeeping=self._auto_release)
+        return Collector(self.store, self._probe, interval_s, housekeeping=self._housekeeping)
+
+    def _housekeeping(self) -> list[str]:
+        """The collector's minute job: usage rollups (and retention), then the idle rule."""
+        try:
+            self.usage.housekeep()
+        except LabgpuError as exc:  # the idle rule still runs
+            log.warning("usage rollup: %s", exc)
+        return self._auto_release()
 
     def _auto_release(self) -> list[str]:
         # One releaser per lab object, so a warning is remembered between sweeps.
@@ -244,6 +255,18 @@ class Labgpu:
             collector, self._collector = self._collector, None
         if collector is not None:
             collector.stop()
+
+    # -- usage (issue 6; the work is in services/usage.py) ----------------------------------
+
+    @property
+    def usage(self) -> UsageService:
+        """Usage history: rollups, retention, and the PI's graphs and reports."""
+        with self._lock:
+            if self._usage is None:
+                from labgpu.services.usage import UsageService
+
+                self._usage = UsageService(self.store)
+            return self._usage
 
     # -- offload (issue 5; the work is in services/offload.py) ------------------------------
 
@@ -312,6 +335,7 @@ class Labgpu:
                 self._store.close()
                 self._store = None
             self._bookings = None
+            self._usage = None
             self._releaser = None
 
     def add_member(self, name: str, role: str) -> str:

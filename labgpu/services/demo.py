@@ -350,6 +350,7 @@ class DemoLabgpu(Labgpu):
                 if old is not None:
                     old.close()
             self._bookings = None
+            self._usage = None
             self._releaser = None
         log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
 
@@ -379,7 +380,7 @@ class DemoLabgpu(Labgpu):
             if self.lab is None:
                 raise LabgpuError("open the demo lab before starting its feed")
             self._feed = SimulatedFeed(
-                self.store, self.lab, interval_s, housekeeping=self._auto_release
+                self.store, self.lab, interval_s, housekeeping=self._housekeeping
             )
         self._feed.start()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
@@ -111,6 +112,7 @@ class GpuSampleRow(Base):
     """One reading of one GPU."""
 
     __tablename__ = "gpu_samples"
+    __table_args__ = (Index(None, "ts"),)  # rollups and retention read by time across GPUs
 
     gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
@@ -124,7 +126,7 @@ class GpuProcessRow(Base):
     """A compute process seen on a GPU by the probe taken at ``ts``."""
 
     __tablename__ = "gpu_processes"
-    __table_args__ = (Index(None, "gpu_id", "ts"),)
+    __table_args__ = (Index(None, "gpu_id", "ts"), Index(None, "ts"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"))
@@ -313,3 +315,93 @@ class OffloadJobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utc_now, server_default=func.now()
     )
+
+
+class _UsageColumns:
+    """One GPU over one bucket ``[bucket, bucket + length)`` (epoch seconds, UTC).
+
+    Sums and counts rather than means, so buckets combine exactly: mean utilisation is
+    ``util_sum / util_n``. ``observed_s`` is the time with at least one sample (60 per sampled
+    minute), ``busy_s`` the part of it the GPU was busy (utilisation >= 1 % or a process on it).
+    """
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major
+    gpu_id: Mapped[int] = mapped_column(
+        ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True
+    )
+    samples: Mapped[int] = mapped_column(Integer)
+    util_n: Mapped[int] = mapped_column(Integer)
+    util_sum: Mapped[float] = mapped_column(Float)
+    util_max: Mapped[float | None] = mapped_column(Float)
+    mem_n: Mapped[int] = mapped_column(Integer)
+    mem_sum: Mapped[float] = mapped_column(Float)
+    mem_max: Mapped[int | None] = mapped_column(Integer)
+    observed_s: Mapped[float] = mapped_column(Float)
+    busy_s: Mapped[float] = mapped_column(Float)
+
+
+class UsageMinuteRow(_UsageColumns, Base):
+    """Samples of one GPU rolled up per minute."""
+
+    __tablename__ = "usage_minute"
+    __table_args__ = (Index(None, "gpu_id", "bucket"), {"sqlite_with_rowid": False})
+
+
+class UsageHourRow(_UsageColumns, Base):
+    """Minutes of one GPU rolled up per hour."""
+
+    __tablename__ = "usage_hour"
+    __table_args__ = (Index(None, "gpu_id", "bucket"), {"sqlite_with_rowid": False})
+
+
+class _UserUsageColumns:
+    """GPU-seconds of one GPU's bucket attributed to a member from the processes seen on it
+    (a sample with processes of k members gives each 1/k of it); ``""``: owner unknown."""
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major
+    gpu_id: Mapped[int] = mapped_column(
+        ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gpu_s: Mapped[float] = mapped_column(Float)
+
+
+class UserUsageMinuteRow(_UserUsageColumns, Base):
+    """Per-member GPU-seconds per minute."""
+
+    __tablename__ = "usage_user_minute"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class UserUsageHourRow(_UserUsageColumns, Base):
+    """Per-member GPU-seconds per hour."""
+
+    __tablename__ = "usage_user_hour"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class UsageStateRow(Base):
+    """Rollup watermarks (``minute_done``, ``hour_done``: epoch seconds rolled up so far) and
+    retention settings (``keep_raw_days``, ``keep_minute_days``, ``keep_hour_days``)."""
+
+    __tablename__ = "usage_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class UnmetRequestRow(Base):
+    """A request the lab could not serve when asked: its earliest slot started later than the
+    member wanted (``earliest_at`` null: none within the booking horizon)."""
+
+    __tablename__ = "unmet_requests"
+    __table_args__ = (Index(None, "asked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    wanted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    earliest_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

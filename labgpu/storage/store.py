@@ -41,6 +41,7 @@ from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.models import AuditRow, GpuRow, GpuSampleRow, ServerRow, UserRow
 from labgpu.storage.offload import OffloadStore
+from labgpu.storage.usage import UsageStore
 
 __all__ = ["GpuSyncReport", "Store"]
 
@@ -84,6 +85,11 @@ class Store:
     def offload(self) -> OffloadStore:
         """Clusters and offloaded jobs (issue 5)."""
         return OffloadStore(self._read, self._write)
+
+    @property
+    def usage(self) -> UsageStore:
+        """Usage rollups, retention and the PI's queries (issue 6)."""
+        return UsageStore(self._engine, self._read, self._write)
 
     def close(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""

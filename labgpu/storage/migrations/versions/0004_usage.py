@@ -1,0 +1,99 @@
+"""Usage history: per-minute and per-hour rollups, their watermarks, unmet requests.
+
+Revision ID: 0004_usage
+Revises: 0003_offload
+Create Date: 2026-11-28 12:30:00+00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_usage"
+down_revision: str | Sequence[str] | None = "0003_offload"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_LEVELS = ("minute", "hour")
+
+
+def _usage_table(level: str) -> None:
+    table = f"usage_{level}"
+    op.create_table(
+        table,
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("gpu_id", sa.Integer(), nullable=False),
+        sa.Column("samples", sa.Integer(), nullable=False),
+        sa.Column("util_n", sa.Integer(), nullable=False),
+        sa.Column("util_sum", sa.Float(), nullable=False),
+        sa.Column("util_max", sa.Float(), nullable=True),
+        sa.Column("mem_n", sa.Integer(), nullable=False),
+        sa.Column("mem_sum", sa.Float(), nullable=False),
+        sa.Column("mem_max", sa.Integer(), nullable=True),
+        sa.Column("observed_s", sa.Float(), nullable=False),
+        sa.Column("busy_s", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["gpu_id"], ["gpus.id"], name=op.f(f"fk_{table}_gpu_id_gpus"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("bucket", "gpu_id", name=op.f(f"pk_{table}")),
+        sqlite_with_rowid=False,
+    )
+    op.create_index(op.f(f"ix_{table}_gpu_id_bucket"), table, ["gpu_id", "bucket"])
+
+
+def _user_table(level: str) -> None:
+    table = f"usage_user_{level}"
+    op.create_table(
+        table,
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("gpu_id", sa.Integer(), nullable=False),
+        sa.Column("user_name", sa.String(64), nullable=False),
+        sa.Column("gpu_s", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["gpu_id"], ["gpus.id"], name=op.f(f"fk_{table}_gpu_id_gpus"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("bucket", "gpu_id", "user_name", name=op.f(f"pk_{table}")),
+        sqlite_with_rowid=False,
+    )
+
+
+def upgrade() -> None:
+    """Create the rollup tables and time indexes on the raw samples."""
+    op.create_index(op.f("ix_gpu_samples_ts"), "gpu_samples", ["ts"])
+    op.create_index(op.f("ix_gpu_processes_ts"), "gpu_processes", ["ts"])
+    for level in _LEVELS:
+        _usage_table(level)
+        _user_table(level)
+    op.create_table(
+        "usage_state",
+        sa.Column("name", sa.String(32), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_usage_state")),
+    )
+    op.create_table(
+        "unmet_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_name", sa.String(64), nullable=False),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("hours", sa.Float(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("wanted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("earliest_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unmet_requests")),
+    )
+    op.create_index(op.f("ix_unmet_requests_asked_at"), "unmet_requests", ["asked_at"])
+
+
+def downgrade() -> None:
+    """Drop the usage history (raw samples stay)."""
+    op.drop_table("unmet_requests")
+    op.drop_table("usage_state")
+    for level in reversed(_LEVELS):
+        op.drop_table(f"usage_user_{level}")
+        op.drop_table(f"usage_{level}")
+    op.drop_index(op.f("ix_gpu_processes_ts"), table_name="gpu_processes")
+    op.drop_index(op.f("ix_gpu_samples_ts"), table_name="gpu_samples")

@@ -1,0 +1,607 @@
+"""Usage history: rolling raw samples up to minutes and hours, retention, and graph queries.
+
+The rollup is set-based SQL (one ``INSERT ... SELECT`` per level and window), so the collector
+pays a few milliseconds a minute whatever the lab's size, and a year of history builds in
+minutes. Buckets are epoch seconds (UTC) at the start of the minute or hour. Watermarks in
+``usage_state`` say how far each level is rolled up; a level is only ever rolled up to
+complete buckets, and raw samples are only deleted once rolled up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
+
+from labgpu.core.usage import (
+    HOUR,
+    MINUTE,
+    RAW,
+    BookedSpan,
+    Level,
+    Retention,
+    UnmetRequest,
+    UsageBucket,
+    UserSeconds,
+)
+from labgpu.storage.models import (
+    BookingRow,
+    GpuRow,
+    GpuSampleRow,
+    ServerRow,
+    UnmetRequestRow,
+    UsageHourRow,
+    UsageMinuteRow,
+    UsageStateRow,
+    UserUsageHourRow,
+    UserUsageMinuteRow,
+)
+from labgpu.storage.types import UtcDateTime
+
+#: A sample at or above this utilisation counts as busy (so does any process on the GPU).
+BUSY_UTIL_PCT = 1.0
+#: Rollups wait this long behind the clock for the samples of a sweep still being stored.
+LAG_S = 120
+
+_USAGE: dict[Level, type[UsageMinuteRow] | type[UsageHourRow]] = {
+    MINUTE: UsageMinuteRow,
+    HOUR: UsageHourRow,
+}
+_USER: dict[Level, type[UserUsageMinuteRow] | type[UserUsageHourRow]] = {
+    MINUTE: UserUsageMinuteRow,
+    HOUR: UserUsageHourRow,
+}
+_USAGE_COLUMNS = (
+    "bucket, gpu_id, samples, util_n, util_sum, util_max, mem_n, mem_sum, mem_max, "
+    "observed_s, busy_s"
+)
+_RETENTION_KEYS = {
+    "keep_raw_days": "raw_days",
+    "keep_minute_days": "minute_days",
+    "keep_hour_days": "hour_days",
+}
+
+
+def epoch(dt: datetime) -> int:
+    """Whole epoch seconds of an aware datetime."""
+    return int(dt.timestamp() // 1)
+
+
+def from_epoch(seconds: float) -> datetime:
+    """The aware UTC datetime of epoch ``seconds``."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _epoch_sql(s: Session, column: str) -> str:
+    if s.get_bind().dialect.name == "sqlite":
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+    return f"CAST(floor(extract(epoch FROM {column})) AS BIGINT)"
+
+
+def _window() -> list[BindParameter[datetime]]:
+    return [bindparam("lo", type_=UtcDateTime()), bindparam("hi", type_=UtcDateTime())]
+
+
+# -- state ----------------------------------------------------------------------------------
+
+
+def _state(s: Session) -> dict[str, float]:
+    return {
+        name: value for name, value in s.execute(select(UsageStateRow.name, UsageStateRow.value))
+    }
+
+
+def _set_state(s: Session, name: str, value: float) -> None:
+    row = s.get(UsageStateRow, name)
+    if row is None:
+        s.add(UsageStateRow(name=name, value=value))
+    else:
+        row.value = value
+    s.flush()
+
+
+def retention(s: Session) -> Retention:
+    """The lab's retention settings (defaults where never set)."""
+    state = _state(s)
+    values = {field: state[key] for key, field in _RETENTION_KEYS.items() if key in state}
+    hour = values.pop("hour_days", None)
+    return Retention(**values, hour_days=hour if hour and hour > 0 else None)
+
+
+def set_retention(s: Session, value: Retention) -> None:
+    """Store retention settings (``hour_days`` None: hours kept for ever, stored as 0)."""
+    _set_state(s, "keep_raw_days", value.raw_days)
+    _set_state(s, "keep_minute_days", value.minute_days)
+    _set_state(s, "keep_hour_days", value.hour_days or 0.0)
+
+
+def watermarks(s: Session) -> tuple[int | None, int | None]:
+    """``(minute_done, hour_done)``: epoch seconds rolled up so far per level (None: never)."""
+    state = _state(s)
+    minute, hour = state.get("minute_done"), state.get("hour_done")
+    return (int(minute) if minute is not None else None, int(hour) if hour is not None else None)
+
+
+# -- rollup ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollupReport:
+    """What one rollup did: the windows rolled up (epoch seconds; equal ends: nothing)."""
+
+    minute_from: int
+    minute_to: int
+    hour_from: int
+    hour_to: int
+
+
+def rollup(s: Session, now: datetime, lag_s: int = LAG_S) -> RollupReport:
+    """Roll raw samples up to complete minutes before ``now - lag_s``, and complete minutes up
+    to complete hours. Incremental: each call starts where the last one stopped."""
+    minute_done, hour_done = watermarks(s)
+    limit = (epoch(now) - lag_s) // MINUTE.seconds * MINUTE.seconds
+    if minute_done is None:
+        oldest = s.scalar(select(func.min(GpuSampleRow.ts)))
+        minute_done = limit if oldest is None else epoch(oldest) // 60 * 60
+    lo_m, hi_m = minute_done, max(minute_done, limit)
+    if hi_m > lo_m:
+        _rollup_minutes(s, lo_m, hi_m)
+        _set_state(s, "minute_done", hi_m)
+    hour_limit = hi_m // HOUR.seconds * HOUR.seconds
+    if hour_done is None:
+        oldest_minute = s.scalar(select(func.min(UsageMinuteRow.bucket)))
+        start = lo_m if oldest_minute is None else min(lo_m, int(oldest_minute))
+        hour_done = start // HOUR.seconds * HOUR.seconds
+    lo_h, hi_h = hour_done, max(hour_done, hour_limit)
+    if hi_h > lo_h:
+        _rollup_hours(s, lo_h, hi_h)
+        _set_state(s, "hour_done", hi_h)
+    return RollupReport(lo_m, hi_m, lo_h, hi_h)
+
+
+def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
+    for table in (UsageMinuteRow, UserUsageMinuteRow):
+        s.execute(delete(table).where(table.bucket >= lo, table.bucket < hi))
+    bucket = f"({_epoch_sql(s, 'g.ts')} / 60) * 60"
+    busy = (
+        f"CASE WHEN g.utilization_pct >= {BUSY_UTIL_PCT} OR EXISTS (SELECT 1 FROM gpu_processes "
+        "p WHERE p.gpu_id = g.gpu_id AND p.ts = g.ts) THEN 1 ELSE 0 END"
+    )
+    window = {"lo": from_epoch(lo), "hi": from_epoch(hi)}
+    s.execute(
+        text(
+            f"INSERT INTO usage_minute ({_USAGE_COLUMNS}) "
+            "SELECT b, gpu_id, count(*), count(u), coalesce(sum(u), 0), max(u), count(m), "
+            "coalesce(sum(m), 0), max(m), 60.0, 60.0 * sum(busy) / count(*) "
+            f"FROM (SELECT {bucket} AS b, g.gpu_id AS gpu_id, g.utilization_pct AS u, "
+            f"g.memory_used_mb AS m, {busy} AS busy "
+            "FROM gpu_samples g WHERE g.ts >= :lo AND g.ts < :hi) x GROUP BY b, gpu_id"
+        ).bindparams(*_window()),
+        window,
+    )
+    user_bucket = f"({_epoch_sql(s, 'u.ts')} / 60) * 60"
+    s.execute(
+        text(
+            "INSERT INTO usage_user_minute (bucket, gpu_id, user_name, gpu_s) "
+            "SELECT x.b, x.gpu_id, x.user_name, 60.0 * sum(x.share) / um.samples FROM ("
+            f"  SELECT {user_bucket} AS b, u.gpu_id AS gpu_id, u.user_name AS user_name, "
+            "  1.0 / k.k AS share FROM ("
+            "    SELECT DISTINCT gpu_id, ts, coalesce(user_name, '') AS user_name "
+            "    FROM gpu_processes WHERE ts >= :lo AND ts < :hi) u "
+            "  JOIN (SELECT gpu_id, ts, count(DISTINCT coalesce(user_name, '')) AS k "
+            "    FROM gpu_processes WHERE ts >= :lo AND ts < :hi GROUP BY gpu_id, ts) k "
+            "  ON k.gpu_id = u.gpu_id AND k.ts = u.ts"
+            "  WHERE EXISTS (SELECT 1 FROM gpu_samples g WHERE g.gpu_id = u.gpu_id "
+            "    AND g.ts = u.ts)"
+            ") x JOIN usage_minute um ON um.bucket = x.b AND um.gpu_id = x.gpu_id "
+            "GROUP BY x.b, x.gpu_id, x.user_name, um.samples"
+        ).bindparams(*_window()),
+        window,
+    )
+
+
+def _rollup_hours(s: Session, lo: int, hi: int) -> None:
+    for table in (UsageHourRow, UserUsageHourRow):
+        s.execute(delete(table).where(table.bucket >= lo, table.bucket < hi))
+    window = {"lo": lo, "hi": hi}
+    s.execute(
+        text(
+            f"INSERT INTO usage_hour ({_USAGE_COLUMNS}) "
+            "SELECT (bucket / 3600) * 3600 AS b, gpu_id, sum(samples), sum(util_n), "
+            "sum(util_sum), max(util_max), sum(mem_n), sum(mem_sum), max(mem_max), "
+            "sum(observed_s), sum(busy_s) FROM usage_minute "
+            "WHERE bucket >= :lo AND bucket < :hi GROUP BY (bucket / 3600) * 3600, gpu_id"
+        ),
+        window,
+    )
+    s.execute(
+        text(
+            "INSERT INTO usage_user_hour (bucket, gpu_id, user_name, gpu_s) "
+            "SELECT (bucket / 3600) * 3600 AS b, gpu_id, user_name, sum(gpu_s) "
+            "FROM usage_user_minute WHERE bucket >= :lo AND bucket < :hi "
+            "GROUP BY (bucket / 3600) * 3600, gpu_id, user_name"
+        ),
+        window,
+    )
+
+
+# -- retention ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """Rows deleted by one retention pass, per table."""
+
+    deleted: dict[str, int]
+
+
+def apply_retention(s: Session, now: datetime, keep: Retention) -> RetentionReport:
+    """Delete what is older than ``keep`` allows and already rolled up to the next level."""
+    minute_done, hour_done = watermarks(s)
+    deleted: dict[str, int] = {}
+    if minute_done is not None:
+        cut = from_epoch(min(epoch(now) - keep.raw_days * 86400, minute_done))
+        for name in ("gpu_samples", "gpu_processes"):
+            result = s.execute(
+                text(f"DELETE FROM {name} WHERE ts < :cut").bindparams(
+                    bindparam("cut", type_=UtcDateTime())
+                ),
+                {"cut": cut},
+            )
+            deleted[name] = result.rowcount  # type: ignore[attr-defined]
+    if hour_done is not None:
+        cut_minute = int(min(epoch(now) - keep.minute_days * 86400, hour_done))
+        for table in (UsageMinuteRow, UserUsageMinuteRow):
+            result = s.execute(delete(table).where(table.bucket < cut_minute))
+            deleted[table.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+    if keep.hour_days is not None:
+        cut_hour = int(epoch(now) - keep.hour_days * 86400)
+        for hourly in (UsageHourRow, UserUsageHourRow):
+            result = s.execute(delete(hourly).where(hourly.bucket < cut_hour))
+            deleted[hourly.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+    return RetentionReport(deleted)
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GpuKey:
+    """What a GPU id stands for in graphs."""
+
+    gpu_id: int
+    server: str
+    index: int
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.server}/{self.index}"
+
+
+def gpu_keys(s: Session) -> dict[int, GpuKey]:
+    """Every GPU ever registered (retired ones too: history outlives them)."""
+    query = (
+        select(GpuRow.id, ServerRow.name, GpuRow.index, GpuRow.model)
+        .join(ServerRow, ServerRow.id == GpuRow.server_id)
+        .order_by(ServerRow.name, GpuRow.index, GpuRow.id)
+    )
+    return {
+        gid: GpuKey(gid, server, index, model) for gid, server, index, model in s.execute(query)
+    }
+
+
+def buckets(
+    s: Session,
+    level: Level,
+    lo: int,
+    hi: int,
+    step: int,
+    by_gpu: bool,
+    gpu_ids: Sequence[int] | None = None,
+) -> list[UsageBucket]:
+    """Rollup rows of ``level`` in ``[lo, hi)`` merged per ``step`` seconds (a multiple of the
+    level's), summed over GPUs unless ``by_gpu`` (then ``gpu_id`` is set), oldest first."""
+    table = _USAGE[level]
+    step = int(step)
+    if step % max(level.seconds, 1):
+        raise ValueError(f"a step of {step} s does not merge whole {level} buckets")
+    b = literal_column(f"(bucket / {step}) * {step}", BigInteger).label("b")
+    gid = table.gpu_id if by_gpu else None
+    columns = [
+        b,
+        *([gid] if gid is not None else []),
+        func.sum(table.samples),
+        func.sum(table.util_n),
+        func.sum(table.util_sum),
+        func.max(table.util_max),
+        func.sum(table.mem_n),
+        func.sum(table.mem_sum),
+        func.max(table.mem_max),
+        func.sum(table.observed_s),
+        func.sum(table.busy_s),
+        func.count(func.distinct(table.gpu_id)),
+    ]
+    query = select(*columns).where(table.bucket >= lo, table.bucket < hi)
+    if gpu_ids is not None:
+        query = query.where(table.gpu_id.in_(list(gpu_ids)))
+    group = [b, gid] if gid is not None else [b]
+    query = query.group_by(*group).order_by(*group)
+    found = []
+    for row in s.execute(query):
+        values = list(row)
+        start = int(values.pop(0))
+        gpu = int(values.pop(0)) if by_gpu else None
+        n, un, us, umax, mn, ms, mmax, obs, busy, gpus = values
+        found.append(
+            UsageBucket(
+                start=start,
+                length=step,
+                gpu_id=gpu,
+                samples=int(n or 0),
+                util_n=int(un or 0),
+                util_sum=float(us or 0.0),
+                util_max=None if umax is None else float(umax),
+                mem_n=int(mn or 0),
+                mem_sum=float(ms or 0.0),
+                mem_max=None if mmax is None else int(mmax),
+                observed_s=float(obs or 0.0),
+                busy_s=float(busy or 0.0),
+                gpus=int(gpus or 0),
+            )
+        )
+    return found
+
+
+def raw_points(
+    s: Session, gpu_id: int, lo: datetime, hi: datetime
+) -> list[tuple[int, float | None, int | None]]:
+    """``(epoch, utilisation %, memory MB)`` of one GPU's raw samples in ``[lo, hi)``."""
+    query = (
+        select(GpuSampleRow.ts, GpuSampleRow.utilization_pct, GpuSampleRow.memory_used_mb)
+        .where(GpuSampleRow.gpu_id == gpu_id, GpuSampleRow.ts >= lo, GpuSampleRow.ts < hi)
+        .order_by(GpuSampleRow.ts)
+    )
+    return [(epoch(ts), util, mem) for ts, util, mem in s.execute(query)]
+
+
+def user_seconds(s: Session, level: Level, lo: int, hi: int) -> list[UserSeconds]:
+    """Per-member attributed GPU-seconds per GPU and bucket of ``level`` in ``[lo, hi)``."""
+    table = _USER[level]
+    query = select(table.bucket, table.gpu_id, table.user_name, table.gpu_s).where(
+        table.bucket >= lo, table.bucket < hi
+    )
+    return [UserSeconds(int(b), int(g), u, float(v)) for b, g, u, v in s.execute(query)]
+
+
+def oldest_bucket(s: Session, level: Level) -> int | None:
+    """The oldest bucket kept at ``level``."""
+    value = s.scalar(select(func.min(_USAGE[level].bucket)))
+    return None if value is None else int(value)
+
+
+def oldest_sample(s: Session) -> datetime | None:
+    """The oldest raw sample kept."""
+    return s.scalar(select(func.min(GpuSampleRow.ts)))
+
+
+# -- unmet demand ---------------------------------------------------------------------------
+
+
+def add_unmet(s: Session, request: UnmetRequest) -> None:
+    """Record a request the lab could not serve in time."""
+    s.execute(
+        insert(UnmetRequestRow).values(
+            user_name=request.user_name,
+            model=request.model,
+            count=request.count,
+            hours=request.hours,
+            asked_at=request.asked_at,
+            wanted_at=request.wanted_at,
+            earliest_at=request.earliest_at,
+        )
+    )
+
+
+def unmet(s: Session, lo: datetime, hi: datetime) -> list[UnmetRequest]:
+    """Unmet requests asked in ``[lo, hi)``, oldest first."""
+    query = (
+        select(UnmetRequestRow)
+        .where(UnmetRequestRow.asked_at >= lo, UnmetRequestRow.asked_at < hi)
+        .order_by(UnmetRequestRow.asked_at, UnmetRequestRow.id)
+    )
+    return [
+        UnmetRequest(r.user_name, r.model, r.count, r.hours, r.asked_at, r.wanted_at, r.earliest_at)
+        for r in s.scalars(query)
+    ]
+
+
+def database_bytes(engine: Engine) -> int | None:
+    """The database's size on disk (SQLite file pages, PostgreSQL database size)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+            size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+            return int(pages or 0) * int(size or 0)
+        value = conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+        return None if value is None else int(value)
+
+
+# -- bookings as the PI sees them -------------------------------------------------------------
+
+#: Stored statuses whose window the member held (a released booking ends when released).
+HELD = ("booked", "released", "finished")
+
+
+def booked_spans(s: Session, lo: datetime, hi: datetime) -> list[BookedSpan]:
+    """Every GPU held by a booking overlapping ``[lo, hi)`` (pending or cancelled: not held)."""
+    query = select(BookingRow.user_name, BookingRow.gpu_id, BookingRow.start_ts, BookingRow.end_ts)
+    query = query.where(
+        BookingRow.status.in_(HELD), BookingRow.start_ts < hi, BookingRow.end_ts > lo
+    )
+    return [BookedSpan(u, g, epoch(a), epoch(b)) for u, g, a, b in s.execute(query)]
+
+
+def request_counts(s: Session, lo: datetime, hi: datetime) -> dict[str, tuple[int, int]]:
+    """``{member: (pending, rejected)}`` booking requests made in ``[lo, hi)`` (groups)."""
+    rejected = BookingRow.decision_reason.like("rejected%")
+    query = (
+        select(
+            BookingRow.user_name,
+            func.count(func.distinct(BookingRow.group_id)).filter(BookingRow.status == "pending"),
+            func.count(func.distinct(BookingRow.group_id)).filter(
+                BookingRow.status == "cancelled", rejected
+            ),
+        )
+        .where(BookingRow.created_at >= lo, BookingRow.created_at < hi)
+        .group_by(BookingRow.user_name)
+    )
+    return {u: (int(p or 0), int(r or 0)) for u, p, r in s.execute(query) if p or r}
+
+
+class UsageStore:
+    """The usage history in the lab's database, one short transaction per call."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        read: Callable[[], AbstractContextManager[Session]],
+        write: Callable[[], AbstractContextManager[Session]],
+    ) -> None:
+        self._engine = engine
+        self._read = read
+        self._write = write
+
+    def rollup(self, now: datetime, lag_s: int = LAG_S) -> RollupReport:
+        """Roll raw samples up to minutes and hours, from where the last rollup stopped."""
+        with self._write() as s:
+            return rollup(s, now, lag_s)
+
+    def apply_retention(self, now: datetime) -> RetentionReport:
+        """Delete history older than the lab's retention settings allow (rolled up only)."""
+        with self._write() as s:
+            return apply_retention(s, now, retention(s))
+
+    def retention(self) -> Retention:
+        with self._read() as s:
+            return retention(s)
+
+    def set_retention(self, value: Retention) -> None:
+        with self._write() as s:
+            set_retention(s, value)
+
+    def watermarks(self) -> tuple[int | None, int | None]:
+        with self._read() as s:
+            return watermarks(s)
+
+    def gpu_keys(self) -> dict[int, GpuKey]:
+        with self._read() as s:
+            return gpu_keys(s)
+
+    def buckets(
+        self,
+        level: Level,
+        lo: int,
+        hi: int,
+        step: int | None = None,
+        by_gpu: bool = False,
+        gpu_ids: Sequence[int] | None = None,
+    ) -> list[UsageBucket]:
+        with self._read() as s:
+            return buckets(s, level, lo, hi, step or level.seconds, by_gpu, gpu_ids)
+
+    def gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
+        with self._read() as s:
+            return gpu_totals(s, level, lo, hi)
+
+    def raw_points(
+        self, gpu_id: int, lo: datetime, hi: datetime
+    ) -> list[tuple[int, float | None, int | None]]:
+        with self._read() as s:
+            return raw_points(s, gpu_id, lo, hi)
+
+    def user_seconds(self, level: Level, lo: int, hi: int) -> list[UserSeconds]:
+        with self._read() as s:
+            return user_seconds(s, level, lo, hi)
+
+    def oldest(self) -> dict[str, int | None]:
+        """The oldest time kept per level (epoch seconds; None: nothing kept)."""
+        with self._read() as s:
+            sample = oldest_sample(s)
+            return {
+                RAW.name: None if sample is None else epoch(sample),
+                MINUTE.name: oldest_bucket(s, MINUTE),
+                HOUR.name: oldest_bucket(s, HOUR),
+            }
+
+    def add_unmet(self, request: UnmetRequest) -> None:
+        with self._write() as s:
+            add_unmet(s, request)
+
+    def unmet(self, lo: datetime, hi: datetime) -> list[UnmetRequest]:
+        with self._read() as s:
+            return unmet(s, lo, hi)
+
+    def booked_spans(self, lo: datetime, hi: datetime) -> list[BookedSpan]:
+        with self._read() as s:
+            return booked_spans(s, lo, hi)
+
+    def request_counts(self, lo: datetime, hi: datetime) -> dict[str, tuple[int, int]]:
+        with self._read() as s:
+            return request_counts(s, lo, hi)
+
+    def database_bytes(self) -> int | None:
+        return database_bytes(self._engine)
+
+
+def gpu_totals(s: Session, level: Level, lo: int, hi: int) -> list[UsageBucket]:
+    """One bucket per GPU summing ``level``'s rows in ``[lo, hi)`` (``length`` = hi - lo)."""
+    table = _USAGE[level]
+    query = (
+        select(
+            table.gpu_id,
+            func.sum(table.samples),
+            func.sum(table.util_n),
+            func.sum(table.util_sum),
+            func.max(table.util_max),
+            func.sum(table.mem_n),
+            func.sum(table.mem_sum),
+            func.max(table.mem_max),
+            func.sum(table.observed_s),
+            func.sum(table.busy_s),
+        )
+        .where(table.bucket >= lo, table.bucket < hi)
+        .group_by(table.gpu_id)
+    )
+    return [
+        UsageBucket(
+            start=lo,
+            length=hi - lo,
+            gpu_id=int(gid),
+            samples=int(n or 0),
+            util_n=int(un or 0),
+            util_sum=float(us or 0.0),
+            util_max=None if umax is None else float(umax),
+            mem_n=int(mn or 0),
+            mem_sum=float(ms or 0.0),
+            mem_max=None if mmax is None else int(mmax),
+            observed_s=float(obs or 0.0),
+            busy_s=float(busy or 0.0),
+        )
+        for gid, n, un, us, umax, mn, ms, mmax, obs, busy in s.execute(query)
+    ]
