@@ -217,9 +217,11 @@ def test_rollup_waits_for_complete_minutes_and_hours(store: Store) -> None:
     assert (report.minute_from, report.minute_to) == (epoch(BASE), epoch(BASE) + 90 * 60)
     assert (report.hour_from, report.hour_to) == (epoch(BASE), epoch(BASE) + 3600)
     again = store.usage.rollup(now)  # nothing new: nothing done, nothing doubled
-    assert again.minute_from == again.minute_to and again.hour_from == again.hour_to
+    assert again.minute_from == again.minute_to
+    assert again.hour_from == again.hour_to
     minutes = store.usage.buckets(MINUTE, 0, 2**40)
-    assert len(minutes) == 90 and all(b.samples == 6 and b.busy_s == 60 for b in minutes)
+    assert len(minutes) == 90
+    assert all(b.samples == 6 and b.busy_s == 60 for b in minutes)
     assert [b.observed_s for b in store.usage.buckets(HOUR, 0, 2**40)] == [3600]
 
 
@@ -229,7 +231,8 @@ def test_late_samples_before_the_watermark_are_not_counted_twice(store: Store) -
     _store(store, [(5, 0, 90.0, 1, [])])  # arrives after its minute was rolled up
     store.usage.rollup(BASE + timedelta(seconds=1200 + LAG_S))
     first = store.usage.buckets(MINUTE, epoch(BASE), epoch(BASE) + 60)
-    assert first[0].samples == 6 and first[0].util_sum == pytest.approx(60.0)
+    assert first[0].samples == 6
+    assert first[0].util_sum == pytest.approx(60.0)
 
 
 def test_retention_deletes_only_old_rolled_up_rows(store: Store, db_url: str) -> None:
@@ -253,7 +256,8 @@ def test_retention_deletes_only_old_rolled_up_rows(store: Store, db_url: str) ->
     assert report.deleted["usage_hour"] == 2 * 24
     # What was deleted is still there, rolled up: days 2-3 in hours, day 3 in minutes.
     hours = store.usage.buckets(HOUR, 0, 2**40)
-    assert len(hours) == 2 * 24 and all(b.busy_s == 3600 for b in hours)
+    assert len(hours) == 2 * 24
+    assert all(b.busy_s == 3600 for b in hours)
     # Rolling up the rest and applying again: raw older than a day goes.
     store.usage.rollup(now + timedelta(seconds=LAG_S))
     store.usage.apply_retention(now)

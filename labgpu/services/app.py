@@ -36,8 +36,8 @@ from labgpu.services.monitoring import Collector, SweepOutcome
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
     from labgpu.services.offload import OffloadService
-    from labgpu.services.usage import UsageService
     from labgpu.services.reality import AutoReleaser
+    from labgpu.services.usage import UsageService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)

@@ -326,9 +326,7 @@ class _UsageColumns:
     """
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major
-    gpu_id: Mapped[int] = mapped_column(
-        ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True
-    )
+    gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True)
     samples: Mapped[int] = mapped_column(Integer)
     util_n: Mapped[int] = mapped_column(Integer)
     util_sum: Mapped[float] = mapped_column(Float)
@@ -359,9 +357,7 @@ class _UserUsageColumns:
     (a sample with processes of k members gives each 1/k of it); ``""``: owner unknown."""
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major
-    gpu_id: Mapped[int] = mapped_column(
-        ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True
-    )
+    gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True)
     user_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     gpu_s: Mapped[float] = mapped_column(Float)
 
