@@ -42,10 +42,13 @@ from labgpu.gui.session import (
 )
 from labgpu.gui.settings_page import SettingsPage
 from labgpu.gui.snapshot import Snapshot, take_snapshot
+from labgpu.gui.usage_page import UsagePage
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
-LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(9)
+LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(
+    10
+)
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         self.calendar_page = CalendarPage(self.labgpu)
         self.my_bookings_page = MyBookingsPage(self.labgpu)
         self.offload_page = OffloadPage(self.labgpu)
+        self.usage_page = UsagePage(self.labgpu, self.settings)
         self.approvals_page = ApprovalsPage(self.labgpu)
         self.rules_page = RulesPage(self.labgpu)
         self.members_page = MembersPage(self.labgpu)
@@ -93,6 +97,7 @@ class MainWindow(QMainWindow):
             ("calendar", self.tr("Calendar")),
             ("bookings", self.tr("My bookings")),
             ("offload", self.tr("Offload")),
+            ("usage", self.tr("Usage")),
             ("approvals", self.tr("Approvals")),
             ("rules", self.tr("Rules")),
             ("members", self.tr("Members")),
@@ -105,6 +110,7 @@ class MainWindow(QMainWindow):
             self.calendar_page,
             self.my_bookings_page,
             self.offload_page,
+            self.usage_page,
             self.approvals_page,
             self.rules_page,
             self.members_page,
@@ -119,6 +125,7 @@ class MainWindow(QMainWindow):
         self.approvals_page.pending_count.connect(self._pending_count)
         self.rules_page.changed.connect(self.calendar_page.reload)
         self.calendar_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
+        self.usage_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
         self.nav.setCurrentRow(LIVE)
         self.nav.item(MEMBERS).setHidden(True)  # until a manager signs in to a lab database
         self.live_page.add_server_requested.connect(self.open_add_server)
@@ -173,7 +180,7 @@ class MainWindow(QMainWindow):
     # -- pages -----------------------------------------------------------------------------
 
     def show_page(self, page: int) -> None:
-        """Switch to a page: LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, APPROVALS, RULES, MEMBERS, …"""
+        """Switch to a page: LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, …"""
         self.nav.setCurrentRow(page)
 
     def _page_shown(self, page: int) -> None:
@@ -183,6 +190,8 @@ class MainWindow(QMainWindow):
             self.my_bookings_page.reload()
         elif page == OFFLOAD:
             self.offload_page.reload()
+        elif page == USAGE:
+            self.usage_page.reload()
         elif page == APPROVALS:
             self.approvals_page.reload()
         elif page == RULES:
@@ -217,6 +226,7 @@ class MainWindow(QMainWindow):
         self.identity = identity
         self.user_label.setText(signed_in_text(identity))
         self.nav.item(APPROVALS).setHidden(not identity.can_approve)
+        self.nav.item(USAGE).setHidden(not identity.can_approve)  # the PI's (and managers') page
         self.nav.item(RULES).setHidden(not identity.can_manage)
         self.nav.item(MEMBERS).setHidden(not (identity.can_manage and identity.has_members))
         # The database refuses anyway; these only spare a student the refusal.

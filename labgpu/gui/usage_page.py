@@ -1,0 +1,427 @@
+"""The PI's Usage page: how busy the lab is, who used what, unmet demand, offloaded GPU-hours.
+
+Every read runs on a worker (``load_usage``); a newer request makes an older answer stale, so
+clicking through the ranges never shows a late result. Each tab's graph exports as PNG and its
+data as CSV (the same rows the graph draws).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labgpu.core.usage import Table, hours_label
+from labgpu.gui.errors import handle_error
+from labgpu.gui.usage_charts import BarChart, HeatmapChart, UtilisationChart
+from labgpu.gui.usage_data import (
+    RANGES,
+    UsageView,
+    heatmap_table,
+    load_usage,
+    members_table,
+    offloaded_by_cluster,
+    offloaded_table,
+    range_bounds,
+    series_table,
+    unmet_table,
+)
+from labgpu.gui.usage_tables import DemandPanel
+from labgpu.gui.worker import run_task
+from labgpu.services import Labgpu
+
+UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED = range(5)
+GROUPINGS = ("lab", "server", "model", "gpu")
+EXPORT_DIR_KEY = "usage/export_dir"
+#: Asks for a file to save: (title, suggested name, filter) -> path or None.
+AskPath = Callable[[str, str, str], Path | None]
+
+
+class UsagePage(QWidget):
+    """Range and grouping on top, one tab per graph, export buttons underneath."""
+
+    exported = Signal(str)
+
+    def __init__(
+        self,
+        labgpu: Labgpu,
+        settings: QSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.labgpu = labgpu
+        self.settings = settings
+        self.clock = clock
+        self.view: UsageView | None = None
+        self.range_name = "7d"
+        self._generation = 0
+        self._loading = False
+        #: File dialog hook, replaced in tests.
+        self.ask_path: AskPath = self._ask_path
+        self._make_controls()
+        self._make_tabs()
+        self._make_exports()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.controls)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(self.export_row)
+
+    # -- building --------------------------------------------------------------------------
+
+    def _make_controls(self) -> None:
+        self.range_buttons = QButtonGroup(self)
+        self.controls = QHBoxLayout()
+        labels = {
+            "24h": self.tr("24 h"),
+            "7d": self.tr("7 days"),
+            "30d": self.tr("30 days"),
+            "1y": self.tr("1 year"),
+            "custom": self.tr("Custom"),
+        }
+        self.buttons: dict[str, QPushButton] = {}
+        for name, label in labels.items():
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.clicked.connect(lambda _c=False, n=name: self.set_range(n))
+            self.range_buttons.addButton(button)
+            self.controls.addWidget(button)
+            self.buttons[name] = button
+        self.buttons[self.range_name].setChecked(True)
+        today = QDate.currentDate()
+        self.from_edit = QDateEdit(today.addDays(-30))
+        self.to_edit = QDateEdit(today)
+        for edit in (self.from_edit, self.to_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.dateChanged.connect(self._custom_changed)
+        self.controls.addWidget(self.from_edit)
+        self.controls.addWidget(QLabel("–"))
+        self.controls.addWidget(self.to_edit)
+        self.controls.addSpacing(16)
+        self.grouping = QComboBox()
+        names = (self.tr("Whole lab"), self.tr("Per server"), self.tr("Per model"))
+        for key, label in zip(GROUPINGS, (*names, self.tr("Per GPU")), strict=True):
+            self.grouping.addItem(label, key)
+        self.grouping.currentIndexChanged.connect(lambda _i: self.reload())
+        self.controls.addWidget(QLabel(self.tr("Lines:")))
+        self.controls.addWidget(self.grouping)
+        self.controls.addStretch(1)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setTextVisible(False)
+        self.busy_label = QLabel(self.tr("Reading usage…"))
+        self.controls.addWidget(self.busy_label)
+        self.controls.addWidget(self.busy)
+        self._show_busy(False)
+        self.summary = QLabel()
+        self.summary.setObjectName("hint")
+        self.summary.setWordWrap(True)
+
+    def _make_tabs(self) -> None:
+        self.utilisation = UtilisationChart()
+        self.heatmap = HeatmapChart()
+        self.member_bars = BarChart(self.tr("GPU-hours"))
+        self.demand = DemandPanel()
+        self.offload_bars = BarChart(self.tr("GPU-hours"))
+        empty = self.tr(
+            "No usage recorded in this range yet — the collector rolls samples up every minute."
+        )
+        self.tabs = QTabWidget()
+        self.empty_labels: list[QLabel] = []
+        no_members = self.tr("No member booked or used a GPU in this range.")
+        no_offload = self.tr("No job was offloaded to a cluster in this range.")
+        tabs = (
+            (self.utilisation, self.tr("Utilisation"), empty),
+            (self.heatmap, self.tr("Heatmap"), empty),
+            (self.member_bars, self.tr("Members"), no_members),
+            (self.demand, self.tr("Unmet demand"), ""),
+            (self.offload_bars, self.tr("Offloaded"), no_offload),
+        )
+        for widget, title, empty_text in tabs:
+            stack = QStackedWidget()
+            stack.addWidget(widget)
+            label = QLabel(empty_text)
+            label.setObjectName("hint")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            stack.addWidget(label)
+            self.empty_labels.append(label)
+            self.tabs.addTab(stack, title)
+        self.message = QLabel()
+        self.message.setObjectName("inlineError")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+    def _make_exports(self) -> None:
+        self.png_button = QPushButton(self.tr("Save graph as PNG…"))
+        self.csv_button = QPushButton(self.tr("Save data as CSV…"))
+        self.export_row = QHBoxLayout()
+        hint = QLabel(
+            self.tr("Drag to pan, wheel to zoom, right-click for more; Ctrl+E / Ctrl+Shift+E save.")
+        )
+        hint.setObjectName("hint")
+        self.export_row.addWidget(hint, 1)
+        self.export_row.addWidget(self.png_button)
+        self.export_row.addWidget(self.csv_button)
+        self.png_button.clicked.connect(self.ask_export_png)
+        self.csv_button.clicked.connect(self.ask_export_csv)
+        for keys, slot in (("Ctrl+E", self.ask_export_png), ("Ctrl+Shift+E", self.ask_export_csv)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+        self._update_exports()
+
+    # -- range and reading -----------------------------------------------------------------
+
+    def set_range(self, name: str) -> None:
+        """Show a fixed range (``24h``, ``7d``, ``30d``, ``1y``) or the ``custom`` dates."""
+        self.range_name = name
+        self.buttons[name].setChecked(True)
+        self.reload()
+
+    def set_grouping(self, by: str) -> None:
+        """One line for the ``lab``, or per ``server``, ``model`` or ``gpu``."""
+        self.grouping.setCurrentIndex(GROUPINGS.index(by))
+
+    def set_custom(self, first: QDate, last: QDate) -> None:
+        """Show the local days ``first`` to ``last``, both included."""
+        for edit, value in ((self.from_edit, first), (self.to_edit, last)):
+            edit.blockSignals(True)
+            edit.setDate(value)
+            edit.blockSignals(False)
+        self.set_range("custom")
+
+    def _custom_changed(self) -> None:
+        if self.range_name == "custom":
+            self.reload()
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The range shown: ``[start, end)``, aware datetimes."""
+        if self.range_name in RANGES:
+            return range_bounds(self.range_name, self.clock())
+        first, last = self.from_edit.date(), self.to_edit.date()
+        start = datetime(first.year(), first.month(), first.day()).astimezone()
+        end = datetime(last.year(), last.month(), last.day()).astimezone() + timedelta(days=1)
+        return start, end
+
+    def by(self) -> str:
+        """The grouping chosen."""
+        return str(self.grouping.currentData())
+
+    def reload(self) -> None:
+        """Read the range on a worker; an answer to an older request is dropped."""
+        start, end = self.bounds()
+        if end <= start:
+            self.show_message(self.tr("The first day must not be after the last day."))
+            return
+        self._generation += 1
+        generation, by = self._generation, self.by()
+        self._show_busy(True)
+        run_task(
+            lambda: load_usage(self.labgpu.usage, start, end, by),
+            lambda view, error: self._loaded(generation, view, error),
+            context=self,
+        )
+
+    def is_loading(self) -> bool:
+        """True while a read is in flight."""
+        return self._loading
+
+    def _show_busy(self, busy: bool) -> None:
+        self._loading = busy
+        self.busy.setVisible(busy)
+        self.busy_label.setVisible(busy)
+
+    def _loaded(self, generation: int, view: object, error: BaseException | None) -> None:
+        if generation != self._generation:
+            return  # a newer request is on its way
+        self._show_busy(False)
+        if error is not None:
+            self.show_message(handle_error(self, error) or "")
+            return
+        if isinstance(view, UsageView):
+            self.show_message("")
+            self.set_view(view)
+
+    def show_message(self, text: str) -> None:
+        """A one-line problem under the graphs ("" hides it)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def set_view(self, view: UsageView) -> None:
+        """Draw ``view`` in every tab."""
+        self.view = view
+        self.utilisation.set_series(view.series, view.by)
+        self.heatmap.set_heatmap(view.heatmap)
+        members = view.members
+        self.member_bars.set_bars(
+            [m.user_name for m in members],
+            [
+                (self.tr("Booked"), [m.booked_h for m in members]),
+                (self.tr("Used"), [m.used_h for m in members]),
+                (self.tr("Idle while booked"), [m.idle_booked_h for m in members]),
+                (self.tr("In use without a booking"), [m.unbooked_h for m in members]),
+            ],
+        )
+        self.demand.set_data(view.unmet, members)
+        clusters = offloaded_by_cluster(view.offloaded)
+        self.offload_bars.set_bars(
+            list(clusters), [(self.tr("GPU-hours"), [h for _j, h in clusters.values()])]
+        )
+        shown = (
+            view.has_samples,
+            view.has_samples and bool(view.heatmap.labels),
+            any(m.booked_h or m.used_h for m in members),
+            True,
+            bool(clusters),
+        )
+        for n, has_data in enumerate(shown):
+            stack = self.tabs.widget(n)
+            assert isinstance(stack, QStackedWidget)
+            stack.setCurrentIndex(0 if has_data else 1)
+        self.summary.setText(self._summary(view))
+        self._update_exports()
+
+    def is_empty(self, tab: int) -> bool:
+        """True if ``tab`` shows its empty-state message."""
+        stack = self.tabs.widget(tab)
+        return isinstance(stack, QStackedWidget) and stack.currentIndex() == 1
+
+    def _summary(self, view: UsageView) -> str:
+        observed, busy, util = view.totals()
+        booked = sum(m.booked_h for m in view.members)
+        offloaded = sum(h for _j, h in offloaded_by_cluster(view.offloaded).values())
+        if not view.has_samples:
+            return self.tr("{start} – {end}: no GPU readings.").format(
+                start=_day(view.start), end=_day(view.end - timedelta(seconds=1))
+            )
+        return self.tr(
+            "{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean "
+            "utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded, "
+            "{unmet} unmet requests."
+        ).format(
+            start=_day(view.start),
+            end=_day(view.end - timedelta(seconds=1)),
+            busy_pct=f"{100 * busy / observed:.0f}" if observed else "–",
+            observed=hours_label(observed),
+            util="–" if util is None else f"{util:.0f}",
+            booked=hours_label(booked),
+            offloaded=hours_label(offloaded),
+            unmet=len(view.unmet),
+        )
+
+    # -- export ----------------------------------------------------------------------------
+
+    def _update_exports(self) -> None:
+        for button in (self.png_button, self.csv_button):
+            button.setEnabled(self.view is not None)
+
+    def current_table(self) -> Table:
+        """The data of the tab shown, as exported to CSV."""
+        view = self.view
+        if view is None:
+            return Table(())
+        tab = self.tabs.currentIndex()
+        if tab == UTILISATION:
+            return series_table(view.series)
+        if tab == HEATMAP:
+            return heatmap_table(view.heatmap)
+        if tab == MEMBERS:
+            return members_table(view.members)
+        if tab == DEMAND:
+            return unmet_table(view.unmet)
+        return offloaded_table(view.offloaded)
+
+    def current_graph(self) -> QWidget:
+        """The widget of the tab shown, as exported to PNG."""
+        stack = self.tabs.currentWidget()
+        assert isinstance(stack, QStackedWidget)
+        return stack.currentWidget() or stack
+
+    def _file_name(self, suffix: str) -> str:
+        names = ("utilisation", "heatmap", "members", "unmet", "offloaded")
+        start, end = self.bounds()
+        last = _day(end - timedelta(seconds=1))
+        return f"labgpu-usage-{names[self.tabs.currentIndex()]}-{_day(start)}-{last}.{suffix}"
+
+    def ask_export_png(self) -> None:
+        """Ask for a file, then save the graph shown as PNG."""
+        if self.view is None:
+            return
+        path = self.ask_path(
+            self.tr("Save graph as PNG"), self._file_name("png"), self.tr("PNG image (*.png)")
+        )
+        if path is not None:
+            self.export_png(path)
+
+    def ask_export_csv(self) -> None:
+        """Ask for a file, then save the data of the graph shown as CSV."""
+        if self.view is None:
+            return
+        path = self.ask_path(
+            self.tr("Save data as CSV"), self._file_name("csv"), self.tr("CSV file (*.csv)")
+        )
+        if path is not None:
+            self.export_csv(path)
+
+    def export_png(self, path: Path) -> bool:
+        """Save the graph shown to ``path``."""
+        if not self.current_graph().grab().save(str(path), "PNG"):
+            problem = self.tr("Could not write {path}; choose another folder.")
+            self.show_message(problem.format(path=path))
+            return False
+        self.settings.setValue(EXPORT_DIR_KEY, str(path.parent))
+        self.exported.emit(self.tr("Saved the graph to {path}.").format(path=path))
+        return True
+
+    def export_csv(self, path: Path) -> bool:
+        """Save the data of the graph shown to ``path``."""
+        table = self.current_table()
+        try:
+            path.write_text(table.to_csv(), encoding="utf-8", newline="")
+        except OSError as exc:
+            problem = self.tr("Could not write {path}: {reason}")
+            self.show_message(problem.format(path=path, reason=exc.strerror))
+            return False
+        self.settings.setValue(EXPORT_DIR_KEY, str(path.parent))
+        self.exported.emit(
+            self.tr("Saved {count} rows to {path}.").format(count=len(table.rows), path=path)
+        )
+        return True
+
+    def _ask_path(self, title: str, name: str, filters: str) -> Path | None:
+        folder = str(self.settings.value(EXPORT_DIR_KEY, str(Path.home())))
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self, title, str(Path(folder) / name), filters
+        )
+        return Path(chosen) if chosen else None
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d")
