@@ -22,17 +22,18 @@ from labgpu.core.usage import UsageBucket, sum_buckets
 from labgpu.services.usage import Heatmap
 
 #: Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+# (RGB as integers: Qt's lupdate reads a hash inside a string as the start of a comment.)
+PALETTE = (0x0072B2, 0xE69F00, 0x009E73, 0xD55E00, 0xCC79A7, 0x56B4E9, 0xF0E442, 0x000000)
 #: Past this many lines, the legend gets more columns and the tooltip lists the busiest only.
 LEGEND_ROWS = 16
 TOOLTIP_LINES = 8
-AXIS_PEN = "#3a3f44"
+AXIS_PEN = QColor(0x3A3F44)
 
 
 def color(n: int, count: int) -> QColor:
     """The colour of line ``n`` of ``count``."""
     if count <= len(PALETTE):
-        return QColor(PALETTE[n])
+        return QColor(PALETTE[n])  # QColor(int) reads 0xRRGGBB
     return pg.intColor(n, hues=count, values=1, maxValue=220, minValue=150)
 
 

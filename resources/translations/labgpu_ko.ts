@@ -530,6 +530,61 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>DemandPanel</name>
+    <message>
+        <source>Member</source>
+        <translation>구성원</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Hours</source>
+        <translation>시간</translation>
+    </message>
+    <message>
+        <source>Wanted from</source>
+        <translation>희망 시작</translation>
+    </message>
+    <message>
+        <source>Earliest free</source>
+        <translation>가장 빠른 빈 시간</translation>
+    </message>
+    <message>
+        <source>Waited</source>
+        <translation>대기</translation>
+    </message>
+    <message>
+        <source>Unmet</source>
+        <translation>미충족</translation>
+    </message>
+    <message>
+        <source>Pending</source>
+        <translation>대기 중</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>거절됨</translation>
+    </message>
+    <message>
+        <source>Requests per member</source>
+        <translation>구성원별 요청</translation>
+    </message>
+    <message>
+        <source>{count} requests could not start when wanted.</source>
+        <translation>요청 {count}건이 원하는 시간에 시작하지 못했습니다.</translation>
+    </message>
+    <message>
+        <source>Every request in this range got GPUs when it was wanted.</source>
+        <translation>이 기간의 모든 요청이 원하는 시간에 GPU를 받았습니다.</translation>
+    </message>
+    <message>
+        <source>none within the horizon</source>
+        <translation>탐색 기간 안에 없음</translation>
+    </message>
+</context>
+<context>
     <name>DemoBanner</name>
     <message>
         <source>Demo lab: 13 simulated servers, 15 members and 90 days of generated history; no real server is contacted. You are {user}.</source>
@@ -649,6 +704,17 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>No cluster is registered: add one on the Offload page.</source>
         <translation>등록된 클러스터가 없습니다. 클러스터 작업 화면에서 추가하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>HeatmapChart</name>
+    <message>
+        <source>Mean utilisation (%)</source>
+        <translation>평균 사용률 (%)</translation>
+    </message>
+    <message>
+        <source>no readings</source>
+        <translation>측정값 없음</translation>
     </message>
 </context>
 <context>
@@ -799,6 +865,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Offload</source>
         <translation>클러스터 작업</translation>
+    </message>
+    <message>
+        <source>Usage</source>
+        <translation>사용 현황</translation>
     </message>
     <message>
         <source>Not refreshed yet</source>
@@ -1568,6 +1638,186 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Submitted {name} as job {id}.</source>
         <translation>{name}을(를) 작업 {id}(으)로 제출했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>UsagePage</name>
+    <message>
+        <source>24 h</source>
+        <extracomment>Asks for a file to save: (title, suggested name, filter) -&gt; path or None. File dialog hook, replaced in tests.</extracomment>
+        <translation>24시간</translation>
+    </message>
+    <message>
+        <source>7 days</source>
+        <translation>7일</translation>
+    </message>
+    <message>
+        <source>30 days</source>
+        <translation>30일</translation>
+    </message>
+    <message>
+        <source>1 year</source>
+        <translation>1년</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>직접 지정</translation>
+    </message>
+    <message>
+        <source>Whole lab</source>
+        <translation>연구실 전체</translation>
+    </message>
+    <message>
+        <source>Per server</source>
+        <translation>서버별</translation>
+    </message>
+    <message>
+        <source>Per model</source>
+        <translation>모델별</translation>
+    </message>
+    <message>
+        <source>Per GPU</source>
+        <translation>GPU별</translation>
+    </message>
+    <message>
+        <source>Lines:</source>
+        <translation>선:</translation>
+    </message>
+    <message>
+        <source>Reading usage…</source>
+        <translation>사용 기록을 읽는 중…</translation>
+    </message>
+    <message>
+        <source>GPU-hours</source>
+        <translation>GPU 시간</translation>
+    </message>
+    <message>
+        <source>No usage recorded in this range yet — the collector rolls samples up every minute.</source>
+        <translation>이 기간에는 아직 사용 기록이 없습니다 — 수집기가 1분마다 측정값을 집계합니다.</translation>
+    </message>
+    <message>
+        <source>No member booked or used a GPU in this range.</source>
+        <translation>이 기간에 GPU를 예약하거나 사용한 구성원이 없습니다.</translation>
+    </message>
+    <message>
+        <source>No job was offloaded to a cluster in this range.</source>
+        <translation>이 기간에 클러스터로 보낸 작업이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Utilisation</source>
+        <translation>사용률</translation>
+    </message>
+    <message>
+        <source>Heatmap</source>
+        <translation>히트맵</translation>
+    </message>
+    <message>
+        <source>Members</source>
+        <translation>구성원</translation>
+    </message>
+    <message>
+        <source>Unmet demand</source>
+        <translation>미충족 수요</translation>
+    </message>
+    <message>
+        <source>Offloaded</source>
+        <translation>클러스터 작업</translation>
+    </message>
+    <message>
+        <source>Save graph as PNG…</source>
+        <translation>그래프를 PNG로 저장…</translation>
+    </message>
+    <message>
+        <source>Save data as CSV…</source>
+        <translation>데이터를 CSV로 저장…</translation>
+    </message>
+    <message>
+        <source>Drag to pan, wheel to zoom, right-click for more; Ctrl+E / Ctrl+Shift+E save.</source>
+        <translation>끌어서 이동, 휠로 확대/축소, 오른쪽 클릭으로 더 보기; Ctrl+E / Ctrl+Shift+E로 저장.</translation>
+    </message>
+    <message>
+        <source>The first day must not be after the last day.</source>
+        <translation>시작일이 종료일보다 늦을 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Booked</source>
+        <translation>예약</translation>
+    </message>
+    <message>
+        <source>Used</source>
+        <translation>사용</translation>
+    </message>
+    <message>
+        <source>Idle while booked</source>
+        <translation>예약 중 유휴</translation>
+    </message>
+    <message>
+        <source>In use without a booking</source>
+        <translation>예약 없이 사용</translation>
+    </message>
+    <message>
+        <source>{start} – {end}: no GPU readings.</source>
+        <translation>{start} – {end}: GPU 측정값이 없습니다.</translation>
+    </message>
+    <message>
+        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded, {unmet} unmet requests.</source>
+        <translation>{start} – {end}: 관측된 {observed} GPU 시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU 시간 예약, {offloaded} GPU 시간 클러스터 작업, 미충족 요청 {unmet}건.</translation>
+    </message>
+    <message>
+        <source>Save graph as PNG</source>
+        <translation>그래프를 PNG로 저장</translation>
+    </message>
+    <message>
+        <source>PNG image (*.png)</source>
+        <translation>PNG 이미지 (*.png)</translation>
+    </message>
+    <message>
+        <source>Save data as CSV</source>
+        <translation>데이터를 CSV로 저장</translation>
+    </message>
+    <message>
+        <source>CSV file (*.csv)</source>
+        <translation>CSV 파일 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Could not write {path}; choose another folder.</source>
+        <translation>{path}에 쓸 수 없습니다. 다른 폴더를 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Saved the graph to {path}.</source>
+        <translation>그래프를 {path}에 저장했습니다.</translation>
+    </message>
+    <message>
+        <source>Could not write {path}: {reason}</source>
+        <translation>{path}에 쓸 수 없습니다: {reason}</translation>
+    </message>
+    <message>
+        <source>Saved {count} rows to {path}.</source>
+        <translation>{count}개 행을 {path}에 저장했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>UtilisationChart</name>
+    <message>
+        <source>Mean utilisation (%)</source>
+        <extracomment>Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues. Past this many lines, the legend gets more columns and the tooltip lists the busiest only.</extracomment>
+        <translation>평균 사용률 (%)</translation>
+    </message>
+    <message>
+        <source>Busy GPUs</source>
+        <translation>사용 중인 GPU</translation>
+    </message>
+    <message>
+        <source>all GPUs</source>
+        <translation>전체 GPU</translation>
+    </message>
+    <message>
+        <source>{label}: {util} % utilisation, {busy} busy GPUs</source>
+        <translation>{label}: 사용률 {util} %, 사용 중 GPU {busy}개</translation>
+    </message>
+    <message>
+        <source>… and {count} more</source>
+        <translation>… 외 {count}개</translation>
     </message>
 </context>
 <context>
