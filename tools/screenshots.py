@@ -8,7 +8,8 @@ members, 90 days of bookings) in a temporary directory and saves docs/live.png, 
 settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png, approvals.png
 and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
 members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
-offload_login.png (each + ``_ko``). ``--only connect|members|offload`` takes just those.
+offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
+(each + ``_ko``). ``--only connect|members|offload|usage`` takes just those.
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
 
@@ -333,6 +334,66 @@ def shoot_offload(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+USAGE_SHOTS = (
+    # (file name, tab, range, grouping)
+    ("usage", "UTILISATION", "30d", "model"),
+    ("usage_heatmap", "HEATMAP", "7d", "lab"),
+    ("usage_members", "MEMBERS", "30d", "lab"),
+    ("usage_demand", "DEMAND", "30d", "lab"),
+)
+
+
+def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
+    """The Usage page's tabs (utilisation, heatmap, members, unmet demand) in ``lang``."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui import usage_page
+    from labgpu.gui.main_window import USAGE, MainWindow
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    window = MainWindow(lab, prefs.open_settings(), demo=isinstance(lab, DemoLabgpu))
+    window.resize(1500, 960)
+    window.show()
+    window.start()
+    settle(app, lambda: window.snapshot is not None and window.identity is not None)
+    window.show_page(USAGE)
+    page = window.usage_page
+    for name, tab, span, by in USAGE_SHOTS:
+        page.tabs.setCurrentIndex(getattr(usage_page, tab))
+        page.set_grouping(by)
+        page.set_range(span)
+        settle(app, lambda: page.view is not None and not page.is_loading())
+        settle(app, lambda: page.view is not None and not page.is_loading())
+        save(window, out / f"{name}{suffix}.png")
+    window.timer.stop()
+    window.close()
+    settle(app)
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
+def take_usage(out: Path) -> int:
+    """Only the Usage page's screenshots (``--only usage``)."""
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    lab = DemoLabgpu()
+    lab.open()  # builds the demo lab and its 90 days of usage history
+    try:
+        fill_offload(lab)
+        out.mkdir(parents=True, exist_ok=True)
+        for lang in ("en", "ko"):
+            shoot_usage(app, lab, lang, out)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
 def take_offload(out: Path) -> int:
     """Only the offload screenshots (``--only offload``)."""
     from labgpu.gui.app import make_application
@@ -356,7 +417,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
-        "--only", choices=["connect", "members", "offload"], help="take only these screenshots"
+        "--only",
+        choices=["connect", "members", "offload", "usage"],
+        help="take only these screenshots",
     )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
@@ -373,6 +436,8 @@ def main(argv: list[str]) -> int:
         os.environ.pop("LABGPU_DATABASE_URL", None)
         if args.only == "offload":
             return take_offload(args.out)
+        if args.only == "usage":
+            return take_usage(args.out)
         if args.only is not None:
             from labgpu.gui.app import make_application
 
@@ -413,6 +478,8 @@ def take_all(out: Path) -> int:
         fill_offload(demo)
         for lang in ("en", "ko"):
             shoot_offload(app, demo, lang, out)
+        for lang in ("en", "ko"):
+            shoot_usage(app, demo, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         demo.close()

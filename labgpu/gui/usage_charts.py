@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QCursor, QFont
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from labgpu.core.usage import UsageBucket, sum_buckets
@@ -24,10 +24,14 @@ from labgpu.services.usage import Heatmap
 #: Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues.
 # (RGB as integers: Qt's lupdate reads a hash inside a string as the start of a comment.)
 PALETTE = (0x0072B2, 0xE69F00, 0x009E73, 0xD55E00, 0xCC79A7, 0x56B4E9, 0xF0E442, 0x000000)
-#: Past this many lines, the legend gets more columns and the tooltip lists the busiest only.
-LEGEND_ROWS = 16
+#: The legend's columns (above the plots); the tooltip lists this many groups, busiest first.
+LEGEND_COLUMNS = 9
+LEGEND_ROW_PX = 20
 TOOLTIP_LINES = 8
 AXIS_PEN = QColor(0x3A3F44)
+#: Bar charts with more categories than this stagger their labels on two lines.
+STAGGER_OVER = 8
+MIN_CATEGORIES = 4
 
 
 def color(n: int, count: int) -> QColor:
@@ -99,23 +103,27 @@ class UtilisationChart(Chart):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.util_plot = self.addPlot(row=0, col=0, axisItems={"bottom": pg.DateAxisItem()})
-        self.busy_plot = self.addPlot(row=1, col=0, axisItems={"bottom": pg.DateAxisItem()})
+        # The legend is a row of its own above the plots: beside them, pyqtgraph stretches it.
+        self.legend = pg.LegendItem(labelTextColor=AXIS_PEN, colCount=LEGEND_COLUMNS)
+        self.addItem(self.legend, row=0, col=0)
+        self.util_plot = self.addPlot(row=1, col=0, axisItems={"bottom": pg.DateAxisItem()})
+        self.busy_plot = self.addPlot(row=2, col=0, axisItems={"bottom": pg.DateAxisItem()})
         self.busy_plot.setXLink(self.util_plot)
         for plot in (self.util_plot, self.busy_plot):
             self.style_plot(plot)
         self.util_plot.setLabel("left", self.tr("Mean utilisation (%)"))
         self.busy_plot.setLabel("left", self.tr("Busy GPUs"))
         self.util_plot.setYRange(0, 100)
-        self.legend = pg.LegendItem(labelTextColor=AXIS_PEN)
-        self.addItem(self.legend, row=0, col=1, rowspan=2)
         self.series: dict[str, list[UsageBucket]] = {}
         self.util_curves: dict[str, pg.PlotDataItem] = {}
         self.busy_curves: dict[str, pg.PlotDataItem] = {}
         self.all_gpus = self.tr("all GPUs")
 
-    def set_series(self, series: dict[str, list[UsageBucket]], by: str) -> None:
-        """Draw ``series`` (label -> buckets); per GPU, the busy plot sums the lab."""
+    def set_series(
+        self, series: dict[str, list[UsageBucket]], by: str, start: float, end: float
+    ) -> None:
+        """Draw ``series`` (label -> buckets) over ``[start, end)`` (epoch seconds); per GPU,
+        the busy plot sums the lab."""
         self.series = series
         for plot in (self.util_plot, self.busy_plot):
             plot.clear()
@@ -135,11 +143,28 @@ class UtilisationChart(Chart):
             lab = _summed(series)
             curve = self.busy_plot.plot(*line_points(lab, "busy"), pen=pg.mkPen(AXIS_PEN, width=2))
             self.busy_curves[self.all_gpus] = curve
-        self.legend.setColumnCount(max(1, math.ceil(count / LEGEND_ROWS)))
-        self.legend.setVisible(count > 1)
+        self._fit_legend(count)
+        # The whole range, even where history starts later: the gap says so.
+        self.util_plot.setXRange(start, end, padding=0.01)
         self.util_plot.setYRange(0, 100)
-        self.util_plot.enableAutoRange(axis="x")
-        self.busy_plot.enableAutoRange(axis="y")
+        self.busy_plot.setYRange(0, max(1.0, self._busiest() * 1.1))
+
+    def _busiest(self) -> float:
+        """The most busy GPUs any line of the lower plot reaches."""
+        top = 0.0
+        for curve in self.busy_curves.values():
+            ys = curve.getData()[1]
+            if ys is not None and len(ys):
+                top = max(top, float(np.nanmax(ys, initial=0.0)))
+        return top
+
+    def _fit_legend(self, count: int) -> None:
+        columns = min(max(count, 1), LEGEND_COLUMNS)
+        self.legend.setColumnCount(columns)
+        height = math.ceil(count / columns) * LEGEND_ROW_PX + 6 if count > 1 else 0
+        self.legend.setMinimumHeight(height)
+        self.legend.setMaximumHeight(height)
+        self.legend.setVisible(count > 1)
 
     def hover_text(self, pos: QPointF) -> str:
         for plot in (self.util_plot, self.busy_plot):
@@ -194,6 +219,9 @@ class HeatmapChart(Chart):
             interactive=False,
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.colorbar.axis.setTextPen(AXIS_PEN)
+        self.colorbar.axis.setPen(AXIS_PEN)
+        self.colorbar.axis.setLabel(color=AXIS_PEN)
         self.heatmap: Heatmap | None = None
         self.values = np.zeros((0, 0))
         font = QFont()
@@ -262,10 +290,16 @@ class BarChart(Chart):
             self.legend.addItem(item, name)
             self.bars[name], self.values[name] = item, list(values)
         self.legend.setVisible(len(series) > 1)
-        ticks = [(float(n), c) for n, c in enumerate(categories)]
-        self.plot.getAxis("bottom").setTicks([ticks, []])
+        # Many names: every other one a line lower, so neighbours do not overlap.
+        stagger = len(categories) > STAGGER_OVER
+        ticks = [(float(n), "\n" + c if stagger and n % 2 else c) for n, c in enumerate(categories)]
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([ticks, []])
+        axis.setHeight(2 * QFontMetrics(self.font()).height() + 16 if stagger else None)
         top = max((max(v, default=0.0) for v in self.values.values()), default=0.0)
-        self.plot.setXRange(-0.6, len(categories) - 0.4, padding=0)
+        # At least four bars' room, so that one cluster is not one wall of colour.
+        extra = max(0, MIN_CATEGORIES - len(categories)) / 2
+        self.plot.setXRange(-0.6 - extra, len(categories) - 0.4 + extra, padding=0)
         self.plot.setYRange(0, top * 1.25 if top > 0 else 1, padding=0)
 
     def hover_text(self, pos: QPointF) -> str:
@@ -277,12 +311,3 @@ class BarChart(Chart):
         lines = [self.categories[n]]
         lines += [f"{name}: {values[n]:,.1f}" for name, values in self.values.items()]
         return "\n".join(lines)
-
-
-def tick_font(
-    widget: pg.GraphicsLayoutWidget, plot: pg.PlotItem, axis: str, smaller: float
-) -> None:
-    """A smaller tick font on ``plot``'s ``axis`` (many labels)."""
-    font = QFont(widget.font())
-    font.setPointSizeF(max(6.0, font.pointSizeF() - smaller))
-    plot.getAxis(axis).setStyle(tickFont=font)

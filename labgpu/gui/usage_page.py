@@ -215,6 +215,13 @@ class UsagePage(QWidget):
             edit.blockSignals(False)
         self.set_range("custom")
 
+    def _show_dates(self, start: datetime, end: datetime) -> None:
+        last = (end - timedelta(seconds=1)).astimezone()
+        for edit, day in ((self.from_edit, start.astimezone()), (self.to_edit, last)):
+            edit.blockSignals(True)
+            edit.setDate(QDate(day.year, day.month, day.day))
+            edit.blockSignals(False)
+
     def _custom_changed(self) -> None:
         if self.range_name == "custom":
             self.reload()
@@ -238,6 +245,8 @@ class UsagePage(QWidget):
         if end <= start:
             self.show_message(self.tr("The first day must not be after the last day."))
             return
+        if self.range_name in RANGES:  # the date fields follow the fixed ranges
+            self._show_dates(start, end)
         self._generation += 1
         generation, by = self._generation, self.by()
         self._show_busy(True)
@@ -277,7 +286,9 @@ class UsagePage(QWidget):
     def set_view(self, view: UsageView) -> None:
         """Draw ``view`` in every tab."""
         self.view = view
-        self.utilisation.set_series(view.series, view.by)
+        self.utilisation.set_series(
+            view.series, view.by, view.start.timestamp(), view.end.timestamp()
+        )
         self.heatmap.set_heatmap(view.heatmap)
         members = view.members
         self.member_bars.set_bars(

@@ -91,7 +91,7 @@ class DemandPanel(QWidget):
                 self.tr("none within the horizon")
                 if r.earliest_at is None
                 else local_time(r.earliest_at.timestamp()),
-                "" if r.wait is None else _duration(r.wait.total_seconds()),
+                "–" if r.wait is None else _duration(r.wait.total_seconds()),
             ]
             for r in unmet
         ]
