@@ -366,7 +366,6 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         page.set_grouping(by)
         page.set_range(span)
         settle(app, lambda: page.view is not None and not page.is_loading())
-        settle(app, lambda: page.view is not None and not page.is_loading())
         save(window, out / f"{name}{suffix}.png")
     window.timer.stop()
     window.close()

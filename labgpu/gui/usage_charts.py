@@ -221,7 +221,7 @@ class HeatmapChart(Chart):
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         self.colorbar.axis.setTextPen(AXIS_PEN)
         self.colorbar.axis.setPen(AXIS_PEN)
-        self.colorbar.axis.setLabel(color=AXIS_PEN)
+        self.colorbar.axis.setLabel(self.tr("Mean utilisation (%)"), color=AXIS_PEN.name())
         self.heatmap: Heatmap | None = None
         self.values = np.zeros((0, 0))
         font = QFont()

@@ -72,8 +72,8 @@ class UsagePage(QWidget):
         self.clock = clock
         self.view: UsageView | None = None
         self.range_name = "7d"
-        self._generation = 0
         self._loading = False
+        self._again = False  # the controls changed while a read was in flight
         #: File dialog hook, replaced in tests.
         self.ask_path: AskPath = self._ask_path
         self._make_controls()
@@ -115,17 +115,16 @@ class UsagePage(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.dateChanged.connect(self._custom_changed)
-        self.controls.addWidget(self.from_edit)
-        self.controls.addWidget(QLabel("–"))
-        self.controls.addWidget(self.to_edit)
-        self.controls.addSpacing(16)
-        self.grouping = QComboBox()
-        names = (self.tr("Whole lab"), self.tr("Per server"), self.tr("Per model"))
-        for key, label in zip(GROUPINGS, (*names, self.tr("Per GPU")), strict=True):
-            self.grouping.addItem(label, key)
-        self.grouping.currentIndexChanged.connect(lambda _i: self.reload())
-        self.controls.addWidget(QLabel(self.tr("Lines:")))
-        self.controls.addWidget(self.grouping)
+        # Shown for Custom only (the summary line names the dates of the others): one row
+        # of controls then fits a narrow window.
+        self.dates = QWidget()
+        dates = QHBoxLayout(self.dates)
+        dates.setContentsMargins(0, 0, 0, 0)
+        dates.addWidget(self.from_edit)
+        dates.addWidget(QLabel("–"))
+        dates.addWidget(self.to_edit)
+        self.dates.setVisible(False)
+        self.controls.addWidget(self.dates)
         self.controls.addStretch(1)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -138,6 +137,24 @@ class UsagePage(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("hint")
         self.summary.setWordWrap(True)
+
+    def _make_grouping(self) -> QWidget:
+        """The Utilisation tab: which lines (the grouping only changes this graph) over it."""
+        self.grouping = QComboBox()
+        names = (self.tr("Whole lab"), self.tr("Per server"), self.tr("Per model"))
+        for key, label in zip(GROUPINGS, (*names, self.tr("Per GPU")), strict=True):
+            self.grouping.addItem(label, key)
+        self.grouping.currentIndexChanged.connect(lambda _i: self.reload())
+        tab = QWidget()
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Lines:")))
+        row.addWidget(self.grouping)
+        row.addStretch(1)
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.utilisation, 1)
+        return tab
 
     def _make_tabs(self) -> None:
         self.utilisation = UtilisationChart()
@@ -152,8 +169,15 @@ class UsagePage(QWidget):
         self.empty_labels: list[QLabel] = []
         no_members = self.tr("No member booked or used a GPU in this range.")
         no_offload = self.tr("No job was offloaded to a cluster in this range.")
+        self.graphs: list[QWidget] = [
+            self.utilisation,
+            self.heatmap,
+            self.member_bars,
+            self.demand,
+            self.offload_bars,
+        ]
         tabs = (
-            (self.utilisation, self.tr("Utilisation"), empty),
+            (self._make_grouping(), self.tr("Utilisation"), empty),
             (self.heatmap, self.tr("Heatmap"), empty),
             (self.member_bars, self.tr("Members"), no_members),
             (self.demand, self.tr("Unmet demand"), ""),
@@ -182,6 +206,7 @@ class UsagePage(QWidget):
             self.tr("Drag to pan, wheel to zoom, right-click for more; Ctrl+E / Ctrl+Shift+E save.")
         )
         hint.setObjectName("hint")
+        hint.setWordWrap(True)
         self.export_row.addWidget(hint, 1)
         self.export_row.addWidget(self.png_button)
         self.export_row.addWidget(self.csv_button)
@@ -201,6 +226,7 @@ class UsagePage(QWidget):
         """Show a fixed range (``24h``, ``7d``, ``30d``, ``1y``) or the ``custom`` dates."""
         self.range_name = name
         self.buttons[name].setChecked(True)
+        self.dates.setVisible(name == "custom")
         self.reload()
 
     def set_grouping(self, by: str) -> None:
@@ -240,19 +266,22 @@ class UsagePage(QWidget):
         return str(self.grouping.currentData())
 
     def reload(self) -> None:
-        """Read the range on a worker; an answer to an older request is dropped."""
+        """Read the range on a worker. One read at a time: clicks during a read start one more
+        read when it ends (with the latest choice), not one each."""
         start, end = self.bounds()
         if end <= start:
             self.show_message(self.tr("The first day must not be after the last day."))
             return
         if self.range_name in RANGES:  # the date fields follow the fixed ranges
             self._show_dates(start, end)
-        self._generation += 1
-        generation, by = self._generation, self.by()
+        if self._loading:
+            self._again = True
+            return
+        by = self.by()
         self._show_busy(True)
         run_task(
             lambda: load_usage(self.labgpu.usage, start, end, by),
-            lambda view, error: self._loaded(generation, view, error),
+            self._loaded,
             context=self,
         )
 
@@ -265,10 +294,12 @@ class UsagePage(QWidget):
         self.busy.setVisible(busy)
         self.busy_label.setVisible(busy)
 
-    def _loaded(self, generation: int, view: object, error: BaseException | None) -> None:
-        if generation != self._generation:
-            return  # a newer request is on its way
+    def _loaded(self, view: object, error: BaseException | None) -> None:
         self._show_busy(False)
+        if self._again:  # this answer is for choices no longer shown
+            self._again = False
+            self.reload()
+            return
         if error is not None:
             self.show_message(handle_error(self, error) or "")
             return
@@ -371,9 +402,9 @@ class UsagePage(QWidget):
 
     def current_graph(self) -> QWidget:
         """The widget of the tab shown, as exported to PNG."""
-        stack = self.tabs.currentWidget()
-        assert isinstance(stack, QStackedWidget)
-        return stack.currentWidget() or stack
+        tab = self.tabs.currentIndex()
+        stack = self.tabs.widget(tab)
+        return stack if stack is not None and self.is_empty(tab) else self.graphs[tab]
 
     def _file_name(self, suffix: str) -> str:
         names = ("utilisation", "heatmap", "members", "unmet", "offloaded")

@@ -139,10 +139,22 @@ def test_ranges_switch(qtbot: QtBot, page: UsagePage) -> None:
         if days < 365:
             assert _data(page.utilisation.busy_curves["lab"])[1][-2:] == [2.0, 3.0]
     day = BASE.astimezone().date()
+    assert not page.dates.isVisible()
     page.set_custom(QDate(day.year, day.month, day.day).addDays(5), QDate(2026, 4, 1))
+    assert page.dates.isVisible()
     _load(qtbot, page)
     assert page.is_empty(UTILISATION)
     assert page.is_empty(HEATMAP)
+
+
+def test_quick_clicks_read_once_more_with_the_last_choice(qtbot: QtBot, page: UsagePage) -> None:
+    for name in ("7d", "1y", "30d", "24h"):
+        page.set_range(name)
+    page.set_grouping("server")
+    _load(qtbot, page)
+    assert page.view is not None
+    assert page.view.end - page.view.start == timedelta(days=1)
+    assert page.view.by == "server"
 
 
 def test_heatmap_values(qtbot: QtBot, page: UsagePage) -> None:
