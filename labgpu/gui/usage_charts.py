@@ -215,7 +215,6 @@ class HeatmapChart(Chart):
         self.colorbar = pg.ColorBarItem(
             values=(0, 100),
             colorMap=pg.colormap.get("viridis"),
-            label=self.tr("Mean utilisation (%)"),
             interactive=False,
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)

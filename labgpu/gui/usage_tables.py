@@ -61,6 +61,10 @@ class DemandPanel(QWidget):
         self.requests = _table(
             [self.tr("Member"), self.tr("Unmet"), self.tr("Pending"), self.tr("Rejected")]
         )
+        for column in (1, 2, 3):  # the counts share the width, not the last column alone
+            self.requests.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.Stretch
+            )
         requests_box = QWidget()
         box = QVBoxLayout(requests_box)
         box.setContentsMargins(0, 0, 0, 0)
