@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.booking import BookingStatus
-from labgpu.gui.main_window import APPROVALS, MEMBERS, RULES, MainWindow
+from labgpu.gui.main_window import APPROVALS, MEMBERS, RULES, USAGE, MainWindow
 from labgpu.gui.settings import open_settings
 from labgpu.services import Labgpu
 from tests.test_labdb_cli import as_member, lab_url, names  # noqa: F401  (fixtures)
@@ -115,6 +115,7 @@ def test_a_student_sees_no_manager_actions(qtbot: QtBot, members: dict[str, str]
         assert win.nav.item(APPROVALS).isHidden()
         assert win.nav.item(RULES).isHidden()
         assert win.nav.item(MEMBERS).isHidden()
+        assert win.nav.item(USAGE).isHidden()  # the PI's page
         assert win.servers_page.add_button.isHidden()
         assert not win.add_server_action.isEnabled()
     finally:
@@ -129,6 +130,7 @@ def test_a_manager_adds_changes_and_removes_members(
     lab, win = open_window(qtbot, members["max"])
     try:
         qtbot.waitUntil(lambda: not win.nav.item(MEMBERS).isHidden(), timeout=10_000)
+        assert not win.nav.item(USAGE).isHidden()
         win.show_page(MEMBERS)
         page = win.members_page
         qtbot.waitUntil(lambda: len(page.members) == 3, timeout=10_000)
