@@ -45,11 +45,13 @@ from labgpu.services import paths
 from labgpu.services.app import Labgpu
 from labgpu.services.booking import BookingService
 from labgpu.services.demo_feed import BUILD_HISTORY, SimulatedFeed, write_history
+from labgpu.services.demo_offload import DemoOffloadService, write_offloaded_jobs
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import SweepOutcome
 
 if TYPE_CHECKING:
     from labgpu.services.monitoring import Collector
+    from labgpu.services.offload import OffloadService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
@@ -285,18 +287,6 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
     return len(jobs)
 
 
-def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
-    """Extension point for offloaded jobs: writes nothing yet; returns how many it wrote.
-
-    There are no offload tables on this branch. When they land, register a simulated cluster
-    here and store one offload job per ``lab.unmet`` request (the work that found no free GPU
-    for 48 hours: member, model, count, hours, ``wanted_at``), through the offload service so
-    its rules apply, with states that follow from ``lab.now`` (finished in the past, running
-    or queued now). Bump ``GENERATOR_VERSION`` then, so existing demo databases are rebuilt.
-    """
-    return 0
-
-
 # -- the lab object -------------------------------------------------------------------------
 
 
@@ -313,8 +303,9 @@ def demo_user() -> str:
 class DemoLabgpu(Labgpu):
     """A ``Labgpu`` over the demo database whose live data comes from the simulated feed.
 
-    It never starts the SSH collector and never connects to a server: ``start_collector``
-    starts the feed, ``make_collector`` and ``discover`` refuse.
+    It never starts the SSH collector and never connects to a server or cluster:
+    ``start_collector`` starts the feed, ``make_collector`` and ``discover`` refuse, and
+    ``offload`` follows the simulated cluster's jobs from the plan (and refuses the rest).
     """
 
     def __init__(
@@ -351,6 +342,7 @@ class DemoLabgpu(Labgpu):
                     old.close()
             self._bookings = None
             self._releaser = None
+            self._offload = None  # it holds the previous store and plan
         log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
 
     def reset(self) -> None:
@@ -403,6 +395,16 @@ class DemoLabgpu(Labgpu):
         feed.backfill()
         feed.tick()
         return [SweepOutcome(name, ServerState.ONLINE, "", 4) for name in servers_of(self.lab)]
+
+    @property
+    def offload(self) -> OffloadService:
+        """The demo's offloaded jobs, followed from the seeded plan; no cluster is asked."""
+        with self._lock:
+            if self._offload is None:
+                if self.lab is None:
+                    raise LabgpuError("open the demo lab before reading its offloaded jobs")
+                self._offload = DemoOffloadService(self.store, self.pool, self.user, self.lab)
+            return self._offload
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """Refused: the demo lab has no servers to probe."""
