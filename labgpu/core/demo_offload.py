@@ -83,8 +83,8 @@ def _plan_one(rng: random.Random, lab: DemoLab, request: UnmetRequest) -> Planne
     delay = timedelta(minutes=rng.randint(8, 90), seconds=rng.randint(0, 59))
     latest = max(request.wanted_at, lab.now - timedelta(minutes=2))
     submitted = min(request.wanted_at + delay, latest)
-    # "You use it two days, then wait a week": hours usually, days sometimes.
-    wait_h = min(144.0, rng.lognormvariate(math.log(8.0), 1.1))
+    # "You use it two days, then wait a week": a day as a rule, hours or days at times.
+    wait_h = min(144.0, rng.lognormvariate(math.log(24.0), 1.0))
     walltime = float(min(request.hours, DEMO_CLUSTER.max_hours or request.hours))
     project, command = COMMANDS[rng.randrange(len(COMMANDS))]
     start = (submitted + timedelta(hours=wait_h)).replace(microsecond=0)
@@ -105,7 +105,7 @@ def _plan_one(rng: random.Random, lab: DemoLab, request: UnmetRequest) -> Planne
         final=final,
         raw_final=raw,
         exit_code=code,
-        reason="Priority" if wait_h > 12 else "Resources",
+        reason="Priority" if wait_h > 24 else "Resources",
     )
 
 
