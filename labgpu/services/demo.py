@@ -354,6 +354,16 @@ class DemoLabgpu(Labgpu):
         if running:
             self.start_collector()
 
+    def act_as(self, member: str) -> None:
+        """Show the demo as another of its members (the screenshots pick one whose offloaded
+        jobs are in the most states)."""
+        if not any(m.name == member for m in reference_members()):
+            raise LabgpuError(f"{member!r} is not a member of the demo lab")
+        with self._lock:
+            self.user = member
+            self._bookings = None
+            self._offload = None
+
     def role(self) -> str:
         """The demo member's role in the generated lab (shown next to the name).
 

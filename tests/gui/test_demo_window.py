@@ -143,8 +143,9 @@ def test_offload_page_shows_the_demos_jobs_without_connecting(
     win = demo_window
     page = win.offload_page
     if not win.labgpu.offload.jobs():  # the demo's student offloaded nothing this time
-        win.labgpu.user = win.labgpu.offload.jobs(mine=False)[0].user_name
-        win.labgpu._offload = None
+        lab = win.labgpu
+        assert isinstance(lab, DemoLabgpu)
+        lab.act_as(lab.offload.jobs(mine=False)[0].user_name)
     mine = win.labgpu.offload.jobs()
     win.show_page(OFFLOAD)
     page.poll()  # the background poll: refresh and fetch, from the plan
