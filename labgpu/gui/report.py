@@ -28,7 +28,7 @@ from labgpu.services.usage import Heatmap, Summary, month_range
 
 MARGIN = 42.0  # points
 CHART_H = 290.0
-#: Members shown in the booked-vs-used bars (the table on page 3 has them all).
+# Members shown in the booked-vs-used bars (the table on page 3 has them all).
 BAR_MEMBERS = 20
 _translators: list[QTranslator] = []  # kept alive while the process runs
 
@@ -230,21 +230,38 @@ def page_summary(doc: Document) -> None:
 
 def summary_rows(s: Summary) -> list[list[str]]:
     """The totals as (figure, value) rows."""
-    tr = QCoreApplication.translate
     pct = "—" if s.busy_pct is None else f"{s.busy_pct:.0f} %"
     util = "—" if s.mean_util_pct is None else f"{s.mean_util_pct:.0f} %"
     return [
-        [tr("report", "GPUs"), str(s.gpus)],
-        [tr("report", "Capacity (GPU-h)"), hours_label(s.capacity_h)],
-        [tr("report", "Observed (GPU-h with readings)"), hours_label(s.observed_h)],
-        [tr("report", "Busy (GPU-h, share of observed)"), f"{hours_label(s.busy_h)} ({pct})"],
-        [tr("report", "Mean utilisation"), util],
-        [tr("report", "Booked (GPU-h)"), hours_label(s.booked_h)],
-        [tr("report", "Idle while booked (GPU-h)"), hours_label(s.idle_booked_h)],
-        [tr("report", "In use without a booking (GPU-h)"), hours_label(s.unbooked_h)],
-        [tr("report", "Offloaded to clusters (GPU-h)"), hours_label(s.offloaded_h)],
-        [tr("report", "Unmet requests"), str(s.unmet)],
-        [tr("report", "Requests pending / rejected"), f"{s.pending} / {s.rejected}"],
+        [QCoreApplication.translate("report", "GPUs"), str(s.gpus)],
+        [QCoreApplication.translate("report", "Capacity (GPU-h)"), hours_label(s.capacity_h)],
+        [
+            QCoreApplication.translate("report", "Observed (GPU-h with readings)"),
+            hours_label(s.observed_h),
+        ],
+        [
+            QCoreApplication.translate("report", "Busy (GPU-h, share of observed)"),
+            f"{hours_label(s.busy_h)} ({pct})",
+        ],
+        [QCoreApplication.translate("report", "Mean utilisation"), util],
+        [QCoreApplication.translate("report", "Booked (GPU-h)"), hours_label(s.booked_h)],
+        [
+            QCoreApplication.translate("report", "Idle while booked (GPU-h)"),
+            hours_label(s.idle_booked_h),
+        ],
+        [
+            QCoreApplication.translate("report", "In use without a booking (GPU-h)"),
+            hours_label(s.unbooked_h),
+        ],
+        [
+            QCoreApplication.translate("report", "Offloaded to clusters (GPU-h)"),
+            hours_label(s.offloaded_h),
+        ],
+        [QCoreApplication.translate("report", "Unmet requests"), str(s.unmet)],
+        [
+            QCoreApplication.translate("report", "Requests pending / rejected"),
+            f"{s.pending} / {s.rejected}",
+        ],
     ]
 
 
@@ -346,41 +363,50 @@ def _nothing(doc: Document, y: float) -> None:
 def page_tables(doc: Document) -> None:
     doc.new_page()
     data = doc.data
-    tr = QCoreApplication.translate
     member_columns = [
-        draw.Column(tr("report", "Member"), 95, draw.LEFT),
-        draw.Column(tr("report", "Booked"), 50),
-        draw.Column(tr("report", "Used"), 50),
-        draw.Column(tr("report", "Idle booked"), 56),
-        draw.Column(tr("report", "No booking"), 54),
-        draw.Column(tr("report", "Offloaded"), 54),
-        draw.Column(tr("report", "Unmet"), 46),
-        draw.Column(tr("report", "Pending"), 48),
-        draw.Column(tr("report", "Rejected"), 52),
+        draw.Column(QCoreApplication.translate("report", "Member"), 95, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Booked"), 50),
+        draw.Column(QCoreApplication.translate("report", "Used"), 50),
+        draw.Column(QCoreApplication.translate("report", "Idle booked"), 56),
+        draw.Column(QCoreApplication.translate("report", "No booking"), 54),
+        draw.Column(QCoreApplication.translate("report", "Offloaded"), 54),
+        draw.Column(QCoreApplication.translate("report", "Unmet"), 46),
+        draw.Column(QCoreApplication.translate("report", "Pending"), 48),
+        draw.Column(QCoreApplication.translate("report", "Rejected"), 52),
     ]
     y = _long_table(
-        doc, MARGIN, tr("report", "Members (GPU-hours)"), member_columns, member_rows(data.members)
+        doc,
+        MARGIN,
+        QCoreApplication.translate("report", "Members (GPU-hours)"),
+        member_columns,
+        member_rows(data.members),
     )
     cluster_columns = [
-        draw.Column(tr("report", "Cluster"), 200, draw.LEFT),
-        draw.Column(tr("report", "Jobs"), 60),
-        draw.Column(tr("report", "GPU-hours"), 80),
+        draw.Column(QCoreApplication.translate("report", "Cluster"), 200, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Jobs"), 60),
+        draw.Column(QCoreApplication.translate("report", "GPU-hours"), 80),
     ]
     clusters = [[c, str(jobs), hours_label(h)] for c, (jobs, h) in data.offloaded.items()]
-    y = _long_table(doc, y + 16, tr("report", "Offloaded to clusters"), cluster_columns, clusters)
+    y = _long_table(
+        doc,
+        y + 16,
+        QCoreApplication.translate("report", "Offloaded to clusters"),
+        cluster_columns,
+        clusters,
+    )
     unmet_columns = [
-        draw.Column(tr("report", "Member"), 95, draw.LEFT),
-        draw.Column(tr("report", "Model"), 70, draw.LEFT),
-        draw.Column(tr("report", "GPUs"), 40),
-        draw.Column(tr("report", "Hours"), 45),
-        draw.Column(tr("report", "Asked"), 90),
-        draw.Column(tr("report", "Wanted"), 90),
-        draw.Column(tr("report", "Waited"), 75),
+        draw.Column(QCoreApplication.translate("report", "Member"), 95, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Model"), 70, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "GPUs"), 40),
+        draw.Column(QCoreApplication.translate("report", "Hours"), 45),
+        draw.Column(QCoreApplication.translate("report", "Asked"), 90),
+        draw.Column(QCoreApplication.translate("report", "Wanted"), 90),
+        draw.Column(QCoreApplication.translate("report", "Waited"), 75),
     ]
     _long_table(
         doc,
         y + 16,
-        tr("report", "Unmet requests"),
+        QCoreApplication.translate("report", "Unmet requests"),
         unmet_columns,
         unmet_rows(data.unmet, data.zone),
     )
