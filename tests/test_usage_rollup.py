@@ -123,7 +123,7 @@ def _expected(
             row["mem_n"] += 1
             row["mem_sum"] += mem
             row["mem_max"] = max(row["mem_max"], mem)
-        if (util is not None and util >= 1.0) or users:
+        if util is not None and util >= 5.0:  # a process alone does not make it busy
             row["busy"] += 1
         distinct = {u or "" for u in users}
         for user in distinct:

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SEED = 6
 HISTORY_DAYS = 90
 AHEAD_DAYS = 12  # future bookings start at most this far ahead (the horizon is 14 days)
@@ -165,6 +165,10 @@ class DemoLab:
             return None
         job = self._jobs_on[gpu][i]
         return job if ts < job.use_end else None
+
+    def jobs_on(self, gpu: int) -> list[DemoJob]:
+        """The jobs running processes on ``gpu`` (by start)."""
+        return self._jobs_on[gpu]
 
     def member(self, name: str) -> DemoMember:
         """The member called ``name``."""

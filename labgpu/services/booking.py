@@ -7,6 +7,7 @@ two live bookings of a GPU overlap (a check here would race). ``check`` is the s
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ COUNTED = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.RELEASED)
 FIRST_SPAN = timedelta(days=1)
 #: How often ``book_earliest`` looks again when someone else took the slot it found.
 EARLIEST_TRIES = 3
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -279,7 +282,38 @@ class BookingService:
         start = _ceil_minute(start)
         latest_end = start_limit(rules, now) + duration
         deadline = latest_end if deadline is None else min(as_utc(deadline, "deadline"), latest_end)
-        return self._search(pool, count, duration, start, deadline, same_server, alternatives)
+        options = self._search(pool, count, duration, start, deadline, same_server, alternatives)
+        self._note_unmet(model, count, duration, start, options)
+        return options
+
+    def _note_unmet(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        wanted: datetime,
+        options: Sequence[SlotOption],
+    ) -> None:
+        """Remember a request the lab cannot serve in time (the PI's *unmet demand*)."""
+        from labgpu.core.usage import UnmetRequest
+        from labgpu.services.usage import UNMET_AFTER, UsageService
+
+        earliest = options[0].start if options else None
+        if earliest is not None and earliest - wanted < UNMET_AFTER:
+            return
+        request = UnmetRequest(
+            user_name=self.user,
+            model=model or "any",
+            count=count,
+            hours=round(duration / timedelta(hours=1), 2),
+            asked_at=self.clock(),
+            wanted_at=wanted,
+            earliest_at=earliest,
+        )
+        try:
+            UsageService(self.store, self.clock).record_unmet(request)
+        except LabgpuError as exc:  # the search's answer matters more than the record
+            log.warning("could not record an unmet request: %s", exc)
 
     def _search(
         self,

@@ -24,10 +24,12 @@ from labgpu.core.demo_model import (
     DEFAULT_SEED,
     DEMO_USER,
     GENERATOR_VERSION,
+    SAMPLES_PER_HOUR,
     DemoLab,
     JobKind,
     booked_jobs,
     generate_lab,
+    hour_usage,
     reference_members,
     servers_of,
 )
@@ -41,15 +43,23 @@ from labgpu.core.inventory import (
     SshTarget,
 )
 from labgpu.core.rules import BookingRules
+from labgpu.core.usage import UnmetRequest as Unmet
+from labgpu.core.usage import UsageBucket, UserSeconds
 from labgpu.services import paths
 from labgpu.services.app import Labgpu
 from labgpu.services.booking import BookingService
-from labgpu.services.demo_feed import BUILD_HISTORY, SimulatedFeed, write_history
+from labgpu.services.demo_feed import (
+    BUILD_HISTORY,
+    HISTORY_WINDOW,
+    SimulatedFeed,
+    write_history,
+)
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import SweepOutcome
 
 if TYPE_CHECKING:
     from labgpu.services.monitoring import Collector
+    from labgpu.services.usage import UsageService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
@@ -225,6 +235,8 @@ def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> 
             admin.add_maintenance(ids, block.start, block.end, block.reason)
         write_bookings(store, lab, gpu_ids)
         write_offloaded_jobs(store, lab)
+        write_usage_history(store, lab, gpu_ids, usage_history_end(lab))
+        write_unmet(store, lab)
         write_history(store, lab, lab.now - history, lab.now)
     finally:
         store.close()
@@ -297,6 +309,60 @@ def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
     return 0
 
 
+def usage_history_end(lab: DemoLab) -> datetime:
+    """Where the model's hourly history stops and the rollup of the feed's samples takes over:
+    the start of the hour ``HISTORY_WINDOW`` before ``lab.now`` (the feed keeps a day of raw
+    samples)."""
+    return (lab.now - HISTORY_WINDOW).replace(minute=0, second=0, microsecond=0)
+
+
+def write_usage_history(store: Store, lab: DemoLab, gpu_ids: Sequence[int], end: datetime) -> int:
+    """Store the model's hourly usage from the start of its history up to ``end`` as the
+    rollups the collector would have made, and let the rollup go on from ``end``.
+    Returns the hour rows stored."""
+    rows: list[UsageBucket] = []
+    users: list[UserSeconds] = []
+    n = SAMPLES_PER_HOUR
+    for hour in hour_usage(lab, lab.start, end):
+        start, gpu_id = int(hour.start.timestamp()), gpu_ids[hour.gpu]
+        rows.append(
+            UsageBucket(
+                start=start,
+                length=3600,
+                gpu_id=gpu_id,
+                samples=n,
+                util_n=n,
+                util_sum=hour.util_mean * n,
+                util_max=hour.util_max,
+                mem_n=n,
+                mem_sum=hour.mem_mean_mb * n,
+                mem_max=hour.mem_max_mb,
+                observed_s=3600.0,
+                busy_s=hour.busy_s,
+            )
+        )
+        users.extend(UserSeconds(start, gpu_id, user, seconds) for user, seconds in hour.users)
+    return store.usage.import_hours(rows, users, int(end.timestamp()))
+
+
+def write_unmet(store: Store, lab: DemoLab) -> int:
+    """Record the model's unmet requests (no free GPUs within 48 hours of asking) as the
+    booking dialog records them: asked when wanted, no earliest slot found."""
+    for request in lab.unmet:
+        store.usage.add_unmet(
+            Unmet(
+                user_name=request.member,
+                model=request.model,
+                count=request.count,
+                hours=float(request.hours),
+                asked_at=min(request.wanted_at, lab.now),
+                wanted_at=request.wanted_at,
+                earliest_at=None,
+            )
+        )
+    return len(lab.unmet)
+
+
 # -- the lab object -------------------------------------------------------------------------
 
 
@@ -330,6 +396,7 @@ class DemoLabgpu(Labgpu):
         self.built = False
         self.build_s = 0.0
         self._feed: SimulatedFeed | None = None
+        self._caught_up = False
         self.user = demo_user()
 
     def open(self) -> None:
@@ -351,6 +418,7 @@ class DemoLabgpu(Labgpu):
                     old.close()
             self._bookings = None
             self._usage = None
+            self._caught_up = False
             self._releaser = None
         log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
 
@@ -390,6 +458,19 @@ class DemoLabgpu(Labgpu):
             feed, self._feed = self._feed, None
         if feed is not None:
             feed.stop()
+
+    @property
+    def usage(self) -> UsageService:
+        """Usage history; without the feed running (the CLI), the recent past is first filled
+        and rolled up once, so reports reach up to now."""
+        service = super().usage
+        with self._lock:
+            catch_up = self._feed is None and not self._caught_up and self.lab is not None
+            self._caught_up = self._caught_up or catch_up
+        if catch_up and self.lab is not None:
+            SimulatedFeed(self.store, self.lab).backfill()
+            service.rollup()
+        return service
 
     @property
     def feed(self) -> SimulatedFeed | None:

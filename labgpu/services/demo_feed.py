@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 HISTORY_WINDOW = timedelta(days=1)
 BUILD_HISTORY = timedelta(hours=1)
 HISTORY_STEP = timedelta(seconds=60)
+#: The longest stretch the feed fills for the usage rollup to resume (the demo's MAX_AGE).
+MAX_GAP = timedelta(days=3)
 
 
 def utc_now() -> datetime:
@@ -91,6 +93,12 @@ class SimulatedFeed:
     def _backfill(self, now: datetime) -> int:
         oldest, newest = self._store.sample_span()
         first = (now - HISTORY_WINDOW).replace(second=0, microsecond=0)
+        # Usage is rolled up from where it stopped: fill from there, so graphs have no hole
+        # (at most MAX_GAP back: a demo older than that is rebuilt anyway).
+        minute_done, _hour_done = self._store.usage.watermarks()
+        if minute_done is not None:
+            resume = datetime.fromtimestamp(minute_done, UTC)
+            first = max(min(first, resume), now - MAX_GAP)
         end = now.replace(second=0, microsecond=0)
         if oldest is None or newest is None:
             return self._fill(first, end)

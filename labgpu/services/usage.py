@@ -206,10 +206,10 @@ class UsageService:
         usage = self.store.usage
         oldest = usage.oldest()
         lo, hi = epoch(start), epoch(end)
-        raw_from = oldest[RAW.name]
-        raw_from = hi if raw_from is None else max(lo, raw_from)
+        raw_from = oldest[RAW.name]  # raw samples are kept from that minute on
+        raw_from = hi if raw_from is None else max(lo, raw_from // 60 * 60)
         minute_from = oldest[MINUTE.name]
-        minute_from = raw_from if minute_from is None else max(lo, minute_from)
+        minute_from = raw_from if minute_from is None else max(lo, min(minute_from, raw_from))
         points: list[tuple[int, float | None, float | None]] = []
         if minute_from > lo:
             for b in usage.buckets(HOUR, lo, min(minute_from, hi), 3600, True, [gpu_id]):

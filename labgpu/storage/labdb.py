@@ -57,9 +57,15 @@ _MEMBER_FUNCTIONS = (
 #: Tables only managers write (the collector also sets a server's state columns).
 MANAGED = ("servers", "gpus", "booking_rules", "maintenance", "maintenance_gpus", "users")
 COLLECTED = ("gpu_samples", "gpu_processes")
+#: Usage rollups and their watermarks: written by the collector (and managers), read by all.
+ROLLED_UP = ("usage_minute", "usage_hour", "usage_user_minute", "usage_user_hour", "usage_state")
 #: Tables whose rows belong to the member named in a column: they write only their own rows
 #: (managers write any). Clusters are registered by managers or by a member for themselves.
-OWNED = {"offload_jobs": ("user_name", "offloaded job"), "clusters": ("created_by", "cluster")}
+OWNED = {
+    "offload_jobs": ("user_name", "offloaded job"),
+    "clusters": ("created_by", "cluster"),
+    "unmet_requests": ("user_name", "unmet request"),
+}
 SERVER_STATE_COLUMNS = ("state", "state_reason", "state_since", "last_seen")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -389,11 +395,14 @@ def _grants(conn: Connection, tables: list[str], sequences: list[str]) -> None:
     _exec(conn, f"GRANT INSERT, UPDATE ON bookings TO {members}, labgpu_manager")
     _exec(conn, "GRANT UPDATE ON bookings TO labgpu_collector")
     _exec(conn, "GRANT DELETE ON bookings TO labgpu_manager")
-    for table in (*MANAGED, *COLLECTED):
+    for table in (*MANAGED, *COLLECTED, *ROLLED_UP):
         if table in tables:
             _exec(conn, f"GRANT INSERT, UPDATE, DELETE ON {_q(table)} TO labgpu_manager")
-    for table in COLLECTED:
-        _exec(conn, f"GRANT INSERT ON {table} TO labgpu_collector")
+    for table in COLLECTED:  # samples in; retention deletes what is rolled up
+        _exec(conn, f"GRANT INSERT, DELETE ON {table} TO labgpu_collector")
+    for table in ROLLED_UP:
+        if table in tables:
+            _exec(conn, f"GRANT INSERT, UPDATE, DELETE ON {table} TO labgpu_collector")
     for table in OWNED:
         if table in tables:
             _exec(conn, f"GRANT INSERT, UPDATE, DELETE ON {table} TO {members}, labgpu_manager")
@@ -437,6 +446,10 @@ def _policies(conn: Connection, tables: list[str]) -> None:
     collector = "labgpu_is('labgpu_collector')"
     for table in COLLECTED:
         policy(table, "labgpu_collect", f"FOR INSERT WITH CHECK ({collector})")
+        policy(table, "labgpu_retention", f"FOR DELETE USING ({collector})")
+    for table in ROLLED_UP:
+        if table in tables:
+            policy(table, "labgpu_rollup", f"FOR ALL USING ({collector}) WITH CHECK ({collector})")
     policy("servers", "labgpu_collect", f"FOR UPDATE USING ({collector}) WITH CHECK ({collector})")
     for table, (column, _what) in OWNED.items():
         if table not in tables:

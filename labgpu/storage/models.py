@@ -322,7 +322,8 @@ class _UsageColumns:
 
     Sums and counts rather than means, so buckets combine exactly: mean utilisation is
     ``util_sum / util_n``. ``observed_s`` is the time with at least one sample (60 per sampled
-    minute), ``busy_s`` the part of it the GPU was busy (utilisation >= 1 % or a process on it).
+    minute), ``busy_s`` the part of it the GPU was busy (utilisation >= 5 %; a process
+    holding it idle is not busy).
     """
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major

@@ -13,10 +13,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
     Engine,
+    Table,
     bindparam,
     delete,
     func,
@@ -53,8 +55,9 @@ from labgpu.storage.models import (
 )
 from labgpu.storage.types import UtcDateTime
 
-#: A sample at or above this utilisation counts as busy (so does any process on the GPU).
-BUSY_UTIL_PCT = 1.0
+#: A sample at or above this utilisation counts as busy. A process that holds a GPU without
+#: computing (an idle notebook kernel) does not make it busy: that is the waste to show.
+BUSY_UTIL_PCT = 5.0
 #: Rollups wait this long behind the clock for the samples of a sweep still being stored.
 LAG_S = 120
 
@@ -178,10 +181,7 @@ def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
     for table in (UsageMinuteRow, UserUsageMinuteRow):
         s.execute(delete(table).where(table.bucket >= lo, table.bucket < hi))
     bucket = f"({_epoch_sql(s, 'g.ts')} / 60) * 60"
-    busy = (
-        f"CASE WHEN g.utilization_pct >= {BUSY_UTIL_PCT} OR EXISTS (SELECT 1 FROM gpu_processes "
-        "p WHERE p.gpu_id = g.gpu_id AND p.ts = g.ts) THEN 1 ELSE 0 END"
-    )
+    busy = f"CASE WHEN g.utilization_pct >= {BUSY_UTIL_PCT} THEN 1 ELSE 0 END"
     window = {"lo": from_epoch(lo), "hi": from_epoch(hi)}
     s.execute(
         text(
@@ -194,20 +194,17 @@ def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
         ).bindparams(*_window()),
         window,
     )
-    user_bucket = f"({_epoch_sql(s, 'u.ts')} / 60) * 60"
+    user_bucket = f"({_epoch_sql(s, 'd.ts')} / 60) * 60"
     s.execute(
         text(
             "INSERT INTO usage_user_minute (bucket, gpu_id, user_name, gpu_s) "
             "SELECT x.b, x.gpu_id, x.user_name, 60.0 * sum(x.share) / um.samples FROM ("
-            f"  SELECT {user_bucket} AS b, u.gpu_id AS gpu_id, u.user_name AS user_name, "
-            "  1.0 / k.k AS share FROM ("
-            "    SELECT DISTINCT gpu_id, ts, coalesce(user_name, '') AS user_name "
-            "    FROM gpu_processes WHERE ts >= :lo AND ts < :hi) u "
-            "  JOIN (SELECT gpu_id, ts, count(DISTINCT coalesce(user_name, '')) AS k "
-            "    FROM gpu_processes WHERE ts >= :lo AND ts < :hi GROUP BY gpu_id, ts) k "
-            "  ON k.gpu_id = u.gpu_id AND k.ts = u.ts"
-            "  WHERE EXISTS (SELECT 1 FROM gpu_samples g WHERE g.gpu_id = u.gpu_id "
-            "    AND g.ts = u.ts)"
+            f"  SELECT {user_bucket} AS b, d.gpu_id AS gpu_id, d.user_name AS user_name, "
+            "  1.0 / count(*) OVER (PARTITION BY d.gpu_id, d.ts) AS share FROM ("
+            "    SELECT DISTINCT p.gpu_id AS gpu_id, p.ts AS ts, "
+            "    coalesce(p.user_name, '') AS user_name FROM gpu_processes p "
+            "    WHERE p.ts >= :lo AND p.ts < :hi AND EXISTS (SELECT 1 FROM gpu_samples g "
+            "    WHERE g.gpu_id = p.gpu_id AND g.ts = p.ts)) d"
             ") x JOIN usage_minute um ON um.bucket = x.b AND um.gpu_id = x.gpu_id "
             "GROUP BY x.b, x.gpu_id, x.user_name, um.samples"
         ).bindparams(*_window()),
@@ -525,6 +522,12 @@ class UsageStore:
         with self._read() as s:
             return buckets(s, level, lo, hi, step or level.seconds, by_gpu, gpu_ids)
 
+    def import_hours(
+        self, rows: Sequence[UsageBucket], users: Sequence[UserSeconds], done: int
+    ) -> int:
+        with self._write() as s:
+            return import_hours(s, rows, users, done)
+
     def gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
         with self._read() as s:
             return gpu_totals(s, level, lo, hi)
@@ -605,3 +608,46 @@ def gpu_totals(s: Session, level: Level, lo: int, hi: int) -> list[UsageBucket]:
         )
         for gid, n, un, us, umax, mn, ms, mmax, obs, busy in s.execute(query)
     ]
+
+
+def import_hours(
+    s: Session, rows: Sequence[UsageBucket], users: Sequence[UserSeconds], done: int
+) -> int:
+    """Store hourly history computed elsewhere (the demo lab's model) and mark minutes and
+    hours rolled up to ``done``, so the rollup continues from there; into a database without
+    rollups only. Returns the hour rows stored."""
+    minute_done, hour_done = watermarks(s)
+    if minute_done is not None or hour_done is not None:
+        raise ValueError("hourly history can only be imported before the first rollup")
+    if any(r.length != HOUR.seconds or r.start % HOUR.seconds or r.start >= done for r in rows):
+        raise ValueError(f"imported rows must be whole hours before {from_epoch(done)}")
+    s.execute(
+        insert(cast(Table, UsageHourRow.__table__)),
+        [
+            {
+                "bucket": r.start,
+                "gpu_id": r.gpu_id,
+                "samples": r.samples,
+                "util_n": r.util_n,
+                "util_sum": r.util_sum,
+                "util_max": r.util_max,
+                "mem_n": r.mem_n,
+                "mem_sum": r.mem_sum,
+                "mem_max": r.mem_max,
+                "observed_s": r.observed_s,
+                "busy_s": r.busy_s,
+            }
+            for r in rows
+        ],
+    )
+    if users:
+        s.execute(
+            insert(cast(Table, UserUsageHourRow.__table__)),
+            [
+                {"bucket": u.start, "gpu_id": u.gpu_id, "user_name": u.user_name, "gpu_s": u.gpu_s}
+                for u in users
+            ],
+        )
+    _set_state(s, "minute_done", done)
+    _set_state(s, "hour_done", done)
+    return len(rows)
