@@ -27,7 +27,7 @@ from labgpu.services import Labgpu
 from labgpu.services.usage import Heatmap, Summary, month_range
 
 MARGIN = 42.0  # points
-CHART_H = 290.0
+CHART_H = 320.0
 # Members shown in the booked-vs-used bars (the table on page 3 has them all).
 BAR_MEMBERS = 20
 _translators: list[QTranslator] = []  # kept alive while the process runs

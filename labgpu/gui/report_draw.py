@@ -3,6 +3,7 @@ chart, a GPUs × time heatmap and paired bars. Nothing here knows the lab or the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,7 +147,8 @@ def time_chart(
     than ``gap`` breaks a line (no readings then)."""
     plot = QRectF(rect.left() + 30, rect.top() + 16, rect.width() - 36, rect.height() - 34)
     x0, x1 = x_range
-    y_max = y_max if y_max > 0 else 1.0
+    step = _nice_step(max(y_max, 1.0) / 4)
+    y_max = step * math.ceil(max(y_max, 1.0) * 1.04 / step)  # head room above the top line
 
     def at(x: float, y: float) -> QPointF:
         return QPointF(
@@ -154,7 +156,7 @@ def time_chart(
             plot.bottom() - min(y, y_max) / y_max * plot.height(),
         )
 
-    _y_grid(p, plot, y_max, fonts)
+    _y_grid(p, plot, y_max, step, fonts)
     for x, label in x_ticks:
         px = at(x, 0).x()
         p.setPen(QPen(RULE, 0.5))
@@ -177,8 +179,7 @@ def time_chart(
     _legend(p, QRectF(plot.left(), rect.top(), plot.width(), 12), lines, fonts)
 
 
-def _y_grid(p: QPainter, plot: QRectF, y_max: float, fonts: Fonts) -> None:
-    step = _nice_step(y_max / 4)
+def _y_grid(p: QPainter, plot: QRectF, y_max: float, step: float, fonts: Fonts) -> None:
     value = 0.0
     while value <= y_max + 1e-9:
         y = plot.bottom() - value / y_max * plot.height()
