@@ -219,3 +219,22 @@ def test_month_range() -> None:
     )
     with pytest.raises(LabgpuError, match="write it as YYYY-MM"):
         month_range("December")
+
+
+def test_the_collectors_minute_job_rolls_up(lab: Store, db_url: str) -> None:
+    """The collector a lab runs (single seat or ``labgpu collect``) keeps the rollups current."""
+    from labgpu.services import Labgpu
+
+    app = Labgpu(db_url)
+    try:
+        collector = app.make_collector(interval_s=60)
+        assert lab.usage.watermarks() == (None, None)
+        collector._keep_house()  # what its loop runs once a minute
+        minute_done, hour_done = lab.usage.watermarks()
+        assert minute_done is not None
+        assert minute_done >= int(END.timestamp())
+        assert hour_done is not None
+        assert hour_done >= int(END.timestamp())  # up to the real clock: nothing after END
+        assert len(lab.usage.buckets(HOUR, 0, 2**40)) == 3
+    finally:
+        app.close()

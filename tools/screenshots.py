@@ -22,7 +22,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,9 +31,16 @@ from PySide6.QtCore import QCoreApplication, QThreadPool  # noqa: E402
 from PySide6.QtGui import QFont  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from labgpu.core.demo_model import probe_at, servers_of  # noqa: E402
+from labgpu.core.demo_model import (  # noqa: E402
+    DEFAULT_SEED,
+    DemoLab,
+    generate_lab,
+    probe_at,
+    servers_of,
+)
+from labgpu.core.demo_offload import plan_offload, status_at  # noqa: E402
 from labgpu.services import Labgpu  # noqa: E402
-from labgpu.services.demo import DemoLabgpu  # noqa: E402
+from labgpu.services.demo import DemoLabgpu, demo_dir, ensure_demo  # noqa: E402
 
 A4000 = "NVIDIA RTX A4000"
 
@@ -220,59 +227,54 @@ def shoot_members(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
-OFFLOAD_JOBS = [
-    # (command, gpus, hours, state, raw state, reason, exit code, hours ago, elapsed s)
-    ("python train.py --config vit_l16.yaml", 2, 24, "running", "RUNNING", "", None, 2, 6130),
-    ("python sweep.py --lr 3e-4 --seeds 5", 4, 12, "queued", "PENDING", "Resources", None, 1, None),
-    ("bash scripts/eval_all.sh", 1, 2, "completed", "COMPLETED", "", 0, 20, 4210),
-    ("python train.py --config configs/vit_b16.yaml", 2, 8, "failed", "FAILED", "", 1, 30, 95),
-    ("python finetune.py --epochs 3", 1, 4, "cancelled", "CANCELLED by 51234", "", None, 50, 610),
-]  # fmt: skip
+def offload_states(lab: DemoLab, now: datetime) -> dict[str, set[str]]:
+    """Member -> the states their offloaded jobs are in at ``now``."""
+    states: dict[str, set[str]] = {}
+    for job in plan_offload(lab):
+        states.setdefault(job.member, set()).add(status_at(job, now).state.value)
+    return states
 
 
-def fill_offload(lab: Labgpu) -> None:
-    """A cluster with an OTP login (like KISTI's Neuron) and a few jobs in every state."""
-    from labgpu.core import jobscript
-    from labgpu.core.offload import Cluster, JobRequest, JobState, OffloadJob, new_job_name
+def varied_offload_moment(now: datetime) -> datetime:
+    """When in the last two days to build the demo so that, ``now``, one member's offloaded
+    jobs are in the most states (the model has queued and running ones about half the time)."""
+    best, score = now, -1
+    for hours in range(48):
+        at = now - timedelta(hours=hours)
+        states = offload_states(generate_lab(DEFAULT_SEED, at), now)
+        most = max((len(v) for v in states.values()), default=0)
+        if most > score:
+            best, score = at, most
+    return best
 
-    cluster = lab.offload.add_cluster(
-        Cluster(
-            "neuron", "neuron.ksc.re.kr", "kim01", partition="amd_a100nv_8",
-            directives=("--comment=pytorch",), base_dir="/scratch/$USER/labgpu",
-            modules=("cuda/12.1",), max_hours=48, login="interactive",
-        )
-    )  # fmt: skip
+
+def prepare_demo() -> DemoLabgpu:
+    """The demo lab, built at ``varied_offload_moment`` and opened (reused: it is current)."""
     now = datetime.now(UTC)
-    for n, (command, gpus, hours, state, raw, reason, code, ago, elapsed) in enumerate(
-        OFFLOAD_JOBS
-    ):
-        submitted = now - timedelta(hours=ago)
-        name = new_job_name("kim", submitted)
-        base = "/scratch/kim01/labgpu"
-        plan = jobscript.ScriptPlan(name, f"{base}/work/vit-3f9a1c2e", f"{base}/jobs/{name}")
-        request = JobRequest("neuron", "/home/kim/vit", command, gpus, hours, "a100")
-        job = lab.store.offload.add_job(
-            OffloadJob(
-                0, name, "neuron", "kim", JobState.SUBMITTING, gpus, "a100", hours, command,
-                "/home/kim/vit", plan.work_dir, plan.job_dir,
-                jobscript.job_script(cluster, request, plan), submitted,
-            )
-        )  # fmt: skip
-        started = submitted + timedelta(minutes=3) if elapsed is not None else None
-        lab.store.offload.update_job(
-            job.id, remote_id=str(4817230 + n), state=JobState(state), raw_state=raw,
-            reason=reason, exit_code=code, started_at=started, elapsed_s=elapsed,
-        )  # fmt: skip
+    ensure_demo(demo_dir(), now=varied_offload_moment(now))
+    lab = DemoLabgpu()
+    lab.open()
+    return lab
 
 
-def shoot_offload(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
-    """The Offload page, the Submit job, Clusters and OTP dialogs in ``lang`` (no SSH)."""
+def most_varied_offloader(lab: DemoLabgpu) -> str:
+    """The demo's student, or a member whose offloaded jobs are in more states now."""
+    assert lab.lab is not None
+    states = offload_states(lab.lab, datetime.now(UTC))
+    best = max(states, key=lambda m: len(states[m]), default=lab.user)
+    return lab.user if len(states.get(lab.user, ())) >= len(states.get(best, ())) else best
+
+
+def shoot_offload(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
+    """The Offload page (the demo's jobs on its simulated Neuron), the Submit job, Clusters
+    and OTP dialogs in ``lang`` (no SSH)."""
     from labgpu.core import jobscript
-    from labgpu.core.offload import JobRequest
+    from labgpu.core.offload import JobRequest, new_job_name
     from labgpu.gui import settings as prefs
     from labgpu.gui.main_window import OFFLOAD, MainWindow
     from labgpu.gui.offload_login import OtpDialog
     from labgpu.gui.submit_dialog import SubmitJobDialog
+    from labgpu.services.offload import folder_slug
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -286,23 +288,26 @@ def shoot_offload(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     settle(app, lambda: window.snapshot is not None)
     window.show_page(OFFLOAD)
     page = window.offload_page
-    settle(app, lambda: page.tree.topLevelItemCount() == len(OFFLOAD_JOBS))
-    page.tree.setCurrentItem(page.tree.topLevelItem(0))
+    jobs = lab.offload.jobs()
+    settle(app, lambda: page.tree.topLevelItemCount() == len(jobs))
+    live = next((i for i, job in enumerate(page.jobs) if not job.state.is_final), 0)
+    page.tree.setCurrentItem(page.tree.topLevelItem(live))  # a running or queued job if any
     settle(app)
     save(window, out / f"offload{suffix}.png")
     clusters = lab.offload.list_clusters()
     dialog = SubmitJobDialog(lab.offload, clusters, lambda _c, fn: fn(), window)
-    dialog.folder_edit.setText("/home/kim/vit")
+    folder = f"/home/{lab.user}/projects/vit-ablations"
+    dialog.folder_edit.setText(folder)
     dialog.command_edit.setText("python train.py --config configs/vit_l16.yaml")
     dialog.gpus_spin.setValue(2)
-    dialog.type_edit.setText("a100")
     dialog.hours_spin.setValue(24)
     dialog.results_edit.setText("checkpoints, logs")
-    base = "/scratch/kim01/labgpu"
-    name = "labgpu-kim-261128091500-5c1e7a"
-    plan = jobscript.ScriptPlan(name, f"{base}/work/vit-3f9a1c2e", f"{base}/jobs/{name}")
+    base = f"/scratch/{lab.user}/labgpu"
+    name = new_job_name(lab.user, datetime.now(UTC))
+    work = f"{base}/work/{folder_slug(PurePosixPath(folder), lab.user)}"
+    plan = jobscript.ScriptPlan(name, work, f"{base}/jobs/{name}")
     request = dialog.request()
-    request = JobRequest(request.cluster, request.local_dir, request.command, 2, 24, "a100")
+    request = JobRequest(request.cluster, folder, request.command, 2, 24)
     dialog.script_edit.setPlainText(jobscript.job_script(clusters[0], request, plan))
     dialog.progress.setVisible(True)
     dialog.progress.setRange(0, 1000)
@@ -374,16 +379,22 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+def demo_pi() -> str:
+    """The demo lab's PI (the Usage page is theirs)."""
+    from labgpu.core.demo_lab import reference_members
+
+    return next(m.name for m in reference_members() if m.role == "pi")
+
+
 def take_usage(out: Path) -> int:
     """Only the Usage page's screenshots (``--only usage``)."""
     from labgpu.gui.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
-    lab = DemoLabgpu()
-    lab.open()  # builds the demo lab and its 90 days of usage history
+    lab = prepare_demo()  # builds the demo lab and its 90 days of usage history
     try:
-        fill_offload(lab)
+        lab.act_as(demo_pi())
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
             shoot_usage(app, lab, lang, out)
@@ -399,10 +410,9 @@ def take_offload(out: Path) -> int:
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
-    lab = DemoLabgpu()
-    lab.open()  # builds the demo lab (a few seconds)
+    lab = prepare_demo()  # builds the demo lab (a few seconds)
     try:
-        fill_offload(lab)
+        lab.act_as(most_varied_offloader(lab))
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
             shoot_offload(app, lab, lang, out)
@@ -464,8 +474,7 @@ def take_all(out: Path) -> int:
     finally:
         QThreadPool.globalInstance().waitForDone()
         empty.close()
-    demo = DemoLabgpu()
-    demo.open()  # builds the demo lab (a few seconds)
+    demo = prepare_demo()  # builds the demo lab (a few seconds)
     try:
         for lang in ("en", "ko"):
             shoot(app, demo, lang, out)
@@ -474,9 +483,10 @@ def take_all(out: Path) -> int:
         for lang in ("en", "ko"):
             shoot_connect(app, lang, out)
             shoot_members(app, demo, lang, out)
-        fill_offload(demo)
+        demo.act_as(most_varied_offloader(demo))
         for lang in ("en", "ko"):
             shoot_offload(app, demo, lang, out)
+        demo.act_as(demo_pi())  # the Usage page is the PI's
         for lang in ("en", "ko"):
             shoot_usage(app, demo, lang, out)
     finally:

@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from labgpu import __version__
-from labgpu.cli import booking_commands, commands, lab_commands, offload_commands
+from labgpu.cli import (
+    booking_commands,
+    commands,
+    lab_commands,
+    offload_commands,
+    usage_commands,
+)
 from labgpu.core.errors import LabgpuError
 
 log = logging.getLogger("labgpu")
@@ -37,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     booking_commands.register(sub)
     lab_commands.register(sub)
     offload_commands.register(sub)
+    usage_commands.register(sub)
     return parser
 
 

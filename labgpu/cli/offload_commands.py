@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from labgpu.cli import output
+from labgpu.cli import commands, output
 from labgpu.core.errors import HostKeyUnknownError, LabgpuError
 from labgpu.core.offload import (
     DEFAULT_EXCLUDES,
@@ -159,7 +159,7 @@ def terminal_prompter(
 
 
 def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
-    lab = Labgpu(args.db)
+    lab = commands.lab_for(args)  # --demo: the demo lab, whose cluster is simulated
     lab.open()
     try:
         lab.offload.ask = terminal_prompter("cluster")
@@ -270,7 +270,7 @@ def run_clusters_add(args: argparse.Namespace) -> int:
     def work(lab: Labgpu) -> int:
         saved = lab.offload.add_cluster(cluster, update=args.update)
         if args.trust_host_key:
-            lab.pool.trust_host_key(saved.target, args.trust_host_key)
+            lab.offload.trust_host_key(saved.name, args.trust_host_key)
         verb = "updated" if args.update else "registered"
         print(f"{verb} cluster {saved.name}: {saved.user}@{saved.host} ({saved.scheduler})")
         return 0

@@ -11,7 +11,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-GENERATOR_VERSION = 2
+# 2: unmet requests are real ones, offloaded to a simulated cluster; 3: hourly usage history
+GENERATOR_VERSION = 3
 DEFAULT_SEED = 6
 HISTORY_DAYS = 90
 AHEAD_DAYS = 12  # future bookings start at most this far ahead (the horizon is 14 days)
@@ -93,10 +94,10 @@ class DemoJob:
 
 @dataclass(frozen=True, slots=True)
 class UnmetRequest:
-    """Work a member wanted to start at ``wanted_at`` that found no free GPUs for 48 hours.
-
-    The lab's unmet demand, and the jobs a member would have sent to a shared cluster: the
-    source for the demo's offloaded jobs once the offload tables exist.
+    """Work a member wanted to start at ``wanted_at`` (before "now") that the lab could not
+    serve: no free GPUs for 48 hours, a slot more than a day away (six hours before their
+    deadline) when they took the app's advice to use the cluster, or longer than the lab's
+    72 hours. The lab's unmet demand, and the demo's offloaded jobs (``core.demo_offload``).
     """
 
     member: str

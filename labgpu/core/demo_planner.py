@@ -25,6 +25,7 @@ from labgpu.core.demo_lab import (
     JobKind,
     UnmetRequest,
 )
+from labgpu.core.offload import should_offer_cluster
 
 
 def plan_maintenance(gpus: Sequence[DemoGpu], now: datetime) -> tuple[DemoMaintenance, ...]:
@@ -94,17 +95,37 @@ class Planner:
         wants_a40 = self.rng.random() < member.a40
         model = A40 if wants_a40 else A4000
         count = self.rng.randint(1, 2) if wants_a40 else self.rng.randint(2, member.max_gpus)
-        hours = min(MAX_HOURS, max(2, round(self.rng.lognormvariate(3.2, 0.6))))
+        wanted = max(2, round(self.rng.lognormvariate(3.2, 0.6)))
+        if wanted > MAX_HOURS and at <= self.now:  # longer than the lab's rules allow
+            self.unmet.append(UnmetRequest(member.name, model, count, wanted, at))
+            return at + timedelta(hours=12)
+        hours = min(MAX_HOURS, wanted)
         for shift in range(0, 48, 3):
             start = at + timedelta(hours=shift)
             window = (start, start + timedelta(hours=hours))
             chosen = self._free(model, count, window)
             if chosen is not None and window[1] <= self.end:
+                if self._offloads(member, at, window):
+                    break
                 self._add(member, chosen, window, model)
                 return window[1]
-        if at < self.end:
+        # Past the plan's end no window fits: that is the horizon, not a full lab.
+        if at <= self.now:
             self.unmet.append(UnmetRequest(member.name, model, count, hours, at))
         return at + timedelta(hours=12)  # the lab was full: try again later
+
+    def _offloads(
+        self, member: DemoMember, at: datetime, window: tuple[datetime, datetime]
+    ) -> bool:
+        """True if the member takes the app's advice to use the cluster instead of waiting:
+        the lab's slot starts more than a day away (6 hours in the two weeks before their
+        deadline), and most members then offload."""
+        if at > self.now:
+            return False
+        deadline = self.now - timedelta(days=member.deadline_day)
+        rushed = timedelta(0) <= deadline - at <= timedelta(days=14)
+        wait = timedelta(hours=6 if rushed else 24)
+        return should_offer_cluster(window, at, max_wait=wait) and self.rng.random() < 0.7
 
     def _free(
         self, model: str, count: int, window: tuple[datetime, datetime]

@@ -211,10 +211,13 @@ def check_request(request: JobRequest, cluster: Cluster) -> None:
             raise LabgpuError(f"result path {path!r} must be relative to the job's folder")
 
 
-def new_job_name(user: str, now: datetime) -> str:
-    """A job name unique across the lab: ``labgpu-<user>-<utc time>-<random>``."""
+def new_job_name(user: str, now: datetime, token: str | None = None) -> str:
+    """A job name unique across the lab: ``labgpu-<user>-<utc time>-<random>``.
+
+    ``token``: the six hex digits to end with (the demo's are seeded); random if not given.
+    """
     who = re.sub(r"[^A-Za-z0-9]", "", user)[:12] or "user"
-    return f"labgpu-{who}-{now:%y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    return f"labgpu-{who}-{now:%y%m%d%H%M%S}-{token or secrets.token_hex(3)}"
 
 
 def hms(hours: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -52,6 +52,9 @@ class ClustersDialog(QDialog):
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.setWindowTitle(self.tr("Clusters"))
         self.list = QListWidget()
+        # Long "name — user@host" lines end in "…" (full text as a tooltip), no side scrolling.
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.name_edit = QLineEdit()
         self.host_edit = QLineEdit()
         self.port_spin = QSpinBox()
@@ -143,7 +146,9 @@ class ClustersDialog(QDialog):
         current = self.name_edit.text()
         self.list.clear()
         for cluster in clusters:
-            self.list.addItem(f"{cluster.name} — {cluster.user}@{cluster.host}")
+            line = f"{cluster.name} — {cluster.user}@{cluster.host}"
+            self.list.addItem(line)
+            self.list.item(self.list.count() - 1).setToolTip(line)
         names = [c.name for c in clusters]
         if current in names:
             self.list.setCurrentRow(names.index(current))

@@ -99,13 +99,17 @@ class OffloadPage(ActionPage):
         self.resubmit_button.clicked.connect(self.resubmit_selected)
         self.fetch_button.clicked.connect(self.fetch_selected)
         self.log_button.clicked.connect(self.show_log)
-        self.service.ask_for = self.prompter.for_cluster
         self._update_buttons()
 
     @property
     def service(self) -> OffloadService:
-        """The offload use cases (created on first use)."""
-        return self.labgpu.offload
+        """The offload use cases, asking for logins through this page's dialog.
+
+        Used only once the lab is open (the demo's is made from its plan); a lab that is
+        opened again (*Reset demo*) has a new one."""
+        service = self.labgpu.offload
+        service.ask_for = self.prompter.for_cluster
+        return service
 
     @staticmethod
     def _text_view() -> QPlainTextEdit:
@@ -141,7 +145,7 @@ class OffloadPage(ActionPage):
     # -- reading ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Poll now and every ``DEFAULT_POLL_S`` seconds."""
+        """Poll now and every ``DEFAULT_POLL_S`` seconds (call once the lab is open)."""
         self._active = True
         self.poll()
         self.timer.start()
@@ -166,11 +170,7 @@ class OffloadPage(ActionPage):
 
     def _poll_work(self) -> tuple[list[str], list[tuple[OffloadJob, Path]]]:
         service = self.service
-        usable = [
-            c.name
-            for c in service.list_clusters()
-            if c.login == "key" or service.pool.is_connected(c.target)
-        ]
+        usable = service.pollable_clusters()
         report = service.refresh(usable)
         fetched = service.fetch_finished(usable)
         errors = [f"{name}: {message}" for name, message in report.errors.items()]

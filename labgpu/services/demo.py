@@ -54,11 +54,13 @@ from labgpu.services.demo_feed import (
     SimulatedFeed,
     write_history,
 )
+from labgpu.services.demo_offload import DemoOffloadService, write_offloaded_jobs
 from labgpu.services.identity import current_user
 from labgpu.services.monitoring import SweepOutcome
 
 if TYPE_CHECKING:
     from labgpu.services.monitoring import Collector
+    from labgpu.services.offload import OffloadService
     from labgpu.services.usage import UsageService
     from labgpu.storage import Store
 
@@ -297,18 +299,6 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
     return len(jobs)
 
 
-def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
-    """Extension point for offloaded jobs: writes nothing yet; returns how many it wrote.
-
-    There are no offload tables on this branch. When they land, register a simulated cluster
-    here and store one offload job per ``lab.unmet`` request (the work that found no free GPU
-    for 48 hours: member, model, count, hours, ``wanted_at``), through the offload service so
-    its rules apply, with states that follow from ``lab.now`` (finished in the past, running
-    or queued now). Bump ``GENERATOR_VERSION`` then, so existing demo databases are rebuilt.
-    """
-    return 0
-
-
 def usage_history_end(lab: DemoLab) -> datetime:
     """Where the model's hourly history stops and the rollup of the feed's samples takes over:
     the start of the hour ``HISTORY_WINDOW`` before ``lab.now`` (the feed keeps a day of raw
@@ -346,8 +336,8 @@ def write_usage_history(store: Store, lab: DemoLab, gpu_ids: Sequence[int], end:
 
 
 def write_unmet(store: Store, lab: DemoLab) -> int:
-    """Record the model's unmet requests (no free GPUs within 48 hours of asking) as the
-    booking dialog records them: asked when wanted, no earliest slot found."""
+    """Record the model's unmet requests as a slot search records them, asked when wanted (or
+    now, for the future); the model keeps no earliest slot for them, so none is stored."""
     for request in lab.unmet:
         store.usage.add_unmet(
             Unmet(
@@ -379,8 +369,9 @@ def demo_user() -> str:
 class DemoLabgpu(Labgpu):
     """A ``Labgpu`` over the demo database whose live data comes from the simulated feed.
 
-    It never starts the SSH collector and never connects to a server: ``start_collector``
-    starts the feed, ``make_collector`` and ``discover`` refuse.
+    It never starts the SSH collector and never connects to a server or cluster:
+    ``start_collector`` starts the feed, ``make_collector`` and ``discover`` refuse, and
+    ``offload`` follows the simulated cluster's jobs from the plan (and refuses the rest).
     """
 
     def __init__(
@@ -420,6 +411,7 @@ class DemoLabgpu(Labgpu):
             self._usage = None
             self._caught_up = False
             self._releaser = None
+            self._offload = None  # it holds the previous store and plan
         log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
 
     def reset(self) -> None:
@@ -430,6 +422,16 @@ class DemoLabgpu(Labgpu):
         self.store.upgrade()
         if running:
             self.start_collector()
+
+    def act_as(self, member: str) -> None:
+        """Show the demo as another of its members (the screenshots pick one whose offloaded
+        jobs are in the most states)."""
+        if not any(m.name == member for m in reference_members()):
+            raise LabgpuError(f"{member!r} is not a member of the demo lab")
+        with self._lock:
+            self.user = member
+            self._bookings = None
+            self._offload = None
 
     def role(self) -> str:
         """The demo member's role in the generated lab (shown next to the name).
@@ -485,6 +487,16 @@ class DemoLabgpu(Labgpu):
         feed.backfill()
         feed.tick()
         return [SweepOutcome(name, ServerState.ONLINE, "", 4) for name in servers_of(self.lab)]
+
+    @property
+    def offload(self) -> OffloadService:
+        """The demo's offloaded jobs, followed from the seeded plan; no cluster is asked."""
+        with self._lock:
+            if self._offload is None:
+                if self.lab is None:
+                    raise LabgpuError("open the demo lab before reading its offloaded jobs")
+                self._offload = DemoOffloadService(self.store, self.pool, self.user, self.lab)
+            return self._offload
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """Refused: the demo lab has no servers to probe."""

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from labgpu.core import jobscript
@@ -120,7 +120,8 @@ def with_saved_password(cluster: Cluster, ask: Prompter) -> Prompter:
     return prompter
 
 
-def _slug(local_dir: Path, user: str) -> str:
+def folder_slug(local_dir: PurePath, user: str) -> str:
+    """The name of a member's staged folder on the cluster: its own name and a short hash."""
     digest = hashlib.sha1(f"{user}:{local_dir}".encode()).hexdigest()[:8]
     base = re.sub(r"[^A-Za-z0-9._-]", "_", local_dir.name)[:40] or "job"
     return f"{base}-{digest}"
@@ -219,7 +220,7 @@ class OffloadService:
         name = new_job_name(self.user, datetime.now(UTC))
         plan = jobscript.ScriptPlan(
             name,
-            posixpath.join(base, "work", _slug(local.resolve(), self.user)),
+            posixpath.join(base, "work", folder_slug(local.resolve(), self.user)),
             posixpath.join(base, "jobs", name),
         )
         request = replace(request, local_dir=str(local.resolve()))
@@ -329,6 +330,15 @@ class OffloadService:
         """Offloaded jobs, newest first (this member's, or the lab's)."""
         return self.store.offload.list_jobs(self.user if mine else None)
 
+    def pollable_clusters(self) -> list[str]:
+        """Clusters a background poll may ask: key logins, and those this session is logged
+        in to (a poll never pops up an OTP prompt)."""
+        return [
+            c.name
+            for c in self.list_clusters()
+            if c.login == "key" or self.pool.is_connected(c.target)
+        ]
+
     def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
         """Ask each cluster with unfinished jobs of this member about them (one query each)."""
         report = RefreshReport()
@@ -384,24 +394,7 @@ class OffloadService:
     def _apply(self, job: OffloadJob, status: JobStatus | None, report: RefreshReport) -> None:
         if status is None:
             return
-        started = status.started_at or job.started_at
-        if started is None and status.state is JobState.RUNNING:
-            started = datetime.now(UTC)
-        ended = status.ended_at if status.state in FINAL_STATES else None
-        if status.state in FINAL_STATES and ended is None:
-            ended = datetime.now(UTC)
-        elapsed = status.elapsed_s if status.elapsed_s is not None else None
-        if elapsed is None:
-            elapsed = elapsed_between(started, ended or datetime.now(UTC))
-        changes: dict[str, object] = {
-            "state": status.state,
-            "raw_state": status.raw_state,
-            "reason": status.reason,
-            "exit_code": status.exit_code if status.exit_code is not None else job.exit_code,
-            "started_at": started,
-            "ended_at": ended,
-            "elapsed_s": elapsed,
-        }
+        changes = status_changes(job, status, datetime.now(UTC))
         current = {k: getattr(job, k) for k in changes}
         if current == changes:
             return
@@ -482,6 +475,28 @@ class OffloadService:
         return self.store.offload.usage(start, end)
 
 
+def status_changes(job: OffloadJob, status: JobStatus, now: datetime) -> dict[str, object]:
+    """The stored fields of ``job`` after the scheduler said ``status`` at ``now``."""
+    started = status.started_at or job.started_at
+    if started is None and status.state is JobState.RUNNING:
+        started = now
+    ended = status.ended_at if status.state in FINAL_STATES else None
+    if status.state in FINAL_STATES and ended is None:
+        ended = now
+    elapsed = status.elapsed_s
+    if elapsed is None:
+        elapsed = elapsed_between(started, ended or now)
+    return {
+        "state": status.state,
+        "raw_state": status.raw_state,
+        "reason": status.reason,
+        "exit_code": status.exit_code if status.exit_code is not None else job.exit_code,
+        "started_at": started,
+        "ended_at": ended,
+        "elapsed_s": elapsed,
+    }
+
+
 def _from_exit_file(job: OffloadJob, code: int | None) -> JobStatus | None:
     """A job the scheduler forgot (no accounting): its script's exit file tells how it ended."""
     if job.remote_id is None:
@@ -505,5 +520,6 @@ __all__ = [
     "RefreshReport",
     "save_password",
     "saved_password",
+    "status_changes",
     "with_saved_password",
 ]

@@ -112,7 +112,9 @@ class GpuSampleRow(Base):
     """One reading of one GPU."""
 
     __tablename__ = "gpu_samples"
-    __table_args__ = (Index(None, "ts"),)  # rollups and retention read by time across GPUs
+    # The rows are the primary key's index (SQLite keeps no second copy): the biggest table.
+    # Reads by time go GPU by GPU through (gpu_id, ts): no index on ts alone is needed.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
@@ -126,7 +128,7 @@ class GpuProcessRow(Base):
     """A compute process seen on a GPU by the probe taken at ``ts``."""
 
     __tablename__ = "gpu_processes"
-    __table_args__ = (Index(None, "gpu_id", "ts"), Index(None, "ts"))
+    __table_args__ = (Index(None, "gpu_id", "ts"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"))

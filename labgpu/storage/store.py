@@ -35,11 +35,11 @@ from labgpu.core.inventory import (
     SshTarget,
 )
 from labgpu.core.rules import BookingRules, Maintenance
-from labgpu.storage import bookings, db, inventory, labdb, policies, samples
+from labgpu.storage import bookings, db, inventory, labdb, policies, samples, usage
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.inventory import GpuSyncReport
-from labgpu.storage.models import AuditRow, GpuRow, GpuSampleRow, ServerRow, UserRow
+from labgpu.storage.models import AuditRow, GpuRow, ServerRow, UserRow
 from labgpu.storage.offload import OffloadStore
 from labgpu.storage.usage import UsageStore
 
@@ -222,8 +222,7 @@ class Store:
     def sample_span(self) -> tuple[datetime | None, datetime | None]:
         """When the oldest and the newest stored samples were taken (``None`` if there are none)."""
         with self._read() as s:
-            row = s.execute(select(func.min(GpuSampleRow.ts), func.max(GpuSampleRow.ts))).one()
-            return row[0], row[1]
+            return usage.sample_bounds(s)
 
     def sample_times(self, server_name: str) -> list[datetime]:
         """When a server's GPUs were sampled (distinct sweep times, oldest first)."""

@@ -159,7 +159,7 @@ def rollup(s: Session, now: datetime, lag_s: int = LAG_S) -> RollupReport:
     minute_done, hour_done = watermarks(s)
     limit = (epoch(now) - lag_s) // MINUTE.seconds * MINUTE.seconds
     if minute_done is None:
-        oldest = s.scalar(select(func.min(GpuSampleRow.ts)))
+        oldest = oldest_sample(s)
         minute_done = limit if oldest is None else epoch(oldest) // 60 * 60
     lo_m, hi_m = minute_done, max(minute_done, limit)
     if hi_m > lo_m:
@@ -190,7 +190,9 @@ def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
             "coalesce(sum(m), 0), max(m), 60.0, 60.0 * sum(busy) / count(*) "
             f"FROM (SELECT {bucket} AS b, g.gpu_id AS gpu_id, g.utilization_pct AS u, "
             f"g.memory_used_mb AS m, {busy} AS busy "
-            "FROM gpu_samples g WHERE g.ts >= :lo AND g.ts < :hi) x GROUP BY b, gpu_id"
+            # GPU by GPU through the primary key (gpu_id, ts): no index on ts is kept.
+            "FROM gpus gg CROSS JOIN gpu_samples g WHERE g.gpu_id = gg.id "
+            "AND g.ts >= :lo AND g.ts < :hi) x GROUP BY b, gpu_id"
         ).bindparams(*_window()),
         window,
     )
@@ -202,8 +204,9 @@ def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
             f"  SELECT {user_bucket} AS b, d.gpu_id AS gpu_id, d.user_name AS user_name, "
             "  1.0 / count(*) OVER (PARTITION BY d.gpu_id, d.ts) AS share FROM ("
             "    SELECT DISTINCT p.gpu_id AS gpu_id, p.ts AS ts, "
-            "    coalesce(p.user_name, '') AS user_name FROM gpu_processes p "
-            "    WHERE p.ts >= :lo AND p.ts < :hi AND EXISTS (SELECT 1 FROM gpu_samples g "
+            "    coalesce(p.user_name, '') AS user_name FROM gpus gg CROSS JOIN gpu_processes p "
+            "    WHERE p.gpu_id = gg.id AND p.ts >= :lo AND p.ts < :hi "
+            "    AND EXISTS (SELECT 1 FROM gpu_samples g "
             "    WHERE g.gpu_id = p.gpu_id AND g.ts = p.ts)) d"
             ") x JOIN usage_minute um ON um.bucket = x.b AND um.gpu_id = x.gpu_id "
             "GROUP BY x.b, x.gpu_id, x.user_name, um.samples"
@@ -253,14 +256,14 @@ def apply_retention(s: Session, now: datetime, keep: Retention) -> RetentionRepo
     deleted: dict[str, int] = {}
     if minute_done is not None:
         cut = from_epoch(min(epoch(now) - keep.raw_days * 86400, minute_done))
+        gpu_ids = list(s.scalars(select(GpuRow.id)))
         for name in ("gpu_samples", "gpu_processes"):
-            result = s.execute(
-                text(f"DELETE FROM {name} WHERE ts < :cut").bindparams(
-                    bindparam("cut", type_=UtcDateTime())
-                ),
-                {"cut": cut},
-            )
-            deleted[name] = result.rowcount  # type: ignore[attr-defined]
+            statement = text(f"DELETE FROM {name} WHERE gpu_id = :gpu AND ts < :cut")
+            statement = statement.bindparams(bindparam("cut", type_=UtcDateTime()))
+            deleted[name] = 0
+            for gpu_id in gpu_ids:  # each a range of the (gpu_id, ts) index
+                result = s.execute(statement, {"gpu": gpu_id, "cut": cut})
+                deleted[name] += result.rowcount  # type: ignore[attr-defined]
     if hour_done is not None:
         cut_minute = int(min(epoch(now) - keep.minute_days * 86400, hour_done))
         for table in (UsageMinuteRow, UserUsageMinuteRow):
@@ -368,13 +371,17 @@ def buckets(
 def raw_points(
     s: Session, gpu_id: int, lo: datetime, hi: datetime
 ) -> list[tuple[int, float | None, int | None]]:
-    """``(epoch, utilisation %, memory MB)`` of one GPU's raw samples in ``[lo, hi)``."""
-    query = (
-        select(GpuSampleRow.ts, GpuSampleRow.utilization_pct, GpuSampleRow.memory_used_mb)
-        .where(GpuSampleRow.gpu_id == gpu_id, GpuSampleRow.ts >= lo, GpuSampleRow.ts < hi)
-        .order_by(GpuSampleRow.ts)
-    )
-    return [(epoch(ts), util, mem) for ts, util, mem in s.execute(query)]
+    """``(epoch, utilisation %, memory MB)`` of one GPU's raw samples in ``[lo, hi)``.
+
+    The database turns the times into epoch seconds: a month of samples is tens of thousands
+    of rows, and parsing each timestamp in Python would cost more than the query.
+    """
+    statement = text(
+        f"SELECT {_epoch_sql(s, 'ts')}, utilization_pct, memory_used_mb FROM gpu_samples "
+        "WHERE gpu_id = :gpu AND ts >= :lo AND ts < :hi ORDER BY ts"
+    ).bindparams(*_window())
+    rows = s.execute(statement, {"gpu": gpu_id, "lo": lo, "hi": hi})
+    return [(int(t), u, m) for t, u, m in rows]
 
 
 def user_seconds(s: Session, level: Level, lo: int, hi: int) -> list[UserSeconds]:
@@ -392,9 +399,41 @@ def oldest_bucket(s: Session, level: Level) -> int | None:
     return None if value is None else int(value)
 
 
+def sample_bounds(s: Session) -> tuple[datetime | None, datetime | None]:
+    """The oldest and newest raw samples kept, read GPU by GPU from the (gpu_id, ts) key
+    (quick however many samples there are: no index on ts alone is kept)."""
+    first = (
+        select(func.min(GpuSampleRow.ts))
+        .where(GpuSampleRow.gpu_id == GpuRow.id)
+        .correlate(GpuRow)
+        .scalar_subquery()
+    )
+    last = (
+        select(func.max(GpuSampleRow.ts))
+        .where(GpuSampleRow.gpu_id == GpuRow.id)
+        .correlate(GpuRow)
+        .scalar_subquery()
+    )
+    inner = select(first.label("first"), last.label("last")).select_from(GpuRow).subquery()
+    row = s.execute(select(func.min(inner.c.first), func.max(inner.c.last))).one()
+    lo, hi = row
+    return _aware(lo), _aware(hi)
+
+
+def _aware(value: object) -> datetime | None:
+    """A min/max of a subquery's timestamps, which SQLite returns as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def oldest_sample(s: Session) -> datetime | None:
     """The oldest raw sample kept."""
-    return s.scalar(select(func.min(GpuSampleRow.ts)))
+    return sample_bounds(s)[0]
 
 
 # -- unmet demand ---------------------------------------------------------------------------

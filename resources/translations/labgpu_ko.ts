@@ -1928,6 +1928,201 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     </message>
 </context>
 <context>
+    <name>report</name>
+    <message>
+        <source>Demo lab</source>
+        <translation>데모 연구실</translation>
+    </message>
+    <message>
+        <source>labgpu · {lab} · {month} · page {page}</source>
+        <translation>labgpu · {lab} · {month} · {page}쪽</translation>
+    </message>
+    <message>
+        <source>GPU usage report {month}</source>
+        <translation>GPU 사용 보고서 {month}</translation>
+    </message>
+    <message>
+        <source>{lab} · {start} to {end} · generated {now}</source>
+        <translation>{lab} · {start} ~ {end} · {now} 작성</translation>
+    </message>
+    <message>
+        <source>The month in GPU-hours</source>
+        <translation>이달의 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Figure</source>
+        <translation>항목</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>값</translation>
+    </message>
+    <message>
+        <source>Busy GPUs over the month</source>
+        <translation>이달의 사용 중 GPU 수</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU 수</translation>
+    </message>
+    <message>
+        <source>Capacity (GPU-h)</source>
+        <translation>총 용량 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Observed (GPU-h with readings)</source>
+        <translation>측정됨 (측정값이 있는 GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Busy (GPU-h, share of observed)</source>
+        <translation>사용 중 (GPU 시간, 측정 대비 비율)</translation>
+    </message>
+    <message>
+        <source>Mean utilisation</source>
+        <translation>평균 사용률</translation>
+    </message>
+    <message>
+        <source>Booked (GPU-h)</source>
+        <translation>예약 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Idle while booked (GPU-h)</source>
+        <translation>예약 중 유휴 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>In use without a booking (GPU-h)</source>
+        <translation>예약 없이 사용 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Offloaded to clusters (GPU-h)</source>
+        <translation>클러스터로 보낸 작업 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Unmet requests</source>
+        <translation>충족되지 못한 요청</translation>
+    </message>
+    <message>
+        <source>Requests pending / rejected</source>
+        <translation>대기 / 거절된 요청</translation>
+    </message>
+    <message>
+        <source>GPUs in use</source>
+        <translation>사용 중인 GPU</translation>
+    </message>
+    <message>
+        <source>GPUs reporting</source>
+        <translation>측정값을 보낸 GPU</translation>
+    </message>
+    <message>
+        <source>No readings were recorded this month.</source>
+        <translation>이달에 기록된 측정값이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Utilisation of each GPU</source>
+        <translation>GPU별 사용률</translation>
+    </message>
+    <message>
+        <source>Booked and used GPU-hours per member</source>
+        <translation>구성원별 예약 및 사용 GPU 시간</translation>
+    </message>
+    <message>
+        <source>booked</source>
+        <translation>예약됨</translation>
+    </message>
+    <message>
+        <source>used</source>
+        <translation>사용함</translation>
+    </message>
+    <message>
+        <source>Nothing recorded this month.</source>
+        <translation>이달에 기록된 내용이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Member</source>
+        <translation>구성원</translation>
+    </message>
+    <message>
+        <source>Booked</source>
+        <translation>예약</translation>
+    </message>
+    <message>
+        <source>Used</source>
+        <translation>사용</translation>
+    </message>
+    <message>
+        <source>Idle booked</source>
+        <translation>예약 중 유휴</translation>
+    </message>
+    <message>
+        <source>No booking</source>
+        <translation>예약 없이</translation>
+    </message>
+    <message>
+        <source>Offloaded</source>
+        <translation>외부 전송</translation>
+    </message>
+    <message>
+        <source>Unmet</source>
+        <translation>미충족</translation>
+    </message>
+    <message>
+        <source>Pending</source>
+        <translation>대기</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>거절</translation>
+    </message>
+    <message>
+        <source>Members (GPU-hours)</source>
+        <translation>구성원 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Cluster</source>
+        <translation>클러스터</translation>
+    </message>
+    <message>
+        <source>Jobs</source>
+        <translation>작업</translation>
+    </message>
+    <message>
+        <source>GPU-hours</source>
+        <translation>GPU 시간</translation>
+    </message>
+    <message>
+        <source>Offloaded to clusters</source>
+        <translation>클러스터로 보낸 작업</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Hours</source>
+        <translation>시간</translation>
+    </message>
+    <message>
+        <source>Asked</source>
+        <translation>요청 시각</translation>
+    </message>
+    <message>
+        <source>Wanted</source>
+        <translation>희망 시각</translation>
+    </message>
+    <message>
+        <source>Waited</source>
+        <translation>대기 시간</translation>
+    </message>
+    <message>
+        <source>no slot</source>
+        <translation>자리 없음</translation>
+    </message>
+    <message>
+        <source>(continued)</source>
+        <translation>(계속)</translation>
+    </message>
+</context>
+<context>
     <name>session</name>
     <message>
         <source>student</source>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from labgpu.cli.main import main
 from labgpu.gui import main_window
-from labgpu.gui.main_window import APPROVALS, MainWindow
+from labgpu.gui.main_window import APPROVALS, OFFLOAD, MainWindow
 from labgpu.gui.settings import open_settings
 from labgpu.services.demo import DemoLabgpu
 
@@ -123,3 +124,41 @@ def test_welcome_screen_offers_the_demo(
     assert started
     assert started[0][1][-2:] == ["labgpu", "--demo"] or started[0][1][-1] == "--demo"
     assert main_window.sys.executable == started[0][0]
+
+
+def test_offload_page_shows_the_demos_jobs_without_connecting(
+    qtbot: QtBot, demo_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paramiko
+
+    attempts: list[object] = []
+
+    def refuse(*args: object, **_kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("the demo tried to connect")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(paramiko.Transport, "__init__", refuse)
+    win = demo_window
+    page = win.offload_page
+    if not win.labgpu.offload.jobs():  # the demo's student offloaded nothing this time
+        lab = win.labgpu
+        assert isinstance(lab, DemoLabgpu)
+        lab.act_as(lab.offload.jobs(mine=False)[0].user_name)
+    mine = win.labgpu.offload.jobs()
+    win.show_page(OFFLOAD)
+    page.poll()  # the background poll: refresh and fetch, from the plan
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == len(mine), timeout=20_000)
+    qtbot.waitUntil(lambda: not page._polling, timeout=20_000)
+    assert page.message.text() == ""
+    items = [page.tree.topLevelItem(i) for i in range(len(mine))]
+    shown = {item.text(2) for item in items if item is not None}
+    assert shown == {page.state_text(j) for j in win.labgpu.offload.jobs()}
+    assert items[0] is not None
+    page.tree.setCurrentItem(items[0])
+    assert "#SBATCH --comment=pytorch" in page.script_view.toPlainText()
+    page.fetch_selected()
+    qtbot.waitUntil(lambda: "never connects" in page.message.text(), timeout=20_000)
+    page.stop()
+    assert attempts == []

@@ -60,10 +60,20 @@ def _user_table(level: str) -> None:
     )
 
 
+def _samples_rowid(with_rowid: bool) -> None:
+    """On SQLite, rebuild gpu_samples with or without a rowid (its rows then live in the
+    primary key's index: a third less space for the biggest table). Nothing to do elsewhere."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    with op.batch_alter_table(
+        "gpu_samples", recreate="always", table_kwargs={"sqlite_with_rowid": with_rowid}
+    ):
+        pass
+
+
 def upgrade() -> None:
-    """Create the rollup tables and time indexes on the raw samples."""
-    op.create_index(op.f("ix_gpu_samples_ts"), "gpu_samples", ["ts"])
-    op.create_index(op.f("ix_gpu_processes_ts"), "gpu_processes", ["ts"])
+    """Create the rollup tables; raw samples without a rowid on SQLite."""
+    _samples_rowid(False)
     for level in _LEVELS:
         _usage_table(level)
         _user_table(level)
@@ -95,5 +105,4 @@ def downgrade() -> None:
     for level in reversed(_LEVELS):
         op.drop_table(f"usage_user_{level}")
         op.drop_table(f"usage_{level}")
-    op.drop_index(op.f("ix_gpu_processes_ts"), table_name="gpu_processes")
-    op.drop_index(op.f("ix_gpu_samples_ts"), table_name="gpu_samples")
+    _samples_rowid(True)

@@ -1,0 +1,247 @@
+"""``labgpu usage`` (DESIGN §7, issue 6): GPU-hours per member, GPU, server or model; the
+monthly PDF report for the PI; how long usage history is kept.
+
+Times are ISO 8601 in local time unless they carry an offset, as for ``book``/``bookings``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from labgpu.cli import commands, output
+from labgpu.cli.booking_commands import local_zone, parse_time, show_time
+from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.usage import Retention, Table
+from labgpu.services import Labgpu
+from labgpu.services.usage import TABLE_BY, month_range
+
+Sub = Any  # argparse's _SubParsersAction is private
+
+#: The range ``labgpu usage`` covers without --from/--to: this long, up to now (or --to).
+DEFAULT_SPAN = timedelta(days=30)
+
+
+class UsageArgsError(LabgpuError):
+    """Options that do not go together, or a range that ends before it starts."""
+
+    exit_code = 2
+
+
+def register(sub: Sub) -> None:
+    """Add the ``usage`` command."""
+    p = sub.add_parser(
+        "usage",
+        help="GPU-hours per member, GPU, server or model; monthly PDF report; history retention",
+    )
+    p.add_argument("--by", choices=TABLE_BY, default="user", help="one row per (default: user)")
+    p.add_argument("--from", dest="start", type=_time_arg, metavar="T", help="default: 30 days ago")
+    p.add_argument("--to", dest="end", type=_time_arg, metavar="T", help="default: now")
+    p.add_argument("--csv", action="store_true", help="CSV on stdout")
+    p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.add_argument("--report", type=Path, metavar="FILE.pdf", help="write the monthly PDF report")
+    p.add_argument("--month", metavar="YYYY-MM", help="the report's month (default: last month)")
+    p.add_argument("--retention", action="store_true", help="show how long usage history is kept")
+    for level, what in (("raw", "raw samples"), ("minute", "minute rollups")):
+        p.add_argument(
+            f"--keep-{level}-days", type=_days_arg, metavar="N", help=f"keep {what} N days"
+        )
+    p.add_argument(
+        "--keep-hour-days",
+        type=_days_arg,
+        metavar="N",
+        help="keep hourly rollups N days (0: for ever)",
+    )
+    p.set_defaults(handler=run_usage)
+
+
+def _time_arg(text: str) -> datetime:
+    return parse_time(text)
+
+
+def _days_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if value < 0 or value != value:  # NaN
+        raise argparse.ArgumentTypeError(f"a number of days must be 0 or more, not {text}")
+    return value
+
+
+def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
+    lab = commands.lab_for(args)  # --demo: the demo lab
+    lab.open()
+    try:
+        return work(lab)
+    finally:
+        lab.close()
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+def run_usage(args: argparse.Namespace) -> int:
+    """Dispatch to the table, the report or the retention settings."""
+    changes = _retention_changes(args)
+    _check_combination(args, bool(changes))
+    if args.retention or changes:
+        return _with_lab(args, lambda lab: _retention(lab, args, changes))
+    if args.report is not None:
+        month = args.month or last_month(datetime.now(UTC).astimezone(report_zone()))
+        return _with_lab(args, lambda lab: _report(lab, month, args.report))
+    start, end = usage_range(args.start, args.end, datetime.now(UTC))
+    return _with_lab(args, lambda lab: _table(lab, args, start, end))
+
+
+def _check_combination(args: argparse.Namespace, changes: bool) -> None:
+    if args.csv and args.json:
+        raise UsageArgsError("choose one of --csv and --json")
+    if args.month is not None and args.report is None:
+        raise UsageArgsError("--month goes with --report FILE.pdf")
+    if args.month is not None:
+        try:
+            month_range(args.month)
+        except LabgpuError as exc:
+            raise UsageArgsError(str(exc)) from None
+    settings = args.retention or changes
+    table_options = args.start or args.end or args.csv or args.by != "user"
+    if settings and (args.report is not None or table_options):
+        raise UsageArgsError(
+            "--retention and --keep-*-days do not go with a table or a report; run them apart"
+        )
+    if args.report is not None and (table_options or args.json):
+        raise UsageArgsError("--report writes a whole month: use --month, not --from/--to/--by")
+
+
+def usage_range(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """``--from``/``--to`` with the defaults: the 30 days up to ``--to`` (or now)."""
+    end = end or now
+    start = start or end - DEFAULT_SPAN
+    if start >= end:
+        raise UsageArgsError(
+            f"--from ({show_time(start)}) must be before --to ({show_time(end)}); "
+            "swap them or leave one out"
+        )
+    return start, end
+
+
+def report_zone() -> tzinfo:
+    """The zone months are cut in: ``TZ`` if set, else the system's local offset."""
+    zone = local_zone()
+    return zone if zone is not None else datetime.now().astimezone().tzinfo or UTC
+
+
+def last_month(now: datetime) -> str:
+    """``YYYY-MM`` of the last complete month before ``now``."""
+    first = now.replace(day=1)
+    previous = first - timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime) -> int:
+    table = lab.usage.table(args.by, start, end)
+    if args.json:
+        output.print_json(table.as_dicts())
+    elif args.csv:
+        sys.stdout.write(table.to_csv())
+    else:
+        print(f"usage from {show_time(start)} to {show_time(end)}, GPU-hours")
+        print(text_table(table))
+    return 0
+
+
+def text_table(table: Table) -> str:
+    """An aligned table: headers in capitals, hours with one decimal, a dash for nothing."""
+    header = [_header(c) for c in table.columns]
+    rows = [[_cell(v) for v in row] for row in table.rows]
+    return output.table(rows, header)
+
+
+def _header(column: str) -> str:
+    return column.replace("_gpu_hours", " gpu-h").replace("_pct", " %").replace("_", " ").upper()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def _report(lab: Labgpu, month: str, path: Path) -> int:
+    from labgpu.gui.report import write_monthly_report  # Qt only here, so the CLI stays light
+
+    pages = write_monthly_report(lab, month, path, report_zone())
+    print(f"wrote the {month} usage report ({pages} pages) to {path}")
+    return 0
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def _retention_changes(args: argparse.Namespace) -> dict[str, float]:
+    names = {"keep_raw_days": "raw_days", "keep_minute_days": "minute_days"}
+    names["keep_hour_days"] = "hour_days"
+    return {
+        field: getattr(args, opt) for opt, field in names.items() if getattr(args, opt) is not None
+    }
+
+
+def changed_retention(current: Retention, changes: dict[str, float]) -> Retention:
+    """``current`` with the changes (``hour_days`` 0: for ever); a bad combination is a
+    ``UsageArgsError`` naming the rule."""
+    raw = changes.get("raw_days", current.raw_days)
+    minute = changes.get("minute_days", current.minute_days)
+    hours = changes.get("hour_days", current.hour_days)
+    try:
+        return Retention(raw, minute, None if hours == 0 else hours)
+    except ValueError as exc:
+        raise UsageArgsError(
+            f"cannot keep usage history that way: {exc}; nothing changed"
+        ) from None
+
+
+def retention_json(value: Retention) -> dict[str, float | None]:
+    """``{"raw_days": 7.0, "minute_days": 30.0, "hour_days": null}`` (null: for ever)."""
+    return {
+        "raw_days": value.raw_days,
+        "minute_days": value.minute_days,
+        "hour_days": value.hour_days,
+    }
+
+
+def _retention(lab: Labgpu, args: argparse.Namespace, changes: dict[str, float]) -> int:
+    value = lab.usage.retention()
+    if changes:
+        value = changed_retention(value, changes)
+        if not lab.can_manage():
+            raise RefusedError(
+                "only a lab manager may change how long usage history is kept; ask one"
+            )
+        lab.usage.set_retention(value, lab.user)
+    if args.json:
+        output.print_json(retention_json(value))
+        return 0
+    hours = "for ever" if value.hour_days is None else f"{_days(value.hour_days)} days"
+    print(f"raw samples     {_days(value.raw_days)} days")
+    print(f"minute rollups  {_days(value.minute_days)} days")
+    print(f"hourly rollups  {hours}")
+    return 0
+
+
+def _days(value: float) -> str:
+    return f"{value:g}"

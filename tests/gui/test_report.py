@@ -1,0 +1,108 @@
+"""The monthly PDF report: written whole (3 A4 pages for a small lab, more when tables are
+long), with the month and the members in its text; a failed write leaves nothing behind."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from labgpu.cli.main import main
+from labgpu.core.errors import LabgpuError
+from labgpu.core.usage import MemberUsage, UnmetRequest
+from labgpu.gui import report
+from labgpu.services import Labgpu
+from tests.helpers.usage_data import BASE, seed_usage
+
+A4 = (595, 842)  # points, rounded
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Labgpu]:
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_usage(url)
+    lab = Labgpu(url)
+    lab.open()
+    yield lab
+    lab.close()
+
+
+def words(path: Path) -> str:
+    """The PDF's text, white space as single spaces (Qt maps a space glyph to U+0001)."""
+    reader = PdfReader(path)
+    return re.sub(r"[\s\x01]+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def test_report_has_three_a4_pages_with_month_and_members(lab: Labgpu, tmp_path: Path) -> None:
+    path = tmp_path / "out" / "march.pdf"
+    path.parent.mkdir()
+    pages = report.write_monthly_report(lab, "2026-03", path, UTC)
+    reader = PdfReader(path)
+    assert pages == len(reader.pages) == 3
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4
+    text = words(path)
+    assert "GPU usage report 2026-03" in text
+    for name in ("amy", "bo", "gpu-01/0", "gpu-02/0"):
+        assert name in text
+    assert "44 %" in text  # the mean utilisation of the seeded samples
+    assert [p.name for p in path.parent.iterdir()] == ["march.pdf"]
+
+
+def test_long_tables_go_on_to_more_pages(
+    lab: Labgpu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crowd = [MemberUsage(f"member{n:03d}", booked_h=n, used_h=n / 2) for n in range(70)]
+    asked = BASE + timedelta(hours=1)
+    unmet = [UnmetRequest(f"member{n:03d}", "A40", 1, 4.0, asked, asked, None) for n in range(40)]
+    monkeypatch.setattr(lab.usage, "members", lambda start, end: crowd)
+    monkeypatch.setattr(lab.usage, "unmet", lambda start, end: unmet)
+    path = tmp_path / "long.pdf"
+    pages = report.write_monthly_report(lab, "2026-03", path, UTC)
+    assert pages == len(PdfReader(path).pages) >= 5
+    text = words(path)
+    assert "member000" in text
+    assert "member069" in text
+    assert "(continued)" in text
+
+
+def test_a_failed_write_leaves_nothing_behind(
+    lab: Labgpu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "old.pdf").write_bytes(b"%PDF- the old report")
+
+    def broken(doc: report.Document) -> None:
+        raise RuntimeError("drawing failed half way")
+
+    monkeypatch.setattr(report, "PAGES", (report.page_summary, broken))
+    with pytest.raises(RuntimeError):
+        report.write_monthly_report(lab, "2026-03", folder / "old.pdf", UTC)
+    assert [p.name for p in folder.iterdir()] == ["old.pdf"]
+    assert (folder / "old.pdf").read_bytes() == b"%PDF- the old report"
+
+
+def test_a_missing_folder_is_a_clear_error(lab: Labgpu, tmp_path: Path) -> None:
+    with pytest.raises(LabgpuError, match="does not exist; create it"):
+        report.write_monthly_report(lab, "2026-03", tmp_path / "nowhere" / "r.pdf", UTC)
+
+
+def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_usage(url)
+    path = tmp_path / "r.pdf"
+    code = main(["--db", url, "usage", "--report", str(path), "--month", "2026-03"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.strip() == f"wrote the 2026-03 usage report (3 pages) to {path}"
+    assert len(PdfReader(path).pages) == 3
+    code = main(["--db", url, "usage", "--report", str(tmp_path / "no" / "r.pdf")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert "the folder" in err
+    assert "does not exist" in err
