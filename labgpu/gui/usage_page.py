@@ -14,13 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import QDate, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QStackedWidget,
     QTabWidget,
@@ -32,17 +29,16 @@ from labgpu.core.usage import Table, hours_label
 from labgpu.gui.errors import handle_error
 from labgpu.gui.usage_charts import BarChart, HeatmapChart, UtilisationChart
 from labgpu.gui.usage_data import (
-    RANGES,
     UsageView,
     heatmap_table,
     load_usage,
     members_table,
     offloaded_by_cluster,
     offloaded_table,
-    range_bounds,
     series_table,
     unmet_table,
 )
+from labgpu.gui.usage_range import RangeBar
 from labgpu.gui.usage_tables import DemandPanel
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
@@ -71,7 +67,6 @@ class UsagePage(QWidget):
         self.settings = settings
         self.clock = clock
         self.view: UsageView | None = None
-        self.range_name = "7d"
         self._loading = False
         self._again = False  # the controls changed while a read was in flight
         #: File dialog hook, replaced in tests.
@@ -81,7 +76,7 @@ class UsagePage(QWidget):
         self._make_exports()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self.controls)
+        layout.addWidget(self.range_bar)
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
@@ -90,50 +85,8 @@ class UsagePage(QWidget):
     # -- building --------------------------------------------------------------------------
 
     def _make_controls(self) -> None:
-        self.range_buttons = QButtonGroup(self)
-        self.controls = QHBoxLayout()
-        labels = {
-            "24h": self.tr("24 h"),
-            "7d": self.tr("7 days"),
-            "30d": self.tr("30 days"),
-            "1y": self.tr("1 year"),
-            "custom": self.tr("Custom"),
-        }
-        self.buttons: dict[str, QPushButton] = {}
-        for name, label in labels.items():
-            button = QPushButton(label)
-            button.setCheckable(True)
-            button.clicked.connect(lambda _c=False, n=name: self.set_range(n))
-            self.range_buttons.addButton(button)
-            self.controls.addWidget(button)
-            self.buttons[name] = button
-        self.buttons[self.range_name].setChecked(True)
-        today = QDate.currentDate()
-        self.from_edit = QDateEdit(today.addDays(-30))
-        self.to_edit = QDateEdit(today)
-        for edit in (self.from_edit, self.to_edit):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.dateChanged.connect(self._custom_changed)
-        # Shown for Custom only (the summary line names the dates of the others): one row
-        # of controls then fits a narrow window.
-        self.dates = QWidget()
-        dates = QHBoxLayout(self.dates)
-        dates.setContentsMargins(0, 0, 0, 0)
-        dates.addWidget(self.from_edit)
-        dates.addWidget(QLabel("–"))
-        dates.addWidget(self.to_edit)
-        self.dates.setVisible(False)
-        self.controls.addWidget(self.dates)
-        self.controls.addStretch(1)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setMaximumWidth(120)
-        self.busy.setTextVisible(False)
-        self.busy_label = QLabel(self.tr("Reading usage…"))
-        self.controls.addWidget(self.busy_label)
-        self.controls.addWidget(self.busy)
-        self._show_busy(False)
+        self.range_bar = RangeBar()
+        self.range_bar.changed.connect(self.reload)
         self.summary = QLabel()
         self.summary.setObjectName("hint")
         self.summary.setWordWrap(True)
@@ -224,42 +177,19 @@ class UsagePage(QWidget):
 
     def set_range(self, name: str) -> None:
         """Show a fixed range (``24h``, ``7d``, ``30d``, ``1y``) or the ``custom`` dates."""
-        self.range_name = name
-        self.buttons[name].setChecked(True)
-        self.dates.setVisible(name == "custom")
-        self.reload()
+        self.range_bar.set_range(name)
+
+    def set_custom(self, first: QDate, last: QDate) -> None:
+        """Show the local days ``first`` to ``last``, both included."""
+        self.range_bar.set_custom(first, last)
 
     def set_grouping(self, by: str) -> None:
         """One line for the ``lab``, or per ``server``, ``model`` or ``gpu``."""
         self.grouping.setCurrentIndex(GROUPINGS.index(by))
 
-    def set_custom(self, first: QDate, last: QDate) -> None:
-        """Show the local days ``first`` to ``last``, both included."""
-        for edit, value in ((self.from_edit, first), (self.to_edit, last)):
-            edit.blockSignals(True)
-            edit.setDate(value)
-            edit.blockSignals(False)
-        self.set_range("custom")
-
-    def _show_dates(self, start: datetime, end: datetime) -> None:
-        last = (end - timedelta(seconds=1)).astimezone()
-        for edit, day in ((self.from_edit, start.astimezone()), (self.to_edit, last)):
-            edit.blockSignals(True)
-            edit.setDate(QDate(day.year, day.month, day.day))
-            edit.blockSignals(False)
-
-    def _custom_changed(self) -> None:
-        if self.range_name == "custom":
-            self.reload()
-
     def bounds(self) -> tuple[datetime, datetime]:
         """The range shown: ``[start, end)``, aware datetimes."""
-        if self.range_name in RANGES:
-            return range_bounds(self.range_name, self.clock())
-        first, last = self.from_edit.date(), self.to_edit.date()
-        start = datetime(first.year(), first.month(), first.day()).astimezone()
-        end = datetime(last.year(), last.month(), last.day()).astimezone() + timedelta(days=1)
-        return start, end
+        return self.range_bar.bounds(self.clock())
 
     def by(self) -> str:
         """The grouping chosen."""
@@ -272,8 +202,6 @@ class UsagePage(QWidget):
         if end <= start:
             self.show_message(self.tr("The first day must not be after the last day."))
             return
-        if self.range_name in RANGES:  # the date fields follow the fixed ranges
-            self._show_dates(start, end)
         if self._loading:
             self._again = True
             return
@@ -291,8 +219,7 @@ class UsagePage(QWidget):
 
     def _show_busy(self, busy: bool) -> None:
         self._loading = busy
-        self.busy.setVisible(busy)
-        self.busy_label.setVisible(busy)
+        self.range_bar.show_busy(busy)
 
     def _loaded(self, view: object, error: BaseException | None) -> None:
         self._show_busy(False)

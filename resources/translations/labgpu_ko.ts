@@ -1305,6 +1305,33 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>RangeBar</name>
+    <message>
+        <source>24 h</source>
+        <translation>24시간</translation>
+    </message>
+    <message>
+        <source>7 days</source>
+        <translation>7일</translation>
+    </message>
+    <message>
+        <source>30 days</source>
+        <translation>30일</translation>
+    </message>
+    <message>
+        <source>1 year</source>
+        <translation>1년</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>직접 지정</translation>
+    </message>
+    <message>
+        <source>Reading usage…</source>
+        <translation>사용 기록을 읽는 중…</translation>
+    </message>
+</context>
+<context>
     <name>RulesPage</name>
     <message>
         <source> h</source>
@@ -1643,28 +1670,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
 <context>
     <name>UsagePage</name>
     <message>
-        <source>24 h</source>
-        <extracomment>Asks for a file to save: (title, suggested name, filter) -&gt; path or None. File dialog hook, replaced in tests.</extracomment>
-        <translation>24시간</translation>
-    </message>
-    <message>
-        <source>7 days</source>
-        <translation>7일</translation>
-    </message>
-    <message>
-        <source>30 days</source>
-        <translation>30일</translation>
-    </message>
-    <message>
-        <source>1 year</source>
-        <translation>1년</translation>
-    </message>
-    <message>
-        <source>Custom</source>
-        <translation>직접 지정</translation>
-    </message>
-    <message>
         <source>Whole lab</source>
+        <extracomment>Asks for a file to save: (title, suggested name, filter) -&gt; path or None. File dialog hook, replaced in tests.</extracomment>
         <translation>연구실 전체</translation>
     </message>
     <message>
@@ -1681,11 +1688,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source>Lines:</source>
-        <translation>선:</translation>
-    </message>
-    <message>
-        <source>Reading usage…</source>
-        <translation>사용 기록을 읽는 중…</translation>
+        <translation>선 구분:</translation>
     </message>
     <message>
         <source>GPU-hours</source>
@@ -1800,7 +1803,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>UtilisationChart</name>
     <message>
         <source>Mean utilisation (%)</source>
-        <extracomment>Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues. Past this many lines, the legend gets more columns and the tooltip lists the busiest only.</extracomment>
+        <extracomment>Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues. The legend&apos;s columns (above the plots); the tooltip lists this many groups, busiest first. Bar charts with more categories than this stagger their labels on two lines.</extracomment>
         <translation>평균 사용률 (%)</translation>
     </message>
     <message>

@@ -139,9 +139,9 @@ def test_ranges_switch(qtbot: QtBot, page: UsagePage) -> None:
         if days < 365:
             assert _data(page.utilisation.busy_curves["lab"])[1][-2:] == [2.0, 3.0]
     day = BASE.astimezone().date()
-    assert not page.dates.isVisible()
+    assert not page.range_bar.dates.isVisible()
     page.set_custom(QDate(day.year, day.month, day.day).addDays(5), QDate(2026, 4, 1))
-    assert page.dates.isVisible()
+    assert page.range_bar.dates.isVisible()
     _load(qtbot, page)
     assert page.is_empty(UTILISATION)
     assert page.is_empty(HEATMAP)
