@@ -105,6 +105,7 @@ class UnmetRequest:
     count: int
     hours: int
     wanted_at: datetime
+    earliest_at: datetime | None = None  # the lab's slot they did not wait for, if any
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,18 +100,20 @@ class Planner:
             self.unmet.append(UnmetRequest(member.name, model, count, wanted, at))
             return at + timedelta(hours=12)
         hours = min(MAX_HOURS, wanted)
+        earliest: datetime | None = None
         for shift in range(0, 48, 3):
             start = at + timedelta(hours=shift)
             window = (start, start + timedelta(hours=hours))
             chosen = self._free(model, count, window)
             if chosen is not None and window[1] <= self.end:
                 if self._offloads(member, at, window):
+                    earliest = start  # the lab's slot, too late for them
                     break
                 self._add(member, chosen, window, model)
                 return window[1]
         # Past the plan's end no window fits: that is the horizon, not a full lab.
         if at <= self.now:
-            self.unmet.append(UnmetRequest(member.name, model, count, hours, at))
+            self.unmet.append(UnmetRequest(member.name, model, count, hours, at, earliest))
         return at + timedelta(hours=12)  # the lab was full: try again later
 
     def _offloads(

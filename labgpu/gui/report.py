@@ -97,7 +97,20 @@ def write_monthly_report(lab: Labgpu, month: str, path: Path, tz: tzinfo | None 
             "create it or choose another file"
         )
     ensure_application()
-    data = gather(lab, month, zone)
+    return write_gathered(gather(lab, month, zone), path)
+
+
+def write_gathered(data: ReportData, path: Path) -> int:
+    """Draw gathered figures into ``path`` (whole or not at all); returns the page count.
+
+    The app gathers on a worker and draws here, on the GUI thread.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise LabgpuError(
+            f"cannot write the report to {path}: the folder {folder} does not exist; "
+            "create it or choose another file"
+        )
     partial = folder / f".{path.name}.{os.getpid()}.part"
     try:
         pages = render(data, partial)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from labgpu.core.usage import Table, hours_label
+from labgpu.gui import usage_report
 from labgpu.gui.errors import handle_error
 from labgpu.gui.usage_charts import BarChart, HeatmapChart, UtilisationChart
 from labgpu.gui.usage_data import (
@@ -154,6 +155,8 @@ class UsagePage(QWidget):
     def _make_exports(self) -> None:
         self.png_button = QPushButton(self.tr("Save graph as PNG…"))
         self.csv_button = QPushButton(self.tr("Save data as CSV…"))
+        self.report_button = QPushButton(self.tr("Monthly report…"))
+        self.report_button.setToolTip(self.tr("A PDF of one month for the PI (Ctrl+R)"))
         self.export_row = QHBoxLayout()
         hint = QLabel(
             self.tr("Drag to pan, wheel to zoom, right-click for more; Ctrl+E / Ctrl+Shift+E save.")
@@ -163,9 +166,15 @@ class UsagePage(QWidget):
         self.export_row.addWidget(hint, 1)
         self.export_row.addWidget(self.png_button)
         self.export_row.addWidget(self.csv_button)
+        self.export_row.addWidget(self.report_button)
         self.png_button.clicked.connect(self.ask_export_png)
         self.csv_button.clicked.connect(self.ask_export_csv)
-        for keys, slot in (("Ctrl+E", self.ask_export_png), ("Ctrl+Shift+E", self.ask_export_csv)):
+        self.report_button.clicked.connect(self.ask_report)
+        for keys, slot in (
+            ("Ctrl+E", self.ask_export_png),
+            ("Ctrl+Shift+E", self.ask_export_csv),
+            ("Ctrl+R", self.ask_report),
+        ):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -383,6 +392,20 @@ class UsagePage(QWidget):
             self.tr("Saved {count} rows to {path}.").format(count=len(table.rows), path=path)
         )
         return True
+
+    # -- the monthly report (usage_report.py) -------------------------------------------------
+
+    def ask_report(self) -> None:
+        """Ask for a month (the last complete one first) and a file, then write its report."""
+        usage_report.ask_report(self)
+
+    def write_report(self, month: str, path: Path) -> None:
+        """Gather ``month``'s figures on a worker, then draw the PDF to ``path``."""
+        usage_report.write_report(self, month, path)
+
+    def remember_folder(self, folder: Path) -> None:
+        """The folder the next save dialog opens in."""
+        self.settings.setValue(EXPORT_DIR_KEY, str(folder))
 
     def _ask_path(self, title: str, name: str, filters: str) -> Path | None:
         folder = str(self.settings.value(EXPORT_DIR_KEY, str(Path.home())))

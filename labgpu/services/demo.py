@@ -336,8 +336,9 @@ def write_usage_history(store: Store, lab: DemoLab, gpu_ids: Sequence[int], end:
 
 
 def write_unmet(store: Store, lab: DemoLab) -> int:
-    """Record the model's unmet requests as a slot search records them, asked when wanted (or
-    now, for the future); the model keeps no earliest slot for them, so none is stored."""
+    """Record the model's unmet requests as a slot search records them, asked when wanted, with
+    the lab's earliest slot where there was one (none: nothing within 48 hours, or longer than
+    the rules allow)."""
     for request in lab.unmet:
         store.usage.add_unmet(
             Unmet(
@@ -347,7 +348,7 @@ def write_unmet(store: Store, lab: DemoLab) -> int:
                 hours=float(request.hours),
                 asked_at=min(request.wanted_at, lab.now),
                 wanted_at=request.wanted_at,
-                earliest_at=None,
+                earliest_at=request.earliest_at,
             )
         )
     return len(lab.unmet)

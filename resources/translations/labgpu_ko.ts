@@ -1735,6 +1735,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>데이터를 CSV로 저장…</translation>
     </message>
     <message>
+        <source>Monthly report…</source>
+        <translation>월간 보고서…</translation>
+    </message>
+    <message>
+        <source>A PDF of one month for the PI (Ctrl+R)</source>
+        <translation>지도교수용 한 달 PDF 보고서 (Ctrl+R)</translation>
+    </message>
+    <message>
         <source>Drag to pan, wheel to zoom, right-click for more; Ctrl+E / Ctrl+Shift+E save.</source>
         <translation>끌어서 이동, 휠로 확대/축소, 오른쪽 클릭으로 더 보기; Ctrl+E / Ctrl+Shift+E로 저장.</translation>
     </message>
@@ -1797,6 +1805,29 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Saved {count} rows to {path}.</source>
         <translation>{count}개 행을 {path}에 저장했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>UsageReport</name>
+    <message>
+        <source>Monthly report</source>
+        <translation>월간 보고서</translation>
+    </message>
+    <message>
+        <source>Month:</source>
+        <translation>월:</translation>
+    </message>
+    <message>
+        <source>Save monthly report</source>
+        <translation>월간 보고서 저장</translation>
+    </message>
+    <message>
+        <source>PDF document (*.pdf)</source>
+        <translation>PDF 문서 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Wrote the {month} report ({pages} pages) to {path}.</source>
+        <translation>{month} 보고서({pages}쪽)를 {path}에 저장했습니다.</translation>
     </message>
 </context>
 <context>

@@ -246,3 +246,31 @@ def test_main_window_has_usage_page(qtbot: QtBot, window: MainWindow) -> None:
     assert window.pages.currentWidget() is window.usage_page
     qtbot.waitUntil(lambda: window.usage_page.view is not None, timeout=20_000)
     assert window.usage_page.is_empty(UTILISATION)
+
+
+def test_monthly_report_from_the_page(qtbot: QtBot, page: UsagePage, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from labgpu.gui.usage_report import recent_months
+
+    page.set_range("24h")
+    _load(qtbot, page)
+    month = f"{BASE:%Y-%m}"
+    assert recent_months(datetime(2026, 1, 15, 12, tzinfo=UTC), 3) == [
+        "2025-12",
+        "2025-11",
+        "2025-10",
+    ]
+    messages: list[str] = []
+    page.exported.connect(messages.append)
+    target = tmp_path / "report.pdf"
+    page.write_report(month, target)
+    qtbot.waitUntil(lambda: bool(messages), timeout=30_000)
+    assert messages == [f"Wrote the {month} report (3 pages) to {target}."]
+    assert len(PdfReader(target).pages) == 3
+    assert page.report_button.isEnabled()
+    # A folder that does not exist: a clear message, nothing written.
+    page.write_report(month, tmp_path / "missing" / "r.pdf")
+    qtbot.waitUntil(lambda: page.message.isVisible(), timeout=30_000)
+    assert "does not exist" in page.message.text()
+    assert not (tmp_path / "missing").exists()
