@@ -69,3 +69,26 @@ def test_demo_holds_90_days_of_usage_and_its_unmet_requests(
         assert len(usage.unmet(model.start, model.end)) == len(model.unmet)
     finally:
         lab.close()
+
+
+def test_a_second_reader_waits_for_the_first_ones_catch_up(demo_folder: Path) -> None:
+    import threading
+
+    lab = DemoLabgpu(demo_folder)
+    lab.open()
+    try:
+        seen: list[int | None] = []
+
+        def read() -> None:
+            seen.append(lab.usage.store.usage.watermarks()[0])
+
+        threads = [threading.Thread(target=read) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        recent = int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())
+        assert len(seen) == 2
+        assert all(done is not None and done >= recent for done in seen)
+    finally:
+        lab.close()

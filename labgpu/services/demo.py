@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -389,6 +390,7 @@ class DemoLabgpu(Labgpu):
         self.build_s = 0.0
         self._feed: SimulatedFeed | None = None
         self._caught_up = False
+        self._catch_up_lock = threading.Lock()
         self.user = demo_user()
 
     def open(self) -> None:
@@ -467,12 +469,11 @@ class DemoLabgpu(Labgpu):
         """Usage history; without the feed running (the CLI), the recent past is first filled
         and rolled up once, so reports reach up to now."""
         service = super().usage
-        with self._lock:
-            catch_up = self._feed is None and not self._caught_up and self.lab is not None
-            self._caught_up = self._caught_up or catch_up
-        if catch_up and self.lab is not None:
-            SimulatedFeed(self.store, self.lab).backfill()
-            service.rollup()
+        with self._catch_up_lock:  # a second reader waits for the first one's catch-up
+            if self._feed is None and not self._caught_up and self.lab is not None:
+                SimulatedFeed(self.store, self.lab).backfill()
+                service.rollup()
+                self._caught_up = True
         return service
 
     @property
