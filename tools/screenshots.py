@@ -9,7 +9,8 @@ settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
 and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
 members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
 offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
-(each + ``_ko``). ``--only connect|members|offload|usage`` takes just those.
+(each + ``_ko``). ``--only connect|members|offload|usage|report`` takes just those
+(``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import replace
@@ -404,6 +406,42 @@ def take_usage(out: Path) -> int:
     return 0
 
 
+def shoot_report(lab: Labgpu, out: Path) -> None:
+    """The last complete month's PDF report, its pages as docs/report_pN.png (pdftoppm)."""
+    from labgpu.gui.report import write_monthly_report
+    from labgpu.gui.usage_report import recent_months
+
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise SystemExit("pdftoppm not found; install it (Debian: apt-get install poppler-utils)")
+    month = recent_months(datetime.now(UTC), 1)[0]
+    with tempfile.TemporaryDirectory(prefix="labgpu-report-") as tmp:
+        pdf = Path(tmp) / "report.pdf"
+        pages = write_monthly_report(lab, month, pdf)
+        subprocess.run(
+            [pdftoppm, "-png", "-r", "100", str(pdf), str(Path(tmp) / "page")], check=True
+        )
+        for n in range(1, pages + 1):
+            found = sorted(Path(tmp).glob(f"page-*{n}.png"))
+            shutil.copyfile(found[0], out / f"report_p{n}.png")
+    print(f"report: {pages} pages of {month}")
+
+
+def take_report(out: Path) -> int:
+    """Only the monthly report's pages (``--only report``), from the demo lab."""
+    from labgpu.gui.app import make_application
+
+    make_application()
+    lab = prepare_demo()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        shoot_report(lab, out)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
 def take_offload(out: Path) -> int:
     """Only the offload screenshots (``--only offload``)."""
     from labgpu.gui.app import make_application
@@ -427,7 +465,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
         "--only",
-        choices=["connect", "members", "offload", "usage"],
+        choices=["connect", "members", "offload", "usage", "report"],
         help="take only these screenshots",
     )
     args = parser.parse_args(argv)
@@ -447,6 +485,8 @@ def main(argv: list[str]) -> int:
             return take_offload(args.out)
         if args.only == "usage":
             return take_usage(args.out)
+        if args.only == "report":
+            return take_report(args.out)
         if args.only is not None:
             from labgpu.gui.app import make_application
 

@@ -409,11 +409,11 @@ def page_tables(doc: Document) -> None:
     )
     unmet_columns = [
         draw.Column(QCoreApplication.translate("report", "Member"), 95, draw.LEFT),
-        draw.Column(QCoreApplication.translate("report", "Model"), 70, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Model"), 100, draw.LEFT),
         draw.Column(QCoreApplication.translate("report", "GPUs"), 40),
         draw.Column(QCoreApplication.translate("report", "Hours"), 45),
-        draw.Column(QCoreApplication.translate("report", "Asked"), 90),
-        draw.Column(QCoreApplication.translate("report", "Wanted"), 90),
+        draw.Column(QCoreApplication.translate("report", "Asked"), 75),
+        draw.Column(QCoreApplication.translate("report", "Wanted"), 75),
         draw.Column(QCoreApplication.translate("report", "Waited"), 75),
     ]
     _long_table(
