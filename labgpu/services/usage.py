@@ -143,6 +143,11 @@ class UsageService:
                 return candidate
         return HOUR
 
+    def _hours_until(self, lo: int, hi: int) -> int:
+        """Where hourly rollups of ``[lo, hi)`` stop: the rest is read from minutes."""
+        _minute_done, hour_done = self.store.usage.watermarks()
+        return hi if hour_done is None else max(lo, min(hi, hour_done))
+
     def _buckets(
         self, level: Level, lo: int, hi: int, step: int, by_gpu: bool
     ) -> list[UsageBucket]:
@@ -150,8 +155,7 @@ class UsageService:
         usage = self.store.usage
         if level is not HOUR:
             return usage.buckets(level, lo, hi, step, by_gpu)
-        _minute_done, hour_done = usage.watermarks()
-        split = hi if hour_done is None else max(lo, min(hi, hour_done))
+        split = self._hours_until(lo, hi)
         parts = usage.buckets(HOUR, lo, split, step, by_gpu) if split > lo else []
         if split < hi:
             parts += usage.buckets(MINUTE, split, hi, step, by_gpu)
@@ -272,8 +276,7 @@ class UsageService:
         usage = self.store.usage
         if level is not HOUR:
             return usage.user_seconds(level, lo, hi)
-        _minute_done, hour_done = usage.watermarks()
-        split = hi if hour_done is None else max(lo, min(hi, hour_done))
+        split = self._hours_until(lo, hi)
         items = usage.user_seconds(HOUR, lo, split) if split > lo else []
         if split < hi:  # the last, incomplete hours: their minutes, counted per hour
             per_hour: dict[tuple[int, int, str], float] = defaultdict(float)
@@ -393,8 +396,7 @@ class UsageService:
         usage = self.store.usage
         if level is not HOUR:
             return usage.gpu_totals(level, lo, hi)
-        _minute_done, hour_done = usage.watermarks()
-        split = hi if hour_done is None else max(lo, min(hi, hour_done))
+        split = self._hours_until(lo, hi)
         parts = usage.gpu_totals(HOUR, lo, split) if split > lo else []
         if split < hi:
             parts += usage.gpu_totals(MINUTE, split, hi)

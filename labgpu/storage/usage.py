@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from labgpu.core.usage import (
     HOUR,
@@ -323,20 +323,8 @@ def buckets(
         raise ValueError(f"a step of {step} s does not merge whole {level} buckets")
     b = literal_column(f"(bucket / {step}) * {step}", BigInteger).label("b")
     gid = table.gpu_id if by_gpu else None
-    columns = [
-        b,
-        *([gid] if gid is not None else []),
-        func.sum(table.samples),
-        func.sum(table.util_n),
-        func.sum(table.util_sum),
-        func.max(table.util_max),
-        func.sum(table.mem_n),
-        func.sum(table.mem_sum),
-        func.max(table.mem_max),
-        func.sum(table.observed_s),
-        func.sum(table.busy_s),
-        func.count(func.distinct(table.gpu_id)),
-    ]
+    columns = [b, *([gid] if gid is not None else []), *_sums(table)]
+    columns.append(func.count(func.distinct(table.gpu_id)))
     query = select(*columns).where(table.bucket >= lo, table.bucket < hi)
     if gpu_ids is not None:
         query = query.where(table.gpu_id.in_(list(gpu_ids)))
@@ -347,24 +335,8 @@ def buckets(
         values = list(row)
         start = int(values.pop(0))
         gpu = int(values.pop(0)) if by_gpu else None
-        n, un, us, umax, mn, ms, mmax, obs, busy, gpus = values
-        found.append(
-            UsageBucket(
-                start=start,
-                length=step,
-                gpu_id=gpu,
-                samples=int(n or 0),
-                util_n=int(un or 0),
-                util_sum=float(us or 0.0),
-                util_max=None if umax is None else float(umax),
-                mem_n=int(mn or 0),
-                mem_sum=float(ms or 0.0),
-                mem_max=None if mmax is None else int(mmax),
-                observed_s=float(obs or 0.0),
-                busy_s=float(busy or 0.0),
-                gpus=int(gpus or 0),
-            )
-        )
+        gpus = int(values.pop() or 0)
+        found.append(_bucket(start, step, gpu, values, gpus))
     return found
 
 
@@ -615,38 +587,45 @@ def gpu_totals(s: Session, level: Level, lo: int, hi: int) -> list[UsageBucket]:
     """One bucket per GPU summing ``level``'s rows in ``[lo, hi)`` (``length`` = hi - lo)."""
     table = _USAGE[level]
     query = (
-        select(
-            table.gpu_id,
-            func.sum(table.samples),
-            func.sum(table.util_n),
-            func.sum(table.util_sum),
-            func.max(table.util_max),
-            func.sum(table.mem_n),
-            func.sum(table.mem_sum),
-            func.max(table.mem_max),
-            func.sum(table.observed_s),
-            func.sum(table.busy_s),
-        )
+        select(table.gpu_id, *_sums(table))
         .where(table.bucket >= lo, table.bucket < hi)
         .group_by(table.gpu_id)
     )
+    return [_bucket(lo, hi - lo, int(row[0]), list(row[1:]), 1) for row in s.execute(query)]
+
+
+def _sums(table: type[UsageMinuteRow] | type[UsageHourRow]) -> list[ColumnElement[Any]]:
+    """The aggregates that merge rollup rows, in the order ``_bucket`` reads them."""
     return [
-        UsageBucket(
-            start=lo,
-            length=hi - lo,
-            gpu_id=int(gid),
-            samples=int(n or 0),
-            util_n=int(un or 0),
-            util_sum=float(us or 0.0),
-            util_max=None if umax is None else float(umax),
-            mem_n=int(mn or 0),
-            mem_sum=float(ms or 0.0),
-            mem_max=None if mmax is None else int(mmax),
-            observed_s=float(obs or 0.0),
-            busy_s=float(busy or 0.0),
-        )
-        for gid, n, un, us, umax, mn, ms, mmax, obs, busy in s.execute(query)
+        func.sum(table.samples),
+        func.sum(table.util_n),
+        func.sum(table.util_sum),
+        func.max(table.util_max),
+        func.sum(table.mem_n),
+        func.sum(table.mem_sum),
+        func.max(table.mem_max),
+        func.sum(table.observed_s),
+        func.sum(table.busy_s),
     ]
+
+
+def _bucket(start: int, length: int, gpu: int | None, sums: list[Any], gpus: int) -> UsageBucket:
+    n, un, us, umax, mn, ms, mmax, obs, busy = sums
+    return UsageBucket(
+        start=start,
+        length=length,
+        gpu_id=gpu,
+        samples=int(n or 0),
+        util_n=int(un or 0),
+        util_sum=float(us or 0.0),
+        util_max=None if umax is None else float(umax),
+        mem_n=int(mn or 0),
+        mem_sum=float(ms or 0.0),
+        mem_max=None if mmax is None else int(mmax),
+        observed_s=float(obs or 0.0),
+        busy_s=float(busy or 0.0),
+        gpus=gpus,
+    )
 
 
 def import_hours(
