@@ -27,6 +27,7 @@ TABLES = (
     "usage_user_hour",
     "usage_minute",
     "usage_hour",
+    "usage_lab_hour",
     "usage_state",
 )
 
@@ -196,6 +197,15 @@ def test_rollups_equal_aggregates_of_the_raw_samples(
         assert b.util_sum == pytest.approx(sum(p["util_sum"] for p in parts))
         assert b.observed_s == 60 * len(parts)
         assert b.busy_s == pytest.approx(sum(60 * p["busy"] / p["n"] for p in parts))
+    # The lab's hours (summed per model, read for lab-wide graphs) equal the GPUs' hours.
+    lab_hours = {(b.start - lo) // 3600: b for b in store.usage.buckets(HOUR, lo, hi)}
+    assert lab_hours.keys() == {hour for _gpu, hour in want_hours}
+    for hour, b in lab_hours.items():
+        parts = [p for (_gpu, h), ps in want_hours.items() if h == hour for p in ps]
+        assert b.samples == sum(p["n"] for p in parts)
+        assert b.util_sum == pytest.approx(sum(p["util_sum"] for p in parts))
+        assert b.busy_s == pytest.approx(sum(60 * p["busy"] / p["n"] for p in parts))
+        assert b.gpus == len({g for (g, h) in want_hours if h == hour})
     user_hours: dict[tuple[int, int, str], float] = defaultdict(float)
     for (gpu, minute, user), value in seconds.items():
         if minute // 60 < end // 3600:

@@ -216,11 +216,9 @@ class UsageService:
         minute_from = raw_from if minute_from is None else max(lo, min(minute_from, raw_from))
         points: list[tuple[int, float | None, float | None]] = []
         if minute_from > lo:
-            for b in usage.buckets(HOUR, lo, min(minute_from, hi), 3600, True, [gpu_id]):
-                points.append((b.start, b.util_mean, b.mem_mean_mb))
+            points += usage.gpu_means(HOUR, gpu_id, lo, min(minute_from, hi))
         if raw_from > minute_from:
-            for b in usage.buckets(MINUTE, minute_from, raw_from, 60, True, [gpu_id]):
-                points.append((b.start, b.util_mean, b.mem_mean_mb))
+            points += usage.gpu_means(MINUTE, gpu_id, minute_from, raw_from)
         level = HOUR if minute_from > lo else MINUTE if raw_from > lo else RAW
         if raw_from < hi:
             start_raw = datetime.fromtimestamp(raw_from, start.tzinfo)

@@ -58,7 +58,14 @@ _MEMBER_FUNCTIONS = (
 MANAGED = ("servers", "gpus", "booking_rules", "maintenance", "maintenance_gpus", "users")
 COLLECTED = ("gpu_samples", "gpu_processes")
 #: Usage rollups and their watermarks: written by the collector (and managers), read by all.
-ROLLED_UP = ("usage_minute", "usage_hour", "usage_user_minute", "usage_user_hour", "usage_state")
+ROLLED_UP = (
+    "usage_minute",
+    "usage_hour",
+    "usage_lab_hour",
+    "usage_user_minute",
+    "usage_user_hour",
+    "usage_state",
+)
 #: Tables whose rows belong to the member named in a column: they write only their own rows
 #: (managers write any). Clusters are registered by managers or by a member for themselves.
 OWNED = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -40,11 +40,13 @@ from labgpu.core.usage import (
     UnmetRequest,
     UsageBucket,
     UserSeconds,
+    merge_all,
 )
 from labgpu.storage.models import (
     BookingRow,
     GpuRow,
     GpuSampleRow,
+    LabUsageHourRow,
     ServerRow,
     UnmetRequestRow,
     UsageHourRow,
@@ -238,6 +240,25 @@ def _rollup_hours(s: Session, lo: int, hi: int) -> None:
         ),
         window,
     )
+    _sum_lab_hours(s, lo, hi)
+
+
+def _sum_lab_hours(s: Session, lo: int, hi: int) -> None:
+    """``usage_lab_hour`` for ``[lo, hi)`` from the hourly rows (per model)."""
+    s.execute(
+        delete(LabUsageHourRow).where(LabUsageHourRow.bucket >= lo, LabUsageHourRow.bucket < hi)
+    )
+    s.execute(
+        text(
+            "INSERT INTO usage_lab_hour (bucket, model, samples, util_n, util_sum, util_max, "
+            "mem_n, mem_sum, mem_max, observed_s, busy_s, gpus) "
+            "SELECT h.bucket, g.model, sum(h.samples), sum(h.util_n), sum(h.util_sum), "
+            "max(h.util_max), sum(h.mem_n), sum(h.mem_sum), max(h.mem_max), sum(h.observed_s), "
+            "sum(h.busy_s), count(*) FROM usage_hour h JOIN gpus g ON g.id = h.gpu_id "
+            "WHERE h.bucket >= :lo AND h.bucket < :hi GROUP BY h.bucket, g.model"
+        ),
+        {"lo": lo, "hi": hi},
+    )
 
 
 # -- retention ------------------------------------------------------------------------------
@@ -271,7 +292,7 @@ def apply_retention(s: Session, now: datetime, keep: Retention) -> RetentionRepo
             deleted[table.__tablename__] = result.rowcount  # type: ignore[attr-defined]
     if keep.hour_days is not None:
         cut_hour = int(epoch(now) - keep.hour_days * 86400)
-        for hourly in (UsageHourRow, UserUsageHourRow):
+        for hourly in (UsageHourRow, UserUsageHourRow, LabUsageHourRow):
             result = s.execute(delete(hourly).where(hourly.bucket < cut_hour))
             deleted[hourly.__tablename__] = result.rowcount  # type: ignore[attr-defined]
     return RetentionReport(deleted)
@@ -321,10 +342,22 @@ def buckets(
     step = int(step)
     if step % max(level.seconds, 1):
         raise ValueError(f"a step of {step} s does not merge whole {level} buckets")
-    b = literal_column(f"(bucket / {step}) * {step}", BigInteger).label("b")
+    if level is HOUR and not by_gpu and gpu_ids is None:
+        return _lab_hours(s, lo, hi, step)
+    if not by_gpu and step != level.seconds:
+        # Grouped by the stored bucket, the rows stream in key order (no sort in the
+        # database); merging those into longer steps here is cheap.
+        native = buckets(s, level, lo, hi, level.seconds, False, gpu_ids)
+        merged = merge_all(replace(b, start=b.start // step * step, length=step) for b in native)
+        return merged
+    b = (
+        table.bucket.label("b")
+        if step == level.seconds
+        else literal_column(f"(bucket / {step}) * {step}", BigInteger).label("b")
+    )
     gid = table.gpu_id if by_gpu else None
-    columns = [b, *([gid] if gid is not None else []), *_sums(table)]
-    columns.append(func.count(func.distinct(table.gpu_id)))
+    # A bucket's rows are one per GPU (the key is bucket, gpu_id): count(*) counts GPUs.
+    columns = [b, *([gid] if gid is not None else []), *_sums(table), func.count()]
     query = select(*columns).where(table.bucket >= lo, table.bucket < hi)
     if gpu_ids is not None:
         query = query.where(table.gpu_id.in_(list(gpu_ids)))
@@ -335,9 +368,74 @@ def buckets(
         values = list(row)
         start = int(values.pop(0))
         gpu = int(values.pop(0)) if by_gpu else None
-        gpus = int(values.pop() or 0)
-        found.append(_bucket(start, step, gpu, values, gpus))
+        count = int(values.pop() or 0)
+        # Merged steps of one GPU hold several rows: that is still one GPU.
+        found.append(_bucket(start, step, gpu, values, 1 if by_gpu else count))
     return found
+
+
+def _lab_hours(s: Session, lo: int, hi: int, step: int) -> list[UsageBucket]:
+    """The lab's hours from ``usage_lab_hour`` (summed over models), merged per ``step``
+    (``gpus``: GPUs with readings, the most of any hour in the step)."""
+    t = LabUsageHourRow
+    hours = (
+        select(
+            t.bucket.label("bucket"),
+            func.sum(t.samples).label("samples"),
+            func.sum(t.util_n).label("util_n"),
+            func.sum(t.util_sum).label("util_sum"),
+            func.max(t.util_max).label("util_max"),
+            func.sum(t.mem_n).label("mem_n"),
+            func.sum(t.mem_sum).label("mem_sum"),
+            func.max(t.mem_max).label("mem_max"),
+            func.sum(t.observed_s).label("observed_s"),
+            func.sum(t.busy_s).label("busy_s"),
+            func.sum(t.gpus).label("gpus"),
+        )
+        .where(t.bucket >= lo, t.bucket < hi)
+        .group_by(t.bucket)
+    )
+    if step == HOUR.seconds:
+        rows = list(s.execute(hours.order_by(t.bucket)))
+    else:
+        h = hours.subquery()
+        b = literal_column(f"(bucket / {step}) * {step}", BigInteger).label("b")
+        merged = (
+            select(
+                b,
+                func.sum(h.c.samples),
+                func.sum(h.c.util_n),
+                func.sum(h.c.util_sum),
+                func.max(h.c.util_max),
+                func.sum(h.c.mem_n),
+                func.sum(h.c.mem_sum),
+                func.max(h.c.mem_max),
+                func.sum(h.c.observed_s),
+                func.sum(h.c.busy_s),
+                func.max(h.c.gpus),
+            )
+            .group_by(b)
+            .order_by(b)
+        )
+        rows = list(s.execute(merged))
+    return [_bucket(int(r[0]), step, None, list(r[1:10]), int(r[10] or 0)) for r in rows]
+
+
+def gpu_means(
+    s: Session, level: Level, gpu_id: int, lo: int, hi: int
+) -> list[tuple[int, float | None, float | None]]:
+    """``(bucket, mean utilisation %, mean memory MB)`` of one GPU's ``level`` rows in
+    ``[lo, hi)``, oldest first: its graph at that resolution."""
+    table = _USAGE[level].__tablename__
+    rows = _plain_rows(
+        s,
+        f"SELECT bucket, util_sum, util_n, mem_sum, mem_n FROM {table} "
+        "WHERE gpu_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
+        (gpu_id, lo, hi),
+    )
+    return [
+        (int(b), us / un if un else None, ms / mn if mn else None) for b, us, un, ms, mn in rows
+    ]
 
 
 def raw_points(
@@ -348,12 +446,35 @@ def raw_points(
     The database turns the times into epoch seconds: a month of samples is tens of thousands
     of rows, and parsing each timestamp in Python would cost more than the query.
     """
-    statement = text(
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    rows = _plain_rows(
+        s,
         f"SELECT {_epoch_sql(s, 'ts')}, utilization_pct, memory_used_mb FROM gpu_samples "
-        "WHERE gpu_id = :gpu AND ts >= :lo AND ts < :hi ORDER BY ts"
-    ).bindparams(*_window())
-    rows = s.execute(statement, {"gpu": gpu_id, "lo": lo, "hi": hi})
+        "WHERE gpu_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        (gpu_id, _stamp(lo) if sqlite else lo, _stamp(hi) if sqlite else hi),
+    )
     return [(int(t), u, m) for t, u, m in rows]
+
+
+def _stamp(moment: datetime) -> str:
+    """A time as SQLite rows hold it (naive UTC text, as ``UtcDateTime`` stores it)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _plain_rows(s: Session, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    """Rows straight from the driver's cursor (``?`` placeholders): for reads of tens of
+    thousands of plain numbers, where building result rows would cost more than the query."""
+    if s.get_bind().dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    dbapi = s.connection().connection.driver_connection
+    if dbapi is None:
+        raise RuntimeError("no database connection")
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def user_seconds(s: Session, level: Level, lo: int, hi: int) -> list[UserSeconds]:
@@ -543,6 +664,12 @@ class UsageStore:
         with self._read() as s:
             return gpu_totals(s, level, lo, hi)
 
+    def gpu_means(
+        self, level: Level, gpu_id: int, lo: int, hi: int
+    ) -> list[tuple[int, float | None, float | None]]:
+        with self._read() as s:
+            return gpu_means(s, level, gpu_id, lo, hi)
+
     def raw_points(
         self, gpu_id: int, lo: datetime, hi: datetime
     ) -> list[tuple[int, float | None, int | None]]:
@@ -666,6 +793,8 @@ def import_hours(
                 for u in users
             ],
         )
+    if rows:
+        _sum_lab_hours(s, min(r.start for r in rows), done)
     _set_state(s, "minute_done", done)
     _set_state(s, "hour_done", done)
     return len(rows)

@@ -41,7 +41,10 @@ def _usage_table(level: str) -> None:
         sa.PrimaryKeyConstraint("bucket", "gpu_id", name=op.f(f"pk_{table}")),
         sqlite_with_rowid=False,
     )
-    op.create_index(op.f(f"ix_{table}_gpu_id_bucket"), table, ["gpu_id", "bucket"])
+    # Covering: one GPU's graph reads only the index.
+    op.create_index(
+        f"ix_{table}_gpu", table, ["gpu_id", "bucket", "util_sum", "util_n", "mem_sum", "mem_n"]
+    )
 
 
 def _user_table(level: str) -> None:
@@ -78,6 +81,23 @@ def upgrade() -> None:
         _usage_table(level)
         _user_table(level)
     op.create_table(
+        "usage_lab_hour",
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("samples", sa.Integer(), nullable=False),
+        sa.Column("util_n", sa.Integer(), nullable=False),
+        sa.Column("util_sum", sa.Float(), nullable=False),
+        sa.Column("util_max", sa.Float(), nullable=True),
+        sa.Column("mem_n", sa.Integer(), nullable=False),
+        sa.Column("mem_sum", sa.Float(), nullable=False),
+        sa.Column("mem_max", sa.Integer(), nullable=True),
+        sa.Column("observed_s", sa.Float(), nullable=False),
+        sa.Column("busy_s", sa.Float(), nullable=False),
+        sa.Column("gpus", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", "model", name=op.f("pk_usage_lab_hour")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "usage_state",
         sa.Column("name", sa.String(32), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
@@ -102,6 +122,7 @@ def downgrade() -> None:
     """Drop the usage history (raw samples stay)."""
     op.drop_table("unmet_requests")
     op.drop_table("usage_state")
+    op.drop_table("usage_lab_hour")
     for level in reversed(_LEVELS):
         op.drop_table(f"usage_user_{level}")
         op.drop_table(f"usage_{level}")
