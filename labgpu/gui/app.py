@@ -13,6 +13,7 @@ from labgpu.gui import resources
 from labgpu.gui import settings as prefs
 from labgpu.gui.connect_dialog import sign_in
 from labgpu.gui.errors import known_message, report_bug
+from labgpu.gui.gc_timer import MainThreadGc
 from labgpu.gui.main_window import MainWindow
 from labgpu.gui.session import ChangePasswordDialog
 from labgpu.gui.worker import run_task
@@ -32,6 +33,9 @@ def make_application() -> QApplication:
     app.setApplicationName("labgpu")
     app.setWindowIcon(resources.icon("labgpu"))
     app.setStyleSheet(resources.stylesheet("labgpu"))
+    if app.findChild(MainThreadGc) is None:  # garbage is collected on this thread only
+        gc_timer = MainThreadGc(app)
+        app.aboutToQuit.connect(gc_timer.stop)
     return app
 
 

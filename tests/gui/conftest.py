@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.inventory import (
@@ -18,6 +20,7 @@ from labgpu.core.inventory import (
     SshTarget,
 )
 from labgpu.gui import errors
+from labgpu.gui.gc_timer import MainThreadGc
 from labgpu.gui.main_window import MainWindow
 from labgpu.gui.settings import open_settings
 from labgpu.services import Labgpu
@@ -83,6 +86,21 @@ def sample_lab(lab: Labgpu) -> Labgpu:
         "gpu-03: connection refused; is the server up?",
     )
     return lab
+
+
+@pytest.fixture(autouse=True)
+def gc_on_gui_thread() -> Iterator[None]:
+    """As in the app (``labgpu.gui.gc_timer``): no automatic garbage collection during a GUI
+    test — a worker that happened to collect would destroy Qt objects off the GUI thread —
+    and everything collected here, on the GUI thread, once the test's windows are gone."""
+    gc.disable()
+    yield
+    app = QApplication.instance()
+    for timer in app.findChildren(MainThreadGc) if app is not None else []:
+        timer.stop()  # a test that called make_application(): not for the next tests
+        timer.setParent(None)
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -157,3 +157,25 @@ def test_bug_in_a_callback_is_reported(qtbot: QtBot, bugs: list[BaseException]) 
     run_task(lambda: 1, broken)
     qtbot.waitUntil(lambda: bool(bugs))
     assert isinstance(bugs.pop(), KeyError)
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot: QtBot) -> None:
+    """The app turns Python's automatic collection off and collects from a GUI-thread timer."""
+    import gc
+
+    from labgpu.gui.gc_timer import MainThreadGc
+
+    timer = MainThreadGc(interval_ms=10)
+    try:
+        assert not gc.isenabled()
+        cycles = []
+        for _ in range(gc.get_threshold()[0] * 3):
+            a: list[object] = []
+            a.append(a)  # a cycle only the collector frees
+            cycles.append(a)
+        cycles.clear()
+        qtbot.waitUntil(lambda: timer.collections > 0, timeout=5_000)
+    finally:
+        timer.stop()
+    assert gc.isenabled()
+    gc.disable()  # as the GUI tests run (the autouse fixture enables it afterwards)
