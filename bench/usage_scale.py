@@ -20,7 +20,8 @@ with the default retention (raw 7 days, minutes 30 days, hours for ever). Figure
                                                                    target <= 0.01
   store_cpu_fraction   baseline: CPU of storing that hour's probes (Store.store_probe)
 
-Usage: .venv/bin/python bench/usage_scale.py [--days 365] [--keep FILE.db]
+Usage: .venv/bin/python bench/usage_scale.py [--days 365] [--keep FILE.db [--reuse]]
+(``--reuse`` measures again on a year kept by an earlier ``--keep`` run: about a minute.)
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the database here (default: temporary)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure again on the year kept by an earlier --keep run (no generation)",
+    )
     args = parser.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -143,10 +149,18 @@ def main() -> None:
     db = args.keep or folder / "year.db"
     store = Store(f"sqlite:///{db}")
     store.upgrade()
-    build_lab(store)
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - args.days * DAY
-    generate_s = generate_year(store, db, start, args.days)
+    if args.reuse:
+        if args.keep is None or not args.keep.exists():
+            raise SystemExit("--reuse needs --keep FILE of an earlier run")
+        latest = store.sample_span()[1]
+        assert latest is not None, "no samples in the kept database"
+        end = latest.replace(hour=0, minute=0, second=0, microsecond=0)  # the year's end
+        generate_s = 0.0
+    else:
+        build_lab(store)
+        end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = end - args.days * DAY
+        generate_s = generate_year(store, db, start, args.days)
     now = end + timedelta(seconds=LAG_S)
     usage = UsageService(store, clock=lambda: now)
 
@@ -180,20 +194,26 @@ def main() -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         raw_rows = conn.execute("SELECT count(*) FROM gpu_samples").fetchone()[0]
-        raw_bytes = sum(
-            r[0]
-            for r in conn.execute(
-                "SELECT sum(pgsize) FROM dbstat WHERE name IN ('gpu_samples', "
-                "'ix_gpu_samples_ts', 'sqlite_autoindex_gpu_samples_1', 'gpu_processes', "
-                "'ix_gpu_processes_ts', 'ix_gpu_processes_gpu_id_ts') GROUP BY name"
+        raw_bytes = (
+            sum(
+                r[0]
+                for r in conn.execute(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN ('gpu_samples', "
+                    "'ix_gpu_samples_ts', 'sqlite_autoindex_gpu_samples_1', 'gpu_processes', "
+                    "'ix_gpu_processes_ts', 'ix_gpu_processes_gpu_id_ts') GROUP BY name"
+                )
             )
-        ) if _has_dbstat(conn) else 0
+            if _has_dbstat(conn)
+            else 0
+        )
     db_mb = db.stat().st_size / 2**20
     raw_days = raw_rows / (len(SERVERS) * 4 * PER_DAY) or 1
     raw_year_mb = raw_bytes / 2**20 / raw_days * 365 if raw_bytes else None
 
     # -- the collector's minute job at the year's end ---------------------------------------------
-    rollup_cpu, store_cpu = steady_state(store, end, minutes=60)
+    latest = store.sample_span()[1] or end
+    steady_from = max(end, (latest + timedelta(minutes=1)).replace(second=0, microsecond=0))
+    rollup_cpu, store_cpu = steady_state(store, steady_from, minutes=60)
     rollup_fraction = rollup_cpu / 3600
     store_fraction = store_cpu / 3600
     store.close()

@@ -219,7 +219,8 @@ class UsageService:
             points += usage.gpu_means(HOUR, gpu_id, lo, min(minute_from, hi))
         if raw_from > minute_from:
             points += usage.gpu_means(MINUTE, gpu_id, minute_from, raw_from)
-        level = HOUR if minute_from > lo else MINUTE if raw_from > lo else RAW
+        # The finest level of the points (raw samples where they are still kept).
+        level = RAW if raw_from < hi else MINUTE if minute_from < hi else HOUR
         if raw_from < hi:
             start_raw = datetime.fromtimestamp(raw_from, start.tzinfo)
             for ts, util, mem in usage.raw_points(gpu_id, start_raw, end):
