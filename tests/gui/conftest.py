@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -95,11 +95,14 @@ def gc_on_gui_thread() -> Iterator[None]:
     and everything collected here, on the GUI thread, once the test's windows are gone."""
     gc.disable()
     yield
+    QThreadPool.globalInstance().waitForDone(30_000)  # workers drop what they hold
     app = QApplication.instance()
     for timer in app.findChildren(MainThreadGc) if app is not None else []:
         timer.stop()  # a test that called make_application(): not for the next tests
         timer.setParent(None)
-    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()  # what this test left behind is found now, in its own teardown
     gc.enable()
 
 
