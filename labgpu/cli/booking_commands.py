@@ -102,15 +102,6 @@ def _count_arg(text: str) -> int:
 # -- plumbing ----------------------------------------------------------------------------------
 
 
-def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
-    lab = commands.lab_for(args)  # --demo: the demo lab
-    lab.open()
-    try:
-        return work(lab)
-    finally:
-        lab.close()
-
-
 def view_json(view: BookingView) -> dict[str, Any]:
     """One booked GPU in ``--json`` output."""
     return {
@@ -207,7 +198,7 @@ def run_book(args: argparse.Namespace) -> int:
             )
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def add_slots(sub: Sub) -> None:
@@ -253,7 +244,7 @@ def run_slots(args: argparse.Namespace) -> int:
         print(output.table(rows, ["START", "END", "GPUS"]))
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 # -- listing -----------------------------------------------------------------------------------
@@ -301,7 +292,7 @@ def run_bookings(args: argparse.Namespace) -> int:
         print(output.table(rows, ["ID", "USER", "STATUS", "START", "END", "GPUS", "NOTE"]))
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 # -- changing one booking ----------------------------------------------------------------------
@@ -335,7 +326,7 @@ def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], No
         print(_group_line(verb, lab.booking_service.group(group_id)))
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -439,7 +430,7 @@ def run_rules(args: argparse.Namespace) -> int:
             print(f"{key} = {value}")
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def register(sub: Sub) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from labgpu.cli import output
@@ -22,6 +23,16 @@ def lab_for(args: argparse.Namespace) -> Labgpu:
 
         return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
     return Labgpu(args.db)
+
+
+def with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
+    """Open the command's lab, run ``work`` on it, close it whatever happens."""
+    lab = lab_for(args)
+    lab.open()
+    try:
+        return work(lab)
+    finally:
+        lab.close()
 
 
 def _open(args: argparse.Namespace) -> Labgpu:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
-from labgpu.cli import output
+from labgpu.cli import commands, output
 from labgpu.services import Labgpu
 from labgpu.services.lab import MEMBER_ROLES, ROLES
 
@@ -44,15 +43,6 @@ def register(sub: Sub) -> None:
     rm.set_defaults(handler=run_remove)
 
 
-def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
-    lab = Labgpu(args.db)
-    lab.open()
-    try:
-        return work(lab)
-    finally:
-        lab.close()
-
-
 def run_init(args: argparse.Namespace) -> int:
     """Set the lab database up (idempotent)."""
     lab = Labgpu(args.db)
@@ -78,7 +68,7 @@ def run_add(args: argparse.Namespace) -> int:
         print("it expires in a week; the app asks for a new one at the first sign-in")
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -103,7 +93,7 @@ def run_list(args: argparse.Namespace) -> int:
         print(output.table(rows, ["NAME", "ROLE", "NOTE"]) if rows else "no members yet")
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def run_set_role(args: argparse.Namespace) -> int:
@@ -114,7 +104,7 @@ def run_set_role(args: argparse.Namespace) -> int:
         print(f"{args.name} is now {args.role}")
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)
 
 
 def run_remove(args: argparse.Namespace) -> int:
@@ -125,4 +115,4 @@ def run_remove(args: argparse.Namespace) -> int:
         print(f"removed {args.name}; their bookings and audit lines stay")
         return 0
 
-    return _with_lab(args, work)
+    return commands.with_lab(args, work)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,10 @@ def register(sub: Sub) -> None:
         help="GPU-hours per member, GPU, server or model; monthly PDF report; history retention",
     )
     p.add_argument("--by", choices=TABLE_BY, default="user", help="one row per (default: user)")
-    p.add_argument("--from", dest="start", type=_time_arg, metavar="T", help="default: 30 days ago")
-    p.add_argument("--to", dest="end", type=_time_arg, metavar="T", help="default: now")
+    p.add_argument(
+        "--from", dest="start", type=parse_time, metavar="T", help="default: 30 days ago"
+    )
+    p.add_argument("--to", dest="end", type=parse_time, metavar="T", help="default: now")
     p.add_argument("--csv", action="store_true", help="CSV on stdout")
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
     p.add_argument("--report", type=Path, metavar="FILE.pdf", help="write the monthly PDF report")
@@ -59,10 +60,6 @@ def register(sub: Sub) -> None:
     p.set_defaults(handler=run_usage)
 
 
-def _time_arg(text: str) -> datetime:
-    return parse_time(text)
-
-
 def _days_arg(text: str) -> float:
     try:
         value = float(text)
@@ -73,15 +70,6 @@ def _days_arg(text: str) -> float:
     return value
 
 
-def _with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
-    lab = commands.lab_for(args)  # --demo: the demo lab
-    lab.open()
-    try:
-        return work(lab)
-    finally:
-        lab.close()
-
-
 # -- the command --------------------------------------------------------------------------------
 
 
@@ -90,12 +78,12 @@ def run_usage(args: argparse.Namespace) -> int:
     changes = _retention_changes(args)
     _check_combination(args, bool(changes))
     if args.retention or changes:
-        return _with_lab(args, lambda lab: _retention(lab, args, changes))
+        return commands.with_lab(args, lambda lab: _retention(lab, args, changes))
     if args.report is not None:
         month = args.month or last_month(datetime.now(UTC).astimezone(report_zone()))
-        return _with_lab(args, lambda lab: _report(lab, month, args.report))
+        return commands.with_lab(args, lambda lab: _report(lab, month, args.report))
     start, end = usage_range(args.start, args.end, datetime.now(UTC))
-    return _with_lab(args, lambda lab: _table(lab, args, start, end))
+    return commands.with_lab(args, lambda lab: _table(lab, args, start, end))
 
 
 def _check_combination(args: argparse.Namespace, changes: bool) -> None:

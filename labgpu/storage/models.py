@@ -319,7 +319,21 @@ class OffloadJobRow(Base):
     )
 
 
-class _UsageColumns:
+class _UsageSums:
+    """What rollup rows sum and merge (see ``_UsageColumns``)."""
+
+    samples: Mapped[int] = mapped_column(Integer)
+    util_n: Mapped[int] = mapped_column(Integer)
+    util_sum: Mapped[float] = mapped_column(Float)
+    util_max: Mapped[float | None] = mapped_column(Float)
+    mem_n: Mapped[int] = mapped_column(Integer)
+    mem_sum: Mapped[float] = mapped_column(Float)
+    mem_max: Mapped[int | None] = mapped_column(Integer)
+    observed_s: Mapped[float] = mapped_column(Float)
+    busy_s: Mapped[float] = mapped_column(Float)
+
+
+class _UsageColumns(_UsageSums):
     """One GPU over one bucket ``[bucket, bucket + length)`` (epoch seconds, UTC).
 
     Sums and counts rather than means, so buckets combine exactly: mean utilisation is
@@ -330,15 +344,6 @@ class _UsageColumns:
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time-major
     gpu_id: Mapped[int] = mapped_column(ForeignKey("gpus.id", ondelete="CASCADE"), primary_key=True)
-    samples: Mapped[int] = mapped_column(Integer)
-    util_n: Mapped[int] = mapped_column(Integer)
-    util_sum: Mapped[float] = mapped_column(Float)
-    util_max: Mapped[float | None] = mapped_column(Float)
-    mem_n: Mapped[int] = mapped_column(Integer)
-    mem_sum: Mapped[float] = mapped_column(Float)
-    mem_max: Mapped[int | None] = mapped_column(Integer)
-    observed_s: Mapped[float] = mapped_column(Float)
-    busy_s: Mapped[float] = mapped_column(Float)
 
 
 #: One GPU's graph reads only the index (a covering index: a month of minutes in ~40 ms).
@@ -359,7 +364,7 @@ class UsageHourRow(_UsageColumns, Base):
     __table_args__ = (Index("ix_usage_hour_gpu", *_GPU_GRAPH), {"sqlite_with_rowid": False})
 
 
-class LabUsageHourRow(Base):
+class LabUsageHourRow(_UsageSums, Base):
     """The hourly rollup summed over each model's GPUs (``gpus``: how many had readings):
     a year of the lab in 8,760 rows per model, so year-long lab graphs read few rows."""
 
@@ -368,15 +373,6 @@ class LabUsageHourRow(Base):
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
-    samples: Mapped[int] = mapped_column(Integer)
-    util_n: Mapped[int] = mapped_column(Integer)
-    util_sum: Mapped[float] = mapped_column(Float)
-    util_max: Mapped[float | None] = mapped_column(Float)
-    mem_n: Mapped[int] = mapped_column(Integer)
-    mem_sum: Mapped[float] = mapped_column(Float)
-    mem_max: Mapped[int | None] = mapped_column(Integer)
-    observed_s: Mapped[float] = mapped_column(Float)
-    busy_s: Mapped[float] = mapped_column(Float)
     gpus: Mapped[int] = mapped_column(Integer)
 
 

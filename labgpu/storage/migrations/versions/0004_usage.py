@@ -20,12 +20,9 @@ depends_on: str | Sequence[str] | None = None
 _LEVELS = ("minute", "hour")
 
 
-def _usage_table(level: str) -> None:
-    table = f"usage_{level}"
-    op.create_table(
-        table,
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.Column("gpu_id", sa.Integer(), nullable=False),
+def _sums() -> list[sa.Column[object]]:
+    """The columns rollup rows sum and merge."""
+    return [
         sa.Column("samples", sa.Integer(), nullable=False),
         sa.Column("util_n", sa.Integer(), nullable=False),
         sa.Column("util_sum", sa.Float(), nullable=False),
@@ -35,6 +32,16 @@ def _usage_table(level: str) -> None:
         sa.Column("mem_max", sa.Integer(), nullable=True),
         sa.Column("observed_s", sa.Float(), nullable=False),
         sa.Column("busy_s", sa.Float(), nullable=False),
+    ]
+
+
+def _usage_table(level: str) -> None:
+    table = f"usage_{level}"
+    op.create_table(
+        table,
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("gpu_id", sa.Integer(), nullable=False),
+        *_sums(),
         sa.ForeignKeyConstraint(
             ["gpu_id"], ["gpus.id"], name=op.f(f"fk_{table}_gpu_id_gpus"), ondelete="CASCADE"
         ),
@@ -84,15 +91,7 @@ def upgrade() -> None:
         "usage_lab_hour",
         sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("model", sa.String(200), nullable=False),
-        sa.Column("samples", sa.Integer(), nullable=False),
-        sa.Column("util_n", sa.Integer(), nullable=False),
-        sa.Column("util_sum", sa.Float(), nullable=False),
-        sa.Column("util_max", sa.Float(), nullable=True),
-        sa.Column("mem_n", sa.Integer(), nullable=False),
-        sa.Column("mem_sum", sa.Float(), nullable=False),
-        sa.Column("mem_max", sa.Integer(), nullable=True),
-        sa.Column("observed_s", sa.Float(), nullable=False),
-        sa.Column("busy_s", sa.Float(), nullable=False),
+        *_sums(),
         sa.Column("gpus", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("bucket", "model", name=op.f("pk_usage_lab_hour")),
         sqlite_with_rowid=False,
