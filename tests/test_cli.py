@@ -250,6 +250,19 @@ def test_db_upgrade_on_postgresql(postgres_url: str, capsys: pytest.CaptureFixtu
     assert json.loads(out) == {"servers": [], "gpus": []}
 
 
+def test_sqlite_path_under_a_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    code, out, err = run(capsys, "--db", f"sqlite:///{blocker}/lab.db", "status")
+    assert code == 1
+    assert "cannot create the folder" in err
+    assert str(blocker) in err
+    assert "Traceback" not in err
+    assert blocker.read_text() == "mine"  # nothing touched
+
+
 def test_python_dash_m_and_version() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "labgpu", "--version"], capture_output=True, text=True, check=False
