@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,13 +12,14 @@ from labgpu.core.errors import (
     DatabaseError,
     HostKeyChangedError,
     HostKeyUnknownError,
+    LabgpuError,
     ProbeParseError,
     RemoteTimeoutError,
     UnreachableError,
 )
-from labgpu.core.inventory import ServerState
+from labgpu.core.inventory import ProbeResult, ServerState, SshTarget
 from labgpu.services import Labgpu
-from labgpu.services.monitoring import classify_error
+from labgpu.services.monitoring import Collector, classify_error
 from tests.helpers.sshd import Fleet
 
 
@@ -99,3 +101,47 @@ def test_database_trouble_does_not_blame_the_server(
     assert stored is not None
     assert stored.state is ServerState.ONLINE  # unchanged: the server answered fine
     collector.stop()
+
+
+@pytest.mark.parametrize("ending", ["answers", "fails"])
+def test_stop_waits_for_the_probe_in_flight_and_stores_nothing_it_sees(
+    lab: Labgpu, ending: str
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_probe(target: SshTarget) -> ProbeResult:
+        result = lab.discover(target)  # a real reading of the real host
+        entered.set()
+        release.wait(30)
+        if ending == "fails":  # what closing the SSH connections does to a probe
+            raise UnreachableError(target.host, "connection closed")
+        return result
+
+    before = lab.store.get_server("a40")
+    assert before is not None
+    times = lab.store.sample_times("a40")
+    collector = Collector(lab.store, slow_probe, interval_s=0.05)
+    collector.start()
+    assert entered.wait(30)
+    stopper = threading.Thread(target=collector.stop, kwargs={"wait_s": 30})
+    stopper.start()
+    stopper.join(0.5)
+    assert stopper.is_alive()  # the probe cannot end before it is released: stop waits for it
+    release.set()
+    stopper.join(30)
+    assert not stopper.is_alive()
+    after = lab.store.get_server("a40")
+    assert after is not None
+    assert (after.state, after.state_reason) == (before.state, before.state_reason)
+    assert lab.store.sample_times("a40") == times  # nothing stored once stopped
+
+
+def test_a_closed_lab_is_not_reopened_behind_its_back(lab: Labgpu) -> None:
+    lab.start_collector(interval_s=0.05)
+    lab.close()
+    with pytest.raises(LabgpuError, match="labgpu was closed; open the lab again"):
+        _ = lab.store
+    with pytest.raises(LabgpuError, match="labgpu was closed"):
+        _ = lab.pool
+    lab.open()  # the fixture closes it again
+    assert [s.name for s in lab.store.list_servers()] == ["a40"]

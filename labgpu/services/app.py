@@ -75,6 +75,7 @@ class Labgpu:
         self._releaser: AutoReleaser | None = None
         self._offload: OffloadService | None = None
         self._usage: UsageService | None = None
+        self._closed = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -83,6 +84,8 @@ class Labgpu:
         """The database, created on first use (no engine at import time)."""
         with self._lock:
             if self._store is None:
+                if self._closed:  # a late worker must not reopen (and leak) the database
+                    raise LabgpuError("labgpu was closed; open the lab again to use it")
                 from labgpu.storage import Store
 
                 self._store = Store(self.db_url)
@@ -93,6 +96,8 @@ class Labgpu:
         """The SSH connections, one persistent transport per host."""
         with self._lock:
             if self._pool is None:
+                if self._closed:  # a late worker must not reopen SSH connections
+                    raise LabgpuError("labgpu was closed; open the lab again to use it")
                 from labgpu.remote import SshPool
 
                 self._pool = SshPool(
@@ -112,6 +117,8 @@ class Labgpu:
         In a lab database (``labgpu lab init``) the user is the PostgreSQL login
         (``current_user``), never a name the client supplies.
         """
+        with self._lock:
+            self._closed = False
         self.store.upgrade()
         if not self.is_single_seat and self.store.lab.is_lab():
             user = self.store.lab.current_user()
@@ -123,16 +130,25 @@ class Labgpu:
 
     def close(self) -> None:
         """Stop the collector, close SSH connections and the database."""
-        self.stop_collector()
+        with self._lock:
+            collector = self._collector
+        if collector is not None:
+            collector.request_stop()  # what probes in flight still see is not stored
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        if pool is not None:
+            pool.close_all()  # probes in flight fail at once
+        self.stop_collector()  # waits for them: the database must not close under them
         with self._lock:
             if self._pool is not None:
-                self._pool.close_all()
+                self._pool.close_all()  # and whatever a probe reconnected meanwhile
                 self._pool = None
             self._offload = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
-            # They hold the closed store: a later use must go through a fresh one.
+            # They hold the closed store; until open() again, nothing reopens it.
             self._bookings = None
             self._releaser = None
             self._usage = None

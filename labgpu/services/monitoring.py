@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 ProbeFn = Callable[[SshTarget], ProbeResult]
 
+STOPPED = "the collector stopped before this probe ended"
+
 
 @dataclass(frozen=True, slots=True)
 class SweepOutcome:
@@ -81,6 +83,7 @@ class Collector:
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
+        self._futures: set[Future[SweepOutcome]] = set()
         self._failures: dict[str, int] = {}
         self._next_due: dict[str, float] = {}
         self._server_list: list[Server] | None = None
@@ -95,15 +98,23 @@ class Collector:
     # -- one server -------------------------------------------------------------------------
 
     def probe_server(self, server: Server) -> SweepOutcome:
-        """Probe one server and store the result or its failure state. Never raises."""
+        """Probe one server and store the result or its failure state. Never raises.
+
+        Once the collector is stopped, what a probe still in flight sees is not stored: its
+        failure is most likely the closing of the SSH connections, not the server's fault.
+        """
         try:
             result = self._probe(server.target)
+            if self._stop.is_set():
+                return SweepOutcome(server.name, ServerState.UNKNOWN, STOPPED)
             samples = self._store.store_probe(server.name, result)
         except DatabaseError as exc:  # not the server's fault: keep its state, try again later
             log.warning("could not store the probe of %s: %s", server.name, exc)
             self._failures[server.name] = self._failures.get(server.name, 0) + 1
             return SweepOutcome(server.name, ServerState.UNKNOWN, str(exc))
         except Exception as exc:  # noqa: BLE001 — every failure becomes the server's state
+            if self._stop.is_set():
+                return SweepOutcome(server.name, ServerState.UNKNOWN, STOPPED)
             state, reason = classify_error(exc)
             if state is ServerState.PROBE_ERROR and not isinstance(exc, LabgpuError):
                 log.exception("probe of %s failed unexpectedly", server.name)
@@ -124,7 +135,10 @@ class Collector:
     def sweep_once(self, timeout_s: float | None = None) -> list[SweepOutcome]:
         """Probe every registered server in parallel and wait for all of them."""
         servers = self._store.list_servers()
-        futures = [self._executor.submit(self.probe_server, s) for s in servers]
+        with self._lock:
+            futures = [self._submit(s) for s in servers]
+        for fut in futures:
+            fut.add_done_callback(self._forget)
         done, _ = wait(futures, timeout=timeout_s)
         outcomes = []
         for server, fut in zip(servers, futures, strict=True):
@@ -142,13 +156,27 @@ class Collector:
         started = 0
         for server in self._servers(now):
             with self._lock:
+                if self._stop.is_set():
+                    break
                 if server.name in self._in_flight or now < self._next_due.get(server.name, 0.0):
                     continue
                 self._in_flight.add(server.name)
-            fut = self._executor.submit(self.probe_server, server)
+                fut = self._submit(server)
+            # Outside the lock: a future already done calls back at once, and they take it.
+            fut.add_done_callback(self._forget)
             fut.add_done_callback(functools.partial(self._finished, server.name))
             started += 1
         return started
+
+    def _submit(self, server: Server) -> Future[SweepOutcome]:
+        """Start one probe; the caller holds ``_lock`` (``request_stop`` takes it too)."""
+        fut = self._executor.submit(self.probe_server, server)
+        self._futures.add(fut)
+        return fut
+
+    def _forget(self, fut: Future[SweepOutcome]) -> None:
+        with self._lock:
+            self._futures.discard(fut)
 
     def _servers(self, now: float) -> list[Server]:
         # The list changes rarely (a manager adds a server); re-read it once per interval.
@@ -198,10 +226,28 @@ class Collector:
         except Exception:  # noqa: BLE001 — a bug there must not stop the sweeps
             log.exception("collector housekeeping failed")
 
-    def stop(self, wait_s: float = 5.0) -> None:
-        """Stop the loop; probes in flight finish on their own (each has a timeout)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(wait_s)
-            self._thread = None
+    def request_stop(self) -> None:
+        """Stop the loop and start no more probes; probes in flight will store nothing."""
+        with self._lock:  # no probe starts after this (the loop checks under the lock)
+            self._stop.set()
+        # Not under the lock: cancelling a queued probe calls ``_forget``, which takes it.
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Stop, and wait up to ``wait_s`` for the loop and the probes in flight to end.
+
+        The database may be closed once this returns: nothing of this collector still uses it
+        (unless a probe outlived ``wait_s``, which is logged).
+        """
+        deadline = time.monotonic() + wait_s
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            if self._thread.is_alive():
+                log.warning("the collector loop did not stop within %.0f s", wait_s)
+            self._thread = None
+        with self._lock:
+            pending = list(self._futures)
+        _, not_done = wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+        if not_done:
+            log.warning("%d probe(s) still running after the collector stopped", len(not_done))
