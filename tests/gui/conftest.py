@@ -23,6 +23,7 @@ from labgpu.gui import errors
 from labgpu.gui.gc_timer import MainThreadGc
 from labgpu.gui.main_window import MainWindow
 from labgpu.gui.settings import open_settings
+from labgpu.gui.worker import tasks_in_flight
 from labgpu.services import Labgpu
 
 pytestmark = pytest.mark.gui
@@ -47,6 +48,21 @@ def make_probe(server: str, model: str, total: int, busy: dict[int, str]) -> Pro
     return ProbeResult("127.0.0.1", datetime.now(UTC), gpus, procs)
 
 
+def settle_workers(timeout_ms: int = 30_000) -> None:
+    """Wait until no worker runs and no result waits for delivery.
+
+    ``waitForDone`` alone is not enough: a result delivered afterwards may start more work (an
+    identity read reloads the approvals), which would then use a lab closed in the meantime.
+    """
+    pool = QThreadPool.globalInstance()
+    for _ in range(50):
+        pool.waitForDone(timeout_ms)
+        QCoreApplication.processEvents()  # deliver queued results; they may start more tasks
+        if tasks_in_flight() == 0 and pool.activeThreadCount() == 0:
+            return
+    raise AssertionError(f"workers did not settle: {tasks_in_flight()} still in flight")
+
+
 def add_server(
     lab: Labgpu,
     name: str,
@@ -66,7 +82,7 @@ def lab() -> Iterator[Labgpu]:
     labgpu = Labgpu()
     labgpu.open()
     yield labgpu
-    QThreadPool.globalInstance().waitForDone(30_000)
+    settle_workers()
     labgpu.close()
 
 
