@@ -84,20 +84,22 @@ class Labgpu:
         """The database, created on first use (no engine at import time)."""
         with self._lock:
             if self._store is None:
-                if self._closed:  # a late worker must not reopen (and leak) the database
-                    raise LabgpuError("labgpu was closed; open the lab again to use it")
+                self._refuse_if_closed("database")  # a late worker must not reopen (leak) it
                 from labgpu.storage import Store
 
                 self._store = Store(self.db_url)
             return self._store
+
+    def _refuse_if_closed(self, what: str) -> None:
+        if self._closed:
+            raise LabgpuError(f"labgpu was closed; open the lab again to use its {what}")
 
     @property
     def pool(self) -> SshPool:
         """The SSH connections, one persistent transport per host."""
         with self._lock:
             if self._pool is None:
-                if self._closed:  # a late worker must not reopen SSH connections
-                    raise LabgpuError("labgpu was closed; open the lab again to use it")
+                self._refuse_if_closed("SSH connections")
                 from labgpu.remote import SshPool
 
                 self._pool = SshPool(

@@ -82,8 +82,7 @@ class Collector:
         self._max_backoff_s = max_backoff_s
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
-        self._futures: set[Future[SweepOutcome]] = set()
+        self._in_flight: dict[str, Future[SweepOutcome]] = {}  # server name → its probe
         self._failures: dict[str, int] = {}
         self._next_due: dict[str, float] = {}
         self._server_list: list[Server] | None = None
@@ -137,8 +136,8 @@ class Collector:
         servers = self._store.list_servers()
         with self._lock:
             futures = [self._submit(s) for s in servers]
-        for fut in futures:
-            fut.add_done_callback(self._forget)
+        for server, fut in zip(servers, futures, strict=True):
+            fut.add_done_callback(functools.partial(self._finished, server.name))
         done, _ = wait(futures, timeout=timeout_s)
         outcomes = []
         for server, fut in zip(servers, futures, strict=True):
@@ -160,10 +159,8 @@ class Collector:
                     break
                 if server.name in self._in_flight or now < self._next_due.get(server.name, 0.0):
                     continue
-                self._in_flight.add(server.name)
                 fut = self._submit(server)
-            # Outside the lock: a future already done calls back at once, and they take it.
-            fut.add_done_callback(self._forget)
+            # Outside the lock: a future already done calls back at once, and that takes it.
             fut.add_done_callback(functools.partial(self._finished, server.name))
             started += 1
         return started
@@ -171,12 +168,8 @@ class Collector:
     def _submit(self, server: Server) -> Future[SweepOutcome]:
         """Start one probe; the caller holds ``_lock`` (``request_stop`` takes it too)."""
         fut = self._executor.submit(self.probe_server, server)
-        self._futures.add(fut)
+        self._in_flight[server.name] = fut
         return fut
-
-    def _forget(self, fut: Future[SweepOutcome]) -> None:
-        with self._lock:
-            self._futures.discard(fut)
 
     def _servers(self, now: float) -> list[Server]:
         # The list changes rarely (a manager adds a server); re-read it once per interval.
@@ -188,7 +181,8 @@ class Collector:
     def _finished(self, name: str, fut: Future[SweepOutcome]) -> None:
         delay = retry_delay(self.interval_s, self._failures.get(name, 0), self._max_backoff_s)
         with self._lock:
-            self._in_flight.discard(name)
+            if self._in_flight.get(name) is fut:
+                del self._in_flight[name]
             self._next_due[name] = time.monotonic() + delay
 
     # -- loop -------------------------------------------------------------------------------
@@ -230,7 +224,7 @@ class Collector:
         """Stop the loop and start no more probes; probes in flight will store nothing."""
         with self._lock:  # no probe starts after this (the loop checks under the lock)
             self._stop.set()
-        # Not under the lock: cancelling a queued probe calls ``_forget``, which takes it.
+        # Not under the lock: cancelling a queued probe calls ``_finished``, which takes it.
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def stop(self, wait_s: float = 5.0) -> None:
@@ -247,7 +241,7 @@ class Collector:
                 log.warning("the collector loop did not stop within %.0f s", wait_s)
             self._thread = None
         with self._lock:
-            pending = list(self._futures)
+            pending = list(self._in_flight.values())
         _, not_done = wait(pending, timeout=max(0.0, deadline - time.monotonic()))
         if not_done:
             log.warning("%d probe(s) still running after the collector stopped", len(not_done))
