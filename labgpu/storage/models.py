@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
     literal_column,
     text,
@@ -89,6 +90,24 @@ class ServerRow(Base):
     )
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utc_now, server_default=func.now()
+    )
+
+
+class HostKeyRow(Base):
+    """A server's SSH host key, pinned in the lab database by a manager (one per key type):
+    every member's desktop and the collector check the server against it."""
+
+    __tablename__ = "host_keys"
+    __table_args__ = (UniqueConstraint("server_id", "key_type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    key_type: Mapped[str] = mapped_column(String(64))
+    key_base64: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utc_now, server_default=func.now()
     )
 
