@@ -1,4 +1,5 @@
-"""Host-key verification against labgpu's own known_hosts plus ``~/.ssh/known_hosts``.
+"""Host-key verification against labgpu's own known_hosts plus ``~/.ssh/known_hosts``, or, for
+a lab database's registered servers, against the keys pinned there (:func:`verify_pinned`).
 
 labgpu writes only its own file (created 0600 in a 0700 directory); the user's OpenSSH file is
 read, never written. Entries use OpenSSH's ``host`` / ``[host]:port`` names, hashed or not.
@@ -10,12 +11,15 @@ import binascii
 import logging
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import paramiko
 from paramiko.hostkeys import HostKeyEntry, HostKeys, InvalidHostKey
 
 from labgpu.core.errors import HostKeyChangedError, HostKeyUnknownError
+from labgpu.core.host_keys import HostKey, HostKeyNotPinnedError, HostKeyPins
+from labgpu.core.inventory import SshTarget
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,30 @@ _RSA_ALGORITHMS = ("rsa-sha2-512", "rsa-sha2-256")
 def host_entry_name(hostname: str, port: int) -> str:
     """The name OpenSSH writes in known_hosts: ``host`` for port 22, else ``[host]:port``."""
     return hostname if port == 22 else f"[{hostname}]:{port}"
+
+
+def to_host_key(key: paramiko.PKey) -> HostKey:
+    """The plain value of a paramiko key (type, base64 blob, ``SHA256:...`` fingerprint)."""
+    return HostKey(key.get_name(), key.get_base64(), key.fingerprint)
+
+
+def prefer_algorithms(key_types: Iterable[str], offered: list[str]) -> list[str]:
+    """Host-key algorithms with those of the key types we already know first."""
+    known: list[str] = []
+    for name in key_types:
+        known.extend(_RSA_ALGORITHMS if name == "ssh-rsa" else (name,))
+    first = [alg for alg in dict.fromkeys(known) if alg in offered]
+    return first + [alg for alg in offered if alg not in first]
+
+
+def _check_known(known: Sequence[HostKey], offered: HostKey, label: str) -> bool:
+    """True if ``offered`` is one of ``known``; False if nothing is known; else refused."""
+    if any(k.same_key(offered) for k in known):
+        return True
+    if known:
+        same_type = [k for k in known if k.key_type == offered.key_type]
+        raise HostKeyChangedError(label, offered.fingerprint, (same_type or known)[0].fingerprint)
+    return False
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -80,12 +108,7 @@ class KnownHosts:
 
     def preferred_algorithms(self, hostname: str, port: int, offered: list[str]) -> list[str]:
         """Host-key algorithms with the types we already know for this host first."""
-        known: list[str] = []
-        for key in self.keys_for(hostname, port):
-            name = key.get_name()
-            known.extend(_RSA_ALGORITHMS if name == "ssh-rsa" else (name,))
-        first = [alg for alg in dict.fromkeys(known) if alg in offered]
-        return first + [alg for alg in offered if alg not in first]
+        return prefer_algorithms((k.get_name() for k in self.keys_for(hostname, port)), offered)
 
     def verify(
         self,
@@ -101,12 +124,9 @@ class KnownHosts:
         when ``trusted_fingerprint`` matches it: the old key must be forgotten first.
         """
         label = label or host_entry_name(hostname, port)
-        known = self.keys_for(hostname, port)
-        if any(k.get_name() == key.get_name() and k == key for k in known):
+        known = [to_host_key(k) for k in self.keys_for(hostname, port)]
+        if _check_known(known, to_host_key(key), label):
             return
-        if known:
-            same_type = [k for k in known if k.get_name() == key.get_name()]
-            raise HostKeyChangedError(label, key.fingerprint, (same_type or known)[0].fingerprint)
         if trusted_fingerprint is None or trusted_fingerprint.strip() != key.fingerprint:
             raise HostKeyUnknownError(label, key.fingerprint, key.get_name())
         self.add(hostname, port, key)
@@ -144,3 +164,35 @@ class KnownHosts:
             os.close(fd)
         if os.name == "posix":
             self.path.chmod(0o600)
+
+
+def verify_pinned(
+    pins: HostKeyPins,
+    target: SshTarget,
+    pinned: Sequence[HostKey],
+    local: KnownHosts,
+    endpoint: tuple[str, int],
+    key: paramiko.PKey,
+    trusted_fingerprint: str | None,
+    label: str,
+) -> None:
+    """Check a registered server's key against the keys the lab database pins for it.
+
+    A key other than the pinned one is refused (changed), even when trusted. With nothing
+    pinned yet, a lab manager pins the key if their own known_hosts (``local``, at
+    ``endpoint``: host name and port) already holds it (servers registered before keys were
+    pinned: the upgrade) or if they confirmed its fingerprint; a key their known_hosts
+    contradicts is refused as changed. Anyone else is refused without being asked
+    (:class:`HostKeyNotPinnedError`).
+    """
+    offered = to_host_key(key)
+    if _check_known(pinned, offered, label):
+        return
+    if not pins.may_pin():
+        raise HostKeyNotPinnedError(label, offered.fingerprint, offered.key_type)
+    mine = [to_host_key(k) for k in local.keys_for(*endpoint)]
+    if not _check_known(mine, offered, label) and (
+        trusted_fingerprint is None or trusted_fingerprint.strip() != offered.fingerprint
+    ):
+        raise HostKeyUnknownError(label, offered.fingerprint, offered.key_type)
+    pins.pin(target, offered)

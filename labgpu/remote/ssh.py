@@ -3,7 +3,9 @@
 paramiko stays inside ``labgpu.remote`` (this module and its helpers ``auth``, ``known_hosts``,
 ``ssh_config``). Thread-safe: one lock per target guards connecting; different targets connect
 fully in parallel and commands run on their own channels. Honours ``~/.ssh/config`` (HostName,
-User, Port, IdentityFile, ProxyJump) and ssh-agent, never prompts, verifies host keys.
+User, Port, IdentityFile, ProxyJump) and ssh-agent, never prompts, verifies host keys: against
+known_hosts, or, for the registered servers of a lab database, against the keys pinned there
+(``pins``, handed in by the services).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from labgpu.core.errors import (
     RemoteTimeoutError,
     UnreachableError,
 )
+from labgpu.core.host_keys import HostKey, HostKeyPins
 from labgpu.core.inventory import SshTarget
 from labgpu.core.offload import Prompter
 from labgpu.remote.auth import authenticate, authenticate_interactive
-from labgpu.remote.known_hosts import KnownHosts
+from labgpu.remote.known_hosts import KnownHosts, prefer_algorithms, to_host_key, verify_pinned
 from labgpu.remote.ssh_config import Endpoint, resolve_target
 
 log = logging.getLogger(__name__)
@@ -83,10 +86,13 @@ class SshPool:
         use_agent: bool = True,
         connect_timeout: float = 10.0,
         keepalive_s: int = 30,
+        pins: HostKeyPins | None = None,
     ) -> None:
         """``known_hosts`` is labgpu's own file; ``home`` (default: the real home) is where
         ``.ssh/config``, ``.ssh/known_hosts`` and the default keys are looked up unless
-        ``ssh_config`` / ``user_known_hosts`` are given explicitly."""
+        ``ssh_config`` / ``user_known_hosts`` are given explicitly. ``pins``: the lab
+        database's pinned host keys (lab shape); the targets it pins are checked against them
+        instead of known_hosts."""
         self.home = home if home is not None else Path.home()
         self.known_hosts = KnownHosts(
             known_hosts,
@@ -102,6 +108,7 @@ class SshPool:
         self.use_agent = use_agent
         self.connect_timeout = connect_timeout
         self.keepalive_s = keepalive_s
+        self.pins = pins
         self._guard = threading.Lock()
         self._locks: dict[SshTarget, threading.Lock] = {}
         self._transports: dict[SshTarget, paramiko.Transport] = {}
@@ -168,23 +175,57 @@ class SshPool:
 
     def host_key_fingerprint(self, target: SshTarget, timeout: float = 0) -> tuple[str, str]:
         """``(SHA256 fingerprint, key type)`` of the host's key, without authenticating."""
-        key = self._remote_key(self.resolve(target), timeout)
+        end = self.resolve(target)
+        key = self._remote_key(end, self._key_types(end, self._pinned(target)), timeout)
         return key.fingerprint, key.get_name()
 
+    def host_key(self, target: SshTarget, timeout: float = 0) -> HostKey:
+        """The host key of ``target``'s pooled connection, verified when it was opened
+        (connecting now if there is none): the key registering a server pins."""
+        transport = self._transport(target, _Deadline(timeout or self.connect_timeout), None, 0)
+        return to_host_key(transport.get_remote_server_key())
+
     def trust_host_key(self, target: SshTarget, fingerprint: str, timeout: float = 0) -> None:
-        """Save the host's key to labgpu's known_hosts if it is unknown and matches
-        ``fingerprint`` ("SHA256:..."); does not log in. A known key is left as it is.
+        """Save the host's key to labgpu's known_hosts (or pin it in the lab database, for a
+        pinned target) if it is unknown and matches ``fingerprint`` ("SHA256:..."); does not
+        log in. A known key is left as it is.
 
         Raises ``HostKeyUnknownError`` when the fingerprint does not match and
         ``HostKeyChangedError`` when a different key is already known (forget it first).
         """
         end = self.resolve(target)
-        key = self._remote_key(end, timeout)
-        self.known_hosts.verify(end.hostname, end.port, key, fingerprint, end.label)
+        pinned = self._pinned(target)
+        key = self._remote_key(end, self._key_types(end, pinned), timeout)
+        self._verify(target, end, pinned, key, fingerprint)
 
-    def _remote_key(self, end: Endpoint, timeout: float) -> paramiko.PKey:
+    def _pinned(self, target: SshTarget) -> Sequence[HostKey] | None:
+        return self.pins.pinned(target) if self.pins is not None else None
+
+    def _key_types(self, end: Endpoint, pinned: Sequence[HostKey] | None) -> list[str]:
+        """The types of the keys we know for this host: its pinned ones, else known_hosts'."""
+        if pinned:
+            return [k.key_type for k in pinned]
+        return [k.get_name() for k in self.known_hosts.keys_for(end.hostname, end.port)]
+
+    def _verify(
+        self,
+        target: SshTarget,
+        end: Endpoint,
+        pinned: Sequence[HostKey] | None,
+        key: paramiko.PKey,
+        trusted: str | None,
+    ) -> None:
+        if self.pins is None or pinned is None:
+            self.known_hosts.verify(end.hostname, end.port, key, trusted, end.label)
+            return
+        endpoint = (end.hostname, end.port)
+        verify_pinned(
+            self.pins, target, pinned, self.known_hosts, endpoint, key, trusted, end.label
+        )
+
+    def _remote_key(self, end: Endpoint, key_types: list[str], timeout: float) -> paramiko.PKey:
         deadline = _Deadline(timeout or self.connect_timeout)
-        transport = self._handshake(end, deadline, self._socket(end, deadline, 0))
+        transport = self._handshake(end, deadline, self._socket(end, deadline, 0), key_types)
         try:
             return transport.get_remote_server_key()
         finally:
@@ -246,10 +287,11 @@ class SshPool:
         self, target: SshTarget, deadline: _Deadline, trusted: str | None, depth: int
     ) -> paramiko.Transport:
         end = self.resolve(target)
-        transport = self._handshake(end, deadline, self._socket(end, deadline, depth))
+        pinned = self._pinned(target)
+        sock = self._socket(end, deadline, depth)
+        transport = self._handshake(end, deadline, sock, self._key_types(end, pinned))
         try:
-            key = transport.get_remote_server_key()
-            self.known_hosts.verify(end.hostname, end.port, key, trusted, end.label)
+            self._verify(target, end, pinned, transport.get_remote_server_key(), trusted)
             with self._guard:
                 prompter = self._prompters.get(target)
             if prompter is not None:
@@ -311,7 +353,11 @@ class SshPool:
             ) from exc
 
     def _handshake(
-        self, end: Endpoint, deadline: _Deadline, sock: socket.socket | paramiko.Channel
+        self,
+        end: Endpoint,
+        deadline: _Deadline,
+        sock: socket.socket | paramiko.Channel,
+        key_types: list[str],
     ) -> paramiko.Transport:
         try:
             transport = _QuietTransport(sock)
@@ -320,10 +366,7 @@ class SshPool:
             raise
         transport.banner_timeout = transport.handshake_timeout = deadline.seconds + 5
         options = transport.get_security_options()
-        algorithms = self.known_hosts.preferred_algorithms(
-            end.hostname, end.port, list(options.key_types)
-        )
-        options.key_types = algorithms
+        options.key_types = prefer_algorithms(key_types, list(options.key_types))
         event = threading.Event()
         transport.start_client(event=event)
         while not event.wait(min(0.1, deadline.left())) and deadline.left() > 0:
