@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from labgpu.cli import output
 from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.inventory import ServerState, SshTarget
 from labgpu.services import Labgpu
+from labgpu.services.monitoring import service_log, sweep_log
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -254,8 +256,18 @@ def add_collect(sub: Sub) -> None:
     p.set_defaults(handler=run_collect)
 
 
+#: How long a stopping ``collect`` may take to store what it kept while the database was away
+#: (systemd waits 90 s by default before it kills a service).
+COLLECT_STOP_S = 30.0
+
+
 def run_collect(args: argparse.Namespace) -> int:
-    """One sweep (--once, exit 1 if a server failed) or sweep until interrupted."""
+    """One sweep (--once, exit 1 if a server failed) or sweep until interrupted.
+
+    The loop logs its start, a database going away and coming back, and its stop (with ``-v``,
+    a line per sweep) to stderr: under systemd, ``journalctl -u`` shows them.
+    """
+    _collect_logging(int(getattr(args, "verbose", 0) or 0))
     lab = _open(args)
     try:
         if args.once:
@@ -266,13 +278,20 @@ def run_collect(args: argparse.Namespace) -> int:
                 print(line)
             return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
         collector = lab.make_collector(args.interval)
-        signal.signal(signal.SIGTERM, lambda *_: collector.stop(0))
+        signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())
         try:
             collector.run_forever()
         except KeyboardInterrupt:
             pass
         finally:
-            collector.stop()
+            collector.stop(COLLECT_STOP_S)
     finally:
         lab.close()
     return 0
+
+
+def _collect_logging(verbose: int) -> None:
+    """The service's own lines always; a line per sweep with ``-v``."""
+    if service_log.getEffectiveLevel() > logging.INFO:
+        service_log.setLevel(logging.INFO)
+    sweep_log.setLevel(logging.INFO if verbose else logging.WARNING)

@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, ProbeResult, ServerState
+from labgpu.storage import usage
 from labgpu.storage.convert import server_state, to_process
 from labgpu.storage.inventory import require_server, set_state
 from labgpu.storage.models import GpuProcessRow, GpuRow, GpuSampleRow, ServerRow
@@ -19,16 +20,24 @@ from labgpu.storage.models import GpuProcessRow, GpuRow, GpuSampleRow, ServerRow
 log = logging.getLogger(__name__)
 
 
-def store_probe(s: Session, server_name: str, probe: ProbeResult) -> int:
+def store_probe(s: Session, server_name: str, probe: ProbeResult, *, replay: bool = False) -> int:
     """Store one sample per known GPU and its processes; mark the server online.
 
     GPUs are matched by uuid among the server's current GPUs; others are ignored (logged).
     Returns the number of samples stored.
+
+    ``replay``: the probe was kept while the database was unreachable and may already be stored
+    (a write cut off at its commit can have committed). GPUs already sampled at its time (the
+    primary key ``(gpu_id, ts)``) are left out with their processes, so nothing is stored twice,
+    and usage rollups are reopened from its minute if they already went past it.
     """
     server = require_server(s, server_name)
     set_state(server, ServerState.ONLINE, "", probe.taken_at)
     s.flush()
-    gpu_ids = _current_gpu_ids(s, server.id)
+    known = gpu_ids = _current_gpu_ids(s, server.id)
+    if replay:
+        stored = _sampled_at(s, list(known.values()), probe.taken_at)
+        gpu_ids = {uuid: gpu_id for uuid, gpu_id in known.items() if gpu_id not in stored}
     samples = [
         _sample_values(gpu_ids[r.uuid], probe.taken_at, r) for r in probe.gpus if r.uuid in gpu_ids
     ]
@@ -37,14 +46,26 @@ def store_probe(s: Session, server_name: str, probe: ProbeResult) -> int:
         for p in probe.processes
         if p.gpu_uuid in gpu_ids
     ]
-    unknown = sorted({r.uuid for r in probe.gpus} - gpu_ids.keys())
+    unknown = sorted({r.uuid for r in probe.gpus} - known.keys())
     if unknown:
         log.warning("%s: ignored readings of unregistered GPUs %s", server_name, ", ".join(unknown))
     if samples:
         s.execute(insert(GpuSampleRow), samples)
     if processes:
         s.execute(insert(GpuProcessRow), processes)
+    if replay and samples:
+        usage.reopen(s, probe.taken_at)
     return len(samples)
+
+
+def _sampled_at(s: Session, gpu_ids: list[int], ts: datetime) -> set[int]:
+    """Which of ``gpu_ids`` already have a sample taken at ``ts``."""
+    if not gpu_ids:
+        return set()
+    query = select(GpuSampleRow.gpu_id).where(
+        GpuSampleRow.gpu_id.in_(gpu_ids), GpuSampleRow.ts == ts
+    )
+    return set(s.scalars(query))
 
 
 def store_probes(s: Session, server_name: str, probes: Sequence[ProbeResult]) -> int:

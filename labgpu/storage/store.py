@@ -62,7 +62,12 @@ class Store:
         self.booking_hook: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
-        return f"Store({db.display_url(self.url)!r})"
+        return f"Store({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The database URL with its password hidden, fit for logs."""
+        return db.display_url(self.url)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -193,11 +198,15 @@ class Store:
 
     # -- monitoring -------------------------------------------------------------------------
 
-    def store_probe(self, server_name: str, probe: ProbeResult) -> int:
-        """Store a probe's samples and processes in one transaction; returns samples stored."""
+    def store_probe(self, server_name: str, probe: ProbeResult, *, replay: bool = False) -> int:
+        """Store a probe's samples and processes in one transaction; returns samples stored.
+
+        ``replay``: a probe kept while the database was unreachable; what of it is already
+        stored is left out (never stored twice) and usage rollups will include it.
+        """
         try:
             with self._write() as s:
-                return samples.store_probe(s, server_name, probe)
+                return samples.store_probe(s, server_name, probe, replay=replay)
         except IntegrityError as exc:
             raise LabgpuError(
                 f"{server_name}: the probe taken at {probe.taken_at.isoformat()} repeats a "

@@ -179,6 +179,27 @@ def rollup(s: Session, now: datetime, lag_s: int = LAG_S) -> RollupReport:
     return RollupReport(lo_m, hi_m, lo_h, hi_h)
 
 
+def reopen(s: Session, since: datetime, now: datetime | None = None) -> bool:
+    """Make the next ``rollup`` roll up again from ``since``'s minute (and its hour).
+
+    For samples stored late (kept by the collector while the database was unreachable) that
+    are older than the watermarks: without this the rollup would never see them. Never reaches
+    back past the raw retention, whose samples may be gone. True if a watermark moved back.
+    """
+    minute_done, hour_done = watermarks(s)
+    if minute_done is None:  # never rolled up: the first rollup starts at the oldest sample
+        return False
+    oldest_kept = epoch(now or datetime.now(UTC)) - int(retention(s).raw_days * 86400)
+    floor = -(-oldest_kept // MINUTE.seconds) * MINUTE.seconds  # the first whole minute kept
+    start = max(epoch(since) // MINUTE.seconds * MINUTE.seconds, floor)
+    if start >= minute_done:
+        return False
+    _set_state(s, "minute_done", start)
+    if hour_done is not None and hour_done > start:
+        _set_state(s, "hour_done", start // HOUR.seconds * HOUR.seconds)
+    return True
+
+
 def _rollup_minutes(s: Session, lo: int, hi: int) -> None:
     for table in (UsageMinuteRow, UserUsageMinuteRow):
         s.execute(delete(table).where(table.bucket >= lo, table.bucket < hi))
