@@ -11,6 +11,7 @@ from typing import Any
 
 from labgpu.cli import output
 from labgpu.core.errors import HostKeyUnknownError
+from labgpu.core.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory import ServerState, SshTarget
 from labgpu.services import Labgpu
 from labgpu.services.monitoring import service_log, sweep_log
@@ -116,7 +117,9 @@ def add_servers(sub: Sub) -> None:
     rm.add_argument("name")
     rm.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rm.set_defaults(handler=run_servers_remove)
-    fk = ssub.add_parser("forget-key", help="forget a server's known host key")
+    fk = ssub.add_parser(
+        "forget-key", help="forget a server's known host key (lab database: its pinned key)"
+    )
     fk.add_argument("name")
     fk.set_defaults(handler=run_servers_forget_key)
 
@@ -136,7 +139,9 @@ def run_servers_add(args: argparse.Namespace) -> int:
         try:
             result, report = lab.add_server(target, args.name, args.trust_host_key)
         except HostKeyUnknownError as exc:
-            if args.trust_host_key or not _confirm(
+            # Not pinned, and this member may not pin it: asking would not help.
+            answered = args.trust_host_key or isinstance(exc, HostKeyNotPinnedError)
+            if answered or not _confirm(
                 f"{exc.host}: the host key is unknown.\n  {exc.key_type} {exc.fingerprint}\n"
                 "Is this the server's key?"
             ):
@@ -204,9 +209,11 @@ def run_servers_forget_key(args: argparse.Namespace) -> int:
     lab = _open(args)
     try:
         removed = lab.forget_host_key(args.name)
+        pinned = lab.pins_host_keys()
     finally:
         lab.close()
-    print(f"forgot {removed} key(s) of {args.name}; the next connection will ask again")
+    where = " pinned in the lab database" if pinned else ""
+    print(f"forgot {removed} key(s) of {args.name}{where}; the next connection will ask again")
     return 0
 
 

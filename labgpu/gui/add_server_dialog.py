@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from labgpu.core.errors import HostKeyUnknownError
+from labgpu.core.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory import ProbeResult, SshTarget
 from labgpu.gui import text
 from labgpu.gui.errors import handle_error
@@ -194,7 +195,7 @@ class AddServerDialog(QDialog):
         if attempt != self._attempt:
             return
         self._set_busy(False)
-        if isinstance(error, HostKeyUnknownError):
+        if isinstance(error, HostKeyUnknownError) and not isinstance(error, HostKeyNotPinnedError):
             self._host_key_unknown(error)
         elif error is not None:
             message = handle_error(self, error)

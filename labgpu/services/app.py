@@ -35,6 +35,7 @@ from labgpu.services.monitoring import Collector, SweepOutcome
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
+    from labgpu.services.host_keys import LabHostKeys
     from labgpu.services.offload import OffloadService
     from labgpu.services.reality import AutoReleaser
     from labgpu.services.usage import UsageService
@@ -69,6 +70,7 @@ class Labgpu:
         self.user = current_user()
         self._store: Store | None = None
         self._pool: SshPool | None = None
+        self._pins: LabHostKeys | None = None
         self._collector: Collector | None = None
         self._lock = threading.RLock()
         self._bookings: BookingService | None = None
@@ -105,8 +107,31 @@ class Labgpu:
                 self._pool = SshPool(
                     known_hosts=paths.known_hosts_path(),
                     ssh_config=paths.ssh_config_path(),
+                    pins=self._lab_pins(),
                 )
             return self._pool
+
+    def _lab_pins(self) -> LabHostKeys | None:
+        """The lab database's pinned host keys (never for SQLite: known_hosts only)."""
+        if self.is_single_seat:
+            return None
+        with self._lock:
+            if self._pins is None:
+                from labgpu.services.host_keys import LabHostKeys
+
+                self._pins = LabHostKeys(self._open_store, lambda: self.user)
+            return self._pins
+
+    def _open_store(self) -> Store:
+        """The store, without taking the lock while it is open: a connect reads the pinned
+        keys holding its host's lock, which ``close`` waits for while holding ours."""
+        store = self._store
+        return store if store is not None else self.store
+
+    def pins_host_keys(self) -> bool:
+        """True in the lab-database shape: servers' host keys are pinned in the database."""
+        pins = self._lab_pins()
+        return pins is not None and pins.active()
 
     @property
     def is_single_seat(self) -> bool:
@@ -146,6 +171,7 @@ class Labgpu:
             if self._pool is not None:
                 self._pool.close_all()  # and whatever a probe reconnected meanwhile
                 self._pool = None
+            self._pins = None  # the next user may be someone else
             self._offload = None
             if self._store is not None:
                 self._store.close()
@@ -161,18 +187,29 @@ class Labgpu:
         """Connect to a server and list its GPUs, without storing anything.
 
         An unknown host key raises ``HostKeyUnknownError`` carrying the fingerprint; ask the
-        person, then call again with ``trust_fingerprint`` set to it.
+        person, then call again with ``trust_fingerprint`` set to it (``HostKeyNotPinnedError``:
+        only a lab manager may, so do not ask).
         """
         if trust_fingerprint:
             self.pool.trust_host_key(target, trust_fingerprint)
         return self._probe(target)
 
     def register_server(self, name: str, target: SshTarget, result: ProbeResult) -> RegisterReport:
-        """Store a discovered server and its GPUs (again: update, noticing replaced GPUs)."""
+        """Store a discovered server and its GPUs (again: update, noticing replaced GPUs).
+
+        In the lab-database shape a manager also pins the server's host key: the key of the
+        pooled connection discovery used (verified when it was opened), whether that
+        connection was opened by this discovery or was already open.
+        """
         name = name.strip()
         if not name:
             raise LabgpuError("a server needs a name; leave it empty to use the host name")
+        pins = self._lab_pins()
+        pin = pins is not None and pins.active() and pins.may_pin()
+        key = self.pool.host_key(target, timeout=PROBE_TIMEOUT_S) if pin else None
         server, report = self.store.register_server(name, target, result.gpus, self.user)
+        if pins is not None and key is not None:
+            pins.pin_server(name, key)
         self.store.store_probe(name, result)
         return RegisterReport(
             server=server,
@@ -198,10 +235,18 @@ class Labgpu:
         self.store.remove_server(name, self.user)
 
     def forget_host_key(self, name: str) -> int:
-        """Forget the known host key of a registered server; returns how many were removed."""
+        """Forget the known host key of a registered server; returns how many were removed.
+
+        In the lab-database shape the pinned key is deleted (a manager only; audited), and
+        this account's own copy in labgpu's known_hosts with it.
+        """
         server = self.store.get_server(name)
         if server is None:
             raise LabgpuError(f"no server named {name!r}; see `labgpu servers list`")
+        if self.pins_host_keys():
+            removed = self.store.host_keys.forget(name, self.user)
+            self.pool.forget_host_key(server.target)
+            return removed
         removed = self.pool.forget_host_key(server.target)
         self.store.audit(self.user, "server.forget_key", name, f"{removed} key(s)")
         return removed

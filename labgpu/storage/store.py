@@ -38,6 +38,7 @@ from labgpu.core.rules import BookingRules, Maintenance
 from labgpu.storage import bookings, db, inventory, labdb, policies, samples, usage
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
+from labgpu.storage.host_keys import HostKeyStore
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow, UserRow
 from labgpu.storage.offload import OffloadStore
@@ -90,6 +91,11 @@ class Store:
     def offload(self) -> OffloadStore:
         """Clusters and offloaded jobs (issue 5)."""
         return OffloadStore(self._read, self._write)
+
+    @property
+    def host_keys(self) -> HostKeyStore:
+        """Servers' host keys pinned in the lab database (issue 12)."""
+        return HostKeyStore(self._read, self._write)
 
     @property
     def usage(self) -> UsageStore:
