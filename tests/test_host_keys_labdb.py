@@ -19,10 +19,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from labgpu.core.errors import HostKeyChangedError, HostKeyUnknownError
+from labgpu.core.errors import DatabaseError, HostKeyChangedError, HostKeyUnknownError
 from labgpu.core.host_keys import HostKey, HostKeyNotPinnedError
 from labgpu.core.inventory import ServerState, SshTarget
 from labgpu.services import Labgpu
+from labgpu.services.host_keys import LabHostKeys
 from labgpu.storage import Store
 from tests.helpers.nvidia_smi_standin import make_gpus
 from tests.helpers.postgres import PostgresServer
@@ -351,3 +352,32 @@ def test_a_manager_pins_a_key_their_known_hosts_holds_or_they_confirm(
     assert [k.fingerprint for k in pins.pinned_now] == [a40.fingerprint]
     assert pool.host_key(a40.target).fingerprint == a40.fingerprint
     assert not (tmp_path / "labgpu" / "known_hosts").exists()  # pinned, not saved locally
+
+
+def test_pins_last_read_serve_while_the_database_is_away() -> None:
+    """The collector reconnects during a database outage: the pins it read before still
+    decide; a target never read before fails with the database's error."""
+    key = HostKey("ssh-ed25519", "AAAA", "SHA256:x")
+    answers: list[object] = [{"gpu-01": [key]}, DatabaseError("the database is away")]
+
+    class FakeHostKeys:
+        def for_target(self, target: SshTarget) -> object:
+            answer = answers.pop(0) if answers else DatabaseError("still away")
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    class FakeLab:
+        def is_lab(self) -> bool:
+            return True
+
+    class FakeStore:
+        lab = FakeLab()
+        host_keys = FakeHostKeys()
+
+    pins = LabHostKeys(lambda: FakeStore(), lambda: "col")  # type: ignore[arg-type, return-value]
+    known = SshTarget("gpu-01", 22)
+    assert pins.pinned(known) == [key]
+    assert pins.pinned(known) == [key]  # read again, the database away
+    with pytest.raises(DatabaseError):
+        pins.pinned(SshTarget("gpu-02", 22))

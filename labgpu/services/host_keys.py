@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import DatabaseError, LabgpuError
 from labgpu.core.host_keys import HostKey
 from labgpu.core.inventory import SshTarget
 
@@ -35,6 +35,9 @@ class LabHostKeys:
         self._lock = threading.Lock()
         self._lab: bool | None = None
         self._manager: bool | None = None
+        #: The pins last read per target: a reconnect while the database is away (the
+        #: collector sweeps on) still checks against them instead of failing.
+        self._seen: dict[SshTarget, list[HostKey] | None] = {}
 
     def active(self) -> bool:
         """True in the lab-database shape, where registered servers' keys are pinned."""
@@ -48,10 +51,17 @@ class LabHostKeys:
         registered (or this is no lab database): known_hosts decides."""
         if not self.active():
             return None
-        servers = self._store().host_keys.for_target(target)
-        if not servers:
-            return None
-        return [key for keys in servers.values() for key in keys]
+        try:
+            servers = self._store().host_keys.for_target(target)
+        except DatabaseError:
+            with self._lock:
+                if target not in self._seen:
+                    raise
+                return self._seen[target]
+        keys = [key for keys in servers.values() for key in keys] if servers else None
+        with self._lock:
+            self._seen[target] = keys
+        return keys
 
     def may_pin(self) -> bool:
         """True for a lab manager (the database refuses anyone else's pin anyway)."""
