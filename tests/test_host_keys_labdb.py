@@ -223,6 +223,12 @@ def test_pinned_by_a_manager_trusted_by_members_and_the_collector(
     collect_once(capsys, desktops, pin_lab["col"])
     assert state_of(pin_lab["admin"])[0] is ServerState.ONLINE
 
+    # Removing the server removes its pinned key with it.
+    desktops.use("manager")
+    code, out, err = run(capsys, pin_lab["max"], "servers", "remove", "pinbox", "--yes")
+    assert code == 0, err
+    assert pinned(pin_lab["admin"]) == []
+
 
 def test_upgrade_pins_keys_a_manager_already_trusts(
     box: SshdHost,
