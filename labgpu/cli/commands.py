@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labgpu.cli import output
+from labgpu.cli.signin import signed_in
 from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory import ServerState, SshTarget
@@ -25,7 +26,8 @@ def lab_for(args: argparse.Namespace) -> Labgpu:
         from labgpu.services.demo import DemoLabgpu
 
         return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
-    return Labgpu(args.db)
+    # A lab database: signed in first (a terminal is asked for a missing password).
+    return signed_in(Labgpu(args.db), bool(getattr(args, "remember_password", False)))
 
 
 def with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from labgpu.cli import commands, output
+from labgpu.cli.signin import signed_in
 from labgpu.services import Labgpu
 from labgpu.services.lab import MEMBER_ROLES, ROLES
 
@@ -45,7 +46,7 @@ def register(sub: Sub) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     """Set the lab database up (idempotent)."""
-    lab = Labgpu(args.db)
+    lab = signed_in(Labgpu(args.db), bool(getattr(args, "remember_password", False)))
     try:
         lab.init_lab()
         print(

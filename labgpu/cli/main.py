@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reset-demo", action="store_true", help="generate the demo lab again, then open it"
     )
+    parser.add_argument(
+        "--remember-password",
+        action="store_true",
+        help="keep the lab database password you sign in with in the OS keyring",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_gui(sub)

@@ -28,6 +28,15 @@ class DatabaseError(LabgpuError):
     """The database cannot be reached or refused an operation for an environmental reason."""
 
 
+class PasswordNeededError(DatabaseError):
+    """The lab database asks for a password and none was given (URL, keyring, PGPASSWORD,
+    ~/.pgpass): a terminal may ask for one."""
+
+
+class PasswordRefusedError(DatabaseError):
+    """The lab database refused the password (wrong, or a one-time password that expired)."""
+
+
 class SchemaTooNewError(LabgpuError):
     """The database was upgraded by a newer labgpu than this one."""
 

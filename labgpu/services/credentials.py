@@ -99,11 +99,15 @@ def without_password(url: str) -> str:
 
 
 def load_password(connection: LabConnection) -> str | None:
-    """The remembered password of ``connection``, or ``None`` (none, or no usable keyring)."""
+    """The remembered password of ``connection``, or ``None`` (none, or no usable keyring).
+
+    Quiet when there is no keyring (a headless box, a service): nothing was asked to be
+    remembered there, so nothing is missing (``-v`` shows why).
+    """
     try:
         return keyring.get_password(SERVICE, connection.key)
     except KeyringError as exc:
-        log.warning("cannot read the OS keyring: %s", exc)
+        log.info("no password from the OS keyring: %s", exc)
         return None
 
 
@@ -127,12 +131,20 @@ def forget_password(connection: LabConnection) -> None:
         log.warning("cannot remove the password from the OS keyring: %s", exc)
 
 
+def environment_password() -> str | None:
+    """``PGPASSWORD`` if set (libpq uses it for a URL without a password), else ``None``."""
+    return os.environ.get("PGPASSWORD") or None
+
+
 def with_remembered_password(url: str) -> str:
-    """A lab URL without a password gets the remembered one; anything else is unchanged."""
+    """A lab URL without a password gets the remembered one; anything else is unchanged.
+
+    ``PGPASSWORD``, set for this run, wins over the keyring: the keyring is not read then.
+    """
     if not is_lab_url(url):
         return url
     connection, password = parse_lab_url(url)
-    if password:
+    if password or environment_password():
         return url
     remembered = load_password(connection)
     return connection.url(remembered) if remembered else url

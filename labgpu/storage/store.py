@@ -5,6 +5,7 @@ Every method returns ``labgpu.core`` values, never ORM rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +23,13 @@ from labgpu.core.booking import (
     Window,
     as_utc,
 )
-from labgpu.core.errors import DatabaseError, LabgpuError, RefusedError
+from labgpu.core.errors import (
+    DatabaseError,
+    LabgpuError,
+    PasswordNeededError,
+    PasswordRefusedError,
+    RefusedError,
+)
 from labgpu.core.inventory import (
     AuditEntry,
     Gpu,
@@ -49,6 +56,23 @@ __all__ = ["GpuSyncReport", "Store"]
 #: PostgreSQL's SQLSTATE for a row refused by an exclusion constraint.
 EXCLUSION_VIOLATION = "23P01"
 GROUP_ID_MAX = 36  # a UUID's text
+#: libpq's and the server's words for a missing and for a refused password (the connection
+#: errors carry no SQLSTATE).
+_NO_PASSWORD = "no password supplied"
+_PASSWORD_FAILED = re.compile(r'password authentication failed for user "[^"]*"')
+
+
+def _sign_in_error(reason: str, url: str) -> DatabaseError | None:
+    """A missing or refused password as its own error (a terminal may ask for one), else None."""
+    if _NO_PASSWORD in reason:
+        return PasswordNeededError(f"the database at {url} asks for a password and none was given")
+    failed = _PASSWORD_FAILED.search(reason)
+    if failed is not None:
+        return PasswordRefusedError(
+            f"the database at {url} refused the password ({failed.group(0)}): it is wrong, or "
+            "a one-time password that has expired"
+        )
+    return None
 
 
 class Store:
@@ -76,6 +100,12 @@ class Store:
         """Bring the schema to this labgpu's revision; ``SchemaTooNewError`` if newer."""
         with self._known_errors():
             db.upgrade(self._engine)
+
+    def connect(self) -> None:
+        """Connect once: a missing or refused password fails here (``PasswordNeededError``,
+        ``PasswordRefusedError``), before any work; the connection stays pooled."""
+        with self._known_errors(), self._engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def check_schema(self) -> None:
         """Raise unless the schema is exactly this labgpu's (newer: ``SchemaTooNewError``)."""
@@ -120,6 +150,9 @@ class Store:
             if not isinstance(exc, OperationalError):
                 raise
             reason = str(exc.orig or exc).strip().splitlines()[0]
+            signing_in = _sign_in_error(reason, db.display_url(self.url))
+            if signing_in is not None:
+                raise signing_in from exc
             raise DatabaseError(
                 f"the database at {db.display_url(self.url)} failed: {reason}; check that it is "
                 "reachable and try again"
