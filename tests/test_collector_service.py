@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import cast
 import psycopg
 import pytest
 
+from labgpu.cli.main import build_parser
 from labgpu.services import Labgpu
 from tests.helpers.postgres import PostgresServer, start_postgres, stop_postgres
 from tests.helpers.sshd import Fleet
@@ -202,3 +204,40 @@ def test_the_collector_login_does_not_expire(
     if rows != [(True,)]:
         pytest.xfail("labdb.add_member still gives the collector login VALID UNTIL now()+7 days")
     assert rows == [(True,)]
+
+
+def _unit(path: Path) -> dict[str, list[str]]:
+    """A systemd unit's ``KEY=VALUE`` lines (keys may repeat), comments left out."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def test_the_systemd_unit_ships_and_runs_collect_as_its_own_user() -> None:
+    systemd = REPO / "resources" / "systemd"
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    shipped = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert shipped["resources"] == "labgpu/_resources"  # the whole folder is in the wheel
+    unit = _unit(systemd / "labgpu-collector.service")
+    assert unit["User"] == ["labgpu"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["EnvironmentFile"] == ["/etc/labgpu/collector.env"]
+    assert "PGPASSFILE=/var/lib/labgpu/.pgpass" in unit["Environment"]
+    for hardening in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
+        assert unit[hardening] == ["yes"]
+    assert unit["ProtectSystem"] == ["strict"]
+    env = _unit(systemd / "collector.env")
+    (database,) = env["LABGPU_DATABASE_URL"]
+    assert ":" not in database.removeprefix("postgresql://").split("@")[0]  # no password
+    # ExecStart's words, with the example environment file's values, are a valid command line.
+    words = unit["ExecStart"][0].split()
+    assert words[0] == "/opt/labgpu/bin/labgpu"
+    values = {**{k: v[0] for k, v in env.items()}, "LABGPU_OPTIONS": "-v"}
+    argv = [
+        w for word in words[1:] for w in (values[word[1:]].split() if word[0] == "$" else [word])
+    ]
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.verbose, args.interval, args.once) == ("collect", 1, 5.0, False)
