@@ -21,6 +21,7 @@ import keyring
 import psycopg
 import pytest
 
+from labgpu.cli.main import main
 from labgpu.services import Labgpu, credentials
 from tests.helpers.postgres import PostgresServer, start_postgres, stop_postgres
 from tests.helpers.terminal import Terminal
@@ -221,3 +222,138 @@ def test_lab_init_asks_for_the_administrators_password(lab: Lab, server: Postgre
     code, shown = shell.finish()
     assert code == 0, shown
     assert "lab database ready" in shown
+
+
+# -- users passwd ---------------------------------------------------------------------------
+
+
+def test_own_password_on_a_terminal_then_sign_in_with_it(
+    lab: Lab, file_keyring: dict[str, str]
+) -> None:
+    credentials.save_password(lab.connection("ann"), lab.passwords["ann"])  # remembered
+    shell = terminal(["--db", lab.url("ann"), "users", "passwd"], file_keyring)
+    shell.expect("New password: ")
+    shell.type("short")
+    code, shown = shell.finish()
+    assert code == 1
+    assert "at least 8 characters" in shown
+
+    shell = terminal(["--db", lab.url("ann"), "users", "passwd"], file_keyring)
+    shell.expect("New password: ")
+    shell.type("ann's new secret")
+    shell.expect("Repeat it: ")
+    shell.type("ann's other secret")
+    code, shown = shell.finish()
+    assert code == 1
+    assert "the two passwords differ" in shown
+
+    shell = terminal(["--db", lab.url("ann"), "users", "passwd"], file_keyring)
+    shell.expect("New password: ")
+    shell.type("ann's new secret")
+    shell.expect("Repeat it: ")
+    shell.type("ann's new secret")
+    code, shown = shell.finish()
+    assert code == 0, shown
+    assert "password changed" in shown
+    assert "ann's new secret" not in shown
+    assert credentials.load_password(lab.connection("ann")) == "ann's new secret"
+
+    env = environment(PGPASSWORD="ann's new secret")
+    code, _out, err = run(["--db", lab.url("ann"), "bookings", "--json"], env)
+    assert code == 0, err
+    env = environment(PGPASSWORD=lab.passwords["ann"])
+    code, _out, err = run(["--db", lab.url("ann"), "bookings", "--json"], env)
+    assert code == 1
+    assert "refused the password" in err
+    new = Labgpu(lab.url("ann", "ann's new secret"))
+    try:
+        new.open()
+        assert not new.must_change_password()  # one's own password does not expire
+    finally:
+        new.close()
+
+
+def test_own_password_from_standard_input(lab: Lab) -> None:
+    env = environment(PGPASSWORD=lab.passwords["ben"])
+    args = ["--db", lab.url("ben"), "users", "passwd"]
+    code, _out, err = run(args, env)  # /dev/null: nothing to read
+    assert code == 1
+    assert "no new password" in err
+    code, _out, err = run(args, env, stdin="one secret\nanother secret\n")
+    assert code == 1
+    assert "nothing changed" in err
+    code, _out, err = run(args, env, stdin="short\n")
+    assert code == 1
+    assert "at least 8 characters" in err
+    code, out, err = run(args, env, stdin="ben's new secret\nben's new secret\n")
+    assert code == 0, err
+    assert "password changed" in out
+    code, _out, err = run([*args[:2], "status"], environment(PGPASSWORD="ben's new secret"))
+    assert code == 0, err
+
+
+def test_a_manager_resets_a_members_password(lab: Lab) -> None:
+    manager = environment(PGPASSWORD=lab.passwords["max"])
+    code, out, err = run(["--db", lab.url("max"), "users", "passwd", lab.names["ann"]], manager)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("one-time password (shown only now):"))
+    one_time = line.rsplit(" ", 1)[1]
+    assert one_time != lab.passwords["ann"]
+    assert "expires" in out
+
+    old = environment(PGPASSWORD=lab.passwords["ann"])
+    assert run(["--db", lab.url("ann"), "bookings"], old)[0] == 1
+    ann = Labgpu(lab.url("ann", one_time))
+    try:
+        ann.open()
+        assert ann.user == lab.names["ann"]
+        assert ann.must_change_password()  # a one-time password again
+    finally:
+        ann.close()
+
+    # A service login's new password does not expire: nobody signs in to change it.
+    code, out, err = run(["--db", lab.url("max"), "users", "passwd", lab.names["col"]], manager)
+    assert code == 0, err
+    assert "does not expire" in out
+    password = next(x for x in out.splitlines() if x.startswith("password (shown only now):"))
+    collector = Labgpu(lab.url("col", password.rsplit(" ", 1)[1]))
+    try:
+        collector.open()
+        assert collector.role() == "collector"
+        assert not collector.must_change_password()
+    finally:
+        collector.close()
+
+    code, _out, err = run(["--db", lab.url("max"), "users", "passwd", "postgres"], manager)
+    assert code == 1
+    assert "no member named 'postgres'" in err
+
+
+def test_a_student_cannot_reset_anothers_password(lab: Lab) -> None:
+    env = environment(PGPASSWORD=lab.passwords["ann"])
+    code, out, err = run(["--db", lab.url("ann"), "users", "passwd", lab.names["ben"]], env)
+    assert code == 3
+    assert "permission denied: only a lab manager can reset another member's password" in err
+    assert out == ""
+    ben = environment(PGPASSWORD=lab.passwords["ben"])
+    assert run(["--db", lab.url("ben"), "bookings"], ben)[0] == 0  # ben's password still works
+    conninfo = (
+        f"host=127.0.0.1 port={lab.server.port} dbname={lab.dbname} user={lab.names['ann']} "
+        f"password={lab.passwords['ann']}"
+    )
+    with (  # psql cannot either: the database refuses
+        psycopg.connect(conninfo, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(
+            "SELECT labgpu_reset_password(%s, 'SCRAM-SHA-256$x', 'infinity')", [lab.names["ben"]]
+        )
+
+
+def test_single_seat_has_no_passwords(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    for argv in (["users", "passwd"], ["users", "passwd", "bob"]):
+        code = main(["--db", url, *argv])
+        _out, err = capsys.readouterr()
+        assert code == 1
+        assert "single-seat SQLite database, which has no passwords" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labgpu.cli import commands, output
+from labgpu.cli import commands, output, passwd_commands
 from labgpu.cli.signin import signed_in
 from labgpu.services import Labgpu
 from labgpu.services.lab import MEMBER_ROLES, ROLES
@@ -42,6 +42,7 @@ def register(sub: Sub) -> None:
     rm = usub.add_parser("remove", help="drop a member's login (their history stays)")
     rm.add_argument("name")
     rm.set_defaults(handler=run_remove)
+    passwd_commands.register(usub)
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ that signed in in the OS keyring; without it the keyring is only read, quietly.
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 
 from labgpu.core.errors import (
@@ -127,3 +128,10 @@ def _remember(lab: Labgpu) -> None:
             "from ~/.pgpass, or the database asked for none)",
             file=sys.stderr,
         )
+
+
+def environment_hint() -> str | None:
+    """A reminder after a password change when ``PGPASSWORD`` still holds the old one."""
+    if os.environ.get("PGPASSWORD"):
+        return "PGPASSWORD still holds the old password; update it where it is set"
+    return None

@@ -17,3 +17,13 @@ class Member:
     role: str
     can_login: bool
     valid_until: datetime | None  # the one-time password's expiry; None once they set their own
+
+
+@dataclass(frozen=True, slots=True)
+class NewPassword:
+    """A member's password set by a lab manager (``labgpu users passwd NAME``): shown once."""
+
+    name: str
+    role: str
+    password: str
+    valid_until: datetime | None  # a one-time password's expiry; None: a service's, no expiry

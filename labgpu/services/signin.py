@@ -1,4 +1,4 @@
-"""Signing in to the lab database without the app's dialog.
+"""Signing in to the lab database without the app's dialog, and members' passwords.
 
 The CLI asks for a password only when the database wants one and none was given: libpq takes it
 from the URL (where the keyring's remembered one is put), ``PGPASSWORD`` or ``~/.pgpass``. These
@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import ConfigError, LabgpuError
 from labgpu.services.app import Labgpu
 
 if TYPE_CHECKING:
+    from labgpu.core.members import NewPassword
     from labgpu.services.credentials import LabConnection
 
 __all__ = [
+    "change_own_password",
     "connect",
     "connection_of",
+    "min_password_length",
     "password_in_use",
     "remember_password",
+    "require_lab_database",
+    "reset_password",
     "with_password",
 ]
 
@@ -73,3 +78,59 @@ def remember_password(lab: Labgpu) -> bool:
     if load_password(connection) != password:
         save_password(connection, password)
     return True
+
+
+def min_password_length() -> int:
+    """The shortest password a member may choose."""
+    from labgpu.storage.labdb import MIN_PASSWORD_LENGTH
+
+    return MIN_PASSWORD_LENGTH
+
+
+def require_lab_database(lab: Labgpu, what: str) -> None:
+    """Raise unless ``lab`` (opened) is a lab database set up by ``labgpu lab init``."""
+    if lab.is_single_seat:
+        raise LabgpuError(
+            f"{what} needs the lab database (PostgreSQL); this is a single-seat SQLite "
+            "database, which has no passwords"
+        )
+    if not lab.store.lab.is_lab():
+        raise LabgpuError(
+            f"{what} needs a lab database set up by `labgpu lab init`; this PostgreSQL "
+            "database was not set up (its logins are managed with psql)"
+        )
+
+
+def change_own_password(lab: Labgpu, new_password: str, remember: bool = False) -> bool:
+    """Change the signed-in member's password; keep it in the keyring if the old one was
+    remembered there (or ``remember``). Returns True if the keyring has the new one.
+
+    ``ConfigError`` after the change if the keyring could not store it (the change stands).
+    """
+    from labgpu.services.credentials import load_password, save_password
+
+    require_lab_database(lab, "changing a password")
+    connection = connection_of(lab)
+    assert connection is not None  # require_lab_database: PostgreSQL
+    was_remembered = load_password(connection) is not None
+    lab.change_password(new_password)
+    if not (was_remembered or remember):
+        return False
+    try:
+        save_password(connection, new_password)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"the password was changed, but the OS keyring could not keep the new one "
+            f"({exc.__cause__ or exc}); the one it remembers no longer works"
+            if was_remembered
+            else f"the password was changed, but the OS keyring could not keep it "
+            f"({exc.__cause__ or exc})"
+        ) from exc
+    return True
+
+
+def reset_password(lab: Labgpu, name: str) -> NewPassword:
+    """A manager gives member ``name`` a new one-time password (shown once); a service login
+    (the collector) gets one that does not expire."""
+    require_lab_database(lab, "resetting a member's password")
+    return lab.store.passwords.reset_password(name.strip())

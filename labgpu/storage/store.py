@@ -47,6 +47,7 @@ from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.host_keys import HostKeyStore
 from labgpu.storage.inventory import GpuSyncReport
+from labgpu.storage.lab_passwords import LabPasswords
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow, UserRow
 from labgpu.storage.offload import OffloadStore
 from labgpu.storage.usage import UsageStore
@@ -116,6 +117,11 @@ class Store:
     def lab(self) -> labdb.LabDatabase:
         """Roles, members and identity of a PostgreSQL lab database (``labgpu lab init``)."""
         return labdb.LabDatabase(self._engine, self._known_errors)
+
+    @property
+    def passwords(self) -> LabPasswords:
+        """A manager resets a lab member's password (``labgpu users passwd NAME``)."""
+        return LabPasswords(self._engine, self._known_errors)
 
     @property
     def offload(self) -> OffloadStore:
