@@ -7,74 +7,16 @@ someone with ``psql`` would do it; labgpu's code only sets the database up.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import psycopg
 import pytest
 from psycopg import errors
 
 from labgpu.storage import db, labdb
-from tests.helpers.postgres import PostgresServer
+from tests.helpers.labdb import Lab, lab
 
-
-@dataclass
-class Lab:
-    server: PostgresServer
-    dbname: str
-    url: str
-    names: dict[str, str]
-    gpu_id: int
-    server_name: str
-
-    def connect(self, who: str) -> psycopg.Connection:
-        name = self.names.get(who, who)
-        return psycopg.connect(
-            f"host=127.0.0.1 port={self.server.port} user={name} dbname={self.dbname}",
-            autocommit=True,
-        )
-
-
-@pytest.fixture
-def lab(postgres_server: PostgresServer, postgres_url: str) -> Iterator[Lab]:
-    """An initialised lab database with students a and b, a PI, a manager and the collector."""
-    db.upgrade(postgres_url)
-    engine = db.make_engine(postgres_url)
-    suffix = uuid.uuid4().hex[:8]
-    names = {
-        "a": f"alice_{suffix}",
-        "b": f"bob_{suffix}",
-        "pi": f"pia_{suffix}",
-        "manager": f"mona_{suffix}",
-        "collector": f"collector_{suffix}",
-    }
-    roles = {"a": "student", "b": "student", "pi": "pi", "manager": "manager"}
-    roles["collector"] = "collector"
-    try:
-        labdb.init_lab(engine)
-        labdb.init_lab(engine)  # idempotent
-        with engine.begin() as conn:
-            for who, role in roles.items():
-                labdb.add_member(conn, names[who], role)
-        dbname = postgres_url.rsplit("/", 1)[1]
-        with psycopg.connect(postgres_server.conninfo(dbname), autocommit=True) as admin:
-            server_id = admin.execute(
-                "INSERT INTO servers (name, host) VALUES ('node1', 'node1') RETURNING id"
-            ).fetchone()
-            assert server_id is not None
-            gpu = admin.execute(
-                "INSERT INTO gpus (server_id, index, uuid, model) "
-                "VALUES (%s, 0, %s, 'A100') RETURNING id",
-                (server_id[0], f"GPU-{suffix}"),
-            ).fetchone()
-            assert gpu is not None
-        yield Lab(postgres_server, dbname, postgres_url, names, gpu[0], "node1")
-    finally:
-        engine.dispose()
-        postgres_server.drop_database(postgres_url.rsplit("/", 1)[1])
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
-            for name in names.values():
-                admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+__all__ = ["lab"]  # the fixture
 
 
 HOUR = "tstzrange(now() + interval '1 day', now() + interval '1 day 1 hour')"
@@ -248,17 +190,29 @@ def test_collector_state_updates_are_not_audited(lab: Lab) -> None:
         assert col.execute(mine).fetchone() == (0,)
 
 
-def test_app_audit_row_suppresses_the_trigger_row(lab: Lab) -> None:
-    with lab.connect("a") as a, a.transaction():
-        group = book(a, lab.gpu_id)
-        a.execute(
-            "INSERT INTO audit_log (actor, action, subject) VALUES ('me', 'booking.create', %s)",
-            (group,),
-        )
+def test_an_audit_line_written_by_a_member_never_hides_the_database_line(lab: Lab) -> None:
+    """Issue 12: an app-style line in the same transaction used to suppress the trigger's."""
     with lab.connect("a") as a:
-        query = "SELECT actor, action FROM audit_log WHERE actor <> 'postgres'"
+        group = book(a, lab.gpu_id)
+        with a.transaction():
+            a.execute(
+                "INSERT INTO audit_log (actor, action, subject, ts) "
+                "VALUES ('mona', 'booking.update', %s, now() - interval '30 days')",
+                (group,),
+            )
+            a.execute(
+                "UPDATE bookings SET end_ts = end_ts + interval '1 hour' WHERE group_id = %s",
+                (group,),
+            )
+        query = "SELECT actor, action, ts > now() - interval '1 hour' FROM audit_log "
+        query += "WHERE actor <> 'postgres' ORDER BY id"
         rows = a.execute(query).fetchall()
-    assert rows == [(lab.names["a"], "booking.create")]
+    member = lab.names["a"]
+    assert rows == [
+        (member, "db.bookings.insert", True),
+        (member, "booking.update", True),  # kept as context, under the writer's own name, now
+        (member, "db.bookings.update", True),
+    ]
 
 
 def test_members_list_set_role_remove(lab: Lab) -> None:
@@ -310,9 +264,9 @@ def test_scarce_models_need_approval_even_through_psql(lab: Lab) -> None:
             (group, a40),
         )
         a.execute("UPDATE bookings SET status = 'cancelled' WHERE group_id = %s", (group,))
-        refused(
-            lambda: a.execute("UPDATE bookings SET status = 'booked' WHERE group_id = %s", (group,))
-        )
+        with pytest.raises(psycopg.DatabaseError) as info:  # history: issue 12
+            a.execute("UPDATE bookings SET status = 'booked' WHERE group_id = %s", (group,))
+        assert info.value.sqlstate == "LGR01"
         book(a, lab.gpu_id)  # the A100 needs no approval
         book(pi, a40, offset_h=4)  # a PI books an A40 directly
         statuses = a.execute(

@@ -1,4 +1,4 @@
-"""The lab database's protection (DESIGN §4): roles, grants, row-level security, audit trigger.
+"""The lab database's protection (DESIGN §4): roles, grants, row-level security, triggers.
 
 ``init_lab`` runs as a PostgreSQL administrator (a superuser) and is idempotent: run it again
 after every ``labgpu db upgrade`` so new tables get the same owner, grants and policies.
@@ -6,26 +6,32 @@ after every ``labgpu db upgrade`` so new tables get the same owner, grants and p
 - ``labgpu_owner`` (NOLOGIN) owns every table and sequence; nobody logs in as it.
 - Group roles ``labgpu_student``, ``labgpu_pi``, ``labgpu_manager``, ``labgpu_collector``; each
   member's LOGIN role is in exactly one of them.
+- **Identity is the login** (``session_user``), never ``current_user``: owned rows default to
+  it and policies check it, so ``SET ROLE labgpu_student`` changes nothing, and a group role
+  cannot hold a booking.
 - Every table has RLS enabled *and forced*. Everyone reads everything the app shows. Students
-  insert bookings only under their own name (``user_name DEFAULT current_user`` + a WITH CHECK)
-  and change only their own; a PI also decides on anyone's; managers write anything; only the
-  collector (and managers) insert samples and processes and update a server's live state.
+  insert bookings only under their own name and change only their own; a PI also decides on
+  anyone's; managers write anything; only the collector (and managers) insert samples and
+  processes, update a server's live state and release idle bookings (nothing else).
 - A ``BEFORE UPDATE`` trigger on bookings refuses, with SQLSTATE 42501 and a plain message, what a
   policy could only silently skip: changing another member's booking, approving a request as a
   student, deciding under another name, handing a booking to someone else.
-- A ``BEFORE INSERT OR UPDATE`` trigger holds the lab's approval rule (``approval_models``, e.g.
-  A40) for students using ``psql`` too: their bookings of those models can only be requests
-  (``pending``) until a PI or manager approves them.
+- A ``BEFORE INSERT OR UPDATE`` trigger holds **every booking rule** for everyone but managers
+  (``labdb_rules``): length, horizon, no past start, GPUs at once, weekly quota, bookable GPUs,
+  approval models, maintenance; history (cancelled, released, finished, started) stays as it was.
+- **Nothing a caller creates is looked up**: every function schema-qualifies its tables and
+  sets ``search_path = pg_catalog, pg_temp``; members have no CREATE on ``public`` or the
+  database and no TEMPORARY (on PostgreSQL 13/14 too, where ``public`` is open by default).
 - Members are LOGIN roles created through SECURITY DEFINER functions (``labgpu_add_member``,
   ``..._set_member_role``, ``..._remove_member``) owned by the administrator and executable by
   managers only; they touch lab members and the lab's group roles and nothing else. A one-time
-  password expires (VALID UNTIL) until the member sets their own (``labgpu_change_password``).
+  password expires (VALID UNTIL) until the member sets their own (``labgpu_change_password``);
+  a service login (the collector) gets one that does not expire.
 - ``audit_log``: UPDATE/DELETE/TRUNCATE revoked from everyone and refused by triggers; the actor
-  of every new row is forced to ``session_user`` (no forged names). A deferred trigger on
-  bookings, servers, gpus, booking_rules and maintenance writes ``db.<table>.<op>`` rows at
-  commit, *unless* the same transaction already wrote its own audit row: the app's rows are the
-  readable ones ("booking.create", before → after) and are not doubled, while an edit made with
-  ``psql`` (which writes no audit row) is audited by the database itself.
+  and time of every new row are forced to ``session_user`` and the clock (no forged names or
+  dates). A deferred trigger on the audited tables writes ``db.<table>.<op>`` rows at commit for
+  *every* change, whatever else the transaction wrote: the app's readable lines
+  ("booking.create", before → after) stand beside the database's, never instead of them.
 """
 
 from __future__ import annotations
@@ -40,12 +46,21 @@ from sqlalchemy import Connection, Engine, text
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.members import ROLES, Member
 from labgpu.core.rules import BookingRules
-from labgpu.storage import policies
+from labgpu.storage import labdb_rules, policies
 
 OWNER = "labgpu_owner"
 GROUPS = tuple(f"labgpu_{r}" for r in ROLES)
 #: Every table's audit-worthy changes (the collector's state updates of servers excepted).
-AUDITED = ("bookings", "servers", "gpus", "booking_rules", "maintenance", "users", "clusters")
+AUDITED = (
+    "bookings",
+    "servers",
+    "gpus",
+    "booking_rules",
+    "maintenance",
+    "users",
+    "clusters",
+    "host_keys",
+)
 #: Run as the administrator who ran ``init_lab`` (SECURITY DEFINER), by managers only: they
 #: touch lab members and the lab's group roles only, so a manager needs no CREATEROLE (which
 #: would let them grant themselves powerful built-in roles).
@@ -55,7 +70,15 @@ _MEMBER_FUNCTIONS = (
     "labgpu_remove_member(text)",
 )
 #: Tables only managers write (the collector also sets a server's state columns).
-MANAGED = ("servers", "gpus", "booking_rules", "maintenance", "maintenance_gpus", "users")
+MANAGED = (
+    "servers",
+    "gpus",
+    "booking_rules",
+    "maintenance",
+    "maintenance_gpus",
+    "users",
+    "host_keys",  # pinned by managers, verified by every desktop and the collector
+)
 COLLECTED = ("gpu_samples", "gpu_processes")
 #: Usage rollups and their watermarks: written by the collector (and managers), read by all.
 ROLLED_UP = (
@@ -80,23 +103,24 @@ PASSWORD_VALID_DAYS = 7
 MIN_PASSWORD_LENGTH = 8
 
 _FUNCTIONS = r"""
-CREATE OR REPLACE FUNCTION labgpu_is(role_name text) RETURNS boolean
-LANGUAGE sql STABLE AS $f$
-  SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name)
-     AND pg_has_role(current_user, role_name, 'MEMBER')
+-- Identity is the login (session_user): SET ROLE to a group role changes nothing.
+CREATE OR REPLACE FUNCTION public.labgpu_is(role_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = role_name)
+     AND pg_catalog.pg_has_role(session_user, role_name, 'MEMBER')
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_is_member(member_name text) RETURNS boolean
-LANGUAGE sql STABLE AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_is_member(member_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
   SELECT EXISTS (
-    SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-    JOIN pg_roles r ON r.oid = m.member
+    SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+    JOIN pg_catalog.pg_roles r ON r.oid = m.member
     WHERE r.rolname = member_name AND NOT r.rolsuper
       AND g.rolname = ANY (ARRAY['labgpu_student', 'labgpu_pi', 'labgpu_manager',
                                  'labgpu_collector']))
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_add_member(member_name text, lab_role text, password text,
+CREATE OR REPLACE FUNCTION public.labgpu_add_member(member_name text, lab_role text, password text,
                                              valid_until timestamptz) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
@@ -106,7 +130,7 @@ BEGIN
   IF member_name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
     RAISE EXCEPTION 'not a usable member name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = member_name) THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = member_name) THEN
     RAISE EXCEPTION 'role exists' USING ERRCODE = 'duplicate_object';
   END IF;
   IF NOT starts_with(coalesce(password, ''), 'SCRAM-SHA-256$') THEN
@@ -120,7 +144,8 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_set_member_role(member_name text, lab_role text) RETURNS void
+CREATE OR REPLACE FUNCTION public.labgpu_set_member_role(member_name text, lab_role text)
+RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
   g text;
@@ -139,7 +164,7 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_remove_member(member_name text) RETURNS void
+CREATE OR REPLACE FUNCTION public.labgpu_remove_member(member_name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   IF NOT public.labgpu_is_member(member_name) THEN
@@ -149,7 +174,7 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_change_password(new_password text) RETURNS void
+CREATE OR REPLACE FUNCTION public.labgpu_change_password(new_password text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   IF NOT starts_with(coalesce(new_password, ''), 'SCRAM-SHA-256$') THEN
@@ -161,76 +186,49 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_words(name text) RETURNS text[]
-LANGUAGE sql IMMUTABLE AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_words(name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array_remove(regexp_split_to_array(lower(name), '[^a-z0-9]+'), '')
 $f$;
 
--- The model of GPU ``gpu`` if the lab's rules say its bookings need approval (the same word
--- match as the app: every word of a rule's model is a word of the GPU's model), else NULL.
-CREATE OR REPLACE FUNCTION labgpu_approval_model(gpu integer) RETURNS text
-LANGUAGE sql STABLE AS $f$
-  SELECT g.model FROM gpus g, booking_rules r,
-         jsonb_array_elements_text(r.data::jsonb -> 'approval_models') AS q(query)
-  WHERE g.id = gpu AND cardinality(labgpu_words(q.query)) > 0
-    AND labgpu_words(q.query) <@ labgpu_words(g.model)
-  LIMIT 1
-$f$;
-
-CREATE OR REPLACE FUNCTION labgpu_bookings_approval() RETURNS trigger
-LANGUAGE plpgsql AS $f$
-DECLARE
-  model text;
+CREATE OR REPLACE FUNCTION public.labgpu_bookings_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
-  IF NEW.status <> 'booked' OR labgpu_is('labgpu_pi') OR labgpu_is('labgpu_manager')
-     OR labgpu_is('labgpu_collector') THEN
-    RETURN NEW;
-  END IF;
-  IF TG_OP = 'UPDATE' AND (OLD.status = 'booked' OR OLD.user_name <> current_user) THEN
-    RETURN NEW;  -- others' bookings: labgpu_bookings_guard refuses with its own reason
-  END IF;
-  model := labgpu_approval_model(NEW.gpu_id);
-  IF model IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
-      'permission denied: bookings of ' || model || ' need the approval of a PI or a lab '
-      || 'manager; ask for one (status pending)';
-  END IF;
-  RETURN NEW;
-END
-$f$;
-
-CREATE OR REPLACE FUNCTION labgpu_bookings_guard() RETURNS trigger
-LANGUAGE plpgsql AS $f$
-BEGIN
-  IF labgpu_is('labgpu_manager') THEN
+  IF public.labgpu_is('labgpu_manager') THEN
     RETURN NEW;
   END IF;
   IF NEW.user_name IS DISTINCT FROM OLD.user_name THEN
     RAISE EXCEPTION 'permission denied: only a lab manager can give a booking to someone else'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF labgpu_is('labgpu_collector') THEN
+  IF public.labgpu_is('labgpu_collector') THEN
+    IF NEW.status NOT IN (OLD.status, 'released') OR NEW.end_ts > OLD.end_ts
+       OR NEW.start_ts IS DISTINCT FROM OLD.start_ts OR NEW.gpu_id IS DISTINCT FROM OLD.gpu_id
+       OR NEW.note IS DISTINCT FROM OLD.note THEN
+      RAISE EXCEPTION 'permission denied: the collector only releases idle bookings'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
     RETURN NEW;
   END IF;
-  IF OLD.user_name <> current_user AND NOT labgpu_is('labgpu_pi') THEN
+  IF OLD.user_name <> session_user AND NOT public.labgpu_is('labgpu_pi') THEN
     RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
       'permission denied: a student can only change their own bookings (this one is '
       || OLD.user_name || '''s)';
   END IF;
-  IF OLD.status = 'pending' AND NEW.status = 'booked' AND NOT labgpu_is('labgpu_pi') THEN
+  IF OLD.status = 'pending' AND NEW.status = 'booked' AND NOT public.labgpu_is('labgpu_pi') THEN
     RAISE EXCEPTION 'permission denied: only a PI or a lab manager can approve a booking request'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF NOT labgpu_is('labgpu_pi') AND (NEW.decided_by IS DISTINCT FROM OLD.decided_by
+  IF NOT public.labgpu_is('labgpu_pi') AND (NEW.decided_by IS DISTINCT FROM OLD.decided_by
        OR NEW.decision_reason IS DISTINCT FROM OLD.decision_reason) THEN
     RAISE EXCEPTION 'permission denied: only a PI or a lab manager can decide on a request'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF NEW.decided_by IS DISTINCT FROM OLD.decided_by AND NEW.decided_by <> current_user THEN
+  IF NEW.decided_by IS DISTINCT FROM OLD.decided_by AND NEW.decided_by <> session_user THEN
     RAISE EXCEPTION 'permission denied: a decision is recorded under your own name only'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF OLD.user_name <> current_user AND (
+  IF OLD.user_name <> session_user AND (
        NEW.start_ts IS DISTINCT FROM OLD.start_ts OR NEW.end_ts IS DISTINCT FROM OLD.end_ts
        OR NEW.gpu_id IS DISTINCT FROM OLD.gpu_id OR NEW.note IS DISTINCT FROM OLD.note) THEN
     RAISE EXCEPTION 'permission denied: a PI decides on others'' bookings but does not edit them'
@@ -240,15 +238,15 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_owner_guard() RETURNS trigger
-LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_owner_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
   owner text := to_jsonb(OLD) ->> TG_ARGV[0];
 BEGIN
-  IF labgpu_is('labgpu_manager') THEN
+  IF public.labgpu_is('labgpu_manager') THEN
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
   END IF;
-  IF owner IS DISTINCT FROM current_user::text THEN
+  IF owner IS DISTINCT FROM session_user::text THEN
     RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
       'permission denied: only ' || coalesce(owner, 'its owner')
       || ' or a lab manager can change this ' || TG_ARGV[1];
@@ -261,16 +259,16 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_audit_frozen() RETURNS trigger
-LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_audit_frozen() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   RAISE EXCEPTION 'permission denied: the audit log cannot be changed or deleted'
     USING ERRCODE = 'insufficient_privilege';
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_audit_actor() RETURNS trigger
-LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_audit_actor() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   NEW.actor := session_user;
   NEW.ts := clock_timestamp();
@@ -278,10 +276,9 @@ BEGIN
 END
 $f$;
 
-CREATE OR REPLACE FUNCTION labgpu_audit_row() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+CREATE OR REPLACE FUNCTION public.labgpu_audit_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
-  xid text := mod(txid_current(), 4294967296)::text;
   old_j jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
   new_j jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
   subject text;
@@ -291,16 +288,13 @@ BEGIN
        = (new_j - 'state' - 'state_reason' - 'state_since' - 'last_seen') THEN
     RETURN NULL;
   END IF;
-  IF EXISTS (SELECT 1 FROM audit_log WHERE xmin::text = xid AND NOT starts_with(action, 'db.')) THEN
-    RETURN NULL;  -- the app audited this transaction itself
-  END IF;
   subject := coalesce(new_j, old_j) ->> 'id';
   IF TG_TABLE_NAME = 'servers' THEN
     subject := coalesce(new_j, old_j) ->> 'name';
   ELSIF TG_TABLE_NAME = 'bookings' THEN
     subject := coalesce(new_j, old_j) ->> 'group_id';
   END IF;
-  INSERT INTO audit_log (ts, actor, action, subject, detail)
+  INSERT INTO public.audit_log (ts, actor, action, subject, detail)
   VALUES (clock_timestamp(), session_user, 'db.' || TG_TABLE_NAME || '.' || lower(TG_OP),
           coalesce(subject, ''),
           CASE TG_OP WHEN 'INSERT' THEN new_j::text WHEN 'DELETE' THEN old_j::text
@@ -368,8 +362,12 @@ def init_lab(engine: Engine) -> None:
         tables = _tables(conn)
         for table in tables:
             _exec(conn, f"ALTER TABLE {_q(table)} OWNER TO {OWNER}")
+        _exec(conn, labdb_rules.rules_sql())
         for fn in ("labgpu_audit_row()", "labgpu_is(text)"):
             _exec(conn, f"ALTER FUNCTION {fn} OWNER TO {OWNER}")
+        _exec(conn, "DROP TRIGGER IF EXISTS labgpu_bookings_approval ON bookings")
+        _exec(conn, "DROP FUNCTION IF EXISTS labgpu_bookings_approval()")
+        _exec(conn, "DROP FUNCTION IF EXISTS labgpu_approval_model(integer)")
         # The approval trigger reads the rules: store the defaults if none were ever saved.
         conn.execute(
             text(
@@ -378,11 +376,11 @@ def init_lab(engine: Engine) -> None:
             ),
             {"data": policies.rules_to_json(BookingRules())},
         )
-        _exec(conn, "ALTER TABLE bookings ALTER COLUMN user_name SET DEFAULT current_user")
-        _exec(conn, "ALTER TABLE bookings ALTER COLUMN created_by SET DEFAULT current_user")
+        _exec(conn, "ALTER TABLE bookings ALTER COLUMN user_name SET DEFAULT session_user")
+        _exec(conn, "ALTER TABLE bookings ALTER COLUMN created_by SET DEFAULT session_user")
         for table, (column, _what) in OWNED.items():
             if table in tables:
-                _exec(conn, f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT current_user")
+                _exec(conn, f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT session_user")
         _grants(conn, tables, _sequences(conn))
         _policies(conn, tables)
         _triggers(conn)
@@ -391,7 +389,11 @@ def init_lab(engine: Engine) -> None:
 def _grants(conn: Connection, tables: list[str], sequences: list[str]) -> None:
     everyone = ", ".join(GROUPS)
     members = "labgpu_student, labgpu_pi"
+    # No member creates anything: no objects in public (open to all before PostgreSQL 15), no
+    # schemas, no temporary tables (a session's pg_temp could shadow a lab table otherwise).
     _exec(conn, "REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    database = conn.exec_driver_sql("SELECT quote_ident(current_database())").scalar()
+    _exec(conn, f"REVOKE CREATE, TEMPORARY ON DATABASE {database} FROM PUBLIC, {everyone}")
     _exec(conn, f"GRANT USAGE ON SCHEMA public TO {everyone}, {OWNER}")
     for table in tables:
         _exec(conn, f"REVOKE ALL ON {_q(table)} FROM PUBLIC, {everyone}")
@@ -429,28 +431,29 @@ def _policies(conn: Connection, tables: list[str]) -> None:
         _exec(conn, f"DROP POLICY IF EXISTS {name} ON {_q(table)}")
         _exec(conn, f"CREATE POLICY {name} ON {_q(table)} {body}")
 
-    manager = "labgpu_is('labgpu_manager')"
+    # (SELECT ...): evaluated once per statement, not once per row.
+    manager = "(SELECT public.labgpu_is('labgpu_manager'))"
     for table in tables:
         _exec(conn, f"ALTER TABLE {_q(table)} ENABLE ROW LEVEL SECURITY")
         _exec(conn, f"ALTER TABLE {_q(table)} FORCE ROW LEVEL SECURITY")
         policy(table, "labgpu_read", "FOR SELECT USING (true)")
         if table != "audit_log":
             policy(table, "labgpu_manage", f"FOR ALL USING ({manager}) WITH CHECK ({manager})")
-    own = "user_name = current_user"
+    own = "user_name = session_user"
     policy(
         "bookings",
         "labgpu_book_own",
-        f"FOR INSERT WITH CHECK ({own} AND created_by = current_user)",
+        f"FOR INSERT WITH CHECK ({own} AND created_by = session_user)",
     )
     # Updates: every member passes the policy; labgpu_bookings_guard raises a clear 42501 for
     # rows that are not theirs (a policy would only skip them silently).
     policy(
         "bookings",
         "labgpu_change",
-        f"FOR UPDATE USING (true) WITH CHECK ({own} OR labgpu_is('labgpu_pi') "
-        "OR labgpu_is('labgpu_collector'))",
+        f"FOR UPDATE USING (true) WITH CHECK ({own} OR (SELECT public.labgpu_is('labgpu_pi')) "
+        "OR (SELECT public.labgpu_is('labgpu_collector')))",
     )
-    collector = "labgpu_is('labgpu_collector')"
+    collector = "(SELECT public.labgpu_is('labgpu_collector'))"
     for table in COLLECTED:
         policy(table, "labgpu_collect", f"FOR INSERT WITH CHECK ({collector})")
         policy(table, "labgpu_retention", f"FOR DELETE USING ({collector})")
@@ -461,7 +464,7 @@ def _policies(conn: Connection, tables: list[str]) -> None:
     for table, (column, _what) in OWNED.items():
         if table not in tables:
             continue
-        mine = f"{column} = current_user"
+        mine = f"{column} = session_user"
         policy(table, "labgpu_own_insert", f"FOR INSERT WITH CHECK ({mine})")
         # Every member passes; labgpu_owner_guard refuses others' rows with a clear 42501.
         policy(table, "labgpu_own_update", f"FOR UPDATE USING (true) WITH CHECK ({mine})")
@@ -479,45 +482,46 @@ def _triggers(conn: Connection) -> None:
         "bookings",
         "labgpu_bookings_guard",
         "TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW "
-        "EXECUTE FUNCTION labgpu_bookings_guard()",
+        "EXECUTE FUNCTION public.labgpu_bookings_guard()",
     )
+    # After the guard (triggers fire by name): who may change a row is said first.
     trigger(
         "bookings",
-        "labgpu_bookings_approval",
+        "labgpu_bookings_rules",
         "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
-        "EXECUTE FUNCTION labgpu_bookings_approval()",
+        "EXECUTE FUNCTION public.labgpu_bookings_rules()",
     )
     trigger(
         "audit_log",
         "labgpu_audit_frozen",
         "TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
-        "EXECUTE FUNCTION labgpu_audit_frozen()",
+        "EXECUTE FUNCTION public.labgpu_audit_frozen()",
     )
     trigger(
         "audit_log",
         "labgpu_audit_truncate",
         "TRIGGER {name} BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-        "EXECUTE FUNCTION labgpu_audit_frozen()",
+        "EXECUTE FUNCTION public.labgpu_audit_frozen()",
     )
     trigger(
         "audit_log",
         "labgpu_audit_actor",
         "TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
-        "EXECUTE FUNCTION labgpu_audit_actor()",
+        "EXECUTE FUNCTION public.labgpu_audit_actor()",
     )
     for table, (column, what) in OWNED.items():
         trigger(
             table,
             "labgpu_owner_guard",
             "TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
-            f"EXECUTE FUNCTION labgpu_owner_guard('{column}', '{what}')",
+            f"EXECUTE FUNCTION public.labgpu_owner_guard('{column}', '{what}')",
         )
     for table in AUDITED:
         trigger(
             table,
             "labgpu_audit",
             "CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION labgpu_audit_row()",
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.labgpu_audit_row()",
         )
 
 
@@ -548,10 +552,12 @@ def add_member(conn: Connection, name: str, role: str) -> str:
     if _role_exists(conn, name):
         raise RefusedError(f"a database role named {name!r} already exists; pick another name")
     password = secrets.token_urlsafe(12)
+    # A service login runs unattended: its password cannot wait for a first sign-in.
+    expires = (
+        "'infinity'" if role == "collector" else f"now() + interval '{PASSWORD_VALID_DAYS} days'"
+    )
     conn.execute(
-        text(
-            f"SELECT labgpu_add_member(:n, :r, :p, now() + interval '{PASSWORD_VALID_DAYS} days')"
-        ),
+        text(f"SELECT labgpu_add_member(:n, :r, :p, {expires})"),
         {"n": name, "r": role, "p": scram_verifier(conn, name, password)},
     )
     _set_user_row(conn, name, role)

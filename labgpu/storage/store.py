@@ -42,7 +42,7 @@ from labgpu.core.inventory import (
     SshTarget,
 )
 from labgpu.core.rules import BookingRules, Maintenance
-from labgpu.storage import bookings, db, inventory, labdb, policies, samples, usage
+from labgpu.storage import bookings, db, inventory, labdb, labdb_rules, policies, samples, usage
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
 from labgpu.storage.host_keys import HostKeyStore
@@ -149,6 +149,10 @@ class Store:
         try:
             yield
         except DBAPIError as exc:
+            # A booking rule the lab database enforces itself (SQLSTATE LGR01).
+            broken = labdb_rules.rule_refusal(exc.orig)
+            if broken is not None:
+                raise broken from exc
             # Refused by the lab database's grants, policies or triggers (SQLSTATE 42501).
             refusal = labdb.permission_message(exc.orig)
             if refusal is not None:

@@ -1,0 +1,604 @@
+"""Every booking rule holds against a member using ``psql`` (issue 12).
+
+Each probe is direct SQL over a plain psycopg connection logged in as the member, the way an
+adversarial student would try it: far and long bookings, made-up history, moving a row instead
+of inserting one, temporary tables that shadow the rules, ``SET ROLE`` to a group role, many
+statements in one transaction. The last test proves with random bookings (hypothesis) that the
+database and the app's Python rules give the same verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg import errors
+
+from labgpu.core.booking import BookingConflictError
+from labgpu.core.errors import RefusedError
+from labgpu.core.rules import BookingRules, RuleRefusedError, initial_status
+from labgpu.services.booking import BookingService
+from labgpu.storage import policies
+from labgpu.storage.store import Store
+from tests.helpers.labdb import Lab, lab
+
+__all__ = ["lab"]  # the fixture
+
+RULE_REFUSED = "LGR01"
+
+
+@dataclass
+class RulesLab:
+    """``lab`` with bookable RTX A4000s, an A40 and a first-come A4000."""
+
+    lab: Lab
+    a4000: list[int]  # five, on node1 and node2
+    a40: int
+    closed: int  # not bookable
+
+    def connect(self, who: str) -> psycopg.Connection:
+        return self.lab.connect(who)
+
+    def set_rules(self, rules: BookingRules) -> None:
+        with self.lab.admin() as admin:
+            admin.execute(
+                "UPDATE booking_rules SET data = %s WHERE id = 1", (policies.rules_to_json(rules),)
+            )
+
+
+@pytest.fixture
+def rlab(lab: Lab) -> RulesLab:
+    with lab.admin() as admin:
+        node1 = admin.execute("SELECT id FROM servers WHERE name = 'node1'").fetchone()
+        node2 = admin.execute(
+            "INSERT INTO servers (name, host) VALUES ('node2', 'node2') RETURNING id"
+        ).fetchone()
+        assert node1 is not None
+        assert node2 is not None
+
+        def gpu(server: int, index: int, model: str, bookable: bool = True) -> int:
+            row = admin.execute(
+                "INSERT INTO gpus (server_id, index, uuid, model, bookable) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (server, index, f"GPU-{uuid.uuid4()}", model, bookable),
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        a4000 = [gpu(node1[0], i, "NVIDIA RTX A4000") for i in (1, 2, 3)]
+        a4000 += [gpu(node2[0], i, "NVIDIA RTX A4000") for i in (0, 1)]
+        a40 = gpu(node2[0], 2, "NVIDIA A40")
+        closed = gpu(node2[0], 3, "NVIDIA RTX A4000", bookable=False)
+    return RulesLab(lab, a4000, a40, closed)
+
+
+def insert(
+    conn: psycopg.Connection,
+    gpu_id: int,
+    start: str,
+    end: str,
+    status: str = "booked",
+    extra: str = "",
+) -> int:
+    """Insert one booking with SQL times (``now() + interval '1 day'``); its id."""
+    columns = "group_id, gpu_id, start_ts, end_ts, status, created_by" + extra.split("|")[0]
+    values = f"%s, %s, {start}, {end}, %s, session_user" + (extra.split("|")[1] if extra else "")
+    row = conn.execute(
+        f"INSERT INTO bookings ({columns}) VALUES ({values}) RETURNING id",
+        (uuid.uuid4().hex, gpu_id, status),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def rule_refused(action: Callable[[], object]) -> tuple[str, str]:
+    """The rule the database named, and its message."""
+    with pytest.raises(psycopg.DatabaseError) as info:
+        action()
+    assert info.value.sqlstate == RULE_REFUSED, info.value
+    detail = json.loads(info.value.diag.message_detail or "{}")
+    return str(detail["rule"]), str(info.value.diag.message_primary)
+
+
+def denied(action: Callable[[], object]) -> str:
+    with pytest.raises(errors.InsufficientPrivilege) as info:
+        action()
+    return str(info.value)
+
+
+DAY = "now() + interval '1 day'"
+
+
+def test_length_and_horizon(rlab: RulesLab) -> None:
+    g = rlab.a4000[0]
+    with rlab.connect("a") as a:
+        rule, message = rule_refused(
+            lambda: insert(a, g, "now() + interval '20 days'", "now() + interval '385 days'")
+        )
+        assert rule == "horizon_days"
+        assert "beyond the booking horizon of 14 days" in message
+        rule, message = rule_refused(lambda: insert(a, g, DAY, "now() + interval '366 days'"))
+        assert (rule, message.split(";")[0]) == (
+            "max_hours",
+            "a booking may last at most 72 h, this one lasts 8760 h",
+        )
+        insert(a, g, DAY, "now() + interval '3 days'")  # 48 h, 1 day ahead: fine
+    with rlab.connect("manager") as m:  # managers are not bound by the rules
+        insert(m, g, "now() + interval '20 days'", "now() + interval '385 days'")
+
+
+def test_no_made_up_history(rlab: RulesLab) -> None:
+    g = rlab.a4000[0]
+    past = ("now() - interval '3 days'", "now() - interval '2 days'")
+    with rlab.connect("a") as a:
+        rule, message = rule_refused(lambda: insert(a, g, *past, status="finished"))
+        assert rule == "status"
+        assert "history the lab records itself" in message
+        for status in ("cancelled", "released"):
+            assert rule_refused(lambda s=status: insert(a, g, DAY, DAY + " + interval '1 hour'",
+                                                        status=s))[0] == "status"  # fmt: skip
+        assert rule_refused(lambda: insert(a, g, *past))[0] == "start_in_past"
+        # A forged creation date is replaced by the real one.
+        booking = insert(
+            a, g, DAY, DAY + " + interval '1 hour'", extra=", created_at|, '2020-01-01'"
+        )
+        row = a.execute(
+            "SELECT created_at > now() - interval '1 minute' FROM bookings WHERE id = %s",
+            (booking,),
+        ).fetchone()
+        assert row == (True,)
+
+
+def test_moving_a_row_is_checked_like_a_new_booking(rlab: RulesLab) -> None:
+    with rlab.connect("a") as a, rlab.connect("pi") as pi:
+        booking = insert(a, rlab.a4000[0], DAY, DAY + " + interval '2 hours'")
+        move = "UPDATE bookings SET gpu_id = %s WHERE id = %s"
+        message = denied(lambda: a.execute(move, (rlab.a40, booking)))
+        assert "bookings of NVIDIA A40 need the approval of a PI" in message
+        assert rule_refused(lambda: a.execute(move, (rlab.closed, booking)))[0] == "bookable"
+        a.execute(move, (rlab.a4000[1], booking))  # another A4000: fine
+        # Moved earlier than now, or later than the horizon, or made longer than allowed.
+        for change, rule in (
+            ("start_ts = now() - interval '1 day'", "start_in_past"),
+            ("start_ts = now() + interval '30 days', end_ts = now() + interval '31 days'",
+             "horizon_days"),
+            ("end_ts = start_ts + interval '100 hours'", "max_hours"),
+        ):  # fmt: skip
+            sql = f"UPDATE bookings SET {change} WHERE id = {booking}"
+            assert rule_refused(lambda sql=sql: a.execute(sql))[0] == rule
+        # A cancelled booking is history: it cannot be revived, moved or ended.
+        a.execute("UPDATE bookings SET status = 'cancelled' WHERE id = %s", (booking,))
+        for change in ("status = 'booked'", "status = 'released'", "end_ts = end_ts + '1h'"):
+            sql = f"UPDATE bookings SET {change} WHERE id = {booking}"
+            assert rule_refused(lambda sql=sql: a.execute(sql))[0] == "history"
+        # A PI who approves a request still moves nothing.
+        request = insert(a, rlab.a40, DAY, DAY + " + interval '1 hour'", status="pending")
+        pi.execute("UPDATE bookings SET status = 'booked' WHERE id = %s", (request,))
+
+
+def test_started_and_finished_bookings_keep_their_past(rlab: RulesLab) -> None:
+    g = rlab.a4000[0]
+    member = rlab.lab.names["a"]
+    with rlab.lab.admin() as admin:  # history the lab recorded (as the app would have)
+        running = insert(admin, g, "now() - interval '2 hours'", "now() + interval '2 hours'",
+                         extra=f", user_name|, '{member}'")  # fmt: skip
+        done = insert(admin, rlab.a4000[1], "now() - interval '5 hours'",
+                      "now() - interval '3 hours'", extra=f", user_name|, '{member}'")  # fmt: skip
+    with rlab.connect("a") as a:
+        sql = "UPDATE bookings SET {} WHERE id = %s"
+        for change, rule in (
+            ("status = 'cancelled'", "started"),
+            ("start_ts = start_ts - interval '1 hour'", "started"),
+            (f"gpu_id = {rlab.a4000[2]}", "started"),
+            ("status = 'released', end_ts = start_ts + interval '1 minute'", "end_in_past"),
+            ("status = 'released', end_ts = end_ts + interval '1 hour'", "history"),
+            ("status = 'finished'", "status"),
+        ):
+            statement = sql.format(change)
+            got = rule_refused(lambda s=statement: a.execute(s, (running,)))[0]
+            assert got == rule, change
+        assert rule_refused(lambda: a.execute(sql.format("end_ts = now()"), (done,)))[0] == (
+            "finished"
+        )
+        # What the app does: extend within the rules, then end it now.
+        a.execute(sql.format("end_ts = end_ts + interval '1 hour'"), (running,))
+        a.execute(sql.format("status = 'released', end_ts = now()"), (running,))
+
+
+def test_held_at_once_counts_every_statement_of_a_transaction(rlab: RulesLab) -> None:
+    with rlab.connect("a") as a:
+
+        def five() -> None:  # five GPUs over the same window in one transaction; limit 4
+            with a.transaction():
+                for gpu_id in rlab.a4000:
+                    insert(a, gpu_id, DAY, DAY + " + interval '1 hour'")
+
+        with pytest.raises(psycopg.DatabaseError) as info:
+            five()
+        assert json.loads(info.value.diag.message_detail or "{}") == {
+            "rule": "max_gpus_at_once",
+            "limit": "4 GPUs",
+            "current": "5 GPUs",
+        }
+        assert a.execute("SELECT count(*) FROM bookings").fetchone() == (0,)
+        # Back to back is not at once.
+        for gpu_id in rlab.a4000[:4]:
+            insert(a, gpu_id, DAY, DAY + " + interval '1 hour'")
+        insert(a, rlab.a4000[4], DAY + " + interval '1 hour'", DAY + " + interval '2 hours'")
+        # Growing into the others' window is.
+        last = "UPDATE bookings SET start_ts = start_ts - interval '30 minutes' "
+        last += "WHERE gpu_id = %s"
+        assert rule_refused(lambda: a.execute(last, (rlab.a4000[4],)))[0] == "max_gpus_at_once"
+
+
+def test_weekly_quota_and_weights(rlab: RulesLab) -> None:
+    rlab.set_rules(BookingRules(weekly_quota_gpu_hours=10))
+    with rlab.connect("a") as a:
+        monday = "date_trunc('week', now() + interval '7 days')"
+        rule, message = rule_refused(
+            lambda: insert(a, rlab.a40, monday, monday + " + interval '4 hours'", "pending")
+        )
+        assert rule == "weekly_quota_gpu_hours"
+        assert "NVIDIA A40 counts x3" in message
+        insert(a, rlab.a4000[0], monday, monday + " + interval '8 hours'")
+        extend = "UPDATE bookings SET end_ts = end_ts + interval '3 hours'"
+        assert rule_refused(lambda: a.execute(extend))[0] == "weekly_quota_gpu_hours"
+        a.execute("UPDATE bookings SET end_ts = end_ts + interval '2 hours'")  # 10 h: the quota
+
+
+def test_maintenance_and_first_come_gpus(rlab: RulesLab) -> None:
+    g = rlab.a4000[0]
+    day = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    at = {f"h{h}": f"'{(day + timedelta(hours=h)).isoformat()}'::timestamptz" for h in range(-2, 6)}
+    with rlab.lab.admin() as admin:
+        row = admin.execute(
+            "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
+            f"VALUES ({at['h0']}, {at['h4']}, 'new fans', 'mona') RETURNING id"
+        ).fetchone()
+        assert row is not None
+        admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], g))
+    with rlab.connect("a") as a:
+        rule, message = rule_refused(lambda: insert(a, g, at["h3"], at["h5"]))
+        assert rule == "maintenance"
+        assert "(new fans)" in message
+        before = insert(a, g, at["h-2"], at["h0"])  # up to the maintenance: fine
+        extend = "UPDATE bookings SET end_ts = end_ts + interval '1 hour' WHERE id = %s"
+        assert rule_refused(lambda: a.execute(extend, (before,)))[0] == "maintenance"
+        assert rule_refused(lambda: insert(a, rlab.closed, DAY, DAY + " + '1h'"))[0] == "bookable"
+
+
+def test_temporary_tables_cannot_shadow_the_rules(rlab: RulesLab) -> None:
+    shadow = "CREATE TEMP TABLE booking_rules (id int, data text)"
+    with rlab.connect("a") as a:
+        assert "permission denied to create temporary tables" in denied(lambda: a.execute(shadow))
+        denied(lambda: a.execute("CREATE TABLE public.booking_rules_copy (id int)"))
+        denied(lambda: a.execute("CREATE SCHEMA mine"))
+    # Even where a careless administrator granted TEMPORARY, the functions look nowhere else.
+    with rlab.lab.admin() as admin:
+        admin.execute(f'GRANT TEMPORARY ON DATABASE "{rlab.lab.dbname}" TO "{rlab.lab.names["a"]}"')
+    with rlab.connect("a") as a:
+        a.execute(shadow)
+        a.execute("""INSERT INTO booking_rules VALUES (1, '{"approval_models": [],
+                     "max_hours": 10000, "horizon_days": 10000}')""")
+        a.execute("CREATE TEMP TABLE gpus AS SELECT * FROM public.gpus")
+        a.execute("UPDATE pg_temp.gpus SET model = 'free', bookable = true")
+        a.execute("SET search_path = pg_temp, public")
+        message = denied(lambda: insert(a, rlab.a40, DAY, DAY + " + interval '1 hour'"))
+        assert "bookings of NVIDIA A40 need the approval" in message
+        assert rule_refused(lambda: insert(a, rlab.closed, DAY, DAY + " + '1h'"))[0] == "bookable"
+        long = DAY + " + interval '200 hours'"
+        assert rule_refused(lambda: insert(a, rlab.a4000[0], DAY, long))[0] == "max_hours"
+
+
+def test_set_role_does_not_change_who_holds_a_booking(rlab: RulesLab) -> None:
+    member = rlab.lab.names["a"]
+    with rlab.connect("a") as a:
+        a.execute("SET ROLE labgpu_student")
+        assert a.execute("SELECT current_user").fetchone() == ("labgpu_student",)
+        booking = insert(a, rlab.a4000[0], DAY, DAY + " + interval '1 hour'")
+        row = a.execute("SELECT user_name, created_by FROM bookings WHERE id = %s", (booking,))
+        assert row.fetchone() == (member, member)
+        as_group = ", user_name|, 'labgpu_student'"
+        two = DAY + " + interval '2 hours'"
+        assert rule_refused(lambda: insert(a, rlab.a4000[1], DAY, two, extra=as_group))[0] == (
+            "holder"
+        )
+        a.execute("RESET ROLE")
+    with rlab.connect("b") as b:  # and another student still cannot touch it
+        b.execute("SET ROLE labgpu_student")
+        message = denied(
+            lambda: b.execute("UPDATE bookings SET status = 'cancelled' WHERE id = %s", (booking,))
+        )
+        assert f"this one is {member}'s" in message
+
+
+def test_the_collector_only_releases(rlab: RulesLab) -> None:
+    with rlab.connect("a") as a:
+        booking = insert(a, rlab.a4000[0], DAY, DAY + " + interval '1 hour'")
+    with rlab.connect("collector") as c:
+        for change in ("end_ts = end_ts + interval '1 hour'", f"gpu_id = {rlab.a4000[1]}"):
+            sql = f"UPDATE bookings SET {change} WHERE id = {booking}"
+            assert "only releases idle bookings" in denied(lambda s=sql: c.execute(s))
+
+
+def test_the_app_reports_a_database_refusal_as_a_rule(rlab: RulesLab) -> None:
+    """A write that reaches the database past the app's own checks gets the same refusal."""
+    from labgpu.core.booking import BookingStatus, Window
+
+    url = rlab.lab.url.replace("postgres@", f"{rlab.lab.names['a']}@")
+    store = Store(url)
+    try:
+        start = datetime.now(UTC) + timedelta(days=1)
+        with pytest.raises(RuleRefusedError) as info:
+            store.create_bookings(
+                str(uuid.uuid4()),
+                [rlab.a4000[0]],
+                rlab.lab.names["a"],
+                Window(start, start + timedelta(hours=100)),
+                BookingStatus.BOOKED,
+                "",
+                rlab.lab.names["a"],
+            )
+        assert (info.value.rule, info.value.limit, info.value.current) == (
+            "max_hours",
+            "72 h",
+            "100 h",
+        )
+        assert isinstance(info.value, RefusedError)  # exit code 3 in the CLI
+    finally:
+        store.close()
+
+
+# -- the two implementations agree ---------------------------------------------------------
+
+HALF_HOUR = timedelta(minutes=30)
+RULES = st.builds(
+    BookingRules,
+    max_hours=st.sampled_from([2.0, 6.0, 72.0]),
+    horizon_days=st.sampled_from([1.0, 2.0, 14.0]),
+    max_gpus_at_once=st.sampled_from([1, 2, 4]),
+    weekly_quota_gpu_hours=st.sampled_from([None, 6.0, 20.0]),
+    model_weights=st.sampled_from([(("A40", 3.0),), (("A40", 3.0), ("A4000", 0.5))]),
+)
+#: (GPU slot 0-6, start and length in half hours from now, stored status)
+EXISTING = st.tuples(
+    st.integers(0, 6),
+    st.one_of(st.integers(-20, 40), st.integers(-200, 300)),
+    st.one_of(st.integers(1, 12), st.integers(1, 40)),
+    st.sampled_from(["booked", "booked", "pending", "cancelled", "released"]),
+)
+#: (GPU slots, start and length in half hours from now): mostly soon and short, as in a lab
+REQUEST = st.tuples(
+    st.sets(st.integers(0, 6), min_size=1, max_size=3),
+    st.one_of(st.integers(-4, 24), st.integers(-4, 14 * 48 + 4)),
+    st.one_of(st.integers(1, 8), st.integers(1, 160)),
+)
+MAINTENANCE = st.one_of(st.none(), st.tuples(st.integers(0, 6), st.integers(0, 200),
+                                              st.integers(1, 50)))  # fmt: skip
+
+
+def _python_verdict(service: BookingService, gpu_ids: list[int], start: datetime,
+                    end: datetime) -> str:  # fmt: skip
+    try:
+        service.check(gpu_ids, start, end)
+    except RuleRefusedError as exc:
+        return exc.rule
+    except BookingConflictError:
+        return "blocked"
+    except RefusedError as exc:  # a maintenance window: blocked, like a conflict
+        return "blocked" if "maintenance" in str(exc) else f"refused: {exc}"
+    return "ok"
+
+
+def _sql_verdict(conn: psycopg.Connection, gpu_ids: list[int], start: datetime, end: datetime,
+                 status: str) -> str:  # fmt: skip
+    group = uuid.uuid4().hex
+    try:
+        with conn.transaction(force_rollback=True):
+            for gpu_id in sorted(gpu_ids):
+                conn.execute(
+                    "INSERT INTO bookings (group_id, gpu_id, start_ts, end_ts, status, "
+                    "created_by) VALUES (%s, %s, %s, %s, %s, session_user)",
+                    (group, gpu_id, start, end, status),
+                )
+    except errors.ExclusionViolation:
+        return "blocked"
+    except psycopg.DatabaseError as exc:
+        if exc.sqlstate != RULE_REFUSED:
+            raise
+        rule = str(json.loads(exc.diag.message_detail or "{}")["rule"])
+        return "blocked" if rule == "maintenance" else rule
+    return "ok"
+
+
+def test_the_database_and_the_app_give_the_same_verdict(rlab: RulesLab) -> None:
+    gpus = [*rlab.a4000, rlab.a40, rlab.closed]
+    member = rlab.lab.names["a"]
+    url = rlab.lab.url.replace("postgres@", f"{member}@")
+    store = Store(url)
+    service = BookingService(store, member)
+    seen: dict[str, int] = {}
+
+    @settings(
+        max_examples=80,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        rules=RULES,
+        existing=st.lists(EXISTING, max_size=8),
+        block=MAINTENANCE,
+        request=REQUEST,
+    )
+    def agree(
+        rules: BookingRules,
+        existing: list[tuple[int, int, int, str]],
+        block: tuple[int, int, int] | None,
+        request: tuple[set[int], int, int],
+    ) -> None:
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        rlab.set_rules(replace(rules, approval_models=("A40",)))
+        with rlab.lab.admin() as admin:
+            admin.execute("DELETE FROM bookings")
+            admin.execute("DELETE FROM maintenance")
+            for slot, start, length, status in existing:
+                try:
+                    admin.execute(
+                        "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, "
+                        "status, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (uuid.uuid4().hex, gpus[slot], member, now + start * HALF_HOUR,
+                         now + (start + length) * HALF_HOUR, status, member),
+                    )  # fmt: skip
+                except errors.ExclusionViolation:
+                    continue  # an overlapping live booking: the lab would not have it either
+            if block is not None:
+                slot, start, length = block
+                row = admin.execute(
+                    "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
+                    "VALUES (%s, %s, 'x', 'mona') RETURNING id",
+                    (now + start * HALF_HOUR, now + (start + length) * HALF_HOUR),
+                ).fetchone()
+                assert row is not None
+                admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], gpus[slot]))
+        slots, start_h, length_h = request
+        wanted = [gpus[s] for s in sorted(slots)]
+        start, end = now + start_h * HALF_HOUR, now + (start_h + length_h) * HALF_HOUR
+        python = _python_verdict(service, wanted, start, end)
+        models = ["NVIDIA A40" if g == rlab.a40 else "NVIDIA RTX A4000" for g in wanted]
+        status = initial_status(rules, models).value
+        with rlab.connect("a") as a:
+            database = _sql_verdict(a, wanted, start, end, status)
+        seen[python] = seen.get(python, 0) + 1
+        if len(wanted) == 1:  # one row: both check the rules in the same order
+            assert database == python
+        else:  # several rows: the database checks row by row, so name another broken rule
+            assert (database == "ok") == (python == "ok"), (database, python)
+
+    try:
+        agree()
+    finally:
+        store.close()
+    # The examples reached accepted bookings and most rules, not just one refusal.
+    print("verdicts:", seen)  # shown with -s
+    assert seen.get("ok", 0) >= 5, seen
+    assert len(seen) >= 6, seen
+
+
+#: The member's group to extend: (GPU slots, start, length, status, half hours added to its end)
+GROUP = st.tuples(
+    st.sets(st.integers(0, 4), min_size=1, max_size=2),
+    st.one_of(st.integers(-10, 10), st.integers(-100, 100)),
+    st.integers(1, 30),
+    st.sampled_from(["booked", "booked", "pending", "cancelled"]),
+    st.one_of(st.integers(1, 8), st.integers(1, 150)),
+)
+
+
+def _python_extend(service: BookingService, group: str, end: datetime) -> str:
+    try:
+        service.extend(group, end)
+    except RuleRefusedError as exc:
+        return exc.rule
+    except BookingConflictError:
+        return "blocked"
+    except RefusedError as exc:
+        if "maintenance" in str(exc):
+            return "blocked"
+        return "finished" if " is finished;" in str(exc) else "history"
+    return "ok"
+
+
+def _sql_extend(conn: psycopg.Connection, group: str, end: datetime) -> str:
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("UPDATE bookings SET end_ts = %s WHERE group_id = %s", (end, group))
+    except errors.ExclusionViolation:
+        return "blocked"
+    except psycopg.DatabaseError as exc:
+        if exc.sqlstate != RULE_REFUSED:
+            raise
+        rule = str(json.loads(exc.diag.message_detail or "{}")["rule"])
+        return "blocked" if rule == "maintenance" else rule
+    return "ok"
+
+
+def test_extending_gets_the_same_verdict_from_both(rlab: RulesLab) -> None:
+    gpus = [*rlab.a4000, rlab.a40, rlab.closed]
+    member = rlab.lab.names["a"]
+    store = Store(rlab.lab.url.replace("postgres@", f"{member}@"))
+    service = BookingService(store, member)
+    seen: dict[str, int] = {}
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        rules=RULES,
+        existing=st.lists(EXISTING, max_size=6),
+        block=MAINTENANCE,
+        mine=GROUP,
+    )
+    def agree(
+        rules: BookingRules,
+        existing: list[tuple[int, int, int, str]],
+        block: tuple[int, int, int] | None,
+        mine: tuple[set[int], int, int, str, int],
+    ) -> None:
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        rlab.set_rules(replace(rules, approval_models=("A40",)))
+        slots, start_h, length_h, status, more_h = mine
+        if start_h + length_h == 0:
+            length_h += 1  # an end at this very minute is finished for one, not the other
+        group = str(uuid.uuid4())
+        with rlab.lab.admin() as admin:
+            admin.execute("DELETE FROM bookings")
+            admin.execute("DELETE FROM maintenance")
+            rows = [(group, gpus[s], start_h, length_h, status) for s in sorted(slots)]
+            rows += [(uuid.uuid4().hex, gpus[s], a, n, st_) for s, a, n, st_ in existing]
+            for group_id, gpu_id, start, length, state in rows:
+                try:
+                    admin.execute(
+                        "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, "
+                        "status, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (group_id, gpu_id, member, now + start * HALF_HOUR,
+                         now + (start + length) * HALF_HOUR, state, member),
+                    )  # fmt: skip
+                except errors.ExclusionViolation:
+                    assert group_id != group  # the group goes in first
+            if block is not None:
+                slot, start, length = block
+                row = admin.execute(
+                    "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
+                    "VALUES (%s, %s, 'x', 'mona') RETURNING id",
+                    (now + start * HALF_HOUR, now + (start + length) * HALF_HOUR),
+                ).fetchone()
+                assert row is not None
+                admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], gpus[slot]))
+        end = now + (start_h + length_h + more_h) * HALF_HOUR
+        with rlab.connect("a") as a:
+            database = _sql_extend(a, group, end)
+        python = _python_extend(service, group, end)
+        seen[python] = seen.get(python, 0) + 1
+        if len(slots) == 1:
+            assert database == python
+        else:
+            assert (database == "ok") == (python == "ok"), (database, python)
+
+    try:
+        agree()
+    finally:
+        store.close()
+    print("verdicts:", seen)  # shown with -s
+    assert seen.get("ok", 0) >= 5, seen
+    assert len(seen) >= 5, seen
