@@ -177,6 +177,19 @@ def test_weekly_quota_weighted(
     kim.book([gpus["gpu-03:1"]], NOW + 20 * H, NOW + 26 * H)  # quotas are per member
 
 
+def test_extending_counts_the_hours_already_booked(
+    me: BookingService, gpus: dict[str, int]
+) -> None:
+    """The group's own hours count toward the quota when it grows (issue 12: the database's
+    check counted them and the app's did not)."""
+    me.set_rules(BookingRules(weekly_quota_gpu_hours=15.0, approval_models=()))
+    group = me.book([gpus["gpu-01:0"]], NOW + H, NOW + 13 * H)  # 12 h
+    with pytest.raises(RuleRefusedError) as exc:
+        me.extend(group.group_id, NOW + 20 * H)  # 19 h in the week, not 7 h
+    assert (exc.value.rule, exc.value.current) == ("weekly_quota_gpu_hours", "19 h")
+    me.extend(group.group_id, NOW + 16 * H)  # 15 h: the quota
+
+
 def test_approval_flow(me: BookingService, kim: BookingService, gpus: dict[str, int]) -> None:
     asked = kim.book([gpus["gpu-03:0"]], NOW + H, NOW + 3 * H, "big model")
     assert asked.status is BookingStatus.PENDING

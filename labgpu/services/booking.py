@@ -191,17 +191,18 @@ class BookingService:
     def _check_holdings(
         self, rules: BookingRules, window: Window, models: Sequence[str], ignore_group: str | None
     ) -> None:
-        """Held-at-once and weekly quota for ``models`` more GPUs over ``window``."""
-        mine = [
-            b
-            for b in self.store.list_bookings(
-                start=window.start - timedelta(days=7),
-                end=window.end + timedelta(days=7),
-                user=self.user,
-            )
-            if b.group_id != ignore_group
-        ]
-        check_at_once(rules, self.user, window, len(models), [b for b in mine if b.status in HELD])
+        """Held-at-once and weekly quota for ``models`` more GPUs over ``window``.
+
+        ``ignore_group`` is a group being extended by ``window``: its GPUs are the ones added
+        at once, and its hours so far still count toward the quota.
+        """
+        mine = self.store.list_bookings(
+            start=window.start - timedelta(days=7),
+            end=window.end + timedelta(days=7),
+            user=self.user,
+        )
+        others = [b for b in mine if b.group_id != ignore_group and b.status in HELD]
+        check_at_once(rules, self.user, window, len(models), others)
         if rules.weekly_quota_gpu_hours is not None:
             gpus = self.gpus()
             used = [
@@ -438,6 +439,11 @@ class BookingService:
         group = self._own_group(ref, "extend")
         live = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.ACTIVE)
         self._require_status(group, live, "extend")
+        if group.window.end <= self.clock():  # a request whose window passed, too
+            raise RefusedError(
+                f"booking {group.group_id} of {group.user} is finished; it ended at "
+                f"{group.window.end:%Y-%m-%d %H:%M} UTC and cannot be extended; book again"
+            )
         new_end = as_utc(new_end, "new end")
         if new_end <= group.window.end:
             raise RuleRefusedError(
