@@ -25,7 +25,7 @@ from labgpu.core.booking import BookingConflictError
 from labgpu.core.errors import RefusedError
 from labgpu.core.rules import BookingRules, RuleRefusedError, initial_status
 from labgpu.services.booking import BookingService
-from labgpu.storage import policies
+from labgpu.storage import db, labdb, policies
 from labgpu.storage.store import Store
 from tests.helpers.labdb import Lab, lab
 
@@ -602,3 +602,26 @@ def test_extending_gets_the_same_verdict_from_both(rlab: RulesLab) -> None:
     print("verdicts:", seen)  # shown with -s
     assert seen.get("ok", 0) >= 5, seen
     assert len(seen) >= 5, seen
+
+
+def test_members_create_nothing_even_where_public_was_open(rlab: RulesLab) -> None:
+    """PostgreSQL 13 and 14 let every role create in ``public``; ``lab init`` takes it back."""
+    lab = rlab.lab
+    with lab.admin() as admin:
+        admin.execute("GRANT CREATE, USAGE ON SCHEMA public TO PUBLIC")  # as 13/14 ship it
+        admin.execute(f'GRANT CREATE, TEMPORARY ON DATABASE "{lab.dbname}" TO PUBLIC')
+    engine = db.make_engine(lab.url)
+    try:
+        labdb.init_lab(engine)
+    finally:
+        engine.dispose()
+    for who in ("a", "pi", "collector"):
+        with lab.connect(who) as conn:
+            row = conn.execute(
+                "SELECT has_schema_privilege('public', 'CREATE'), "
+                "has_database_privilege(current_database(), 'CREATE'), "
+                "has_database_privilege(current_database(), 'TEMPORARY')"
+            ).fetchone()
+            assert row == (False, False, False), who
+            denied(lambda conn=conn: conn.execute("CREATE TABLE public.t (x int)"))  # type: ignore[misc]
+            denied(lambda conn=conn: conn.execute("CREATE TEMP TABLE t (x int)"))  # type: ignore[misc]
