@@ -195,15 +195,22 @@ def test_the_collector_login_does_not_expire(
 ) -> None:
     """A member's one-time password expires after a week; the service's login must not."""
     dbname, login = lab_db
-    rows = _query(
-        own_postgres,
-        dbname,
-        f"SELECT rolvaliduntil IS NULL OR rolvaliduntil = 'infinity' FROM pg_roles "
-        f"WHERE rolname = '{login}'",
-    )
-    if rows != [(True,)]:
-        pytest.xfail("labdb.add_member still gives the collector login VALID UNTIL now()+7 days")
-    assert rows == [(True,)]
+    student = f"student_{uuid.uuid4().hex[:8]}"
+    admin = Labgpu(own_postgres.url(dbname))
+    admin.open()
+    try:
+        admin.add_member(student, "student")
+        rows = _query(
+            own_postgres,
+            dbname,
+            "SELECT rolname, rolvaliduntil = 'infinity', rolvaliduntil < now() + interval '8 days' "
+            f"FROM pg_roles WHERE rolname IN ('{login}', '{student}')",
+        )
+    finally:
+        admin.close()
+        with psycopg.connect(own_postgres.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{student}"')
+    assert sorted(rows) == sorted([(login, True, False), (student, False, True)])
 
 
 def _unit(path: Path) -> dict[str, list[str]]:

@@ -564,6 +564,9 @@ class Collector:
         self._housekeeping_due = now + self._housekeeping_interval_s
         try:
             self._housekeeping()
+        except DatabaseError as exc:  # the next write would fail too: keep from now on
+            self._database_lost(exc)
+            self._wake_writer.set()
         except LabgpuError as exc:
             log.warning("collector housekeeping: %s", exc)
         except Exception:  # noqa: BLE001 — a bug there must not stop the sweeps
