@@ -46,7 +46,7 @@ ProbeFn = Callable[[SshTarget], ProbeResult]
 
 STOPPED = "the collector stopped before this probe ended"
 #: Samples kept in memory while the database is unreachable, at most: an hour of 60 GPUs
-#: sampled every 5 s (a few tens of MB). Beyond it the oldest are dropped, and the log says so.
+#: sampled every 5 s (about 20 MB). Beyond it the oldest are dropped, and the log says so.
 BACKLOG_SAMPLES = 3600 // 5 * 60
 
 
