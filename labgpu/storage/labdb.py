@@ -23,8 +23,9 @@ after every ``labgpu db upgrade`` so new tables get the same owner, grants and p
   sets ``search_path = pg_catalog, pg_temp``; members have no CREATE on ``public`` or the
   database and no TEMPORARY (on PostgreSQL 13/14 too, where ``public`` is open by default).
 - Members are LOGIN roles created through SECURITY DEFINER functions (``labgpu_add_member``,
-  ``..._set_member_role``, ``..._remove_member``) owned by the administrator and executable by
-  managers only; they touch lab members and the lab's group roles and nothing else. A one-time
+  ``..._set_member_role``, ``..._remove_member``, ``..._reset_password``) owned by the
+  administrator and executable by managers only; they touch lab members and the lab's group
+  roles and nothing else. A one-time
   password expires (VALID UNTIL) until the member sets their own (``labgpu_change_password``);
   a service login (the collector) gets one that does not expire.
 - ``audit_log``: UPDATE/DELETE/TRUNCATE revoked from everyone and refused by triggers; the actor
@@ -68,6 +69,7 @@ _MEMBER_FUNCTIONS = (
     "labgpu_add_member(text, text, text, timestamptz)",
     "labgpu_set_member_role(text, text)",
     "labgpu_remove_member(text)",
+    "labgpu_reset_password(text, text, timestamptz)",
 )
 #: Tables only managers write (the collector also sets a server's state columns).
 MANAGED = (
@@ -183,6 +185,27 @@ BEGIN
   END IF;
   EXECUTE 'ALTER ROLE ' || quote_ident(session_user) || ' PASSWORD '
        || quote_literal(new_password) || ' VALID UNTIL ' || quote_literal('infinity');
+END
+$f$;
+
+-- A manager gives a member a new password (a one-time one, or a service login's for good).
+CREATE OR REPLACE FUNCTION public.labgpu_reset_password(member_name text, verifier text,
+                                                        valid_until timestamptz) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF NOT public.labgpu_is_member(member_name) THEN
+    RAISE EXCEPTION 'not a lab member_name' USING ERRCODE = 'undefined_object';
+  END IF;
+  IF NOT starts_with(coalesce(verifier, ''), 'SCRAM-SHA-256$') THEN
+    RAISE EXCEPTION 'give a SCRAM verifier, not a plain password'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF valid_until IS NULL THEN
+    RAISE EXCEPTION 'give the password''s expiry (infinity: none)'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  EXECUTE 'ALTER ROLE ' || quote_ident(member_name) || ' PASSWORD ' || quote_literal(verifier)
+       || ' VALID UNTIL ' || quote_literal(valid_until::text);
 END
 $f$;
 
@@ -645,6 +668,8 @@ def permission_message(orig: BaseException | None) -> str | None:
         if '"bookings"' in raw:
             return "permission denied: a student can only book under their own name"
         return f"permission denied: your lab role may not write this ({raw})"
+    if re.search(r"permission denied for function labgpu_reset_password", raw):
+        return "permission denied: only a lab manager can reset another member's password"
     if re.search(r"permission denied for function labgpu_\w*member", raw):
         return "permission denied: only a lab manager can add, change or remove members"
     match = re.search(r"permission denied for (?:table|relation|sequence) (\w+)", raw)
