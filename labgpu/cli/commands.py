@@ -89,7 +89,7 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema to this version's head."""
     lab = _open(args)
     try:
-        print(f"database {lab.store.url} is at the current schema")
+        print(f"database {lab.store.display_url} is at the current schema")
     finally:
         lab.close()
     return 0

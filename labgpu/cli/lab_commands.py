@@ -67,7 +67,10 @@ def run_add(args: argparse.Namespace) -> int:
         what = "member" if args.role in MEMBER_ROLES else "service login"
         print(f"added {what} {args.name} ({args.role})")
         print(f"one-time password (shown only now): {password}")
-        print("it expires in a week; the app asks for a new one at the first sign-in")
+        if args.role in MEMBER_ROLES:
+            print("it expires in a week; the app asks for a new one at the first sign-in")
+        else:
+            print("it does not expire: put it in ~/.pgpass of the service's account (mode 0600)")
         return 0
 
     return commands.with_lab(args, work)
