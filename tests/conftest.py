@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
 
 # Qt runs offscreen for logic tests; screenshot scripts set xcb themselves.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,3 +38,17 @@ def labgpu_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     monkeypatch.delenv("LABGPU_DATABASE_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyringBackend]:
+    """A plaintext file keyring under tmp_path, in this process and its children, whatever
+    backend an earlier test left in keyring's process-wide setting."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    previous = keyring.get_keyring()
+    backend = keyring.core.load_env()
+    assert backend is not None
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

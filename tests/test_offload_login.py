@@ -167,11 +167,10 @@ def test_cancelled_prompt_sends_no_attempt_answer(otp_server: OtpServer, pool: S
         pool.connect(cluster.target)
 
 
+@pytest.mark.usefixtures("file_keyring")
 def test_service_login_uses_a_saved_password_never_an_otp(
-    otp_server: OtpServer, pool: SshPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    otp_server: OtpServer, pool: SshPool, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     store = Store(f"sqlite:///{tmp_path / 'lab.db'}")
     store.upgrade()
     try:
