@@ -5,7 +5,9 @@ one student login (``labgpu users add``). Bookings go through ``Store.create_boo
 app makes them (GPU, maintenance and overlap checks, insert, audit line, commit), one GPU and
 one hour each, on GPUs of their own so none conflicts. The same run alternates:
   book_per_s_student  bookings per second as the student: every statement passes the policies
-                      (``user_name = current_user``, role checks) and the bookings trigger
+                      (``user_name = session_user``, role checks) and the bookings triggers,
+                      which check every booking rule again (length, horizon, held at once,
+                      quota, bookable, approval, maintenance: ``labgpu.storage.labdb_rules``)
   book_per_s_owner    the same as the database's administrator, whom RLS does not apply to
                       (the owner role ``labgpu_owner`` cannot log in; the superuser stands in)
   rls_ratio           student / owner (target >= 0.8)
@@ -81,7 +83,9 @@ def main() -> None:
         admin.lab.init()
         admin.lab.add_member(STUDENT, "student")
         student = Store(admin_url.replace("postgres@", f"{STUDENT}@", 1))
-        start = datetime(2031, 1, 1, tzinfo=UTC)
+        # Within the booking horizon (the database holds a student to the rules too): four
+        # GPUs an hour, at most 4 at once, 1,010 bookings in about 11 days.
+        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         owner_booker = Booker(admin, "postgres", owner_gpus, start)
         student_booker = Booker(student, STUDENT, student_gpus, start)
         owner_booker.run(10)  # warm-up: connections, statement caches

@@ -99,8 +99,8 @@ RETURNS integer
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
   WITH mine AS (
     SELECT b.start_ts, b.end_ts FROM public.bookings b
-    WHERE b.user_name = holder AND b.status IN ('pending', 'booked')
-      AND b.id IS DISTINCT FROM skip AND tstzrange(b.start_ts, b.end_ts) && span
+    WHERE b.user_name = holder AND b.end_ts > lower(span) AND b.start_ts < upper(span)
+      AND b.status IN ('pending', 'booked') AND b.id IS DISTINCT FROM skip
   ), instants AS (
     SELECT lower(span) AS t
     UNION SELECT m.start_ts FROM mine m WHERE m.start_ts > lower(span)
@@ -120,8 +120,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
            extract(epoch FROM least(b.end_ts, upper(week)) - greatest(b.start_ts, lower(week)))
            / 3600.0 * public.labgpu_weight(rules, g.model)), 0)
   FROM public.bookings b JOIN public.gpus g ON g.id = b.gpu_id
-  WHERE b.user_name = holder AND b.status IN ('pending', 'booked', 'released')
-    AND b.id IS DISTINCT FROM skip AND tstzrange(b.start_ts, b.end_ts) && week
+  WHERE b.user_name = holder AND b.end_ts > lower(week) AND b.start_ts < upper(week)
+    AND b.status IN ('pending', 'booked', 'released') AND b.id IS DISTINCT FROM skip
 $f$;
 
 CREATE OR REPLACE FUNCTION public.labgpu_bookings_rules() RETURNS trigger

@@ -202,6 +202,7 @@ class BookingRow(Base):
         CheckConstraint(f"status IN ({_sql_list(STORED_STATUSES)})", name="status"),
         Index(None, "gpu_id", "end_ts"),  # overlap checks: few bookings end after a start
         Index(None, "start_ts"),
+        Index(None, "user_name", "end_ts"),  # a member's bookings around a window (rules)
         _no_overlap(),
     )
 
