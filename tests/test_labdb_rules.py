@@ -10,6 +10,8 @@ database and the app's Python rules give the same verdict.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -625,3 +627,98 @@ def test_members_create_nothing_even_where_public_was_open(rlab: RulesLab) -> No
             assert row == (False, False, False), who
             denied(lambda conn=conn: conn.execute("CREATE TABLE public.t (x int)"))  # type: ignore[misc]
             denied(lambda conn=conn: conn.execute("CREATE TEMP TABLE t (x int)"))  # type: ignore[misc]
+
+
+def _wait_until_blocked(lab: Lab, pid: int) -> None:
+    """Return once backend ``pid`` waits for a lock (polled: no sleep decides the outcome)."""
+    with lab.admin() as admin:
+        for _ in range(600):
+            row = admin.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+            if row is not None and row[0] == "Lock":
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"backend {pid} never waited for a lock")
+
+
+@pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
+def test_two_transactions_of_one_member_cannot_both_pass_held_at_once(
+    rlab: RulesLab, isolation: str
+) -> None:
+    """Each transaction books 3 GPUs (limit 4); the second one counts the first's."""
+    first, second = rlab.connect("a"), rlab.connect("a")
+    outcome: list[BaseException | None] = []
+    try:
+        second.execute(f"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {isolation}")
+        first.execute("BEGIN")
+        for gpu_id in rlab.a4000[:3]:
+            insert(first, gpu_id, DAY, DAY + " + interval '1 hour'")
+        second.execute("BEGIN")
+        second.execute("SELECT count(*) FROM bookings")  # its snapshot: before the first commits
+
+        def book_three_more() -> None:
+            try:
+                for gpu_id in [*rlab.a4000[3:], rlab.a40]:
+                    insert(second, gpu_id, DAY, DAY + " + interval '1 hour'", "pending")
+                second.execute("COMMIT")
+                outcome.append(None)
+            except psycopg.DatabaseError as exc:
+                second.execute("ROLLBACK")
+                outcome.append(exc)
+
+        worker = threading.Thread(target=book_three_more)
+        worker.start()
+        _wait_until_blocked(rlab.lab, second.info.backend_pid)
+        first.execute("COMMIT")
+        worker.join(timeout=30)
+    finally:
+        first.close()
+        second.close()
+    [error] = outcome
+    assert error is not None, "both transactions committed: 6 GPUs held at once"
+    if isolation == "read committed":  # it waited, then counted the first one's three
+        assert error.sqlstate == RULE_REFUSED
+        assert "would hold 4" not in str(error)
+        assert json.loads(error.diag.message_detail or "{}")["rule"] == "max_gpus_at_once"
+    else:  # its snapshot cannot see them: it fails instead of counting too few
+        assert isinstance(error, errors.SerializationFailure)
+    with rlab.connect("a") as a:
+        assert a.execute("SELECT count(*) FROM bookings").fetchone() == (3,)
+
+
+def test_a_booking_records_who_made_it_and_its_group_truthfully(rlab: RulesLab) -> None:
+    with rlab.connect("b") as b:
+        theirs = b.execute(
+            "INSERT INTO bookings (group_id, gpu_id, start_ts, end_ts, status, created_by) "
+            f"VALUES ('their-group', %s, {DAY}, {DAY} + interval '1 hour', 'booked', "
+            "session_user) RETURNING id",
+            (rlab.a4000[0],),
+        ).fetchone()
+        assert theirs is not None
+    with rlab.connect("a") as a:
+        # A request cannot arrive already decided.
+        mine = insert(a, rlab.a40, DAY, DAY + " + interval '1 hour'", "pending",
+                      extra=", decided_by, decision_reason|, 'pia', 'approved by pia'")  # fmt: skip
+        row = a.execute("SELECT decided_by, decision_reason FROM bookings WHERE id = %s", (mine,))
+        assert row.fetchone() == (None, None)
+        for change in ("created_by = 'pia'", "created_at = '2020-01-01'",
+                       "group_id = 'their-group'"):  # fmt: skip
+            sql = f"UPDATE bookings SET {change} WHERE id = {mine}"
+            assert "stay as they were" in denied(lambda sql=sql: a.execute(sql))
+        # Nor can a row of one's own join someone else's group (they could no longer cancel it).
+        rule, message = rule_refused(
+            lambda: a.execute(
+                "INSERT INTO bookings (group_id, gpu_id, start_ts, end_ts, status, created_by) "
+                f"VALUES ('their-group', %s, {DAY}, {DAY} + interval '1 hour', 'booked', "
+                "session_user)",
+                (rlab.a4000[1],),
+            )
+        )
+        assert rule == "group"
+        assert rule_refused(lambda: insert(a, rlab.a4000[2], DAY, "'infinity'"))[0] == "window"
+        # The database's own audit names cannot be borrowed.
+        forged = (
+            "INSERT INTO audit_log (actor, action, subject) VALUES ('x', 'db.bookings.update', 'g')"
+        )
+        assert "written by the database only" in denied(lambda: a.execute(forged))

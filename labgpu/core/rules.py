@@ -326,7 +326,7 @@ def check_quota(
                 "weekly_quota_gpu_hours",
                 hours_text(quota),
                 hours_text(before + adding),
-                f"{user} would use {hours_text(before + adding)} weighted GPU-hours in the week "
+                f"{user} would use {round(before + adding, 2):g} weighted GPU-hours in the week "
                 f"of {week.start:%Y-%m-%d} ({hours_text(before)} booked + "
                 f"{hours_text(adding)} for this booking; {_weights_note(rules, new_models)}); "
                 f"the weekly quota is {hours_text(quota)}; book fewer hours or GPUs",

@@ -224,6 +224,11 @@ BEGIN
     RAISE EXCEPTION 'permission denied: only a lab manager can give a booking to someone else'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
+  IF NEW.group_id IS DISTINCT FROM OLD.group_id OR NEW.created_by IS DISTINCT FROM OLD.created_by
+     OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+    RAISE EXCEPTION 'permission denied: a booking''s group, creator and creation time stay as '
+      'they were' USING ERRCODE = 'insufficient_privilege';
+  END IF;
   IF public.labgpu_is('labgpu_collector') THEN
     IF NEW.status NOT IN (OLD.status, 'released') OR NEW.end_ts > OLD.end_ts
        OR NEW.start_ts IS DISTINCT FROM OLD.start_ts OR NEW.gpu_id IS DISTINCT FROM OLD.gpu_id
@@ -293,6 +298,11 @@ $f$;
 CREATE OR REPLACE FUNCTION public.labgpu_audit_actor() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
+  -- db.* lines are the database's own (labgpu_audit_row runs as the owner role).
+  IF starts_with(NEW.action, 'db.') AND current_user <> 'labgpu_owner' THEN
+    RAISE EXCEPTION 'permission denied: audit lines named db.* are written by the database only'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   NEW.actor := session_user;
   NEW.ts := clock_timestamp();
   RETURN NEW;
@@ -386,7 +396,7 @@ def init_lab(engine: Engine) -> None:
         for table in tables:
             _exec(conn, f"ALTER TABLE {_q(table)} OWNER TO {OWNER}")
         _exec(conn, labdb_rules.rules_sql())
-        for fn in ("labgpu_audit_row()", "labgpu_is(text)"):
+        for fn in ("labgpu_audit_row()", "labgpu_is(text)", "labgpu_lock_holder(text)"):
             _exec(conn, f"ALTER FUNCTION {fn} OWNER TO {OWNER}")
         _exec(conn, "DROP TRIGGER IF EXISTS labgpu_bookings_approval ON bookings")
         _exec(conn, "DROP FUNCTION IF EXISTS labgpu_bookings_approval()")
@@ -492,6 +502,8 @@ def _policies(conn: Connection, tables: list[str]) -> None:
         # Every member passes; labgpu_owner_guard refuses others' rows with a clear 42501.
         policy(table, "labgpu_own_update", f"FOR UPDATE USING (true) WITH CHECK ({mine})")
         policy(table, "labgpu_own_delete", "FOR DELETE USING (true)")
+    if "booking_holders" in tables:  # written only by labgpu_lock_holder (no member grants)
+        policy("booking_holders", "labgpu_lock", "FOR ALL USING (true) WITH CHECK (true)")
     # The actor is forced to session_user by a trigger, so any member may append.
     policy("audit_log", "labgpu_append", "FOR INSERT WITH CHECK (true)")
 

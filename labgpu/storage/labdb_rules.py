@@ -124,6 +124,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
     AND b.status IN ('pending', 'booked', 'released') AND b.id IS DISTINCT FROM skip
 $f$;
 
+-- Lock ``holder``'s row until the transaction ends (see migration 0007). Run as the table's
+-- owner: members have no right to write booking_holders themselves.
+CREATE OR REPLACE FUNCTION public.labgpu_lock_holder(holder text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+  INSERT INTO public.booking_holders AS h (user_name, changes) VALUES (holder, 1)
+  ON CONFLICT (user_name) DO UPDATE SET changes = h.changes + 1
+$f$;
+
 CREATE OR REPLACE FUNCTION public.labgpu_bookings_rules() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -134,7 +142,7 @@ DECLARE
   moved boolean := false;
   restarted boolean := false;
   longer boolean := false;
-  hours double precision := extract(epoch FROM NEW.end_ts - NEW.start_ts) / 3600.0;
+  hours double precision;
   lim double precision;
   gpu record;
   spans tstzrange[] := ARRAY[]::tstzrange[];
@@ -147,6 +155,12 @@ DECLARE
   block record;
   what text := 'booking';
 BEGIN
+  IF NOT (isfinite(NEW.start_ts) AND isfinite(NEW.end_ts)) THEN
+    PERFORM public.labgpu_refuse('window', 'a finite start and end',
+      NEW.start_ts || ' to ' || NEW.end_ts, 'a booking has a finite start and end; '
+      || 'give both as times');
+  END IF;
+  hours := extract(epoch FROM NEW.end_ts - NEW.start_ts) / 3600.0;
   IF NEW.user_name IN ('labgpu_owner', 'labgpu_student', 'labgpu_pi', 'labgpu_manager',
                        'labgpu_collector') THEN
     PERFORM public.labgpu_refuse('holder', 'a lab member', NEW.user_name,
@@ -157,6 +171,15 @@ BEGIN
   END IF;
   IF is_new THEN
     NEW.created_at := now_ts;  -- members cannot date a booking back
+    NEW.decided_by := NULL;  -- nor make a request look decided
+    NEW.decision_reason := NULL;
+    IF EXISTS (SELECT 1 FROM public.bookings b WHERE b.group_id = NEW.group_id
+               AND (b.user_name <> NEW.user_name OR b.start_ts <> NEW.start_ts
+                    OR b.end_ts <> NEW.end_ts)) THEN
+      PERFORM public.labgpu_refuse('group', 'a group of your own, one window',
+        NEW.group_id, 'booking group ' || NEW.group_id || ' exists with another holder or '
+        || 'window; a new booking starts a group of its own');
+    END IF;
     IF NEW.status NOT IN ('pending', 'booked') THEN
       PERFORM public.labgpu_refuse('status', 'booked or pending', NEW.status,
         'a new booking is booked or pending (a request); ' || NEW.status
@@ -275,6 +298,10 @@ BEGIN
     END IF;
   END IF;
 
+  IF cardinality(spans) > 0 THEN
+    -- One member's changes one after another: a concurrent transaction's bookings count.
+    PERFORM public.labgpu_lock_holder(NEW.user_name);
+  END IF;
   FOREACH span IN ARRAY spans LOOP
     lim := (rules ->> 'max_gpus_at_once')::double precision;
     peak := public.labgpu_peak(NEW.user_name, NEW.id, span);
@@ -298,7 +325,8 @@ BEGIN
         IF tstzrange(NEW.start_ts, NEW.end_ts) && week AND before + adding > lim + 1e-9 THEN
           PERFORM public.labgpu_refuse('weekly_quota_gpu_hours', public.labgpu_hours(lim),
             public.labgpu_hours(before + adding), NEW.user_name || ' would use '
-            || public.labgpu_hours(before + adding) || ' weighted GPU-hours in the week of '
+            || rtrim(rtrim(round((before + adding)::numeric, 2)::text, '0'), '.')
+            || ' weighted GPU-hours in the week of '
             || to_char(week_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ('
             || public.labgpu_hours(before) || ' booked + ' || public.labgpu_hours(adding)
             || ' for this GPU; ' || gpu.model || ' counts x'

@@ -222,6 +222,16 @@ class BookingRow(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class BookingHolderRow(Base):
+    """A member who holds bookings: the lab database locks this row while their bookings
+    change, so two transactions cannot both pass held-at-once or the quota (migration 0007)."""
+
+    __tablename__ = "booking_holders"
+
+    user_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class BookingRulesRow(Base):
     """The lab's booking rules: one row (id 1), a ``BookingRules`` as JSON text."""
 
