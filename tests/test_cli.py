@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -269,3 +270,28 @@ def test_python_dash_m_and_version() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"labgpu {__version__}"
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_log_lines_for_a_terminal_and_for_the_journal(tmp_path: Path, journal: bool) -> None:
+    """-v shows labgpu's own lines, not Alembic's; under systemd the journal stamps the time."""
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    if journal:
+        env["JOURNAL_STREAM"] = "8:12345"
+    command = [sys.executable, "-m", "labgpu", "-v", "--db", f"sqlite:///{tmp_path / 'x.db'}",
+               "collect", "--interval", "1"]  # fmt: skip
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line.rstrip("\n"))
+            if "collector started" in line:
+                break
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert "collector started: database sqlite:///" in lines[-1]
+    assert not any("Context impl" in line for line in lines)
+    stamped = [line for line in lines if line[:4].isdigit()]
+    assert stamped == ([] if journal else lines)

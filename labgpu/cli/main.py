@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,14 +58,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(offload_commands.join_option_values(words))
+    # Under systemd the journal stamps every line itself (JOURNAL_STREAM is set for a service
+    # whose output goes to the journal).
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=stamp + "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     if args.verbose < 2:
         # paramiko logs every failed handshake with a traceback; labgpu reports it itself.
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+        # Alembic's "Context impl PostgresqlImpl." is about labgpu's schema check, not the work.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = getattr(args, "handler", None) or commands.run_gui
     try:
         return int(handler(args))
