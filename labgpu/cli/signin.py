@@ -62,6 +62,12 @@ def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
         raise
     if remember:
         _remember(lab)
+    if lab.must_change_password():  # the app asks at sign-in; the CLI says so on every command
+        print(
+            f"labgpu: {connection.user} signed in with a one-time password, which expires a week "
+            "after it was given; set your own with `labgpu users passwd`",
+            file=sys.stderr,
+        )
     return lab
 
 
