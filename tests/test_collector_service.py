@@ -34,8 +34,8 @@ from tests.helpers.sshd import Fleet
 
 pytestmark = pytest.mark.slow
 
-#: How long the database is away: long enough for a dozen sweeps at a 1 s interval.
-OUTAGE_S = 15.0
+#: How long the database is away: the minute the issue asked for (dozens of sweeps at 1 s).
+OUTAGE_S = 60.0
 INTERVAL_S = 1
 SERVERS = ("a4000", "a40")  # 4 GPUs each; a4000 has processes (two of them of live owners)
 REPO = Path(__file__).resolve().parents[1]
