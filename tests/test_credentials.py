@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -16,16 +15,9 @@ from labgpu.services.credentials import LabConnection
 
 
 @pytest.fixture(autouse=True)
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyringBackend]:
+def test_keyring(file_keyring: KeyringBackend) -> KeyringBackend:
     """Passwords go to a plaintext file under tmp_path, never to the real OS keyring."""
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    previous = keyring.get_keyring()
-    backend = keyring.core.load_env()
-    assert backend is not None
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    return file_keyring
 
 
 def test_url_round_trip_with_odd_characters() -> None:

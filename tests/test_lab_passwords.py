@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import psycopg
 import pytest
 
@@ -34,15 +33,8 @@ def checked_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def plaintext_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    previous = keyring.get_keyring()
-    backend = keyring.core.load_env()
-    assert backend is not None
-    keyring.set_keyring(backend)
-    yield
-    keyring.set_keyring(previous)
+def plaintext_keyring(file_keyring: object) -> None:
+    """Passwords in a plaintext file under tmp_path (the shared ``file_keyring``)."""
 
 
 @pytest.fixture

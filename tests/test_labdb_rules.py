@@ -386,6 +386,50 @@ MAINTENANCE = st.one_of(st.none(), st.tuples(st.integers(0, 6), st.integers(0, 2
                                               st.integers(1, 50)))  # fmt: skip
 
 
+#: A booking the lab already holds: (group id, GPU id, start and length in half hours, status)
+Row = tuple[str, int, int, int, str]
+
+
+def _lay_out(
+    rlab: RulesLab,
+    now: datetime,
+    rules: BookingRules,
+    rows: list[Row],
+    block: tuple[int, int, int] | None,
+    gpus: list[int],
+) -> list[str]:
+    """The lab as an example wants it: rules, the member's bookings (as the lab recorded them,
+    past ones too), a maintenance window. Returns the groups that went in (an overlapping live
+    row is left out: the lab could not have it either)."""
+    member = rlab.lab.names["a"]
+    rlab.set_rules(replace(rules, approval_models=("A40",)))
+    stored = []
+    with rlab.lab.admin() as admin:
+        admin.execute("DELETE FROM bookings")
+        admin.execute("DELETE FROM maintenance")
+        for group_id, gpu_id, start, length, status in rows:
+            try:
+                admin.execute(
+                    "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, "
+                    "status, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (group_id, gpu_id, member, now + start * HALF_HOUR,
+                     now + (start + length) * HALF_HOUR, status, member),
+                )  # fmt: skip
+            except errors.ExclusionViolation:
+                continue
+            stored.append(group_id)
+        if block is not None:
+            slot, start, length = block
+            row = admin.execute(
+                "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
+                "VALUES (%s, %s, 'x', 'mona') RETURNING id",
+                (now + start * HALF_HOUR, now + (start + length) * HALF_HOUR),
+            ).fetchone()
+            assert row is not None
+            admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], gpus[slot]))
+    return stored
+
+
 def _python_verdict(service: BookingService, gpu_ids: list[int], start: datetime,
                     end: datetime) -> str:  # fmt: skip
     try:
@@ -447,29 +491,8 @@ def test_the_database_and_the_app_give_the_same_verdict(rlab: RulesLab) -> None:
         request: tuple[set[int], int, int],
     ) -> None:
         now = datetime.now(UTC).replace(second=0, microsecond=0)
-        rlab.set_rules(replace(rules, approval_models=("A40",)))
-        with rlab.lab.admin() as admin:
-            admin.execute("DELETE FROM bookings")
-            admin.execute("DELETE FROM maintenance")
-            for slot, start, length, status in existing:
-                try:
-                    admin.execute(
-                        "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, "
-                        "status, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (uuid.uuid4().hex, gpus[slot], member, now + start * HALF_HOUR,
-                         now + (start + length) * HALF_HOUR, status, member),
-                    )  # fmt: skip
-                except errors.ExclusionViolation:
-                    continue  # an overlapping live booking: the lab would not have it either
-            if block is not None:
-                slot, start, length = block
-                row = admin.execute(
-                    "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
-                    "VALUES (%s, %s, 'x', 'mona') RETURNING id",
-                    (now + start * HALF_HOUR, now + (start + length) * HALF_HOUR),
-                ).fetchone()
-                assert row is not None
-                admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], gpus[slot]))
+        rows = [(uuid.uuid4().hex, gpus[slot], a, n, st_) for slot, a, n, st_ in existing]
+        _lay_out(rlab, now, rules, rows, block, gpus)
         slots, start_h, length_h = request
         wanted = [gpus[s] for s in sorted(slots)]
         start, end = now + start_h * HALF_HOUR, now + (start_h + length_h) * HALF_HOUR
@@ -558,35 +581,14 @@ def test_extending_gets_the_same_verdict_from_both(rlab: RulesLab) -> None:
         mine: tuple[set[int], int, int, str, int],
     ) -> None:
         now = datetime.now(UTC).replace(second=0, microsecond=0)
-        rlab.set_rules(replace(rules, approval_models=("A40",)))
         slots, start_h, length_h, status, more_h = mine
         if start_h + length_h == 0:
             length_h += 1  # an end at this very minute is finished for one, not the other
         group = str(uuid.uuid4())
-        with rlab.lab.admin() as admin:
-            admin.execute("DELETE FROM bookings")
-            admin.execute("DELETE FROM maintenance")
-            rows = [(group, gpus[s], start_h, length_h, status) for s in sorted(slots)]
-            rows += [(uuid.uuid4().hex, gpus[s], a, n, st_) for s, a, n, st_ in existing]
-            for group_id, gpu_id, start, length, state in rows:
-                try:
-                    admin.execute(
-                        "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, "
-                        "status, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (group_id, gpu_id, member, now + start * HALF_HOUR,
-                         now + (start + length) * HALF_HOUR, state, member),
-                    )  # fmt: skip
-                except errors.ExclusionViolation:
-                    assert group_id != group  # the group goes in first
-            if block is not None:
-                slot, start, length = block
-                row = admin.execute(
-                    "INSERT INTO maintenance (start_ts, end_ts, reason, created_by) "
-                    "VALUES (%s, %s, 'x', 'mona') RETURNING id",
-                    (now + start * HALF_HOUR, now + (start + length) * HALF_HOUR),
-                ).fetchone()
-                assert row is not None
-                admin.execute("INSERT INTO maintenance_gpus VALUES (%s, %s)", (row[0], gpus[slot]))
+        rows = [(group, gpus[s], start_h, length_h, status) for s in sorted(slots)]
+        rows += [(uuid.uuid4().hex, gpus[s], a, n, st_) for s, a, n, st_ in existing]
+        stored = _lay_out(rlab, now, rules, rows, block, gpus)
+        assert stored[: len(slots)] == [group] * len(slots)  # the group goes in first
         end = now + (start_h + length_h + more_h) * HALF_HOUR
         with rlab.connect("a") as a:
             database = _sql_extend(a, group, end)
@@ -648,7 +650,7 @@ def test_two_transactions_of_one_member_cannot_both_pass_held_at_once(
 ) -> None:
     """Each transaction books 3 GPUs (limit 4); the second one counts the first's."""
     first, second = rlab.connect("a"), rlab.connect("a")
-    outcome: list[BaseException | None] = []
+    outcome: list[psycopg.DatabaseError | None] = []
     try:
         second.execute(f"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {isolation}")
         first.execute("BEGIN")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 
 import keyring
 import pytest
@@ -21,17 +20,10 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(autouse=True)
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def test_keyring(file_keyring: object) -> Iterator[None]:
     """Passwords go to a plaintext file under tmp_path, never to the real OS keyring."""
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    previous = keyring.get_keyring()
-    backend = keyring.core.load_env()
-    assert backend is not None
-    keyring.set_keyring(backend)
     yield
-    QThreadPool.globalInstance().waitForDone(30_000)
-    keyring.set_keyring(previous)
+    QThreadPool.globalInstance().waitForDone(30_000)  # workers done before the keyring goes
 
 
 @pytest.fixture(autouse=True)
