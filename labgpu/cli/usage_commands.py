@@ -46,6 +46,11 @@ def register(sub: Sub) -> None:
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
     p.add_argument("--report", type=Path, metavar="FILE.pdf", help="write the monthly PDF report")
     p.add_argument("--month", metavar="YYYY-MM", help="the report's month (default: last month)")
+    p.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        help="the report's language (default: the app's language setting)",
+    )
     p.add_argument("--retention", action="store_true", help="show how long usage history is kept")
     for level, what in (("raw", "raw samples"), ("minute", "minute rollups")):
         p.add_argument(
@@ -81,7 +86,7 @@ def run_usage(args: argparse.Namespace) -> int:
         return commands.with_lab(args, lambda lab: _retention(lab, args, changes))
     if args.report is not None:
         month = args.month or last_month(datetime.now(UTC).astimezone(report_zone()))
-        return commands.with_lab(args, lambda lab: _report(lab, month, args.report))
+        return commands.with_lab(args, lambda lab: _report(lab, month, args.report, args.lang))
     start, end = usage_range(args.start, args.end, datetime.now(UTC))
     return commands.with_lab(args, lambda lab: _table(lab, args, start, end))
 
@@ -91,6 +96,8 @@ def _check_combination(args: argparse.Namespace, changes: bool) -> None:
         raise UsageArgsError("choose one of --csv and --json")
     if args.month is not None and args.report is None:
         raise UsageArgsError("--month goes with --report FILE.pdf")
+    if args.lang is not None and args.report is None:
+        raise UsageArgsError("--lang goes with --report FILE.pdf")
     if args.month is not None:
         try:
             month_range(args.month)
@@ -170,10 +177,10 @@ def _cell(value: object) -> str:
 # -- the report ---------------------------------------------------------------------------------
 
 
-def _report(lab: Labgpu, month: str, path: Path) -> int:
+def _report(lab: Labgpu, month: str, path: Path, lang: str | None) -> int:
     from labgpu.gui.report import write_monthly_report  # Qt only here, so the CLI stays light
 
-    pages = write_monthly_report(lab, month, path, report_zone())
+    pages = write_monthly_report(lab, month, path, report_zone(), lang)
     print(f"wrote the {month} usage report ({pages} pages) to {path}")
     return 0
 

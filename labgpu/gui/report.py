@@ -7,6 +7,7 @@ GPU-hours per cluster and unmet requests. ``labgpu usage --report`` calls it wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections import defaultdict
@@ -83,11 +84,15 @@ def _lab_name(lab: Labgpu) -> str:
     return short_db(lab.store.url)
 
 
-def write_monthly_report(lab: Labgpu, month: str, path: Path, tz: tzinfo | None = None) -> int:
+def write_monthly_report(
+    lab: Labgpu, month: str, path: Path, tz: tzinfo | None = None, lang: str | None = None
+) -> int:
     """Write ``month``'s (``YYYY-MM``) report to ``path``; returns the number of pages.
 
     The file appears whole or not at all: it is written beside ``path`` and renamed.
     ``tz``: the zone months and times are shown in (None: the system's local time).
+    ``lang``: ``en`` or ``ko`` (None: the app's language setting), for a report made without
+    the app (the CLI).
     """
     zone = tz or datetime.now().astimezone().tzinfo or UTC
     folder = path.parent
@@ -96,7 +101,7 @@ def write_monthly_report(lab: Labgpu, month: str, path: Path, tz: tzinfo | None 
             f"cannot write the report to {path}: the folder {folder} does not exist; "
             "create it or choose another file"
         )
-    ensure_application()
+    ensure_application(lang)
     return write_gathered(gather(lab, month, zone), path)
 
 
@@ -113,25 +118,31 @@ def write_gathered(data: ReportData, path: Path) -> int:
         )
     partial = folder / f".{path.name}.{os.getpid()}.part"
     try:
+        # Made here first, so a folder that takes no file (read-only, /proc) is said plainly
+        # before Qt tries (and prints "QPainter::begin(): Returned false").
+        partial.touch(exist_ok=False)
         pages = render(data, partial)
         os.replace(partial, path)
     except OSError as exc:
-        raise LabgpuError(f"cannot write the report to {path}: {exc.strerror or exc}") from exc
+        why = exc.strerror or str(exc)
+        raise LabgpuError(f"cannot write the report to {path}: {why}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing was made, or the folder takes nothing
+            partial.unlink(missing_ok=True)
     return pages
 
 
-def ensure_application() -> QGuiApplication:
+def ensure_application(lang: str | None = None) -> QGuiApplication:
     """The running Qt application, or a new windowless one (offscreen on Linux, so a report
-    needs no display) with labgpu's translations installed."""
+    needs no display) with labgpu's translations for ``lang`` (None: the app's setting)."""
     existing = QGuiApplication.instance()
     if isinstance(existing, QGuiApplication):
         return existing
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = QGuiApplication(["labgpu"])
-    _translators.extend(prefs.install_translators(app, prefs.language(prefs.open_settings())))
+    chosen = lang if lang is not None else prefs.language(prefs.open_settings())
+    _translators.extend(prefs.install_translators(app, chosen))
     return app
 
 
@@ -154,10 +165,10 @@ class Document:
         self.writer.setCreator("labgpu")
         self.painter = QPainter()
         if not self.painter.begin(self.writer):
-            raise OSError(f"cannot open {path} for writing")
+            raise OSError("the PDF could not be opened for writing")
         self.painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.data = data
-        self.fonts = draw.Fonts(draw.report_family())
+        self.fonts = draw.Fonts(draw.report_families())
         self.pages = 1
         self.width = float(self.writer.width())
         self.height = float(self.writer.height())
@@ -377,13 +388,13 @@ def page_tables(doc: Document) -> None:
     doc.new_page()
     data = doc.data
     member_columns = [
-        draw.Column(QCoreApplication.translate("report", "Member"), 95, draw.LEFT),
-        draw.Column(QCoreApplication.translate("report", "Booked"), 50),
-        draw.Column(QCoreApplication.translate("report", "Used"), 50),
-        draw.Column(QCoreApplication.translate("report", "Idle booked"), 56),
-        draw.Column(QCoreApplication.translate("report", "No booking"), 54),
+        draw.Column(QCoreApplication.translate("report", "Member"), 88, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Booked"), 46),
+        draw.Column(QCoreApplication.translate("report", "Used"), 42),
+        draw.Column(QCoreApplication.translate("report", "Idle booked"), 66),
+        draw.Column(QCoreApplication.translate("report", "No booking"), 64),
         draw.Column(QCoreApplication.translate("report", "Offloaded"), 54),
-        draw.Column(QCoreApplication.translate("report", "Unmet"), 46),
+        draw.Column(QCoreApplication.translate("report", "Unmet"), 44),
         draw.Column(QCoreApplication.translate("report", "Pending"), 48),
         draw.Column(QCoreApplication.translate("report", "Rejected"), 52),
     ]

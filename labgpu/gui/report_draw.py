@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QPainter, QPainterPath, QPen
 
+#: Latin families whose text survives copying out of the PDF, best first.
+LATIN_FAMILIES = ("DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica")
 #: Families with Korean glyphs, best first; the first one installed is used.
 KOREAN_FAMILIES = (
     "NanumGothic",
@@ -33,23 +35,29 @@ RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 CENTER = Qt.AlignmentFlag.AlignCenter
 
 
-def report_family() -> str:
-    """A font family with Korean glyphs if one is installed, else the system's."""
+def report_families() -> tuple[str, ...]:
+    """The report's font families: Latin text first, then one with Korean glyphs.
+
+    Latin text and spaces come from a Latin family because NanumGothic's space reaches the PDF
+    as U+0001: its copied or extracted text ran together ("GPUusagereport"). Hangul falls back
+    to the Korean family. Without either, the system's font.
+    """
     installed = set(QFontDatabase.families())
-    for family in KOREAN_FAMILIES:
-        if family in installed:
-            return family
-    return QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont).family()
+    latin = next((f for f in LATIN_FAMILIES if f in installed), None)
+    korean = next((f for f in KOREAN_FAMILIES if f in installed), None)
+    chosen = tuple(f for f in (latin, korean) if f is not None)
+    return chosen or (QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont).family(),)
 
 
 @dataclass(frozen=True, slots=True)
 class Fonts:
-    """The report's few fonts, all of one family."""
+    """The report's few fonts, all of one family list (Latin, then Korean)."""
 
-    family: str
+    families: tuple[str, ...]
 
     def of(self, size: float, bold: bool = False) -> QFont:
-        font = QFont(self.family)
+        font = QFont()
+        font.setFamilies(list(self.families))
         font.setPointSizeF(size)
         font.setBold(bold)
         return font

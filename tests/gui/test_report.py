@@ -3,7 +3,10 @@ long), with the month and the members in its text; a failed write leaves nothing
 
 from __future__ import annotations
 
+import errno
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -19,6 +22,9 @@ from labgpu.services import Labgpu
 from tests.helpers.usage_data import BASE, seed_usage
 
 A4 = (595, 842)  # points, rounded
+#: pytest-qt's QApplication first: a report made in-process would otherwise start a
+#: QGuiApplication, and every later GUI test in the run would fail to get its QApplication.
+pytestmark = pytest.mark.usefixtures("qapp")
 
 
 @pytest.fixture
@@ -106,3 +112,68 @@ def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (code, out) == (1, "")
     assert "the folder" in err
     assert "does not exist" in err
+
+
+def test_the_report_text_copies_word_by_word(lab: Labgpu, tmp_path: Path) -> None:
+    """Issue 13: pdftotext gave "GPUusagereport2026-03" (the Korean font's space is U+0001)."""
+    path = tmp_path / "r.pdf"
+    report.write_monthly_report(lab, "2026-03", path, UTC)
+    first = PdfReader(path).pages[0].extract_text()
+    assert "\x01" not in first
+    assert "GPU usage report 2026-03" in " ".join(first.split())  # pypdf: tabs between words
+    shown = subprocess.run(
+        ["pdftotext", "-l", "1", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "GPU usage report 2026-03" in shown
+    assert "The month in GPU-hours" in shown
+
+
+def test_the_report_in_korean_from_the_cli(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_usage(url)
+    for lang in ("en", "ko"):  # a process of its own: the language is set when Qt starts
+        path = tmp_path / f"{lang}.pdf"
+        subprocess.run(
+            [sys.executable, "-m", "labgpu", "--db", url, "usage", "--report", str(path),
+             "--month", "2026-03", "--lang", lang],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    english = PdfReader(tmp_path / "en.pdf").pages[0].extract_text()
+    korean = PdfReader(tmp_path / "ko.pdf").pages[0].extract_text()
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in english)
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in korean)  # Hangul
+    assert " " in korean.strip()  # words stay apart in Korean too
+
+
+def test_a_folder_that_takes_no_file_is_one_clear_line(tmp_path: Path) -> None:
+    """/proc takes no new file: one line naming the target, no Qt noise, no temporary name."""
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_usage(url)
+    proc = subprocess.run(
+        [sys.executable, "-m", "labgpu", "--db", url, "usage", "--report", "/proc/labgpu.pdf",
+         "--month", "2026-03"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("labgpu: cannot write the report to /proc/labgpu.pdf: ")
+    assert ".part" not in proc.stderr
+
+
+def test_a_read_only_file_system_is_not_a_traceback(
+    lab: Labgpu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a read-only file system even removing the half-written file fails (EROFS)."""
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "touch", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    with pytest.raises(LabgpuError) as info:
+        report.write_monthly_report(lab, "2026-03", tmp_path / "r.pdf", UTC)
+    assert (
+        str(info.value) == f"cannot write the report to {tmp_path / 'r.pdf'}: Read-only file system"
+    )
