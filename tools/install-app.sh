@@ -10,7 +10,7 @@ venv="${LABGPU_VENV:-$HOME/.local/share/labgpu-venv}"
 if command -v apt-get >/dev/null 2>&1; then
   need=()
   for pkg in libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libegl1 libgl1 \
-             libfontconfig1 libdbus-1-3 fonts-nanum; do
+             libfontconfig1 libdbus-1-3 fonts-nanum fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
   done
   if [ "$(uname -s)" = Linux ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
@@ -26,6 +26,16 @@ fi
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check .
+
+# `labgpu` on PATH: a link in ~/.local/bin (on PATH by default on Debian/Ubuntu and Fedora).
+bin="${LABGPU_BIN_DIR:-$HOME/.local/bin}"
+mkdir -p "$bin"
+ln -sf "$venv/bin/labgpu" "$bin/labgpu"
+case ":$PATH:" in
+  *":$bin:"*) echo "labgpu is installed: run \`labgpu\` (a link in $bin)" >&2 ;;
+  *) echo "labgpu is installed as $bin/labgpu; $bin is not on your PATH yet:" \
+          "add it (e.g. export PATH=\"$bin:\$PATH\" in ~/.profile) or log in again" >&2 ;;
+esac
 if [ "$(uname -s)" = Linux ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "no display here: starting labgpu on a virtual X screen (xvfb-run)" >&2
   exec xvfb-run -a "$venv/bin/labgpu" "$@"
