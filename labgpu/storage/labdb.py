@@ -238,19 +238,20 @@ BEGIN
     END IF;
     RETURN NEW;
   END IF;
-  IF OLD.user_name <> session_user AND NOT public.labgpu_is('labgpu_pi') THEN
-    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
-      'permission denied: a student can only change their own bookings (this one is '
-      || OLD.user_name || '''s)';
-  END IF;
+  -- A decision first: a student deciding on anyone's request hears why, not 'own bookings'.
   IF OLD.status = 'pending' AND NEW.status = 'booked' AND NOT public.labgpu_is('labgpu_pi') THEN
-    RAISE EXCEPTION 'permission denied: only a PI or a lab manager can approve a booking request'
+    RAISE EXCEPTION 'permission denied: only a PI or a lab manager can decide on a request'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   IF NOT public.labgpu_is('labgpu_pi') AND (NEW.decided_by IS DISTINCT FROM OLD.decided_by
        OR NEW.decision_reason IS DISTINCT FROM OLD.decision_reason) THEN
     RAISE EXCEPTION 'permission denied: only a PI or a lab manager can decide on a request'
       USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.user_name <> session_user AND NOT public.labgpu_is('labgpu_pi') THEN
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+      'permission denied: a student can only change their own bookings (this one is '
+      || OLD.user_name || '''s)';
   END IF;
   IF NEW.decided_by IS DISTINCT FROM OLD.decided_by AND NEW.decided_by <> session_user THEN
     RAISE EXCEPTION 'permission denied: a decision is recorded under your own name only'
@@ -543,6 +544,12 @@ def _triggers(conn: Connection) -> None:
         "labgpu_audit_actor",
         "TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION public.labgpu_audit_actor()",
+    )
+    trigger(
+        "unmet_requests",
+        "labgpu_unmet_as_asked",
+        "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
+        "EXECUTE FUNCTION public.labgpu_unmet_as_asked()",
     )
     for table, (column, what) in OWNED.items():
         trigger(

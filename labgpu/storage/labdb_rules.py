@@ -132,6 +132,23 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
   ON CONFLICT (user_name) DO UPDATE SET changes = h.changes + 1
 $f$;
 
+-- An unmet request is recorded when it is asked, as it is asked: the PI's evidence of missing
+-- capacity cannot be back-dated or edited by members (managers may correct it).
+CREATE OR REPLACE FUNCTION public.labgpu_unmet_as_asked() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF public.labgpu_is('labgpu_manager') THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    RAISE EXCEPTION 'permission denied: an unmet request stays as it was recorded'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  NEW.asked_at := clock_timestamp();
+  RETURN NEW;
+END
+$f$;
+
 CREATE OR REPLACE FUNCTION public.labgpu_bookings_rules() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
