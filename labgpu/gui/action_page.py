@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from labgpu.gui.errors import handle_error
+from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.worker import run_task
 
 
@@ -38,6 +38,14 @@ class ActionPage(QWidget):
         self.message.setObjectName("inlineError" if error else "hint")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
+
+    def show_error(self, message: str) -> None:
+        """A one-line problem under the list (red)."""
+        self.show_message(message, error=True)
+
+    def loaded(self, error: BaseException | None) -> bool:
+        """Apply the rule for a read (see ``report_load``): True when it succeeded."""
+        return report_load(self, self.message, self.show_error, error)
 
     def is_busy(self) -> bool:
         """True while an action runs."""

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from labgpu.core.rules import BookingGroupView
 from labgpu.gui.action_page import ActionPage
 from labgpu.gui.calendar_data import compact_labels
-from labgpu.gui.errors import handle_error
 from labgpu.gui.my_bookings import window_text
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
@@ -71,8 +70,7 @@ class ApprovalsPage(ActionPage):
         run_task(self.labgpu.pending_approvals, self._loaded, context=self)
 
     def _loaded(self, groups: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
+        if not self.loaded(error):
             return
         self.set_groups(list(groups) if isinstance(groups, list) else [])
 

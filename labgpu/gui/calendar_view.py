@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from labgpu.gui.booking_dialog import BookingDialog
 from labgpu.gui.calendar_canvas import CalendarArea
 from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight, week_start_local
-from labgpu.gui.errors import handle_error
+from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.find_slot_dialog import FindSlotDialog
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
@@ -188,8 +188,7 @@ class CalendarPage(QWidget):
         if self._reload_wanted:
             self._reload_wanted = False
             self.reload()
-        if error is not None:
-            self.show_message(handle_error(self, error) or "")
+        if not report_load(self, self.message, self.show_message, error):
             return
         if isinstance(data, CalendarData) and (data.start, data.end) == self.range():
             self.data = data

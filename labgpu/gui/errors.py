@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from labgpu.core.errors import LabgpuError
 
@@ -29,6 +30,39 @@ def handle_error(parent: QWidget | None, error: BaseException) -> str | None:
         return known_message(error)
     report_bug(parent, error)
     return None
+
+
+#: The label property holding the message of the last failed load (see ``report_load``).
+LOAD_ERROR = "labgpuLoadError"
+
+
+def show_load_error(label: QLabel, show: Callable[[str], None], message: str) -> None:
+    """Show ``message`` as the failure of a page's load; the next good load clears it."""
+    show(message)
+    label.setProperty(LOAD_ERROR, label.text())
+
+
+def clear_load_error(label: QLabel, show: Callable[[str], None]) -> None:
+    """A load succeeded: clear the message if it is still a load's failure (not an action's)."""
+    failed = label.property(LOAD_ERROR)
+    if failed and label.text() == failed:
+        show("")
+    label.setProperty(LOAD_ERROR, "")
+
+
+def report_load(
+    parent: QWidget, label: QLabel, show: Callable[[str], None], error: BaseException | None
+) -> bool:
+    """The one rule for every page's read: a failure shows inline until the next read succeeds.
+
+    ``label`` is the page's message line and ``show`` the page's way of setting it. Returns True
+    when the read succeeded (the page then shows its data).
+    """
+    if error is None:
+        clear_load_error(label, show)
+        return True
+    show_load_error(label, show, handle_error(parent, error) or "")
+    return False
 
 
 def report_bug(parent: QWidget | None, error: BaseException) -> None:

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.snapshot: Snapshot | None = None
         self.identity: Identity | None = None
         self._refreshing = False
+        self._refresh_failure = ""  # the status bar's line while the refresh fails
         self.demo = demo
         self.setWindowTitle(self.tr("labgpu — Demo lab") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
@@ -294,10 +295,12 @@ class MainWindow(QMainWindow):
                 self.banner.lost(message)  # the refresh timer keeps trying
                 self.statusBar().showMessage(self.tr("Reconnecting to the database…"))
             elif message:
-                self.statusBar().showMessage(
-                    self.tr("Refresh failed: {message}").format(message=message)
-                )
+                self._refresh_failure = self.tr("Refresh failed: {message}").format(message=message)
+                self.statusBar().showMessage(self._refresh_failure)
             return
+        if self._refresh_failure and self.statusBar().currentMessage() == self._refresh_failure:
+            self.statusBar().clearMessage()  # the same rule as the pages' inline errors
+        self._refresh_failure = ""
         if self.banner.back():
             self.statusBar().showMessage(self.tr("Reconnected to the database."), 10_000)
             self.bookings_changed()

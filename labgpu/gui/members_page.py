@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from labgpu.core.members import ROLES, Member
 from labgpu.gui import text
 from labgpu.gui.action_page import ActionPage
-from labgpu.gui.errors import handle_error
 from labgpu.gui.session import role_name
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
@@ -138,8 +137,7 @@ class MembersPage(ActionPage):
         run_task(self.labgpu.list_members, self._loaded, context=self)
 
     def _loaded(self, members: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
+        if not self.loaded(error):
             return
         self.set_members(list(members) if isinstance(members, list) else [])
 

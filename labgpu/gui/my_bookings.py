@@ -146,8 +146,7 @@ class MyBookingsPage(ActionPage):
         run_task(lambda: self.labgpu.bookings(since, None, mine=True), self._loaded, context=self)
 
     def _loaded(self, bookings: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
+        if not self.loaded(error):
             return
         self.set_groups(group_views(bookings if isinstance(bookings, list) else []))
 

@@ -61,6 +61,7 @@ class OffloadPage(ActionPage):
         self.jobs: list[OffloadJob] = []
         self.prompter = GuiPrompter(self)
         self._polling = False
+        self._poll_failure = ""  # the message of the last poll that failed
         self._active = False  # between start() and stop(): nothing is read after the window closed
         self.tree = QTreeWidget()
         self.tree.setRootIsDecorated(False)
@@ -180,9 +181,10 @@ class OffloadPage(ActionPage):
         self._polling = False
         if not self._active:
             return
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
-        elif isinstance(result, tuple):
+        # A poll's problem (its own, or the clusters') stays until a poll goes through; the
+        # reload after it must not clear it, so it is not marked as the read's.
+        problem = (handle_error(self, error) or "") if error is not None else ""
+        if isinstance(result, tuple):
             errors, fetched = result
             for job, dest in fetched:
                 self.notify.emit(
@@ -190,13 +192,16 @@ class OffloadPage(ActionPage):
                         name=job.name, state=self.state_label(job.state), path=dest
                     )
                 )
-            if errors:
-                self.show_message("; ".join(errors), error=True)
+            problem = "; ".join(errors)
+        if problem:
+            self.show_error(problem)
+        elif self._poll_failure and self.message.text() == self._poll_failure:
+            self.show_message("")
+        self._poll_failure = problem
         self.reload()
 
     def _loaded(self, jobs: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
+        if not self.loaded(error):
             return
         assert isinstance(jobs, list)
         selected = self.selected()

@@ -28,7 +28,7 @@ from labgpu.core.inventory import Gpu
 from labgpu.core.rules import BookingRules, Maintenance
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_data import compact_labels, ordered_gpus
-from labgpu.gui.errors import handle_error
+from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.my_bookings import window_text
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
@@ -182,8 +182,9 @@ class RulesPage(QWidget):
         )
 
     def _loaded(self, result: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.show_message(handle_error(self, error) or "", error=True)
+        if not report_load(
+            self, self.message, lambda text: self.show_message(text, error=True), error
+        ):
             return
         if not isinstance(result, tuple):
             return

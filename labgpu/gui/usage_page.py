@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from labgpu.core.usage import Table, hours_label
 from labgpu.gui import usage_report
-from labgpu.gui.errors import handle_error
+from labgpu.gui.errors import report_load
 from labgpu.gui.usage_charts import BarChart, HeatmapChart, UtilisationChart
 from labgpu.gui.usage_data import (
     UsageView,
@@ -236,11 +236,10 @@ class UsagePage(QWidget):
             self._again = False
             self.reload()
             return
-        if error is not None:
-            self.show_message(handle_error(self, error) or "")
+        if not report_load(self, self.message, self.show_message, error):
             return
         if isinstance(view, UsageView):
-            self.show_message("")
+            self.show_message("")  # an export's problem too: the page is shown afresh
             self.set_view(view)
 
     def show_message(self, text: str) -> None:
