@@ -412,7 +412,7 @@ def test_ics_export_parses_back(
     asked = kim.book([gpus["gpu-03:0"]], NOW + H, NOW + 2 * H)
     gone = kim.book([gpus["gpu-02:0"]], NOW + H, NOW + 2 * H)
     kim.cancel(gone.group_id)
-    path = tmp_path / "out" / "lab.ics"
+    path = tmp_path / "lab.ics"  # an existing folder (a missing one is an error)
     assert export_ics(me, path, mine=False) == 2
     cal = Calendar.from_ical(path.read_bytes())
     events = {str(e["uid"]): e for e in cal.walk("VEVENT")}

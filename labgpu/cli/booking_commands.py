@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from labgpu.cli import commands, output
 from labgpu.core.booking import BookingStatus
 from labgpu.core.errors import LabgpuError
+from labgpu.core.inventory import Gpu
 from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
 from labgpu.core.slots import SlotOption
 from labgpu.services import Labgpu
@@ -102,18 +103,34 @@ def _count_arg(text: str) -> int:
 # -- plumbing ----------------------------------------------------------------------------------
 
 
-def view_json(view: BookingView) -> dict[str, Any]:
-    """One booked GPU in ``--json`` output."""
+def gpu_json(gpu: Gpu | None, label: str = "") -> dict[str, Any]:
+    """A GPU as JSON names it (DESIGN §7): server, index and uuid, not labgpu's internal id."""
+    if gpu is None:  # a GPU no longer registered: its label is all that is known
+        server, _, index = label.rpartition(":")
+        return {
+            "gpu": label,
+            "server": server,
+            "index": int(index) if index.isdigit() else None,
+            "uuid": None,
+            "model": "",
+        }
     return {
-        "booking_id": view.id,
-        "gpu_id": view.gpu_id,
-        "gpu": view.gpu_label,
-        "server": view.server,
-        "model": view.model,
+        "gpu": f"{gpu.server_name}:{gpu.index}",
+        "server": gpu.server_name,
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "model": gpu.model,
     }
 
 
-def group_json(group: BookingGroupView) -> dict[str, Any]:
+def view_json(view: BookingView, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
+    """One booked GPU in ``--json`` output."""
+    out = gpu_json(gpus.get(view.gpu_id), view.gpu_label)
+    out.update(booking_id=view.id, gpu=view.gpu_label, server=view.server, model=view.model)
+    return out
+
+
+def group_json(group: BookingGroupView, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
     """One booking group in ``--json`` output (times in UTC, ISO 8601)."""
     return {
         "group_id": group.group_id,
@@ -122,18 +139,35 @@ def group_json(group: BookingGroupView) -> dict[str, Any]:
         "start": output.iso(group.window.start),
         "end": output.iso(group.window.end),
         "note": group.note,
-        "gpus": [view_json(v) for v in group.gpus],
+        "gpus": [view_json(v, gpus) for v in group.gpus],
     }
 
 
-def slot_json(option: SlotOption) -> dict[str, Any]:
+def slot_json(option: SlotOption, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
     """One slot of ``labgpu slots --json``."""
     return {
         "start": output.iso(option.start),
         "end": output.iso(option.end),
-        "gpu_ids": list(option.gpu_ids),
+        "gpus": [gpu_json(gpus.get(i), f"#{i}") for i in option.gpu_ids],
         "servers": list(option.servers),
     }
+
+
+def usage_error(message: str) -> int:
+    """Contradictory input (DESIGN §7): the reason on stderr, exit 2."""
+    print(f"labgpu: {message}", file=sys.stderr)
+    return 2
+
+
+def gpu_ids_by_name(names: Sequence[str], gpus: Sequence[Gpu]) -> list[int]:
+    """``SERVER:INDEX`` names as GPU ids; an unknown name is a request the lab cannot serve."""
+    known = {f"{g.server_name}:{g.index}": g.id for g in gpus if g.id is not None}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise LabgpuError(
+            f"no GPU {', '.join(missing)} in the lab; `labgpu status` lists them as SERVER:INDEX"
+        )
+    return [known[n] for n in names]
 
 
 def _group_line(verb: str, group: BookingGroupView) -> str:
@@ -152,8 +186,12 @@ def _group_line(verb: str, group: BookingGroupView) -> str:
 
 def add_book(sub: Sub) -> None:
     """``labgpu book --model M --count K (--hours H | --until T) [--start T | --earliest]``."""
-    p = sub.add_parser("book", help="book GPUs of a model")
-    p.add_argument("--model", required=True, help="GPU model, e.g. A4000 or 'NVIDIA A40'")
+    p = sub.add_parser("book", help="book GPUs of a model, or named GPUs")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="GPU model, e.g. A4000 or 'NVIDIA A40'")
+    what.add_argument(
+        "--gpu", action="append", metavar="SERVER:INDEX", help="this GPU, e.g. gpu05:2 (repeatable)"
+    )
     p.add_argument("--count", type=_count_arg, default=1, help="how many GPUs (default 1)")
     length = p.add_mutually_exclusive_group(required=True)
     length.add_argument("--hours", type=_hours_arg)
@@ -170,11 +208,22 @@ def add_book(sub: Sub) -> None:
 def run_book(args: argparse.Namespace) -> int:
     """Book the GPUs, print the booking (or refuse with the reason, exit 3)."""
     if args.earliest and args.until is not None:
-        print("labgpu: --earliest needs --hours (an end time fixes the start)", file=sys.stderr)
-        return 2
+        return usage_error("--earliest needs --hours (an end time fixes the start)")
+    if args.gpu and (args.earliest or args.same_server or args.count != 1):
+        return usage_error(
+            "--gpu names the GPUs: give it without --count, --earliest, --same-server"
+        )
+    start = args.start or datetime.now(UTC)
+    if args.until is not None and args.until <= start:
+        return usage_error(
+            f"the end ({show_time(args.until)}) is not after the start ({show_time(start)})"
+        )
 
     def work(lab: Labgpu) -> int:
-        if args.earliest:
+        if args.gpu:
+            end = args.until or start + timedelta(hours=args.hours)
+            group = lab.book(gpu_ids_by_name(args.gpu, lab.list_gpus()), start, end, args.note)
+        elif args.earliest:
             group = lab.book_earliest(
                 args.model,
                 args.count,
@@ -183,13 +232,12 @@ def run_book(args: argparse.Namespace) -> int:
                 note=args.note,
             )
         else:
-            start = args.start or datetime.now(UTC)
             end = args.until or start + timedelta(hours=args.hours)
             group = lab.book_model(
                 args.model, args.count, start, end, same_server=args.same_server, note=args.note
             )
         if args.json:
-            output.print_json(group_json(group))
+            output.print_json(group_json(group, lab.booking_service.gpus()))
         else:
             print(
                 _group_line(
@@ -215,7 +263,12 @@ def add_slots(sub: Sub) -> None:
 
 
 def run_slots(args: argparse.Namespace) -> int:
-    """List the earliest feasible slots."""
+    """List the earliest feasible slots; none before the deadline is a failure (exit 1)."""
+    if args.after is not None and args.deadline is not None and args.deadline <= args.after:
+        return usage_error(
+            f"the deadline ({show_time(args.deadline)}) is not after --after "
+            f"({show_time(args.after)})"
+        )
 
     def work(lab: Labgpu) -> int:
         options = lab.find_slots(
@@ -226,13 +279,20 @@ def run_slots(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             same_server=args.same_server,
         )
+        gpus = lab.booking_service.gpus()
         if args.json:
-            output.print_json([slot_json(o) for o in options])
-            return 0
+            output.print_json([slot_json(o, gpus) for o in options])
         if not options:
-            print("no slot fits before the deadline or the booking horizon", file=sys.stderr)
+            until = "the deadline" if args.deadline is not None else "the booking horizon"
+            print(
+                f"labgpu: no {args.count} x {args.model} free together for "
+                f"{args.hours:g} h before {until}; try fewer GPUs, a shorter time or later",
+                file=sys.stderr,
+            )
+            return 1
+        if args.json:
             return 0
-        labels = {g.id: f"{g.server_name}:{g.index}" for g in lab.list_gpus()}
+        labels = {i: f"{g.server_name}:{g.index}" for i, g in gpus.items()}
         rows = [
             [
                 show_time(o.start),
@@ -254,28 +314,59 @@ def add_bookings(sub: Sub) -> None:
     """``labgpu bookings [--mine] [--from T] [--to T] [--json] [--ics FILE]``."""
     p = sub.add_parser("bookings", help="bookings of the lab (or yours)")
     p.add_argument("--mine", action="store_true", help="only my bookings")
-    p.add_argument("--from", dest="start", type=_time_arg, metavar="T", help="default: now")
+    p.add_argument(
+        "--from", dest="start", type=_time_arg, metavar="T",
+        help="default: now (with --ics: all of mine, or the lab's from this week's Monday)",
+    )  # fmt: skip
     p.add_argument("--to", dest="end", type=_time_arg, metavar="T")
     p.add_argument("--all", action="store_true", help="include cancelled ones")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--ics", type=Path, metavar="FILE", help="write an iCalendar file instead")
+    p.add_argument(
+        "--ics", type=Path, metavar="FILE",
+        help="write an iCalendar file (into an existing folder) instead, with alarms",
+    )  # fmt: skip
+    p.add_argument(
+        "--remind", type=_minutes_arg, default=15, metavar="MINUTES",
+        help="the .ics alarms' lead before a booking starts (default 15; 0: no alarm)",
+    )  # fmt: skip
     p.set_defaults(handler=run_bookings)
+
+
+def _minutes_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the lead must be 0 minutes or more, not {text}")
+    return value
 
 
 def run_bookings(args: argparse.Namespace) -> int:
     """Bookings overlapping the span, grouped, by start."""
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        return usage_error(
+            f"--to ({show_time(args.end)}) is not after --from ({show_time(args.start)})"
+        )
+    start = args.start or datetime.now(UTC)
+    if args.end is not None and args.end <= start:
+        return usage_error(f"--to ({show_time(args.end)}) is not after now; give --from too")
 
     def work(lab: Labgpu) -> int:
         if args.ics is not None:
-            count = lab.export_ics(args.ics, mine=args.mine)
-            print(f"wrote {count} booking(s) to {args.ics}")
+            lead = timedelta(minutes=args.remind)  # 0: no alarm
+            count = lab.export_ics(args.ics, args.mine, args.start, args.end, lead)
+            if args.json:
+                output.print_json({"ics": str(args.ics), "bookings": count})
+            else:
+                print(f"wrote {count} booking(s) to {args.ics}")
             return 0
-        start = args.start or datetime.now(UTC)
         groups = groups_of(lab.bookings(start, args.end, mine=args.mine))
         if not args.all:
             groups = [g for g in groups if g.status is not BookingStatus.CANCELLED]
         if args.json:
-            output.print_json([group_json(g) for g in groups])
+            gpus = lab.booking_service.gpus()
+            output.print_json([group_json(g, gpus) for g in groups])
             return 0
         rows = [
             [
@@ -308,14 +399,17 @@ def add_changes(sub: Sub) -> None:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
+        p.add_argument("--json", action="store_true", help="the booking as JSON")
         p.set_defaults(handler=handler)
     ext = sub.add_parser("extend", help="move a booking's end later")
     ext.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
     ext.add_argument("--until", type=_time_arg, metavar="T", required=True)
+    ext.add_argument("--json", action="store_true", help="the booking as JSON")
     ext.set_defaults(handler=run_extend)
     rej = sub.add_parser("reject", help="reject a pending request with a reason (PI or manager)")
     rej.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
     rej.add_argument("--reason", required=True)
+    rej.add_argument("--json", action="store_true", help="the booking as JSON")
     rej.set_defaults(handler=run_reject)
 
 
@@ -323,7 +417,11 @@ def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], No
     def work(lab: Labgpu) -> int:
         group_id = lab.booking_service.group(args.booking_id).group_id
         act(lab, group_id)
-        print(_group_line(verb, lab.booking_service.group(group_id)))
+        group = lab.booking_service.group(group_id)
+        if getattr(args, "json", False):
+            output.print_json(group_json(group, lab.booking_service.gpus()))
+        else:
+            print(_group_line(verb, group))
         return 0
 
     return commands.with_lab(args, work)

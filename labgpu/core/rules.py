@@ -64,14 +64,19 @@ class RuleRefusedError(RefusedError):
     """A booking request breaks one of the lab's rules; nothing was written (exit code 3).
 
     ``rule`` names the rule (``max_hours``), ``limit`` the allowed figure (``72 h``) and
-    ``current`` the requested one (``96 h``).
+    ``current`` the requested one (``96 h``). ``exit_code`` follows DESIGN §7: 3 for a rule,
+    2 for contradictory input (end before start), 1 for a request the lab cannot serve
+    (a model it does not have).
     """
 
-    def __init__(self, rule: str, limit: str, current: str, message: str) -> None:
+    def __init__(
+        self, rule: str, limit: str, current: str, message: str, *, exit_code: int = 3
+    ) -> None:
         super().__init__(message)
         self.rule = rule
         self.limit = limit
         self.current = current
+        self.exit_code = exit_code
 
 
 def effective_status(booking: Booking, now: datetime) -> BookingStatus:
@@ -209,6 +214,7 @@ def check_window(rules: BookingRules, start: datetime, end: datetime, now: datet
             f"{hours_text((end - start) / HOUR)} long",
             f"the end ({_local(end)}) is not after the start ({_local(start)}); "
             "choose an end later than the start",
+            exit_code=2,
         )
     if start < now - START_GRACE:
         raise RuleRefusedError(

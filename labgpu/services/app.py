@@ -561,11 +561,22 @@ class Labgpu:
 
         return check_reality(self.booking_service, now)
 
-    def export_ics(self, path: Path, mine: bool) -> int:
-        """Write the bookings (mine or the lab's) to an .ics file; returns the event count."""
-        from labgpu.services.calendar_export import export_ics
+    def export_ics(
+        self,
+        path: Path,
+        mine: bool,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        reminder_lead: timedelta | None = None,
+    ) -> int:
+        """Write the bookings (mine or the lab's) to an .ics file; returns the event count.
 
-        return export_ics(self.booking_service, Path(path), mine)
+        The lab's bookings from the current week on unless ``start`` is given; alarms
+        ``reminder_lead`` before each start (the default lead if None)."""
+        from labgpu.services.calendar_export import DEFAULT_REMINDER_LEAD, export_ics
+
+        lead = DEFAULT_REMINDER_LEAD if reminder_lead is None else reminder_lead
+        return export_ics(self.booking_service, Path(path), mine, start, end, lead)
 
     def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
         """This user's bookings starting or ending within ``lead``, and idle-release warnings."""

@@ -277,6 +277,7 @@ class BookingService:
                 "longer than 0 h",
                 hours_text(duration / timedelta(hours=1)),
                 "a booking must last longer than zero; give a positive duration",
+                exit_code=2,
             )
         pool = self._slot_pool(model, count, min_memory_mb, same_server, rules)
         start = now if after is None else max(as_utc(after, "after"), now)
@@ -356,7 +357,7 @@ class BookingService:
     ) -> list[SlotGpu]:
         if count < 1:
             raise RuleRefusedError(
-                "count", "at least 1 GPU", f"{count} GPUs", "ask for at least one GPU"
+                "count", "at least 1 GPU", f"{count} GPUs", "ask for at least one GPU", exit_code=2
             )
         if count > rules.max_gpus_at_once:
             raise RuleRefusedError(
@@ -393,8 +394,8 @@ class BookingService:
             options = self.find_slots(
                 model, count, duration, after=after, same_server=same_server, alternatives=1
             )
-            if not options:
-                raise RefusedError(
+            if not options:  # the lab cannot serve it: exit 1, not a rule (DESIGN §7)
+                raise LabgpuError(
                     f"no {count} x {model or 'GPU'} free together for "
                     f"{hours_text(duration / timedelta(hours=1))} within the booking horizon; "
                     "try fewer GPUs, a shorter time or another model"

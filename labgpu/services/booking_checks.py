@@ -44,7 +44,9 @@ def check_gpus(gpu_ids: Sequence[int], known: dict[int, Gpu]) -> list[Gpu]:
     """The requested GPUs, or a refusal: none, unknown ids, not bookable."""
     wanted = sorted(set(gpu_ids))
     if not wanted:
-        raise RuleRefusedError("count", "at least 1 GPU", "0 GPUs", "choose at least one GPU")
+        raise RuleRefusedError(
+            "count", "at least 1 GPU", "0 GPUs", "choose at least one GPU", exit_code=2
+        )
     unknown = [i for i in wanted if i not in known]
     if unknown:
         raise RuleRefusedError(
@@ -52,6 +54,7 @@ def check_gpus(gpu_ids: Sequence[int], known: dict[int, Gpu]) -> list[Gpu]:
             "registered GPUs",
             ", ".join(f"#{i}" for i in unknown),
             f"no GPU with id {', '.join(map(str, unknown))}; see `labgpu status` for the GPUs",
+            exit_code=1,
         )
     chosen = [known[i] for i in wanted]
     closed = [f"{g.server_name}:{g.index}" for g in chosen if not g.bookable]
@@ -104,6 +107,7 @@ def check_pool(
             f"bookable models: {models}",
             what,
             f"no bookable {what}; the lab's bookable models are: {models}",
+            exit_code=1,
         )
     largest = len(pool)
     if same_server:
@@ -115,6 +119,7 @@ def check_pool(
             f"{largest} GPUs",
             f"{count} GPUs",
             f"{count} x {what} asked, but only {largest} exist {where}; ask for fewer",
+            exit_code=1,
         )
     return list(pool)
 
