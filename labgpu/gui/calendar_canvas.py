@@ -33,7 +33,6 @@ from labgpu.gui.calendar_data import (
     member_color,
     ordered_gpus,
     snap_down,
-    snap_up,
 )
 
 LABEL_W = 150
@@ -300,7 +299,9 @@ class CalendarCanvas(QWidget):
         if not gpu_ids:
             return None
         a, b = sorted((self.axis.time_at(first.x()), self.axis.time_at(last.x())))
-        start, end = snap_down(a), snap_up(b)
+        # The nearest grid line, not outwards: a pixel is minutes wide, so a drag that ends on
+        # 16:00 lands a little after it, and rounding up made 13:00→16:00 into 16:30.
+        start, end = snap_nearest(a), snap_nearest(b)
         if end <= start:
             end = start + SNAP
         return gpu_ids, start, end
@@ -360,6 +361,24 @@ def status_label(status: BookingStatus) -> str:
         BookingStatus.RELEASED: QCoreApplication.translate("calendar", "released"),
     }
     return labels[status]
+
+
+def snap_nearest(moment: datetime) -> datetime:
+    """``moment`` rounded to the nearest line of the 30-minute grid (a half rounds up)."""
+    down = snap_down(moment)
+    return down + SNAP if moment - down >= SNAP / 2 else down
+
+
+#: Hours between two labels of the day view's header, the first that fits is used.
+LABEL_STEPS = (1, 2, 3, 4, 6, 12)
+
+
+def label_step(hour_width: float, label_width: float) -> int:
+    """Hours between hour labels so that labels ``label_width`` wide do not run together."""
+    for hours in LABEL_STEPS:
+        if hours * hour_width >= label_width:
+            return hours
+    return LABEL_STEPS[-1]
 
 
 def grid_step(span: timedelta) -> timedelta:
@@ -440,13 +459,33 @@ class CalendarHeader(QWidget):
             axis.start.astimezone().strftime("%a %Y-%m-%d"),
         )
         painter.setPen(QColor("#6b7278"))
+        for rect, label in self.hour_labels(axis):
+            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, label)
+
+    def hour_labels(self, axis: TimeAxis | None = None) -> list[tuple[QRectF, str]]:
+        """The day view's hour labels and where they go: every hour, or every few hours when
+        the window is too narrow for all of them (they must not run into each other)."""
+        if axis is None:
+            canvas = self.canvas
+            axis = TimeAxis(canvas.start, canvas.end, LABEL_W, self.width() - LABEL_W)
+        metrics = self.fontMetrics()
+        gap = metrics.horizontalAdvance("0")
+        label_w = metrics.horizontalAdvance("00:00") + gap + 3
+        hour_w = axis.width / max((axis.end - axis.start).total_seconds() / 3600, 1)
+        hours = label_step(hour_w, label_w)
+        labels = []
         for moment, _strong in grid_lines(axis.start, axis.end, timedelta(hours=1)):
+            local = moment.astimezone()
             x = axis.x_for(moment)
-            painter.drawText(
-                QRectF(x + 3, HEADER_H / 2, 50, HEADER_H / 2 - 2),
-                Qt.AlignmentFlag.AlignVCenter,
-                moment.astimezone().strftime("%H:%M"),
+            if local.hour % hours or x + label_w > LABEL_W + axis.width + gap:
+                continue
+            labels.append(
+                (
+                    QRectF(x + 3, HEADER_H / 2, label_w - gap - 3, HEADER_H / 2 - 2),
+                    local.strftime("%H:%M"),
+                )
             )
+        return labels
 
 
 class CalendarArea(QScrollArea):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -49,6 +51,8 @@ from labgpu.services import Labgpu
 LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(
     10
 )
+#: Every page's shortcut, in the navigation's order (Ctrl+0 is the tenth, Settings).
+PAGE_KEYS = tuple(f"Ctrl+{(page + 1) % 10}" for page in range(10))
 
 
 class MainWindow(QMainWindow):
@@ -105,7 +109,10 @@ class MainWindow(QMainWindow):
             ("servers", self.tr("Servers")),
             ("settings", self.tr("Settings")),
         ):
-            QListWidgetItem(resources.icon(name), label, self.nav)
+            item = QListWidgetItem(resources.icon(name), label, self.nav)
+            keys = PAGE_KEYS[self.nav.row(item)]
+            shown = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
+            item.setToolTip(self.tr("{page} ({keys})").format(page=label, keys=shown))
         for page in (
             self.live_page,
             self.calendar_page,
@@ -160,12 +167,11 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
     def _make_actions(self) -> None:
-        shortcuts = [
-            (self.tr("Live"), "Ctrl+1", lambda: self.show_page(LIVE)),
-            (self.tr("Servers"), "Ctrl+2", lambda: self.show_page(SERVERS)),
-            (self.tr("Settings"), "Ctrl+3", lambda: self.show_page(SETTINGS)),
-            (self.tr("Calendar"), "Ctrl+4", lambda: self.show_page(CALENDAR)),
-            (self.tr("My bookings"), "Ctrl+5", lambda: self.show_page(MY_BOOKINGS)),
+        shortcuts: list[tuple[str, str, Callable[[], object]]] = [
+            (self.nav.item(page).text(), PAGE_KEYS[page], partial(self.show_page_key, page))
+            for page in range(self.nav.count())
+        ]
+        shortcuts += [
             (self.tr("Refresh"), "F5", self.refresh),
             (self.tr("Add server…"), "Ctrl+N", self.open_add_server),
             (self.tr("Quit"), "Ctrl+Q", self.close),
@@ -183,6 +189,11 @@ class MainWindow(QMainWindow):
     def show_page(self, page: int) -> None:
         """Switch to a page: LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, …"""
         self.nav.setCurrentRow(page)
+
+    def show_page_key(self, page: int) -> None:
+        """A page's shortcut: switch to it unless the signed-in role does not see it."""
+        if not self.nav.item(page).isHidden():
+            self.show_page(page)
 
     def _page_shown(self, page: int) -> None:
         if page == CALENDAR:

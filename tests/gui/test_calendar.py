@@ -199,3 +199,59 @@ def test_dialog_needs_a_gpu_and_tooltips_describe_bookings(
     assert "at least one GPU" in dialog.refusal()
     assert not dialog.save_button.isEnabled()
     dialog.reject()
+
+
+def test_a_drag_that_ends_on_the_hour_books_to_that_hour(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    ids = gpu_ids(sample_lab, "gpu-01")
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    # The hand lands a pixel or two past the hour line: 13:02 → 16:02 means 13:00 → 16:00.
+    slip = timedelta(minutes=2)
+    dialog = drag(qtbot, page, ids[0], ids[0], tomorrow_at(13) + slip, tomorrow_at(16) + slip)
+    assert dialog.chosen_window() == (tomorrow_at(13), tomorrow_at(16))
+    dialog.reject()
+
+
+def test_snap_nearest() -> None:
+    from labgpu.gui.calendar_canvas import snap_nearest
+
+    at = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert snap_nearest(at + timedelta(minutes=4)) == at
+    assert snap_nearest(at - timedelta(minutes=4)) == at
+    assert snap_nearest(at + timedelta(minutes=16)) == at + timedelta(minutes=30)
+
+
+def test_day_view_hour_labels_do_not_run_together(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    assert window.width() == 1180  # the default size
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    header = page.area.header
+    labels = header.hour_labels()
+    assert len(labels) >= 4
+    gap = header.fontMetrics().horizontalAdvance("0")
+    for (left, text), (right, _next) in zip(labels, labels[1:], strict=False):
+        assert left.left() + header.fontMetrics().horizontalAdvance(text) + gap <= right.left()
+    assert page.area.header.grab().width() > 0
+
+
+def test_every_page_has_a_shortcut_named_in_its_tooltip(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    from labgpu.gui.main_window import PAGE_KEYS
+
+    assert len(set(PAGE_KEYS)) == window.nav.count() == 10
+    by_keys = {action.shortcut().toString(): action for action in window.actions()}
+    for page, keys in enumerate(PAGE_KEYS):
+        item = window.nav.item(page)
+        shown = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
+        assert shown in item.toolTip()
+        item.setHidden(False)
+        by_keys[QKeySequence(keys).toString()].trigger()
+        assert window.current_page() == page, keys
+    window.nav.item(8).setHidden(True)
+    by_keys["Ctrl+9"].trigger()  # a page this role does not see stays closed
+    assert window.current_page() == 9
