@@ -233,3 +233,39 @@ def test_ics_events_carry_alarms_at_the_lead_time(
     assert alarm["trigger"].dt == -timedelta(minutes=30)
     assert run(capsys, lab_url, "bookings", "--ics", str(path), "--remind", "0")[0] == 0
     assert _events(path)[0].walk("VALARM") == []
+
+
+# -- point 14: clusters add --update changes only what is given ---------------------------------
+
+
+def test_clusters_update_changes_only_what_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clusters.db'}"
+    added = run_json(
+        capsys, url,
+        *("clusters", "add", "neuron", "--host", "neuron.example.org", "--user", "kim01"),
+        *("--scheduler", "pbs", "--port", "2222", "--partition", "normal"),
+        *("--directive", "-A proj", "--module", "cuda/12.1", "--base-dir", "/scratch/kim01"),
+        *("--max-hours", "48", "--login", "interactive"),
+    )  # fmt: skip
+    changed = run_json(
+        capsys, url, "clusters", "add", "neuron", "--update", "--directive", "-l place=scatter"
+    )
+    assert changed["directives"] == ["-l place=scatter"]
+    del added["directives"], changed["directives"]
+    assert changed == added  # the port is still 2222, the scheduler pbs, ...
+    [listed] = run_json(capsys, url, "clusters", "list")
+    assert (listed["port"], listed["directives"]) == (2222, ["-l place=scatter"])
+
+
+def test_clusters_add_needs_host_user_scheduler_unless_update(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clusters.db'}"
+    code, out, err = run(capsys, url, "clusters", "add", "neuron", "--host", "h")
+    assert (code, out) == (2, "")
+    assert "--user, --scheduler" in err
+    code, out, err = run(capsys, url, "clusters", "add", "nowhere", "--update", "--port", "22")
+    assert (code, out) == (1, "")
+    assert "no cluster named 'nowhere'" in err

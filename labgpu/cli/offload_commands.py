@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import sys
 from collections.abc import Callable, Sequence
@@ -35,29 +36,36 @@ def register(sub: Sub) -> None:
 def _add_clusters(sub: Sub) -> None:
     c = sub.add_parser("clusters", help="shared clusters jobs can be offloaded to")
     csub = c.add_subparsers(dest="clusters_command", metavar="ACTION", required=True)
-    add = csub.add_parser("add", help="register a cluster (or change one with --update)")
+    add = csub.add_parser(
+        "add", help="register a cluster (or change one with --update: only what is given)"
+    )
     add.add_argument("name")
-    add.add_argument("--host", required=True, help="login node")
-    add.add_argument("--user", required=True, help="your account on the cluster")
-    add.add_argument("--scheduler", required=True, choices=SCHEDULERS)
+    add.add_argument("--host", help="login node (required unless --update)")
+    add.add_argument("--user", help="your account on the cluster (required unless --update)")
+    add.add_argument("--scheduler", choices=SCHEDULERS, help="required unless --update")
     add.add_argument("--port", type=int)
     add.add_argument("--jump", metavar="HOST", help="jump host (ProxyJump)")
     add.add_argument("--identity", metavar="FILE", help="private key file")
-    add.add_argument("--partition", default="", help="partition (Slurm) or queue (PBS)")
+    add.add_argument("--partition", help="partition (Slurm) or queue (PBS)")
     add.add_argument(
-        "--gpu-request", default="", metavar="TEMPLATE",
+        "--gpu-request", metavar="TEMPLATE",
         help="how GPUs are asked for, e.g. '--gres=gpu:{type}:{count}' or 'select=1:ngpus={count}'",
     )  # fmt: skip
     add.add_argument(
-        "--directive", action="append", default=[], metavar="TEXT",
-        help="extra directive the site requires, e.g. '--comment=pytorch' (repeatable)",
+        "--directive", action="append", metavar="TEXT",
+        help="extra directive the site requires, e.g. '--comment=pytorch' (repeatable; "
+        "with --update they replace the old ones)",
     )  # fmt: skip
-    add.add_argument("--module", action="append", default=[], help="module to load (repeatable)")
-    add.add_argument("--base-dir", default="~/labgpu", help="remote folder, e.g. /scratch/$USER")
+    add.add_argument("--module", action="append", help="module to load (repeatable)")
+    add.add_argument("--base-dir", help="remote folder, e.g. /scratch/$USER (default ~/labgpu)")
     add.add_argument("--max-hours", type=float, help="the site's longest walltime")
-    add.add_argument("--login", choices=LOGINS, default="key", help="'interactive' for OTP")
+    add.add_argument("--login", choices=LOGINS, help="'interactive' for OTP (default key)")
     add.add_argument("--trust-host-key", metavar="SHA256:...", help="accept this host key")
-    add.add_argument("--update", action="store_true", help="change an existing cluster")
+    add.add_argument(
+        "--update", action="store_true",
+        help="change an existing cluster: only the settings given change",
+    )  # fmt: skip
+    add.add_argument("--json", action="store_true", help="the saved cluster as JSON")
     add.set_defaults(handler=run_clusters_add)
     ls = csub.add_parser("list", help="registered clusters")
     ls.add_argument("--json", action="store_true")
@@ -257,20 +265,43 @@ def _note_errors(errors: dict[str, str]) -> None:
 # -- clusters --------------------------------------------------------------------------------
 
 
+def cluster_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The cluster settings given on the command line (``--update`` changes only these)."""
+    given: dict[str, Any] = {
+        "host": args.host, "user": args.user, "scheduler": args.scheduler, "port": args.port,
+        "jump_host": args.jump, "partition": args.partition, "gpu_request": args.gpu_request,
+        "base_dir": args.base_dir, "max_hours": args.max_hours, "login": args.login,
+        "directives": tuple(args.directive) if args.directive is not None else None,
+        "modules": tuple(args.module) if args.module is not None else None,
+        "identity_file": str(Path(args.identity).expanduser()) if args.identity else None,
+    }  # fmt: skip
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def run_clusters_add(args: argparse.Namespace) -> int:
-    """Register a cluster; with ``--trust-host-key`` also save its host key."""
-    cluster = Cluster(
-        name=args.name, host=args.host, user=args.user, scheduler=args.scheduler,
-        port=args.port, jump_host=args.jump, partition=args.partition,
-        gpu_request=args.gpu_request, directives=tuple(args.directive), base_dir=args.base_dir,
-        modules=tuple(args.module), max_hours=args.max_hours, login=args.login,
-        identity_file=str(Path(args.identity).expanduser()) if args.identity else None,
-    )  # fmt: skip
+    """Register a cluster, or change the given settings of one (``--update``); with
+    ``--trust-host-key`` also save its host key."""
+    changes = cluster_changes(args)
+    missing = [f"--{k}" for k in ("host", "user", "scheduler") if k not in changes]
+    if missing and not args.update:
+        print(
+            f"labgpu: clusters add {args.name} needs {', '.join(missing)} "
+            "(or --update to change an existing cluster)",
+            file=sys.stderr,
+        )
+        return 2
 
     def work(lab: Labgpu) -> int:
+        if args.update:
+            cluster = dataclasses.replace(lab.offload.cluster(args.name), **changes)
+        else:
+            cluster = Cluster(name=args.name, **changes)
         saved = lab.offload.add_cluster(cluster, update=args.update)
         if args.trust_host_key:
             lab.offload.trust_host_key(saved.name, args.trust_host_key)
+        if args.json:
+            output.print_json(cluster_json(saved))
+            return 0
         verb = "updated" if args.update else "registered"
         print(f"{verb} cluster {saved.name}: {saved.user}@{saved.host} ({saved.scheduler})")
         return 0
