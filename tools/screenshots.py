@@ -9,7 +9,7 @@ settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
 and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
 members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
 offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
-(each + ``_ko``). ``--only connect|members|offload|usage|report`` takes just those
+(each + ``_ko``). ``--only live|connect|members|offload|usage|report`` takes just those
 (``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QCoreApplication, QThreadPool  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QThreadPool, QTranslator  # noqa: E402
 from PySide6.QtGui import QFont  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
@@ -64,7 +64,9 @@ def save(widget: QWidget, path: Path) -> None:
     print(f"wrote {path}")
 
 
-def shoot(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
+def shoot(
+    app: QApplication, lab: DemoLabgpu, lang: str, out: Path, live_only: bool = False
+) -> None:
     """Save the Live view, Servers, Settings and the Add-server dialog in ``lang``."""
     from labgpu.gui import settings as prefs
     from labgpu.gui.main_window import LIVE, SERVERS, SETTINGS, MainWindow
@@ -83,11 +85,14 @@ def shoot(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
     settle(app, lambda: window.snapshot is not None and window.identity is not None)
     save(window, out / f"live{suffix}.png")
     window.resize(1360, 640)
-    for row, name in ((SERVERS, "servers"), (SETTINGS, "settings")):
+    for row, name in () if live_only else ((SERVERS, "servers"), (SETTINGS, "settings")):
         window.nav.setCurrentRow(row)
         settle(app)
         save(window, out / f"{name}{suffix}.png")
     window.nav.setCurrentRow(LIVE)
+    if live_only:
+        close_window(app, window, translators)
+        return
     dialog = window.open_add_server()
     dialog.host.setText("a40-02.lab.example")
     dialog.user.setText("labgpu")
@@ -99,7 +104,12 @@ def shoot(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
     settle(app)
     save(dialog, out / f"add_server{suffix}.png")
     dialog.close()
-    window.timer.stop()
+    close_window(app, window, translators)
+
+
+def close_window(app: QApplication, window: QWidget, translators: list[QTranslator]) -> None:
+    """Stop the window's refresh, close it and take its translators back out."""
+    window.timer.stop()  # type: ignore[attr-defined]
     window.close()
     settle(app)
     for translator in translators:
@@ -442,6 +452,23 @@ def take_report(out: Path) -> int:
     return 0
 
 
+def take_live(out: Path) -> int:
+    """Only the Live view (``--only live``): docs/live.png and live_ko.png, from the demo lab."""
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    lab = prepare_demo()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for lang in ("en", "ko"):
+            shoot(app, lab, lang, out, live_only=True)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
 def take_offload(out: Path) -> int:
     """Only the offload screenshots (``--only offload``)."""
     from labgpu.gui.app import make_application
@@ -465,7 +492,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
         "--only",
-        choices=["connect", "members", "offload", "usage", "report"],
+        choices=["live", "connect", "members", "offload", "usage", "report"],
         help="take only these screenshots",
     )
     args = parser.parse_args(argv)
@@ -487,6 +514,8 @@ def main(argv: list[str]) -> int:
             return take_usage(args.out)
         if args.only == "report":
             return take_report(args.out)
+        if args.only == "live":
+            return take_live(args.out)
         if args.only is not None:
             from labgpu.gui.app import make_application
 

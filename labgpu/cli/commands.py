@@ -237,6 +237,7 @@ def run_status(args: argparse.Namespace) -> int:
         gpus = lab.status(probe_first=args.probe)
         servers = lab.list_servers()
         holders = lab.holders_now()
+        unbooked = {} if args.json else unbooked_users(lab)
     finally:
         lab.close()
     if args.json:
@@ -247,11 +248,21 @@ def run_status(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(output.status_rows(gpus, holders))
+    print(output.status_rows(gpus, holders, unbooked))
     for s in servers:
         if s.state not in (ServerState.ONLINE,):
             print(f"{s.name}: {s.state.value} {s.state_reason}".rstrip(), file=sys.stderr)
     return 0
+
+
+def unbooked_users(lab: Labgpu) -> dict[str, str]:
+    """GPU uuid → the members running on it without a booking now (as the Live view flags)."""
+    uuids = {g.id: g.uuid for g in lab.list_gpus()}
+    found: dict[str, list[str]] = {}
+    for use in lab.reality().unbooked_use:
+        if use.gpu_id in uuids:
+            found.setdefault(uuids[use.gpu_id], []).append(use.user)
+    return {uuid: ", ".join(users) for uuid, users in found.items()}
 
 
 # -- collect -------------------------------------------------------------------------------

@@ -50,7 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands.register(sub)
     offload_commands.register(sub)
     usage_commands.register(sub)
+    accept_demo_after_command(parser)
     return parser
+
+
+def accept_demo_after_command(parser: argparse.ArgumentParser) -> None:
+    """``labgpu status --demo`` as well as ``labgpu --demo status``: every command (and
+    sub-command) takes ``--demo`` too. Its default is *suppressed*, so a command without it
+    keeps what the global option said."""
+    for action in parser._actions:  # argparse has no public walk over its sub-commands
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in set(action.choices.values()):
+            if "--demo" not in command._option_string_actions:
+                command.add_argument(
+                    "--demo",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="work on the demo lab (same as labgpu --demo COMMAND)",
+                )
+            accept_demo_after_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, Server
+from labgpu.core.booking import BookingStatus
+from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, Server, ServerState
 from labgpu.core.rules import BookingView
 
 
@@ -102,27 +103,65 @@ def reading_rows(gpus: Sequence[GpuReading]) -> str:
     return table(rows, ["IDX", "MODEL", "MEMORY", "UTIL", "UUID"])
 
 
-def status_rows(gpus: Sequence[GpuStatus], holders: Mapping[str, BookingView]) -> str:
-    """``labgpu status`` as a table."""
+def gpu_state(gpu: GpuStatus, holder: BookingView | None) -> str:
+    """``free``, ``booked`` (held now, no process), ``requested`` (a pending request holds
+    it), ``busy`` (a process runs), or the server's state when its values are not current."""
+    if gpu.server_state is not ServerState.ONLINE:
+        return gpu.server_state.value
+    if not gpu.is_free:
+        return "busy"
+    if holder is None:
+        return "free"
+    return "requested" if holder.status is BookingStatus.PENDING else "booked"
+
+
+def booked_cell(holder: BookingView | None, unbooked: str) -> str:
+    """``kim``, ``⚠ lee, no booking``, ``kim · ⚠ lee runs here`` or ``-``."""
+    user = "" if holder is None else holder.user
+    if holder is not None and holder.status is BookingStatus.PENDING:
+        user = f"{user} (requested)"
+    if unbooked and user:
+        return f"{user} · ⚠ {unbooked} runs here"
+    if unbooked:
+        return f"⚠ {unbooked}, no booking"
+    return user or "-"
+
+
+def last_seen(ts: datetime | None) -> str:
+    """``last seen 2026-12-01 14:05`` (local time), or ``never seen``."""
+    return "never seen" if ts is None else f"last seen {ts.astimezone():%Y-%m-%d %H:%M}"
+
+
+def status_rows(
+    gpus: Sequence[GpuStatus],
+    holders: Mapping[str, BookingView],
+    unbooked: Mapping[str, str] | None = None,
+) -> str:
+    """``labgpu status`` as a table. ``unbooked``: GPU uuid → users running without a booking.
+
+    A server that does not answer keeps its last values; its rows say so, with their time."""
     rows = []
     for g in gpus:
         holder = holders.get(g.uuid)
         mem = f"{fmt(g.memory_used_mb)}/{fmt(g.memory_total_mb)} MiB"
         procs = ", ".join(f"{p.user or '?'}:{p.pid}" for p in g.processes) or "-"
-        if g.server_state.value != "online":
-            procs = f"[{g.server_state.value}] {g.server_reason}"
+        if g.server_state is not ServerState.ONLINE:
+            reason = f": {g.server_reason}" if g.server_reason else ""
+            procs = f"{last_seen(g.sampled_at)} ({g.server_state.value}{reason})"
         rows.append(
             [
                 g.server,
                 str(g.index),
                 g.model,
+                gpu_state(g, holder),
                 fmt(g.utilization_pct, "%"),
                 mem,
                 fmt(g.temperature_c, "C"),
-                holder.user if holder else "-",
+                booked_cell(holder, (unbooked or {}).get(g.uuid, "")),
                 procs,
             ]
         )
     return table(
-        rows, ["SERVER", "IDX", "MODEL", "UTIL", "MEMORY", "TEMP", "BOOKED BY", "PROCESSES"]
+        rows,
+        ["SERVER", "IDX", "MODEL", "STATE", "UTIL", "MEMORY", "TEMP", "BOOKED BY", "PROCESSES"],
     )

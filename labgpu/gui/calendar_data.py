@@ -110,6 +110,22 @@ class LiveMarks:
     booked_by: dict[str, str] = field(default_factory=dict)  # holder of the booking active now
     idle: frozenset[str] = frozenset()  # booked (active) but idle
     unbooked: dict[str, str] = field(default_factory=dict)  # user running without a booking
+    # start (UTC) of the next live booking within FREE_UNTIL_HORIZON, for GPUs not held now
+    next_start: dict[str, datetime] = field(default_factory=dict)
+
+
+#: How far ahead the Live view looks for a booking that ends a GPU's "free" ("free until 07:00").
+FREE_UNTIL_HORIZON = timedelta(hours=24)
+
+
+def next_starts(bookings: list[BookingView], now: datetime) -> dict[str, datetime]:
+    """GPU label → start of its next live booking after ``now`` (the earliest per GPU)."""
+    found: dict[str, datetime] = {}
+    for b in bookings:
+        if b.booking.is_live and b.window.start > now:
+            known = found.get(b.gpu_label)
+            found[b.gpu_label] = b.window.start if known is None else min(known, b.window.start)
+    return found
 
 
 def load_live_marks(labgpu: Labgpu) -> LiveMarks:
@@ -127,7 +143,10 @@ def load_live_marks(labgpu: Labgpu) -> LiveMarks:
     for use in report.unbooked_use:
         label = labels.get(use.gpu_id, "")
         unbooked[label] = ", ".join(filter(None, (unbooked.get(label), use.user)))
-    return LiveMarks({b.gpu_label: b.user for b in active}, frozenset(idle), unbooked)
+    coming = next_starts(labgpu.bookings(now, now + FREE_UNTIL_HORIZON), now)
+    return LiveMarks(
+        {b.gpu_label: b.user for b in active}, frozenset(idle), unbooked, next_start=coming
+    )
 
 
 def compact_labels(labels: list[str] | tuple[str, ...]) -> str:

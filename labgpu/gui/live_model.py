@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor
 
@@ -34,6 +35,7 @@ StateRole = Qt.ItemDataRole.UserRole + 2
 
 GREY = QColor("#8a9096")
 STATE_COLORS = {"free": QColor("#2e7d4f"), "busy": QColor("#b5651d")}
+BOOKED_BLUE = QColor("#2f6db5")
 ERROR_RED = QColor("#c0392b")
 FLAG_ORANGE = QColor("#c26a00")
 SERVER_COLORS = {ServerState.ONLINE: QColor("#2e9d5f"), ServerState.UNKNOWN: GREY}
@@ -70,8 +72,29 @@ def _gpu_state(gpu: GpuStatus) -> str:
     return "free" if gpu.is_free else "busy"
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What the rows shown now add up to (the filters applied)."""
+
+    gpus: int
+    servers: int
+    free: int
+    all_gpus: int  # every GPU of the snapshot, shown or not
+
+    @property
+    def filtered(self) -> bool:
+        return self.gpus != self.all_gpus
+
+
 class LiveModel(QAbstractItemModel):
-    """Servers and GPUs of the latest snapshot, filtered by model and by *free only*."""
+    """Servers and GPUs of the latest snapshot, filtered by model and by *free only*.
+
+    A GPU is *free* when no process runs on it and no live booking holds it now; one whose
+    next booking starts within a day reads "free until 07:00".
+    """
+
+    # The rows shown changed (new snapshot, marks or filters): ``totals()`` is worth reading.
+    shown_changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,7 +114,7 @@ class LiveModel(QAbstractItemModel):
     def set_marks(self, marks: LiveMarks) -> None:
         """Show who has booked each GPU, and the idle / unbooked-use flags."""
         self._marks = marks
-        self._emit_all_changed()
+        self._regroup()  # a GPU booked now is not free: *free only* and the counts change
 
     def set_filter(self, model: str | None, free_only: bool) -> None:
         """Show only GPUs of ``model`` (None: every model) and, if ``free_only``, free GPUs."""
@@ -103,10 +126,24 @@ class LiveModel(QAbstractItemModel):
         """The server groups shown now."""
         return list(self._groups)
 
+    def totals(self) -> Totals:
+        """GPUs, servers and free GPUs among the rows shown now."""
+        shown = [g for group in self._groups for g in group.gpus]
+        return Totals(
+            gpus=len(shown),
+            servers=len(self._groups),  # filtering: only servers with a GPU shown
+            free=sum(1 for g in shown if self.is_free(g)),
+            all_gpus=len(self._snapshot.gpus),
+        )
+
+    def is_free(self, gpu: GpuStatus) -> bool:
+        """No process on it and no live booking holding it now."""
+        return gpu.is_free and self._label(gpu) not in self._marks.booked_by
+
     def _passes(self, gpu: GpuStatus) -> bool:
         if self._model_filter is not None and gpu.model != self._model_filter:
             return False
-        return gpu.is_free or not self._free_only
+        return self.is_free(gpu) or not self._free_only
 
     def _build_groups(self) -> list[ServerGroup]:
         filtering = self._model_filter is not None or self._free_only
@@ -115,7 +152,7 @@ class LiveModel(QAbstractItemModel):
             all_gpus = self._snapshot.gpus_of(server.name)
             shown = tuple(g for g in all_gpus if self._passes(g))
             if shown or not filtering:
-                free = sum(1 for g in all_gpus if g.is_free)
+                free = sum(1 for g in all_gpus if self.is_free(g))
                 groups.append(ServerGroup(server, shown, len(all_gpus), free))
         return groups
 
@@ -124,10 +161,11 @@ class LiveModel(QAbstractItemModel):
         if [g.key for g in groups] == [g.key for g in self._groups]:
             self._groups = groups
             self._emit_all_changed()
-            return
-        self.beginResetModel()
-        self._groups = groups
-        self.endResetModel()
+        else:
+            self.beginResetModel()
+            self._groups = groups
+            self.endResetModel()
+        self.shown_changed.emit()
 
     def _emit_all_changed(self) -> None:
         last_col = len(Column) - 1
@@ -233,11 +271,19 @@ class LiveModel(QAbstractItemModel):
             return "\n".join(text.process_line(p) for p in gpu.processes) or None
         if column is Column.BOOKED and role == Qt.ItemDataRole.ToolTipRole:
             return self._booked_tooltip(gpu)
+        if column is Column.STATE and role == Qt.ItemDataRole.ToolTipRole:
+            return self._state_tooltip(gpu)
         if column is Column.BOOKED and role == Qt.ItemDataRole.ForegroundRole:
             flagged = (
                 self._label(gpu) in self._marks.unbooked or self._label(gpu) in self._marks.idle
             )
             return QBrush(FLAG_ORANGE) if flagged else None
+        if column is Column.STATE and role == Qt.ItemDataRole.ForegroundRole:
+            return (
+                QBrush(BOOKED_BLUE)
+                if self._state_text_key(gpu) == "booked"
+                else _foreground(gpu, column)
+            )
         if role == Qt.ItemDataRole.ForegroundRole:
             return _foreground(gpu, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.TEMP, Column.POWER):
@@ -262,12 +308,56 @@ class LiveModel(QAbstractItemModel):
         return holder
 
     def _booked_tooltip(self, gpu: GpuStatus) -> str | None:
+        """The whole cell (the column may elide it) and what the flag means."""
         label = self._label(gpu)
+        why = None
         if label in self._marks.idle:
-            return self.tr("Booked but idle: its GPUs have stayed below the idle threshold.")
-        if label in self._marks.unbooked:
-            return self.tr("In use without a booking by {user}.").format(
+            why = self.tr("Booked but idle: its GPUs have stayed below the idle threshold.")
+        elif label in self._marks.unbooked:
+            why = self.tr("In use without a booking by {user}.").format(
                 user=self._marks.unbooked[label]
+            )
+        shown = self.booked_text(gpu)
+        return "\n".join(filter(None, (shown, why))) or None
+
+    def _state_text_key(self, gpu: GpuStatus) -> str:
+        """``free``, ``free-until``, ``booked``, ``busy`` or the server's state."""
+        state = _gpu_state(gpu)
+        if state != "free":
+            return state
+        label = self._label(gpu)
+        if label in self._marks.booked_by:
+            return "booked"
+        return "free-until" if label in self._marks.next_start else "free"
+
+    def typical_texts(self) -> dict[Column, str]:
+        """Long cells the view should show whole, in the UI language (to size columns)."""
+        return {
+            Column.STATE: self.tr("free until {time}").format(time="00:00"),
+            Column.BOOKED: self.tr("⚠ {user}, no booking").format(user="oh.taeyang"),
+        }
+
+    def state_text(self, gpu: GpuStatus) -> str:
+        """``free``, ``free until 07:00``, ``booked``, ``busy`` or ``offline``."""
+        key = self._state_text_key(gpu)
+        if key == "free-until":
+            start = self._marks.next_start[self._label(gpu)]
+            # within FREE_UNTIL_HORIZON (a day), the hour alone is unambiguous; the tooltip
+            # has the date
+            return self.tr("free until {time}").format(time=start.astimezone().strftime("%H:%M"))
+        texts = {"free": self.tr("free"), "booked": self.tr("booked"), "busy": self.tr("busy")}
+        return texts.get(key) or text.state_label(gpu.server_state)
+
+    def _state_tooltip(self, gpu: GpuStatus) -> str | None:
+        key = self._state_text_key(gpu)
+        label = self._label(gpu)
+        if key == "booked":
+            return self.tr("No process runs, but {user}'s booking holds it now.").format(
+                user=self._marks.booked_by[label]
+            )
+        if key == "free-until":
+            return self.tr("Free now; a booking starts at {time}.").format(
+                time=text.local_time(self._marks.next_start[label])
             )
         return None
 
@@ -275,10 +365,7 @@ class LiveModel(QAbstractItemModel):
         if column is Column.BOOKED:
             return self.booked_text(gpu)
         if column is Column.STATE:
-            state = _gpu_state(gpu)
-            if state == "free":
-                return self.tr("free")
-            return self.tr("busy") if state == "busy" else text.state_label(gpu.server_state)
+            return self.state_text(gpu)
         values = {
             Column.GPU: str(gpu.index),
             Column.MODEL: gpu.model,

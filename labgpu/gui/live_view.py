@@ -20,17 +20,22 @@ from labgpu.gui.live_model import Column, LiveModel
 from labgpu.gui.snapshot import Snapshot
 from labgpu.gui.welcome import WelcomeWidget
 
-COLUMN_WIDTHS = {
-    Column.GPU: 64,
-    Column.MODEL: 150,
-    Column.UTIL: 110,
-    Column.MEMORY: 150,
-    Column.TEMP: 64,
-    Column.POWER: 64,
-    Column.STATE: 90,
-    Column.BOOKED: 120,
-    Column.OWNERS: 110,
+# What each column should show whole, sized with the view's font (the last, Processes,
+# takes the rest: every column fits the default window, 1180 px wide). Longer cells elide;
+# their tooltip has the whole text.
+COLUMN_SAMPLES = {
+    Column.GPU: "000",
+    Column.MODEL: "NVIDIA RTX A4000",
+    Column.UTIL: "100 %",
+    Column.MEMORY: "13.4 / 46.0 GiB",
+    Column.TEMP: "100 °C",
+    Column.POWER: "300 W",
+    Column.STATE: "free until 07:00",
+    Column.BOOKED: "⚠ oh.taeyang, no booking",
+    Column.OWNERS: "kang.seoyeon",
 }
+# Room around a cell's text (margins, the tree's indentation in the first column).
+COLUMN_PADDING = {Column.GPU: 30, Column.UTIL: 30, Column.MEMORY: 16}
 
 
 class LiveView(QWidget):
@@ -51,6 +56,7 @@ class LiveView(QWidget):
         self.model_combo.currentIndexChanged.connect(self._apply_filter)
         self.free_only.toggled.connect(self._apply_filter)
         self.model.modelReset.connect(self._after_reset)
+        self.model.shown_changed.connect(self._show_totals)
 
     def _set_up_tree(self) -> None:
         self.tree.setModel(self.model)
@@ -64,8 +70,13 @@ class LiveView(QWidget):
         self.tree.setItemDelegateForColumn(Column.MEMORY, bars)
         header = self.tree.header()
         header.setStretchLastSection(True)
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
+        metrics = self.tree.fontMetrics()
+        translated = self.model.typical_texts()
+        for column, sample in COLUMN_SAMPLES.items():
+            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
+            longest = max(sample, translated.get(column, ""), key=metrics.horizontalAdvance)
+            cell = metrics.horizontalAdvance(longest) + COLUMN_PADDING.get(column, 12)
+            header.resizeSection(column, max(cell, metrics.horizontalAdvance(title) + 16))
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.collapsed.connect(lambda i: self._collapsed.add(self._server_name(i)))
         self.tree.expanded.connect(lambda i: self._collapsed.discard(self._server_name(i)))
@@ -87,10 +98,17 @@ class LiveView(QWidget):
         """Show a new snapshot, keeping the filters."""
         self._fill_models(snapshot.models)
         self.model.set_snapshot(snapshot)
-        free = sum(1 for g in snapshot.gpus if g.is_free)
+
+    def _show_totals(self) -> None:
+        """The totals of the rows shown: with a filter on, of those it lets through."""
+        totals = self.model.totals()
+        if totals.filtered:
+            line = self.tr("{shown} of {total} GPUs shown, on {servers} servers, {free} free")
+        else:
+            line = self.tr("{total} GPUs on {servers} servers, {free} free")
         self.summary.setText(
-            self.tr("{total} GPUs on {servers} servers, {free} free").format(
-                total=len(snapshot.gpus), servers=len(snapshot.servers), free=free
+            line.format(
+                shown=totals.gpus, total=totals.all_gpus, servers=totals.servers, free=totals.free
             )
         )
 

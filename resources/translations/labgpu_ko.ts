@@ -789,12 +789,28 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>{user}님이 예약 없이 사용 중입니다.</translation>
     </message>
     <message>
+        <source>free until {time}</source>
+        <translation>{time}까지 비어 있음</translation>
+    </message>
+    <message>
         <source>free</source>
         <translation>비어 있음</translation>
     </message>
     <message>
         <source>busy</source>
         <translation>사용 중</translation>
+    </message>
+    <message>
+        <source>booked</source>
+        <translation>예약됨</translation>
+    </message>
+    <message>
+        <source>No process runs, but {user}&apos;s booking holds it now.</source>
+        <translation>실행 중인 프로세스는 없지만 지금 {user}님의 예약이 잡혀 있습니다.</translation>
+    </message>
+    <message>
+        <source>Free now; a booking starts at {time}.</source>
+        <translation>지금은 비어 있음. {time}에 예약이 시작됩니다.</translation>
     </message>
 </context>
 <context>
@@ -806,6 +822,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Model:</source>
         <translation>모델:</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} GPUs shown, on {servers} servers, {free} free</source>
+        <translation>GPU {total}개 중 {shown}개 표시, 서버 {servers}대, 빈 GPU {free}개</translation>
     </message>
     <message>
         <source>{total} GPUs on {servers} servers, {free} free</source>
