@@ -84,7 +84,7 @@ def test_garbage_output_is_a_parse_error(gpu_hosts: Fleet, pool: SshPool) -> Non
     with pytest.raises(ProbeParseError) as info:
         probe(pool, gpu_hosts.garbage.target)
     assert info.value.line == "0, GPU-x, NVIDIA RTX A4000, lots, 1, 2, 3"
-    assert info.value.host == "127.0.0.1"
+    assert info.value.host == f"127.0.0.1:{gpu_hosts.garbage.target.port}"  # errors: host:port
 
 
 def test_missing_nvidia_smi_is_a_probe_error(gpu_hosts: Fleet, pool: SshPool) -> None:
@@ -92,7 +92,7 @@ def test_missing_nvidia_smi_is_a_probe_error(gpu_hosts: Fleet, pool: SshPool) ->
         probe(pool, gpu_hosts.no_smi.target)
     assert not isinstance(info.value, ProbeParseError)
     assert "exit 127" in str(info.value)
-    assert str(info.value).startswith("127.0.0.1: ")
+    assert str(info.value).startswith(f"127.0.0.1:{gpu_hosts.no_smi.target.port}: ")
 
 
 def test_failing_driver_is_a_probe_error(a40: SshdHost, pool: SshPool) -> None:

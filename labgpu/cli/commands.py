@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from labgpu.cli import output
@@ -110,6 +111,11 @@ def add_servers(sub: Sub) -> None:
     add.add_argument("--identity", metavar="FILE", help="private key file")
     add.add_argument("--jump", metavar="HOST", help="jump host (ProxyJump)")
     add.add_argument("--trust-host-key", metavar="SHA256:...", help="accept this host key")
+    add.add_argument(
+        "--no-probe", action="store_true",
+        help="register without connecting (the server is down now); its GPUs come with the "
+        "first sweep that reaches it",
+    )  # fmt: skip
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=run_servers_add)
     ls = ssub.add_parser("list", help="registered servers and their state")
@@ -117,12 +123,17 @@ def add_servers(sub: Sub) -> None:
     ls.set_defaults(handler=run_servers_list)
     rm = ssub.add_parser("remove", help="forget a server and its history")
     rm.add_argument("name")
-    rm.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rm.add_argument(
+        "--yes", action="store_true",
+        help="do not ask for confirmation (needed without a terminal)",
+    )  # fmt: skip
+    rm.add_argument("--json", action="store_true")
     rm.set_defaults(handler=run_servers_remove)
     fk = ssub.add_parser(
         "forget-key", help="forget a server's known host key (lab database: its pinned key)"
     )
     fk.add_argument("name")
+    fk.add_argument("--json", action="store_true")
     fk.set_defaults(handler=run_servers_forget_key)
 
 
@@ -136,6 +147,8 @@ def _confirm(question: str) -> bool:
 def run_servers_add(args: argparse.Namespace) -> int:
     """Discover a server's GPUs over SSH and register them."""
     target = SshTarget(args.host, args.port, args.user, args.identity, args.jump)
+    if args.no_probe:
+        return _add_unprobed(args, target)
     lab = _open(args)
     try:
         try:
@@ -170,6 +183,31 @@ def run_servers_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_unprobed(args: argparse.Namespace, target: SshTarget) -> int:
+    if args.trust_host_key:
+        print(
+            "labgpu: --trust-host-key needs a connection; with --no-probe the host key is "
+            "confirmed when the server is reached (the Servers page, or `servers add` again)",
+            file=sys.stderr,
+        )
+        return 2
+    lab = _open(args)
+    try:
+        server = lab.add_server_unprobed(target, args.name)
+    finally:
+        lab.close()
+    if args.json:
+        out = output.server_json(server)
+        out.update(gpus=0, added=[], updated=[], retired=[])
+        output.print_json(out)
+        return 0
+    print(
+        f"registered {server.name} without connecting; its GPUs are added by the first sweep "
+        "that reaches it (`labgpu collect --once`, or the app's Live view)"
+    )
+    return 0
+
+
 def run_servers_list(args: argparse.Namespace) -> int:
     """Registered servers with their state."""
     lab = _open(args)
@@ -181,20 +219,35 @@ def run_servers_list(args: argparse.Namespace) -> int:
         output.print_json([output.server_json(s) for s in servers])
         return 0
     rows = [
-        [s.name, s.target.host, str(s.target.port or ""), s.state.value, s.state_reason]
+        [
+            s.name,
+            s.target.host,
+            str(s.target.port or ""),
+            s.state.value,
+            _seen(s.last_seen),
+            s.state_reason,
+        ]
         for s in servers
     ]
-    print(output.table(rows, ["NAME", "HOST", "PORT", "STATE", "REASON"]))
+    print(output.table(rows, ["NAME", "HOST", "PORT", "STATE", "LAST SEEN", "REASON"]))
     return 0
 
 
+def _seen(moment: datetime | None) -> str:
+    """When a server last answered, always with the date: ``2026-12-01 14:03 KST``."""
+    return "never" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
 def run_servers_remove(args: argparse.Namespace) -> int:
-    """Forget a server (asks on a terminal unless --yes)."""
-    if (
-        not args.yes
-        and sys.stdin.isatty()
-        and not _confirm(f"Remove {args.name} and all of its GPU history?")
-    ):
+    """Forget a server (asks on a terminal; without one, only with --yes)."""
+    if not args.yes and not sys.stdin.isatty():
+        print(
+            f"labgpu: removing {args.name} deletes all of its GPU history; without a terminal "
+            "to ask, confirm with --yes; nothing removed",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.yes and not _confirm(f"Remove {args.name} and all of its GPU history?"):
         print("nothing removed", file=sys.stderr)
         return 1
     lab = _open(args)
@@ -202,7 +255,10 @@ def run_servers_remove(args: argparse.Namespace) -> int:
         lab.remove_server(args.name)
     finally:
         lab.close()
-    print(f"removed {args.name}")
+    if args.json:
+        output.print_json({"removed": args.name})
+    else:
+        print(f"removed {args.name}")
     return 0
 
 
@@ -214,6 +270,9 @@ def run_servers_forget_key(args: argparse.Namespace) -> int:
         pinned = lab.pins_host_keys()
     finally:
         lab.close()
+    if args.json:
+        output.print_json({"server": args.name, "forgotten": removed, "pinned": pinned})
+        return 0
     where = " pinned in the lab database" if pinned else ""
     print(f"forgot {removed} key(s) of {args.name}{where}; the next connection will ask again")
     return 0

@@ -85,16 +85,24 @@ class HostKeyUnknownError(HostKeyError):
 class HostKeyChangedError(HostKeyError):
     """The host presented a key different from the one we know. Always refused."""
 
-    def __init__(self, host: str, fingerprint: str, known_fingerprint: str) -> None:
+    def __init__(
+        self, host: str, fingerprint: str, known_fingerprint: str, server: str | None = None
+    ) -> None:
+        name = server or "NAME"
         super().__init__(
             host,
             fingerprint,
             f"host key changed (now {fingerprint}, known {known_fingerprint}); refusing to "
-            "connect. If the server was reinstalled, remove the old key in Settings → Servers "
-            "or with `labgpu servers forget-key NAME` (and `ssh-keygen -R HOST` if it is in "
-            "~/.ssh/known_hosts)",
+            "connect. If the server was reinstalled, remove the old key on the Servers page "
+            f"(Forget host key…) or with `labgpu servers forget-key {name}` (and "
+            "`ssh-keygen -R HOST` if it is in ~/.ssh/known_hosts)",
         )
         self.known_fingerprint = known_fingerprint
+        self.server = server
+
+    def for_server(self, server: str) -> HostKeyChangedError:
+        """The same refusal, its message naming the registered server's real command."""
+        return HostKeyChangedError(self.host, self.fingerprint, self.known_fingerprint, server)
 
 
 class ProbeError(RemoteError):

@@ -90,7 +90,7 @@ class ServersModel(QAbstractTableModel):
             target.user or "",
             text.state_label(server.state),
             server.state_reason,
-            text.local_time(server.last_seen),
+            text.dated_time(server.last_seen),
             str(len(self._snapshot.gpus_of(server.name))),
         ]
         return values[index.column()]

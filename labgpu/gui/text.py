@@ -63,6 +63,13 @@ def local_time(ts: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+def dated_time(ts: datetime | None) -> str:
+    """A stored UTC time in local time, always with its date (``2026-12-01 14:03``)."""
+    if ts is None:
+        return QCoreApplication.translate("text", "never")
+    return ts.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def process_line(proc: GpuProcess) -> str:
     """``alice  pid 4242  3.1 GiB  python train.py`` (the command may be long; views elide)."""
     user = proc.user or QCoreApplication.translate("text", "(exited)")

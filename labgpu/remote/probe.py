@@ -6,6 +6,7 @@ The script contains no user input. Its marked output is parsed by
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from labgpu.core import nvidia_smi
@@ -49,11 +50,14 @@ def probe(pool: SshPool, target: SshTarget, timeout: float = 30.0) -> ProbeResul
     """
     taken_at = datetime.now(UTC)
     result = pool.run_script(target, PROBE_SCRIPT, timeout=timeout)
+    # Errors name the host as connection errors do: host:port unless the port is 22.
+    label = pool.resolve(target).label
     if result.exit_status != 0:
         first = next((ln for ln in result.stderr.splitlines() if ln.strip()), "no message")
         raise ProbeError(
-            target.host,
+            label,
             f"probe script failed (exit {result.exit_status}): {first.strip()} — "
             "is /bin/sh available to that account?",
         )
-    return nvidia_smi.parse_probe_output(target.host, result.stdout, taken_at, result.stderr)
+    parsed = nvidia_smi.parse_probe_output(label, result.stdout, taken_at, result.stderr)
+    return dataclasses.replace(parsed, host=target.host)

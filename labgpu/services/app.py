@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labgpu.core.booking import LIVE_STATUSES
-from labgpu.core.errors import AuthFailedError, LabgpuError
+from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
 from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
 from labgpu.core.members import Member
 from labgpu.core.rules import (
@@ -223,8 +223,22 @@ class Labgpu:
         self, target: SshTarget, name: str | None = None, trust_fingerprint: str | None = None
     ) -> tuple[ProbeResult, RegisterReport]:
         """Discover and register in one go (``labgpu servers add``)."""
-        result = self.discover(target, trust_fingerprint)
+        try:
+            result = self.discover(target, trust_fingerprint)
+        except HostKeyChangedError as exc:  # name the registered server's real command
+            known = self.store.get_server((name or target.host).strip())
+            if known is None:
+                raise
+            raise exc.for_server(known.name) from exc
         return result, self.register_server(name or target.host, target, result)
+
+    def add_server_unprobed(self, target: SshTarget, name: str | None = None) -> Server:
+        """Register a server without connecting (``servers add --no-probe``: it may be down
+        now); its GPUs are registered by the first sweep that reaches it."""
+        name = (name or target.host).strip()
+        if not name:
+            raise LabgpuError("a server needs a name; leave it empty to use the host name")
+        return self.store.upsert_server(name, target, self.user)
 
     def list_servers(self) -> list[Server]:
         """Every registered server with its last known state."""

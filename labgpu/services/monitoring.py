@@ -166,10 +166,11 @@ class _Tally:
     total_dropped: int = 0
 
 
-def classify_error(exc: BaseException) -> tuple[ServerState, str]:
-    """Map a probe failure to the server state and the reason shown in its row."""
+def classify_error(exc: BaseException, server: str | None = None) -> tuple[ServerState, str]:
+    """Map a probe failure to the server state and the reason shown in its row (which names
+    ``server``'s own commands)."""
     if isinstance(exc, HostKeyChangedError):
-        return ServerState.HOST_KEY_CHANGED, str(exc)
+        return ServerState.HOST_KEY_CHANGED, str(exc.for_server(server) if server else exc)
     if isinstance(exc, HostKeyUnknownError):
         return ServerState.HOST_KEY_UNKNOWN, str(exc)
     if isinstance(exc, AuthFailedError):
@@ -252,7 +253,7 @@ class Collector:
         except Exception as exc:  # noqa: BLE001 — every failure becomes the server's state
             if self._stop.is_set():
                 return SweepOutcome(server.name, ServerState.UNKNOWN, STOPPED)
-            state, reason = classify_error(exc)
+            state, reason = classify_error(exc, server.name)
             if state is ServerState.PROBE_ERROR and not isinstance(exc, LabgpuError):
                 log.exception("probe of %s failed unexpectedly", server.name)
             self._record_failure(server.name, state, reason)

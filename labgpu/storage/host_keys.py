@@ -66,7 +66,7 @@ def pin(s: Session, server_name: str, key: HostKey, actor: str) -> bool:
     if row is not None:
         if row.key_base64 == key.key_base64:
             return False
-        raise HostKeyChangedError(server_name, key.fingerprint, row.fingerprint)
+        raise HostKeyChangedError(server_name, key.fingerprint, row.fingerprint, server_name)
     s.add(
         HostKeyRow(
             server_id=server.id,

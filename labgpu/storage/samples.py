@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, insert, select, tuple_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, ProbeResult, ServerState
 from labgpu.storage import usage
 from labgpu.storage.convert import server_state, to_process
-from labgpu.storage.inventory import require_server, set_state
+from labgpu.storage.inventory import require_server, set_state, sync_gpus
 from labgpu.storage.models import GpuProcessRow, GpuRow, GpuSampleRow, ServerRow
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ def store_probe(s: Session, server_name: str, probe: ProbeResult, *, replay: boo
     """Store one sample per known GPU and its processes; mark the server online.
 
     GPUs are matched by uuid among the server's current GPUs; others are ignored (logged).
-    Returns the number of samples stored.
+    A server that has never had a GPU (registered with ``servers add --no-probe`` while it
+    was down) gets the GPUs of its first probe. Returns the number of samples stored.
 
     ``replay``: the probe was kept while the database was unreachable and may already be stored
     (a write cut off at its commit can have committed). GPUs already sampled at its time (the
@@ -35,6 +37,8 @@ def store_probe(s: Session, server_name: str, probe: ProbeResult, *, replay: boo
     set_state(server, ServerState.ONLINE, "", probe.taken_at)
     s.flush()
     known = gpu_ids = _current_gpu_ids(s, server.id)
+    if not known and probe.gpus and _first_gpus(s, server, probe):
+        known = gpu_ids = _current_gpu_ids(s, server.id)
     if replay:
         stored = _sampled_at(s, list(known.values()), probe.taken_at)
         gpu_ids = {uuid: gpu_id for uuid, gpu_id in known.items() if gpu_id not in stored}
@@ -56,6 +60,26 @@ def store_probe(s: Session, server_name: str, probe: ProbeResult, *, replay: boo
     if replay and samples:
         usage.reopen(s, probe.taken_at)
     return len(samples)
+
+
+def _first_gpus(s: Session, server: ServerRow, probe: ProbeResult) -> bool:
+    """Register the GPUs of a server that never had any; False if there were some, or if this
+    login may not (a lab database's collector: a manager adds them with `servers add`)."""
+    if s.scalar(select(func.count()).where(GpuRow.server_id == server.id)):
+        return False
+    try:
+        with s.begin_nested():
+            sync_gpus(s, server, probe.gpus, "collector")
+    except DBAPIError as exc:
+        log.warning(
+            "%s: could not register its %d GPU(s) found by the first probe (%s); "
+            "run `labgpu servers add` for it",
+            server.name,
+            len(probe.gpus),
+            exc.orig,
+        )
+        return False
+    return True
 
 
 def _sampled_at(s: Session, gpu_ids: list[int], ts: datetime) -> set[int]:
