@@ -9,7 +9,7 @@ settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
 and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
 members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
 offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
-(each + ``_ko``). ``--only live|connect|members|offload|usage|report`` takes just those
+(each + ``_ko``). ``--only live|calendar|connect|members|offload|usage|report`` takes just those
 (``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
@@ -41,6 +41,7 @@ from labgpu.core.demo_model import (  # noqa: E402
     servers_of,
 )
 from labgpu.core.demo_offload import plan_offload, status_at  # noqa: E402
+from labgpu.core.rules import BookingView  # noqa: E402
 from labgpu.services import Labgpu  # noqa: E402
 from labgpu.services.demo import DemoLabgpu, demo_dir, ensure_demo  # noqa: E402
 
@@ -116,8 +117,33 @@ def close_window(app: QApplication, window: QWidget, translators: list[QTranslat
         app.removeTranslator(translator)
 
 
-def shoot_bookings(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
-    """Save the Calendar (week, whole lab), Find a slot, My bookings, Approvals and Rules."""
+def cancel_one_booking(lab: DemoLabgpu, shown: list[BookingView]) -> None:
+    """Cancel the first booking of the shown week that has not started (by its holder), so that
+    the calendar shows a ghost: the demo's history cancels none. Once: kept for later shots."""
+    from labgpu.core.booking import BookingStatus
+
+    if any(b.status is BookingStatus.CANCELLED for b in shown):
+        return
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    coming = sorted(
+        (b for b in shown if b.status is BookingStatus.BOOKED and b.window.start > soon),
+        key=lambda b: (b.window.start, b.gpu_label),
+    )
+    if not coming:
+        return
+    me = lab.user
+    lab.act_as(coming[0].user)
+    try:
+        lab.cancel(coming[0].group_id)
+    finally:
+        lab.act_as(me)
+
+
+def shoot_bookings(
+    app: QApplication, lab: DemoLabgpu, lang: str, out: Path, calendar_only: bool = False
+) -> None:
+    """Save the Calendar (week, whole lab, one booking cancelled), Find a slot, My bookings,
+    Approvals and Rules."""
     from labgpu.gui import settings as prefs
     from labgpu.gui.calendar_view import WEEK
     from labgpu.gui.main_window import APPROVALS, CALENDAR, MY_BOOKINGS, RULES, MainWindow
@@ -136,7 +162,14 @@ def shoot_bookings(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> 
     page = window.calendar_page
     page.set_zoom(WEEK)
     settle(app, lambda: page.data is not None and not page.is_loading())
+    assert page.data is not None
+    cancel_one_booking(lab, list(page.data.bookings))
+    page.reload()
+    settle(app, lambda: page.data is not None and not page.is_loading())
     save(window, out / f"calendar_week{suffix}.png")
+    if calendar_only:
+        close_window(app, window, translators)
+        return
     window.resize(1360, 640)
     dialog = page.open_find_slot()
     dialog.model.setCurrentIndex(dialog.model.findData(A4000))
@@ -469,6 +502,23 @@ def take_live(out: Path) -> int:
     return 0
 
 
+def take_calendar(out: Path) -> int:
+    """Only the Calendar (``--only calendar``): docs/calendar_week.png and its Korean twin."""
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    lab = prepare_demo()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for lang in ("en", "ko"):
+            shoot_bookings(app, lab, lang, out, calendar_only=True)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+        lab.close()
+    return 0
+
+
 def take_offload(out: Path) -> int:
     """Only the offload screenshots (``--only offload``)."""
     from labgpu.gui.app import make_application
@@ -492,7 +542,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
         "--only",
-        choices=["live", "connect", "members", "offload", "usage", "report"],
+        choices=["live", "calendar", "connect", "members", "offload", "usage", "report"],
         help="take only these screenshots",
     )
     args = parser.parse_args(argv)
@@ -516,6 +566,8 @@ def main(argv: list[str]) -> int:
             return take_report(args.out)
         if args.only == "live":
             return take_live(args.out)
+        if args.only == "calendar":
+            return take_calendar(args.out)
         if args.only is not None:
             from labgpu.gui.app import make_application
 

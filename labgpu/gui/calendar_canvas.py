@@ -1,6 +1,8 @@
 """The painted timeline of the Calendar view: one row per GPU, grouped by model and server.
 
-Bookings are boxes coloured by member, maintenance is hatched, a red line marks now. Dragging
+Bookings are boxes coloured by member (a pending request dashed), cancelled and released ones are
+ghosts (a dotted outline, no fill, struck-through text: the GPU is free) that a toggle hides,
+maintenance is hatched, a red line marks now. Dragging
 across GPU rows and time selects GPUs and a window (snapped to 30 minutes) and emits
 ``selected``; the page opens the booking dialog from it.
 """
@@ -14,7 +16,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QRectF, QS
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QContextMenuEvent,
     QHelpEvent,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -44,6 +48,14 @@ GRID = QColor("#e3e6e9")
 GRID_STRONG = QColor("#b9c0c6")
 SELECTION = QColor(47, 111, 79, 70)
 MAINTENANCE = QColor("#9aa1a7")
+GHOST = QColor("#6f777e")
+#: Bookings that no longer hold their GPUs: drawn as ghosts, or hidden.
+GHOSTS = (BookingStatus.CANCELLED, BookingStatus.RELEASED)
+
+
+def is_ghost(booking: BookingView) -> bool:
+    """True for a cancelled or released booking (its GPUs are free)."""
+    return booking.status in GHOSTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,12 @@ class CalendarCanvas(QWidget):
 
     #: (GPU ids, start, end) chosen by dragging, snapped to 30 minutes.
     selected = Signal(list, datetime, datetime)
+    #: A booking was double-clicked (BookingView).
+    opened = Signal(object)
+    #: A booking was right-clicked (BookingView, global position for a menu).
+    menu_requested = Signal(object, QPoint)
+    #: Delete was pressed with a booking chosen (BookingView).
+    delete_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,9 +104,12 @@ class CalendarCanvas(QWidget):
         self.end = self.start + timedelta(days=7)
         self.now = datetime.now(UTC)
         self.user = ""
+        self.show_ghosts = True  # cancelled and released bookings, drawn as ghosts
+        self.current_group = ""  # the booking clicked last (Delete acts on it)
         self._drag: tuple[QPointF, QPointF] | None = None
         self._by_gpu: dict[int, list[BookingView]] = {}  # bookings per GPU, by start
         self.setMouseTracking(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Delete acts on the chosen booking
         self.setMinimumWidth(LABEL_W + 120)
 
     # -- feeding ---------------------------------------------------------------------------
@@ -108,6 +129,17 @@ class CalendarCanvas(QWidget):
         self.setMinimumHeight(self.rows[-1].top + self.rows[-1].height + 1 if self.rows else 0)
         self.updateGeometry()
         self.update()
+
+    def set_show_ghosts(self, show: bool) -> None:
+        """Draw cancelled and released bookings as ghosts (True) or leave them out."""
+        self.show_ghosts = show
+        self.update()
+
+    def shown_bookings(self, gpu_id: int) -> list[BookingView]:
+        """A GPU's bookings as painted, bottom first: ghosts (if shown) under live ones."""
+        bookings = self._by_gpu.get(gpu_id, [])
+        ghosts = [b for b in bookings if is_ghost(b)] if self.show_ghosts else []
+        return ghosts + [b for b in bookings if not is_ghost(b)]
 
     def set_now(self, now: datetime) -> None:
         """Move the now-line."""
@@ -148,7 +180,7 @@ class CalendarCanvas(QWidget):
         if row is None or row.gpu is None or self.data is None or point.x() < LABEL_W:
             return None
         moment = self.axis.time_at(point.x())
-        for booking in self._by_gpu.get(row.gpu.id or -1, []):
+        for booking in reversed(self.shown_bookings(row.gpu.id or -1)):  # the top one first
             if booking.window.contains(moment):
                 return booking
         return None
@@ -203,13 +235,12 @@ class CalendarCanvas(QWidget):
             return
         for maintenance in self.data.maintenance_of(gpu.id or -1):
             rect = self._span(axis, row, maintenance.window.start, maintenance.window.end)
-            painter.fillRect(rect, QColor("#e4e6e8"))
-            painter.fillRect(rect, QBrush(MAINTENANCE, Qt.BrushStyle.BDiagPattern))
+            paint_maintenance(painter, rect)
             painter.setPen(QColor("#4a5056"))
             painter.drawText(
                 rect.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, maintenance.reason
             )
-        for booking in self._by_gpu.get(gpu.id or -1, []):
+        for booking in self.shown_bookings(gpu.id or -1):
             self._paint_booking(painter, axis, row, booking)
 
     def _span(self, axis: TimeAxis, row: Row, start: datetime, end: datetime) -> QRectF:
@@ -223,17 +254,16 @@ class CalendarCanvas(QWidget):
         rect = self._span(axis, row, booking.window.start, booking.window.end)
         if rect.right() < LABEL_W or rect.left() > self.width():
             return
-        color = member_color(booking.user)
+        if is_ghost(booking):
+            paint_ghost(painter, rect, booking_caption(booking))
+            return
         pending = booking.status is BookingStatus.PENDING
-        finished = booking.status is BookingStatus.FINISHED
-        fill = QColor(color)
-        if pending or finished:
-            fill.setAlpha(110)
-        painter.setPen(
-            QPen(color.darker(170), 1, Qt.PenStyle.DashLine if pending else Qt.PenStyle.SolidLine)
-        )
-        painter.setBrush(fill)
-        painter.drawRoundedRect(rect, 3, 3)
+        faded = pending or booking.status is BookingStatus.FINISHED
+        paint_booking_box(painter, rect, member_color(booking.user), pending, faded)
+        if booking.id is not None and booking.group_id == self.current_group:
+            painter.setPen(QPen(QColor("#1f4f8f"), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, 3, 3)
         idle = self.data is not None and booking.group_id in self.data.idle_groups
         if idle:
             painter.setPen(QPen(QColor("#e08a00"), 2))
@@ -282,6 +312,43 @@ class CalendarCanvas(QWidget):
         self.update()
         if chosen is not None and moved >= 4:
             self.selected.emit(*chosen)
+        elif moved < 4:  # a click chooses the booking under it (or none)
+            self.choose(self.booking_at(event.position()))
+
+    def choose(self, booking: BookingView | None) -> None:
+        """Make ``booking`` the chosen one (outlined; Delete acts on it)."""
+        self.current_group = booking.group_id if booking is not None else ""
+        self.update()
+
+    def current_booking(self) -> BookingView | None:
+        """One booking (GPU) of the chosen group, if it is still shown."""
+        if not self.current_group or self.data is None:
+            return None
+        return next((b for b in self.data.bookings if b.group_id == self.current_group), None)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        booking = self.booking_at(event.position())
+        if event.button() == Qt.MouseButton.LeftButton and booking is not None:
+            self._drag = None
+            self.choose(booking)
+            self.opened.emit(booking)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        booking = self.booking_at(QPointF(event.pos()))
+        if booking is None:
+            super().contextMenuEvent(event)
+            return
+        self.choose(booking)
+        self.menu_requested.emit(booking, event.globalPos())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        booking = self.current_booking()
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and booking is not None:
+            self.delete_requested.emit(booking)
+            return
+        super().keyPressEvent(event)
 
     def _selection(self) -> tuple[list[int], datetime, datetime] | None:
         if self._drag is None:
@@ -317,6 +384,46 @@ class CalendarCanvas(QWidget):
         return super().event(event)
 
 
+def paint_ghost(painter: QPainter, rect: QRectF, caption: str) -> None:
+    """A booking that no longer holds its GPUs: dotted grey outline, no fill, struck-out text."""
+    painter.setPen(QPen(GHOST, 1, Qt.PenStyle.DotLine))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(rect, 3, 3)
+    if not caption:
+        return
+    font = painter.font()
+    font.setStrikeOut(True)
+    painter.setFont(font)
+    painter.setPen(GHOST)
+    painter.drawText(
+        rect.adjusted(4, 0, -2, 0),
+        Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine,
+        caption,
+    )
+    font.setStrikeOut(False)
+    painter.setFont(font)
+
+
+def paint_booking_box(
+    painter: QPainter, rect: QRectF, color: QColor, pending: bool, faded: bool
+) -> None:
+    """A booking in a member's colour: solid, dashed if pending, faded if pending or past."""
+    fill = QColor(color)
+    if faded:
+        fill.setAlpha(110)
+    painter.setPen(
+        QPen(color.darker(170), 1, Qt.PenStyle.DashLine if pending else Qt.PenStyle.SolidLine)
+    )
+    painter.setBrush(fill)
+    painter.drawRoundedRect(rect, 3, 3)
+
+
+def paint_maintenance(painter: QPainter, rect: QRectF) -> None:
+    """A maintenance window: grey, hatched."""
+    painter.fillRect(rect, QColor("#e4e6e8"))
+    painter.fillRect(rect, QBrush(MAINTENANCE, Qt.BrushStyle.BDiagPattern))
+
+
 def booking_caption(booking: BookingView, idle: bool = False) -> str:
     """``kim · training ViT`` (+ a pending / idle mark)."""
     parts = [booking.user]
@@ -326,6 +433,10 @@ def booking_caption(booking: BookingView, idle: bool = False) -> str:
     if booking.status is BookingStatus.PENDING:
         caption = QCoreApplication.translate("calendar", "{caption} (pending)").format(
             caption=caption
+        )
+    elif booking.status in GHOSTS:
+        caption = QCoreApplication.translate("calendar", "{caption} ({status})").format(
+            caption=caption, status=status_label(booking.status)
         )
     if idle:
         caption = QCoreApplication.translate("calendar", "{caption} (idle)").format(caption=caption)

@@ -2,31 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRectF, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
+    QMessageBox,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from labgpu.core.rules import BookingGroupView, BookingView
+from labgpu.gui.booking_actions import (
+    CANCEL,
+    END,
+    EXTEND,
+    BookingInfoDialog,
+    action_label,
+    allowed_actions,
+)
 from labgpu.gui.booking_dialog import BookingDialog
-from labgpu.gui.calendar_canvas import CalendarArea
+from labgpu.gui.calendar_canvas import (
+    CalendarArea,
+    paint_booking_box,
+    paint_ghost,
+    paint_maintenance,
+    status_label,
+)
 from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight, week_start_local
 from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.find_slot_dialog import FindSlotDialog
+from labgpu.gui.my_bookings import ExtendDialog, group_views, window_text
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
 DAY, WEEK = "day", "week"
 NOW_TICK_MS = 60_000
+#: Window setting: draw cancelled and released bookings (as ghosts) or hide them.
+SHOW_GHOSTS_KEY = "calendar/show_cancelled"
+SWATCH_W, SWATCH_H = 34, 14
+
+
+def legend_swatch(kind: str) -> QPixmap:
+    """A small sample of how the calendar draws ``kind``: live, pending, ghost, maintenance."""
+    pixmap = QPixmap(SWATCH_W, SWATCH_H)
+    pixmap.fill(QColor("white"))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    rect = QRectF(1, 1, SWATCH_W - 2, SWATCH_H - 2)
+    color = QColor.fromHsl(140, 150, 185)
+    if kind == "live":
+        paint_booking_box(painter, rect, color, pending=False, faded=False)
+    elif kind == "pending":
+        paint_booking_box(painter, rect, color, pending=True, faded=True)
+    elif kind == "ghost":
+        paint_ghost(painter, rect, "")
+    else:
+        paint_maintenance(painter, rect)
+    painter.end()
+    return pixmap
 
 
 class CalendarPage(QWidget):
@@ -34,12 +79,19 @@ class CalendarPage(QWidget):
 
     #: A booking was made here (the window refreshes other pages).
     changed = Signal()
-    #: A line for the status bar after an export.
+    #: A line for the status bar after an export or a change made here.
     exported = Signal(str)
 
-    def __init__(self, labgpu: Labgpu, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, labgpu: Labgpu, settings: QSettings | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.labgpu = labgpu
+        self.settings = settings
+        #: Asks the person; tests replace it. (title, text) -> yes?
+        self.confirm: Callable[[str, str], bool] = self._confirm
+        #: Asks for a new end; tests replace it. group -> end or None
+        self.ask_end: Callable[[BookingGroupView], datetime | None] = self._ask_end
         self.zoom = WEEK
         self.anchor = datetime.now(UTC)
         self.data: CalendarData | None = None
@@ -56,6 +108,9 @@ class CalendarPage(QWidget):
         self._make_toolbar()
         self._lay_out()
         self.canvas.selected.connect(self.open_booking_dialog)
+        self.canvas.opened.connect(self.open_booking)
+        self.canvas.menu_requested.connect(self.show_booking_menu)
+        self.canvas.delete_requested.connect(self.delete_booking)
         self.tick = QTimer(self)
         self.tick.setInterval(NOW_TICK_MS)
         self.tick.timeout.connect(self._tick)
@@ -91,6 +146,54 @@ class CalendarPage(QWidget):
         self.export_button.setText(self.tr("Export .ics…"))
         self.export_button.setToolTip(self.tr("Save the whole lab's bookings as a calendar file"))
         self.export_button.clicked.connect(self.ask_export)
+        self.ghosts_button = QToolButton()
+        self.ghosts_button.setText(self.tr("Show cancelled"))
+        self.ghosts_button.setToolTip(
+            self.tr("Show cancelled and released bookings as outlines (their GPUs are free)")
+        )
+        self.ghosts_button.setCheckable(True)
+        shown = True
+        if self.settings is not None:
+            shown = str(self.settings.value(SHOW_GHOSTS_KEY, "true")).lower() == "true"
+        self.ghosts_button.setChecked(shown)
+        self.canvas.set_show_ghosts(shown)
+        self.ghosts_button.toggled.connect(self.set_show_ghosts)
+        self.legend = self._make_legend()
+
+    def _make_legend(self) -> QWidget:
+        legend = QWidget()
+        legend.setObjectName("calendarLegend")
+        row = QHBoxLayout(legend)
+        row.setContentsMargins(4, 0, 4, 0)
+        for kind, text in (
+            ("live", self.tr("Booked (colour: member)")),
+            ("pending", self.tr("Pending approval")),
+            ("ghost", self.tr("Cancelled or released: free")),
+            ("maintenance", self.tr("Maintenance")),
+        ):
+            swatch = QLabel()
+            swatch.setPixmap(legend_swatch(kind))
+            label = QLabel(text)
+            label.setObjectName("hint")
+            label.setToolTip(text)
+            # a narrow window clips the legend's words, not the window's minimum width
+            label.setMinimumWidth(24)
+            row.addWidget(swatch)
+            row.addWidget(label)
+            row.addSpacing(10)
+        row.addStretch(1)
+        row.addWidget(self.ghosts_button)
+        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        return legend
+
+    def set_show_ghosts(self, show: bool) -> None:
+        """Draw cancelled and released bookings as ghosts or hide them; remembered."""
+        if self.ghosts_button.isChecked() != show:
+            self.ghosts_button.setChecked(show)  # calls back here
+            return
+        self.canvas.set_show_ghosts(show)
+        if self.settings is not None:
+            self.settings.setValue(SHOW_GHOSTS_KEY, "true" if show else "false")
 
     def _lay_out(self) -> None:
         bar = QHBoxLayout()
@@ -114,6 +217,7 @@ class CalendarPage(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.area, 1)
+        layout.addWidget(self.legend)
         self.message.hide()
 
     # -- range -----------------------------------------------------------------------------
@@ -245,6 +349,105 @@ class CalendarPage(QWidget):
             self.exported.emit(
                 self.tr("Wrote {count} bookings to {path}.").format(count=count, path=path)
             )
+
+    # -- a booking's actions -----------------------------------------------------------------
+
+    def group_of(self, booking: BookingView) -> BookingGroupView:
+        """The whole group (every GPU shown) of a booking drawn here."""
+        shown = self.data.bookings if self.data is not None else (booking,)
+        return group_views([b for b in shown if b.group_id == booking.group_id])[0]
+
+    def open_booking(self, booking: BookingView) -> BookingInfoDialog:
+        """A booking's details with what its holder may do (window-modal); returns the dialog."""
+        group = self.group_of(booking)
+        dialog = BookingInfoDialog(group, allowed_actions(group, self.labgpu.user), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.act(dialog.chosen, group))
+        dialog.open()
+        return dialog
+
+    def booking_menu(self, booking: BookingView) -> QMenu:
+        """The right-click menu of a booking: open it, and the actions allowed."""
+        group = self.group_of(booking)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction(self.tr("Open…"), lambda: self.open_booking(booking))
+        allowed = allowed_actions(group, self.labgpu.user)
+        if allowed:
+            menu.addSeparator()
+        for action in allowed:
+            menu.addAction(action_label(action), partial(self.act, action, group))
+        return menu
+
+    def show_booking_menu(self, booking: BookingView, where: QPoint) -> QMenu:
+        """Pop the booking's menu up at ``where`` (global); returns it."""
+        menu = self.booking_menu(booking)
+        menu.popup(where)
+        return menu
+
+    def delete_booking(self, booking: BookingView) -> None:
+        """Delete on a booking: cancel (or end, if it runs) your own, after asking."""
+        group = self.group_of(booking)
+        allowed = allowed_actions(group, self.labgpu.user)
+        for action in (CANCEL, END):
+            if action in allowed:
+                self.act(action, group)
+                return
+        if group.user != self.labgpu.user:
+            self.show_message(
+                self.tr("This is {user}'s booking; ask them to change it.").format(user=group.user)
+            )
+        else:
+            self.show_message(
+                self.tr("This booking is {status}; nothing to cancel.").format(
+                    status=status_label(group.status)
+                )
+            )
+
+    def act(self, action: str, group: BookingGroupView) -> None:
+        """Extend, end or cancel a group (asking first), on a worker; then reload."""
+        gpus = ", ".join(group.gpu_labels)
+        work: Callable[[], object]
+        if action == CANCEL:
+            question = self.tr("Cancel your booking of {gpus} ({when})?").format(
+                gpus=gpus, when=window_text(group.window)
+            )
+            if not self.confirm(self.tr("Cancel booking"), question):
+                return
+            work, done = (lambda: self.labgpu.cancel(group.group_id)), self.tr("Booking cancelled.")
+        elif action == END:
+            question = self.tr("End your booking of {gpus} now and free the GPUs?").format(
+                gpus=gpus
+            )
+            if not self.confirm(self.tr("End booking"), question):
+                return
+            work, done = (lambda: self.labgpu.end_early(group.group_id)), self.tr("Booking ended.")
+        elif action == EXTEND:
+            end = self.ask_end(group)
+            if end is None:
+                return
+            work = lambda: self.labgpu.extend(group.group_id, end)  # noqa: E731
+            done = self.tr("Booking extended.")
+        else:
+            return
+        run_task(work, lambda _r, error: self._acted(done, error), context=self)
+
+    def _acted(self, done: str, error: BaseException | None) -> None:
+        if error is not None:
+            self.show_message(handle_error(self, error) or "")
+            return
+        self.show_message("")
+        self.exported.emit(done)
+        self.reload()
+        self.changed.emit()
+
+    def _confirm(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_end(self, group: BookingGroupView) -> datetime | None:
+        dialog = ExtendDialog(group, self)
+        return dialog.new_end() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def _open(self, dialog: BookingDialog | FindSlotDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

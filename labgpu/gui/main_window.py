@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
 
     def _make_pages(self) -> None:
         self.live_page = LivePage()
-        self.calendar_page = CalendarPage(self.labgpu)
+        self.calendar_page = CalendarPage(self.labgpu, self.settings)
         self.my_bookings_page = MyBookingsPage(self.labgpu)
         self.offload_page = OffloadPage(self.labgpu)
         self.usage_page = UsagePage(self.labgpu, self.settings)

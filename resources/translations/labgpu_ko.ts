@@ -239,10 +239,41 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     </message>
 </context>
 <context>
+    <name>BookingInfoDialog</name>
+    <message>
+        <source>Booking of {user}</source>
+        <translation>{user}의 예약</translation>
+    </message>
+    <message>
+        <source>Member:</source>
+        <translation>구성원:</translation>
+    </message>
+    <message>
+        <source>GPUs:</source>
+        <translation>GPU:</translation>
+    </message>
+    <message>
+        <source>When:</source>
+        <translation>기간:</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>상태:</translation>
+    </message>
+    <message>
+        <source>Note:</source>
+        <translation>메모:</translation>
+    </message>
+    <message>
+        <source>This is {user}&apos;s booking; ask them to change it.</source>
+        <translation>{user}의 예약입니다. 변경은 본인에게 요청하세요.</translation>
+    </message>
+</context>
+<context>
     <name>CalendarPage</name>
     <message>
         <source>Day</source>
-        <extracomment>A booking was made here (the window refreshes other pages). A line for the status bar after an export.</extracomment>
+        <extracomment>Window setting: draw cancelled and released bookings (as ghosts) or hide them. A booking was made here (the window refreshes other pages). A line for the status bar after an export or a change made here. Asks the person; tests replace it. (title, text) -&gt; yes? Asks for a new end; tests replace it. group -&gt; end or None</extracomment>
         <translation>일</translation>
     </message>
     <message>
@@ -274,6 +305,30 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>연구실 전체 예약을 캘린더 파일로 저장</translation>
     </message>
     <message>
+        <source>Show cancelled</source>
+        <translation>취소된 예약 표시</translation>
+    </message>
+    <message>
+        <source>Show cancelled and released bookings as outlines (their GPUs are free)</source>
+        <translation>취소되거나 반납된 예약을 윤곽선으로 표시합니다 (해당 GPU는 비어 있습니다)</translation>
+    </message>
+    <message>
+        <source>Booked (colour: member)</source>
+        <translation>예약됨 (색: 구성원)</translation>
+    </message>
+    <message>
+        <source>Pending approval</source>
+        <translation>승인 대기</translation>
+    </message>
+    <message>
+        <source>Cancelled or released: free</source>
+        <translation>취소·반납됨: 비어 있음</translation>
+    </message>
+    <message>
+        <source>Maintenance</source>
+        <translation>점검</translation>
+    </message>
+    <message>
         <source>Drag across GPUs and time to book.</source>
         <translation>GPU와 시간을 드래그해서 예약하세요.</translation>
     </message>
@@ -288,6 +343,46 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
     <message>
         <source>Wrote {count} bookings to {path}.</source>
         <translation>예약 {count}건을 {path}에 저장했습니다.</translation>
+    </message>
+    <message>
+        <source>Open…</source>
+        <translation>열기…</translation>
+    </message>
+    <message>
+        <source>This is {user}&apos;s booking; ask them to change it.</source>
+        <translation>{user}의 예약입니다. 변경은 본인에게 요청하세요.</translation>
+    </message>
+    <message>
+        <source>This booking is {status}; nothing to cancel.</source>
+        <translation>이 예약은 {status} 상태라 취소할 것이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Cancel your booking of {gpus} ({when})?</source>
+        <translation>{gpus} 예약({when})을 취소할까요?</translation>
+    </message>
+    <message>
+        <source>Cancel booking</source>
+        <translation>예약 취소</translation>
+    </message>
+    <message>
+        <source>Booking cancelled.</source>
+        <translation>예약을 취소했습니다.</translation>
+    </message>
+    <message>
+        <source>End your booking of {gpus} now and free the GPUs?</source>
+        <translation>{gpus} 예약을 지금 종료하고 GPU를 반납할까요?</translation>
+    </message>
+    <message>
+        <source>End booking</source>
+        <translation>예약 종료</translation>
+    </message>
+    <message>
+        <source>Booking ended.</source>
+        <translation>예약을 종료했습니다.</translation>
+    </message>
+    <message>
+        <source>Booking extended.</source>
+        <translation>예약을 연장했습니다.</translation>
     </message>
 </context>
 <context>
@@ -840,6 +935,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>MainWindow</name>
     <message>
         <source>labgpu — Demo lab</source>
+        <extracomment>Every page&apos;s shortcut, in the navigation&apos;s order (Ctrl+0 is the tenth, Settings).</extracomment>
         <translation>labgpu — 데모 연구실</translation>
     </message>
     <message>
@@ -889,6 +985,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Usage</source>
         <translation>사용 현황</translation>
+    </message>
+    <message>
+        <source>{page} ({keys})</source>
+        <translation>{page} ({keys})</translation>
     </message>
     <message>
         <source>Not refreshed yet</source>
@@ -1928,8 +2028,12 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <name>calendar</name>
     <message>
         <source>{caption} (pending)</source>
-        <extracomment>(GPU ids, start, end) chosen by dragging, snapped to 30 minutes.</extracomment>
+        <extracomment>Bookings that no longer hold their GPUs: drawn as ghosts, or hidden. (GPU ids, start, end) chosen by dragging, snapped to 30 minutes. A booking was double-clicked (BookingView). A booking was right-clicked (BookingView, global position for a menu). Delete was pressed with a booking chosen (BookingView).</extracomment>
         <translation>{caption} (승인 대기)</translation>
+    </message>
+    <message>
+        <source>{caption} ({status})</source>
+        <translation>{caption} ({status})</translation>
     </message>
     <message>
         <source>{caption} (idle)</source>
@@ -1969,11 +2073,24 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <source>released</source>
         <translation>반납됨</translation>
     </message>
+    <message>
+        <source>Extend…</source>
+        <translation>연장…</translation>
+    </message>
+    <message>
+        <source>End now…</source>
+        <translation>지금 종료…</translation>
+    </message>
+    <message>
+        <source>Cancel booking…</source>
+        <translation>예약 취소…</translation>
+    </message>
 </context>
 <context>
     <name>errors</name>
     <message>
         <source>labgpu: unexpected error</source>
+        <extracomment>The label property holding the message of the last failed load (see ``report_load``).</extracomment>
         <translation>labgpu: 예기치 않은 오류</translation>
     </message>
     <message>

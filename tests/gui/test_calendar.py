@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.booking import BookingStatus
@@ -255,3 +256,103 @@ def test_every_page_has_a_shortcut_named_in_its_tooltip(
     window.nav.item(8).setHidden(True)
     by_keys["Ctrl+9"].trigger()  # a page this role does not see stays closed
     assert window.current_page() == 9
+
+
+def test_cancelled_bookings_are_ghosts_that_a_remembered_toggle_hides(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    from PySide6.QtGui import QColor
+
+    ids = gpu_ids(sample_lab, "gpu-01")
+    old = sample_lab.book([ids[0]], tomorrow_at(8), tomorrow_at(20), "old")
+    sample_lab.cancel(old.group_id)
+    sample_lab.book([ids[1]], tomorrow_at(8), tomorrow_at(20), "live")
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 2, timeout=10_000)
+    canvas = page.canvas
+    image = canvas.grab().toImage()
+    late = tomorrow_at(18) + timedelta(minutes=30)  # right of the caption, off the hour lines
+    white = QColor("white").rgb()
+    assert image.pixelColor(canvas.point_for(ids[0], late)).rgb() == white  # an outline only
+    assert image.pixelColor(canvas.point_for(ids[1], late)).rgb() == member_color("tester").rgb()
+    ghost = canvas.booking_at(canvas.point_for(ids[0], late).toPointF())
+    assert ghost is not None
+    assert ghost.status is BookingStatus.CANCELLED
+    legend = " ".join(label.text() for label in page.legend.findChildren(QLabel))
+    for kind in ("Booked", "Pending", "Cancelled", "Maintenance"):
+        assert kind in legend
+    # Hidden: not drawn, not under the mouse; the choice is remembered for the next window.
+    assert page.ghosts_button.isChecked()
+    page.ghosts_button.click()
+    assert canvas.shown_bookings(ids[0]) == []
+    assert canvas.booking_at(canvas.point_for(ids[0], late).toPointF()) is None
+    assert len(canvas.shown_bookings(ids[1])) == 1
+    again = CalendarPage(sample_lab, window.settings)
+    qtbot.addWidget(again)
+    assert not again.ghosts_button.isChecked()
+    assert not again.canvas.show_ghosts
+    page.ghosts_button.click()
+    assert canvas.shown_bookings(ids[0]) == [ghost]
+
+
+def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from labgpu.gui.booking_actions import CANCEL, EXTEND, BookingInfoDialog
+
+    ids = gpu_ids(sample_lab, "gpu-01")
+    sample_lab.book([ids[0]], tomorrow_at(9), tomorrow_at(11), "mine")
+    monkeypatch.setenv("LABGPU_USER", "alice")
+    alice = Labgpu()
+    try:
+        alice.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "alice's run")
+    finally:
+        alice.close()
+    page = calendar_on(qtbot, window, tomorrow_at(12))
+    qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 2, timeout=10_000)
+    canvas = page.canvas
+    mine = canvas.point_for(ids[0], tomorrow_at(10))
+    # Double-click: the booking, with what I may do with it.
+    qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=mine)
+    dialog = page.findChild(BookingInfoDialog)
+    assert dialog is not None
+    assert set(dialog.action_buttons) == {EXTEND, CANCEL}
+    page.ask_end = lambda _group: tomorrow_at(12)
+    dialog.action_buttons[EXTEND].click()
+    qtbot.waitUntil(
+        lambda: sample_lab.bookings(mine=True)[0].window.end == tomorrow_at(12), timeout=10_000
+    )
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
+    # Right-click: a menu with the same actions.
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, mine, canvas.mapToGlobal(mine))
+    QApplication.sendEvent(canvas, event)
+    menus = [m for m in page.findChildren(QMenu) if m.isVisible()]
+    assert len(menus) == 1
+    texts = [a.text() for a in menus[0].actions() if a.text()]
+    assert texts == ["Open…", "Extend…", "Cancel booking…"]
+    menus[0].close()
+    # Someone else's booking opens without actions; Delete names its holder.
+    qtbot.mouseDClick(
+        canvas, Qt.MouseButton.LeftButton, pos=canvas.point_for(ids[1], tomorrow_at(10))
+    )
+    theirs = [d for d in page.findChildren(BookingInfoDialog) if d.isVisible()]
+    assert len(theirs) == 1
+    assert theirs[-1].action_buttons == {}
+    theirs[-1].reject()
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert "alice" in page.message.text()
+    # Delete on mine asks, then cancels.
+    asked: list[str] = []
+    page.confirm = lambda _title, question: asked.append(question) or True
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=mine)
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    qtbot.waitUntil(
+        lambda: sample_lab.bookings(mine=True)[0].status is BookingStatus.CANCELLED,
+        timeout=10_000,
+    )
+    assert len(asked) == 1
+    assert "gpu-01:0" in asked[0]
