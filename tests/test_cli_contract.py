@@ -4,6 +4,7 @@ and uuid, booking GPUs by name, and .ics files: an existing folder, a sensible s
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from labgpu.cli.main import main
+from labgpu.cli.main import build_parser, main
 from labgpu.storage import Store
 from tests.test_booking_service import seed_lab
 
@@ -269,3 +270,57 @@ def test_clusters_add_needs_host_user_scheduler_unless_update(
     code, out, err = run(capsys, url, "clusters", "add", "nowhere", "--update", "--port", "22")
     assert (code, out) == (1, "")
     assert "no cluster named 'nowhere'" in err
+
+
+# -- point 11: every command that reports takes --json ------------------------------------------
+
+#: Commands that report nothing to parse: the app, interactive logins and password changes,
+#: the lab database's one-time setup.
+NO_JSON = {"gui", "lab init", "clusters login", "users passwd"}
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, set[str]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: dict[str, set[str]] = {}
+            for name, sub in action.choices.items():
+                found.update(_commands(sub, f"{prefix} {name}".strip()))
+            return found
+    return {prefix: {o for a in parser._actions for o in a.option_strings}}
+
+
+def test_every_command_that_reports_takes_json() -> None:
+    commands = _commands(build_parser())
+    assert "extend" in commands
+    missing = sorted(c for c, options in commands.items() if "--json" not in options)
+    assert missing == sorted(NO_JSON)
+
+
+def test_more_commands_report_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'json.db'}"
+    assert run_json(capsys, url, "db", "upgrade")["schema"] == "current"
+    argv = ("clusters", "add", "c1", "--host", "h", "--user", "u", "--scheduler", "slurm")
+    run_json(capsys, url, *argv)
+    assert run_json(capsys, url, "clusters", "remove", "c1") == {"removed": "c1"}
+    assert run_json(capsys, url, "collect", "--once") == []  # no servers yet
+
+
+def test_users_report_as_json(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], postgres_server: Any
+) -> None:
+    import uuid
+
+    import psycopg
+
+    name = f"json_{uuid.uuid4().hex[:8]}"
+    try:
+        assert run(capsys, postgres_url, "lab", "init")[0] == 0
+        added = run_json(capsys, postgres_url, "users", "add", name, "--role", "student")
+        assert (added["name"], added["role"]) == (name, "student")
+        assert len(added["password"]) >= 12
+        changed = run_json(capsys, postgres_url, "users", "set-role", name, "pi")
+        assert changed == {"name": name, "role": "pi"}
+        assert run_json(capsys, postgres_url, "users", "remove", name) == {"removed": name}
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{name}"')

@@ -86,7 +86,7 @@ def test_init_members_and_refusals(
     code, out, err = run(capsys, ben, "cancel", group["group_id"])
     assert code == 3
     assert "permission denied: a student can only change their own bookings" in err
-    code, out, err = run(capsys, ben, "servers", "remove", "gpu-01")
+    code, out, err = run(capsys, ben, "servers", "remove", "gpu-01", "--yes")
     assert code == 3
     assert "permission denied: only a lab manager can change servers" in err
     code, out, err = run(capsys, ben, "users", "add", "mallory", "--role", "manager")

@@ -83,6 +83,7 @@ def add_db(sub: Sub) -> None:
     p = sub.add_parser("db", help="database maintenance")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = dsub.add_parser("upgrade", help="create or upgrade the schema at the configured URL")
+    up.add_argument("--json", action="store_true")
     up.set_defaults(handler=run_db_upgrade)
 
 
@@ -90,7 +91,10 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema to this version's head."""
     lab = _open(args)
     try:
-        print(f"database {lab.store.display_url} is at the current schema")
+        if args.json:
+            output.print_json({"database": lab.store.display_url, "schema": "current"})
+        else:
+            print(f"database {lab.store.display_url} is at the current schema")
     finally:
         lab.close()
     return 0
@@ -332,6 +336,7 @@ def add_collect(sub: Sub) -> None:
     p = sub.add_parser("collect", help="sweep all servers and store samples")
     p.add_argument("--once", action="store_true", help="one sweep, then exit")
     p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS")
+    p.add_argument("--json", action="store_true", help="with --once: each server's outcome")
     p.set_defaults(handler=run_collect)
 
 
@@ -351,10 +356,20 @@ def run_collect(args: argparse.Namespace) -> int:
     try:
         if args.once:
             outcomes = lab.sweep()
-            for o in outcomes:
-                line = f"{o.server}: {o.state.value}"
-                line += f" ({o.samples} GPUs)" if o.state is ServerState.ONLINE else f" {o.reason}"
-                print(line)
+            if args.json:
+                output.print_json(
+                    [
+                        {"server": o.server, "state": o.state.value, "reason": o.reason,
+                         "samples": o.samples}
+                        for o in outcomes
+                    ]
+                )  # fmt: skip
+            else:
+                for o in outcomes:
+                    line = f"{o.server}: {o.state.value}"
+                    ok = o.state is ServerState.ONLINE
+                    line += f" ({o.samples} GPUs)" if ok else f" {o.reason}"
+                    print(line)
             return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
         collector = lab.make_collector(args.interval)
         signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())

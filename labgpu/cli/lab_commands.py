@@ -31,6 +31,7 @@ def register(sub: Sub) -> None:
     add = usub.add_parser("add", help="create a member's login with a one-time password")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default="student")
+    add.add_argument("--json", action="store_true", help="name, role and one-time password")
     add.set_defaults(handler=run_add)
     ls = usub.add_parser("list", help="every member and their role")
     ls.add_argument("--json", action="store_true")
@@ -38,9 +39,11 @@ def register(sub: Sub) -> None:
     sr = usub.add_parser("set-role", help="move a member to another role")
     sr.add_argument("name")
     sr.add_argument("role", choices=ROLES)
+    sr.add_argument("--json", action="store_true")
     sr.set_defaults(handler=run_set_role)
     rm = usub.add_parser("remove", help="drop a member's login (their history stays)")
     rm.add_argument("name")
+    rm.add_argument("--json", action="store_true")
     rm.set_defaults(handler=run_remove)
     passwd_commands.register(usub)
 
@@ -64,6 +67,9 @@ def run_add(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         password = lab.add_member(args.name, args.role)
+        if args.json:
+            output.print_json({"name": args.name, "role": args.role, "password": password})
+            return 0
         what = "member" if args.role in MEMBER_ROLES else "service login"
         print(f"added {what} {args.name} ({args.role})")
         print(f"one-time password (shown only now): {password}")
@@ -106,7 +112,10 @@ def run_set_role(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         lab.set_member_role(args.name, args.role)
-        print(f"{args.name} is now {args.role}")
+        if args.json:
+            output.print_json({"name": args.name, "role": args.role})
+        else:
+            print(f"{args.name} is now {args.role}")
         return 0
 
     return commands.with_lab(args, work)
@@ -117,7 +126,10 @@ def run_remove(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         lab.remove_member(args.name)
-        print(f"removed {args.name}; their bookings and audit lines stay")
+        if args.json:
+            output.print_json({"removed": args.name})
+        else:
+            print(f"removed {args.name}; their bookings and audit lines stay")
         return 0
 
     return commands.with_lab(args, work)

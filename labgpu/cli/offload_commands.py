@@ -72,6 +72,7 @@ def _add_clusters(sub: Sub) -> None:
     ls.set_defaults(handler=run_clusters_list)
     rm = csub.add_parser("remove", help="forget a cluster (its jobs stay in the records)")
     rm.add_argument("name")
+    rm.add_argument("--json", action="store_true")
     rm.set_defaults(handler=run_clusters_remove)
     li = csub.add_parser("login", help="log in now (OTP clusters ask for OTP and password)")
     li.add_argument("name")
@@ -118,16 +119,19 @@ def _add_offload(sub: Sub) -> None:
     st.set_defaults(handler=run_status)
     ca = osub.add_parser("cancel", help="cancel a queued or running job")
     ca.add_argument("id", type=int)
+    ca.add_argument("--json", action="store_true", help="the job as JSON")
     ca.set_defaults(handler=run_cancel)
     fe = osub.add_parser("fetch", help="copy a job's output and results home")
     fe.add_argument("id", type=int)
     fe.add_argument("--to", type=Path, help="local folder (default: DIR/labgpu-results/NAME)")
+    fe.add_argument("--json", action="store_true")
     fe.set_defaults(handler=run_fetch)
     us = osub.add_parser("usage", help="offloaded GPU-hours per month, member and cluster")
     us.add_argument("--json", action="store_true")
     us.set_defaults(handler=run_usage)
     rs = osub.add_parser("resubmit", help="send a job again")
     rs.add_argument("id", type=int)
+    rs.add_argument("--json", action="store_true", help="the new job as JSON")
     rs.set_defaults(handler=run_resubmit)
 
 
@@ -333,7 +337,10 @@ def run_clusters_remove(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         lab.offload.remove_cluster(args.name)
-        print(f"removed cluster {args.name}; its jobs stay in the records")
+        if args.json:
+            output.print_json({"removed": args.name})
+        else:
+            print(f"removed cluster {args.name}; its jobs stay in the records")
         return 0
 
     return _with_lab(args, work)
@@ -460,7 +467,10 @@ def run_cancel(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         job = lab.offload.cancel(args.id)
-        print(f"cancelled job {job.id} ({job.name}); now {_state(job)}")
+        if args.json:
+            output.print_json(job_json(job))
+        else:
+            print(f"cancelled job {job.id} ({job.name}); now {_state(job)}")
         return 0
 
     return _with_lab(args, work)
@@ -471,7 +481,13 @@ def run_fetch(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         dest, report = lab.offload.fetch(args.id, args.to)
-        print(f"{dest}: {report.files_copied} file(s) copied, {report.files_skipped} unchanged")
+        if args.json:
+            output.print_json(
+                {"to": str(dest), "copied": report.files_copied,
+                 "unchanged": report.files_skipped, "missing": list(report.missing)}
+            )  # fmt: skip
+        else:
+            print(f"{dest}: {report.files_copied} file(s) copied, {report.files_skipped} unchanged")
         for path in report.missing:
             print(f"labgpu: {path} does not exist on the cluster (yet)", file=sys.stderr)
         return 0
@@ -505,7 +521,10 @@ def run_resubmit(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         job = lab.offload.resubmit(args.id)
-        print(f"submitted job {job.id} ({job.name}) to {job.cluster} as {job.remote_id}")
+        if args.json:
+            output.print_json(job_json(job))
+        else:
+            print(f"submitted job {job.id} ({job.name}) to {job.cluster} as {job.remote_id}")
         return 0
 
     return _with_lab(args, work)
