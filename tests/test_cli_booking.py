@@ -303,10 +303,10 @@ def test_rules_show_and_set(lab_url: str, capsys: pytest.CaptureFixture[str]) ->
     assert (changed["max_hours"], changed["max_gpus_at_once"]) == (48.0, 2)
     assert run_json(capsys, lab_url, "rules")["model_weights"] == {"A40": 3.0}
     code, out, err = run(capsys, lab_url, "rules", "--set", "max_hours=0")
-    assert code == 1
+    assert code == 2  # malformed input (DESIGN §7)
     assert "max_hours" in err
     code, out, err = run(capsys, lab_url, "rules", "--set", "nonsense=1")
-    assert code == 1
+    assert code == 2
     code, out, err = run(capsys, lab_url, "rules")
     assert "max_hours = 48.0" in out
 

@@ -14,6 +14,7 @@ import pytest
 from icalendar import Calendar
 
 from labgpu.cli.main import build_parser, main
+from labgpu.core.errors import LabgpuError
 from labgpu.storage import Store
 from tests.test_booking_service import seed_lab
 
@@ -73,7 +74,66 @@ def book(capsys: pytest.CaptureFixture[str], url: str, *extra: str) -> dict[str,
             "deadline",
         ),
         (["extend", "x", "--until", "later"], 2, "ISO 8601"),
+        (["rules", "--set", "colour=red"], 2, "KEY=VALUE"),
+        (["rules", "--set", "max_hours=long"], 2, "cannot read max_hours"),
+        (["rules", "--set", "max_hours=0"], 2, "greater than 0"),
+        (
+            [
+                "offload",
+                "submit",
+                "--cluster",
+                "c",
+                "--dir",
+                ".",
+                "--gpus",
+                "-1",
+                "--hours",
+                "1",
+                "--",
+                "true",
+            ],
+            2,
+            "--gpus must be 0 or more",
+        ),
+        (
+            [
+                "offload",
+                "submit",
+                "--cluster",
+                "c",
+                "--dir",
+                ".",
+                "--gpus",
+                "1",
+                "--hours",
+                "0",
+                "--",
+                "true",
+            ],
+            2,
+            "--hours must be more than 0",
+        ),
+        (["usage", "--from", at(-2), "--to", at(-5)], 2, "before --to"),
         # a request the lab cannot serve: 1, with a message
+        (
+            [
+                "offload",
+                "submit",
+                "--cluster",
+                "nope",
+                "--dir",
+                ".",
+                "--gpus",
+                "1",
+                "--hours",
+                "1",
+                "--",
+                "true",
+            ],
+            1,
+            "no cluster named 'nope'",
+        ),
+        (["offload", "status", "99"], 1, "no offloaded job 99"),
         (["book", "--model", "H100", "--hours", "1"], 1, "no bookable H100"),
         (["book", "--model", "A40", "--count", "3", "--hours", "1"], 1, "only 2 exist"),
         (["slots", "--model", "H100", "--hours", "1"], 1, "no bookable H100"),
@@ -117,6 +177,22 @@ def test_no_slot_before_the_deadline_is_1_also_as_json(
     assert code == 1
     assert json.loads(out) == []
     assert "no 1 x A4000" in err
+
+
+def test_offload_requests_malformed_2_beyond_the_site_3() -> None:
+    from labgpu.core.offload import Cluster, JobRequest, check_request
+
+    site = Cluster("neuron", "h", "u", max_hours=48)
+    request = JobRequest("neuron", ".", "python train.py", 1, 2.0)
+    for bad, code in (
+        (JobRequest("neuron", ".", "python train.py", 1, 0.0), 2),
+        (JobRequest("neuron", ".", " ", 1, 2.0), 2),
+        (JobRequest("neuron", ".", "python train.py", 1, 72.0), 3),
+    ):
+        with pytest.raises(LabgpuError) as exc:
+            check_request(bad, site)
+        assert exc.value.exit_code == code
+    check_request(request, site)
 
 
 # -- point 11: --json on every command that reports; GPUs by server, index, uuid -------------

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from labgpu.cli import commands, output
 from labgpu.core.booking import BookingStatus
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import LabgpuError, UsageError
 from labgpu.core.inventory import Gpu
 from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
 from labgpu.core.slots import SlotOption
@@ -486,7 +486,7 @@ def apply_changes(rules: BookingRules, changes: Sequence[str]) -> BookingRules:
         key, sep, value = change.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in fields:
-            raise LabgpuError(
+            raise UsageError(
                 f"cannot read --set {change!r}; use KEY=VALUE with KEY one of: {', '.join(fields)}"
             )
         updates[key] = _rule_value(key, value.strip(), getattr(rules, key))
@@ -510,7 +510,7 @@ def _rule_value(key: str, text: str, current: object) -> object:
             return int(text)
         return float(text)
     except ValueError:
-        raise LabgpuError(f"cannot read {key}={text!r}; see `labgpu rules --help`") from None
+        raise UsageError(f"cannot read {key}={text!r}; see `labgpu rules --help`") from None
 
 
 def run_rules(args: argparse.Namespace) -> int:

@@ -85,14 +85,34 @@ def _add_clusters(sub: Sub) -> None:
     li.set_defaults(handler=run_clusters_login)
 
 
+def _gpus_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--gpus must be 0 or more, not {text}")
+    return value
+
+
+def _hours_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--hours must be more than 0, not {text}")
+    return value
+
+
 def _add_offload(sub: Sub) -> None:
     o = sub.add_parser("offload", help="run jobs on a shared cluster and bring results home")
     osub = o.add_subparsers(dest="offload_command", metavar="ACTION", required=True)
     s = osub.add_parser("submit", help="stage a folder and submit a command to a cluster")
     s.add_argument("--cluster", required=True)
     s.add_argument("--dir", required=True, type=Path, help="local folder to send")
-    s.add_argument("--gpus", required=True, type=int)
-    s.add_argument("--hours", required=True, type=float)
+    s.add_argument("--gpus", required=True, type=_gpus_arg)
+    s.add_argument("--hours", required=True, type=_hours_arg)
     s.add_argument("--gpu-type", default="", help="e.g. a100")
     s.add_argument(
         "--result", action="append", default=[], metavar="PATH",

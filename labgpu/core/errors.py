@@ -20,6 +20,12 @@ class RefusedError(LabgpuError):
     exit_code = 3
 
 
+class UsageError(LabgpuError):
+    """Malformed or contradictory input (a bad value, an end before the start); exit 2."""
+
+    exit_code = 2
+
+
 class ConfigError(LabgpuError):
     """The configuration (config file, database URL, environment) cannot be used."""
 

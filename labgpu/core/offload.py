@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import LabgpuError, RefusedError, UsageError
 from labgpu.core.inventory import SshTarget
 
 SCHEDULERS = ("slurm", "pbs")
@@ -194,21 +194,21 @@ def check_cluster(cluster: Cluster) -> Cluster:
 def check_request(request: JobRequest, cluster: Cluster) -> None:
     """Refuse a request the cluster's settings already rule out."""
     if request.gpus < 0:
-        raise LabgpuError("--gpus must be 0 or more")
+        raise UsageError("--gpus must be 0 or more")
     if request.hours <= 0:
-        raise LabgpuError("--hours must be more than 0")
+        raise UsageError("--hours must be more than 0")
     if cluster.max_hours is not None and request.hours > cluster.max_hours:
-        raise LabgpuError(
+        raise RefusedError(
             f"{cluster.name} allows at most {cluster.max_hours:g} hours per job; ask for less "
             "(save checkpoints and resubmit)"
         )
     if not request.command.strip():
-        raise LabgpuError("give the command to run on the cluster (after --)")
+        raise UsageError("give the command to run on the cluster (after --)")
     if request.gpu_type and not re.match(r"^[A-Za-z0-9._-]+$", request.gpu_type):
-        raise LabgpuError(f"GPU type {request.gpu_type!r} is not a plain name (e.g. a100)")
+        raise UsageError(f"GPU type {request.gpu_type!r} is not a plain name (e.g. a100)")
     for path in request.results:
         if path.startswith("/") or ".." in path.split("/"):
-            raise LabgpuError(f"result path {path!r} must be relative to the job's folder")
+            raise UsageError(f"result path {path!r} must be relative to the job's folder")
 
 
 def new_job_name(user: str, now: datetime, token: str | None = None) -> str:

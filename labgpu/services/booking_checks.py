@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from labgpu.core.booking import Window
-from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.errors import RefusedError, UsageError
 from labgpu.core.inventory import Gpu
 from labgpu.core.rules import (
     BookingGroupView,
@@ -137,9 +137,9 @@ def validate_rules(rules: BookingRules) -> None:
         positive["weekly_quota_gpu_hours"] = rules.weekly_quota_gpu_hours
     for name, value in positive.items():
         if value <= 0:
-            raise LabgpuError(f"rule {name} must be greater than 0, not {value}")
+            raise UsageError(f"rule {name} must be greater than 0, not {value}")
     if rules.release_warning_minutes < 0 or not 0 <= rules.idle_util_pct <= 100:
-        raise LabgpuError("release_warning_minutes must be >= 0 and idle_util_pct 0-100")
+        raise UsageError("release_warning_minutes must be >= 0 and idle_util_pct 0-100")
     for query, weight in rules.model_weights:
         if weight <= 0 or not query.strip():
-            raise LabgpuError(f"model weight {query!r}={weight} must name a model, weight > 0")
+            raise UsageError(f"model weight {query!r}={weight} must name a model, weight > 0")
