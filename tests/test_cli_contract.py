@@ -400,3 +400,16 @@ def test_users_report_as_json(
     finally:
         with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_earliest_with_no_slot_within_the_horizon_is_1(
+    lab_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_json(capsys, lab_url, "rules", "--set", "horizon_days=1", "--set", "max_gpus_at_once=12")
+    run_json(capsys, lab_url, "book", "--model", "A4000", "--count", "8", "--hours", "30")
+    argv = ("book", "--model", "A4000", "--hours", "1", "--earliest")
+    code, out, err = run(capsys, lab_url, *argv)
+    assert (code, out) == (1, ""), err
+    assert "no 1 x A4000 free together" in err
+    code, out, err = run(capsys, lab_url, "book", "--model", "A4000", "--hours", "1")
+    assert (code, out) == (3, "")  # a conflict with the bookings there: refused
