@@ -44,6 +44,8 @@ from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight
 from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.find_slot_dialog import FindSlotDialog
 from labgpu.gui.my_bookings import ExtendDialog, group_views, window_text
+from labgpu.gui.notifier import reminder_lead_min
+from labgpu.gui.settings import open_settings
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
@@ -335,9 +337,11 @@ class CalendarPage(QWidget):
             self.export(Path(path))
 
     def export(self, path: Path) -> None:
-        """Write every booking of the lab to ``path`` (.ics) on a worker."""
+        """Write the lab's bookings from this week on to ``path`` (.ics) on a worker, with
+        alarms at the reminder lead time of the settings."""
+        lead = timedelta(minutes=reminder_lead_min(open_settings()))
         run_task(
-            lambda: self.labgpu.export_ics(path, mine=False),
+            lambda: self.labgpu.export_ics(path, mine=False, reminder_lead=lead),
             lambda count, error: self._exported(path, count, error),
             context=self,
         )

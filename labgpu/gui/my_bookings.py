@@ -29,6 +29,8 @@ from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_canvas import status_label
 from labgpu.gui.calendar_data import compact_labels
 from labgpu.gui.errors import handle_error
+from labgpu.gui.notifier import reminder_lead_min
+from labgpu.gui.settings import open_settings
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 
@@ -237,8 +239,9 @@ class MyBookingsPage(ActionPage):
             self, self.tr("Export my bookings"), "labgpu-bookings.ics", self.tr("Calendar (*.ics)")
         )
         if path:
+            lead = timedelta(minutes=reminder_lead_min(open_settings()))  # the alarms' lead
             run_task(
-                lambda: self.labgpu.export_ics(Path(path), mine=True),
+                lambda: self.labgpu.export_ics(Path(path), mine=True, reminder_lead=lead),
                 lambda count, error: self._exported(path, count, error),
                 context=self,
             )
