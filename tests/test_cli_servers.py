@@ -109,3 +109,38 @@ def test_usage_error_without_host_key_confirmation_for_no_probe(
     argv = add_args(ssh_env.a40, "a40", "--no-probe", "--trust-host-key", "SHA256:x")
     assert main(argv) == 2
     assert "--no-probe" in capsys.readouterr().err
+
+
+def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
+    postgres_url: str, caplog: pytest.LogCaptureFixture, postgres_server: Any
+) -> None:
+    """A server registered with --no-probe in the lab database: the collector may not add
+    GPUs (a manager does, with `servers add`); its probe still marks the server online."""
+    import uuid
+
+    import psycopg
+
+    from labgpu.core.inventory import GpuReading, ProbeResult, ServerState, SshTarget
+    from labgpu.storage import Store
+
+    name = f"col_{uuid.uuid4().hex[:8]}"
+    admin = Labgpu(postgres_url)
+    try:
+        admin.init_lab()
+        admin.add_member(name, "collector")
+        admin.add_server_unprobed(SshTarget("nobox.example.org"), "nobox")
+    finally:
+        admin.close()
+    collector = Store(postgres_url.replace("postgres@", f"{name}@", 1))
+    try:
+        reading = GpuReading(0, "GPU-nobox-0", "NVIDIA A40", 46068, 0, 0.0, 30, 50)
+        probe = ProbeResult("nobox.example.org", datetime.now().astimezone(), (reading,))
+        assert collector.store_probe("nobox", probe) == 0
+        [server] = [s for s in collector.list_servers() if s.name == "nobox"]
+        assert server.state is ServerState.ONLINE
+        assert [g for g in collector.list_gpus() if g.server_name == "nobox"] == []
+        assert "could not register its 1 GPU(s)" in caplog.text
+    finally:
+        collector.close()
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
