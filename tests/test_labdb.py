@@ -71,13 +71,25 @@ def test_student_cannot_cancel_another_students_booking(lab: Lab) -> None:
 
 
 def test_only_pi_and_manager_approve(lab: Lab) -> None:
-    with lab.connect("a") as a, lab.connect("pi") as pi, lab.connect("manager") as mgr:
+    with (
+        lab.connect("a") as a,
+        lab.connect("b") as b,
+        lab.connect("pi") as pi,
+        lab.connect("manager") as mgr,
+    ):
         group = book(a, lab.gpu_id)
         a.execute("UPDATE bookings SET status = 'pending' WHERE group_id = %s", (group,))
         approve = "UPDATE bookings SET status = 'booked', decided_by = current_user "
         approve += "WHERE group_id = %s"
         message = refused(lambda: a.execute(approve, (group,)))
-        assert "only a PI or a lab manager can approve" in message
+        assert "only a PI or a lab manager can decide on a request" in message
+        # another student deciding is told so, not "can only change their own bookings"
+        message = refused(lambda: b.execute(approve, (group,)))
+        assert "only a PI or a lab manager can decide on a request" in message
+        reject = "UPDATE bookings SET status = 'cancelled', decided_by = current_user, "
+        reject += "decision_reason = 'no' WHERE group_id = %s"
+        message = refused(lambda: b.execute(reject, (group,)))
+        assert "only a PI or a lab manager can decide on a request" in message
         forged = "UPDATE bookings SET decided_by = %s WHERE group_id = %s"
         message = refused(lambda: a.execute(forged, (lab.names["pi"], group)))
         assert "only a PI or a lab manager can decide" in message

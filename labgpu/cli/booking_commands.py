@@ -399,11 +399,14 @@ def add_changes(sub: Sub) -> None:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
+        if name != "approve":
+            p.add_argument("--yes", action="store_true", help=YES_HELP)
         p.add_argument("--json", action="store_true", help="the booking as JSON")
         p.set_defaults(handler=handler)
     ext = sub.add_parser("extend", help="move a booking's end later")
     ext.add_argument("booking_id", metavar="BOOKING_ID", help=help_id)
     ext.add_argument("--until", type=_time_arg, metavar="T", required=True)
+    ext.add_argument("--yes", action="store_true", help=YES_HELP)
     ext.add_argument("--json", action="store_true", help="the booking as JSON")
     ext.set_defaults(handler=run_extend)
     rej = sub.add_parser("reject", help="reject a pending request with a reason (PI or manager)")
@@ -416,6 +419,9 @@ def add_changes(sub: Sub) -> None:
 def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], None]) -> int:
     def work(lab: Labgpu) -> int:
         group_id = lab.booking_service.group(args.booking_id).group_id
+        declined = _ask_if_not_mine(lab, args, group_id, verb)
+        if declined is not None:
+            return declined
         act(lab, group_id)
         group = lab.booking_service.group(group_id)
         if getattr(args, "json", False):
@@ -450,6 +456,37 @@ def run_reject(args: argparse.Namespace) -> int:
 def run_extend(args: argparse.Namespace) -> int:
     """Extend a booking group."""
     return _change(args, "extended", lambda lab, gid: lab.extend(gid, args.until))
+
+
+YES_HELP = "change another member's booking without asking (needed off a terminal)"
+#: The changes that ask first when the booking is another member's (the verb in the past).
+ASKS_FIRST = {"cancelled": "cancel", "ended": "end", "extended": "extend"}
+
+
+def _ask_if_not_mine(lab: Labgpu, args: argparse.Namespace, group_id: str, verb: str) -> int | None:
+    """Another member's booking that this user may change (single seat: anyone's) is named
+    and asked about first on a terminal, or needs ``--yes`` off one (exit 2); declined: 1.
+    ``None``: go on. A change the user may not make is left to the service to refuse."""
+    what = ASKS_FIRST.get(verb)
+    if what is None or getattr(args, "yes", False):
+        return None
+    service = lab.booking_service
+    group = service.group(group_id)
+    role = service.role()
+    if group.user == lab.user or not (role == "manager" or (role == "pi" and what != "extend")):
+        return None
+    named = (
+        f"booking {group.group_id} ({', '.join(group.gpu_labels)}, {group.window.describe()}) "
+        f"is {group.user}'s, not yours"
+    )
+    if not sys.stdin.isatty():
+        print(f"labgpu: {named}; add --yes to {what} it", file=sys.stderr)
+        return 2
+    print(f"{named}. {what.capitalize()} it? [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() in ("y", "yes"):
+        return None
+    print(f"nothing changed; {group.user}'s booking stays as it was", file=sys.stderr)
+    return 1
 
 
 # -- rules -------------------------------------------------------------------------------------

@@ -56,9 +56,12 @@ def process_json(proc: GpuProcess) -> dict[str, Any]:
 
 
 def gpu_status_json(gpu: GpuStatus, holder: BookingView | None = None) -> dict[str, Any]:
-    """One GPU of ``labgpu status --json`` as documented in the README."""
+    """One GPU of ``labgpu status --json`` as documented in the README (a GPU held by a
+    pending request has ``requested_by``, and no ``booked_by``, until a PI approves it)."""
+    requested = holder is not None and holder.status.value == "pending"
     return {
-        "booked_by": holder.user if holder else None,
+        "booked_by": holder.user if holder and not requested else None,
+        "requested_by": holder.user if holder and requested else None,
         "booking_group": holder.group_id if holder else None,
         "booking_end": iso(holder.booking.window.end) if holder else None,
         "server": gpu.server,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain, islice
@@ -89,10 +89,14 @@ class _Timeline:
 
 
 def _candidate_starts(
-    after: datetime, timelines: Iterable[_Timeline], step: timedelta | None
+    after: datetime,
+    timelines: Iterable[_Timeline],
+    step: timedelta | None,
+    extra: Sequence[datetime] = (),
 ) -> Iterator[datetime]:
-    """``after`` and every busy end after it, ascending and distinct, on the step grid."""
-    merged = heapq.merge(*(t.ends_from(after) for t in timelines))
+    """``after``, every busy end and ``extra`` moment after it, ascending and distinct, on the
+    step grid."""
+    merged = heapq.merge(*(t.ends_from(after) for t in timelines), (m for m in extra if m > after))
     previous: datetime | None = None
     for moment in chain([after], merged):
         if step is not None:
@@ -153,13 +157,14 @@ class _Search:
     after: datetime
     latest: datetime | None  # the last allowed start, from the deadline
     step: timedelta | None
+    extra_starts: Sequence[datetime] = ()  # sorted: where a caller's own limit may lift
 
     def free_sets(self, pool: Sequence[SlotGpu]) -> Iterator[tuple[datetime, list[SlotGpu]]]:
         """Each candidate start, ascending, at which ``count`` GPUs of ``pool`` are free."""
         if self.count > len(pool):
             return
         timelines = [self.timelines[g.id] for g in pool]
-        for start in _candidate_starts(self.after, timelines, self.step):
+        for start in _candidate_starts(self.after, timelines, self.step, self.extra_starts):
             if self.latest is not None and start > self.latest:
                 return
             end = start + self.duration
@@ -178,6 +183,8 @@ def find_earliest_slots(
     same_server: bool = False,
     alternatives: int = 3,
     step: timedelta | None = None,
+    allowed: Callable[[SlotOption], bool] | None = None,
+    extra_starts: Iterable[datetime] = (),
 ) -> list[SlotOption]:
     """The earliest windows in which ``count`` of ``gpus`` are free together for ``duration``.
 
@@ -188,28 +195,43 @@ def find_earliest_slots(
     each server (up to ``alternatives``), else the earliest slot at each of the next distinct
     feasible start times, on as few servers as possible. Ties go to lower server names and ids.
     Returns an empty list when nothing fits (before the deadline).
+
+    ``allowed`` is the caller's own limit on an option (the member's rules: GPUs held at once,
+    quota); an option it refuses is skipped. ``extra_starts`` are the moments where that limit
+    may lift (the end of a booking the member holds, a new quota week): candidates too, so an
+    option is still the earliest the limit allows at those moments.
     """
     _check_arguments(count, duration, alternatives, step)
     after = as_utc(after, "search start")
     latest = None if deadline is None else as_utc(deadline, "deadline") - duration
     pool = sorted({g.id: g for g in gpus}.values(), key=lambda g: (g.server, g.id))
     timelines = {g.id: _Timeline(busy.get(g.id, ()), after) for g in pool}
-    search = _Search(timelines, count, duration, after, latest, step)
+    extra = sorted({as_utc(m, "extra start") for m in extra_starts})
+    search = _Search(timelines, count, duration, after, latest, step, extra)
     if same_server:
-        return _earliest_per_server(search, pool, alternatives)
-    found = islice(search.free_sets(pool), alternatives)
-    return [_option(start, duration, _pick_fewest_servers(free, count)) for start, free in found]
+        return _earliest_per_server(search, pool, alternatives, allowed)
+    found = (
+        _option(start, duration, _pick_fewest_servers(free, count))
+        for start, free in search.free_sets(pool)
+    )
+    return list(islice((o for o in found if allowed is None or allowed(o)), alternatives))
 
 
 def _earliest_per_server(
-    search: _Search, pool: Sequence[SlotGpu], alternatives: int
+    search: _Search,
+    pool: Sequence[SlotGpu],
+    alternatives: int,
+    allowed: Callable[[SlotOption], bool] | None = None,
 ) -> list[SlotOption]:
     """The earliest slot of each server on its own, earliest first (then by server name)."""
     options = []
     for gpus in _by_server(pool).values():
-        first = next(search.free_sets(gpus), None)
+        found = (
+            _option(start, search.duration, free[: search.count])
+            for start, free in search.free_sets(gpus)
+        )
+        first = next((o for o in found if allowed is None or allowed(o)), None)
         if first is not None:
-            start, free = first
-            options.append(_option(start, search.duration, free[: search.count]))
+            options.append(first)
     options.sort(key=lambda o: (o.start, o.servers))
     return options[:alternatives]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from PySide6.QtGui import QColor
 
+from labgpu.core.booking import BookingStatus
 from labgpu.core.inventory import Gpu
 from labgpu.core.rules import BookingView, Maintenance
 from labgpu.services import Labgpu
@@ -110,6 +111,8 @@ class LiveMarks:
     booked_by: dict[str, str] = field(default_factory=dict)  # holder of the booking active now
     idle: frozenset[str] = frozenset()  # booked (active) but idle
     unbooked: dict[str, str] = field(default_factory=dict)  # user running without a booking
+    # member whose pending request holds the GPU now (not booked until a PI approves it)
+    requested_by: dict[str, str] = field(default_factory=dict)
     # start (UTC) of the next live booking within FREE_UNTIL_HORIZON, for GPUs not held now
     next_start: dict[str, datetime] = field(default_factory=dict)
 
@@ -132,11 +135,13 @@ def load_live_marks(labgpu: Labgpu) -> LiveMarks:
     """Who holds each GPU now, and which are idle or used without a booking (a worker)."""
     now = datetime.now(UTC)
     labels = {g.id: f"{g.server_name}:{g.index}" for g in labgpu.list_gpus()}
-    active = [
+    held = [
         b
         for b in labgpu.bookings(now, now + timedelta(seconds=1))
         if b.booking.is_live and b.window.contains(now)
     ]
+    active = [b for b in held if b.status is not BookingStatus.PENDING]
+    requested = {b.gpu_label: b.user for b in held if b.status is BookingStatus.PENDING}
     report = labgpu.reality(now)
     idle = {labels.get(i, "") for item in report.idle_bookings for i in item.gpu_ids}
     unbooked: dict[str, str] = {}
@@ -145,7 +150,11 @@ def load_live_marks(labgpu: Labgpu) -> LiveMarks:
         unbooked[label] = ", ".join(filter(None, (unbooked.get(label), use.user)))
     coming = next_starts(labgpu.bookings(now, now + FREE_UNTIL_HORIZON), now)
     return LiveMarks(
-        {b.gpu_label: b.user for b in active}, frozenset(idle), unbooked, next_start=coming
+        {b.gpu_label: b.user for b in active},
+        frozenset(idle),
+        unbooked,
+        next_start=coming,
+        requested_by=requested,
     )
 
 

@@ -34,6 +34,7 @@ from labgpu.gui.errors import handle_error
 from labgpu.gui.submit_dialog import SubmitJobDialog, run_logged_in
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
+from labgpu.services.booking import UNBOOKED_BLOCK
 
 
 def option_text(option: SlotOption, labels: dict[int, str]) -> str:
@@ -73,6 +74,15 @@ class FindSlotDialog(QDialog):
         self.deadline = datetime_edit(datetime.now().astimezone() + timedelta(days=3))
         self.deadline.setEnabled(False)
         self.use_deadline.toggled.connect(self.deadline.setEnabled)
+        self.offered = QLabel(
+            self.tr(
+                "Offered: GPUs of servers that answer now, in windows your own rules allow "
+                "(GPUs at once, weekly quota, length). A GPU running someone's process without "
+                "a booking is offered from {minutes} minutes on."
+            ).format(minutes=int(UNBOOKED_BLOCK / timedelta(minutes=1)))
+        )
+        self.offered.setObjectName("hint")
+        self.offered.setWordWrap(True)
         self.search_button = QPushButton(self.tr("Search"))
         self.search_button.setDefault(True)
         self.results = QListWidget()
@@ -114,6 +124,7 @@ class FindSlotDialog(QDialog):
         search.addWidget(self.search_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.offered)
         layout.addLayout(search)
         layout.addWidget(QLabel(self.tr("Earliest free windows:")))
         layout.addWidget(self.results, 1)

@@ -138,7 +138,12 @@ class LiveModel(QAbstractItemModel):
 
     def is_free(self, gpu: GpuStatus) -> bool:
         """No process on it and no live booking holding it now."""
-        return gpu.is_free and self._label(gpu) not in self._marks.booked_by
+        label = self._label(gpu)
+        return (
+            gpu.is_free
+            and label not in self._marks.booked_by
+            and label not in self._marks.requested_by  # a pending request holds it too
+        )
 
     def _passes(self, gpu: GpuStatus) -> bool:
         if self._model_filter is not None and gpu.model != self._model_filter:
@@ -281,7 +286,7 @@ class LiveModel(QAbstractItemModel):
         if column is Column.STATE and role == Qt.ItemDataRole.ForegroundRole:
             return (
                 QBrush(BOOKED_BLUE)
-                if self._state_text_key(gpu) == "booked"
+                if self._state_text_key(gpu) in ("booked", "requested")
                 else _foreground(gpu, column)
             )
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -295,9 +300,11 @@ class LiveModel(QAbstractItemModel):
         return f"{gpu.server}:{gpu.index}"
 
     def booked_text(self, gpu: GpuStatus) -> str:
-        """``kim``, ``kim · idle`` or ``⚠ lee, no booking``."""
+        """``kim``, ``kim · idle``, ``requested by kim`` or ``⚠ lee, no booking``."""
         label = self._label(gpu)
         holder = self._marks.booked_by.get(label, "")
+        if not holder and label in self._marks.requested_by:
+            holder = self.tr("requested by {user}").format(user=self._marks.requested_by[label])
         if label in self._marks.idle:
             return self.tr("{user} · idle").format(user=holder)
         if label in self._marks.unbooked:
@@ -321,13 +328,15 @@ class LiveModel(QAbstractItemModel):
         return "\n".join(filter(None, (shown, why))) or None
 
     def _state_text_key(self, gpu: GpuStatus) -> str:
-        """``free``, ``free-until``, ``booked``, ``busy`` or the server's state."""
+        """``free``, ``free-until``, ``booked``, ``requested``, ``busy`` or the server's state."""
         state = _gpu_state(gpu)
         if state != "free":
             return state
         label = self._label(gpu)
         if label in self._marks.booked_by:
             return "booked"
+        if label in self._marks.requested_by:
+            return "requested"
         return "free-until" if label in self._marks.next_start else "free"
 
     def typical_texts(self) -> dict[Column, str]:
@@ -345,7 +354,12 @@ class LiveModel(QAbstractItemModel):
             # within FREE_UNTIL_HORIZON (a day), the hour alone is unambiguous; the tooltip
             # has the date
             return self.tr("free until {time}").format(time=start.astimezone().strftime("%H:%M"))
-        texts = {"free": self.tr("free"), "booked": self.tr("booked"), "busy": self.tr("busy")}
+        texts = {
+            "free": self.tr("free"),
+            "booked": self.tr("booked"),
+            "requested": self.tr("requested"),
+            "busy": self.tr("busy"),
+        }
         return texts.get(key) or text.state_label(gpu.server_state)
 
     def _state_tooltip(self, gpu: GpuStatus) -> str | None:
@@ -355,6 +369,10 @@ class LiveModel(QAbstractItemModel):
             return self.tr("No process runs, but {user}'s booking holds it now.").format(
                 user=self._marks.booked_by[label]
             )
+        if key == "requested":
+            return self.tr(
+                "No process runs; {user}'s request holds it now, waiting for a PI or manager."
+            ).format(user=self._marks.requested_by[label])
         if key == "free-until":
             return self.tr("Free now; a booking starts at {time}.").format(
                 time=text.local_time(self._marks.next_start[label])

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from labgpu.core.booking import BookingStatus, Window
 from labgpu.core.rules import BookingGroupView, BookingView
 from labgpu.gui.action_page import ActionPage
+from labgpu.gui.booking_changes import is_others, others_question
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_canvas import status_label
 from labgpu.gui.calendar_data import compact_labels
@@ -207,10 +208,13 @@ class MyBookingsPage(ActionPage):
         group = self.selected()
         if group is None:
             return
+        title = self.tr("Cancel booking")
         question = self.tr("Cancel your booking of {gpus} ({when})?").format(
             gpus=", ".join(group.gpu_labels), when=window_text(group.window)
         )
-        if self.confirm(self.tr("Cancel booking"), question):
+        if is_others(group, self.labgpu.user):  # single seat: anyone's; name the holder
+            title, question = others_question("cancel", group, window_text(group.window))
+        if self.confirm(title, question):
             self._run(lambda: self.labgpu.cancel(group.group_id), self.tr("Booking cancelled."))
 
     def end_selected(self) -> None:
@@ -218,10 +222,13 @@ class MyBookingsPage(ActionPage):
         group = self.selected()
         if group is None:
             return
+        title = self.tr("End booking")
         question = self.tr("End your booking of {gpus} now and free the GPUs?").format(
             gpus=", ".join(group.gpu_labels)
         )
-        if self.confirm(self.tr("End booking"), question):
+        if is_others(group, self.labgpu.user):
+            title, question = others_question("end", group, window_text(group.window))
+        if self.confirm(title, question):
             self._run(lambda: self.labgpu.end_early(group.group_id), self.tr("Booking ended."))
 
     def extend_selected(self) -> None:
@@ -229,6 +236,10 @@ class MyBookingsPage(ActionPage):
         group = self.selected()
         if group is None:
             return
+        if is_others(group, self.labgpu.user):  # name the holder first (single seat)
+            title, question = others_question("extend", group, window_text(group.window))
+            if not self.confirm(title, question):
+                return
         end = self.ask_end(group)
         if end is not None:
             self._run(lambda: self.labgpu.extend(group.group_id, end), self.tr("Booking extended."))

@@ -22,7 +22,7 @@ from labgpu.core.booking import (
     check_no_conflicts,
 )
 from labgpu.core.errors import LabgpuError, RefusedError
-from labgpu.core.inventory import Gpu
+from labgpu.core.inventory import Gpu, ServerState
 from labgpu.core.rules import (
     BookingGroupView,
     BookingRules,
@@ -38,6 +38,7 @@ from labgpu.core.rules import (
     effective_status,
     hours_text,
     initial_status,
+    weeks_of,
 )
 from labgpu.core.slots import SlotGpu, SlotOption, find_earliest_slots, select_gpus
 from labgpu.services.booking_checks import (
@@ -61,6 +62,19 @@ COUNTED = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.RELEASED)
 FIRST_SPAN = timedelta(days=1)
 #: How often ``book_earliest`` looks again when someone else took the slot it found.
 EARLIEST_TRIES = 3
+#: Servers in these states are not offered by the slot search (their GPUs may be down).
+UNREACHABLE = frozenset(
+    {
+        ServerState.OFFLINE,
+        ServerState.PROBE_ERROR,
+        ServerState.AUTH_FAILED,
+        ServerState.HOST_KEY_UNKNOWN,
+        ServerState.HOST_KEY_CHANGED,
+    }
+)
+#: A GPU running another member's process without a booking is not offered for a window that
+#: starts within this long (a window starting now would share it with that process).
+UNBOOKED_BLOCK = timedelta(minutes=30)
 
 log = logging.getLogger(__name__)
 
@@ -73,24 +87,37 @@ def utc_now() -> datetime:
 class BookingService:
     """Bookings of one lab as seen by one user (``store`` shared, thread-safe)."""
 
-    def __init__(self, store: Store, user: str, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        user: str,
+        clock: Clock = utc_now,
+        role: Callable[[], str] | None = None,
+    ) -> None:
+        """``role``: this user's lab role, if not the database's (the demo's members)."""
         self.store = store
         self.user = user
         self.clock = clock
+        self._role = role
 
-    # -- roles (issue 4 brings lab roles; single-seat: the local user manages) -------------
+    # -- roles: the lab database's (single seat: the local user manages) -------------------
+
+    def role(self) -> str:
+        """``student``, ``pi``, ``manager`` or ``collector``; checked here as the lab database
+        checks it, so a refusal comes before the write and says the same."""
+        return self._role() if self._role is not None else self.store.lab.role()
 
     def can_approve(self) -> bool:
         """True if this user may approve or reject pending requests."""
-        return True
+        return self.role() in ("pi", "manager")
 
     def can_manage(self) -> bool:
         """True if this user may edit rules, maintenance and bookable GPUs."""
-        return True
+        return self.role() == "manager"
 
     def _require_manager(self, what: str) -> None:
         if not self.can_manage():
-            raise RefusedError(f"{self.user} may not {what}; ask the lab manager")
+            raise RefusedError(f"permission denied: only a lab manager can {what}")
 
     # -- rules ------------------------------------------------------------------------------
 
@@ -237,8 +264,11 @@ class BookingService:
         rules = self.rules()
         window = check_window(rules, start, end, self.clock())
         pool = self._slot_pool(model, count, None, same_server, rules)
+        in_use = self._unbooked_blocks(pool, self.clock())
         for attempt in range(EARLIEST_TRIES):
             busy = self.busy_map(window.start, window.end)
+            for gpu_id, windows in in_use.items():
+                busy.setdefault(gpu_id, []).extend(windows)
             options = find_earliest_slots(
                 pool, busy, count, window.duration, window.start, window.end, same_server, 1
             )
@@ -268,7 +298,14 @@ class BookingService:
         same_server: bool = False,
         alternatives: int = 3,
     ) -> list[SlotOption]:
-        """The earliest windows in which ``count`` bookable GPUs are free together."""
+        """The earliest windows in which ``count`` bookable GPUs are free together and this
+        member may book (GPUs held at once, weekly quota, length).
+
+        GPUs of servers that are offline or in error are not offered, nor, for a window
+        starting within ``UNBOOKED_BLOCK``, GPUs running another member's unbooked process.
+        When the member's own rules refuse every window that is free, the refusal of the
+        latest one is raised (``RuleRefusedError``): it says why nothing is offered.
+        """
         rules, now = self.rules(), self.clock()
         check_length(rules, duration)
         if duration <= timedelta(0):
@@ -284,7 +321,12 @@ class BookingService:
         start = _ceil_minute(start)
         latest_end = start_limit(rules, now) + duration
         deadline = latest_end if deadline is None else min(as_utc(deadline, "deadline"), latest_end)
-        options = self._search(pool, count, duration, start, deadline, same_server, alternatives)
+        limit = _MemberLimit(self, rules, pool, start, deadline)
+        options = self._search(
+            pool, count, duration, start, deadline, same_server, alternatives, limit
+        )
+        if not options and limit.refusal is not None:
+            raise limit.refusal
         self._note_unmet(model, count, duration, start, options)
         return options
 
@@ -326,6 +368,7 @@ class BookingService:
         deadline: datetime,
         same_server: bool,
         alternatives: int,
+        limit: _MemberLimit | None = None,
     ) -> list[SlotOption]:
         """Search a growing span: the busy map of the near future first, the horizon if needed.
 
@@ -334,6 +377,8 @@ class BookingService:
         found, the rest of the horizon need not be read (in a busy lab, most of it).
         """
         busy: dict[int, list[Window]] = {}
+        for gpu_id, windows in self._unbooked_blocks(pool, self.clock()).items():
+            busy.setdefault(gpu_id, []).extend(windows)
         read_to, span = start, FIRST_SPAN
         while True:
             span_end = min(deadline, start + duration + span)
@@ -341,7 +386,16 @@ class BookingService:
                 busy.setdefault(gpu_id, []).extend(windows)  # repeats merge in the search
             read_to = span_end
             options = find_earliest_slots(
-                pool, busy, count, duration, start, span_end, same_server, alternatives
+                pool,
+                busy,
+                count,
+                duration,
+                start,
+                span_end,
+                same_server,
+                alternatives,
+                allowed=None if limit is None else limit.allows,
+                extra_starts=() if limit is None else limit.starts,
             )
             if len(options) >= alternatives or span_end >= deadline:
                 return options
@@ -372,8 +426,59 @@ class BookingService:
             for g in self.store.list_gpus()
             if g.bookable and g.id is not None
         ]
-        pool = select_gpus(bookable, model, min_memory_mb)
-        return check_pool(pool, bookable, model, min_memory_mb, count, same_server)
+        pool = check_pool(
+            select_gpus(bookable, model, min_memory_mb),
+            bookable,
+            model,
+            min_memory_mb,
+            count,
+            same_server,
+        )
+        return self._reachable(pool, count, same_server, model)
+
+    def _reachable(
+        self, pool: Sequence[SlotGpu], count: int, same_server: bool, model: str | None
+    ) -> list[SlotGpu]:
+        """The pool without GPUs of servers that are offline or in error; a ``LabgpuError``
+        (the lab cannot serve it now) when too few are left for ``count``."""
+        down = {s.name: s for s in self.store.list_servers() if s.state in UNREACHABLE}
+        left = [g for g in pool if g.server not in down]
+        largest = len(left)
+        if same_server:
+            per_server: dict[str, int] = {}
+            for g in left:
+                per_server[g.server] = per_server.get(g.server, 0) + 1
+            largest = max(per_server.values(), default=0)
+        if count > largest:
+            names = sorted({g.server for g in pool if g.server in down})
+            states = ", ".join(f"{n} ({down[n].state.value.replace('_', ' ')})" for n in names)
+            where = " on one server" if same_server else ""
+            raise LabgpuError(
+                f"only {largest} x {model or 'GPU'}{where} are on servers that answer now; "
+                f"not offered: {states}; ask for fewer GPUs or try again when they are back"
+            )
+        return left
+
+    def _unbooked_blocks(self, pool: Sequence[SlotGpu], now: datetime) -> dict[int, list[Window]]:
+        """GPUs of ``pool`` running another member's process without a booking: busy for the
+        next ``UNBOOKED_BLOCK`` (a window starting now would share the GPU)."""
+        ids = {g.id for g in pool}
+        by_uuid = {g.uuid: g.id for g in self.store.list_gpus() if g.id in ids}
+        held = {
+            (b.gpu_id, b.user_name)
+            for b in self.store.list_bookings(
+                start=now, end=now + timedelta(seconds=1), statuses=[BookingStatus.BOOKED]
+            )
+        }
+        blocks: dict[int, list[Window]] = {}
+        for status in self.store.latest_status():
+            gpu_id = by_uuid.get(status.uuid)
+            if gpu_id is None or status.server_state is not ServerState.ONLINE:
+                continue
+            strangers = [u for u in status.owners if u != self.user and (gpu_id, u) not in held]
+            if strangers:
+                blocks[gpu_id] = [Window(now, now + UNBOOKED_BLOCK)]
+        return blocks
 
     def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Every GPU's blocked windows (live bookings, maintenance) overlapping the span."""
@@ -422,10 +527,13 @@ class BookingService:
         return groups_of(self.views(updated))[0]
 
     def end_early(self, ref: str) -> BookingGroupView:
-        """Release an active booking now (a booking not yet started is cancelled)."""
+        """Release an active booking now; one that has not started is refused (cancel it)."""
         group = self._own_group(ref, "end")
         if group.status in (BookingStatus.PENDING, BookingStatus.BOOKED):
-            return self.cancel(group.group_id)
+            raise RefusedError(
+                f"booking {group.group_id} has not started yet; use "
+                f"`labgpu cancel {group.group_id}`"
+            )
         self._require_status(group, (BookingStatus.ACTIVE,), "end")
         updated = self.store.update_group(
             group.group_id,
@@ -492,17 +600,32 @@ class BookingService:
 
     def _pending(self, ref: str, verb: str) -> BookingGroupView:
         if not self.can_approve():
-            raise RefusedError(f"{self.user} may not {verb} requests; ask a PI or the manager")
+            raise RefusedError(
+                f"permission denied: only a PI or a lab manager can decide on a request "
+                f"({self.user} may not {verb} it)"
+            )
         group = self.group(ref)
         self._require_status(group, (BookingStatus.PENDING,), verb)
         return group
 
     def _own_group(self, ref: str, verb: str) -> BookingGroupView:
+        """The group, if this user may ``verb`` it: their own; a PI may also cancel or end
+        another member's (as the lab database allows), a manager change any."""
         group = self.group(ref)
-        if group.user != self.user and not self.can_manage():
+        if group.user == self.user:
+            return group
+        role = self.role()
+        if role == "pi" and verb != "extend":
+            return group
+        if role == "pi":
             raise RefusedError(
-                f"booking {group.group_id} belongs to {group.user}; only they or the "
-                f"manager may {verb} it"
+                "permission denied: a PI decides on others' bookings but does not edit them "
+                f"(this one is {group.user}'s)"
+            )
+        if role != "manager":
+            raise RefusedError(
+                f"permission denied: a {role} can only change their own bookings (this one "
+                f"is {group.user}'s)"
             )
         return group
 
@@ -571,6 +694,49 @@ class BookingService:
         """Make a GPU bookable, or first-come (not bookable)."""
         self._require_manager("change which GPUs are bookable")
         self.store.set_gpu_bookable(gpu_id, bookable, self.user)
+
+
+class _MemberLimit:
+    """What this member may book on top of what they hold: GPUs at once and the weekly quota,
+    checked per option from their bookings read once; the latest refusal is kept (the one
+    that still holds at the end of the search says best why nothing is offered)."""
+
+    def __init__(
+        self,
+        service: BookingService,
+        rules: BookingRules,
+        pool: Sequence[SlotGpu],
+        start: datetime,
+        deadline: datetime,
+    ) -> None:
+        self.service = service
+        self.rules = rules
+        self.models = {g.id: g.model for g in pool}
+        mine = service.store.list_bookings(
+            start=start - timedelta(days=7), end=deadline + timedelta(days=7), user=service.user
+        )
+        self.held = [b for b in mine if b.status in HELD]
+        gpus = service.gpus()
+        self.used = [
+            (b.window, gpus[b.gpu_id].model if b.gpu_id in gpus else "")
+            for b in mine
+            if b.status in COUNTED
+        ]
+        quota = rules.weekly_quota_gpu_hours is not None and deadline > start
+        weeks = weeks_of(Window(start, deadline)) if quota else []
+        self.starts = sorted({b.window.end for b in self.held} | {w.start for w in weeks[1:]})
+        self.refusal: RuleRefusedError | None = None
+
+    def allows(self, option: SlotOption) -> bool:
+        """True if the member may book ``option``; else remember why not."""
+        models = [self.models.get(i, "") for i in option.gpu_ids]
+        try:
+            check_at_once(self.rules, self.service.user, option.window, len(models), self.held)
+            check_quota(self.rules, self.service.user, option.window, models, self.used)
+        except RuleRefusedError as exc:
+            self.refusal = exc
+            return False
+        return True
 
 
 def _ceil_minute(moment: datetime) -> datetime:

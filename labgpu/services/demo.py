@@ -359,10 +359,11 @@ def write_unmet(store: Store, lab: DemoLab) -> int:
 
 
 def demo_user() -> str:
-    """``LABGPU_USER`` if it names a member of the demo lab, else the demo's student.
+    """``LABGPU_USER`` if it names a member of the demo lab, else the demo's student (a
+    student's *My bookings* is the fullest).
 
-    Single-seat mode has no roles (everyone may approve and manage), so every page shows
-    whoever the demo runs as; a student's *My bookings* is the fullest.
+    The demo acts as the lab database would for that member's role: a student books and
+    changes their own bookings only; a PI also decides on requests; the manager does all.
     """
     wanted = current_user()
     return wanted if any(m.name == wanted for m in reference_members()) else DEMO_USER
@@ -437,11 +438,17 @@ class DemoLabgpu(Labgpu):
             self._offload = None
 
     def role(self) -> str:
-        """The demo member's role in the generated lab (shown next to the name).
-
-        Single-seat labs have no roles to enforce: every page stays open, as in any SQLite lab.
-        """
+        """The demo member's role in the generated lab (shown next to the name), enforced as
+        the lab database enforces it (``can_approve``, ``can_manage``, the booking service)."""
         return next((m.role for m in reference_members() if m.name == self.user), "student")
+
+    @property
+    def booking_service(self) -> BookingService:
+        """The booking use cases as this demo member, with their role's rights."""
+        with self._lock:
+            if self._bookings is None:
+                self._bookings = BookingService(self.store, self.user, role=self.role)
+            return self._bookings
 
     # -- live data: the simulated feed, never SSH -------------------------------------------
 

@@ -800,6 +800,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <source>No cluster is registered: add one on the Offload page.</source>
         <translation>등록된 클러스터가 없습니다. 클러스터 작업 화면에서 추가하세요.</translation>
     </message>
+    <message>
+        <source>Offered: GPUs of servers that answer now, in windows your own rules allow (GPUs at once, weekly quota, length). A GPU running someone&apos;s process without a booking is offered from {minutes} minutes on.</source>
+        <translation>제안 대상: 지금 응답하는 서버의 GPU, 내 규칙(동시 GPU 수, 주간 할당량, 길이)이 허용하는 시간대. 예약 없이 다른 사람의 프로세스가 실행 중인 GPU는 {minutes}분 뒤부터 제안됩니다.</translation>
+    </message>
 </context>
 <context>
     <name>HeatmapChart</name>
@@ -906,6 +910,18 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Free now; a booking starts at {time}.</source>
         <translation>지금은 비어 있음. {time}에 예약이 시작됩니다.</translation>
+    </message>
+    <message>
+        <source>requested by {user}</source>
+        <translation>{user} 요청 중</translation>
+    </message>
+    <message>
+        <source>requested</source>
+        <translation>요청됨</translation>
+    </message>
+    <message>
+        <source>No process runs; {user}&apos;s request holds it now, waiting for a PI or manager.</source>
+        <translation>실행 중인 프로세스는 없고, {user}의 요청이 지금 이 GPU를 잡고 있습니다(PI나 관리자의 결정 대기 중).</translation>
     </message>
 </context>
 <context>
@@ -2022,6 +2038,37 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Cannot open the database</source>
         <translation>데이터베이스를 열 수 없습니다</translation>
+    </message>
+</context>
+<context>
+    <name>booking_changes</name>
+    <message>
+        <source>Cancel {holder}&apos;s booking</source>
+        <translation>{holder}의 예약 취소</translation>
+    </message>
+    <message>
+        <source>Cancel {holder}&apos;s booking of {gpus} ({when})?</source>
+        <translation>{holder}의 {gpus} 예약({when})을 취소할까요?</translation>
+    </message>
+    <message>
+        <source>End {holder}&apos;s booking</source>
+        <translation>{holder}의 예약 종료</translation>
+    </message>
+    <message>
+        <source>End {holder}&apos;s booking of {gpus} now and free the GPUs?</source>
+        <translation>{holder}의 {gpus} 예약을 지금 끝내고 GPU를 비울까요?</translation>
+    </message>
+    <message>
+        <source>Extend {holder}&apos;s booking</source>
+        <translation>{holder}의 예약 연장</translation>
+    </message>
+    <message>
+        <source>Extend {holder}&apos;s booking of {gpus} ({when})?</source>
+        <translation>{holder}의 {gpus} 예약({when})을 연장할까요?</translation>
+    </message>
+    <message>
+        <source>This booking is {holder}&apos;s, not yours; they are not asked.</source>
+        <translation>이 예약은 내 것이 아니라 {holder}의 것이며, 그 사람에게는 묻지 않습니다.</translation>
     </message>
 </context>
 <context>
