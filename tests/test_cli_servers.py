@@ -144,3 +144,29 @@ def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
         collector.close()
         with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, with the answers typed in advance."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_questions_go_to_stderr_so_json_stays_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labgpu.core.inventory import SshTarget
+
+    lab = Labgpu()
+    lab.open()
+    lab.store.upsert_server("box", SshTarget("box.example.org"), "tester")
+    lab.close()
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    code, out, err = run(capsys, "servers", "remove", "box", "--json")
+    assert (code, out) == (1, "")
+    assert "Remove box" in err
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    code, out, err = run(capsys, "servers", "remove", "box", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"removed": "box"}

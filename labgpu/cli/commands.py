@@ -142,10 +142,11 @@ def add_servers(sub: Sub) -> None:
 
 
 def _confirm(question: str) -> bool:
+    """Ask on the terminal; the question goes to stderr (stdout may be --json)."""
     if not sys.stdin.isatty():
         return False
-    answer = input(f"{question} [y/N] ").strip().lower()
-    return answer in ("y", "yes")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def run_servers_add(args: argparse.Namespace) -> int:

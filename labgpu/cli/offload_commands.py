@@ -177,7 +177,11 @@ def terminal_prompter(
         answers = []
         for prompt, echo in prompts:
             label = f"{cluster} {prompt.strip()} "
-            answer = input(label) if echo else getpass.getpass(label)
+            if echo:  # the prompt on stderr: stdout may be --json
+                print(label, end="", file=sys.stderr, flush=True)
+                answer = sys.stdin.readline().rstrip("\n")
+            else:
+                answer = getpass.getpass(label)
             answers.append(answer)
             is_otp = any(w in prompt.lower() for w in ("otp", "one-time", "token", "code"))
             if keep is not None and "password" in prompt.lower() and not is_otp:
