@@ -184,6 +184,10 @@ def shoot_bookings(
     window.show_page(MY_BOOKINGS)
     settle(app, lambda: bool(window.my_bookings_page.groups))
     save(window, out / f"my_bookings{suffix}.png")
+    student = lab.user
+    lab.act_as(demo_manager())  # the demo enforces roles: Approvals and Rules are the manager's
+    window.read_identity()
+    settle(app, lambda: window.identity is not None and window.identity.role == "manager")
     window.show_page(APPROVALS)
     settle(app, lambda: bool(window.approvals_page.groups))
     save(window, out / f"approvals{suffix}.png")
@@ -191,6 +195,7 @@ def shoot_bookings(
     window.show_page(RULES)
     settle(app, lambda: window.rules_page.gpu_list.count() > 0)
     save(window, out / f"rules{suffix}.png")
+    lab.act_as(student)
     window.timer.stop()
     window.close()
     settle(app)
@@ -424,6 +429,13 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         app.removeTranslator(translator)
 
 
+def demo_manager() -> str:
+    """The demo lab's manager (Approvals and Rules are theirs)."""
+    from labgpu.core.demo_lab import reference_members
+
+    return next(m.name for m in reference_members() if m.role == "manager")
+
+
 def demo_pi() -> str:
     """The demo lab's PI (the Usage page is theirs)."""
     from labgpu.core.demo_lab import reference_members
@@ -502,8 +514,9 @@ def take_live(out: Path) -> int:
     return 0
 
 
-def take_calendar(out: Path) -> int:
-    """Only the Calendar (``--only calendar``): docs/calendar_week.png and its Korean twin."""
+def take_calendar(out: Path, calendar_only: bool = True) -> int:
+    """Only the Calendar (``--only calendar``): docs/calendar_week.png and its Korean twin;
+    ``--only bookings`` adds Find a slot, My bookings, Approvals and Rules."""
     from labgpu.gui.app import make_application
 
     app = make_application()
@@ -512,7 +525,7 @@ def take_calendar(out: Path) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
-            shoot_bookings(app, lab, lang, out, calendar_only=True)
+            shoot_bookings(app, lab, lang, out, calendar_only=calendar_only)
     finally:
         QThreadPool.globalInstance().waitForDone()
         lab.close()
@@ -542,7 +555,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument(
         "--only",
-        choices=["live", "calendar", "connect", "members", "offload", "usage", "report"],
+        choices=[
+            "live",
+            "calendar",
+            "bookings",
+            "connect",
+            "members",
+            "offload",
+            "usage",
+            "report",
+        ],
         help="take only these screenshots",
     )
     args = parser.parse_args(argv)
@@ -566,8 +588,8 @@ def main(argv: list[str]) -> int:
             return take_report(args.out)
         if args.only == "live":
             return take_live(args.out)
-        if args.only == "calendar":
-            return take_calendar(args.out)
+        if args.only in ("calendar", "bookings"):
+            return take_calendar(args.out, calendar_only=args.only == "calendar")
         if args.only is not None:
             from labgpu.gui.app import make_application
 

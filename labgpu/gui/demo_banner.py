@@ -18,12 +18,8 @@ class DemoBanner(QWidget):
             "#demoBanner { background: #e7f1ff; border-bottom: 1px solid #b6d4fe; }"
             "#demoBanner QLabel { color: #084298; }"
         )
-        self.label = QLabel(
-            self.tr(
-                "Demo lab: 13 simulated servers, 15 members and 90 days of generated history; "
-                "no real server is contacted. You are {user}."
-            ).format(user=user)
-        )
+        self.label = QLabel()
+        self.set_user(user)
         self.label.setWordWrap(True)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.reset_button = QPushButton(self.tr("Reset demo"))
@@ -35,3 +31,12 @@ class DemoBanner(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.reset_button)
+
+    def set_user(self, user: str) -> None:
+        """Say who the demo runs as (it may act as another member)."""
+        self.label.setText(
+            self.tr(
+                "Demo lab: 13 simulated servers, 15 members and 90 days of generated history; "
+                "no real server is contacted. You are {user}."
+            ).format(user=user)
+        )

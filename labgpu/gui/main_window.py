@@ -237,6 +237,8 @@ class MainWindow(QMainWindow):
             return
         self.identity = identity
         self.user_label.setText(signed_in_text(identity))
+        if self.demo_banner is not None:
+            self.demo_banner.set_user(identity.user)
         self.nav.item(APPROVALS).setHidden(not identity.can_approve)
         self.nav.item(USAGE).setHidden(not identity.can_approve)  # the PI's (and managers') page
         self.nav.item(RULES).setHidden(not identity.can_manage)
