@@ -169,6 +169,8 @@ def test_demo_member_has_their_roles_rights(demo_folder: Path) -> None:
             lab.cancel(running.group_id)
         with pytest.raises(RefusedError, match="only a lab manager"):
             lab.set_rules(BookingRules())
+        with pytest.raises(RefusedError, match="only a lab manager can change servers"):
+            lab.remove_server(running.server)
         lab.act_as(roles["pi"])
         assert lab.can_approve()
         assert not lab.can_manage()

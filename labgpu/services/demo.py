@@ -34,7 +34,7 @@ from labgpu.core.demo_model import (
     reference_members,
     servers_of,
 )
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.inventory import (
     Gpu,
     GpuReading,
@@ -449,6 +449,20 @@ class DemoLabgpu(Labgpu):
             if self._bookings is None:
                 self._bookings = BookingService(self.store, self.user, role=self.role)
             return self._bookings
+
+    def remove_server(self, name: str) -> None:
+        """Forget a simulated server: the manager only, as in the lab database."""
+        self._require_manager("change servers")
+        super().remove_server(name)
+
+    def forget_host_key(self, name: str) -> int:
+        """Forget a simulated server's host key: the manager only, as in the lab database."""
+        self._require_manager("change servers")
+        return super().forget_host_key(name)
+
+    def _require_manager(self, what: str) -> None:
+        if self.role() != "manager":
+            raise RefusedError(f"permission denied: only a lab manager can {what}")
 
     # -- live data: the simulated feed, never SSH -------------------------------------------
 
