@@ -107,7 +107,8 @@ def test_many_servers(qtbot: QtBot, lab: Labgpu) -> None:
 def test_shortcuts_switch_pages(qtbot: QtBot, window: MainWindow) -> None:
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    for key, page in ((Qt.Key.Key_2, SERVERS), (Qt.Key.Key_3, SETTINGS), (Qt.Key.Key_1, LIVE)):
+    # The navigation's order (issue 13): Servers is the ninth page, Settings the tenth (Ctrl+0).
+    for key, page in ((Qt.Key.Key_9, SERVERS), (Qt.Key.Key_0, SETTINGS), (Qt.Key.Key_1, LIVE)):
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.current_page() == page
 
