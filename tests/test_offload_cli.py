@@ -92,7 +92,7 @@ def test_cli_refusals_and_usage_errors(
     assert usage.value.code == 2
     too_long = [*db, "offload", "submit", "--cluster", "neuron", "--dir", str(tmp_path),
                 "--gpus", "1", "--hours", "72", "--", "true"]  # fmt: skip
-    assert main(too_long) == 1
+    assert main(too_long) == 3  # the site's own limit: a rule (issue 13, point 10)
     assert "at most 48 hours" in capsys.readouterr().err
     assert main([*db, "offload", "status", "999"]) == 1
     assert "no offloaded job 999" in capsys.readouterr().err
