@@ -34,7 +34,7 @@ from labgpu.core.usage import (
     pick_step,
     sum_buckets,
 )
-from labgpu.storage.types import utc_now
+from labgpu.services.booking import utc_now
 
 if TYPE_CHECKING:
     from labgpu.storage import Store
