@@ -80,24 +80,15 @@ def _time_arg(text: str) -> datetime:
     return parse_time(text)
 
 
-def _hours_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"the duration must be more than 0 hours, not {text}")
-    return value
-
-
-def _count_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"ask for at least 1 GPU, not {text}")
-    return value
+_hours_arg = commands.bounded_arg(
+    float,
+    "a number of hours",
+    lambda v: v > 0,
+    "the duration must be more than 0 hours, not {text}",
+)
+_count_arg = commands.bounded_arg(
+    int, "a whole number of GPUs", lambda v: v >= 1, "ask for at least 1 GPU, not {text}"
+)
 
 
 # -- plumbing ----------------------------------------------------------------------------------
@@ -332,14 +323,12 @@ def add_bookings(sub: Sub) -> None:
     p.set_defaults(handler=run_bookings)
 
 
-def _minutes_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the lead must be 0 minutes or more, not {text}")
-    return value
+_minutes_arg = commands.bounded_arg(
+    int,
+    "a whole number of minutes",
+    lambda v: v >= 0,
+    "the lead must be 0 minutes or more, not {text}",
+)
 
 
 def run_bookings(args: argparse.Namespace) -> int:

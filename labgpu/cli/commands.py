@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from labgpu.cli import output
 from labgpu.cli.signin import signed_in
@@ -45,6 +45,27 @@ def _open(args: argparse.Namespace) -> Labgpu:
     lab = lab_for(args)
     lab.open()
     return lab
+
+
+N = TypeVar("N", int, float)
+
+
+def bounded_arg(
+    parse: Callable[[str], N], what: str, ok: Callable[[N], bool], rule: str
+) -> Callable[[str], N]:
+    """An argparse ``type``: ``parse`` the text (else "'x' is not WHAT"), then require ``ok``
+    (else ``rule`` with ``{text}``). Both refusals are usage errors (exit 2)."""
+
+    def convert(text: str) -> N:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(rule.format(text=text))
+        return value
+
+    return convert
 
 
 def _positive(text: str) -> float:

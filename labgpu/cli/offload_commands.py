@@ -85,24 +85,12 @@ def _add_clusters(sub: Sub) -> None:
     li.set_defaults(handler=run_clusters_login)
 
 
-def _gpus_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--gpus must be 0 or more, not {text}")
-    return value
-
-
-def _hours_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"--hours must be more than 0, not {text}")
-    return value
+_gpus_arg = commands.bounded_arg(
+    int, "a whole number of GPUs", lambda v: v >= 0, "--gpus must be 0 or more, not {text}"
+)
+_hours_arg = commands.bounded_arg(
+    float, "a number of hours", lambda v: v > 0, "--hours must be more than 0, not {text}"
+)
 
 
 def _add_offload(sub: Sub) -> None:
