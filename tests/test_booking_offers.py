@@ -16,9 +16,13 @@ from labgpu.core.inventory import GpuProcess, ProbeResult, ServerState
 from labgpu.core.rules import BookingRules, RuleRefusedError
 from labgpu.services.booking import UNBOOKED_BLOCK, BookingService
 from labgpu.storage import Store
-from tests.test_booking_service import A4000, NOW, Clock, readings, seed_lab
+from tests.test_booking_service import A4000, NOW, Clock, clock, gpus, me, readings, seed_lab
 
 H = timedelta(hours=1)
+
+
+# gpus, clock and me as in test_booking_service, on SQLite only (this store).
+__all__ = ["clock", "gpus", "me"]
 
 
 @pytest.fixture
@@ -27,21 +31,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.upgrade()
     yield store
     store.close()
-
-
-@pytest.fixture
-def gpus(store: Store) -> dict[str, int]:
-    return seed_lab(store)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-def me(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
-    return BookingService(store, "tester", clock)
 
 
 def labels(gpus: dict[str, int], ids: tuple[int, ...]) -> list[str]:

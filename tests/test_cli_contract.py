@@ -13,36 +13,14 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from labgpu.cli.main import build_parser, main
+from labgpu.cli.main import build_parser
 from labgpu.core.errors import LabgpuError
 from labgpu.storage import Store
-from tests.test_booking_service import seed_lab
+from tests.test_cli_booking import lab_url, run, run_json
+
+__all__ = ["lab_url"]  # the fixture
 
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def lab_url(db_url: str) -> str:
-    store = Store(db_url)
-    store.upgrade()
-    seed_lab(store)
-    store.close()
-    return db_url
-
-
-def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(["--db", url, *argv])
-    except SystemExit as exc:  # argparse: usage error
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
-    code, out, err = run(capsys, url, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def at(hours: int) -> str:

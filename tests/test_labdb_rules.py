@@ -361,6 +361,14 @@ def test_the_app_reports_a_database_refusal_as_a_rule(rlab: RulesLab) -> None:
 # -- the two implementations agree ---------------------------------------------------------
 
 HALF_HOUR = timedelta(minutes=30)
+#: Each example writes the lab anew on the real PostgreSQL: no deadline, the same examples in
+#: every run (CI must not meet a new one by chance); hand runs raise max_examples and drop
+#: derandomize.
+AGREEMENT = settings(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 RULES = st.builds(
     BookingRules,
     max_hours=st.sampled_from([2.0, 6.0, 72.0]),
@@ -472,12 +480,7 @@ def test_the_database_and_the_app_give_the_same_verdict(rlab: RulesLab) -> None:
     service = BookingService(store, member)
     seen: dict[str, int] = {}
 
-    @settings(
-        max_examples=80,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(AGREEMENT, max_examples=80)
     @given(
         rules=RULES,
         existing=st.lists(EXISTING, max_size=8),
@@ -562,12 +565,7 @@ def test_extending_gets_the_same_verdict_from_both(rlab: RulesLab) -> None:
     service = BookingService(store, member)
     seen: dict[str, int] = {}
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(AGREEMENT, max_examples=60)
     @given(
         rules=RULES,
         existing=st.lists(EXISTING, max_size=6),
