@@ -22,9 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -497,8 +499,8 @@ def take_report(out: Path) -> int:
     return 0
 
 
-def take_live(out: Path) -> int:
-    """Only the Live view (``--only live``): docs/live.png and live_ko.png, from the demo lab."""
+def _in_each_language(out: Path, take: Callable[[Any, Any, str, Path], object]) -> int:
+    """``take(app, lab, lang, out)`` for English and Korean, on the demo lab."""
     from labgpu.gui.app import make_application
 
     app = make_application()
@@ -507,29 +509,29 @@ def take_live(out: Path) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         for lang in ("en", "ko"):
-            shoot(app, lab, lang, out, live_only=True)
+            take(app, lab, lang, out)
     finally:
         QThreadPool.globalInstance().waitForDone()
         lab.close()
     return 0
+
+
+def take_live(out: Path) -> int:
+    """Only the Live view (``--only live``): docs/live.png and live_ko.png, from the demo lab."""
+    return _in_each_language(
+        out, lambda app, lab, lang, folder: shoot(app, lab, lang, folder, live_only=True)
+    )
 
 
 def take_calendar(out: Path, calendar_only: bool = True) -> int:
     """Only the Calendar (``--only calendar``): docs/calendar_week.png and its Korean twin;
     ``--only bookings`` adds Find a slot, My bookings, Approvals and Rules."""
-    from labgpu.gui.app import make_application
-
-    app = make_application()
-    QCoreApplication.setApplicationName("labgpu")
-    lab = prepare_demo()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for lang in ("en", "ko"):
-            shoot_bookings(app, lab, lang, out, calendar_only=calendar_only)
-    finally:
-        QThreadPool.globalInstance().waitForDone()
-        lab.close()
-    return 0
+    return _in_each_language(
+        out,
+        lambda app, lab, lang, folder: shoot_bookings(
+            app, lab, lang, folder, calendar_only=calendar_only
+        ),
+    )
 
 
 def take_offload(out: Path) -> int:
