@@ -45,10 +45,16 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
          || coalesce((SELECT r.data::jsonb FROM public.booking_rules r WHERE r.id = 1), '{}')
 $f$;
 
+-- ``72``, ``1.5``: a figure as the app writes it (``f"{round(x, 2):g}"``).
+CREATE OR REPLACE FUNCTION public.labgpu_num(x double precision) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT rtrim(rtrim(round(x::numeric, 2)::text, '0'), '.')
+$f$;
+
 -- ``72 h``, ``1.5 h``: the app's hours_text.
 CREATE OR REPLACE FUNCTION public.labgpu_hours(hours double precision) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $f$
-  SELECT rtrim(rtrim(round(hours::numeric, 2)::text, '0'), '.') || ' h'
+  SELECT public.labgpu_num(hours) || ' h'
 $f$;
 
 CREATE OR REPLACE FUNCTION public.labgpu_at(moment timestamptz) RETURNS text
@@ -283,11 +289,11 @@ BEGIN
     END IF;
     lim := (rules ->> 'horizon_days')::double precision;
     IF NEW.start_ts > now_ts + make_interval(secs => lim * 86400) THEN
-      PERFORM public.labgpu_refuse('horizon_days', rtrim(rtrim(round(lim::numeric, 2)::text,
-        '0'), '.') || ' days ahead', to_char(extract(epoch FROM NEW.start_ts - now_ts)
+      PERFORM public.labgpu_refuse('horizon_days', public.labgpu_num(lim) || ' days ahead',
+        to_char(extract(epoch FROM NEW.start_ts - now_ts)
         / 86400.0, 'FM999990.0') || ' days ahead', 'the start ('
         || public.labgpu_at(NEW.start_ts) || ') is beyond the booking horizon of '
-        || rtrim(rtrim(round(lim::numeric, 2)::text, '0'), '.') || ' days (until '
+        || public.labgpu_num(lim) || ' days (until '
         || public.labgpu_at(now_ts + make_interval(secs => lim * 86400))
         || '); choose an earlier start');
     END IF;
@@ -342,8 +348,7 @@ BEGIN
         IF tstzrange(NEW.start_ts, NEW.end_ts) && week AND before + adding > lim + 1e-9 THEN
           PERFORM public.labgpu_refuse('weekly_quota_gpu_hours', public.labgpu_hours(lim),
             public.labgpu_hours(before + adding), NEW.user_name || ' would use '
-            || rtrim(rtrim(round((before + adding)::numeric, 2)::text, '0'), '.')
-            || ' weighted GPU-hours in the week of '
+            || public.labgpu_num(before + adding) || ' weighted GPU-hours in the week of '
             || to_char(week_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ('
             || public.labgpu_hours(before) || ' booked + ' || public.labgpu_hours(adding)
             || ' for this GPU; ' || gpu.model || ' counts x'
