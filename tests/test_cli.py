@@ -272,6 +272,47 @@ def test_python_dash_m_and_version() -> None:
     assert proc.stdout.strip() == f"labgpu {__version__}"
 
 
+def test_a_reader_that_has_gone_ends_the_command_quietly(demo_folder: Path) -> None:
+    """The reader of stdout closed the pipe before the first line (``… | head`` done early):
+    every write meets EPIPE; labgpu exits 141 (128 + SIGPIPE) with nothing on stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "labgpu", "--demo", "status", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141
+
+
+def test_json_piped_into_head(demo_folder: Path) -> None:
+    """``labgpu --demo status --json | head -3`` (40 kB, more than head reads): three lines, no
+    traceback (0 if everything fit into the pipe before head left, 141 if not)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "labgpu", "--demo", "status", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as labgpu:
+        assert labgpu.stdout is not None
+        assert labgpu.stderr is not None
+        head = subprocess.run(
+            ["head", "-3"], stdin=labgpu.stdout, capture_output=True, text=True, check=True
+        )
+        labgpu.stdout.close()  # head has gone: only it held the pipe's other end
+        err = labgpu.stderr.read().decode()
+        assert labgpu.wait(120) in (0, 141), err
+    assert err == ""
+    assert head.stdout.splitlines()[0] == "{"
+    assert len(head.stdout.splitlines()) == 3
+
+
 @pytest.mark.parametrize("journal", [False, True])
 def test_log_lines_for_a_terminal_and_for_the_journal(tmp_path: Path, journal: bool) -> None:
     """-v shows labgpu's own lines, not Alembic's; under systemd the journal stamps the time."""

@@ -1,8 +1,10 @@
-"""Entry point of the ``labgpu`` command. Exit codes: 0 ok, 1 failed, 2 usage, 3 refused."""
+"""Entry point of the ``labgpu`` command. Exit codes: 0 ok, 1 failed, 2 usage, 3 refused;
+130 interrupted (Ctrl+C), 141 the reader of stdout went away (``labgpu … | head``)."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -19,6 +21,10 @@ from labgpu.cli import (
 from labgpu.core.errors import LabgpuError
 
 log = logging.getLogger("labgpu")
+
+#: The reader of stdout closed it (``labgpu usage --json | head -3``): 128 + SIGPIPE, the
+#: status a shell reports for a command that the broken pipe ended, as for ``yes | head``.
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +79,32 @@ def accept_demo_after_command(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit status."""
+    """Run one command and return its exit status.
+
+    A reader that stops early (``| head``) ends the command quietly with ``EXIT_BROKEN_PIPE``:
+    no traceback, and nothing more is written to the closed pipe (not even at exit).
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:  # what is still buffered meets a closed pipe here, not at interpreter exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit finds no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test capture)
+        pass
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(offload_commands.join_option_values(words))
