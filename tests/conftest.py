@@ -10,6 +10,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
+from labgpu.core import i18n
+
 # Qt runs offscreen for logic tests; screenshot scripts set xcb themselves.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never read or write the developer's real OS keyring; keyring tests pick their own backend.
@@ -38,6 +40,18 @@ def labgpu_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     monkeypatch.delenv("LABGPU_DATABASE_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Messages in English whatever the developer's locale (the CLI reads it in ``main``), and
+    back in English after a test that chose another language."""
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from labgpu.cli import commands, output
 from labgpu.core.booking import BookingStatus
 from labgpu.core.errors import LabgpuError, UsageError
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import Gpu
 from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
 from labgpu.core.slots import SlotOption
@@ -54,16 +55,20 @@ def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time; write ISO 8601 like 2026-12-01T14:00 (local) "
-            "or 2026-12-01T14:00+09:00"
+            _(
+                "{text} is not a time; write ISO 8601 like 2026-12-01T14:00 (local) "
+                "or 2026-12-01T14:00+09:00"
+            ).format(text=repr(text))
         ) from None
     if moment.tzinfo is None:
         local = moment.replace(tzinfo=zone) if zone is not None else moment.astimezone()
         back = local.astimezone(UTC).astimezone(local.tzinfo if zone else None)
         if back.replace(tzinfo=None) != moment:
             raise argparse.ArgumentTypeError(
-                f"{text} does not exist in local time (the clocks jump forward then); "
-                "choose another time or give an offset"
+                _(
+                    "{text} does not exist in local time (the clocks jump forward then); "
+                    "choose another time or give an offset"
+                ).format(text=text)
             )
         moment = local
     return moment.astimezone(UTC)
@@ -82,12 +87,12 @@ def _time_arg(text: str) -> datetime:
 
 _hours_arg = commands.bounded_arg(
     float,
-    "a number of hours",
+    N_("a number of hours"),
     lambda v: v > 0,
-    "the duration must be more than 0 hours, not {text}",
+    N_("the duration must be more than 0 hours, not {text}"),
 )
 _count_arg = commands.bounded_arg(
-    int, "a whole number of GPUs", lambda v: v >= 1, "ask for at least 1 GPU, not {text}"
+    int, N_("a whole number of GPUs"), lambda v: v >= 1, N_("ask for at least 1 GPU, not {text}")
 )
 
 
@@ -97,7 +102,7 @@ _count_arg = commands.bounded_arg(
 def gpu_json(gpu: Gpu | None, label: str = "") -> dict[str, Any]:
     """A GPU as JSON names it (DESIGN §7): server, index and uuid, not labgpu's internal id."""
     if gpu is None:  # a GPU no longer registered: its label is all that is known
-        server, _, index = label.rpartition(":")
+        server, _colon, index = label.rpartition(":")
         return {
             "gpu": label,
             "server": server,
@@ -146,7 +151,7 @@ def slot_json(option: SlotOption, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
 
 def usage_error(message: str) -> int:
     """Contradictory input (DESIGN §7): the reason on stderr, exit 2."""
-    print(f"labgpu: {message}", file=sys.stderr)
+    print(_("labgpu: {error}").format(error=message), file=sys.stderr)
     return 2
 
 
@@ -156,19 +161,35 @@ def gpu_ids_by_name(names: Sequence[str], gpus: Sequence[Gpu]) -> list[int]:
     missing = [n for n in names if n not in known]
     if missing:
         raise LabgpuError(
-            f"no GPU {', '.join(missing)} in the lab; `labgpu status` lists them as SERVER:INDEX"
+            _("no GPU {gpus} in the lab; `labgpu status` lists them as SERVER:INDEX").format(
+                gpus=", ".join(missing)
+            )
         )
     return [known[n] for n in names]
 
 
+_LINES = {
+    "booked": N_("booked {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "requested": N_("requested {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "cancelled": N_("cancelled {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "ended": N_("ended {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "extended": N_("extended {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "approved": N_("approved {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+    "rejected": N_("rejected {count} GPU(s) ({gpus}) from {start} to {end}; booking {id}"),
+}
+
+
 def _group_line(verb: str, group: BookingGroupView) -> str:
-    gpus = ", ".join(group.gpu_labels)
-    line = (
-        f"{verb} {len(group.gpus)} GPU(s) ({gpus}) from {show_time(group.window.start)} "
-        f"to {show_time(group.window.end)}; booking {group.group_id}"
+    """``booked 2 GPU(s) (…) from … to …; booking ID``; ``verb``: a key of ``_LINES``."""
+    line = _(_LINES[verb]).format(
+        count=len(group.gpus),
+        gpus=", ".join(group.gpu_labels),
+        start=show_time(group.window.start),
+        end=show_time(group.window.end),
+        id=group.group_id,
     )
     if group.status is BookingStatus.PENDING:
-        line += " (pending: waits for a PI or manager to approve)"
+        line += _(" (pending: waits for a PI or manager to approve)")
     return line
 
 
@@ -199,15 +220,17 @@ def add_book(sub: Sub) -> None:
 def run_book(args: argparse.Namespace) -> int:
     """Book the GPUs, print the booking (or refuse with the reason, exit 3)."""
     if args.earliest and args.until is not None:
-        return usage_error("--earliest needs --hours (an end time fixes the start)")
+        return usage_error(_("--earliest needs --hours (an end time fixes the start)"))
     if args.gpu and (args.earliest or args.same_server or args.count != 1):
         return usage_error(
-            "--gpu names the GPUs: give it without --count, --earliest, --same-server"
+            _("--gpu names the GPUs: give it without --count, --earliest, --same-server")
         )
     start = args.start or datetime.now(UTC)
     if args.until is not None and args.until <= start:
         return usage_error(
-            f"the end ({show_time(args.until)}) is not after the start ({show_time(start)})"
+            _("the end ({end}) is not after the start ({start})").format(
+                end=show_time(args.until), start=show_time(start)
+            )
         )
 
     def work(lab: Labgpu) -> int:
@@ -257,8 +280,9 @@ def run_slots(args: argparse.Namespace) -> int:
     """List the earliest feasible slots; none before the deadline is a failure (exit 1)."""
     if args.after is not None and args.deadline is not None and args.deadline <= args.after:
         return usage_error(
-            f"the deadline ({show_time(args.deadline)}) is not after --after "
-            f"({show_time(args.after)})"
+            _("the deadline ({deadline}) is not after --after ({after})").format(
+                deadline=show_time(args.deadline), after=show_time(args.after)
+            )
         )
 
     def work(lab: Labgpu) -> int:
@@ -274,10 +298,19 @@ def run_slots(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json([slot_json(o, gpus) for o in options])
         if not options:
-            until = "the deadline" if args.deadline is not None else "the booking horizon"
+            message = (
+                _(
+                    "labgpu: no {count} x {model} free together for {hours} h before the "
+                    "deadline; try fewer GPUs, a shorter time or later"
+                )
+                if args.deadline is not None
+                else _(
+                    "labgpu: no {count} x {model} free together for {hours} h before the "
+                    "booking horizon; try fewer GPUs, a shorter time or later"
+                )
+            )
             print(
-                f"labgpu: no {args.count} x {args.model} free together for "
-                f"{args.hours:g} h before {until}; try fewer GPUs, a shorter time or later",
+                message.format(count=args.count, model=args.model, hours=f"{args.hours:g}"),
                 file=sys.stderr,
             )
             return 1
@@ -325,9 +358,9 @@ def add_bookings(sub: Sub) -> None:
 
 _minutes_arg = commands.bounded_arg(
     int,
-    "a whole number of minutes",
+    N_("a whole number of minutes"),
     lambda v: v >= 0,
-    "the lead must be 0 minutes or more, not {text}",
+    N_("the lead must be 0 minutes or more, not {text}"),
 )
 
 
@@ -335,11 +368,15 @@ def run_bookings(args: argparse.Namespace) -> int:
     """Bookings overlapping the span, grouped, by start."""
     if args.start is not None and args.end is not None and args.end <= args.start:
         return usage_error(
-            f"--to ({show_time(args.end)}) is not after --from ({show_time(args.start)})"
+            _("--to ({end}) is not after --from ({start})").format(
+                end=show_time(args.end), start=show_time(args.start)
+            )
         )
     start = args.start or datetime.now(UTC)
     if args.end is not None and args.end <= start:
-        return usage_error(f"--to ({show_time(args.end)}) is not after now; give --from too")
+        return usage_error(
+            _("--to ({end}) is not after now; give --from too").format(end=show_time(args.end))
+        )
 
     def work(lab: Labgpu) -> int:
         if args.ics is not None:
@@ -348,7 +385,7 @@ def run_bookings(args: argparse.Namespace) -> int:
             if args.json:
                 output.print_json({"ics": str(args.ics), "bookings": count})
             else:
-                print(f"wrote {count} booking(s) to {args.ics}")
+                print(_("wrote {count} booking(s) to {path}").format(count=count, path=args.ics))
             return 0
         groups = groups_of(lab.bookings(start, args.end, mine=args.mine))
         if not args.all:
@@ -449,7 +486,7 @@ def run_extend(args: argparse.Namespace) -> int:
 
 YES_HELP = "change another member's booking without asking (needed off a terminal)"
 #: The changes that ask first when the booking is another member's (the verb in the past).
-ASKS_FIRST = {"cancelled": "cancel", "ended": "end", "extended": "extend"}
+ASKS_FIRST = {"cancelled": N_("cancel"), "ended": N_("end"), "extended": N_("extend")}
 
 
 def _ask_if_not_mine(lab: Labgpu, args: argparse.Namespace, group_id: str, verb: str) -> int | None:
@@ -464,17 +501,26 @@ def _ask_if_not_mine(lab: Labgpu, args: argparse.Namespace, group_id: str, verb:
     role = service.role()
     if group.user == lab.user or not (role == "manager" or (role == "pi" and what != "extend")):
         return None
-    named = (
-        f"booking {group.group_id} ({', '.join(group.gpu_labels)}, {group.window.describe()}) "
-        f"is {group.user}'s, not yours"
+    named = _("booking {id} ({gpus}, {window}) is {user}'s, not yours").format(
+        id=group.group_id,
+        gpus=", ".join(group.gpu_labels),
+        window=group.window.text(),
+        user=group.user,
     )
     if not sys.stdin.isatty():
-        print(f"labgpu: {named}; add --yes to {what} it", file=sys.stderr)
+        print(
+            _("labgpu: {named}; add --yes to {what} it").format(named=named, what=_(what)),
+            file=sys.stderr,
+        )
         return 2
-    print(f"{named}. {what.capitalize()} it? [y/N] ", end="", file=sys.stderr, flush=True)
+    question = _("{named}. {what} it? [y/N] ").format(named=named, what=_(what).capitalize())
+    print(question, end="", file=sys.stderr, flush=True)
     if sys.stdin.readline().strip().lower() in ("y", "yes"):
         return None
-    print(f"nothing changed; {group.user}'s booking stays as it was", file=sys.stderr)
+    print(
+        _("nothing changed; {user}'s booking stays as it was").format(user=group.user),
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -513,7 +559,9 @@ def apply_changes(rules: BookingRules, changes: Sequence[str]) -> BookingRules:
         key = key.strip().replace("-", "_")
         if not sep or key not in fields:
             raise UsageError(
-                f"cannot read --set {change!r}; use KEY=VALUE with KEY one of: {', '.join(fields)}"
+                _("cannot read --set {change}; use KEY=VALUE with KEY one of: {keys}").format(
+                    change=repr(change), keys=", ".join(fields)
+                )
             )
         updates[key] = _rule_value(key, value.strip(), getattr(rules, key))
     return dataclasses.replace(rules, **updates)
@@ -523,7 +571,7 @@ def _rule_value(key: str, text: str, current: object) -> object:
     try:
         if key == "model_weights":
             pairs = [p.rpartition("=") for p in text.split(",") if p.strip()]
-            return tuple((m.strip(), float(w)) for m, _, w in pairs)
+            return tuple((m.strip(), float(w)) for m, _eq, w in pairs)
         if key == "approval_models":
             return tuple(m.strip() for m in text.split(",") if m.strip())
         if key == "weekly_quota_gpu_hours":
@@ -536,7 +584,11 @@ def _rule_value(key: str, text: str, current: object) -> object:
             return int(text)
         return float(text)
     except ValueError:
-        raise UsageError(f"cannot read {key}={text!r}; see `labgpu rules --help`") from None
+        raise UsageError(
+            _("cannot read {key}={text}; see `labgpu rules --help`").format(
+                key=key, text=repr(text)
+            )
+        ) from None
 
 
 def run_rules(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from labgpu.cli import output
 from labgpu.cli.signin import signed_in
 from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.host_keys import HostKeyNotPinnedError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import ServerState, SshTarget
 from labgpu.services import Labgpu
 from labgpu.services.monitoring import service_log, sweep_log
@@ -54,15 +55,18 @@ def bounded_arg(
     parse: Callable[[str], N], what: str, ok: Callable[[N], bool], rule: str
 ) -> Callable[[str], N]:
     """An argparse ``type``: ``parse`` the text (else "'x' is not WHAT"), then require ``ok``
-    (else ``rule`` with ``{text}``). Both refusals are usage errors (exit 2)."""
+    (else ``rule`` with ``{text}``). Both refusals are usage errors (exit 2); ``what`` and
+    ``rule`` are marked with ``N_`` and shown in the language of the messages."""
 
     def convert(text: str) -> N:
         try:
             value = parse(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+            raise argparse.ArgumentTypeError(
+                _("{text} is not {what}").format(text=repr(text), what=_(what))
+            ) from None
         if not ok(value):
-            raise argparse.ArgumentTypeError(rule.format(text=text))
+            raise argparse.ArgumentTypeError(_(rule).format(text=text))
         return value
 
     return convert
@@ -71,7 +75,7 @@ def bounded_arg(
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        raise argparse.ArgumentTypeError(_("must be greater than 0, not {text}").format(text=text))
     return value
 
 

@@ -18,7 +18,9 @@ from labgpu.cli import (
     offload_commands,
     usage_commands,
 )
+from labgpu.core import i18n
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 
 log = logging.getLogger("labgpu")
 
@@ -105,6 +107,7 @@ def _silence_stdout() -> None:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    i18n.set_language(i18n.locale_language())  # messages follow LC_ALL / LC_MESSAGES / LANG
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(offload_commands.join_option_values(words))
@@ -125,8 +128,8 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return int(handler(args))
     except LabgpuError as exc:
-        print(f"labgpu: {exc}", file=sys.stderr)
+        print(_("labgpu: {error}").format(error=exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("labgpu: interrupted", file=sys.stderr)
+        print(_("labgpu: interrupted"), file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from labgpu.core.errors import RefusedError
+from labgpu.core.i18n import _
 
 
 class BookingStatus(enum.StrEnum):
@@ -83,10 +84,18 @@ class Window:
 
     def describe(self) -> str:
         """The window in UTC for a message: ``2026-12-01 10:00 to 12:00 UTC``."""
-        start = _format_moment(self.start, with_date=True)
+        return "{start} to {end} UTC".format(**self._ends())
+
+    def text(self) -> str:
+        """:meth:`describe` in the language of the messages (``describe`` is for records)."""
+        return _("{start} to {end} UTC").format(**self._ends())
+
+    def _ends(self) -> dict[str, str]:
         same_day = self.start.date() == self.end.date()
-        end = _format_moment(self.end, with_date=not same_day)
-        return f"{start} to {end} UTC"
+        return {
+            "start": _format_moment(self.start, with_date=True),
+            "end": _format_moment(self.end, with_date=not same_day),
+        }
 
 
 def _format_moment(moment: datetime, *, with_date: bool) -> str:
@@ -147,10 +156,10 @@ class BookingConflict:
         """``GPU gpu-01:2 is booked by kim from 2026-12-01 10:00 to 12:00 UTC``."""
         gpu = self.gpu_label or f"#{self.gpu_id}"
         if self.status is BookingStatus.PENDING:
-            held = f"is requested by {self.holder} (pending approval)"
+            message = _("GPU {gpu} is requested by {holder} (pending approval) from {window}")
         else:
-            held = f"is booked by {self.holder}"
-        return f"GPU {gpu} {held} from {self.window.describe()}"
+            message = _("GPU {gpu} is booked by {holder} from {window}")
+        return message.format(gpu=gpu, holder=self.holder, window=self.window.text())
 
 
 class BookingConflictError(RefusedError):
@@ -161,7 +170,7 @@ class BookingConflictError(RefusedError):
             raise ValueError("BookingConflictError needs at least one conflict")
         self.conflicts: tuple[BookingConflict, ...] = tuple(conflicts)
         lines = "; ".join(c.describe() for c in self.conflicts)
-        super().__init__(f"{lines}; choose another time or GPU")
+        super().__init__(_("{conflicts}; choose another time or GPU").format(conflicts=lines))
 
 
 def find_conflicts(

@@ -6,6 +6,8 @@ Every message names what happened, to what, and what to do next.
 
 from __future__ import annotations
 
+from labgpu.core.i18n import _
+
 
 class LabgpuError(Exception):
     """An expected failure with a message fit to show a person."""
@@ -82,8 +84,10 @@ class HostKeyUnknownError(HostKeyError):
         super().__init__(
             host,
             fingerprint,
-            f"unknown host key {fingerprint}; check it with the server's administrator, then "
-            f"confirm it in the app or pass --trust-host-key {fingerprint}",
+            _(
+                "unknown host key {fingerprint}; check it with the server's administrator, then "
+                "confirm it in the app or pass --trust-host-key {fingerprint}"
+            ).format(fingerprint=fingerprint),
         )
         self.key_type = key_type
 
@@ -98,10 +102,12 @@ class HostKeyChangedError(HostKeyError):
         super().__init__(
             host,
             fingerprint,
-            f"host key changed (now {fingerprint}, known {known_fingerprint}); refusing to "
-            "connect. If the server was reinstalled, remove the old key on the Servers page "
-            f"(Forget host key…) or with `labgpu servers forget-key {name}` (and "
-            "`ssh-keygen -R HOST` if it is in ~/.ssh/known_hosts)",
+            _(
+                "host key changed (now {fingerprint}, known {known}); refusing to connect. "
+                "If the server was reinstalled, remove the old key on the Servers page "
+                "(Forget host key…) or with `labgpu servers forget-key {name}` (and "
+                "`ssh-keygen -R HOST` if it is in ~/.ssh/known_hosts)"
+            ).format(fingerprint=fingerprint, known=known_fingerprint, name=name),
         )
         self.known_fingerprint = known_fingerprint
         self.server = server
@@ -119,6 +125,11 @@ class ProbeParseError(ProbeError):
     """One line of probe output is malformed. Nothing of that sweep is stored."""
 
     def __init__(self, host: str, line: str, reason: str) -> None:
-        super().__init__(host, f"cannot read nvidia-smi output ({reason}): {line!r}")
+        super().__init__(
+            host,
+            _("cannot read nvidia-smi output ({reason}): {line}").format(
+                reason=reason, line=repr(line)
+            ),
+        )
         self.line = line
         self.reason = reason

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from labgpu.core.booking import Booking, BookingStatus, Window, as_utc
 from labgpu.core.errors import RefusedError
+from labgpu.core.i18n import _
 from labgpu.core.models import model_matches
 
 HOUR = timedelta(hours=1)
@@ -212,8 +213,10 @@ def check_window(rules: BookingRules, start: datetime, end: datetime, now: datet
             "end_after_start",
             "end later than start",
             f"{hours_text((end - start) / HOUR)} long",
-            f"the end ({_local(end)}) is not after the start ({_local(start)}); "
-            "choose an end later than the start",
+            _(
+                "the end ({end}) is not after the start ({start}); "
+                "choose an end later than the start"
+            ).format(end=_local(end), start=_local(start)),
             exit_code=2,
         )
     if start < now - START_GRACE:
@@ -221,7 +224,9 @@ def check_window(rules: BookingRules, start: datetime, end: datetime, now: datet
             "start_in_past",
             "start now or later",
             f"start {_local(start)}",
-            f"the start ({_local(start)}) is in the past; choose a start from now on",
+            _("the start ({start}) is in the past; choose a start from now on").format(
+                start=_local(start)
+            ),
         )
     horizon = timedelta(days=rules.horizon_days)
     if start > now + horizon:
@@ -229,8 +234,12 @@ def check_window(rules: BookingRules, start: datetime, end: datetime, now: datet
             "horizon_days",
             f"{rules.horizon_days:g} days ahead",
             f"{(start - now) / timedelta(days=1):.1f} days ahead",
-            f"the start ({_local(start)}) is beyond the booking horizon of "
-            f"{rules.horizon_days:g} days (until {_local(now + horizon)}); choose an earlier start",
+            _(
+                "the start ({start}) is beyond the booking horizon of {days} days "
+                "(until {until}); choose an earlier start"
+            ).format(
+                start=_local(start), days=f"{rules.horizon_days:g}", until=_local(now + horizon)
+            ),
         )
     check_length(rules, end - start)
     return Window(start, end)
@@ -244,8 +253,10 @@ def check_length(rules: BookingRules, length: timedelta) -> None:
             "max_hours",
             hours_text(rules.max_hours),
             hours_text(hours),
-            f"a booking may last at most {hours_text(rules.max_hours)}, this one lasts "
-            f"{hours_text(hours)}; book a shorter window (extend it later if it stays free)",
+            _(
+                "a booking may last at most {limit}, this one lasts {hours}; "
+                "book a shorter window (extend it later if it stays free)"
+            ).format(limit=hours_text(rules.max_hours), hours=hours_text(hours)),
         )
 
 
@@ -258,7 +269,7 @@ def peak_overlap(windows: Iterable[Window], within: Window) -> int:
             events.append((min(w.end, within.end), -1))
     events.sort()  # at the same instant an end (-1) comes before a start: back-to-back is fine
     peak = current = 0
-    for _, step in events:
+    for _moment, step in events:
         current += step
         peak = max(peak, current)
     return peak
@@ -278,9 +289,16 @@ def check_at_once(
             "max_gpus_at_once",
             f"{rules.max_gpus_at_once} GPUs",
             f"{already + adding} GPUs",
-            f"{user} would hold {already + adding} GPUs at once ({already} already booked in "
-            f"that window + {adding} more); the limit is {rules.max_gpus_at_once}; "
-            "book fewer GPUs or another time",
+            _(
+                "{user} would hold {total} GPUs at once ({already} already booked in that "
+                "window + {adding} more); the limit is {limit}; book fewer GPUs or another time"
+            ).format(
+                user=user,
+                total=already + adding,
+                already=already,
+                adding=adding,
+                limit=rules.max_gpus_at_once,
+            ),
         )
 
 
@@ -332,15 +350,29 @@ def check_quota(
                 "weekly_quota_gpu_hours",
                 hours_text(quota),
                 hours_text(before + adding),
-                f"{user} would use {round(before + adding, 2):g} weighted GPU-hours in the week "
-                f"of {week.start:%Y-%m-%d} ({hours_text(before)} booked + "
-                f"{hours_text(adding)} for this booking; {_weights_note(rules, new_models)}); "
-                f"the weekly quota is {hours_text(quota)}; book fewer hours or GPUs",
+                _(
+                    "{user} would use {total} weighted GPU-hours in the week of {week} "
+                    "({booked} booked + {adding} for this booking; {weights}); "
+                    "the weekly quota is {quota}; book fewer hours or GPUs"
+                ).format(
+                    user=user,
+                    total=f"{round(before + adding, 2):g}",
+                    week=f"{week.start:%Y-%m-%d}",
+                    booked=hours_text(before),
+                    adding=hours_text(adding),
+                    weights=_weights_note(rules, new_models),
+                    quota=hours_text(quota),
+                ),
             )
 
 
 def _weights_note(rules: BookingRules, models: Sequence[str]) -> str:
-    weighted = sorted({f"{m} counts x{rules.weight(m):g}" for m in models})
+    weighted = sorted(
+        {
+            _("{model} counts x{weight}").format(model=m, weight=f"{rules.weight(m):g}")
+            for m in models
+        }
+    )
     return ", ".join(weighted)
 
 

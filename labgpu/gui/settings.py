@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
 
+from labgpu.core import i18n
 from labgpu.gui import resources
 from labgpu.services.paths import config_dir
 
@@ -55,8 +56,13 @@ def effective_language(lang: str) -> str:
 
 
 def install_translators(app: QCoreApplication, lang: str) -> list[QTranslator]:
-    """Load labgpu's and Qt's own translations for ``lang``; keep the returned list alive."""
+    """Use ``lang`` everywhere: labgpu's and Qt's own translations (keep the returned list
+    alive), the messages built below the GUI (``labgpu.core.i18n``) and, for a chosen language,
+    ``QLocale``'s day and month names."""
+    if lang != "system":
+        QLocale.setDefault(QLocale(effective_language(lang)))
     lang = effective_language(lang)
+    i18n.set_language(lang)
     if lang == "en":
         return []
     installed = []

@@ -22,6 +22,7 @@ from labgpu.core.booking import (
     check_no_conflicts,
 )
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import Gpu, ServerState
 from labgpu.core.rules import (
     BookingGroupView,
@@ -46,7 +47,9 @@ from labgpu.services.booking_checks import (
     check_maintenance,
     check_pool,
     groups_of,
+    not_a_decider,
     validate_rules,
+    wrong_status,
 )
 
 if TYPE_CHECKING:
@@ -117,7 +120,9 @@ class BookingService:
 
     def _require_manager(self, what: str) -> None:
         if not self.can_manage():
-            raise RefusedError(f"permission denied: only a lab manager can {what}")
+            raise RefusedError(
+                _("permission denied: only a lab manager can {what}").format(what=_(what))
+            )
 
     # -- rules ------------------------------------------------------------------------------
 
@@ -127,7 +132,7 @@ class BookingService:
 
     def set_rules(self, rules: BookingRules) -> None:
         """Save new rules (audited). Existing bookings stay as they are."""
-        self._require_manager("change the booking rules")
+        self._require_manager(N_("change the booking rules"))
         validate_rules(rules)
         self.store.set_rules(rules, self.user)
 
@@ -173,7 +178,7 @@ class BookingService:
         """One booking group; ``group_id`` may also be the id of one of its bookings."""
         bookings = self.store.list_bookings(group_id=self._group_id(group_id))
         if not bookings:
-            raise LabgpuError(f"no booking {group_id!r}; see `labgpu bookings`")
+            raise LabgpuError(_("no booking {id}; see `labgpu bookings`").format(id=repr(group_id)))
         return groups_of(self.views(bookings))[0]
 
     def _group_id(self, ref: str) -> str:
@@ -186,9 +191,13 @@ class BookingService:
         if ref.isdigit():  # also a booking's number
             matches.update(b.group_id for b in every if b.id == int(ref))
         if len(matches) > 1:
-            raise LabgpuError(f"{ref!r} names {len(matches)} bookings; give the whole id")
+            raise LabgpuError(
+                _("{ref} names {count} bookings; give the whole id").format(
+                    ref=repr(ref), count=len(matches)
+                )
+            )
         if not matches and ref.isdigit():
-            raise LabgpuError(f"no booking with id {ref}; see `labgpu bookings`")
+            raise LabgpuError(_("no booking with id {ref}; see `labgpu bookings`").format(ref=ref))
         return matches.pop() if matches else ref
 
     # -- booking ----------------------------------------------------------------------------
@@ -274,8 +283,10 @@ class BookingService:
             )
             if not options:
                 raise RefusedError(
-                    f"no {count} x {model or 'GPU'} free together from {window.describe()}; "
-                    "`labgpu slots` shows when they are, or book with --earliest"
+                    _(
+                        "no {count} x {model} free together from {window}; "
+                        "`labgpu slots` shows when they are, or book with --earliest"
+                    ).format(count=count, model=model or _("GPU"), window=window.text())
                 )
             try:
                 return self.book(options[0].gpu_ids, window.start, window.end, note)
@@ -313,7 +324,7 @@ class BookingService:
                 "duration",
                 "longer than 0 h",
                 hours_text(duration / timedelta(hours=1)),
-                "a booking must last longer than zero; give a positive duration",
+                _("a booking must last longer than zero; give a positive duration"),
                 exit_code=2,
             )
         pool = self._slot_pool(model, count, min_memory_mb, same_server, rules)
@@ -411,15 +422,20 @@ class BookingService:
     ) -> list[SlotGpu]:
         if count < 1:
             raise RuleRefusedError(
-                "count", "at least 1 GPU", f"{count} GPUs", "ask for at least one GPU", exit_code=2
+                "count",
+                "at least 1 GPU",
+                f"{count} GPUs",
+                _("ask for at least one GPU"),
+                exit_code=2,
             )
         if count > rules.max_gpus_at_once:
             raise RuleRefusedError(
                 "max_gpus_at_once",
                 f"{rules.max_gpus_at_once} GPUs",
                 f"{count} GPUs",
-                f"{count} GPUs is more than the {rules.max_gpus_at_once} a member may hold "
-                "at once; ask for fewer",
+                _(
+                    "{count} GPUs is more than the {limit} a member may hold at once; ask for fewer"
+                ).format(count=count, limit=rules.max_gpus_at_once),
             )
         bookable = [
             SlotGpu(g.id, g.server_name, g.model, g.memory_mb)
@@ -452,10 +468,19 @@ class BookingService:
         if count > largest:
             names = sorted({g.server for g in pool if g.server in down})
             states = ", ".join(f"{n} ({down[n].state.value.replace('_', ' ')})" for n in names)
-            where = " on one server" if same_server else ""
+            message = (
+                _(
+                    "only {largest} x {model} on one server are on servers that answer now; "
+                    "not offered: {states}; ask for fewer GPUs or try again when they are back"
+                )
+                if same_server
+                else _(
+                    "only {largest} x {model} are on servers that answer now; "
+                    "not offered: {states}; ask for fewer GPUs or try again when they are back"
+                )
+            )
             raise LabgpuError(
-                f"only {largest} x {model or 'GPU'}{where} are on servers that answer now; "
-                f"not offered: {states}; ask for fewer GPUs or try again when they are back"
+                message.format(largest=largest, model=model or _("GPU"), states=states)
             )
         return left
 
@@ -501,9 +526,14 @@ class BookingService:
             )
             if not options:  # the lab cannot serve it: exit 1, not a rule (DESIGN §7)
                 raise LabgpuError(
-                    f"no {count} x {model or 'GPU'} free together for "
-                    f"{hours_text(duration / timedelta(hours=1))} within the booking horizon; "
-                    "try fewer GPUs, a shorter time or another model"
+                    _(
+                        "no {count} x {model} free together for {hours} within the booking "
+                        "horizon; try fewer GPUs, a shorter time or another model"
+                    ).format(
+                        count=count,
+                        model=model or _("GPU"),
+                        hours=hours_text(duration / timedelta(hours=1)),
+                    )
                 )
             slot = options[0]
             try:
@@ -531,8 +561,9 @@ class BookingService:
         group = self._own_group(ref, "end")
         if group.status in (BookingStatus.PENDING, BookingStatus.BOOKED):
             raise RefusedError(
-                f"booking {group.group_id} has not started yet; use "
-                f"`labgpu cancel {group.group_id}`"
+                _("booking {id} has not started yet; use `labgpu cancel {id}`").format(
+                    id=group.group_id
+                )
             )
         self._require_status(group, (BookingStatus.ACTIVE,), "end")
         updated = self.store.update_group(
@@ -550,8 +581,12 @@ class BookingService:
         self._require_status(group, live, "extend")
         if group.window.end <= self.clock():  # a request whose window passed, too
             raise RefusedError(
-                f"booking {group.group_id} of {group.user} is finished; it ended at "
-                f"{group.window.end:%Y-%m-%d %H:%M} UTC and cannot be extended; book again"
+                _(
+                    "booking {id} of {user} is finished; it ended at {end} UTC and cannot be "
+                    "extended; book again"
+                ).format(
+                    id=group.group_id, user=group.user, end=f"{group.window.end:%Y-%m-%d %H:%M}"
+                )
             )
         new_end = as_utc(new_end, "new end")
         if new_end <= group.window.end:
@@ -559,8 +594,12 @@ class BookingService:
                 "extend_later",
                 f"after {group.window.end:%Y-%m-%d %H:%M} UTC",
                 f"{new_end:%Y-%m-%d %H:%M} UTC",
-                f"the new end {new_end:%Y-%m-%d %H:%M} UTC is not after the current end "
-                f"{group.window.end:%Y-%m-%d %H:%M} UTC; to shorten a booking, end it early",
+                _(
+                    "the new end {new_end} UTC is not after the current end {end} UTC; "
+                    "to shorten a booking, end it early"
+                ).format(
+                    new_end=f"{new_end:%Y-%m-%d %H:%M}", end=f"{group.window.end:%Y-%m-%d %H:%M}"
+                ),
             )
         rules = self.rules()
         check_length(rules, new_end - group.window.start)
@@ -582,7 +621,7 @@ class BookingService:
         """Reject a pending request with a reason: it is stored as cancelled."""
         reason = reason.strip()
         if not reason:
-            raise LabgpuError("a rejection needs a reason the member can read; give one")
+            raise LabgpuError(_("a rejection needs a reason the member can read; give one"))
         group = self._pending(ref, "reject")
         updated = self.store.update_group(
             group.group_id,
@@ -600,10 +639,7 @@ class BookingService:
 
     def _pending(self, ref: str, verb: str) -> BookingGroupView:
         if not self.can_approve():
-            raise RefusedError(
-                f"permission denied: only a PI or a lab manager can decide on a request "
-                f"({self.user} may not {verb} it)"
-            )
+            raise RefusedError(not_a_decider(self.user, verb))
         group = self.group(ref)
         self._require_status(group, (BookingStatus.PENDING,), verb)
         return group
@@ -619,13 +655,17 @@ class BookingService:
             return group
         if role == "pi":
             raise RefusedError(
-                "permission denied: a PI decides on others' bookings but does not edit them "
-                f"(this one is {group.user}'s)"
+                _(
+                    "permission denied: a PI decides on others' bookings but does not edit them "
+                    "(this one is {user}'s)"
+                ).format(user=group.user)
             )
         if role != "manager":
             raise RefusedError(
-                f"permission denied: a {role} can only change their own bookings (this one "
-                f"is {group.user}'s)"
+                _(
+                    "permission denied: a {role} can only change their own bookings "
+                    "(this one is {user}'s)"
+                ).format(role=role, user=group.user)
             )
         return group
 
@@ -634,10 +674,7 @@ class BookingService:
         group: BookingGroupView, allowed: Sequence[BookingStatus], verb: str
     ) -> None:
         if group.status not in allowed:
-            raise RefusedError(
-                f"booking {group.group_id} of {group.user} is {group.status.value}; "
-                f"only a {' or '.join(s.value for s in allowed)} booking can be {_past(verb)}"
-            )
+            raise RefusedError(wrong_status(group, allowed, verb))
 
     # -- reminders --------------------------------------------------------------------------
 
@@ -673,26 +710,30 @@ class BookingService:
         self, gpu_ids: Sequence[int], start: datetime, end: datetime, reason: str
     ) -> Maintenance:
         """Block GPUs over a window (existing bookings are kept; talk to their holders)."""
-        self._require_manager("add maintenance windows")
+        self._require_manager(N_("add maintenance windows"))
         start, end = as_utc(start, "start"), as_utc(end, "end")
         if end <= start:
-            raise LabgpuError("a maintenance window must end after it starts; fix the times")
+            raise LabgpuError(_("a maintenance window must end after it starts; fix the times"))
         known = self.gpus()
         unknown = sorted(set(gpu_ids) - set(known))
         if not gpu_ids or unknown:
-            raise LabgpuError(f"unknown GPU ids {unknown or '(none given)'}; see `labgpu status`")
+            raise LabgpuError(
+                _("unknown GPU ids {ids}; see `labgpu status`").format(
+                    ids=unknown or _("(none given)")
+                )
+            )
         return self.store.add_maintenance(
             sorted(set(gpu_ids)), Window(start, end), reason, self.user
         )
 
     def remove_maintenance(self, maintenance_id: int) -> None:
         """Delete a maintenance window."""
-        self._require_manager("remove maintenance windows")
+        self._require_manager(N_("remove maintenance windows"))
         self.store.remove_maintenance(maintenance_id, self.user)
 
     def set_gpu_bookable(self, gpu_id: int, bookable: bool) -> None:
         """Make a GPU bookable, or first-come (not bookable)."""
-        self._require_manager("change which GPUs are bookable")
+        self._require_manager(N_("change which GPUs are bookable"))
         self.store.set_gpu_bookable(gpu_id, bookable, self.user)
 
 
@@ -742,10 +783,6 @@ class _MemberLimit:
 def _ceil_minute(moment: datetime) -> datetime:
     floor = moment.replace(second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(minutes=1)
-
-
-def _past(verb: str) -> str:
-    return {"cancel": "cancelled", "end": "ended", "extend": "extended"}.get(verb, verb + "d")
 
 
 def start_limit(rules: BookingRules, now: datetime) -> datetime:

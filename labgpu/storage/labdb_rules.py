@@ -29,7 +29,10 @@ What changes of an existing booking may do, for everyone but managers:
 from __future__ import annotations
 
 import json
+import re
 
+from labgpu.core import i18n
+from labgpu.core.i18n import N_, _
 from labgpu.core.rules import START_GRACE, BookingRules, RuleRefusedError
 from labgpu.storage import policies
 
@@ -398,9 +401,68 @@ def rule_refusal(orig: BaseException | None) -> RuleRefusedError | None:
         detail = {}
     if not isinstance(detail, dict):
         detail = {}
-    return RuleRefusedError(
+    rule, limit, current = (
         str(detail.get("rule", "rule")),
         str(detail.get("limit", "")),
         str(detail.get("current", "")),
-        str(message),
     )
+    return RuleRefusedError(rule, limit, current, refusal_text(rule, limit, current, str(message)))
+
+
+#: The database's refusals in the catalogue, by rule: built from DETAIL's ``limit`` and
+#: ``current`` (their figures; the English words around them are dropped).
+_REFUSALS = {
+    "window": N_("a booking has a finite start and end; give both as times"),
+    "holder": N_("a booking is held by a member's own login, not by the group role {current}"),
+    "group": N_(
+        "booking group {current} exists with another holder or window; a new booking starts a "
+        "group of its own"
+    ),
+    "history": N_(
+        "the booking is {current}; a cancelled, released or finished booking is history and "
+        "cannot change; book again"
+    ),
+    "started": N_(
+        "the booking started at {current}; a started booking keeps its GPU and start "
+        "(end it early and book again)"
+    ),
+    "finished": N_("the booking ended at {current}; a finished booking cannot change; book again"),
+    "end_in_past": N_("the new end ({current}) is in the past; a booking ends now at the earliest"),
+    "status": N_("a booking cannot change to or from {current} that way"),
+    "start_in_past": N_("the start ({current}) is in the past; choose a start from now on"),
+    "horizon_days": N_(
+        "the start is {current} days ahead, beyond the booking horizon of {limit} days; "
+        "choose an earlier start"
+    ),
+    "max_hours": N_(
+        "a booking may last at most {limit}, this one lasts {current}; "
+        "book a shorter window (extend it later if it stays free)"
+    ),
+    "bookable": N_(
+        "GPU {current} is first-come (not bookable); use it without a booking or choose another GPU"
+    ),
+    "max_gpus_at_once": N_(
+        "this would hold {current} GPUs at once; the limit is {limit}; "
+        "book fewer GPUs or another time"
+    ),
+    "weekly_quota_gpu_hours": N_(
+        "this would use {current} weighted GPU-hours in a week; the weekly quota is {limit}; "
+        "book fewer hours or GPUs"
+    ),
+    "maintenance": N_(
+        "GPU {current} is in maintenance during that window; choose another time or GPU"
+    ),
+}
+
+_WORDS = re.compile(r"^(start|started|end|ended) | (GPUs|days ahead)$")
+
+
+def refusal_text(rule: str, limit: str, current: str, message: str) -> str:
+    """The database's refusal ``message`` in the language of the messages: as it came for
+    English (or a rule the catalogue does not know), else rebuilt from ``limit`` and
+    ``current``."""
+    if i18n.language() == i18n.ENGLISH or rule not in _REFUSALS:
+        return message
+    if rule == "history" and "does not move" in message:
+        return _("ending or cancelling a booking does not move it or make it longer")
+    return _(_REFUSALS[rule]).format(limit=_WORDS.sub("", limit), current=_WORDS.sub("", current))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -120,6 +120,13 @@ def gc_on_gui_thread() -> Iterator[None]:
     QCoreApplication.processEvents()
     gc.collect()  # what this test left behind is found now, in its own teardown
     gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def system_locale() -> Iterator[None]:
+    """Day and month names as the system says, after a test that chose a language."""
+    yield
+    QLocale.setDefault(QLocale.system())
 
 
 @pytest.fixture(autouse=True)
