@@ -38,6 +38,7 @@ from labgpu.gui.calendar_data import (
     ordered_gpus,
     snap_down,
 )
+from labgpu.gui.dates import DAY_TIME, local_text
 
 LABEL_W = 150
 ROW_H = 24
@@ -452,8 +453,8 @@ def booking_tooltip(booking: BookingView) -> str:
         .format(
             user=booking.user,
             gpu=booking.gpu_label,
-            start=start.strftime("%a %m-%d %H:%M"),
-            end=end.strftime("%a %m-%d %H:%M"),
+            start=local_text(start, DAY_TIME),
+            end=local_text(end, DAY_TIME),
             status=status_label(booking.status),
             note=booking.note,
         )
@@ -551,7 +552,7 @@ class CalendarHeader(QWidget):
                 painter.drawText(
                     QRectF(x + 4, 2, width - 6, HEADER_H / 2),
                     Qt.AlignmentFlag.AlignVCenter,
-                    local.strftime("%a %m-%d"),
+                    local_text(local, "ddd MM-dd"),
                 )
                 font.setBold(False)
                 painter.setFont(font)
@@ -567,7 +568,7 @@ class CalendarHeader(QWidget):
         painter.drawText(
             QRectF(8, 2, LABEL_W, HEADER_H / 2),
             Qt.AlignmentFlag.AlignVCenter,
-            axis.start.astimezone().strftime("%a %Y-%m-%d"),
+            local_text(axis.start.astimezone(), "ddd yyyy-MM-dd"),
         )
         painter.setPen(QColor("#6b7278"))
         for rect, label in self.hour_labels(axis):

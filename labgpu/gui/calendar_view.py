@@ -41,6 +41,7 @@ from labgpu.gui.calendar_canvas import (
     status_label,
 )
 from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight, week_start_local
+from labgpu.gui.dates import local_text
 from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.find_slot_dialog import FindSlotDialog
 from labgpu.gui.my_bookings import ExtendDialog, group_views, window_text
@@ -262,7 +263,7 @@ class CalendarPage(QWidget):
         self.canvas.set_now(datetime.now(UTC))
         local_start, local_end = start.astimezone(), (end - timedelta(seconds=1)).astimezone()
         if self.zoom == DAY:
-            self.title.setText(local_start.strftime("%Y-%m-%d (%a)"))
+            self.title.setText(local_text(local_start, "yyyy-MM-dd (ddd)"))
         else:
             self.title.setText(f"{local_start:%Y-%m-%d} – {local_end:%m-%d}")
         self.area.refresh()

@@ -30,6 +30,7 @@ from labgpu.core.offload import Cluster, should_offer_cluster
 from labgpu.core.slots import SlotOption
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_data import compact_labels
+from labgpu.gui.dates import DAY_TIME, local_text
 from labgpu.gui.errors import handle_error
 from labgpu.gui.submit_dialog import SubmitJobDialog, run_logged_in
 from labgpu.gui.worker import run_task
@@ -41,7 +42,7 @@ def option_text(option: SlotOption, labels: dict[int, str]) -> str:
     """``Tue 12-02 10:00 → Wed 12-03 10:00  ·  gpu-01:0, gpu-01:1``."""
     start, end = option.start.astimezone(), option.end.astimezone()
     gpus = compact_labels([labels.get(i, f"#{i}") for i in option.gpu_ids])
-    return f"{start:%a %m-%d %H:%M} → {end:%a %m-%d %H:%M}  ·  {gpus}"
+    return f"{local_text(start, DAY_TIME)} → {local_text(end, DAY_TIME)}  ·  {gpus}"
 
 
 class FindSlotDialog(QDialog):
@@ -238,7 +239,7 @@ class FindSlotDialog(QDialog):
         for cluster, estimate in found:
             dialog.cluster_box.addItem(f"{cluster.name} ({cluster.scheduler})", cluster.name)
             if isinstance(estimate, datetime):
-                when = estimate.astimezone().strftime("%a %m-%d %H:%M")
+                when = local_text(estimate.astimezone(), DAY_TIME)
                 lines.append(
                     self.tr("{cluster} estimates the start at {time}").format(
                         cluster=cluster.name, time=when

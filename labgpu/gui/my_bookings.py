@@ -29,6 +29,7 @@ from labgpu.gui.booking_changes import is_others, others_question
 from labgpu.gui.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.calendar_canvas import status_label
 from labgpu.gui.calendar_data import compact_labels
+from labgpu.gui.dates import DAY_TIME, local_text
 from labgpu.gui.errors import handle_error
 from labgpu.gui.notifier import reminder_lead_min
 from labgpu.gui.settings import open_settings
@@ -64,9 +65,9 @@ def window_text(window: Window) -> str:
     start, end = window.start.astimezone(), window.end.astimezone()
     same_day = start.date() == end.date()
     return (
-        f"{start:%a %m-%d %H:%M} – {end:%H:%M}"
+        f"{local_text(start, DAY_TIME)} – {end:%H:%M}"
         if same_day
-        else (f"{start:%a %m-%d %H:%M} – {end:%a %m-%d %H:%M}")
+        else f"{local_text(start, DAY_TIME)} – {local_text(end, DAY_TIME)}"
     )
 
 

@@ -1,9 +1,19 @@
-"""The Settings page: language (applied on restart), refresh interval, reminder lead time."""
+"""The Settings page: language (a restart is offered), refresh interval, reminder lead time."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+import sys
+
+from PySide6.QtCore import QCoreApplication, QProcess, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from labgpu.gui import notifier
 from labgpu.gui import settings as prefs
@@ -68,7 +78,41 @@ class SettingsPage(QWidget):
 
     def _language_changed(self) -> None:
         prefs.set_language(self._settings, str(self.language.currentData()))
+        self.offer_restart()
+
+    def offer_restart(self) -> None:
+        """Ask (without blocking) whether to restart now in the chosen language."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(self.tr("Language"))
+        box.setText(
+            self.tr("Restart labgpu now in {language}?").format(
+                language=self.language.currentText()
+            )
+        )
+        box.addButton(self.tr("Restart"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Later"), QMessageBox.ButtonRole.RejectRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: self._restart_answered(box))
+        self.restart_question = box
+        box.open()
+
+    def _restart_answered(self, box: QMessageBox) -> None:
+        clicked = box.clickedButton()
+        if clicked is not None and box.buttonRole(clicked) == QMessageBox.ButtonRole.AcceptRole:
+            relaunch()
 
     def _interval_changed(self, seconds: int) -> None:
         prefs.set_refresh_interval_s(self._settings, seconds)
         self.refresh_interval_changed.emit(seconds)
+
+
+def relaunch() -> None:
+    """Quit cleanly (the app closes its lab as usual), then start labgpu again with the same
+    command line, so the new language applies everywhere."""
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    arguments = sys.orig_argv[1:]
+    app.aboutToQuit.connect(lambda: QProcess.startDetached(sys.executable, arguments))
+    app.quit()

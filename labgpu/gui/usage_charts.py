@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from labgpu.core.usage import UsageBucket, sum_buckets
+from labgpu.gui.date_axis import DateAxis
 from labgpu.services.usage import Heatmap
 
 #: Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues.
@@ -106,8 +107,8 @@ class UtilisationChart(Chart):
         # The legend is a row of its own above the plots: beside them, pyqtgraph stretches it.
         self.legend = pg.LegendItem(labelTextColor=AXIS_PEN, colCount=LEGEND_COLUMNS)
         self.addItem(self.legend, row=0, col=0)
-        self.util_plot = self.addPlot(row=1, col=0, axisItems={"bottom": pg.DateAxisItem()})
-        self.busy_plot = self.addPlot(row=2, col=0, axisItems={"bottom": pg.DateAxisItem()})
+        self.util_plot = self.addPlot(row=1, col=0, axisItems={"bottom": DateAxis()})
+        self.busy_plot = self.addPlot(row=2, col=0, axisItems={"bottom": DateAxis()})
         self.busy_plot.setXLink(self.util_plot)
         for plot in (self.util_plot, self.busy_plot):
             self.style_plot(plot)
@@ -206,7 +207,7 @@ class HeatmapChart(Chart):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = self.addPlot(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot = self.addPlot(axisItems={"bottom": DateAxis()})
         self.style_plot(self.plot)
         self.plot.showGrid(x=False, y=False)
         self.plot.invertY(True)

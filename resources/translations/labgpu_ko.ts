@@ -1671,6 +1671,22 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
 <context>
     <name>SettingsPage</name>
     <message>
+        <source>Language</source>
+        <translation>언어</translation>
+    </message>
+    <message>
+        <source>Restart labgpu now in {language}?</source>
+        <translation>지금 labgpu를 {language}(으)로 다시 시작할까요?</translation>
+    </message>
+    <message>
+        <source>Restart</source>
+        <translation>다시 시작</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>나중에</translation>
+    </message>
+    <message>
         <source>System language</source>
         <translation>시스템 언어</translation>
     </message>
