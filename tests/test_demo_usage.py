@@ -71,6 +71,46 @@ def test_demo_holds_90_days_of_usage_and_its_unmet_requests(
         lab.close()
 
 
+def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
+    demo_folder: Path, demo_template: tuple[Path, DemoLab]
+) -> None:
+    lab = DemoLabgpu(demo_folder)
+    lab.open()
+    try:
+        model = demo_template[1]
+        usage = lab.usage
+        now = datetime.now(UTC)
+        # Requests the lab's 72-hour rule refused are not unmet demand: they are asked again
+        # within the rules, and shown apart.
+        requests = usage.unmet(model.start, now)
+        refused = [r for r in requests if not r.no_capacity]
+        lacking = [r for r in requests if r.no_capacity]
+        assert refused
+        assert lacking
+        assert {r.refused_rule for r in refused} == {"max_hours"}
+        assert all(r.hours <= 72 for r in lacking)
+        summary = usage.summary(model.start, now)
+        assert (summary.unmet, summary.refused) == (len(lacking), len(refused))
+        # Decisions happen through the history: the months before this one have rejections
+        # and requests asked in them, counted where they were made.
+        rejected = pending = 0
+        first = model.start
+        while first < now - timedelta(days=31):
+            last = first + timedelta(days=30)
+            month = usage.summary(first, last)
+            rejected += month.rejected
+            pending += month.pending
+            assert month.capacity_h >= month.observed_h
+            first = last
+        assert rejected > 0
+        # Nothing counted beyond now: bookings still to come are not booked time yet.
+        ahead = usage.summary(now - timedelta(days=1), now + timedelta(days=10))
+        assert ahead.partial
+        assert ahead.booked_h <= 52 * 24 + 1e-6
+    finally:
+        lab.close()
+
+
 def test_a_second_reader_waits_for_the_first_ones_catch_up(demo_folder: Path) -> None:
     import threading
 

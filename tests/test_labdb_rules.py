@@ -735,3 +735,28 @@ def test_unmet_demand_is_recorded_as_asked(rlab: RulesLab) -> None:
         assert row == (True,)
         message = denied(lambda: a.execute("UPDATE unmet_requests SET count = 40"))
         assert "stays as it was recorded" in message
+
+
+def test_a_decision_is_dated_by_the_database(rlab: RulesLab) -> None:
+    """Approvals and rejections count in the month they were made (issue 13, point 18): the
+    database stamps the time, a member cannot date a decision at all, a PI only by deciding."""
+    with rlab.connect("a") as a:
+        request = insert(a, rlab.a40, DAY, DAY + " + interval '1 hour'", "pending",
+                         extra=", decided_at|, '2020-01-01'")  # fmt: skip
+        row = a.execute("SELECT decided_at FROM bookings WHERE id = %s", (request,)).fetchone()
+        assert row == (None,)  # a request cannot arrive dated either
+        sql = f"UPDATE bookings SET decided_at = '2020-01-01' WHERE id = {request}"
+        assert "keeps the time it was made" in denied(lambda: a.execute(sql))
+    with rlab.connect("pi") as pi:
+        pi.execute(
+            "UPDATE bookings SET status = 'booked', decided_by = session_user, "
+            "decided_at = '2020-01-01' WHERE id = %s",
+            (request,),
+        )
+        row = pi.execute(
+            "SELECT decided_at > now() - interval '1 minute' FROM bookings WHERE id = %s",
+            (request,),
+        ).fetchone()
+        assert row == (True,)  # the server's clock, not the one given
+        sql = f"UPDATE bookings SET decided_at = '2020-01-01' WHERE id = {request}"
+        assert "keeps the time it was made" in denied(lambda: pi.execute(sql))

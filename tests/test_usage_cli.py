@@ -47,26 +47,32 @@ def run_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
     return json.loads(out)
 
 
+def run_rows(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
+    return run_json(capsys, url, *argv)["rows"]
+
+
 USER_ROWS = [
     {
         "user": "amy",
         "booked_gpu_hours": 2.0,
-        "used_gpu_hours": 3.0,
+        "process_gpu_hours": 3.0,
         "idle_booked_gpu_hours": 0.0,
-        "unbooked_gpu_hours": 1.0,
+        "unbooked_process_gpu_hours": 1.0,
         "offloaded_gpu_hours": 0.0,
         "unmet_requests": 1,
+        "refused_requests": 0,
         "pending_requests": 0,
         "rejected_requests": 0,
     },
     {
         "user": "bo",
         "booked_gpu_hours": 1.0,
-        "used_gpu_hours": 1.0,
+        "process_gpu_hours": 1.0,
         "idle_booked_gpu_hours": 1.0,
-        "unbooked_gpu_hours": 1.0,
+        "unbooked_process_gpu_hours": 1.0,
         "offloaded_gpu_hours": 0.0,
         "unmet_requests": 0,
+        "refused_requests": 1,
         "pending_requests": 0,
         "rejected_requests": 0,
     },
@@ -101,13 +107,13 @@ GROUP_KEYS = [
 def test_by_user_is_the_default_with_hand_computed_hours(
     capsys: pytest.CaptureFixture[str], lab_url: str
 ) -> None:
-    assert run_json(capsys, lab_url, *RANGE) == USER_ROWS
-    assert run_json(capsys, lab_url, "--by", "user", *RANGE) == USER_ROWS
+    assert run_rows(capsys, lab_url, *RANGE) == USER_ROWS
+    assert run_rows(capsys, lab_url, "--by", "user", *RANGE) == USER_ROWS
 
 
 @pytest.mark.parametrize("by", ["gpu", "server", "model"])
 def test_by_gpu_server_model(capsys: pytest.CaptureFixture[str], lab_url: str, by: str) -> None:
-    rows = run_json(capsys, lab_url, "--by", by, *RANGE)
+    rows = run_rows(capsys, lab_url, "--by", by, *RANGE)
     assert [r[by] for r in rows] == [r[0] for r in GROUP_ROWS[by]]
     for row, expected in zip(rows, GROUP_ROWS[by], strict=True):
         assert list(row) == [by, *GROUP_KEYS]
@@ -121,10 +127,11 @@ def test_plain_output_is_an_aligned_table(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("usage from ")
-    header, first, second = lines[1:]
+    header, first, second, total = lines[1:]
     assert header.split()[:2] == ["SERVER", "GPUS"]
     assert first.split() == ["gpu-01", "2", "4.0", "3.0", "75.0", "50.0", "100.0", "3.0"]
     assert second.split()[0] == "gpu-02"
+    assert total.split() == ["(total)", "3", "5.0", "4.0", "80.0", "-", "-", "3.0"]
     assert header.index("GPUS") == first.index("2 ")  # columns line up
 
 
@@ -134,10 +141,13 @@ def test_csv_round_trips_through_read_csv(
     code, out, err = run(capsys, sqlite_url, "--csv", *RANGE)
     assert code == 0, err
     table = read_csv(out)
-    assert table.columns == tuple(USER_ROWS[0])
-    assert [dict(zip(table.columns, r, strict=True)) for r in table.rows] == [
-        {k: str(v) for k, v in row.items()} for row in USER_ROWS
-    ]
+    assert table.columns == ("from", "to", *USER_ROWS[0])
+    span = {"from": BASE.astimezone().isoformat(), "to": END.astimezone().isoformat()}
+    rows = [dict(zip(table.columns, r, strict=True)) for r in table.rows]
+    assert rows[:-1] == [{**span, **{k: str(v) for k, v in row.items()}} for row in USER_ROWS]
+    assert rows[-1]["user"] == "(total)"
+    assert rows[-1]["process_gpu_hours"] == "4.0"
+    assert (rows[-1]["unmet_requests"], rows[-1]["refused_requests"]) == ("1", "1")
 
 
 def test_default_range_is_the_last_30_days(
@@ -148,8 +158,8 @@ def test_default_range_is_the_last_30_days(
     assert usage_range(BASE, None, now) == (BASE, now)
     assert usage_range(None, END, now) == (END - timedelta(days=30), END)
     # the seeded March is long gone: nothing used in the last 30 days
-    rows = run_json(capsys, sqlite_url)
-    assert all(r["used_gpu_hours"] == 0 for r in rows)
+    rows = run_rows(capsys, sqlite_url)
+    assert all(r["process_gpu_hours"] == 0 for r in rows)
     assert last_month(datetime(2026, 1, 15, tzinfo=UTC)) == "2025-12"
 
 

@@ -128,23 +128,26 @@ def test_long_ranges_read_hours_and_the_last_incomplete_hour_from_minutes(lab: S
     ]
     assert [p.busy_s / 3600 for p in hours] == pytest.approx([2.0, 2.0, 0.5])
     members = {m.user_name: m for m in usage.members(BASE - timedelta(days=5), END)}
-    assert members["bo"].used_h == pytest.approx(2.5)
+    assert members["bo"].process_h == pytest.approx(2.5)
 
 
 def test_member_figures(lab: Store) -> None:
     for start in (BASE, BASE - timedelta(days=10)):  # minutes, then hours
         members = {m.user_name: m for m in service(lab).members(start, END)}
         amy, bo, carl = members["amy"], members["bo"], members["carl"]
-        assert (amy.booked_h, amy.used_h, amy.idle_booked_h, amy.unbooked_h) == pytest.approx(
+        assert (amy.booked_h, amy.process_h, amy.idle_booked_h, amy.unbooked_h) == pytest.approx(
             (2.0, 2.0, 0.0, 0.0)
         )
-        assert (bo.booked_h, bo.used_h, bo.idle_booked_h, bo.unbooked_h) == pytest.approx(
+        assert (bo.booked_h, bo.process_h, bo.idle_booked_h, bo.unbooked_h) == pytest.approx(
             (0.0, 3.0, 0.0, 3.0)
         )
         # carl held his booked GPU for two hours without computing: all of it idle.
-        assert (carl.booked_h, carl.used_h, carl.idle_booked_h, carl.unbooked_h) == pytest.approx(
-            (2.0, 2.0, 2.0, 0.0)
-        )
+        assert (
+            carl.booked_h,
+            carl.process_h,
+            carl.idle_booked_h,
+            carl.unbooked_h,
+        ) == pytest.approx((2.0, 2.0, 2.0, 0.0))
 
 
 def test_summary_and_tables(lab: Store) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.cli.booking_commands import local_zone, parse_time, show_time
 from labgpu.core.errors import LabgpuError, RefusedError
-from labgpu.core.usage import Retention, Table
+from labgpu.core.usage import MEMBER_FIGURES, Retention, Table
 from labgpu.services import Labgpu
-from labgpu.services.usage import TABLE_BY, month_range
+from labgpu.services.usage import TABLE_BY, Summary, check_month, month_range
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -43,7 +43,9 @@ def register(sub: Sub) -> None:
     )
     p.add_argument("--to", dest="end", type=parse_time, metavar="T", help="default: now")
     p.add_argument("--csv", action="store_true", help="CSV on stdout")
-    p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.add_argument(
+        "--json", action="store_true", help="a JSON object on stdout: range, rows and totals"
+    )
     p.add_argument("--report", type=Path, metavar="FILE.pdf", help="write the monthly PDF report")
     p.add_argument("--month", metavar="YYYY-MM", help="the report's month (default: last month)")
     p.add_argument(
@@ -86,6 +88,7 @@ def run_usage(args: argparse.Namespace) -> int:
         return commands.with_lab(args, lambda lab: _retention(lab, args, changes))
     if args.report is not None:
         month = args.month or last_month(datetime.now(UTC).astimezone(report_zone()))
+        check_month(month, report_zone(), datetime.now(UTC))
         return commands.with_lab(args, lambda lab: _report(lab, month, args.report, args.lang))
     start, end = usage_range(args.start, args.end, datetime.now(UTC))
     return commands.with_lab(args, lambda lab: _table(lab, args, start, end))
@@ -145,14 +148,90 @@ def last_month(now: datetime) -> str:
 
 def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime) -> int:
     table = lab.usage.table(args.by, start, end)
+    summary = lab.usage.summary(start, end)
+    history = summary.history_from
     if args.json:
-        output.print_json(table.as_dicts())
+        output.print_json(
+            {
+                "from": _iso(start),
+                "to": _iso(end),
+                "until": _iso(summary.until),
+                "partial": summary.partial,
+                "history_from": None if history is None else _iso(history),
+                "by": args.by,
+                "rows": table.as_dicts(),
+                "totals": summary.as_dict(),
+            }
+        )
     elif args.csv:
-        sys.stdout.write(table.to_csv())
+        sys.stdout.write(csv_with_range(table, start, summary.until).to_csv())
     else:
         print(f"usage from {show_time(start)} to {show_time(end)}, GPU-hours")
-        print(text_table(table))
+        for line in range_notes(summary):
+            print(line)
+        print(text_table(with_total(table)))
+        if args.by == "user":
+            print()
+            for column, meaning in MEMBER_FIGURES.items():
+                print(f"  {_header(column):<22} {meaning}")
     return 0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone().isoformat(timespec="seconds")
+
+
+def range_notes(summary: Summary) -> list[str]:
+    """What a reader of the figures must know about the range: it runs into the future (the
+    figures stop now), or the kept history starts later."""
+    notes = []
+    if summary.partial:
+        notes.append(
+            f"the range runs into the future: figures count up to now ({show_time(summary.until)})"
+        )
+    if summary.history_from is None:
+        notes.append("no usage history is kept yet: the collector has not stored any readings")
+    elif summary.starts_late and summary.history_from < summary.until:
+        notes.append(
+            f"usage history starts at {show_time(summary.history_from)}: "
+            "nothing is known of the time before"
+        )
+    return notes
+
+
+def with_total(table: Table) -> Table:
+    """``table`` and a last row summing it (hours and counts; shares from the sums)."""
+    return Table(table.columns, [*table.rows, total_row(table)])
+
+
+def total_row(table: Table) -> tuple[object, ...]:
+    """The sum of every column of GPU-hours, counts of requests and GPUs; the busy share from
+    the sums; utilisation means left out (they need the samples)."""
+    sums: dict[str, object] = {}
+    for n, column in enumerate(table.columns):
+        if column.endswith(("_gpu_hours", "_requests")) or column == "gpus":
+            total = 0.0
+            for row in table.rows:
+                value = row[n]
+                if isinstance(value, int | float):
+                    total += value
+            sums[column] = round(total, 3) if column.endswith("_gpu_hours") else int(total)
+    observed, busy = sums.get("observed_gpu_hours"), sums.get("busy_gpu_hours")
+    if "busy_pct" in table.columns and isinstance(observed, float) and isinstance(busy, float):
+        sums["busy_pct"] = round(100 * busy / observed, 1) if observed else None
+    return tuple(sums.get(c, TOTAL if n == 0 else None) for n, c in enumerate(table.columns))
+
+
+#: The first cell of the total row in the text, CSV and JSON tables.
+TOTAL = "(total)"
+
+
+def csv_with_range(table: Table, start: datetime, until: datetime) -> Table:
+    """The CSV: every row with the range it covers (``from``, ``to``: where figures stop),
+    and a total row."""
+    span = (_iso(start), _iso(until))
+    rows = [(*span, *row) for row in with_total(table).rows]
+    return Table(("from", "to", *table.columns), rows)
 
 
 def text_table(table: Table) -> str:

@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-# 2: unmet requests are real ones, offloaded to a simulated cluster; 3: hourly usage history
-GENERATOR_VERSION = 3
+# 2: unmet requests are real ones, offloaded to a simulated cluster; 3: hourly usage history;
+# 4: requests longer than the rules are refusals, asked again within them; decisions dated
+GENERATOR_VERSION = 4
 DEFAULT_SEED = 6
 HISTORY_DAYS = 90
 AHEAD_DAYS = 12  # future bookings start at most this far ahead (the horizon is 14 days)
@@ -94,10 +95,11 @@ class DemoJob:
 
 @dataclass(frozen=True, slots=True)
 class UnmetRequest:
-    """Work a member wanted to start at ``wanted_at`` (before "now") that the lab could not
-    serve: no free GPUs for 48 hours, a slot more than a day away (six hours before their
-    deadline) when they took the app's advice to use the cluster, or longer than the lab's
-    72 hours. The lab's unmet demand, and the demo's offloaded jobs (``core.demo_offload``).
+    """Work a member wanted to start at ``wanted_at`` (before "now") that the lab did not
+    serve: no free GPUs for 48 hours, or a slot more than a day away (six hours before their
+    deadline) when they took the app's advice to use the cluster: the lab's unmet demand,
+    and the demo's offloaded jobs (``core.demo_offload``). Or (``refused_rule``) a first ask
+    longer than the lab's 72 hours, which the rules refuse; the member then asks within them.
     """
 
     member: str
@@ -106,6 +108,12 @@ class UnmetRequest:
     hours: int
     wanted_at: datetime
     earliest_at: datetime | None = None  # the lab's slot they did not wait for, if any
+    refused_rule: str | None = None  # a rule refused it: not missing capacity
+
+    @property
+    def no_capacity(self) -> bool:
+        """True if the lab lacked GPUs (the request is unmet demand, and offloaded)."""
+        return self.refused_rule is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ class PlannedJob:
 def plan_offload(lab: DemoLab) -> list[PlannedJob]:
     """One job per unmet request of ``lab``, by submission time (same lab, same jobs)."""
     rng = random.Random(f"offload-{lab.seed}")
-    jobs = [_plan_one(rng, lab, request) for request in lab.unmet]
+    jobs = [_plan_one(rng, lab, request) for request in lab.unmet if request.no_capacity]
     return sorted(jobs, key=lambda j: (j.submitted_at, j.name))
 
 

@@ -10,7 +10,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 
@@ -105,6 +105,16 @@ class UsageBucket:
         return self.busy_s / self.length if self.length else 0.0
 
     @property
+    def busy_pct(self) -> float | None:
+        """Share of the observed GPU-time that was busy, % (None: no readings)."""
+        return 100.0 * self.busy_s / self.observed_s if self.observed_s else None
+
+    def clipped(self, length: int) -> UsageBucket:
+        """This bucket as ``length`` seconds long (a last bucket that is not over yet), with
+        its sums as they are: the readings it has cover only that part."""
+        return replace(self, length=length)
+
+    @property
     def observed_gpus(self) -> float:
         """Mean number of GPUs with readings over the bucket."""
         return self.observed_s / self.length if self.length else 0.0
@@ -122,7 +132,13 @@ class UserSeconds:
 
 @dataclass(frozen=True, slots=True)
 class UnmetRequest:
-    """A request whose earliest slot started later than wanted (``earliest_at`` None: none)."""
+    """A slot search the lab did not serve when wanted.
+
+    ``refused_rule`` None: no capacity: the earliest slot started later than wanted
+    (``earliest_at``), or none within the horizon (``earliest_at`` None): the PI's *unmet
+    demand*. Otherwise the lab's rule that refused it (``max_hours``, ``weekly_quota``, ...):
+    demand the lab's own rules turn away, not missing GPUs.
+    """
 
     user_name: str
     model: str
@@ -131,11 +147,22 @@ class UnmetRequest:
     asked_at: datetime
     wanted_at: datetime
     earliest_at: datetime | None
+    refused_rule: str | None = None
 
     @property
     def wait(self) -> timedelta | None:
         """How much later than wanted the lab could start it (None: not within the horizon)."""
         return None if self.earliest_at is None else self.earliest_at - self.wanted_at
+
+    @property
+    def no_capacity(self) -> bool:
+        """True if the lab lacked GPUs (not refused by a rule)."""
+        return self.refused_rule is None
+
+    @property
+    def gpu_hours(self) -> float:
+        """GPU-hours asked for."""
+        return self.count * self.hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,17 +175,33 @@ class BookedSpan:
     end: int
 
 
+#: What each figure of a member's usage means, for the page, the CLI and the report alike.
+MEMBER_FIGURES = {
+    "booked_gpu_hours": "GPU-hours booked (pending requests not counted)",
+    "process_gpu_hours": "GPU-hours a process of theirs sat on a GPU, busy or not, booked or not",
+    "idle_booked_gpu_hours": "booked GPU-hours in which the GPU was idle",
+    "unbooked_process_gpu_hours": "process GPU-hours outside their own bookings",
+    "offloaded_gpu_hours": "GPU-hours of jobs they sent to clusters",
+    "unmet_requests": "slot searches the lab had no GPUs for when wanted",
+    "refused_requests": "slot searches a lab rule refused (longest booking, quota, ...)",
+    "pending_requests": "requests asked in the range still waiting for a decision at its end",
+    "rejected_requests": "requests rejected in the range",
+}
+
+
 @dataclass(slots=True)
 class MemberUsage:
-    """A member's GPU-hours over a range: what they booked, what they used, and the gaps."""
+    """A member's GPU-hours over a range: what they booked, what their processes held, and
+    the gaps between the two (``MEMBER_FIGURES`` says what each means)."""
 
     user_name: str
     booked_h: float = 0.0
-    used_h: float = 0.0
+    process_h: float = 0.0
     idle_booked_h: float = 0.0
     unbooked_h: float = 0.0
     offloaded_h: float = 0.0
     unmet: int = 0
+    refused: int = 0
     pending: int = 0
     rejected: int = 0
 
@@ -166,11 +209,12 @@ class MemberUsage:
         return {
             "user": self.user_name,
             "booked_gpu_hours": round(self.booked_h, 3),
-            "used_gpu_hours": round(self.used_h, 3),
+            "process_gpu_hours": round(self.process_h, 3),
             "idle_booked_gpu_hours": round(self.idle_booked_h, 3),
-            "unbooked_gpu_hours": round(self.unbooked_h, 3),
+            "unbooked_process_gpu_hours": round(self.unbooked_h, 3),
             "offloaded_gpu_hours": round(self.offloaded_h, 3),
             "unmet_requests": self.unmet,
+            "refused_requests": self.refused,
             "pending_requests": self.pending,
             "rejected_requests": self.rejected,
         }
@@ -192,13 +236,15 @@ def member_usage(
     lo: int,
     hi: int,
 ) -> dict[str, MemberUsage]:
-    """Per-member booked, used, idle-while-booked and in-use-without-booking GPU-hours.
+    """Per-member booked, process, idle-while-booked and process-without-booking GPU-hours.
 
     Works at the rollups' ``bucket_s`` resolution inside ``[lo, hi)``: a bucket's busy share
     is spread evenly over it, so *idle while booked* of a booked part of a bucket is that part
-    times the bucket's idle fraction, and *in use without a booking* is the member's
-    attributed GPU-time beyond the part of the bucket they had booked. Buckets without readings
-    count as booked but neither idle nor used (nothing is known of them).
+    times the bucket's idle fraction, and *without a booking* is the member's process GPU-time
+    beyond the part of the bucket they had booked. Buckets without readings count as booked
+    but neither idle nor held (nothing is known of them). ``used`` holds only the process
+    time inside ``[lo, hi)``, keyed by the bucket it falls in (the first may start before
+    ``lo``).
     """
     members: dict[str, MemberUsage] = {}
 
@@ -225,10 +271,10 @@ def member_usage(
             idle_fraction = max(0.0, 1.0 - state.busy_s / state.observed_s)
             member.idle_booked_h += part * idle_fraction * (state.observed_s / bucket_s) / 3600
     for item in used:
-        if not lo <= item.start < hi:
+        if item.start + bucket_s <= lo or item.start >= hi:
             continue
         member = of(item.user_name)
-        member.used_h += item.gpu_s / 3600
+        member.process_h += item.gpu_s / 3600
         booked = booked_in.get((item.user_name, item.gpu_id, item.start), 0.0)
         member.unbooked_h += max(0.0, item.gpu_s - booked) / 3600
     return members

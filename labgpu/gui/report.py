@@ -1,8 +1,10 @@
 """The PI's monthly usage report as a PDF (A4), drawn with QPainter on a QPdfWriter.
 
 Page 1: title, the month's totals and the lab's busy GPUs over the month; page 2: GPUs × time
-heatmap and booked-vs-used bars per member; page 3 on: the members' table, offloaded
-GPU-hours per cluster and unmet requests. ``labgpu usage --report`` calls it without a window.
+heatmap and booked vs process GPU-hours per member; page 3 on: the members' table, offloaded
+GPU-hours per cluster, unmet requests (no capacity) and requests refused by a rule. A month in
+progress is reported up to now and says so; a month that has not begun is refused.
+``labgpu usage --report`` calls it without a window.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from labgpu.gui import report_draw as draw
 from labgpu.gui import settings as prefs
 from labgpu.gui.text import short_db
 from labgpu.services import Labgpu
-from labgpu.services.usage import Heatmap, Summary, month_range
+from labgpu.services.usage import Heatmap, Summary, check_month
 
 MARGIN = 42.0  # points
 CHART_H = 320.0
@@ -54,7 +56,7 @@ class ReportData:
 
 def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
     """Read the month's figures (SQL; not on the GUI thread in the app)."""
-    start, end = month_range(month, zone)
+    start, end = check_month(month, zone, lab.usage.clock())
     _level, series = lab.usage.series(start, end, "lab", max_points=800)
     offloaded: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for row in lab.usage.offloaded(start, end):
@@ -66,7 +68,7 @@ def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
         start=start,
         end=end,
         zone=zone,
-        generated=datetime.now(UTC),
+        generated=lab.usage.clock().astimezone(UTC),
         summary=lab.usage.summary(start, end),
         lab_series=series.get("lab", []),
         heatmap=lab.usage.heatmap(start, end, max_columns=400),
@@ -241,6 +243,9 @@ def page_summary(doc: Document) -> None:
         now=_local(data.generated, data.zone),
     )
     draw.text(p, QRectF(MARGIN, y - 6, doc.inner, 14), info, doc.fonts.of(8.5), color=draw.MUTED)
+    for note in range_notes(data):
+        y += 14
+        draw.text(p, QRectF(MARGIN, y - 6, doc.inner, 14), note, doc.fonts.of(8.5, True))
     y = doc.heading(y + 16, QCoreApplication.translate("report", "The month in GPU-hours"))
     columns = [
         draw.Column(QCoreApplication.translate("report", "Figure"), 230, draw.LEFT),
@@ -250,6 +255,27 @@ def page_summary(doc: Document) -> None:
     y = doc.heading(y + 20, QCoreApplication.translate("report", "Busy GPUs over the month"))
     chart = QRectF(MARGIN, y, doc.inner, min(CHART_H, doc.bottom - y))
     _month_chart(doc, chart)
+
+
+def range_notes(data: ReportData) -> list[str]:
+    """What the month's figures do not cover: a month in progress, history that starts
+    later."""
+    s, notes = data.summary, []
+    if s.partial:
+        notes.append(
+            QCoreApplication.translate(
+                "report", "Month in progress: the figures count up to {now}, not the whole month."
+            ).format(now=_local(s.until, data.zone))
+        )
+    if s.history_from is None:
+        notes.append(QCoreApplication.translate("report", "No usage history is kept yet."))
+    elif s.starts_late and s.history_from < s.until:
+        notes.append(
+            QCoreApplication.translate(
+                "report", "Usage history starts {day}: nothing is known of the time before."
+            ).format(day=_local(s.history_from, data.zone))
+        )
+    return notes
 
 
 def summary_rows(s: Summary) -> list[list[str]]:
@@ -270,20 +296,28 @@ def summary_rows(s: Summary) -> list[list[str]]:
         [QCoreApplication.translate("report", "Mean utilisation"), util],
         [QCoreApplication.translate("report", "Booked (GPU-h)"), hours_label(s.booked_h)],
         [
-            QCoreApplication.translate("report", "Idle while booked (GPU-h)"),
+            QCoreApplication.translate("report", "Held by members' processes (GPU-h)"),
+            hours_label(s.process_h),
+        ],
+        [
+            QCoreApplication.translate("report", "Booked but idle (GPU-h)"),
             hours_label(s.idle_booked_h),
         ],
         [
-            QCoreApplication.translate("report", "In use without a booking (GPU-h)"),
+            QCoreApplication.translate("report", "Held by a process without a booking (GPU-h)"),
             hours_label(s.unbooked_h),
         ],
         [
-            QCoreApplication.translate("report", "Offloaded to clusters (GPU-h)"),
-            hours_label(s.offloaded_h),
+            QCoreApplication.translate("report", "Offloaded to clusters (GPU-h, jobs)"),
+            f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})",
         ],
-        [QCoreApplication.translate("report", "Unmet requests"), str(s.unmet)],
         [
-            QCoreApplication.translate("report", "Requests pending / rejected"),
+            QCoreApplication.translate("report", "Unmet: no free GPUs when wanted (GPU-h)"),
+            f"{s.unmet} ({hours_label(s.unmet_gpu_h)})",
+        ],
+        [QCoreApplication.translate("report", "Refused by a lab rule"), str(s.refused)],
+        [
+            QCoreApplication.translate("report", "Requests pending at the end / rejected"),
             f"{s.pending} / {s.rejected}",
         ],
     ]
@@ -353,15 +387,15 @@ def page_pictures(doc: Document) -> None:
         _nothing(doc, y)
     y = doc.heading(
         y + height + 16,
-        QCoreApplication.translate("report", "Booked and used GPU-hours per member"),
+        QCoreApplication.translate("report", "Booked and process GPU-hours per member"),
     )
     shown = data.members[:BAR_MEMBERS]
     if shown:
         labels = (
             QCoreApplication.translate("report", "booked"),
-            QCoreApplication.translate("report", "used"),
+            QCoreApplication.translate("report", "held by a process"),
         )
-        pairs = [(m.booked_h, m.used_h) for m in shown]
+        pairs = [(m.booked_h, m.process_h) for m in shown]
         draw.paired_bars(
             doc.painter,
             QRectF(MARGIN, y, doc.inner, doc.bottom - y),
@@ -388,15 +422,16 @@ def page_tables(doc: Document) -> None:
     doc.new_page()
     data = doc.data
     member_columns = [
-        draw.Column(QCoreApplication.translate("report", "Member"), 88, draw.LEFT),
-        draw.Column(QCoreApplication.translate("report", "Booked"), 46),
-        draw.Column(QCoreApplication.translate("report", "Used"), 42),
-        draw.Column(QCoreApplication.translate("report", "Idle booked"), 66),
-        draw.Column(QCoreApplication.translate("report", "No booking"), 64),
-        draw.Column(QCoreApplication.translate("report", "Offloaded"), 54),
-        draw.Column(QCoreApplication.translate("report", "Unmet"), 44),
-        draw.Column(QCoreApplication.translate("report", "Pending"), 48),
-        draw.Column(QCoreApplication.translate("report", "Rejected"), 52),
+        draw.Column(QCoreApplication.translate("report", "Member"), 84, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Booked"), 44),
+        draw.Column(QCoreApplication.translate("report", "Process"), 46),
+        draw.Column(QCoreApplication.translate("report", "Idle booked"), 56),
+        draw.Column(QCoreApplication.translate("report", "No booking"), 56),
+        draw.Column(QCoreApplication.translate("report", "Offloaded"), 52),
+        draw.Column(QCoreApplication.translate("report", "Unmet"), 38),
+        draw.Column(QCoreApplication.translate("report", "Refused"), 44),
+        draw.Column(QCoreApplication.translate("report", "Pending"), 44),
+        draw.Column(QCoreApplication.translate("report", "Rejected"), 46),
     ]
     y = _long_table(
         doc,
@@ -405,6 +440,14 @@ def page_tables(doc: Document) -> None:
         member_columns,
         member_rows(data.members),
     )
+    note = QCoreApplication.translate(
+        "report",
+        "Process: time a process of theirs sat on a GPU, busy or not, booked or not (it exceeds "
+        "Booked when members run without a booking). Idle booked: booked time the GPU computed "
+        "nothing. No booking: process time outside their bookings. Unmet: requests with no free "
+        "GPUs when wanted. Refused: requests a lab rule turned down.",
+    )
+    y = draw.paragraph(doc.painter, MARGIN, y + 4, doc.inner, note, doc.fonts.of(7.5), draw.MUTED)
     cluster_columns = [
         draw.Column(QCoreApplication.translate("report", "Cluster"), 200, draw.LEFT),
         draw.Column(QCoreApplication.translate("report", "Jobs"), 60),
@@ -427,13 +470,25 @@ def page_tables(doc: Document) -> None:
         draw.Column(QCoreApplication.translate("report", "Wanted"), 75),
         draw.Column(QCoreApplication.translate("report", "Waited"), 75),
     ]
+    y = _long_table(
+        doc,
+        y + 16,
+        QCoreApplication.translate("report", "Unmet requests: no free GPUs when wanted"),
+        unmet_columns,
+        unmet_rows([r for r in data.unmet if r.no_capacity], data.zone),
+    )
+    refused_columns = [*unmet_columns[:5], draw.Column(rule_header(), 150, draw.LEFT)]
     _long_table(
         doc,
         y + 16,
-        QCoreApplication.translate("report", "Unmet requests"),
-        unmet_columns,
-        unmet_rows(data.unmet, data.zone),
+        QCoreApplication.translate("report", "Requests refused by a lab rule (not missing GPUs)"),
+        refused_columns,
+        refused_rows([r for r in data.unmet if not r.no_capacity], data.zone),
     )
+
+
+def rule_header() -> str:
+    return QCoreApplication.translate("report", "Rule")
 
 
 def member_rows(members: Sequence[MemberUsage]) -> list[list[str]]:
@@ -443,9 +498,10 @@ def member_rows(members: Sequence[MemberUsage]) -> list[list[str]]:
             m.user_name,
             *(
                 hours_label(h)
-                for h in (m.booked_h, m.used_h, m.idle_booked_h, m.unbooked_h, m.offloaded_h)
+                for h in (m.booked_h, m.process_h, m.idle_booked_h, m.unbooked_h, m.offloaded_h)
             ),
             str(m.unmet),
+            str(m.refused),
             str(m.pending),
             str(m.rejected),
         ]
@@ -462,6 +518,18 @@ def unmet_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]
         asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
         wanted = r.wanted_at.astimezone(zone).strftime("%m-%d %H:%M")
         rows.append([r.user_name, r.model, str(r.count), f"{r.hours:g}", asked, wanted, wait])
+    return rows
+
+
+def refused_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]]:
+    """Requests a rule refused, with the rule's name as the Rules page says it."""
+    from labgpu.gui.usage_tables import rule_label
+
+    rows = []
+    for r in requests:
+        asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
+        rule = rule_label(r.refused_rule or "")
+        rows.append([r.user_name, r.model, str(r.count), f"{r.hours:g}", asked, rule])
     return rows
 
 

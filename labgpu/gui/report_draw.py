@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QPainter, QPainterPath, QPen
 
 #: Latin families whose text survives copying out of the PDF, best first.
@@ -76,6 +76,21 @@ def text(
     p.setPen(color)
     elided = p.fontMetrics().elidedText(value, Qt.TextElideMode.ElideRight, int(rect.width()) + 1)
     p.drawText(rect, int(align), elided)
+
+
+def paragraph(
+    p: QPainter, x: float, y: float, width: float, value: str, font: QFont, color: QColor = INK
+) -> float:
+    """``value`` wrapped at word boundaries into ``width`` from ``(x, y)``; returns the y
+    under it."""
+    p.setFont(font)
+    p.setPen(color)
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    flags |= int(Qt.TextFlag.TextWordWrap)
+    bounds = p.fontMetrics().boundingRect(QRect(0, 0, int(width), 10_000), flags, value)
+    rect = QRectF(x, y, width, float(bounds.height()) + 2)
+    p.drawText(rect, flags, value)
+    return rect.bottom()
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,8 @@ def local_time(epoch_s: float) -> str:
 
 
 def line_points(buckets: Sequence[UsageBucket], value: str) -> tuple[np.ndarray, np.ndarray]:
-    """x (bucket starts) and y (``util`` % or ``busy`` GPUs), NaN where readings stop."""
+    """x (bucket starts) and y (``util`` %, ``busy`` GPUs or the ``share`` of GPUs busy, %),
+    NaN where readings stop."""
     xs: list[float] = []
     ys: list[float] = []
     for n, b in enumerate(buckets):
@@ -58,6 +59,8 @@ def line_points(buckets: Sequence[UsageBucket], value: str) -> tuple[np.ndarray,
         xs.append(float(b.start))
         if value == "util":
             ys.append(math.nan if b.util_mean is None else b.util_mean)
+        elif value == "share":
+            ys.append(math.nan if b.busy_pct is None else b.busy_pct)
         else:
             ys.append(b.busy_gpus)
     return np.array(xs, dtype=float), np.array(ys, dtype=float)
@@ -119,6 +122,7 @@ class UtilisationChart(Chart):
         self.util_curves: dict[str, pg.PlotDataItem] = {}
         self.busy_curves: dict[str, pg.PlotDataItem] = {}
         self.all_gpus = self.tr("all GPUs")
+        self.busy_value = "busy"
 
     def set_series(
         self, series: dict[str, list[UsageBucket]], by: str, start: float, end: float
@@ -126,6 +130,13 @@ class UtilisationChart(Chart):
         """Draw ``series`` (label -> buckets) over ``[start, end)`` (epoch seconds); per GPU,
         the busy plot sums the lab."""
         self.series = series
+        # Per model, the share of that model's GPUs busy: four A40s all busy show as 100 %
+        # beside 48 A4000s, where a count of busy GPUs would hide them at the bottom.
+        self.busy_value = "share" if by == "model" else "busy"
+        self.busy_plot.setLabel(
+            "left",
+            self.tr("GPUs busy (% of the model's)") if by == "model" else self.tr("Busy GPUs"),
+        )
         for plot in (self.util_plot, self.busy_plot):
             plot.clear()
         self.legend.clear()
@@ -138,7 +149,8 @@ class UtilisationChart(Chart):
             self.util_curves[label] = curve
             self.legend.addItem(curve, label)
             if by != "gpu":
-                busy = self.busy_plot.plot(*line_points(buckets, "busy"), pen=pen, name=label)
+                points = line_points(buckets, self.busy_value)
+                busy = self.busy_plot.plot(*points, pen=pen, name=label)
                 self.busy_curves[label] = busy
         if by == "gpu" and series:
             lab = _summed(series)
@@ -148,7 +160,8 @@ class UtilisationChart(Chart):
         # The whole range, even where history starts later: the gap says so.
         self.util_plot.setXRange(start, end, padding=0.01)
         self.util_plot.setYRange(0, 100)
-        self.busy_plot.setYRange(0, max(1.0, self._busiest() * 1.1))
+        top = 100.0 if self.busy_value == "share" else max(1.0, self._busiest() * 1.1)
+        self.busy_plot.setYRange(0, top)
 
     def _busiest(self) -> float:
         """The most busy GPUs any line of the lower plot reaches."""
@@ -183,6 +196,11 @@ class UtilisationChart(Chart):
         lines = [local_time(rows[0][1].start)]
         for label, b in rows[:TOOLTIP_LINES]:
             util = "–" if b.util_mean is None else f"{b.util_mean:.1f}"
+            if self.busy_value == "share":
+                share = "–" if b.busy_pct is None else f"{b.busy_pct:.0f}"
+                line = self.tr("{label}: {util} % utilisation, {share} % of its GPUs busy")
+                lines.append(line.format(label=label, util=util, share=share))
+                continue
             lines.append(
                 self.tr("{label}: {util} % utilisation, {busy} busy GPUs").format(
                     label=label, util=util, busy=f"{b.busy_gpus:.1f}"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from labgpu.core.offload import UsageRow
-from labgpu.core.usage import Level, MemberUsage, Table, UnmetRequest, UsageBucket
-from labgpu.services.usage import Heatmap, UsageService
+from labgpu.core.usage import MEMBER_FIGURES, Level, MemberUsage, Table, UnmetRequest, UsageBucket
+from labgpu.services.usage import Heatmap, Summary, UsageService
 
 #: The page's fixed ranges: name -> span.
 RANGES: dict[str, timedelta] = {
@@ -40,23 +40,22 @@ class UsageView:
     members: list[MemberUsage]
     unmet: list[UnmetRequest]
     offloaded: list[UsageRow]
+    summary: Summary
 
     @property
     def has_samples(self) -> bool:
         """True if any GPU reading was rolled up inside the range."""
         return any(self.series.values())
 
-    def totals(self) -> tuple[float, float, float | None]:
-        """(observed GPU-hours, busy GPU-hours, mean utilisation %) over every group."""
-        observed = busy = util_sum = 0.0
-        util_n = 0
-        for buckets in self.series.values():
-            for bucket in buckets:
-                observed += bucket.observed_s
-                busy += bucket.busy_s
-                util_sum += bucket.util_sum
-                util_n += bucket.util_n
-        return observed / 3600, busy / 3600, (util_sum / util_n if util_n else None)
+    @property
+    def no_capacity(self) -> list[UnmetRequest]:
+        """Requests the lab had no GPUs for when wanted (the unmet demand)."""
+        return [r for r in self.unmet if r.no_capacity]
+
+    @property
+    def refused(self) -> list[UnmetRequest]:
+        """Requests one of the lab's rules refused."""
+        return [r for r in self.unmet if not r.no_capacity]
 
 
 def load_usage(usage: UsageService, start: datetime, end: datetime, by: str) -> UsageView:
@@ -72,6 +71,7 @@ def load_usage(usage: UsageService, start: datetime, end: datetime, by: str) -> 
         members=usage.members(start, end),
         unmet=usage.unmet(start, end),
         offloaded=usage.offloaded(start, end),
+        summary=usage.summary(start, end),
     )
 
 
@@ -128,8 +128,8 @@ def heatmap_table(heatmap: Heatmap) -> Table:
 
 
 def members_table(members: list[MemberUsage]) -> Table:
-    """One row per member: booked, used, idle-while-booked, unbooked, offloaded GPU-hours."""
-    columns = tuple(MemberUsage("").as_row())
+    """One row per member: the figures of ``MEMBER_FIGURES``, as ``labgpu usage --csv``."""
+    columns = ("user", *MEMBER_FIGURES)
     return Table(columns, [tuple(m.as_row().values()) for m in members])
 
 
@@ -144,10 +144,12 @@ def unmet_table(requests: list[UnmetRequest]) -> Table:
             r.asked_at.astimezone().isoformat(timespec="minutes"),
             r.wanted_at.astimezone().isoformat(timespec="minutes"),
             None if r.earliest_at is None else r.earliest_at.astimezone().isoformat("T", "minutes"),
+            "no_capacity" if r.refused_rule is None else "refused",
+            r.refused_rule,
         )
         for r in requests
     ]
-    columns = ("user", "model", "gpus", "hours", "asked", "wanted", "earliest")
+    columns = ("user", "model", "gpus", "hours", "asked", "wanted", "earliest", "outcome", "rule")
     return Table(columns, rows)
 
 
@@ -161,8 +163,21 @@ def offloaded_by_cluster(rows: list[UsageRow]) -> dict[str, tuple[int, float]]:
 
 
 def offloaded_table(rows: list[UsageRow]) -> Table:
-    """Offloaded GPU-hours per cluster."""
-    found = offloaded_by_cluster(rows)
+    """Offloaded jobs and GPU-hours per month, member and cluster."""
     return Table(
-        ("cluster", "jobs", "gpu_hours"), [(c, j, round(h, 3)) for c, (j, h) in found.items()]
+        ("month", "user", "cluster", "jobs", "gpu_hours"),
+        [(r.month, r.user_name, r.cluster, r.jobs, round(r.gpu_hours, 3)) for r in rows],
     )
+
+
+def offloaded_by_member(rows: list[UsageRow]) -> tuple[list[str], list[tuple[str, list[float]]]]:
+    """Members (most offloaded first) and, per month, each member's offloaded GPU-hours: the
+    Offloaded tab's bars."""
+    per_member: dict[str, float] = defaultdict(float)
+    per_month: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in rows:
+        per_member[row.user_name] += row.gpu_hours
+        per_month[row.month][row.user_name] += row.gpu_hours
+    members = sorted(per_member, key=lambda m: (-per_member[m], m))
+    months = [(month, [per_month[month][m] for m in members]) for month in sorted(per_month)]
+    return members, months

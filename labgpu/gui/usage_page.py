@@ -34,7 +34,7 @@ from labgpu.gui.usage_data import (
     heatmap_table,
     load_usage,
     members_table,
-    offloaded_by_cluster,
+    offloaded_by_member,
     offloaded_table,
     series_table,
     unmet_table,
@@ -110,12 +110,30 @@ class UsagePage(QWidget):
         layout.addWidget(self.utilisation, 1)
         return tab
 
+    def _make_members(self) -> QWidget:
+        """The Members tab: the bars, and what each of them counts."""
+        self.member_notes = QLabel(
+            self.tr(
+                "Held by a process: time a process of theirs sat on a GPU, busy or not, booked "
+                "or not. It exceeds Booked when members run without a booking. Booked but idle: "
+                "booked time in which the GPU computed nothing."
+            )
+        )
+        self.member_notes.setObjectName("hint")
+        self.member_notes.setWordWrap(True)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(self.member_bars, 1)
+        layout.addWidget(self.member_notes)
+        return tab
+
     def _make_tabs(self) -> None:
         self.utilisation = UtilisationChart()
         self.heatmap = HeatmapChart()
         self.member_bars = BarChart(self.tr("GPU-hours"))
         self.demand = DemandPanel()
-        self.offload_bars = BarChart(self.tr("GPU-hours"))
+        self.offload_bars = BarChart(self.tr("Offloaded GPU-hours"))
         empty = self.tr(
             "No usage recorded in this range yet — the collector rolls samples up every minute."
         )
@@ -133,7 +151,7 @@ class UsagePage(QWidget):
         tabs = (
             (self._make_grouping(), self.tr("Utilisation"), empty),
             (self.heatmap, self.tr("Heatmap"), empty),
-            (self.member_bars, self.tr("Members"), no_members),
+            (self._make_members(), self.tr("Members"), no_members),
             (self.demand, self.tr("Unmet demand"), ""),
             (self.offload_bars, self.tr("Offloaded"), no_offload),
         )
@@ -261,22 +279,20 @@ class UsagePage(QWidget):
             [m.user_name for m in members],
             [
                 (self.tr("Booked"), [m.booked_h for m in members]),
-                (self.tr("Used"), [m.used_h for m in members]),
-                (self.tr("Idle while booked"), [m.idle_booked_h for m in members]),
-                (self.tr("In use without a booking"), [m.unbooked_h for m in members]),
+                (self.tr("Held by a process"), [m.process_h for m in members]),
+                (self.tr("Booked but idle"), [m.idle_booked_h for m in members]),
+                (self.tr("Held without a booking"), [m.unbooked_h for m in members]),
             ],
         )
-        self.demand.set_data(view.unmet, members)
-        clusters = offloaded_by_cluster(view.offloaded)
-        self.offload_bars.set_bars(
-            list(clusters), [(self.tr("GPU-hours"), [h for _j, h in clusters.values()])]
-        )
+        self.demand.set_data(view.unmet, members, view.summary)
+        offloaders, months = offloaded_by_member(view.offloaded)
+        self.offload_bars.set_bars(offloaders, months)
         shown = (
             view.has_samples,
             view.has_samples and bool(view.heatmap.labels),
-            any(m.booked_h or m.used_h for m in members),
+            any(m.booked_h or m.process_h for m in members),
             True,
-            bool(clusters),
+            bool(offloaders),
         )
         for n, has_data in enumerate(shown):
             stack = self.tabs.widget(n)
@@ -291,27 +307,42 @@ class UsagePage(QWidget):
         return isinstance(stack, QStackedWidget) and stack.currentIndex() == 1
 
     def _summary(self, view: UsageView) -> str:
-        observed, busy, util = view.totals()
-        booked = sum(m.booked_h for m in view.members)
-        offloaded = sum(h for _j, h in offloaded_by_cluster(view.offloaded).values())
-        if not view.has_samples:
-            return self.tr("{start} – {end}: no GPU readings.").format(
-                start=_day(view.start), end=_day(view.end - timedelta(seconds=1))
+        s = view.summary
+        first, last = _day(view.start), _day(view.end - timedelta(seconds=1))
+        notes = []
+        if s.partial:
+            notes.append(
+                self.tr("The range runs into the future: figures count up to now ({now}).").format(
+                    now=_minute(s.until)
+                )
             )
-        return self.tr(
+        if s.history_from is None:
+            notes.append(self.tr("No usage history is kept yet."))
+        elif s.starts_late and s.history_from < s.until:
+            notes.append(
+                self.tr("Usage history starts {day}: nothing is known of the time before.").format(
+                    day=_day(s.history_from)
+                )
+            )
+        if not view.has_samples:
+            text = self.tr("{start} – {end}: no GPU readings.").format(start=first, end=last)
+            return " ".join([text, *notes])
+        text = self.tr(
             "{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean "
-            "utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded, "
-            "{unmet} unmet requests."
+            "utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded; "
+            "{unmet} requests found no free GPUs when wanted, {refused} were refused by a rule."
         ).format(
-            start=_day(view.start),
-            end=_day(view.end - timedelta(seconds=1)),
-            busy_pct=f"{100 * busy / observed:.0f}" if observed else "–",
-            observed=hours_label(observed),
-            util="–" if util is None else f"{util:.0f}",
-            booked=hours_label(booked),
-            offloaded=hours_label(offloaded),
-            unmet=len(view.unmet),
+            start=first,
+            end=last,
+            busy_pct="–" if s.busy_pct is None else f"{s.busy_pct:.0f}",
+            observed=hours_label(s.observed_h),
+            util="–" if s.mean_util_pct is None else f"{s.mean_util_pct:.0f}",
+            booked=hours_label(s.booked_h),
+            offloaded=hours_label(s.offloaded_h),
+            unmet=s.unmet,
+            refused=s.refused,
         )
+        return " ".join([text, *notes])
 
     # -- export ----------------------------------------------------------------------------
 
@@ -416,3 +447,7 @@ class UsagePage(QWidget):
 
 def _day(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d")
+
+
+def _minute(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

@@ -19,18 +19,24 @@ if TYPE_CHECKING:
 
 
 def ask_report(page: UsagePage) -> None:
-    """Ask for a month (the last complete one first) and a file, then write its report."""
-    months = recent_months(page.clock(), 12)
-    month, ok = QInputDialog.getItem(
+    """Ask for a month (the last complete one first; the month in progress and the months
+    with history besides) and a file, then write its report."""
+    history = page.view.summary.history_from if page.view is not None else None
+    months = report_months(page.clock(), history)
+    current = months[0]
+    in_progress = QCoreApplication.translate("UsageReport", "{month} (in progress, up to now)")
+    labels = [in_progress.format(month=current), *months[1:]]
+    label, ok = QInputDialog.getItem(
         page,
         QCoreApplication.translate("UsageReport", "Monthly report"),
         QCoreApplication.translate("UsageReport", "Month:"),
-        months,
-        0,
+        labels,
+        1 if len(labels) > 1 else 0,
         False,
     )
     if not ok:
         return
+    month = months[labels.index(label)]
     path = page.ask_path(
         QCoreApplication.translate("UsageReport", "Save monthly report"),
         f"labgpu-report-{month}.pdf",
@@ -68,6 +74,18 @@ def write_report(page: UsagePage, month: str, path: Path) -> None:
             page.show_message(handle_error(page, error) or "")
 
     run_task(lambda: report.gather(page.labgpu, month, zone), done, context=page)
+
+
+def report_months(now: datetime, history_from: datetime | None, count: int = 24) -> list[str]:
+    """The month in progress, then up to ``count`` complete months before it, latest first,
+    back to the month the kept history starts in (``history_from``; None: not known)."""
+    local = now.astimezone()
+    months = [f"{local.year:04d}-{local.month:02d}", *recent_months(now, count)]
+    if history_from is None:
+        return months[:13]
+    first = history_from.astimezone()
+    oldest = f"{first.year:04d}-{first.month:02d}"
+    return [m for m in months if m >= oldest] or months[:1]
 
 
 def recent_months(now: datetime, count: int) -> list[str]:

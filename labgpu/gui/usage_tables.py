@@ -1,9 +1,10 @@
-"""The Usage page's *Unmet demand* tab: requests the lab could not serve in time, and each
-member's pending and rejected approvals."""
+"""The Usage page's *Unmet demand* tab: requests the lab had no GPUs for when wanted (the unmet
+demand), requests one of the lab's rules refused (not missing GPUs), work sent to clusters, and
+each member's counts with their pending and rejected approvals."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -15,8 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labgpu.core.usage import MemberUsage, UnmetRequest
+from labgpu.core.usage import MemberUsage, UnmetRequest, hours_label
 from labgpu.gui.usage_charts import local_time
+from labgpu.services.usage import Summary
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -41,13 +43,24 @@ def _fill(table: QTableWidget, rows: list[list[str]], numeric: set[int]) -> None
             table.setItem(r, c, item)
 
 
+def _titled(title: str, table: QTableWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QLabel(title))
+    layout.addWidget(table)
+    return box
+
+
 class DemandPanel(QWidget):
-    """How many requests went unmet, which, and approvals per member."""
+    """Unmet demand (no capacity), requests refused by a rule, offloaded work, and counts per
+    member: three different things a PI must not add up."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.count = QLabel()
         self.count.setObjectName("heading")
+        self.count.setWordWrap(True)
         self.unmet = _table(
             [
                 self.tr("Member"),
@@ -58,34 +71,64 @@ class DemandPanel(QWidget):
                 self.tr("Waited"),
             ]
         )
-        self.requests = _table(
-            [self.tr("Member"), self.tr("Unmet"), self.tr("Pending"), self.tr("Rejected")]
+        self.refused = _table(
+            [
+                self.tr("Member"),
+                self.tr("GPUs"),
+                self.tr("Hours"),
+                self.tr("Asked"),
+                self.tr("Rule"),
+            ]
         )
-        for column in (1, 2, 3):  # the counts share the width, not the last column alone
+        self.requests = _table(
+            [
+                self.tr("Member"),
+                self.tr("No capacity"),
+                self.tr("Refused"),
+                self.tr("Pending"),
+                self.tr("Rejected"),
+            ]
+        )
+        for column in (1, 2, 3, 4):  # the counts share the width, not the last column alone
             self.requests.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.Stretch
             )
-        requests_box = QWidget()
-        box = QVBoxLayout(requests_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(QLabel(self.tr("Requests per member")))
-        box.addWidget(self.requests)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(_titled(self.tr("No free GPUs when wanted (unmet demand)"), self.unmet))
+        left.addWidget(_titled(self.tr("Refused by a lab rule (not missing GPUs)"), self.refused))
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.unmet)
-        splitter.addWidget(requests_box)
+        splitter.addWidget(left)
+        splitter.addWidget(_titled(self.tr("Requests per member"), self.requests))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.count)
         layout.addWidget(splitter, 1)
 
-    def set_data(self, unmet: list[UnmetRequest], members: list[MemberUsage]) -> None:
-        """Show ``unmet`` requests and the members' request counts."""
-        self.count.setText(
-            self.tr("{count} requests could not start when wanted.").format(count=len(unmet))
+    def set_data(
+        self, requests: list[UnmetRequest], members: list[MemberUsage], summary: Summary
+    ) -> None:
+        """Show the range's ``requests`` (unmet and refused) and the members' counts."""
+        unmet = [r for r in requests if r.no_capacity]
+        refused = [r for r in requests if not r.no_capacity]
+        parts = [
+            self.tr("{count} requests found no free GPUs when wanted ({hours} GPU-hours).").format(
+                count=len(unmet), hours=hours_label(summary.unmet_gpu_h)
+            )
             if unmet
             else self.tr("Every request in this range got GPUs when it was wanted.")
-        )
+        ]
+        if refused:
+            parts.append(self.tr("{count} were refused by a lab rule.").format(count=len(refused)))
+        if summary.offloaded_jobs:
+            parts.append(
+                self.tr("{jobs} jobs ({hours} GPU-hours) went to clusters.").format(
+                    jobs=summary.offloaded_jobs, hours=hours_label(summary.offloaded_h)
+                )
+            )
+        self.count.setText(" ".join(parts))
         rows = [
             [
                 r.user_name,
@@ -100,9 +143,37 @@ class DemandPanel(QWidget):
             for r in unmet
         ]
         _fill(self.unmet, rows, {2})
-        asked = [m for m in members if m.unmet or m.pending or m.rejected]
-        counts = [[m.user_name, str(m.unmet), str(m.pending), str(m.rejected)] for m in asked]
-        _fill(self.requests, counts, {1, 2, 3})
+        refusals = [
+            [
+                r.user_name,
+                f"{r.model} × {r.count}",
+                f"{r.hours:g}",
+                local_time(r.asked_at.timestamp()),
+                rule_label(r.refused_rule or ""),
+            ]
+            for r in refused
+        ]
+        _fill(self.refused, refusals, {2})
+        asked = [m for m in members if m.unmet or m.refused or m.pending or m.rejected]
+        counts = [
+            [m.user_name, str(m.unmet), str(m.refused), str(m.pending), str(m.rejected)]
+            for m in asked
+        ]
+        _fill(self.requests, counts, {1, 2, 3, 4})
+
+
+def rule_label(rule: str) -> str:
+    """A rule's name as the Rules page calls it."""
+    labels = {
+        "max_hours": QCoreApplication.translate("DemandPanel", "longest booking"),
+        "horizon_days": QCoreApplication.translate("DemandPanel", "how far ahead"),
+        "max_gpus_at_once": QCoreApplication.translate("DemandPanel", "GPUs at once"),
+        "weekly_quota_gpu_hours": QCoreApplication.translate("DemandPanel", "weekly quota"),
+        "bookable": QCoreApplication.translate("DemandPanel", "bookable GPUs"),
+        "model": QCoreApplication.translate("DemandPanel", "bookable models"),
+        "count": QCoreApplication.translate("DemandPanel", "GPUs in one request"),
+    }
+    return labels.get(rule, rule)
 
 
 def _duration(seconds: float) -> str:

@@ -255,7 +255,14 @@ class BookingService:
         window, chosen, status = self._check_rules(gpu_ids, start, end)
         ids = [g.id for g in chosen if g.id is not None]
         created = self.store.create_bookings(
-            str(uuid.uuid4()), ids, self.user, window, status, note.strip(), self.user
+            str(uuid.uuid4()),
+            ids,
+            self.user,
+            window,
+            status,
+            note.strip(),
+            self.user,
+            created_at=self.clock(),
         )
         return groups_of(self.views(created))[0]
 
@@ -316,7 +323,34 @@ class BookingService:
         starting within ``UNBOOKED_BLOCK``, GPUs running another member's unbooked process.
         When the member's own rules refuse every window that is free, the refusal of the
         latest one is raised (``RuleRefusedError``): it says why nothing is offered.
+
+        The PI's evidence is recorded as a side effect: a search the lab cannot serve within
+        ``UNMET_AFTER`` of the wanted time is unmet demand; one a lab rule refuses (exit 3,
+        not malformed input) is recorded with that rule, apart from it.
         """
+        wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
+        try:
+            options = self._find_slots(
+                model, count, duration, min_memory_mb, after, deadline, same_server, alternatives
+            )
+        except RuleRefusedError as exc:
+            if exc.exit_code == RefusedError.exit_code:  # a lab rule, not malformed input
+                self._note_unmet(model, count, duration, wanted, [], refused_rule=exc.rule)
+            raise
+        self._note_unmet(model, count, duration, wanted, options)
+        return options
+
+    def _find_slots(
+        self,
+        model: str | None,
+        count: int,
+        duration: timedelta,
+        min_memory_mb: int | None,
+        after: datetime | None,
+        deadline: datetime | None,
+        same_server: bool,
+        alternatives: int,
+    ) -> list[SlotOption]:
         rules, now = self.rules(), self.clock()
         check_length(rules, duration)
         if duration <= timedelta(0):
@@ -338,7 +372,6 @@ class BookingService:
         )
         if not options and limit.refusal is not None:
             raise limit.refusal
-        self._note_unmet(model, count, duration, start, options)
         return options
 
     def _note_unmet(
@@ -348,8 +381,10 @@ class BookingService:
         duration: timedelta,
         wanted: datetime,
         options: Sequence[SlotOption],
+        refused_rule: str | None = None,
     ) -> None:
-        """Remember a request the lab cannot serve in time (the PI's *unmet demand*)."""
+        """Remember a request the lab did not serve in time: no capacity when wanted (the
+        PI's *unmet demand*), or refused by one of the lab's rules (``refused_rule``)."""
         from labgpu.core.usage import UnmetRequest
         from labgpu.services.usage import UNMET_AFTER, UsageService
 
@@ -364,6 +399,7 @@ class BookingService:
             asked_at=self.clock(),
             wanted_at=wanted,
             earliest_at=earliest,
+            refused_rule=refused_rule,
         )
         try:
             UsageService(self.store, self.clock).record_unmet(request)
@@ -613,7 +649,11 @@ class BookingService:
         """Approve a pending request: it becomes booked."""
         group = self._pending(ref, "approve")
         updated = self.store.update_group(
-            group.group_id, actor=self.user, status=BookingStatus.BOOKED, decided_by=self.user
+            group.group_id,
+            actor=self.user,
+            status=BookingStatus.BOOKED,
+            decided_by=self.user,
+            decided_at=self.clock(),
         )
         return groups_of(self.views(updated))[0]
 
@@ -629,6 +669,7 @@ class BookingService:
             status=BookingStatus.CANCELLED,
             decided_by=self.user,
             decision_reason=f"rejected by {self.user}: {reason}",
+            decided_at=self.clock(),
         )
         return groups_of(self.views(updated))[0]
 

@@ -338,8 +338,8 @@ def write_usage_history(store: Store, lab: DemoLab, gpu_ids: Sequence[int], end:
 
 def write_unmet(store: Store, lab: DemoLab) -> int:
     """Record the model's unmet requests as a slot search records them, asked when wanted, with
-    the lab's earliest slot where there was one (none: nothing within 48 hours, or longer than
-    the rules allow)."""
+    the lab's earliest slot where there was one (none: nothing within 48 hours), and the rule
+    that refused the ones longer than the rules allow."""
     for request in lab.unmet:
         store.usage.add_unmet(
             Unmet(
@@ -350,6 +350,7 @@ def write_unmet(store: Store, lab: DemoLab) -> int:
                 asked_at=min(request.wanted_at, lab.now),
                 wanted_at=request.wanted_at,
                 earliest_at=request.earliest_at,
+                refused_rule=request.refused_rule,
             )
         )
     return len(lab.unmet)

@@ -10,11 +10,11 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import LabgpuError, UsageError
 from labgpu.core.offload import UsageRow
 from labgpu.core.usage import (
     HOUR,
@@ -69,27 +69,87 @@ class Heatmap:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The lab over a range, in GPU-hours: the figures at the top of the PI's report."""
+    """The lab over a range, in GPU-hours: the figures at the top of the PI's report.
+
+    Figures count time from ``start`` up to ``until``: the range's ``end``, or now for a
+    range that runs into the future (``partial``). ``history_from``: the oldest usage kept.
+    """
 
     start: datetime
     end: datetime
+    until: datetime
     gpus: int
     capacity_h: float
     observed_h: float
     busy_h: float
     mean_util_pct: float | None
     booked_h: float
+    process_h: float
     idle_booked_h: float
     unbooked_h: float
     offloaded_h: float
+    offloaded_jobs: int
     unmet: int
+    unmet_gpu_h: float
+    refused: int
+    refused_by_rule: dict[str, int]
     pending: int
     rejected: int
+    history_from: datetime | None
 
     @property
     def busy_pct(self) -> float | None:
         """Busy share of the observed GPU-time."""
         return 100.0 * self.busy_h / self.observed_h if self.observed_h else None
+
+    @property
+    def partial(self) -> bool:
+        """True if the range runs past now: its figures stop at ``until``."""
+        return self.until < self.end
+
+    def as_dict(self) -> dict[str, object]:
+        """The totals for ``labgpu usage --json`` (GPU-hours rounded to 3 decimals)."""
+
+        def hours(value: float) -> float:
+            return round(value, 3)
+
+        return {
+            "gpus": self.gpus,
+            "capacity_gpu_hours": hours(self.capacity_h),
+            "observed_gpu_hours": hours(self.observed_h),
+            "busy_gpu_hours": hours(self.busy_h),
+            "busy_pct": None if self.busy_pct is None else round(self.busy_pct, 1),
+            "mean_util_pct": None if self.mean_util_pct is None else round(self.mean_util_pct, 1),
+            "booked_gpu_hours": hours(self.booked_h),
+            "process_gpu_hours": hours(self.process_h),
+            "idle_booked_gpu_hours": hours(self.idle_booked_h),
+            "unbooked_process_gpu_hours": hours(self.unbooked_h),
+            "offloaded_gpu_hours": hours(self.offloaded_h),
+            "offloaded_jobs": self.offloaded_jobs,
+            "unmet_requests": self.unmet,
+            "unmet_gpu_hours": hours(self.unmet_gpu_h),
+            "refused_requests": self.refused,
+            "refused_by_rule": dict(self.refused_by_rule),
+            "pending_requests": self.pending,
+            "rejected_requests": self.rejected,
+        }
+
+    @property
+    def starts_late(self) -> bool:
+        """True if the kept history starts after the range does (or there is none)."""
+        return self.history_from is None or self.history_from > self.start
+
+
+#: A read of whole rollup buckets: (level, first bucket, end of the last, share of them that
+#: lies inside the range asked for).
+Piece = tuple[Level, int, int, float]
+
+
+def _scaled(bucket: UsageBucket, share: float) -> UsageBucket:
+    """``bucket``'s GPU-time cut to ``share`` of it (its utilisation means stay)."""
+    if share >= 1.0:
+        return bucket
+    return replace(bucket, observed_s=bucket.observed_s * share, busy_s=bucket.busy_s * share)
 
 
 class UsageService:
@@ -161,6 +221,64 @@ class UsageService:
             parts += usage.buckets(MINUTE, split, hi, step, by_gpu)
         return merge_all(parts)
 
+    def _until(self, end: datetime) -> datetime:
+        """Where figures over a range ending at ``end`` stop: ``end``, or now if later."""
+        return min(end, self.clock())
+
+    def history_start(self) -> datetime | None:
+        """The oldest usage kept at any resolution (None: none yet)."""
+        kept = [v for v in self.store.usage.oldest().values() if v is not None]
+        return datetime.fromtimestamp(min(kept), UTC) if kept else None
+
+    def _pieces(self, level: Level, lo: int, hi: int) -> list[Piece]:
+        """``[lo, hi)`` (exact epoch seconds) as reads of whole rollup buckets.
+
+        Whole hours from the hourly rollups (``level`` HOUR); the parts before the first and
+        after the last whole hour, and the hours not rolled up yet, from minutes; a minute (or,
+        where minutes are no longer kept, an hour) that is only partly inside counts that part.
+        """
+        if hi <= lo:
+            return []
+        if level is HOUR:
+            first, last = -(-lo // 3600) * 3600, hi // 3600 * 3600
+            _minute_done, hour_done = self.store.usage.watermarks()
+            last = first if hour_done is None else min(last, hour_done)
+            if last > first:
+                middle: Piece = (HOUR, first, last, 1.0)
+                return [*self._edge(lo, first), middle, *self._edge(last, hi)]
+        return self._edge(lo, hi)
+
+    def _edge(self, lo: int, hi: int) -> list[Piece]:
+        """``[lo, hi)`` from minutes where they are kept, else from hours, shared out."""
+        if hi <= lo:
+            return []
+        kept_from = self.store.usage.oldest()[MINUTE.name]
+        if kept_from is None or kept_from > lo // 60 * 60:
+            first_hour = lo // 3600 * 3600
+            return [
+                (HOUR, h, h + 3600, (min(hi, h + 3600) - max(lo, h)) / 3600)
+                for h in range(first_hour, hi, 3600)
+            ]
+        first, last = -(-lo // 60) * 60, hi // 60 * 60
+        if last < first:  # inside one minute
+            return [(MINUTE, last, first, (hi - lo) / 60)]
+        pieces: list[Piece] = []
+        if lo < first:
+            pieces.append((MINUTE, first - 60, first, (first - lo) / 60))
+        if last > first:
+            pieces.append((MINUTE, first, last, 1.0))
+        if hi > last:
+            pieces.append((MINUTE, last, last + 60, (hi - last) / 60))
+        return pieces
+
+    def _exact_gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
+        """One bucket per GPU summing exactly ``[lo, hi)``."""
+        by_gpu: dict[int, list[UsageBucket]] = defaultdict(list)
+        for piece_level, a, b, share in self._pieces(level, lo, hi):
+            for part in self.store.usage.gpu_totals(piece_level, a, b):
+                by_gpu[part.gpu_id or 0].append(_scaled(part, share))
+        return [sum_buckets(p, gpu_id=g) for g, p in by_gpu.items()]
+
     # -- graphs -------------------------------------------------------------------------------
 
     def series(
@@ -184,7 +302,7 @@ class UsageService:
         step = pick_step(level, span, max_points or 2000)
         lo, hi = epoch(start) // step * step, epoch(end)
         if by == "lab":
-            return level, {"lab": self._buckets(level, lo, hi, step, by_gpu=False)}
+            return level, {"lab": self._clip_last(self._buckets(level, lo, hi, step, False), hi)}
         keys = self.store.usage.gpu_keys()
         grouped: dict[str, dict[int, list[UsageBucket]]] = defaultdict(lambda: defaultdict(list))
         for bucket in self._buckets(level, lo, hi, step, by_gpu=True):
@@ -194,10 +312,31 @@ class UsageService:
             label = _label(key, by)
             grouped[label][bucket.start].append(bucket)
         found = {
-            label: [sum_buckets(parts) for _, parts in sorted(per_start.items())]
+            label: self._clip_last([sum_buckets(p) for _, p in sorted(per_start.items())], hi)
             for label, per_start in grouped.items()
         }
         return level, dict(sorted(found.items()))
+
+    def _clip_last(self, buckets: list[UsageBucket], hi: int) -> list[UsageBucket]:
+        """Buckets up to where readings are rolled up: a last bucket whose hour is not rolled
+        up yet counts as long as the part of it its minutes cover (its busy GPUs are then a
+        mean over that part, not a drop), and one wholly after that is left out."""
+        minute_done, hour_done = self.store.usage.watermarks()
+        read_to = -(-hi // 60) * 60  # minute rows starting before ``hi`` are read whole
+        until = read_to if minute_done is None else min(read_to, minute_done)
+        kept = list(buckets)
+        while kept:
+            last = kept[-1]
+            end = last.start + last.length
+            if hour_done is not None and end <= hour_done and last.length >= 3600:
+                break  # from the hourly rollups: complete
+            if last.start >= until:
+                kept.pop()
+                continue
+            if end > until:
+                kept[-1] = last.clipped(until - last.start)
+            break
+        return kept
 
     def gpu_series(
         self, gpu_id: int, start: datetime, end: datetime
@@ -248,41 +387,50 @@ class UsageService:
     # -- people -------------------------------------------------------------------------------
 
     def members(self, start: datetime, end: datetime) -> list[MemberUsage]:
-        """Per member: booked vs used GPU-hours, idle while booked, in use without a booking,
-        offloaded GPU-hours, unmet/pending/rejected requests; busiest first."""
+        """Per member: booked and process GPU-hours, idle while booked, held without a
+        booking, offloaded GPU-hours, unmet/refused/pending/rejected requests; busiest first.
+
+        Counted from ``start`` to ``end`` or now, whichever is earlier (a future booking is
+        not booked time yet)."""
         usage = self.store.usage
-        level = self.level_for(start, end)
+        until = self._until(end)
+        if until <= start:
+            return []
+        level = self.level_for(start, until)
         if level is RAW:
             level = MINUTE
-        lo, hi = epoch(start) // level.seconds * level.seconds, epoch(end)
+        lo, hi = epoch(start), epoch(until)
+        first = lo // level.seconds * level.seconds
         states = {
             (b.gpu_id or 0, b.start): GpuBucketState(b.busy_s, b.observed_s)
-            for b in self._buckets(level, lo, hi, level.seconds, by_gpu=True)
+            for b in self._buckets(level, first, hi, level.seconds, by_gpu=True)
         }
         used = self._user_seconds(level, lo, hi)
-        spans = usage.booked_spans(start, end)
-        found = member_usage(spans, used, states, level.seconds, epoch(start), hi)
-        for row in self.offloaded(start, end):
+        spans = usage.booked_spans(start, until)
+        found = member_usage(spans, used, states, level.seconds, lo, hi)
+        for row in self.offloaded(start, until):
             found.setdefault(row.user_name, MemberUsage(row.user_name)).offloaded_h += row.gpu_hours
-        for request in self.unmet(start, end):
-            found.setdefault(request.user_name, MemberUsage(request.user_name)).unmet += 1
-        for user, (pending, rejected) in usage.request_counts(start, end).items():
+        for request in self.unmet(start, until):
+            member = found.setdefault(request.user_name, MemberUsage(request.user_name))
+            if request.no_capacity:
+                member.unmet += 1
+            else:
+                member.refused += 1
+        for user, (pending, rejected) in usage.request_counts(start, until).items():
             member = found.setdefault(user, MemberUsage(user))
             member.pending, member.rejected = pending, rejected
-        return sorted(found.values(), key=lambda m: (-(m.used_h + m.booked_h), m.user_name))
+        return sorted(found.values(), key=lambda m: (-(m.process_h + m.booked_h), m.user_name))
 
     def _user_seconds(self, level: Level, lo: int, hi: int) -> list[UserSeconds]:
-        usage = self.store.usage
-        if level is not HOUR:
-            return usage.user_seconds(level, lo, hi)
-        split = self._hours_until(lo, hi)
-        items = usage.user_seconds(HOUR, lo, split) if split > lo else []
-        if split < hi:  # the last, incomplete hours: their minutes, counted per hour
-            per_hour: dict[tuple[int, int, str], float] = defaultdict(float)
-            for item in usage.user_seconds(MINUTE, split, hi):
-                per_hour[(item.start // 3600 * 3600, item.gpu_id, item.user_name)] += item.gpu_s
-            items += [UserSeconds(b, g, u, v) for (b, g, u), v in per_hour.items()]
-        return items
+        """Members' process GPU-seconds in exactly ``[lo, hi)``, per GPU and ``level`` bucket
+        (the edges' and the last, incomplete hours' from their minutes)."""
+        size = level.seconds
+        per_bucket: dict[tuple[int, int, str], float] = defaultdict(float)
+        for piece_level, a, b, share in self._pieces(level, lo, hi):
+            for item in self.store.usage.user_seconds(piece_level, a, b):
+                key = (item.start // size * size, item.gpu_id, item.user_name)
+                per_bucket[key] += item.gpu_s * share
+        return [UserSeconds(b, g, u, v) for (b, g, u), v in per_bucket.items()]
 
     def unmet(self, start: datetime, end: datetime) -> list[UnmetRequest]:
         """Requests the lab could not serve in time, asked in ``[start, end)``."""
@@ -292,11 +440,12 @@ class UsageService:
         """Remember an unmet request (not twice within ``UNMET_DEDUP``); True if stored."""
         recent = self.store.usage.unmet(request.asked_at - UNMET_DEDUP, request.asked_at)
         for seen in recent:
-            if (seen.user_name, seen.model, seen.count, seen.hours) == (
+            if (seen.user_name, seen.model, seen.count, seen.hours, seen.refused_rule) == (
                 request.user_name,
                 request.model,
                 request.count,
                 request.hours,
+                request.refused_rule,
             ):
                 return False
         self.store.usage.add_unmet(request)
@@ -309,30 +458,43 @@ class UsageService:
     # -- tables and totals ----------------------------------------------------------------------
 
     def summary(self, start: datetime, end: datetime) -> Summary:
-        """The lab's totals over ``[start, end)``."""
-        level = self.level_for(start, end)
+        """The lab's totals over ``[start, end)``, counted up to now (``Summary.until``)."""
+        until = max(start, self._until(end))
+        level = self.level_for(start, until) if until > start else MINUTE
         if level is RAW:
             level = MINUTE
-        lo, hi = epoch(start) // level.seconds * level.seconds, epoch(end)
-        totals = self._buckets(level, lo, hi, level.seconds, by_gpu=False)
-        whole = sum_buckets(totals) if totals else None
+        per_gpu = self._exact_gpu_totals(level, epoch(start), epoch(until))
+        whole = sum_buckets(per_gpu) if per_gpu else None
         gpus = len(self.store.list_gpus())
         members = self.members(start, end)
+        requests = self.unmet(start, until)
+        lacking = [r for r in requests if r.no_capacity]
+        refused: dict[str, int] = defaultdict(int)
+        for request in requests:
+            if request.refused_rule is not None:
+                refused[request.refused_rule] += 1
         return Summary(
             start=start,
             end=end,
+            until=until,
             gpus=gpus,
-            capacity_h=gpus * (end - start).total_seconds() / 3600,
+            capacity_h=gpus * (until - start).total_seconds() / 3600,
             observed_h=(whole.observed_s if whole else 0.0) / 3600,
             busy_h=(whole.busy_s if whole else 0.0) / 3600,
             mean_util_pct=whole.util_mean if whole else None,
             booked_h=sum(m.booked_h for m in members),
+            process_h=sum(m.process_h for m in members),
             idle_booked_h=sum(m.idle_booked_h for m in members),
             unbooked_h=sum(m.unbooked_h for m in members),
             offloaded_h=sum(m.offloaded_h for m in members),
-            unmet=sum(m.unmet for m in members),
+            offloaded_jobs=sum(r.jobs for r in self.offloaded(start, until)),
+            unmet=len(lacking),
+            unmet_gpu_h=sum(r.gpu_hours for r in lacking),
+            refused=sum(refused.values()),
+            refused_by_rule=dict(sorted(refused.items())),
             pending=sum(m.pending for m in members),
             rejected=sum(m.rejected for m in members),
+            history_from=self.history_start(),
         )
 
     def table(self, by: str, start: datetime, end: datetime) -> Table:
@@ -345,17 +507,18 @@ class UsageService:
             member_rows = [m.as_row() for m in self.members(start, end)]
             columns = tuple(MemberUsage("").as_row())
             return Table(columns, [tuple(r.values()) for r in member_rows])
-        level = self.level_for(start, end)
+        until = max(start, self._until(end))
+        level = self.level_for(start, until) if until > start else MINUTE
         if level is RAW:
             level = MINUTE
-        lo, hi = epoch(start) // level.seconds * level.seconds, epoch(end)
+        lo, hi = epoch(start), epoch(until)
         keys = self.store.usage.gpu_keys()
         booked: dict[int, float] = defaultdict(float)
-        for span in self.store.usage.booked_spans(start, end):
-            booked[span.gpu_id] += (min(span.end, hi) - max(span.start, epoch(start))) / 3600
+        for span in self.store.usage.booked_spans(start, until):
+            booked[span.gpu_id] += max(0, min(span.end, hi) - max(span.start, lo)) / 3600
         groups: dict[str, list[UsageBucket]] = defaultdict(list)
         members: dict[str, set[int]] = defaultdict(set)
-        for per_gpu in self._gpu_totals(level, lo, hi):
+        for per_gpu in self._exact_gpu_totals(level, lo, hi):
             key = keys.get(per_gpu.gpu_id or 0)
             if key is not None:
                 groups[_label(key, by)].append(per_gpu)
@@ -391,19 +554,6 @@ class UsageService:
             )
         return Table(columns, rows)
 
-    def _gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
-        usage = self.store.usage
-        if level is not HOUR:
-            return usage.gpu_totals(level, lo, hi)
-        split = self._hours_until(lo, hi)
-        parts = usage.gpu_totals(HOUR, lo, split) if split > lo else []
-        if split < hi:
-            parts += usage.gpu_totals(MINUTE, split, hi)
-        by_gpu: dict[int, list[UsageBucket]] = defaultdict(list)
-        for part in parts:
-            by_gpu[part.gpu_id or 0].append(part)
-        return [sum_buckets(p, gpu_id=g) for g, p in by_gpu.items()]
-
 
 def _label(key: GpuKey, by: str) -> str:
     if by == "server":
@@ -428,7 +578,25 @@ def month_range(month: str, tz: tzinfo | None = None) -> tuple[datetime, datetim
     return start, end
 
 
+def check_month(month: str, zone: tzinfo, now: datetime) -> tuple[datetime, datetime]:
+    """A report's month as bounds in ``zone``; ``UsageError`` (exit 2) for a malformed month
+    or one that has not begun (nothing to report). The month in progress is fine: its figures
+    stop at now and say so."""
+    try:
+        start, end = month_range(month, zone)
+    except LabgpuError as exc:
+        raise UsageError(str(exc)) from None
+    if start > now:
+        current = now.astimezone(zone)
+        raise UsageError(
+            f"{month} has not begun: there is nothing to report yet; the latest report is "
+            f"{current.year:04d}-{current.month:02d} (up to now)"
+        )
+    return start, end
+
+
 __all__: Sequence[str] = (
+    "check_month",
     "GROUPINGS",
     "TABLE_BY",
     "Heatmap",

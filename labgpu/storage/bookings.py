@@ -59,6 +59,9 @@ class BookingRequest:
     window: Window
     status: BookingStatus
     note: str
+    #: When it was asked (the booking service's clock; None: now). The lab database stamps
+    #: members' bookings with its own clock whatever is given.
+    created_at: datetime | None = None
 
 
 def stored_status(status: BookingStatus) -> str:
@@ -189,6 +192,7 @@ def create(
             status=status,
             note=request.note,
             created_by=actor,
+            **({} if request.created_at is None else {"created_at": request.created_at}),
         )
         for gpu_id in sorted(request.gpu_ids)
     ]
@@ -210,6 +214,7 @@ class GroupChange:
     end: datetime | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
+    decided_at: datetime | None = None
 
 
 def _group_rows(s: Session, group_id: str) -> list[BookingRow]:
@@ -268,6 +273,8 @@ def update(s: Session, group_id: str, change: GroupChange, actor: str) -> list[B
             row.decided_by = change.decided_by
         if change.decision_reason is not None:
             row.decision_reason = change.decision_reason
+        if change.decided_at is not None:
+            row.decided_at = change.decided_at
     s.flush()
     detail = describe_changes(before, _fields(first))
     if detail:

@@ -267,6 +267,26 @@ BEGIN
 END
 $f$;
 
+-- A decision is dated by the database: approvals and rejections count in the month they were
+-- made, and nobody but a manager can move that date.
+CREATE OR REPLACE FUNCTION public.labgpu_bookings_decided_at() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF NOT public.labgpu_is('labgpu_manager') THEN
+      NEW.decided_at := NULL;
+    END IF;
+  ELSIF NEW.decided_by IS DISTINCT FROM OLD.decided_by THEN
+    NEW.decided_at := clock_timestamp();
+  ELSIF NEW.decided_at IS DISTINCT FROM OLD.decided_at
+        AND NOT public.labgpu_is('labgpu_manager') THEN
+    RAISE EXCEPTION 'permission denied: a decision keeps the time it was made'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END
+$f$;
+
 CREATE OR REPLACE FUNCTION public.labgpu_owner_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -526,6 +546,13 @@ def _triggers(conn: Connection) -> None:
         "labgpu_bookings_rules",
         "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION public.labgpu_bookings_rules()",
+    )
+    # After the rules (by name again): the decision's time is the database's.
+    trigger(
+        "bookings",
+        "labgpu_bookings_stamp",
+        "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
+        "EXECUTE FUNCTION public.labgpu_bookings_decided_at()",
     )
     trigger(
         "audit_log",

@@ -220,6 +220,8 @@ class BookingRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    #: When a request was approved or rejected (the lab database's clock there).
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class BookingHolderRow(Base):
@@ -455,3 +457,5 @@ class UnmetRequestRow(Base):
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     wanted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     earliest_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The rule that refused the request (null: the lab had no capacity when wanted).
+    refused_rule: Mapped[str | None] = mapped_column(String(32))

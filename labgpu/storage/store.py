@@ -334,6 +334,7 @@ class Store:
         status: BookingStatus,
         note: str,
         actor: str,
+        created_at: datetime | None = None,
     ) -> list[Booking]:
         """Book ``gpu_ids`` over ``window`` as one group, all or nothing (audited).
 
@@ -345,7 +346,7 @@ class Store:
             raise LabgpuError(f"booking group id {group_id!r} must be 1 to 36 characters (a UUID)")
         if len(set(gpu_ids)) != len(gpu_ids):
             raise LabgpuError(f"a GPU is listed twice in {list(gpu_ids)}; list each GPU once")
-        request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note)
+        request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note, created_at)
         with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
             return bookings.create(s, request, actor, self.booking_hook)
 
@@ -376,13 +377,14 @@ class Store:
         end: datetime | None = None,
         decided_by: str | None = None,
         decision_reason: str | None = None,
+        decided_at: datetime | None = None,
     ) -> list[Booking]:
         """Change a whole group in one transaction (audited ``booking.update``, before → after).
 
         A longer window (or a group coming back to life) is checked for conflicts and
         maintenance like a new booking, the group itself left out.
         """
-        change = GroupChange(status, end, decided_by, decision_reason)
+        change = GroupChange(status, end, decided_by, decision_reason, decided_at)
         span = partial(self._span, group_id, end)
         with self._no_double_booking(span, group_id), self._write() as s:
             return bookings.update(s, group_id, change, actor)

@@ -19,11 +19,13 @@ from sqlalchemy import (
     BigInteger,
     Engine,
     Table,
+    and_,
     bindparam,
     delete,
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -564,19 +566,29 @@ def add_unmet(s: Session, request: UnmetRequest) -> None:
             asked_at=request.asked_at,
             wanted_at=request.wanted_at,
             earliest_at=request.earliest_at,
+            refused_rule=request.refused_rule,
         )
     )
 
 
 def unmet(s: Session, lo: datetime, hi: datetime) -> list[UnmetRequest]:
-    """Unmet requests asked in ``[lo, hi)``, oldest first."""
+    """Unmet requests (no capacity or refused by a rule) asked in ``[lo, hi)``, oldest first."""
     query = (
         select(UnmetRequestRow)
         .where(UnmetRequestRow.asked_at >= lo, UnmetRequestRow.asked_at < hi)
         .order_by(UnmetRequestRow.asked_at, UnmetRequestRow.id)
     )
     return [
-        UnmetRequest(r.user_name, r.model, r.count, r.hours, r.asked_at, r.wanted_at, r.earliest_at)
+        UnmetRequest(
+            r.user_name,
+            r.model,
+            r.count,
+            r.hours,
+            r.asked_at,
+            r.wanted_at,
+            r.earliest_at,
+            r.refused_rule,
+        )
         for r in s.scalars(query)
     ]
 
@@ -608,17 +620,32 @@ def booked_spans(s: Session, lo: datetime, hi: datetime) -> list[BookedSpan]:
 
 
 def request_counts(s: Session, lo: datetime, hi: datetime) -> dict[str, tuple[int, int]]:
-    """``{member: (pending, rejected)}`` booking requests made in ``[lo, hi)`` (groups)."""
-    rejected = BookingRow.decision_reason.like("rejected%")
+    """``{member: (pending, rejected)}`` booking requests (groups) for ``[lo, hi)``.
+
+    *Pending*: asked in the range and still undecided at its end. *Rejected*: rejected in the
+    range, whenever asked (a decision counts in the month it was made; rows from before
+    decisions were dated count when asked).
+    """
+    decided = func.coalesce(BookingRow.decided_at, BookingRow.created_at)
+    rejected = and_(
+        BookingRow.status == "cancelled",
+        BookingRow.decision_reason.like("rejected%"),
+        decided >= lo,
+        decided < hi,
+    )
+    asked = and_(BookingRow.created_at >= lo, BookingRow.created_at < hi)
+    waiting = or_(
+        BookingRow.status == "pending",
+        and_(BookingRow.decided_by.is_not(None), BookingRow.decided_at >= hi),
+    )
+    group = func.count(func.distinct(BookingRow.group_id))
     query = (
         select(
             BookingRow.user_name,
-            func.count(func.distinct(BookingRow.group_id)).filter(BookingRow.status == "pending"),
-            func.count(func.distinct(BookingRow.group_id)).filter(
-                BookingRow.status == "cancelled", rejected
-            ),
+            group.filter(asked, waiting),
+            group.filter(rejected),
         )
-        .where(BookingRow.created_at >= lo, BookingRow.created_at < hi)
+        .where(or_(asked, rejected))
         .group_by(BookingRow.user_name)
     )
     return {u: (int(p or 0), int(r or 0)) for u, p, r in s.execute(query) if p or r}

@@ -651,8 +651,52 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>대기</translation>
     </message>
     <message>
-        <source>Unmet</source>
-        <translation>미충족</translation>
+        <source>Asked</source>
+        <translation>요청 시각</translation>
+    </message>
+    <message>
+        <source>Rule</source>
+        <translation>규칙</translation>
+    </message>
+    <message>
+        <source>No capacity</source>
+        <translation>자원 부족</translation>
+    </message>
+    <message>
+        <source>Refused</source>
+        <translation>규칙 거절</translation>
+    </message>
+    <message>
+        <source>{count} requests found no free GPUs when wanted ({hours} GPU-hours).</source>
+        <translation>{count}건의 요청이 원하는 시각에 빈 GPU를 찾지 못했습니다({hours} GPU-시간).</translation>
+    </message>
+    <message>
+        <source>longest booking</source>
+        <translation>최대 예약 시간</translation>
+    </message>
+    <message>
+        <source>how far ahead</source>
+        <translation>예약 가능 기간</translation>
+    </message>
+    <message>
+        <source>GPUs at once</source>
+        <translation>동시 보유 GPU 수</translation>
+    </message>
+    <message>
+        <source>weekly quota</source>
+        <translation>주간 할당량</translation>
+    </message>
+    <message>
+        <source>bookable GPUs</source>
+        <translation>예약 가능한 GPU</translation>
+    </message>
+    <message>
+        <source>bookable models</source>
+        <translation>예약 가능한 모델</translation>
+    </message>
+    <message>
+        <source>GPUs in one request</source>
+        <translation>한 요청의 GPU 수</translation>
     </message>
     <message>
         <source>Pending</source>
@@ -663,16 +707,28 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>거절됨</translation>
     </message>
     <message>
+        <source>No free GPUs when wanted (unmet demand)</source>
+        <translation>원하는 시각에 빈 GPU 없음 (충족되지 않은 수요)</translation>
+    </message>
+    <message>
+        <source>Refused by a lab rule (not missing GPUs)</source>
+        <translation>연구실 규칙으로 거절됨 (GPU 부족 아님)</translation>
+    </message>
+    <message>
         <source>Requests per member</source>
         <translation>구성원별 요청</translation>
     </message>
     <message>
-        <source>{count} requests could not start when wanted.</source>
-        <translation>요청 {count}건이 원하는 시간에 시작하지 못했습니다.</translation>
-    </message>
-    <message>
         <source>Every request in this range got GPUs when it was wanted.</source>
         <translation>이 기간의 모든 요청이 원하는 시간에 GPU를 받았습니다.</translation>
+    </message>
+    <message>
+        <source>{count} were refused by a lab rule.</source>
+        <translation>{count}건은 연구실 규칙으로 거절되었습니다.</translation>
+    </message>
+    <message>
+        <source>{jobs} jobs ({hours} GPU-hours) went to clusters.</source>
+        <translation>작업 {jobs}개({hours} GPU-시간)를 클러스터로 보냈습니다.</translation>
     </message>
     <message>
         <source>none within the horizon</source>
@@ -1029,6 +1085,54 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Approvals ({count})</source>
         <translation>승인 ({count})</translation>
+    </message>
+    <message>
+        <source>Preparing the demo lab…</source>
+        <translation>데모 연구실을 준비하는 중…</translation>
+    </message>
+    <message>
+        <source>The demo lab is generated on first start: 13 servers, 15 members and 90 days of bookings and usage, kept for three days. This takes about {seconds} s.</source>
+        <translation>데모 연구실은 처음 시작할 때 생성됩니다: 서버 13대, 구성원 15명, 90일 동안의 예약과 사용 기록이며 사흘 동안 보관됩니다. 약 {seconds}초 걸립니다.</translation>
+    </message>
+    <message>
+        <source>Opening the demo lab…</source>
+        <translation>데모 연구실을 여는 중…</translation>
+    </message>
+    <message>
+        <source>Opening the database…</source>
+        <translation>데이터베이스를 여는 중…</translation>
+    </message>
+    <message>
+        <source>members, servers and rules</source>
+        <translation>구성원, 서버, 규칙</translation>
+    </message>
+    <message>
+        <source>bookings, through the lab&apos;s booking rules</source>
+        <translation>예약 (연구실의 예약 규칙을 거쳐)</translation>
+    </message>
+    <message>
+        <source>jobs sent to the simulated cluster</source>
+        <translation>시뮬레이션 클러스터로 보낸 작업</translation>
+    </message>
+    <message>
+        <source>90 days of usage history</source>
+        <translation>90일 사용 기록</translation>
+    </message>
+    <message>
+        <source>the last hour of GPU readings</source>
+        <translation>최근 1시간의 GPU 측정값</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {step}</source>
+        <translation>{total}단계 중 {number}단계: {step}</translation>
+    </message>
+    <message>
+        <source>{title} {step}</source>
+        <translation>{title} {step}</translation>
+    </message>
+    <message>
+        <source>Reading the servers and GPUs…</source>
+        <translation>서버와 GPU를 읽는 중…</translation>
     </message>
     <message>
         <source>Reconnecting to the database…</source>
@@ -1441,6 +1545,17 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>PreparingWidget</name>
+    <message>
+        <source>{seconds} s</source>
+        <translation>{seconds}초</translation>
+    </message>
+    <message>
+        <source>{step} · {seconds}</source>
+        <translation>{step} · {seconds}</translation>
+    </message>
+</context>
+<context>
     <name>RangeBar</name>
     <message>
         <source>24 h</source>
@@ -1843,8 +1958,16 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>선 구분:</translation>
     </message>
     <message>
+        <source>Held by a process: time a process of theirs sat on a GPU, busy or not, booked or not. It exceeds Booked when members run without a booking. Booked but idle: booked time in which the GPU computed nothing.</source>
+        <translation>프로세스 점유: 구성원의 프로세스가 GPU에 올라가 있던 시간입니다(계산 여부, 예약 여부와 무관). 예약 없이 실행하면 예약 시간보다 커집니다. 예약 후 유휴: 예약한 시간 중 GPU가 아무것도 계산하지 않은 시간입니다.</translation>
+    </message>
+    <message>
         <source>GPU-hours</source>
         <translation>GPU 시간</translation>
+    </message>
+    <message>
+        <source>Offloaded GPU-hours</source>
+        <translation>외부로 보낸 GPU-시간</translation>
     </message>
     <message>
         <source>No usage recorded in this range yet — the collector rolls samples up every minute.</source>
@@ -1907,24 +2030,36 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>예약</translation>
     </message>
     <message>
-        <source>Used</source>
-        <translation>사용</translation>
+        <source>Held by a process</source>
+        <translation>프로세스 점유</translation>
     </message>
     <message>
-        <source>Idle while booked</source>
-        <translation>예약 중 유휴</translation>
+        <source>Booked but idle</source>
+        <translation>예약 후 유휴</translation>
     </message>
     <message>
-        <source>In use without a booking</source>
-        <translation>예약 없이 사용</translation>
+        <source>Held without a booking</source>
+        <translation>예약 없이 점유</translation>
+    </message>
+    <message>
+        <source>The range runs into the future: figures count up to now ({now}).</source>
+        <translation>기간이 미래까지 이어집니다: 수치는 지금({now})까지 셉니다.</translation>
+    </message>
+    <message>
+        <source>No usage history is kept yet.</source>
+        <translation>아직 저장된 사용 기록이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Usage history starts {day}: nothing is known of the time before.</source>
+        <translation>사용 기록은 {day}부터 있습니다: 그 전의 일은 알 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded; {unmet} requests found no free GPUs when wanted, {refused} were refused by a rule.</source>
+        <translation>{start} – {end}: 측정된 {observed} GPU-시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU-시간 예약, {offloaded} 외부 전송; {unmet}건은 원하는 시각에 빈 GPU가 없었고 {refused}건은 규칙으로 거절되었습니다.</translation>
     </message>
     <message>
         <source>{start} – {end}: no GPU readings.</source>
         <translation>{start} – {end}: GPU 측정값이 없습니다.</translation>
-    </message>
-    <message>
-        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded, {unmet} unmet requests.</source>
-        <translation>{start} – {end}: 관측된 {observed} GPU 시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU 시간 예약, {offloaded} GPU 시간 클러스터 작업, 미충족 요청 {unmet}건.</translation>
     </message>
     <message>
         <source>Save graph as PNG</source>
@@ -1962,6 +2097,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
 <context>
     <name>UsageReport</name>
     <message>
+        <source>{month} (in progress, up to now)</source>
+        <translation>{month} (진행 중, 지금까지)</translation>
+    </message>
+    <message>
         <source>Monthly report</source>
         <translation>월간 보고서</translation>
     </message>
@@ -1996,6 +2135,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>all GPUs</source>
         <translation>전체 GPU</translation>
+    </message>
+    <message>
+        <source>GPUs busy (% of the model&apos;s)</source>
+        <translation>사용 중인 GPU (모델 대비 %)</translation>
+    </message>
+    <message>
+        <source>{label}: {util} % utilisation, {share} % of its GPUs busy</source>
+        <translation>{label}: 사용률 {util} %, GPU의 {share} % 사용 중</translation>
     </message>
     <message>
         <source>{label}: {util} % utilisation, {busy} busy GPUs</source>
@@ -2038,14 +2185,6 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>labgpu cannot start</source>
         <translation>labgpu를 시작할 수 없습니다</translation>
-    </message>
-    <message>
-        <source>Preparing the demo lab…</source>
-        <translation>데모 연구실을 준비하는 중…</translation>
-    </message>
-    <message>
-        <source>Opening the database…</source>
-        <translation>데이터베이스를 여는 중…</translation>
     </message>
     <message>
         <source>Database too new</source>
@@ -2196,6 +2335,18 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>이달의 사용 중 GPU 수</translation>
     </message>
     <message>
+        <source>Month in progress: the figures count up to {now}, not the whole month.</source>
+        <translation>진행 중인 달: 수치는 달 전체가 아니라 {now}까지 셉니다.</translation>
+    </message>
+    <message>
+        <source>No usage history is kept yet.</source>
+        <translation>아직 저장된 사용 기록이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Usage history starts {day}: nothing is known of the time before.</source>
+        <translation>사용 기록은 {day}부터 있습니다: 그 전의 일은 알 수 없습니다.</translation>
+    </message>
+    <message>
         <source>GPUs</source>
         <translation>GPU 수</translation>
     </message>
@@ -2220,26 +2371,6 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>예약 (GPU 시간)</translation>
     </message>
     <message>
-        <source>Idle while booked (GPU-h)</source>
-        <translation>예약 중 유휴 (GPU 시간)</translation>
-    </message>
-    <message>
-        <source>In use without a booking (GPU-h)</source>
-        <translation>예약 없이 사용 (GPU 시간)</translation>
-    </message>
-    <message>
-        <source>Offloaded to clusters (GPU-h)</source>
-        <translation>클러스터로 보낸 작업 (GPU 시간)</translation>
-    </message>
-    <message>
-        <source>Unmet requests</source>
-        <translation>충족되지 못한 요청</translation>
-    </message>
-    <message>
-        <source>Requests pending / rejected</source>
-        <translation>대기 / 거절된 요청</translation>
-    </message>
-    <message>
         <source>GPUs in use</source>
         <translation>사용 중인 GPU</translation>
     </message>
@@ -2256,16 +2387,8 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>GPU별 사용률</translation>
     </message>
     <message>
-        <source>Booked and used GPU-hours per member</source>
-        <translation>구성원별 예약 및 사용 GPU 시간</translation>
-    </message>
-    <message>
         <source>booked</source>
         <translation>예약됨</translation>
-    </message>
-    <message>
-        <source>used</source>
-        <translation>사용함</translation>
     </message>
     <message>
         <source>Nothing recorded this month.</source>
@@ -2280,8 +2403,44 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>예약</translation>
     </message>
     <message>
-        <source>Used</source>
-        <translation>사용</translation>
+        <source>Held by members&apos; processes (GPU-h)</source>
+        <translation>구성원 프로세스 점유 (GPU-시간)</translation>
+    </message>
+    <message>
+        <source>Booked but idle (GPU-h)</source>
+        <translation>예약 후 유휴 (GPU-시간)</translation>
+    </message>
+    <message>
+        <source>Held by a process without a booking (GPU-h)</source>
+        <translation>예약 없이 프로세스 점유 (GPU-시간)</translation>
+    </message>
+    <message>
+        <source>Offloaded to clusters (GPU-h, jobs)</source>
+        <translation>클러스터로 보냄 (GPU-시간, 작업 수)</translation>
+    </message>
+    <message>
+        <source>Unmet: no free GPUs when wanted (GPU-h)</source>
+        <translation>미충족: 원하는 시각에 빈 GPU 없음 (GPU-시간)</translation>
+    </message>
+    <message>
+        <source>Refused by a lab rule</source>
+        <translation>연구실 규칙으로 거절</translation>
+    </message>
+    <message>
+        <source>Requests pending at the end / rejected</source>
+        <translation>기간 말 대기 / 거절된 요청</translation>
+    </message>
+    <message>
+        <source>Booked and process GPU-hours per member</source>
+        <translation>구성원별 예약 및 프로세스 GPU-시간</translation>
+    </message>
+    <message>
+        <source>held by a process</source>
+        <translation>프로세스 점유</translation>
+    </message>
+    <message>
+        <source>Process</source>
+        <translation>프로세스</translation>
     </message>
     <message>
         <source>Idle booked</source>
@@ -2300,6 +2459,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>미충족</translation>
     </message>
     <message>
+        <source>Refused</source>
+        <translation>규칙 거절</translation>
+    </message>
+    <message>
         <source>Pending</source>
         <translation>대기</translation>
     </message>
@@ -2310,6 +2473,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Members (GPU-hours)</source>
         <translation>구성원 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Process: time a process of theirs sat on a GPU, busy or not, booked or not (it exceeds Booked when members run without a booking). Idle booked: booked time the GPU computed nothing. No booking: process time outside their bookings. Unmet: requests with no free GPUs when wanted. Refused: requests a lab rule turned down.</source>
+        <translation>프로세스: 구성원의 프로세스가 GPU에 올라가 있던 시간(계산 여부, 예약 여부와 무관; 예약 없이 실행하면 예약보다 커짐). 예약 유휴: 예약 중 GPU가 계산하지 않은 시간. 예약 없음: 예약 밖의 프로세스 시간. 미충족: 원하는 시각에 빈 GPU가 없던 요청. 규칙 거절: 연구실 규칙이 거절한 요청.</translation>
     </message>
     <message>
         <source>Cluster</source>
@@ -2346,6 +2513,18 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Waited</source>
         <translation>대기 시간</translation>
+    </message>
+    <message>
+        <source>Unmet requests: no free GPUs when wanted</source>
+        <translation>미충족 요청: 원하는 시각에 빈 GPU 없음</translation>
+    </message>
+    <message>
+        <source>Requests refused by a lab rule (not missing GPUs)</source>
+        <translation>연구실 규칙으로 거절된 요청 (GPU 부족 아님)</translation>
+    </message>
+    <message>
+        <source>Rule</source>
+        <translation>규칙</translation>
     </message>
     <message>
         <source>no slot</source>

@@ -62,7 +62,7 @@ def test_report_has_three_a4_pages_with_month_and_members(lab: Labgpu, tmp_path:
 def test_long_tables_go_on_to_more_pages(
     lab: Labgpu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crowd = [MemberUsage(f"member{n:03d}", booked_h=n, used_h=n / 2) for n in range(70)]
+    crowd = [MemberUsage(f"member{n:03d}", booked_h=n, process_h=n / 2) for n in range(70)]
     asked = BASE + timedelta(hours=1)
     unmet = [UnmetRequest(f"member{n:03d}", "A40", 1, 4.0, asked, asked, None) for n in range(40)]
     monkeypatch.setattr(lab.usage, "members", lambda start, end: crowd)
@@ -177,3 +177,42 @@ def test_a_read_only_file_system_is_not_a_traceback(
     assert (
         str(info.value) == f"cannot write the report to {tmp_path / 'r.pdf'}: Read-only file system"
     )
+
+
+def test_refusals_and_unmet_demand_are_apart_with_what_each_figure_means(
+    lab: Labgpu, tmp_path: Path
+) -> None:
+    path = tmp_path / "march.pdf"
+    report.write_monthly_report(lab, "2026-03", path, UTC, "en")
+    text = words(path)
+    assert "Unmet: no free GPUs when wanted (GPU-h) 1 (16.0)" in text  # amy's 2 x 8 h
+    assert "Refused by a lab rule 1" in text  # bo's 96 h, not unmet demand
+    assert "Requests refused by a lab rule (not missing GPUs)" in text
+    assert "longest booking" in text
+    assert "Held by members' processes (GPU-h) 4.0" in text
+    assert "it exceeds Booked when members run without a booking" in text
+    assert "Usage history starts 2026-03-02" in text
+
+
+def test_the_month_in_progress_is_counted_up_to_now_and_a_future_month_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime
+
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_usage(url)
+    now = datetime.now(UTC).astimezone(UTC)
+    this_month = f"{now:%Y-%m}"
+    path = tmp_path / "now.pdf"
+    assert main(["--db", url, "usage", "--report", str(path), "--month", this_month]) == 0
+    text = words(path)
+    assert "Month in progress" in text
+    assert "not the whole month" in text
+    capsys.readouterr()
+    later = f"{now.year + 1:04d}-{now.month:02d}"
+    code = main(["--db", url, "usage", "--report", str(tmp_path / "x.pdf"), "--month", later])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert f"{later} has not begun" in err
+    assert out == ""
+    assert not (tmp_path / "x.pdf").exists()

@@ -68,6 +68,7 @@ def _fill(lab: Labgpu) -> None:
     lab.usage.record_unmet(
         UnmetRequest("dave", A40, 2, 4.0, asked, asked, BASE + timedelta(hours=5))
     )
+    lab.usage.record_unmet(UnmetRequest("bob", A4000, 1, 96.0, asked, asked, None, "max_hours"))
     lab.offload.add_cluster(Cluster("neuron", "neuron.example", "kim01"))
     job = store.offload.add_job(
         OffloadJob(0, "job-1", "neuron", "carol", JobState.SUBMITTING, 2, "a100", 4.0,
@@ -118,6 +119,11 @@ def test_grouping_per_server_model_and_gpu(qtbot: QtBot, page: UsagePage) -> Non
     page.set_grouping("model")
     qtbot.waitUntil(lambda: page.view is not None and page.view.by == "model", timeout=20_000)
     assert _data(page.utilisation.util_curves[A40])[1] == [20.0, 20.0]
+    # Per model, the share of that model's GPUs busy: the one A40, busy, is 100 %, beside
+    # the A4000s' 50 % then 100 % (a count would show 1 against 1 and 2).
+    assert _data(page.utilisation.busy_curves[A40])[1] == [100.0, 100.0]
+    assert _data(page.utilisation.busy_curves[A4000])[1] == [50.0, 100.0]
+    assert "of its GPUs busy" in page.utilisation.text_at(BASE.timestamp() + 600)
     page.set_grouping("gpu")
     qtbot.waitUntil(lambda: page.view is not None and page.view.by == "gpu", timeout=20_000)
     curves = page.utilisation.util_curves
@@ -125,6 +131,16 @@ def test_grouping_per_server_model_and_gpu(qtbot: QtBot, page: UsagePage) -> Non
     assert _data(curves["gpu-01/1"])[1] == [0.0, 50.0]
     # Per GPU, the busy plot sums the lab in one line.
     assert _data(page.utilisation.busy_curves[page.utilisation.all_gpus])[1] == [2.0, 3.0]
+
+
+def test_a_range_into_the_future_and_before_the_history_says_so(
+    qtbot: QtBot, page: UsagePage
+) -> None:
+    page.set_custom(QDate(2026, 2, 20), QDate(2099, 1, 1))
+    _load(qtbot, page)
+    text = page.summary.text()
+    assert "The range runs into the future: figures count up to now" in text
+    assert "Usage history starts 2026-03-0" in text  # local date of BASE
 
 
 def test_ranges_switch(qtbot: QtBot, page: UsagePage) -> None:
@@ -182,16 +198,32 @@ def test_member_bars_and_demand(qtbot: QtBot, page: UsagePage) -> None:
         return [round(float(h), 3) for h in bars.bars[name].opts["height"]]
 
     assert heights(page.tr("Booked")) == [2.0, 2.0, 0.0, 0.0]
-    assert heights(page.tr("Used")) == [2.0, 1.0, 2.0, 0.0]
-    assert heights(page.tr("Idle while booked")) == [0.0, 1.0, 0.0, 0.0]
-    assert heights(page.tr("In use without a booking")) == [0.0, 0.0, 2.0, 0.0]
+    assert heights(page.tr("Held by a process")) == [2.0, 1.0, 2.0, 0.0]
+    assert heights(page.tr("Booked but idle")) == [0.0, 1.0, 0.0, 0.0]
+    assert heights(page.tr("Held without a booking")) == [0.0, 0.0, 2.0, 0.0]
+    assert "It exceeds Booked" in page.member_notes.text()
     assert page.demand.unmet.rowCount() == 1
     assert page.demand.unmet.item(0, 0).text() == "dave"
     assert page.demand.unmet.item(0, 1).text() == f"{A40} × 2"
     assert page.demand.unmet.item(0, 5).text() == "4 h 30 min"
-    assert "1 requests" in page.demand.count.text()
-    assert page.offload_bars.categories == ["neuron"]
-    assert [float(h) for h in page.offload_bars.bars[page.tr("GPU-hours")].opts["height"]] == [6.0]
+    assert "1 requests found no free GPUs" in page.demand.count.text()
+    assert "1 were refused by a lab rule" in page.demand.count.text()
+    assert page.demand.refused.rowCount() == 1
+    assert [page.demand.refused.item(0, c).text() for c in (0, 2, 4)] == [
+        "bob",
+        "96",
+        "longest booking",
+    ]
+    counts = {
+        page.demand.requests.item(r, 0).text(): page.demand.requests.item(r, 2).text()
+        for r in range(page.demand.requests.rowCount())
+    }
+    assert counts == {"bob": "1", "dave": "0"}
+    assert "1 requests found no free GPUs when wanted, 1 were refused" in page.summary.text()
+    # Offloaded GPU-hours per member, one bar per month.
+    assert page.offload_bars.categories == ["carol"]
+    month = f"{BASE:%Y-%m}"
+    assert [float(h) for h in page.offload_bars.bars[month].opts["height"]] == [6.0]
     assert not page.is_empty(MEMBERS)
     assert not page.is_empty(OFFLOADED)
 
@@ -235,7 +267,8 @@ def test_empty_lab_says_so(qtbot: QtBot, lab: Labgpu) -> None:
         assert page.is_empty(tab)
     assert "No usage recorded in this range yet" in page.empty_labels[UTILISATION].text()
     assert page.tabs.widget(UTILISATION).isVisible()
-    assert math.isclose(page.view.totals()[0], 0.0)  # type: ignore[union-attr]
+    assert page.view is not None
+    assert math.isclose(page.view.summary.observed_h, 0.0)
 
 
 def test_main_window_has_usage_page(qtbot: QtBot, window: MainWindow) -> None:

@@ -9,7 +9,8 @@ gpu-01 has two RTX A4000 (0, 1), gpu-02 one A40 (0); one sample a minute per GPU
 Bookings: amy gpu-01/0 for the 2 h, bo gpu-01/1 for the first hour (idle all of it).
 So: amy booked 2, used 3, idle-while-booked 0, without booking 1 (the A40);
 bo booked 1, used 1, idle-while-booked 1, without booking 1 (the second hour).
-One unmet request of amy's, asked in the first hour.
+One unmet request of amy's (no capacity), asked in the first hour; one of bo's that the lab's
+longest-booking rule refused (not unmet demand).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def seed_usage(url: str) -> dict[str, int]:
         store.usage.add_unmet(
             UnmetRequest("amy", "A40", 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
         )
+        asked = BASE + timedelta(minutes=20)
+        store.usage.add_unmet(UnmetRequest("bo", "A4000", 1, 96.0, asked, asked, None, "max_hours"))
         store.usage.rollup(END + timedelta(hours=1))
         return ids
     finally:
