@@ -426,9 +426,11 @@ class BookingService:
         busy: dict[int, list[Window]] = {}
         for gpu_id, windows in self._unbooked_blocks(pool, self.clock()).items():
             busy.setdefault(gpu_id, []).extend(windows)
-        read_to, span = start, FIRST_SPAN
+        read_to = start
         while True:
-            span_end = min(deadline, start + duration + span)
+            # The first day after the duration, then the whole rest of the horizon: each read
+            # costs a round trip and a search, more than the rows it brings.
+            span_end = deadline if read_to > start else min(deadline, start + duration + FIRST_SPAN)
             for gpu_id, windows in self.busy_map(read_to, span_end).items():
                 busy.setdefault(gpu_id, []).extend(windows)  # repeats merge in the search
             read_to = span_end
@@ -446,7 +448,6 @@ class BookingService:
             )
             if len(options) >= alternatives or span_end >= deadline:
                 return options
-            span *= 3
 
     def _slot_pool(
         self,
@@ -523,23 +524,27 @@ class BookingService:
     def _unbooked_blocks(self, pool: Sequence[SlotGpu], now: datetime) -> dict[int, list[Window]]:
         """GPUs of ``pool`` running another member's process without a booking: busy for the
         next ``UNBOOKED_BLOCK`` (a window starting now would share the GPU)."""
+        others: dict[str, list[str]] = {}  # uuid -> other members running processes on it
+        for status in self.store.latest_status():
+            users = [u for u in status.owners if u != self.user]
+            if users and status.server_state is ServerState.ONLINE:
+                others[status.uuid] = users
+        if not others:  # most searches: nobody else runs anything now, nothing more to read
+            return {}
         ids = {g.id for g in pool}
         by_uuid = {g.uuid: g.id for g in self.store.list_gpus() if g.id in ids}
+        running = {by_uuid[u]: users for u, users in others.items() if u in by_uuid}
         held = {
             (b.gpu_id, b.user_name)
             for b in self.store.list_bookings(
                 start=now, end=now + timedelta(seconds=1), statuses=[BookingStatus.BOOKED]
             )
         }
-        blocks: dict[int, list[Window]] = {}
-        for status in self.store.latest_status():
-            gpu_id = by_uuid.get(status.uuid)
-            if gpu_id is None or status.server_state is not ServerState.ONLINE:
-                continue
-            strangers = [u for u in status.owners if u != self.user and (gpu_id, u) not in held]
-            if strangers:
-                blocks[gpu_id] = [Window(now, now + UNBOOKED_BLOCK)]
-        return blocks
+        return {
+            gpu_id: [Window(now, now + UNBOOKED_BLOCK)]
+            for gpu_id, users in running.items()
+            if any((gpu_id, u) not in held for u in users)
+        }
 
     def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Every GPU's blocked windows (live bookings, maintenance) overlapping the span."""

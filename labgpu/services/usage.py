@@ -438,18 +438,7 @@ class UsageService:
 
     def record_unmet(self, request: UnmetRequest) -> bool:
         """Remember an unmet request (not twice within ``UNMET_DEDUP``); True if stored."""
-        recent = self.store.usage.unmet(request.asked_at - UNMET_DEDUP, request.asked_at)
-        for seen in recent:
-            if (seen.user_name, seen.model, seen.count, seen.hours, seen.refused_rule) == (
-                request.user_name,
-                request.model,
-                request.count,
-                request.hours,
-                request.refused_rule,
-            ):
-                return False
-        self.store.usage.add_unmet(request)
-        return True
+        return self.store.usage.add_unmet_once(request, UNMET_DEDUP)
 
     def offloaded(self, start: datetime, end: datetime) -> list[UsageRow]:
         """GPU-hours sent to clusters, per month, member and cluster (jobs submitted then)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -571,6 +571,17 @@ def add_unmet(s: Session, request: UnmetRequest) -> None:
     )
 
 
+def same_request(a: UnmetRequest, b: UnmetRequest) -> bool:
+    """True if ``a`` and ``b`` ask the same of the lab and had the same outcome."""
+    return (a.user_name, a.model, a.count, a.hours, a.refused_rule) == (
+        b.user_name,
+        b.model,
+        b.count,
+        b.hours,
+        b.refused_rule,
+    )
+
+
 def unmet(s: Session, lo: datetime, hi: datetime) -> list[UnmetRequest]:
     """Unmet requests (no capacity or refused by a rule) asked in ``[lo, hi)``, oldest first."""
     query = (
@@ -741,6 +752,16 @@ class UsageStore:
     def add_unmet(self, request: UnmetRequest) -> None:
         with self._write() as s:
             add_unmet(s, request)
+
+    def add_unmet_once(self, request: UnmetRequest, within: timedelta) -> bool:
+        """Record ``request`` unless the same member asked the same (model, GPUs, hours,
+        outcome) within ``within`` before; one transaction. True if stored."""
+        with self._write() as s:
+            for seen in unmet(s, request.asked_at - within, request.asked_at):
+                if same_request(seen, request):
+                    return False
+            add_unmet(s, request)
+            return True
 
     def unmet(self, lo: datetime, hi: datetime) -> list[UnmetRequest]:
         with self._read() as s:
