@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,48 @@ def test_the_window_shows_before_the_database_layer_loads() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == "", f"loaded at start-up: {proc.stdout.strip()}"
+
+
+SHOWN_CHILD = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from labgpu.gui import app as gui_app
+
+HEAVY = ("sqlalchemy", "alembic", "psycopg", "paramiko")
+original_show = gui_app.MainWindow.showEvent
+
+def show_event(self, event):
+    loaded = [m for m in HEAVY if m in sys.modules]
+    print("LOADED:" + ",".join(loaded), flush=True)
+    original_show(self, event)
+    QTimer.singleShot(0, QApplication.instance().quit)
+
+gui_app.MainWindow.showEvent = show_event
+sys.exit(gui_app.run_gui(sys.argv[1]))
+"""
+
+
+def test_the_main_window_is_shown_before_database_and_ssh_libraries_load(tmp_path: Path) -> None:
+    """Issue 14, point 7: showing the main window loads none of SQLAlchemy, Alembic, psycopg
+    or paramiko (they load on the worker that opens the lab, after the window is up)."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    proc = subprocess.run(
+        [sys.executable, "-c", SHOWN_CHILD, url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("LOADED:")]
+    assert lines, proc.stdout + proc.stderr
+    assert lines[0] == "LOADED:", f"loaded before the window showed: {lines[0][7:]}"

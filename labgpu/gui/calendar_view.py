@@ -108,6 +108,7 @@ class CalendarPage(QWidget):
         self.message.setWordWrap(True)
         self._loading = False
         self._reload_wanted = False
+        self._started = False  # no reads before the lab is open (``start``)
         self._make_toolbar()
         self._lay_out()
         self.canvas.selected.connect(self.open_booking_dialog)
@@ -273,6 +274,7 @@ class CalendarPage(QWidget):
 
     def start(self) -> None:
         """Load now and keep the now-line moving."""
+        self._started = True
         self.reload()
         self.tick.start()
 
@@ -282,7 +284,10 @@ class CalendarPage(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        """Read the shown span on a worker (one read at a time; a later wish is remembered)."""
+        """Read the shown span on a worker (one read at a time; a later wish is remembered);
+        nothing before ``start`` (the lab is being opened)."""
+        if not self._started:
+            return
         if self._loading:
             self._reload_wanted = True
             return
