@@ -175,3 +175,28 @@ def test_the_cli_follows_the_locale(tmp_path: Path, lang: str, expected: str) ->
     )
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr
+
+
+def test_a_usage_range_backwards_is_refused_in_korean(tmp_path: Path) -> None:
+    """The real ``labgpu usage`` under a Korean locale: --to before --from is a usage error
+    (exit 2) that says so in Korean."""
+    env = {**os.environ, "LANG": "ko_KR.UTF-8"}
+    env.pop("LC_ALL", None)
+    env.pop("LC_MESSAGES", None)
+    labgpu = Path(sys.executable).with_name("labgpu")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade = subprocess.run(
+        [labgpu, "--db", db, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "최신 스키마입니다" in upgrade.stdout
+    proc = subprocess.run(
+        [labgpu, "--db", db, "usage", "--from", "2026-03-02", "--to", "2026-03-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "보다 앞서야 합니다" in proc.stderr
+    assert "must be before" not in proc.stderr

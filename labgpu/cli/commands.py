@@ -119,7 +119,7 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"database": lab.store.display_url, "schema": "current"})
         else:
-            print(f"database {lab.store.display_url} is at the current schema")
+            print(_("database {url} is at the current schema").format(url=lab.store.display_url))
     finally:
         lab.close()
     return 0
@@ -170,7 +170,7 @@ def _confirm(question: str) -> bool:
     """Ask on the terminal; the question goes to stderr (stdout may be --json)."""
     if not sys.stdin.isatty():
         return False
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    print(_("{question} [y/N] ").format(question=question), end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
@@ -187,8 +187,10 @@ def run_servers_add(args: argparse.Namespace) -> int:
             # Not pinned, and this member may not pin it: asking would not help.
             answered = args.trust_host_key or isinstance(exc, HostKeyNotPinnedError)
             if answered or not _confirm(
-                f"{exc.host}: the host key is unknown.\n  {exc.key_type} {exc.fingerprint}\n"
-                "Is this the server's key?"
+                _(
+                    "{host}: the host key is unknown.\n  {key_type} {fingerprint}\n"
+                    "Is this the server's key?"
+                ).format(host=exc.host, key_type=exc.key_type, fingerprint=exc.fingerprint)
             ):
                 raise
             result, report = lab.add_server(target, args.name, exc.fingerprint)
@@ -204,9 +206,16 @@ def run_servers_add(args: argparse.Namespace) -> int:
             return 0
         print(output.reading_rows(result.gpus))
         print(
-            f"registered {report.server.name}: {report.gpus} GPU(s); "
-            f"{len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.retired)} retired"
+            _(
+                "registered {name}: {gpus} GPU(s); {added} added, {updated} updated, "
+                "{retired} retired"
+            ).format(
+                name=report.server.name,
+                gpus=report.gpus,
+                added=len(report.added),
+                updated=len(report.updated),
+                retired=len(report.retired),
+            )
         )
     finally:
         lab.close()
@@ -216,8 +225,10 @@ def run_servers_add(args: argparse.Namespace) -> int:
 def _add_unprobed(args: argparse.Namespace, target: SshTarget) -> int:
     if args.trust_host_key:
         print(
-            "labgpu: --trust-host-key needs a connection; with --no-probe the host key is "
-            "confirmed when the server is reached (the Servers page, or `servers add` again)",
+            _(
+                "labgpu: --trust-host-key needs a connection; with --no-probe the host key is "
+                "confirmed when the server is reached (the Servers page, or `servers add` again)"
+            ),
             file=sys.stderr,
         )
         return 2
@@ -232,8 +243,10 @@ def _add_unprobed(args: argparse.Namespace, target: SshTarget) -> int:
         output.print_json(out)
         return 0
     print(
-        f"registered {server.name} without connecting; its GPUs are added by the first sweep "
-        "that reaches it (`labgpu collect --once`, or the app's Live view)"
+        _(
+            "registered {name} without connecting; its GPUs are added by the first sweep "
+            "that reaches it (`labgpu collect --once`, or the app's Live view)"
+        ).format(name=server.name)
     )
     return 0
 
@@ -265,20 +278,23 @@ def run_servers_list(args: argparse.Namespace) -> int:
 
 def _seen(moment: datetime | None) -> str:
     """When a server last answered, always with the date: ``2026-12-01 14:03 KST``."""
-    return "never" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return _("never") if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def run_servers_remove(args: argparse.Namespace) -> int:
     """Forget a server (asks on a terminal; without one, only with --yes)."""
     if not args.yes and not sys.stdin.isatty():
         print(
-            f"labgpu: removing {args.name} deletes all of its GPU history; without a terminal "
-            "to ask, confirm with --yes; nothing removed",
+            _(
+                "labgpu: removing {name} deletes all of its GPU history; without a terminal "
+                "to ask, confirm with --yes; nothing removed"
+            ).format(name=args.name),
             file=sys.stderr,
         )
         return 2
-    if not args.yes and not _confirm(f"Remove {args.name} and all of its GPU history?"):
-        print("nothing removed", file=sys.stderr)
+    question = _("Remove {name} and all of its GPU history?").format(name=args.name)
+    if not args.yes and not _confirm(question):
+        print(_("nothing removed"), file=sys.stderr)
         return 1
     lab = _open(args)
     try:
@@ -288,7 +304,7 @@ def run_servers_remove(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json({"removed": args.name})
     else:
-        print(f"removed {args.name}")
+        print(_("removed {name}").format(name=args.name))
     return 0
 
 
@@ -303,8 +319,15 @@ def run_servers_forget_key(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json({"server": args.name, "forgotten": removed, "pinned": pinned})
         return 0
-    where = " pinned in the lab database" if pinned else ""
-    print(f"forgot {removed} key(s) of {args.name}{where}; the next connection will ask again")
+    line = (
+        _(
+            "forgot {count} key(s) of {name} pinned in the lab database; the next connection "
+            "will ask again"
+        )
+        if pinned
+        else _("forgot {count} key(s) of {name}; the next connection will ask again")
+    )
+    print(line.format(count=removed, name=args.name))
     return 0
 
 
@@ -394,11 +417,11 @@ def run_collect(args: argparse.Namespace) -> int:
                 for o in outcomes:
                     line = f"{o.server}: {o.state.value}"
                     ok = o.state is ServerState.ONLINE
-                    line += f" ({o.samples} GPUs)" if ok else f" {o.reason}"
+                    line += _(" ({count} GPUs)").format(count=o.samples) if ok else f" {o.reason}"
                     print(line)
             return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
         collector = lab.make_collector(args.interval)
-        signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())
+        signal.signal(signal.SIGTERM, lambda *_signal: collector.request_stop())
         try:
             collector.run_forever()
         except KeyboardInterrupt:

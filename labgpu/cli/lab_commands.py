@@ -7,6 +7,7 @@ from typing import Any
 
 from labgpu.cli import commands, output, passwd_commands
 from labgpu.cli.signin import signed_in
+from labgpu.core.i18n import _
 from labgpu.services import Labgpu
 from labgpu.services.lab import MEMBER_ROLES, ROLES
 
@@ -54,8 +55,10 @@ def run_init(args: argparse.Namespace) -> int:
     try:
         lab.init_lab()
         print(
-            "lab database ready: roles labgpu_student, labgpu_pi, labgpu_manager, "
-            "labgpu_collector; add members with `labgpu users add NAME --role ROLE`"
+            _(
+                "lab database ready: roles labgpu_student, labgpu_pi, labgpu_manager, "
+                "labgpu_collector; add members with `labgpu users add NAME --role ROLE`"
+            )
         )
     finally:
         lab.close()
@@ -70,13 +73,17 @@ def run_add(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"name": args.name, "role": args.role, "password": password})
             return 0
-        what = "member" if args.role in MEMBER_ROLES else "service login"
-        print(f"added {what} {args.name} ({args.role})")
-        print(f"one-time password (shown only now): {password}")
+        added = (
+            _("added member {name} ({role})")
+            if args.role in MEMBER_ROLES
+            else _("added service login {name} ({role})")
+        )
+        print(added.format(name=args.name, role=args.role))
+        print(_("one-time password (shown only now): {password}").format(password=password))
         if args.role in MEMBER_ROLES:
-            print("it expires in a week; the app asks for a new one at the first sign-in")
+            print(_("it expires in a week; the app asks for a new one at the first sign-in"))
         else:
-            print("it does not expire: put it in ~/.pgpass of the service's account (mode 0600)")
+            print(_("it does not expire: put it in ~/.pgpass of the service's account (mode 0600)"))
         return 0
 
     return commands.with_lab(args, work)
@@ -100,8 +107,9 @@ def run_list(args: argparse.Namespace) -> int:
                 ]
             )
             return 0
-        rows = [[m.name, m.role, "one-time password" if m.valid_until else ""] for m in members]
-        print(output.table(rows, ["NAME", "ROLE", "NOTE"]) if rows else "no members yet")
+        note = _("one-time password")
+        rows = [[m.name, m.role, note if m.valid_until else ""] for m in members]
+        print(output.table(rows, ["NAME", "ROLE", "NOTE"]) if rows else _("no members yet"))
         return 0
 
     return commands.with_lab(args, work)
@@ -115,7 +123,7 @@ def run_set_role(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"name": args.name, "role": args.role})
         else:
-            print(f"{args.name} is now {args.role}")
+            print(_("{name} is now {role}").format(name=args.name, role=args.role))
         return 0
 
     return commands.with_lab(args, work)
@@ -129,7 +137,7 @@ def run_remove(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"removed": args.name})
         else:
-            print(f"removed {args.name}; their bookings and audit lines stay")
+            print(_("removed {name}; their bookings and audit lines stay").format(name=args.name))
         return 0
 
     return commands.with_lab(args, work)

@@ -12,6 +12,7 @@ from typing import Any
 
 from labgpu.cli import commands, output
 from labgpu.core.errors import HostKeyUnknownError, LabgpuError
+from labgpu.core.i18n import N_, _
 from labgpu.core.offload import (
     DEFAULT_EXCLUDES,
     LOGINS,
@@ -86,10 +87,10 @@ def _add_clusters(sub: Sub) -> None:
 
 
 _gpus_arg = commands.bounded_arg(
-    int, "a whole number of GPUs", lambda v: v >= 0, "--gpus must be 0 or more, not {text}"
+    int, N_("a whole number of GPUs"), lambda v: v >= 0, N_("--gpus must be 0 or more, not {text}")
 )
 _hours_arg = commands.bounded_arg(
-    float, "a number of hours", lambda v: v > 0, "--hours must be more than 0, not {text}"
+    float, N_("a number of hours"), lambda v: v > 0, N_("--hours must be more than 0, not {text}")
 )
 
 
@@ -157,8 +158,10 @@ def terminal_prompter(
     def ask(instructions: str, prompts: Sequence[tuple[str, bool]]) -> list[str]:
         if not sys.stdin.isatty():
             raise LoginCancelled(
-                f"{cluster}: logging in asks for a one-time password; run this in a terminal "
-                "or log in from the app"
+                _(
+                    "{cluster}: logging in asks for a one-time password; run this in a terminal "
+                    "or log in from the app"
+                ).format(cluster=cluster)
             )
         if instructions.strip():
             print(instructions.strip(), file=sys.stderr)
@@ -254,7 +257,7 @@ def _elapsed(job: OffloadJob) -> str:
 def _state(job: OffloadJob) -> str:
     text = job.state.value
     if job.state.is_final and job.exit_code not in (None, 0):
-        text += f" (exit {job.exit_code})"
+        text += _(" (exit {code})").format(code=job.exit_code)
     elif job.reason:
         text += f" ({job.reason})"
     return text
@@ -274,8 +277,12 @@ def _job_rows(jobs: Sequence[OffloadJob]) -> str:
 
 def _note_errors(errors: dict[str, str]) -> None:
     for cluster, message in errors.items():
-        print(f"labgpu: {cluster}: not refreshed ({message}); states shown as last known",
-              file=sys.stderr)  # fmt: skip
+        print(
+            _("labgpu: {cluster}: not refreshed ({error}); states shown as last known").format(
+                cluster=cluster, error=message
+            ),
+            file=sys.stderr,
+        )
 
 
 # -- clusters --------------------------------------------------------------------------------
@@ -301,8 +308,10 @@ def run_clusters_add(args: argparse.Namespace) -> int:
     missing = [f"--{k}" for k in ("host", "user", "scheduler") if k not in changes]
     if missing and not args.update:
         print(
-            f"labgpu: clusters add {args.name} needs {', '.join(missing)} "
-            "(or --update to change an existing cluster)",
+            _(
+                "labgpu: clusters add {name} needs {options} "
+                "(or --update to change an existing cluster)"
+            ).format(name=args.name, options=", ".join(missing)),
             file=sys.stderr,
         )
         return 2
@@ -318,8 +327,13 @@ def run_clusters_add(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json(cluster_json(saved))
             return 0
-        verb = "updated" if args.update else "registered"
-        print(f"{verb} cluster {saved.name}: {saved.user}@{saved.host} ({saved.scheduler})")
+        line = (
+            _("updated cluster {name}: {login} ({scheduler})")
+            if args.update
+            else _("registered cluster {name}: {login} ({scheduler})")
+        )
+        login = f"{saved.user}@{saved.host}"
+        print(line.format(name=saved.name, login=login, scheduler=saved.scheduler))
         return 0
 
     return _with_lab(args, work)
@@ -352,7 +366,7 @@ def run_clusters_remove(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"removed": args.name})
         else:
-            print(f"removed cluster {args.name}; its jobs stay in the records")
+            print(_("removed cluster {name}; its jobs stay in the records").format(name=args.name))
         return 0
 
     return _with_lab(args, work)
@@ -365,7 +379,7 @@ def run_clusters_login(args: argparse.Namespace) -> int:
         cluster = lab.offload.cluster(args.name)
         if args.forget_password:
             save_password(cluster, None)
-            print(f"{cluster.name}: saved password removed from the keyring")
+            print(_("{name}: saved password removed from the keyring").format(name=cluster.name))
             return 0
         kept: list[str] = []
         lab.offload.ask = terminal_prompter(cluster.name, kept if args.save_password else None)
@@ -375,14 +389,20 @@ def run_clusters_login(args: argparse.Namespace) -> int:
             lab.offload.login(cluster.name)
         except HostKeyUnknownError as exc:
             raise LabgpuError(
-                f"{exc.host}: unknown host key {exc.fingerprint}; check it with the cluster's "
-                f"administrators, then run `labgpu clusters login {cluster.name} "
-                f"--trust-host-key {exc.fingerprint}`"
+                _(
+                    "{host}: unknown host key {fingerprint}; check it with the cluster's "
+                    "administrators, then run `labgpu clusters login {name} "
+                    "--trust-host-key {fingerprint}`"
+                ).format(host=exc.host, fingerprint=exc.fingerprint, name=cluster.name)
             ) from exc
         if args.save_password and kept:
             save_password(cluster, kept[-1])
-            print(f"{cluster.name}: password kept in the system keyring (the OTP never is)")
-        print(f"logged in to {cluster.name}")
+            print(
+                _("{name}: password kept in the system keyring (the OTP never is)").format(
+                    name=cluster.name
+                )
+            )
+        print(_("logged in to {name}").format(name=cluster.name))
         return 0
 
     return _with_lab(args, work)
@@ -396,7 +416,7 @@ def _command(words: Sequence[str]) -> str:
     if words and words[0] == "--":
         words = words[1:]
     if not words:
-        raise LabgpuError("give the command to run after --, e.g. `-- python train.py`")
+        raise LabgpuError(_("give the command to run after --, e.g. `-- python train.py`"))
     if len(words) == 1:
         return words[0]  # one argument: a shell command line the member wrote themselves
     import shlex
@@ -420,17 +440,28 @@ def run_submit(args: argparse.Namespace) -> int:
             return 0
         if args.estimate:
             start = lab.offload.estimate_start(draft)
-            when = start.astimezone().isoformat(timespec="minutes") if start else "no estimate"
-            print(f"{args.cluster} estimates the start at: {when}", file=sys.stderr)
+            when = start.astimezone().isoformat(timespec="minutes") if start else _("no estimate")
+            print(
+                _("{cluster} estimates the start at: {when}").format(
+                    cluster=args.cluster, when=when
+                ),
+                file=sys.stderr,
+            )
         script = args.script.read_text() if args.script else None
         job = lab.offload.submit(draft, script)
         if args.json:
             output.print_json(job_json(job))
         else:
-            print(f"submitted job {job.id} ({job.name}) to {job.cluster} as {job.remote_id}")
+            print(_submitted(job))
         return 0
 
     return _with_lab(args, work)
+
+
+def _submitted(job: OffloadJob) -> str:
+    return _("submitted job {id} ({name}) to {cluster} as {remote_id}").format(
+        id=job.id, name=job.name, cluster=job.cluster, remote_id=job.remote_id
+    )
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -463,11 +494,11 @@ def run_status(args: argparse.Namespace) -> int:
         try:
             out, err = lab.offload.tail(job.id, 4096)
         except LabgpuError as exc:
-            print(f"labgpu: no log tail ({exc})", file=sys.stderr)
+            print(_("labgpu: no log tail ({error})").format(error=exc), file=sys.stderr)
             return 0
         for title, text in (("stdout", out), ("stderr", err)):
             if text.strip():
-                print(f"--- {title} (end) ---")
+                print(_("--- {stream} (end) ---").format(stream=title))
                 print("\n".join(text.rstrip().splitlines()[-20:]))
         return 0
 
@@ -482,7 +513,11 @@ def run_cancel(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json(job_json(job))
         else:
-            print(f"cancelled job {job.id} ({job.name}); now {_state(job)}")
+            print(
+                _("cancelled job {id} ({name}); now {state}").format(
+                    id=job.id, name=job.name, state=_state(job)
+                )
+            )
         return 0
 
     return _with_lab(args, work)
@@ -499,9 +534,16 @@ def run_fetch(args: argparse.Namespace) -> int:
                  "unchanged": report.files_skipped, "missing": list(report.missing)}
             )  # fmt: skip
         else:
-            print(f"{dest}: {report.files_copied} file(s) copied, {report.files_skipped} unchanged")
+            print(
+                _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
+                    dest=dest, copied=report.files_copied, unchanged=report.files_skipped
+                )
+            )
         for path in report.missing:
-            print(f"labgpu: {path} does not exist on the cluster (yet)", file=sys.stderr)
+            print(
+                _("labgpu: {path} does not exist on the cluster (yet)").format(path=path),
+                file=sys.stderr,
+            )
         return 0
 
     return _with_lab(args, work)
@@ -536,7 +578,7 @@ def run_resubmit(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json(job_json(job))
         else:
-            print(f"submitted job {job.id} ({job.name}) to {job.cluster} as {job.remote_id}")
+            print(_submitted(job))
         return 0
 
     return _with_lab(args, work)

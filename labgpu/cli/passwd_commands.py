@@ -10,6 +10,7 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.cli.signin import environment_hint
 from labgpu.core.errors import ConfigError, LabgpuError
+from labgpu.core.i18n import N_, _
 from labgpu.services import Labgpu, signin
 
 Sub = Any  # argparse's _SubParsersAction is private
@@ -39,17 +40,17 @@ def run_passwd(args: argparse.Namespace) -> int:
         name = (args.name or "").strip()
         if name and name != lab.user:
             return _reset(lab, name)
-        signin.require_lab_database(lab, "changing a password")
+        signin.require_lab_database(lab, N_("changing a password"))
         new = _new_password(signin.min_password_length())
         remember = bool(getattr(args, "remember_password", False))
         try:
             kept = signin.change_own_password(lab, new, remember)
         except ConfigError as exc:
-            print(f"labgpu: {exc}", file=sys.stderr)
+            print(_("labgpu: {error}").format(error=exc), file=sys.stderr)
             kept = False
-        print(f"password changed for {lab.user}; it does not expire")
+        print(_("password changed for {user}; it does not expire").format(user=lab.user))
         if kept:
-            print("the OS keyring remembers the new password")
+            print(_("the OS keyring remembers the new password"))
         hint = environment_hint()
         if hint:
             print(hint, file=sys.stderr)
@@ -61,15 +62,19 @@ def run_passwd(args: argparse.Namespace) -> int:
 def _reset(lab: Labgpu, name: str) -> int:
     new = signin.reset_password(lab, name)
     if new.valid_until is None:
-        print(f"new password of service login {new.name} ({new.role})")
-        print(f"password (shown only now): {new.password}")
-        print("it does not expire; put it in ~/.pgpass of the service's account")
-    else:
-        print(f"new one-time password of {new.name} ({new.role})")
-        print(f"one-time password (shown only now): {new.password}")
         print(
-            f"it expires {output.iso(new.valid_until)}; the app asks for a new one at the "
-            "first sign-in (`labgpu users passwd` on the command line)"
+            _("new password of service login {name} ({role})").format(name=new.name, role=new.role)
+        )
+        print(_("password (shown only now): {password}").format(password=new.password))
+        print(_("it does not expire; put it in ~/.pgpass of the service's account"))
+    else:
+        print(_("new one-time password of {name} ({role})").format(name=new.name, role=new.role))
+        print(_("one-time password (shown only now): {password}").format(password=new.password))
+        print(
+            _(
+                "it expires {when}; the app asks for a new one at the "
+                "first sign-in (`labgpu users passwd` on the command line)"
+            ).format(when=output.iso(new.valid_until))
         )
     return 0
 
@@ -77,22 +82,26 @@ def _reset(lab: Labgpu, name: str) -> int:
 def _new_password(minimum: int) -> str:
     """The new password: asked twice, hidden, on a terminal; else read from standard input."""
     if sys.stdin.isatty():
-        first = getpass.getpass("New password: ")
+        first = getpass.getpass(_("New password: "))
         _check_length(first, minimum)
-        if getpass.getpass("Repeat it: ") != first:
-            raise LabgpuError("the two passwords differ; nothing changed")
+        if getpass.getpass(_("Repeat it: ")) != first:
+            raise LabgpuError(_("the two passwords differ; nothing changed"))
         return first
     lines = [line.rstrip("\r\n") for line in sys.stdin.readlines()[:3]]
     lines = [line for line in lines if line]
     if not lines:
         raise LabgpuError(
-            "no new password: run `labgpu users passwd` on a terminal, or give the new password "
-            "on standard input (one line, or the same line twice)"
+            _(
+                "no new password: run `labgpu users passwd` on a terminal, or give the new "
+                "password on standard input (one line, or the same line twice)"
+            )
         )
     if len(lines) > 2 or len(set(lines)) > 1:
         raise LabgpuError(
-            "standard input must hold the new password on one line, or the same line twice; "
-            "nothing changed"
+            _(
+                "standard input must hold the new password on one line, or the same line twice; "
+                "nothing changed"
+            )
         )
     _check_length(lines[0], minimum)
     return lines[0]
@@ -100,4 +109,6 @@ def _new_password(minimum: int) -> str:
 
 def _check_length(password: str, minimum: int) -> None:
     if len(password) < minimum:
-        raise LabgpuError(f"a password needs at least {minimum} characters; nothing changed")
+        raise LabgpuError(
+            _("a password needs at least {count} characters; nothing changed").format(count=minimum)
+        )

@@ -20,9 +20,10 @@ from labgpu.core.errors import (
     PasswordNeededError,
     PasswordRefusedError,
 )
+from labgpu.core.i18n import N_, _
 from labgpu.services import Labgpu, signin
 
-KEYRING = "the OS keyring"
+KEYRING = N_("the OS keyring")
 
 
 def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
@@ -40,10 +41,12 @@ def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
         if not _on_terminal():
             lab.close()
             raise PasswordNeededError(
-                f"{exc}; give {connection.user}'s password in --db "
-                f"{connection.url('PASSWORD')}, in the PGPASSWORD environment variable, or in "
-                f"~/.pgpass (a line HOST:PORT:DATABASE:{connection.user}:PASSWORD, mode 0600); "
-                "on a terminal labgpu asks for it"
+                _(
+                    "{error}; give {user}'s password in --db {url}, in the PGPASSWORD "
+                    "environment variable, or in ~/.pgpass (a line "
+                    "HOST:PORT:DATABASE:{user}:PASSWORD, mode 0600); on a terminal labgpu asks "
+                    "for it"
+                ).format(error=exc, user=connection.user, url=connection.url("PASSWORD"))
             ) from None
         lab = _typed(lab, who)
     except PasswordRefusedError as exc:
@@ -52,8 +55,10 @@ def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
             lab.close()
             raise PasswordRefusedError(_refused(exc, connection.user, source)) from None
         print(
-            f"labgpu: the password remembered for {who} was refused; type the current one "
-            "(with --remember-password it replaces the remembered one)",
+            _(
+                "labgpu: the password remembered for {who} was refused; type the current one "
+                "(with --remember-password it replaces the remembered one)"
+            ).format(who=who),
             file=sys.stderr,
         )
         lab = _typed(lab, who)
@@ -64,8 +69,10 @@ def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
         _remember(lab)
     if lab.must_change_password():  # the app asks at sign-in; the CLI says so on every command
         print(
-            f"labgpu: {connection.user} signed in with a one-time password, which expires a week "
-            "after it was given; set your own with `labgpu users passwd`",
+            _(
+                "labgpu: {user} signed in with a one-time password, which expires a week "
+                "after it was given; set your own with `labgpu users passwd`"
+            ).format(user=connection.user),
             file=sys.stderr,
         )
     return lab
@@ -85,18 +92,18 @@ def _source(lab: Labgpu) -> str:
     connection, password = parse_lab_url(lab.db_url)
     if password is None:
         return "PGPASSWORD" if environment_password() else "~/.pgpass"
-    return KEYRING if password == load_password(connection) else "the database URL"
+    return KEYRING if password == load_password(connection) else N_("the database URL")
 
 
 def _typed(lab: Labgpu, who: str) -> Labgpu:
     """Ask once for the password, hidden, and sign in with it; a refusal is final."""
     try:
-        password = getpass.getpass(f"Password for {who}: ")
+        password = getpass.getpass(_("Password for {who}: ").format(who=who))
     except EOFError:
         password = ""
     if not password:
         lab.close()
-        raise PasswordNeededError(f"no password typed for {who}; nothing done")
+        raise PasswordNeededError(_("no password typed for {who}; nothing done").format(who=who))
     lab = signin.with_password(lab, password)
     try:
         signin.connect(lab)
@@ -110,11 +117,20 @@ def _typed(lab: Labgpu, who: str) -> Labgpu:
 
 
 def _refused(exc: PasswordRefusedError, user: str, source: str) -> str:
-    where = f" (the one in {source})" if source else ""
-    return (
-        f"{exc}{where}; if you forgot it, a lab manager can give you a new one-time password "
-        f"with `labgpu users passwd {user}`"
+    """Why the password was refused and what to do; ``source``: where it came from, a name
+    (``PGPASSWORD``) or a phrase marked with ``N_`` (``KEYRING``), or empty."""
+    message = (
+        _(
+            "{error} (the one in {source}); if you forgot it, a lab manager can give you a new "
+            "one-time password with `labgpu users passwd {user}`"
+        )
+        if source
+        else _(
+            "{error}; if you forgot it, a lab manager can give you a new one-time password "
+            "with `labgpu users passwd {user}`"
+        )
     )
+    return message.format(error=exc, source=_(source) if source else "", user=user)
 
 
 def _remember(lab: Labgpu) -> None:
@@ -123,15 +139,18 @@ def _remember(lab: Labgpu) -> None:
         kept = signin.remember_password(lab)
     except ConfigError as exc:
         print(
-            f"labgpu: the password was not remembered: the OS keyring cannot store it "
-            f"({exc.__cause__ or exc})",
+            _(
+                "labgpu: the password was not remembered: the OS keyring cannot store it ({error})"
+            ).format(error=exc.__cause__ or exc),
             file=sys.stderr,
         )
         return
     if not kept:
         print(
-            "labgpu: the password was not remembered: labgpu did not see it (libpq read it "
-            "from ~/.pgpass, or the database asked for none)",
+            _(
+                "labgpu: the password was not remembered: labgpu did not see it (libpq read it "
+                "from ~/.pgpass, or the database asked for none)"
+            ),
             file=sys.stderr,
         )
 
@@ -139,5 +158,5 @@ def _remember(lab: Labgpu) -> None:
 def environment_hint() -> str | None:
     """A reminder after a password change when ``PGPASSWORD`` still holds the old one."""
     if os.environ.get("PGPASSWORD"):
-        return "PGPASSWORD still holds the old password; update it where it is set"
+        return _("PGPASSWORD still holds the old password; update it where it is set")
     return None

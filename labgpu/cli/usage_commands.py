@@ -15,6 +15,7 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.cli.booking_commands import local_zone, parse_time, show_time
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import _
 from labgpu.core.usage import MEMBER_FIGURES, Retention, Table
 from labgpu.services import Labgpu
 from labgpu.services.usage import TABLE_BY, Summary, check_month, month_range
@@ -71,9 +72,13 @@ def _days_arg(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a number of days").format(text=repr(text))
+        ) from None
     if value < 0 or value != value:  # NaN
-        raise argparse.ArgumentTypeError(f"a number of days must be 0 or more, not {text}")
+        raise argparse.ArgumentTypeError(
+            _("a number of days must be 0 or more, not {text}").format(text=text)
+        )
     return value
 
 
@@ -96,11 +101,11 @@ def run_usage(args: argparse.Namespace) -> int:
 
 def _check_combination(args: argparse.Namespace, changes: bool) -> None:
     if args.csv and args.json:
-        raise UsageArgsError("choose one of --csv and --json")
+        raise UsageArgsError(_("choose one of --csv and --json"))
     if args.month is not None and args.report is None:
-        raise UsageArgsError("--month goes with --report FILE.pdf")
+        raise UsageArgsError(_("--month goes with --report FILE.pdf"))
     if args.lang is not None and args.report is None:
-        raise UsageArgsError("--lang goes with --report FILE.pdf")
+        raise UsageArgsError(_("--lang goes with --report FILE.pdf"))
     if args.month is not None:
         try:
             month_range(args.month)
@@ -110,10 +115,10 @@ def _check_combination(args: argparse.Namespace, changes: bool) -> None:
     table_options = args.start or args.end or args.csv or args.by != "user"
     if settings and (args.report is not None or table_options):
         raise UsageArgsError(
-            "--retention and --keep-*-days do not go with a table or a report; run them apart"
+            _("--retention and --keep-*-days do not go with a table or a report; run them apart")
         )
     if args.report is not None and (table_options or args.json):
-        raise UsageArgsError("--report writes a whole month: use --month, not --from/--to/--by")
+        raise UsageArgsError(_("--report writes a whole month: use --month, not --from/--to/--by"))
 
 
 def usage_range(
@@ -124,8 +129,9 @@ def usage_range(
     start = start or end - DEFAULT_SPAN
     if start >= end:
         raise UsageArgsError(
-            f"--from ({show_time(start)}) must be before --to ({show_time(end)}); "
-            "swap them or leave one out"
+            _("--from ({start}) must be before --to ({end}); swap them or leave one out").format(
+                start=show_time(start), end=show_time(end)
+            )
         )
     return start, end
 
@@ -166,14 +172,18 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
     elif args.csv:
         sys.stdout.write(csv_with_range(table, start, summary.until).to_csv())
     else:
-        print(f"usage from {show_time(start)} to {show_time(end)}, GPU-hours")
+        print(
+            _("usage from {start} to {end}, GPU-hours").format(
+                start=show_time(start), end=show_time(end)
+            )
+        )
         for line in range_notes(summary):
             print(line)
         print(text_table(with_total(table)))
         if args.by == "user":
             print()
             for column, meaning in MEMBER_FIGURES.items():
-                print(f"  {_header(column):<22} {meaning}")
+                print(f"  {_header(column):<22} {_(meaning)}")
     return 0
 
 
@@ -187,14 +197,17 @@ def range_notes(summary: Summary) -> list[str]:
     notes = []
     if summary.partial:
         notes.append(
-            f"the range runs into the future: figures count up to now ({show_time(summary.until)})"
+            _("the range runs into the future: figures count up to now ({now})").format(
+                now=show_time(summary.until)
+            )
         )
     if summary.history_from is None:
-        notes.append("no usage history is kept yet: the collector has not stored any readings")
+        notes.append(_("no usage history is kept yet: the collector has not stored any readings"))
     elif summary.starts_late and summary.history_from < summary.until:
         notes.append(
-            f"usage history starts at {show_time(summary.history_from)}: "
-            "nothing is known of the time before"
+            _("usage history starts at {start}: nothing is known of the time before").format(
+                start=show_time(summary.history_from)
+            )
         )
     return notes
 
@@ -260,7 +273,11 @@ def _report(lab: Labgpu, month: str, path: Path, lang: str | None) -> int:
     from labgpu.gui.report import write_monthly_report  # Qt only here, so the CLI stays light
 
     pages = write_monthly_report(lab, month, path, report_zone(), lang)
-    print(f"wrote the {month} usage report ({pages} pages) to {path}")
+    print(
+        _("wrote the {month} usage report ({pages} pages) to {path}").format(
+            month=month, pages=pages, path=path
+        )
+    )
     return 0
 
 
@@ -285,7 +302,7 @@ def changed_retention(current: Retention, changes: dict[str, float]) -> Retentio
         return Retention(raw, minute, None if hours == 0 else hours)
     except ValueError as exc:
         raise UsageArgsError(
-            f"cannot keep usage history that way: {exc}; nothing changed"
+            _("cannot keep usage history that way: {error}; nothing changed").format(error=exc)
         ) from None
 
 
@@ -304,16 +321,20 @@ def _retention(lab: Labgpu, args: argparse.Namespace, changes: dict[str, float])
         value = changed_retention(value, changes)
         if not lab.can_manage():
             raise RefusedError(
-                "only a lab manager may change how long usage history is kept; ask one"
+                _("only a lab manager may change how long usage history is kept; ask one")
             )
         lab.usage.set_retention(value, lab.user)
     if args.json:
         output.print_json(retention_json(value))
         return 0
-    hours = "for ever" if value.hour_days is None else f"{_days(value.hour_days)} days"
-    print(f"raw samples     {_days(value.raw_days)} days")
-    print(f"minute rollups  {_days(value.minute_days)} days")
-    print(f"hourly rollups  {hours}")
+    hours = (
+        _("for ever")
+        if value.hour_days is None
+        else _("{days} days").format(days=_days(value.hour_days))
+    )
+    print(_("raw samples     {days} days").format(days=_days(value.raw_days)))
+    print(_("minute rollups  {days} days").format(days=_days(value.minute_days)))
+    print(_("hourly rollups  {hours}").format(hours=hours))
     return 0
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from labgpu.core.i18n import N_, _
+
 
 @dataclass(frozen=True, slots=True)
 class Level:
@@ -47,13 +49,14 @@ class Retention:
     hour_days: float | None = None
 
     def __post_init__(self) -> None:
-        for name, value in (("raw", self.raw_days), ("minute", self.minute_days)):
-            if not value > 0:
-                raise ValueError(f"{name} samples must be kept for more than 0 days")
+        if not self.raw_days > 0:
+            raise ValueError(_("raw samples must be kept for more than 0 days"))
+        if not self.minute_days > 0:
+            raise ValueError(_("minute samples must be kept for more than 0 days"))
         if self.hour_days is not None and self.hour_days < self.minute_days:
-            raise ValueError("hourly history must be kept at least as long as minutes")
+            raise ValueError(_("hourly history must be kept at least as long as minutes"))
         if self.minute_days < self.raw_days:
-            raise ValueError("minute history must be kept at least as long as raw samples")
+            raise ValueError(_("minute history must be kept at least as long as raw samples"))
 
 
 def pick_level(span_s: float, single_gpu: bool = False) -> Level:
@@ -175,17 +178,20 @@ class BookedSpan:
     end: int
 
 
-#: What each figure of a member's usage means, for the page, the CLI and the report alike.
+#: What each figure of a member's usage means, for the page, the CLI and the report alike
+#: (marked with ``N_``: translate where shown).
 MEMBER_FIGURES = {
-    "booked_gpu_hours": "GPU-hours booked (pending requests not counted)",
-    "process_gpu_hours": "GPU-hours a process of theirs sat on a GPU, busy or not, booked or not",
-    "idle_booked_gpu_hours": "booked GPU-hours in which the GPU was idle",
-    "unbooked_process_gpu_hours": "process GPU-hours outside their own bookings",
-    "offloaded_gpu_hours": "GPU-hours of jobs they sent to clusters",
-    "unmet_requests": "slot searches the lab had no GPUs for when wanted",
-    "refused_requests": "slot searches a lab rule refused (longest booking, quota, ...)",
-    "pending_requests": "requests asked in the range still waiting for a decision at its end",
-    "rejected_requests": "requests rejected in the range",
+    "booked_gpu_hours": N_("GPU-hours booked (pending requests not counted)"),
+    "process_gpu_hours": N_(
+        "GPU-hours a process of theirs sat on a GPU, busy or not, booked or not"
+    ),
+    "idle_booked_gpu_hours": N_("booked GPU-hours in which the GPU was idle"),
+    "unbooked_process_gpu_hours": N_("process GPU-hours outside their own bookings"),
+    "offloaded_gpu_hours": N_("GPU-hours of jobs they sent to clusters"),
+    "unmet_requests": N_("slot searches the lab had no GPUs for when wanted"),
+    "refused_requests": N_("slot searches a lab rule refused (longest booking, quota, ...)"),
+    "pending_requests": N_("requests asked in the range still waiting for a decision at its end"),
+    "rejected_requests": N_("requests rejected in the range"),
 }
 
 
