@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import string
 import subprocess
 import sys
@@ -31,8 +32,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from labgpu.core import i18n
+from labgpu.core.errors import UnreachableError
 from labgpu.core.inventory import GpuReading, SshTarget
 from labgpu.core.rules import RuleRefusedError
+from labgpu.remote.ssh import SshPool
 from labgpu.services.booking import BookingService
 from labgpu.storage import Store
 from labgpu.storage.labdb_rules import RULE_REFUSED, rule_refusal
@@ -200,3 +203,18 @@ def test_a_usage_range_backwards_is_refused_in_korean(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "보다 앞서야 합니다" in proc.stderr
     assert "must be before" not in proc.stderr
+
+
+def test_an_ssh_connection_error_reads_in_korean(tmp_path: Path) -> None:
+    """A server that refuses the connection (a closed port on this machine), in the app's
+    language once it is Korean."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens
+    pool = SshPool(tmp_path / "known_hosts", home=tmp_path, use_agent=False, connect_timeout=5)
+    i18n.set_language("ko")
+    with pytest.raises(UnreachableError) as refused:
+        pool.connect(SshTarget("127.0.0.1", port, "nobody"))
+    assert str(refused.value) == (
+        f"127.0.0.1:{port}: 연결이 거부되었습니다 — sshd가 실행 중이고 포트가 맞습니까?"
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from labgpu.core.errors import HostKeyError, HostKeyUnknownError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import SshTarget
 
 
@@ -68,8 +69,10 @@ class HostKeyNotPinnedError(HostKeyUnknownError):
             self,
             host,
             fingerprint,
-            f"host key {fingerprint} is not pinned in the lab database; a lab manager must "
-            "confirm it (the app's Add server, or `labgpu servers add HOST --name NAME "
-            f"--trust-host-key {fingerprint}`)",
+            _(
+                "host key {fingerprint} is not pinned in the lab database; a lab manager must "
+                "confirm it (the app's Add server, or `labgpu servers add HOST --name NAME "
+                "--trust-host-key {fingerprint}`)"
+            ).format(fingerprint=fingerprint),
         )
         self.key_type = key_type

@@ -10,6 +10,7 @@ from pathlib import Path
 import paramiko
 
 from labgpu.core.errors import AuthFailedError, RemoteTimeoutError, UnreachableError
+from labgpu.core.i18n import _
 from labgpu.core.offload import LoginCancelled, Prompter
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,10 @@ def load_key(path: Path) -> paramiko.PKey | None:
 def _agent_keys(agent: paramiko.Agent | None) -> list[tuple[str, paramiko.PKey]]:
     if agent is None:
         return []
-    return [(f"agent key {key.fingerprint}", key) for key in agent.get_keys()]
+    return [
+        (_("agent key {fingerprint}").format(fingerprint=key.fingerprint), key)
+        for key in agent.get_keys()
+    ]
 
 
 def _try_key(transport: paramiko.Transport, label: str, user: str, key: paramiko.PKey) -> bool:
@@ -41,18 +45,24 @@ def _try_key(transport: paramiko.Transport, label: str, user: str, key: paramiko
     except paramiko.BadAuthenticationType as exc:
         raise AuthFailedError(
             label,
-            f"the server does not accept public keys for {user} (it allows: "
-            f"{', '.join(exc.allowed_types)}) — ask its administrator",
+            _(
+                "the server does not accept public keys for {user} (it allows: {allowed}) — "
+                "ask its administrator"
+            ).format(user=user, allowed=", ".join(exc.allowed_types)),
         ) from exc
     except paramiko.AuthenticationException as exc:
         if "timeout" in str(exc).lower():
             raise RemoteTimeoutError(
-                label, "login did not finish in time — the server may be overloaded; try later"
+                label, _("login did not finish in time — the server may be overloaded; try later")
             ) from exc
         return False
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        raise UnreachableError(label, f"connection lost during login ({exc})") from exc
+        raise UnreachableError(label, _lost(exc)) from exc
     return not remaining and transport.is_authenticated()
+
+
+def _lost(exc: BaseException) -> str:
+    return _("connection lost during login ({error})").format(error=exc)
 
 
 def authenticate(
@@ -79,11 +89,16 @@ def authenticate(
     finally:
         if agent is not None:
             agent.close()
-    tried = ", ".join(src for src, _ in candidates) or "no keys found (no identity file, no agent)"
+    tried = ", ".join(src for src, _key in candidates) or _(
+        "no keys found (no identity file, no agent)"
+    )
     raise AuthFailedError(
         label,
-        f"login as {user!r} refused (tried: {tried}) — check the user name and that your "
-        "public key is in ~/.ssh/authorized_keys on the server; labgpu will not retry on its own",
+        _(
+            "login as {user} refused (tried: {tried}) — check the user name and that your "
+            "public key is in ~/.ssh/authorized_keys on the server; labgpu will not retry on "
+            "its own"
+        ).format(user=repr(user), tried=tried),
     )
 
 
@@ -117,23 +132,32 @@ def authenticate_interactive(
     except paramiko.BadAuthenticationType as exc:
         raise AuthFailedError(
             label,
-            f"the server does not offer keyboard-interactive login for {user} (it allows: "
-            f"{', '.join(exc.allowed_types)}) — set the cluster's login to 'key'",
+            _(
+                "the server does not offer keyboard-interactive login for {user} (it allows: "
+                "{allowed}) — set the cluster's login to 'key'"
+            ).format(user=user, allowed=", ".join(exc.allowed_types)),
         ) from exc
     except (paramiko.SSHException, EOFError, OSError) as exc:
         if cancelled:
             if isinstance(cancelled[0], LoginCancelled):
                 raise cancelled[0] from exc
-            raise LoginCancelled(f"{label}: login cancelled ({cancelled[0]})") from exc
+            raise LoginCancelled(
+                _("{label}: login cancelled ({error})").format(label=label, error=cancelled[0])
+            ) from exc
         if isinstance(exc, paramiko.AuthenticationException):
             raise AuthFailedError(
                 label,
-                f"login as {user!r} refused (wrong one-time password or password?). labgpu "
-                "does not retry on its own: repeated failures can lock your account — wait for "
-                "a new OTP code, then log in again",
+                _(
+                    "login as {user} refused (wrong one-time password or password?). labgpu "
+                    "does not retry on its own: repeated failures can lock your account — wait "
+                    "for a new OTP code, then log in again"
+                ).format(user=repr(user)),
             ) from exc
-        raise UnreachableError(label, f"connection lost during login ({exc})") from exc
+        raise UnreachableError(label, _lost(exc)) from exc
     if remaining or not transport.is_authenticated():
         raise AuthFailedError(
-            label, f"the server asks for more than one-time password and password ({remaining})"
+            label,
+            _("the server asks for more than one-time password and password ({remaining})").format(
+                remaining=remaining
+            ),
         )

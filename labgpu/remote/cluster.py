@@ -15,6 +15,7 @@ from datetime import datetime
 
 from labgpu.core import scheduler
 from labgpu.core.errors import LabgpuError, RefusedError, RemoteError
+from labgpu.core.i18n import _
 from labgpu.core.jobscript import EXIT_FILE, SCRIPT
 from labgpu.core.offload import Cluster, JobStatus
 from labgpu.remote.ssh import CommandResult, SshPool
@@ -73,7 +74,10 @@ class SchedulerClient:
         result = self._run(["sh", "-c", 'printf "%s\\n%s\\n" "$USER" "$HOME"'])
         lines = result.stdout.splitlines()
         if result.exit_status != 0 or len(lines) < 2:
-            raise RemoteError(self.cluster.name, f"cannot read $USER/$HOME ({result.stderr})")
+            raise RemoteError(
+                self.cluster.name,
+                _("cannot read $USER/$HOME ({error})").format(error=result.stderr),
+            )
         user, home = lines[0] or self.cluster.user, lines[1]
         base = self.cluster.base_dir.strip() or "~/labgpu"
         if base == "~" or base.startswith("~/"):
@@ -103,10 +107,12 @@ class SchedulerClient:
         result = self._run(argv, SUBMIT_TIMEOUT_S)
         if result.exit_status != 0:
             said = " ".join((result.stderr or result.stdout).split())
-            said = said or f"exit status {result.exit_status}"
+            said = said or _("exit status {code}").format(code=result.exit_status)
             raise SubmitRejected(
-                f"{self.cluster.name} refused the job: {said} — change the GPUs, hours or "
-                "directives and submit again (nothing was queued)"
+                _(
+                    "{cluster} refused the job: {said} — change the GPUs, hours or "
+                    "directives and submit again (nothing was queued)"
+                ).format(cluster=self.cluster.name, said=said)
             )
         if tool == "qsub":
             return scheduler.parse_qsub_id(result.stdout)
@@ -120,9 +126,12 @@ class SchedulerClient:
         env = {"SQUEUE_FORMAT": scheduler.SQUEUE_FORMAT, "SACCT_FIELDS": scheduler.SACCT_FIELDS}
         result = self._script(_SLURM_POLL, [self.cluster.user, *ids], env)
         if result.exit_status != 0:
-            raise RemoteError(self.cluster.name, f"squeue failed: {result.stdout.strip()[:300]}")
-        queue, _, rest = result.stdout.partition("@@scontrol\n")
-        control, _, accounting = rest.partition("@@sacct\n")
+            raise RemoteError(
+                self.cluster.name,
+                _("squeue failed: {error}").format(error=result.stdout.strip()[:300]),
+            )
+        queue, _mark, rest = result.stdout.partition("@@scontrol\n")
+        control, _mark, accounting = rest.partition("@@sacct\n")
         if "@@no-accounting" in accounting:
             accounting = ""  # the site keeps no accounting: scontrol and exit files tell
         return scheduler.merge(
@@ -171,13 +180,15 @@ class SchedulerClient:
     def cancel(self, remote_id: str) -> None:
         """``scancel`` / ``qdel`` one job."""
         if not _ID.match(remote_id):
-            raise LabgpuError(f"{remote_id!r} is not a job id")
+            raise LabgpuError(_("{id} is not a job id").format(id=repr(remote_id)))
         tool = "qdel" if self.cluster.scheduler == "pbs" else "scancel"
         result = self._run([tool, remote_id])
         if result.exit_status != 0:
             raise RemoteError(
                 self.cluster.name,
-                f"{tool} {remote_id} failed: {(result.stderr or result.stdout).strip()[:300]}",
+                _("{tool} {id} failed: {error}").format(
+                    tool=tool, id=remote_id, error=(result.stderr or result.stdout).strip()[:300]
+                ),
             )
 
     def estimate_start(self, job_dir: str) -> datetime | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from labgpu.core import nvidia_smi
 from labgpu.core.errors import ProbeError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import ProbeResult, SshTarget
 from labgpu.remote.ssh import SshPool
 
@@ -53,11 +54,12 @@ def probe(pool: SshPool, target: SshTarget, timeout: float = 30.0) -> ProbeResul
     # Errors name the host as connection errors do: host:port unless the port is 22.
     label = pool.resolve(target).label
     if result.exit_status != 0:
-        first = next((ln for ln in result.stderr.splitlines() if ln.strip()), "no message")
+        first = next((ln for ln in result.stderr.splitlines() if ln.strip()), _("no message"))
         raise ProbeError(
             label,
-            f"probe script failed (exit {result.exit_status}): {first.strip()} — "
-            "is /bin/sh available to that account?",
+            _(
+                "probe script failed (exit {code}): {error} — is /bin/sh available to that account?"
+            ).format(code=result.exit_status, error=first.strip()),
         )
     parsed = nvidia_smi.parse_probe_output(label, result.stdout, taken_at, result.stderr)
     return dataclasses.replace(parsed, host=target.host)

@@ -31,6 +31,7 @@ from labgpu.core.errors import (
     UnreachableError,
 )
 from labgpu.core.host_keys import HostKey, HostKeyPins
+from labgpu.core.i18n import _
 from labgpu.core.inventory import SshTarget
 from labgpu.core.offload import Prompter
 from labgpu.remote.auth import authenticate, authenticate_interactive
@@ -104,7 +105,11 @@ class SshPool:
             try:
                 self._config = paramiko.SSHConfig.from_path(str(config_path))
             except (paramiko.ConfigParseError, OSError, ValueError) as exc:
-                raise ConfigError(f"{config_path}: cannot read this ssh config ({exc})") from exc
+                raise ConfigError(
+                    _("{path}: cannot read this ssh config ({error})").format(
+                        path=config_path, error=exc
+                    )
+                ) from exc
         self.use_agent = use_agent
         self.connect_timeout = connect_timeout
         self.keepalive_s = keepalive_s
@@ -138,9 +143,11 @@ class SshPool:
             client = paramiko.SFTPClient.from_transport(transport)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._drop(target, transport)
-            raise UnreachableError(label, f"cannot open SFTP ({exc}) — try again") from exc
+            raise UnreachableError(
+                label, _("cannot open SFTP ({error}) — try again").format(error=exc)
+            ) from exc
         if client is None:
-            raise RemoteError(label, "the server refused an SFTP session — is SFTP enabled?")
+            raise RemoteError(label, _("the server refused an SFTP session — is SFTP enabled?"))
         try:
             client.get_channel().settimeout(timeout)  # type: ignore[union-attr]
             yield client
@@ -318,28 +325,34 @@ class SshPool:
         except socket.gaierror as exc:
             raise UnreachableError(
                 end.label,
-                f"cannot resolve {end.hostname!r} ({exc.strerror}) — check the host "
-                "name (or HostName in ~/.ssh/config) and DNS",
+                _(
+                    "cannot resolve {host} ({error}) — check the host "
+                    "name (or HostName in ~/.ssh/config) and DNS"
+                ).format(host=repr(end.hostname), error=exc.strerror),
             ) from exc
         except ConnectionRefusedError as exc:
             raise UnreachableError(
-                end.label, "connection refused — is sshd running and the port right?"
+                end.label, _("connection refused — is sshd running and the port right?")
             ) from exc
         except TimeoutError as exc:
             raise UnreachableError(
                 end.label,
-                f"no answer within {round(deadline.seconds, 1):g} s — is the host up and not "
-                "behind a firewall?",
+                _(
+                    "no answer within {seconds} s — is the host up and not behind a firewall?"
+                ).format(seconds=f"{round(deadline.seconds, 1):g}"),
             ) from exc
         except OSError as exc:
             raise UnreachableError(
-                end.label, f"cannot connect ({exc.strerror or exc}) — check the network route"
+                end.label,
+                _("cannot connect ({error}) — check the network route").format(
+                    error=exc.strerror or exc
+                ),
             ) from exc
 
     def _jump_channel(self, end: Endpoint, deadline: _Deadline, depth: int) -> paramiko.Channel:
         assert end.jump is not None
         if depth >= _MAX_JUMPS:
-            raise UnreachableError(end.label, "too many ProxyJump hops — is there a loop?")
+            raise UnreachableError(end.label, _("too many ProxyJump hops — is there a loop?"))
         jump_transport = self._transport(end.jump, deadline, None, depth + 1)
         try:
             return jump_transport.open_channel(
@@ -348,8 +361,10 @@ class SshPool:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise UnreachableError(
                 end.label,
-                f"jump host {end.jump.host} could not connect to "
-                f"{end.hostname}:{end.port} ({exc}) — check the address as seen from the jump host",
+                _(
+                    "jump host {jump} could not connect to {host}:{port} ({error}) — check the "
+                    "address as seen from the jump host"
+                ).format(jump=end.jump.host, host=end.hostname, port=end.port, error=exc),
             ) from exc
 
     def _handshake(
@@ -377,11 +392,16 @@ class SshPool:
             if not event.is_set():
                 raise RemoteTimeoutError(
                     end.label,
-                    f"connected, but no SSH handshake within {round(deadline.seconds, 1):g} s "
-                    "— is that port an SSH server, and is the server overloaded?",
+                    _(
+                        "connected, but no SSH handshake within {seconds} s "
+                        "— is that port an SSH server, and is the server overloaded?"
+                    ).format(seconds=f"{round(deadline.seconds, 1):g}"),
                 )
             raise UnreachableError(
-                end.label, f"SSH negotiation failed ({error}) — is that port an SSH server?"
+                end.label,
+                _("SSH negotiation failed ({error}) — is that port an SSH server?").format(
+                    error=error
+                ),
             )
         return transport
 
@@ -406,7 +426,9 @@ class SshPool:
                 log.info("%s: transport unusable (%s); reconnecting", label, exc)
                 self._drop(target, transport)
                 if attempt == 2:
-                    raise RemoteError(label, f"cannot open a session ({exc}) — try again") from exc
+                    raise RemoteError(
+                        label, _("cannot open a session ({error}) — try again").format(error=exc)
+                    ) from exc
         try:
             channel.exec_command(command)
             return self._collect(channel, deadline, label)
@@ -435,7 +457,7 @@ class SshPool:
         while not (channel.exit_status_ready() or channel.closed):  # status may trail EOF
             self._wait(channel, deadline, label)
         if not channel.exit_status_ready() and not transport_alive(channel):
-            raise UnreachableError(label, "connection lost while the command ran — try again")
+            raise UnreachableError(label, _("connection lost while the command ran — try again"))
         status = channel.recv_exit_status() if channel.exit_status_ready() else -1
         text = (b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace"))
         return CommandResult(status, *text)
@@ -446,8 +468,10 @@ class SshPool:
         if deadline.left() <= 0:
             raise RemoteTimeoutError(
                 label,
-                f"command did not finish within {round(deadline.seconds, 1):g} s — the server "
-                "may be overloaded; the command was abandoned",
+                _(
+                    "command did not finish within {seconds} s — the server "
+                    "may be overloaded; the command was abandoned"
+                ).format(seconds=f"{round(deadline.seconds, 1):g}"),
             )
         if channel.eof_received:
             channel.status_event.wait(min(deadline.left(), 1.0))

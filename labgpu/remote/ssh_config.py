@@ -9,6 +9,7 @@ from pathlib import Path
 import paramiko
 
 from labgpu.core.errors import ConfigError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import SshTarget
 
 
@@ -63,7 +64,11 @@ def resolve_target(config: paramiko.SSHConfig, target: SshTarget, home: Path) ->
         jump_spec = target.jump_host or cfg.get("proxyjump")
         jump = parse_jump(jump_spec) if jump_spec and jump_spec != "none" else None
     except ValueError as exc:
-        raise ConfigError(f"{target.host}: bad Port or ProxyJump in ssh config ({exc})") from exc
+        raise ConfigError(
+            _("{host}: bad Port or ProxyJump in ssh config ({error})").format(
+                host=target.host, error=exc
+            )
+        ) from exc
     user = target.user or cfg.get("user") or getpass.getuser()
     files = [target.identity_file] if target.identity_file else []
     files += list(cfg.get("identityfile", []))
