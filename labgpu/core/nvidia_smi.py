@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from labgpu.core.errors import ProbeError, ProbeParseError
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import GpuProcess, GpuReading, ProbeResult
 
 HEADER = "@@labgpu-probe 1"
@@ -77,7 +78,9 @@ def _number(host: str, line: str, value: str, unit: str, what: str) -> str | Non
     if unit and value.endswith(unit):
         value = value[: -len(unit)].rstrip()
     if not _NUMBER.fullmatch(value):
-        raise ProbeParseError(host, line, f"{what} is not a number: {value!r}")
+        raise ProbeParseError(
+            host, line, _("{what} is not a number: {value}").format(what=what, value=repr(value))
+        )
     return value
 
 
@@ -86,7 +89,7 @@ def _opt_int(host: str, line: str, value: str, unit: str, what: str) -> int | No
     if digits is None:
         return None
     if not _INTEGER.fullmatch(digits):
-        raise ProbeParseError(host, line, f"{what} is not a whole number: {digits!r}")
+        raise ProbeParseError(host, line, _not_whole(what, digits))
     return int(digits)
 
 
@@ -95,17 +98,21 @@ def _opt_float(host: str, line: str, value: str, unit: str, what: str) -> float 
     return None if digits is None else float(digits)
 
 
+def _not_whole(what: str, value: str) -> str:
+    return _("{what} is not a whole number: {value}").format(what=what, value=repr(value))
+
+
 def _req_int(host: str, line: str, value: str, what: str) -> int:
     value = value.strip()
     if not _INTEGER.fullmatch(value):
-        raise ProbeParseError(host, line, f"{what} is not a whole number: {value!r}")
+        raise ProbeParseError(host, line, _not_whole(_(what), value))
     return int(value)
 
 
 def _req_text(host: str, line: str, value: str, what: str) -> str:
     value = value.strip()
     if not value or _is_not_available(value):
-        raise ProbeParseError(host, line, f"{what} is missing")
+        raise ProbeParseError(host, line, _("{what} is missing").format(what=_(what)))
     return value
 
 
@@ -113,12 +120,16 @@ def parse_gpu_line(host: str, line: str) -> GpuReading:
     """Parse one ``--query-gpu`` CSV row (the eight fields of the probe, in order)."""
     fields = line.split(",")
     if len(fields) != GPU_FIELDS:
-        raise ProbeParseError(host, line, f"expected {GPU_FIELDS} GPU fields, got {len(fields)}")
+        raise ProbeParseError(
+            host,
+            line,
+            _("expected {count} GPU fields, got {got}").format(count=GPU_FIELDS, got=len(fields)),
+        )
     index, uuid, name, total, used, util, temp, power = fields
     return GpuReading(
-        index=_req_int(host, line, index, "GPU index"),
+        index=_req_int(host, line, index, N_("GPU index")),
         uuid=_req_text(host, line, uuid, "GPU uuid"),
-        name=_req_text(host, line, name, "GPU name"),
+        name=_req_text(host, line, name, N_("GPU name")),
         memory_total_mb=_opt_int(host, line, total, "MiB", "memory.total"),
         memory_used_mb=_opt_int(host, line, used, "MiB", "memory.used"),
         utilization_pct=_opt_float(host, line, util, "%", "utilization.gpu"),
@@ -135,7 +146,11 @@ def parse_app_line(host: str, line: str) -> GpuProcess:
     fields = line.split(",", APP_FIELDS - 1)
     if len(fields) != APP_FIELDS:
         raise ProbeParseError(
-            host, line, f"expected {APP_FIELDS} process fields, got {len(fields)}"
+            host,
+            line,
+            _("expected {count} process fields, got {got}").format(
+                count=APP_FIELDS, got=len(fields)
+            ),
         )
     uuid, pid, used, name = fields
     return GpuProcess(
@@ -150,12 +165,16 @@ def parse_ps_line(host: str, line: str) -> PsEntry:
     """Parse one ``ps -o pid=,user:32=,etimes=,args=`` line; args keep their spaces."""
     parts = line.split(None, 3)
     if len(parts) < 3:
-        raise ProbeParseError(host, line, f"expected pid, user, elapsed and command, got {parts}")
+        raise ProbeParseError(
+            host,
+            line,
+            _("expected pid, user, elapsed and command, got {parts}").format(parts=parts),
+        )
     command = parts[3].rstrip() if len(parts) == 4 else ""
     return PsEntry(
         pid=_req_int(host, line, parts[0], "pid"),
         user=parts[1],
-        elapsed_s=_req_int(host, line, parts[2], "elapsed seconds"),
+        elapsed_s=_req_int(host, line, parts[2], N_("elapsed seconds")),
         command=command,
     )
 
@@ -163,9 +182,13 @@ def parse_ps_line(host: str, line: str) -> PsEntry:
 def _expect(host: str, lines: list[str], pos: int, marker: str) -> int:
     """Check that ``lines[pos]`` is ``marker``; return the next position."""
     if pos >= len(lines):
-        raise ProbeParseError(host, "", f"output ends before {marker!r} (truncated?)")
+        raise ProbeParseError(
+            host, "", _("output ends before {marker} (truncated?)").format(marker=repr(marker))
+        )
     if lines[pos] != marker:
-        raise ProbeParseError(host, lines[pos], f"expected section marker {marker!r}")
+        raise ProbeParseError(
+            host, lines[pos], _("expected section marker {marker}").format(marker=repr(marker))
+        )
     return pos + 1
 
 
@@ -193,25 +216,30 @@ def split_sections(host: str, text: str) -> ProbeSections:
     ps_lines, pos = _body(lines, pos)
     if pos >= len(lines) or not lines[pos].startswith(EXIT_PREFIX):
         line = lines[pos] if pos < len(lines) else ""
-        raise ProbeParseError(host, line, f"expected {EXIT_PREFIX.strip()!r} line")
+        raise ProbeParseError(
+            host, line, _("expected {marker} line").format(marker=repr(EXIT_PREFIX.strip()))
+        )
     status = lines[pos][len(EXIT_PREFIX) :]
-    exit_code = _req_int(host, lines[pos], status, "nvidia-smi exit status")
+    exit_code = _req_int(host, lines[pos], status, N_("nvidia-smi exit status"))
     pos = _expect(host, lines, pos + 1, END)
     if pos != len(lines):
-        raise ProbeParseError(host, lines[pos], "unexpected output after the end marker")
+        raise ProbeParseError(host, lines[pos], _("unexpected output after the end marker"))
     return ProbeSections(gpu_lines, app_lines, ps_lines, exit_code)
 
 
 def _failure(host: str, sections: ProbeSections, stderr: str) -> ProbeError:
     detail = next((ln.strip() for ln in stderr.splitlines() if ln.strip()), "")
     if not detail:
-        detail = sections.gpu_lines[0].strip() if sections.gpu_lines else "no output"
+        detail = sections.gpu_lines[0].strip() if sections.gpu_lines else _("no output")
     if sections.nvidia_smi_exit == 127:
-        hint = "nvidia-smi was not found on the server's PATH — is the NVIDIA driver installed?"
+        hint = _("nvidia-smi was not found on the server's PATH — is the NVIDIA driver installed?")
     else:
-        hint = "is the NVIDIA driver loaded? try running nvidia-smi on the server"
+        hint = _("is the NVIDIA driver loaded? try running nvidia-smi on the server")
     return ProbeError(
-        host, f"nvidia-smi failed (exit {sections.nvidia_smi_exit}): {detail} — {hint}"
+        host,
+        _("nvidia-smi failed (exit {code}): {detail} — {hint}").format(
+            code=sections.nvidia_smi_exit, detail=detail, hint=hint
+        ),
     )
 
 

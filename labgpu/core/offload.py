@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from labgpu.core.errors import LabgpuError, RefusedError, UsageError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import SshTarget
 
 SCHEDULERS = ("slurm", "pbs")
@@ -167,48 +168,69 @@ def check_cluster(cluster: Cluster) -> Cluster:
     """Refuse settings that cannot work, with a message saying what to change."""
     if not _NAME_RE.match(cluster.name):
         raise LabgpuError(
-            f"cluster name {cluster.name!r} is not usable: use letters, digits, '.', '_' or '-' "
-            "(at most 63 characters)"
+            _(
+                "cluster name {name} is not usable: use letters, digits, '.', '_' or '-' "
+                "(at most 63 characters)"
+            ).format(name=repr(cluster.name))
         )
     if cluster.scheduler not in SCHEDULERS:
         raise LabgpuError(
-            f"cluster {cluster.name}: unknown scheduler {cluster.scheduler!r}; use slurm or pbs"
+            _("cluster {name}: unknown scheduler {scheduler}; use slurm or pbs").format(
+                name=cluster.name, scheduler=repr(cluster.scheduler)
+            )
         )
     if cluster.login not in LOGINS:
-        raise LabgpuError(f"cluster {cluster.name}: login must be 'key' or 'interactive'")
-    if not cluster.host.strip() or not cluster.user.strip():
-        raise LabgpuError(f"cluster {cluster.name}: give the login node (--host) and --user")
-    if "{count}" not in cluster.gpu_template:
         raise LabgpuError(
-            f"cluster {cluster.name}: the GPU request {cluster.gpu_template!r} must contain "
-            "{count} (e.g. --gres=gpu:{type}:{count})"
+            _("cluster {name}: login must be 'key' or 'interactive'").format(name=cluster.name)
+        )
+    if not cluster.host.strip() or not cluster.user.strip():
+        raise LabgpuError(
+            _("cluster {name}: give the login node (--host) and --user").format(name=cluster.name)
+        )
+    if "{count}" not in cluster.gpu_template:
+        # {{count}}: the template's own placeholder, written out by format().
+        raise LabgpuError(
+            _(
+                "cluster {name}: the GPU request {template} must contain "
+                "{{count}} (e.g. --gres=gpu:{{type}}:{{count}})"
+            ).format(name=cluster.name, template=repr(cluster.gpu_template))
         )
     if cluster.max_hours is not None and cluster.max_hours <= 0:
-        raise LabgpuError(f"cluster {cluster.name}: maximum hours must be positive")
+        raise LabgpuError(
+            _("cluster {name}: maximum hours must be positive").format(name=cluster.name)
+        )
     for line in (*cluster.directives, *cluster.modules, cluster.partition, cluster.base_dir):
         if "\n" in line or "\r" in line:
-            raise LabgpuError(f"cluster {cluster.name}: settings must be single lines")
+            raise LabgpuError(
+                _("cluster {name}: settings must be single lines").format(name=cluster.name)
+            )
     return cluster
 
 
 def check_request(request: JobRequest, cluster: Cluster) -> None:
     """Refuse a request the cluster's settings already rule out."""
     if request.gpus < 0:
-        raise UsageError("--gpus must be 0 or more")
+        raise UsageError(_("--gpus must be 0 or more"))
     if request.hours <= 0:
-        raise UsageError("--hours must be more than 0")
+        raise UsageError(_("--hours must be more than 0"))
     if cluster.max_hours is not None and request.hours > cluster.max_hours:
         raise RefusedError(
-            f"{cluster.name} allows at most {cluster.max_hours:g} hours per job; ask for less "
-            "(save checkpoints and resubmit)"
+            _(
+                "{cluster} allows at most {hours} hours per job; ask for less "
+                "(save checkpoints and resubmit)"
+            ).format(cluster=cluster.name, hours=f"{cluster.max_hours:g}")
         )
     if not request.command.strip():
-        raise UsageError("give the command to run on the cluster (after --)")
+        raise UsageError(_("give the command to run on the cluster (after --)"))
     if request.gpu_type and not re.match(r"^[A-Za-z0-9._-]+$", request.gpu_type):
-        raise UsageError(f"GPU type {request.gpu_type!r} is not a plain name (e.g. a100)")
+        raise UsageError(
+            _("GPU type {type} is not a plain name (e.g. a100)").format(type=repr(request.gpu_type))
+        )
     for path in request.results:
         if path.startswith("/") or ".." in path.split("/"):
-            raise UsageError(f"result path {path!r} must be relative to the job's folder")
+            raise UsageError(
+                _("result path {path} must be relative to the job's folder").format(path=repr(path))
+            )
 
 
 def new_job_name(user: str, now: datetime, token: str | None = None) -> str:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 from labgpu.core.offload import JobState, JobStatus, parse_duration
 
 SQUEUE_FORMAT = "%i|%j|%T|%M|%r"
@@ -160,7 +161,9 @@ def parse_sbatch_id(text: str) -> str:
         first = line.strip().split(";", 1)[0]
         if first.isdigit():
             return first
-    raise LabgpuError(f"sbatch printed no job id ({text.strip()[:200]!r})")
+    raise LabgpuError(
+        _("sbatch printed no job id ({output})").format(output=repr(text.strip()[:200]))
+    )
 
 
 def parse_qsub_id(text: str) -> str:
@@ -169,7 +172,9 @@ def parse_qsub_id(text: str) -> str:
         word = line.strip()
         if word and word.split(".", 1)[0].isdigit():
             return word
-    raise LabgpuError(f"qsub printed no job id ({text.strip()[:200]!r})")
+    raise LabgpuError(
+        _("qsub printed no job id ({output})").format(output=repr(text.strip()[:200]))
+    )
 
 
 _TEST_ONLY = re.compile(r"to start at (\S+)")
@@ -217,7 +222,7 @@ def parse_qstat_json(text: str, zone: ZoneInfo | None = None) -> dict[str, JobSt
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         raise LabgpuError(
-            f"cannot read qstat's JSON ({exc}); is this PBS Pro 19 or later?"
+            _("cannot read qstat's JSON ({error}); is this PBS Pro 19 or later?").format(error=exc)
         ) from exc
     jobs = data.get("Jobs") or {}
     found: dict[str, JobStatus] = {}

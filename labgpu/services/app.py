@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from labgpu.core.booking import LIVE_STATUSES
 from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
 from labgpu.core.members import Member
 from labgpu.core.rules import (
@@ -86,7 +87,7 @@ class Labgpu:
         """The database, created on first use (no engine at import time)."""
         with self._lock:
             if self._store is None:
-                self._refuse_if_closed("database")  # a late worker must not reopen (leak) it
+                self._refuse_if_closed(N_("database"))  # a late worker must not reopen (leak) it
                 from labgpu.storage import Store
 
                 self._store = Store(self.db_url)
@@ -94,14 +95,16 @@ class Labgpu:
 
     def _refuse_if_closed(self, what: str) -> None:
         if self._closed:
-            raise LabgpuError(f"labgpu was closed; open the lab again to use its {what}")
+            raise LabgpuError(
+                _("labgpu was closed; open the lab again to use its {what}").format(what=_(what))
+            )
 
     @property
     def pool(self) -> SshPool:
         """The SSH connections, one persistent transport per host."""
         with self._lock:
             if self._pool is None:
-                self._refuse_if_closed("SSH connections")
+                self._refuse_if_closed(N_("SSH connections"))
                 from labgpu.remote import SshPool
 
                 self._pool = SshPool(
@@ -203,7 +206,7 @@ class Labgpu:
         """
         name = name.strip()
         if not name:
-            raise LabgpuError("a server needs a name; leave it empty to use the host name")
+            raise LabgpuError(_("a server needs a name; leave it empty to use the host name"))
         pins = self._lab_pins()
         pin = pins is not None and pins.active() and pins.may_pin()
         key = self.pool.host_key(target, timeout=PROBE_TIMEOUT_S) if pin else None
@@ -237,7 +240,7 @@ class Labgpu:
         now); its GPUs are registered by the first sweep that reaches it."""
         name = (name or target.host).strip()
         if not name:
-            raise LabgpuError("a server needs a name; leave it empty to use the host name")
+            raise LabgpuError(_("a server needs a name; leave it empty to use the host name"))
         return self.store.upsert_server(name, target, self.user)
 
     def list_servers(self) -> list[Server]:
@@ -256,7 +259,9 @@ class Labgpu:
         """
         server = self.store.get_server(name)
         if server is None:
-            raise LabgpuError(f"no server named {name!r}; see `labgpu servers list`")
+            raise LabgpuError(
+                _("no server named {name}; see `labgpu servers list`").format(name=repr(name))
+            )
         if self.pins_host_keys():
             removed = self.store.host_keys.forget(name, self.user)
             self.pool.forget_host_key(server.target)

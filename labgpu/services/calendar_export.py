@@ -19,6 +19,7 @@ from icalendar import Alarm, Calendar, Event
 from labgpu import __version__
 from labgpu.core.booking import BookingStatus
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 from labgpu.core.rules import BookingGroupView
 from labgpu.services.booking import BookingService, groups_of
 
@@ -113,7 +114,7 @@ def export_ics(
     cal = build_calendar(groups, name, service.clock(), reminder_lead)
     data = cal.to_ical()
     _write_atomically(path, data)
-    return sum(1 for _ in cal.walk("VEVENT"))
+    return sum(1 for _event in cal.walk("VEVENT"))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -121,8 +122,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     path = path.expanduser()
     if not path.parent.is_dir():
         raise LabgpuError(
-            f"cannot write the calendar to {path}: there is no folder {path.parent}; "
-            "create it or choose another file"
+            _(
+                "cannot write the calendar to {path}: there is no folder {folder}; "
+                "create it or choose another file"
+            ).format(path=path, folder=path.parent)
         )
     try:
         fd, tmp = tempfile.mkstemp(prefix=".labgpu-", suffix=".ics", dir=path.parent)
@@ -131,5 +134,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise LabgpuError(
-            f"cannot write the calendar to {path}: {exc.strerror or exc}; choose another file"
+            _("cannot write the calendar to {path}: {error}; choose another file").format(
+                path=path, error=exc.strerror or exc
+            )
         ) from exc

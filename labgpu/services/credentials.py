@@ -20,6 +20,7 @@ import keyring
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from labgpu.core.errors import ConfigError
+from labgpu.core.i18n import _
 from labgpu.services import paths
 
 log = logging.getLogger(__name__)
@@ -64,19 +65,23 @@ def is_lab_url(url: str) -> bool:
 def parse_lab_url(url: str) -> tuple[LabConnection, str | None]:
     """Split a PostgreSQL URL into its connection and its password (``None`` if absent)."""
     if not is_lab_url(url):
-        raise ConfigError(f"not a lab database URL (postgresql://USER@HOST/DB): {_hide(url)}")
+        raise ConfigError(
+            _("not a lab database URL (postgresql://USER@HOST/DB): {url}").format(url=_hide(url))
+        )
     parts = urlsplit(url)
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
-        raise ConfigError(f"bad port in database URL {_hide(url)}") from exc
+        raise ConfigError(_("bad port in database URL {url}").format(url=_hide(url))) from exc
     host = parts.hostname or ""
     database = unquote(parts.path.lstrip("/"))
     user = unquote(parts.username or "")
     if not host or not database or not user:
         raise ConfigError(
-            f"a lab database URL needs a member name, a server and a database "
-            f"(postgresql://USER@HOST/DB): {_hide(url)}"
+            _(
+                "a lab database URL needs a member name, a server and a database "
+                "(postgresql://USER@HOST/DB): {url}"
+            ).format(url=_hide(url))
         )
     password = unquote(parts.password) if parts.password is not None else None
     options = tuple(parse_qsl(parts.query))
@@ -117,7 +122,9 @@ def save_password(connection: LabConnection, password: str) -> None:
         keyring.set_password(SERVICE, connection.key, password)
     except KeyringError as exc:
         raise ConfigError(
-            f"cannot store the password in the OS keyring ({exc}); sign in without *remember*"
+            _(
+                "cannot store the password in the OS keyring ({error}); sign in without *remember*"
+            ).format(error=exc)
         ) from exc
 
 
@@ -162,7 +169,7 @@ def save_database_url(url: str) -> Path:
     except FileNotFoundError:
         lines = []
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+        raise ConfigError(_("cannot read {path}: {error}").format(path=path, error=exc)) from exc
     entry = f"url = {json.dumps(clean)}"
     start = next((i for i, line in enumerate(lines) if _section(line) == "database"), None)
     if start is None:
@@ -185,7 +192,7 @@ def save_database_url(url: str) -> Path:
             fh.write("\n".join(lines) + "\n")
         os.chmod(path, 0o600)  # an older file may have been readable by others
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc}") from exc
+        raise ConfigError(_("cannot write {path}: {error}").format(path=path, error=exc)) from exc
     return path
 
 

@@ -35,6 +35,7 @@ from labgpu.core.demo_model import (
     servers_of,
 )
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import (
     Gpu,
     GpuReading,
@@ -453,17 +454,20 @@ class DemoLabgpu(Labgpu):
 
     def remove_server(self, name: str) -> None:
         """Forget a simulated server: the manager only, as in the lab database."""
-        self._require_manager("change servers")
+        self._require_manager(N_("change servers"))
         super().remove_server(name)
 
     def forget_host_key(self, name: str) -> int:
         """Forget a simulated server's host key: the manager only, as in the lab database."""
-        self._require_manager("change servers")
+        self._require_manager(N_("change servers"))
         return super().forget_host_key(name)
 
     def _require_manager(self, what: str) -> None:
+        """Refuse unless the demo's member is the manager; ``what``: marked with ``N_``."""
         if self.role() != "manager":
-            raise RefusedError(f"permission denied: only a lab manager can {what}")
+            raise RefusedError(
+                _("permission denied: only a lab manager can {what}").format(what=_(what))
+            )
 
     # -- live data: the simulated feed, never SSH -------------------------------------------
 

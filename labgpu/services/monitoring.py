@@ -30,6 +30,7 @@ from labgpu.core.errors import (
     ProbeError,
     RemoteError,
 )
+from labgpu.core.i18n import N_, _
 from labgpu.core.inventory import ProbeResult, Server, ServerState, SshTarget
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ sweep_log = logging.getLogger("labgpu.collect.sweeps")
 
 ProbeFn = Callable[[SshTarget], ProbeResult]
 
-STOPPED = "the collector stopped before this probe ended"
+STOPPED = N_("the collector stopped before this probe ended")
 #: Samples kept in memory while the database is unreachable, at most: an hour of 60 GPUs
 #: sampled every 5 s (about 20 MB). Beyond it the oldest are dropped, and the log says so.
 BACKLOG_SAMPLES = 3600 // 5 * 60
@@ -179,7 +180,9 @@ def classify_error(exc: BaseException, server: str | None = None) -> tuple[Serve
         return ServerState.PROBE_ERROR, str(exc)
     if isinstance(exc, RemoteError | LabgpuError):
         return ServerState.OFFLINE, str(exc)
-    return ServerState.PROBE_ERROR, f"internal error while probing: {exc!r} (see the log)"
+    return ServerState.PROBE_ERROR, _("internal error while probing: {error} (see the log)").format(
+        error=repr(exc)
+    )
 
 
 class Collector:
@@ -244,7 +247,7 @@ class Collector:
         try:
             result = self._probe(server.target)
             if self._stop.is_set():
-                return SweepOutcome(server.name, ServerState.UNKNOWN, STOPPED)
+                return SweepOutcome(server.name, ServerState.UNKNOWN, _(STOPPED))
             outcome = self._save_probe(server.name, result)
         except DatabaseError as exc:  # not the server's fault: keep its state, try again later
             log.warning("could not store the probe of %s: %s", server.name, exc)
@@ -252,7 +255,7 @@ class Collector:
             return SweepOutcome(server.name, ServerState.UNKNOWN, str(exc))
         except Exception as exc:  # noqa: BLE001 — every failure becomes the server's state
             if self._stop.is_set():
-                return SweepOutcome(server.name, ServerState.UNKNOWN, STOPPED)
+                return SweepOutcome(server.name, ServerState.UNKNOWN, _(STOPPED))
             state, reason = classify_error(exc, server.name)
             if state is ServerState.PROBE_ERROR and not isinstance(exc, LabgpuError):
                 log.exception("probe of %s failed unexpectedly", server.name)
@@ -267,7 +270,7 @@ class Collector:
     def _save_probe(self, name: str, result: ProbeResult) -> SweepOutcome:
         stored = self._save(PendingWrite(name, result))
         if stored is None:
-            reason = f"not stored yet, kept in memory: {self._outage_error()}"
+            reason = _("not stored yet, kept in memory: {error}").format(error=self._outage_error())
             return SweepOutcome(name, ServerState.ONLINE, reason, len(result.gpus), kept=True)
         return SweepOutcome(name, ServerState.ONLINE, "", stored)
 
@@ -421,7 +424,7 @@ class Collector:
                 tally.total_sampled += outcome.samples
                 if not outcome.kept:
                     tally.total_stored += outcome.samples
-            elif outcome.reason != STOPPED:
+            elif outcome.reason != _(STOPPED):
                 tally.failed.append(outcome.server)
 
     def _sweep_line(self, now: float) -> None:

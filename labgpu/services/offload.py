@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from labgpu.core import jobscript
 from labgpu.core.errors import AuthFailedError, LabgpuError, RefusedError
+from labgpu.core.i18n import _
 from labgpu.core.offload import (
     FINAL_STATES,
     Cluster,
@@ -101,7 +102,9 @@ def save_password(cluster: Cluster, password: str | None) -> None:
             keyring.set_password(KEYRING_SERVICE, keyring_key(cluster), password)
     except KeyringError as exc:
         raise LabgpuError(
-            f"cannot use the system keyring ({exc}); the password was not saved"
+            _("cannot use the system keyring ({error}); the password was not saved").format(
+                error=exc
+            )
         ) from exc
 
 
@@ -110,7 +113,9 @@ def with_saved_password(cluster: Cluster, ask: Prompter) -> Prompter:
 
     def prompter(instructions: str, prompts: Sequence[tuple[str, bool]]) -> Sequence[str]:
         saved = saved_password(cluster)
-        plain = [_PASSWORD.search(p) is not None and not _OTP_WORDS.search(p) for p, _ in prompts]
+        plain = [
+            _PASSWORD.search(p) is not None and not _OTP_WORDS.search(p) for p, _echo in prompts
+        ]
         if saved is None or not any(plain):
             return ask(instructions, prompts)
         others = [pe for pe, is_plain in zip(prompts, plain, strict=True) if not is_plain]
@@ -157,8 +162,10 @@ class OffloadService:
         found = self.store.offload.get_cluster(name)
         if found is None:
             raise LabgpuError(
-                f"no cluster named {name!r}; see `labgpu clusters list` or add it with "
-                "`labgpu clusters add`"
+                _(
+                    "no cluster named {name}; see `labgpu clusters list` or add it with "
+                    "`labgpu clusters add`"
+                ).format(name=repr(name))
             )
         return found
 
@@ -176,7 +183,7 @@ class OffloadService:
             ask = self.ask_for(cluster.name) if self.ask_for is not None else self.ask
             if ask is None and not self.pool.is_connected(cluster.target):
                 raise AuthFailedError(
-                    cluster.name, "not logged in; log in first (it asks for OTP and password)"
+                    cluster.name, _("not logged in; log in first (it asks for OTP and password)")
                 )
             if ask is not None:
                 self.pool.set_prompter(cluster.target, with_saved_password(cluster, ask))
@@ -215,7 +222,9 @@ class OffloadService:
         check_request(request, cluster)
         local = Path(request.local_dir).expanduser()
         if not local.is_dir():
-            raise LabgpuError(f"{local} is not a folder; give the folder to send with --dir")
+            raise LabgpuError(
+                _("{path} is not a folder; give the folder to send with --dir").format(path=local)
+            )
         base = self._base(self.client(cluster))
         name = new_job_name(self.user, datetime.now(UTC))
         plan = jobscript.ScriptPlan(
@@ -241,8 +250,10 @@ class OffloadService:
         script = script if script is not None else draft.script
         if jobscript.script_job_name(script) != draft.name:
             raise LabgpuError(
-                f"keep the job name line ({draft.name}) in the script: labgpu finds the job by "
-                "it after a restart"
+                _(
+                    "keep the job name line ({name}) in the script: labgpu finds the job by "
+                    "it after a restart"
+                ).format(name=draft.name)
             )
         request = draft.request
         client = self.client(self.cluster(request.cluster))
@@ -323,7 +334,9 @@ class OffloadService:
         """One of the lab's offloaded jobs."""
         found = self.store.offload.get_job(job_id)
         if found is None:
-            raise LabgpuError(f"no offloaded job {job_id}; see `labgpu offload list`")
+            raise LabgpuError(
+                _("no offloaded job {id}; see `labgpu offload list`").format(id=job_id)
+            )
         return found
 
     def jobs(self, mine: bool = True) -> list[OffloadJob]:
@@ -407,14 +420,24 @@ class OffloadService:
         """Cancel a queued or running job, then record what the scheduler says."""
         job = self.job(job_id)
         if job.user_name != self.user:
-            raise RefusedError(f"job {job_id} is {job.user_name}'s; only they can cancel it")
+            raise RefusedError(
+                _("job {id} is {user}'s; only they can cancel it").format(
+                    id=job_id, user=job.user_name
+                )
+            )
         if job.state in FINAL_STATES:
-            raise LabgpuError(f"job {job_id} has already ended ({job.state}); nothing to cancel")
+            raise LabgpuError(
+                _("job {id} has already ended ({state}); nothing to cancel").format(
+                    id=job_id, state=job.state
+                )
+            )
         if job.remote_id is None:
             self.refresh([job.cluster])
             job = self.job(job_id)
             if job.remote_id is None:
-                raise LabgpuError(f"job {job_id} has no scheduler id yet; try again in a minute")
+                raise LabgpuError(
+                    _("job {id} has no scheduler id yet; try again in a minute").format(id=job_id)
+                )
         self.client(self.cluster(job.cluster)).cancel(job.remote_id)
         self.store.audit(self.user, "offload.cancel", job.name, job.remote_id)
         self.refresh([job.cluster])
@@ -463,7 +486,7 @@ class OffloadService:
             if only is not None and job.cluster not in only:
                 continue
             try:
-                dest, _ = self.fetch(job.id)
+                dest, _report = self.fetch(job.id)
             except (LabgpuError, OSError) as exc:
                 log.info("fetching %s failed: %s", job.name, exc)
                 continue

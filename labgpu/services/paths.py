@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from labgpu.core.errors import ConfigError
+from labgpu.core.i18n import _
 
 APP_NAME = "labgpu"
 
@@ -58,7 +59,9 @@ def load_config() -> dict[str, object]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or remove the file") from exc
+        raise ConfigError(
+            _("cannot read {path}: {error}; fix or remove the file").format(path=path, error=exc)
+        ) from exc
 
 
 def default_database_url() -> str:
@@ -77,7 +80,7 @@ def resolve_database_url(cli_url: str | None = None) -> str:
     if isinstance(section, dict):
         url = section.get("url")
         if url is not None and not isinstance(url, str):
-            raise ConfigError("config.toml: [database] url must be a string")
+            raise ConfigError(_("config.toml: [database] url must be a string"))
         if url:
             return url
     return default_database_url()

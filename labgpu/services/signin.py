@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import ConfigError, LabgpuError
+from labgpu.core.i18n import N_, _
 from labgpu.services.app import Labgpu
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def with_password(lab: Labgpu, password: str) -> Labgpu:
     """Close ``lab`` and return the same lab signed in with ``password``."""
     connection = connection_of(lab)
     if connection is None:
-        raise LabgpuError("a single-seat SQLite database has no passwords")
+        raise LabgpuError(_("a single-seat SQLite database has no passwords"))
     lab.close()
     return Labgpu(connection.url(password))
 
@@ -88,16 +89,21 @@ def min_password_length() -> int:
 
 
 def require_lab_database(lab: Labgpu, what: str) -> None:
-    """Raise unless ``lab`` (opened) is a lab database set up by ``labgpu lab init``."""
+    """Raise unless ``lab`` (opened) is a lab database set up by ``labgpu lab init``;
+    ``what``: the action, marked with ``N_`` (``N_("changing a password")``)."""
     if lab.is_single_seat:
         raise LabgpuError(
-            f"{what} needs the lab database (PostgreSQL); this is a single-seat SQLite "
-            "database, which has no passwords"
+            _(
+                "{what} needs the lab database (PostgreSQL); this is a single-seat SQLite "
+                "database, which has no passwords"
+            ).format(what=_(what))
         )
     if not lab.store.lab.is_lab():
         raise LabgpuError(
-            f"{what} needs a lab database set up by `labgpu lab init`; this PostgreSQL "
-            "database was not set up (its logins are managed with psql)"
+            _(
+                "{what} needs a lab database set up by `labgpu lab init`; this PostgreSQL "
+                "database was not set up (its logins are managed with psql)"
+            ).format(what=_(what))
         )
 
 
@@ -109,7 +115,7 @@ def change_own_password(lab: Labgpu, new_password: str, remember: bool = False) 
     """
     from labgpu.services.credentials import load_password, save_password
 
-    require_lab_database(lab, "changing a password")
+    require_lab_database(lab, N_("changing a password"))
     connection = connection_of(lab)
     assert connection is not None  # require_lab_database: PostgreSQL
     was_remembered = load_password(connection) is not None
@@ -119,18 +125,20 @@ def change_own_password(lab: Labgpu, new_password: str, remember: bool = False) 
     try:
         save_password(connection, new_password)
     except ConfigError as exc:
-        raise ConfigError(
-            f"the password was changed, but the OS keyring could not keep the new one "
-            f"({exc.__cause__ or exc}); the one it remembers no longer works"
+        message = (
+            _(
+                "the password was changed, but the OS keyring could not keep the new one "
+                "({error}); the one it remembers no longer works"
+            )
             if was_remembered
-            else f"the password was changed, but the OS keyring could not keep it "
-            f"({exc.__cause__ or exc})"
-        ) from exc
+            else _("the password was changed, but the OS keyring could not keep it ({error})")
+        )
+        raise ConfigError(message.format(error=exc.__cause__ or exc)) from exc
     return True
 
 
 def reset_password(lab: Labgpu, name: str) -> NewPassword:
     """A manager gives member ``name`` a new one-time password (shown once); a service login
     (the collector) gets one that does not expire."""
-    require_lab_database(lab, "resetting a member's password")
+    require_lab_database(lab, N_("resetting a member's password"))
     return lab.store.passwords.reset_password(name.strip())

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import LabgpuError, UsageError
+from labgpu.core.i18n import _
 from labgpu.core.offload import UsageRow
 from labgpu.core.usage import (
     HOUR,
@@ -294,9 +295,13 @@ class UsageService:
         sums its GPUs (``gpus`` of them had readings).
         """
         if by not in GROUPINGS:
-            raise LabgpuError(f"cannot group usage by {by!r}; use one of {', '.join(GROUPINGS)}")
+            raise LabgpuError(
+                _("cannot group usage by {by}; use one of {choices}").format(
+                    by=repr(by), choices=", ".join(GROUPINGS)
+                )
+            )
         if end <= start:
-            raise LabgpuError("the usage range must end after it starts")
+            raise LabgpuError(_("the usage range must end after it starts"))
         level = self.level_for(start, end)
         span = (end - start).total_seconds()
         step = pick_step(level, span, max_points or 2000)
@@ -312,7 +317,7 @@ class UsageService:
             label = _label(key, by)
             grouped[label][bucket.start].append(bucket)
         found = {
-            label: self._clip_last([sum_buckets(p) for _, p in sorted(per_start.items())], hi)
+            label: self._clip_last([sum_buckets(p) for _start, p in sorted(per_start.items())], hi)
             for label, per_start in grouped.items()
         }
         return level, dict(sorted(found.items()))
@@ -489,9 +494,13 @@ class UsageService:
     def table(self, by: str, start: datetime, end: datetime) -> Table:
         """``labgpu usage --by``: one row per member, GPU, server or model."""
         if by not in TABLE_BY:
-            raise LabgpuError(f"cannot list usage by {by!r}; use one of {', '.join(TABLE_BY)}")
+            raise LabgpuError(
+                _("cannot list usage by {by}; use one of {choices}").format(
+                    by=repr(by), choices=", ".join(TABLE_BY)
+                )
+            )
         if end <= start:
-            raise LabgpuError("the usage range must end after it starts (--from before --to)")
+            raise LabgpuError(_("the usage range must end after it starts (--from before --to)"))
         if by == "user":
             member_rows = [m.as_row() for m in self.members(start, end)]
             columns = tuple(MemberUsage("").as_row())
@@ -562,7 +571,9 @@ def month_range(month: str, tz: tzinfo | None = None) -> tuple[datetime, datetim
         zone = tz or UTC
         start = datetime(year, number, 1, tzinfo=zone)
     except ValueError as exc:
-        raise LabgpuError(f"{month!r} is not a month; write it as YYYY-MM, e.g. 2026-11") from exc
+        raise LabgpuError(
+            _("{month} is not a month; write it as YYYY-MM, e.g. 2026-11").format(month=repr(month))
+        ) from exc
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
     return start, end
 
@@ -578,8 +589,10 @@ def check_month(month: str, zone: tzinfo, now: datetime) -> tuple[datetime, date
     if start > now:
         current = now.astimezone(zone)
         raise UsageError(
-            f"{month} has not begun: there is nothing to report yet; the latest report is "
-            f"{current.year:04d}-{current.month:02d} (up to now)"
+            _(
+                "{month} has not begun: there is nothing to report yet; the latest report is "
+                "{latest} (up to now)"
+            ).format(month=month, latest=f"{current.year:04d}-{current.month:02d}")
         )
     return start, end
 
