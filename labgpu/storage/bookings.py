@@ -24,6 +24,7 @@ from labgpu.core.booking import (
     check_no_conflicts,
 )
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import N_, _
 from labgpu.storage.convert import gpu_label, to_booking
 from labgpu.storage.inventory import add_audit, describe_changes
 from labgpu.storage.models import (
@@ -43,10 +44,14 @@ class MaintenanceClashError(RefusedError):
     def __init__(self, clashes: Sequence[tuple[str, Window, str]]) -> None:
         self.clashes = tuple(clashes)  # (gpu label, maintenance window, reason)
         lines = "; ".join(
-            f"GPU {label} is in maintenance from {window.describe()}" + (f" ({why})" if why else "")
+            _(_CLASH_WHY if why else _CLASH).format(gpu=label, window=window.text(), reason=why)
             for label, window, why in self.clashes
         )
-        super().__init__(f"{lines}; choose another time or GPU")
+        super().__init__(_("{clashes}; choose another time or GPU").format(clashes=lines))
+
+
+_CLASH = N_("GPU {gpu} is in maintenance from {window}")
+_CLASH_WHY = N_("GPU {gpu} is in maintenance from {window} ({reason})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +96,14 @@ def labels_of(s: Session, gpu_ids: Iterable[int], include_retired: bool = False)
 def require_gpus(s: Session, gpu_ids: Sequence[int]) -> dict[int, str]:
     """``labels_of`` for ``gpu_ids``; a ``LabgpuError`` naming any unknown or retired id."""
     if not gpu_ids:
-        raise LabgpuError("no GPU given; name at least one GPU")
+        raise LabgpuError(_("no GPU given; name at least one GPU"))
     labels = labels_of(s, gpu_ids)
     missing = sorted(set(gpu_ids) - labels.keys())
     if missing:
         ids = ", ".join(f"#{i}" for i in missing)
-        raise LabgpuError(f"no current GPU with id {ids}; see `labgpu status` for the GPUs")
+        raise LabgpuError(
+            _("no current GPU with id {ids}; see `labgpu status` for the GPUs").format(ids=ids)
+        )
     return labels
 
 
@@ -226,7 +233,7 @@ def _group_rows(s: Session, group_id: str) -> list[BookingRow]:
     )
     rows = list(s.scalars(query))
     if not rows:
-        raise LabgpuError(f"no booking group {group_id}; see `labgpu bookings`")
+        raise LabgpuError(_("no booking group {id}; see `labgpu bookings`").format(id=group_id))
     return rows
 
 
@@ -245,8 +252,10 @@ def _new_window(row: BookingRow, end: datetime | None) -> Window:
     end = as_utc(end, "end")
     if end <= row.start_ts:
         raise LabgpuError(
-            f"the new end {end.isoformat()} is not after the booking's start "
-            f"{row.start_ts.isoformat()}; cancel the booking instead"
+            _(
+                "the new end {end} is not after the booking's start {start}; cancel the "
+                "booking instead"
+            ).format(end=end.isoformat(), start=row.start_ts.isoformat())
         )
     return Window(row.start_ts, end)
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from labgpu.core.errors import ConfigError, LabgpuError, SchemaTooNewError
+from labgpu.core.i18n import _
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -63,7 +64,11 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigError(f"cannot read database URL {url!r}: {exc}; check --db") from exc
+        raise ConfigError(
+            _("cannot read database URL {url}: {error}; check --db").format(
+                url=repr(url), error=exc
+            )
+        ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
@@ -73,8 +78,10 @@ def make_engine(url: str) -> Engine:
         libpq = {k: v for k, v in _PG_CONNECT_DEFAULTS.items() if k not in parsed.query}
         return create_engine(url, pool_pre_ping=True, connect_args=libpq)
     raise ConfigError(
-        f"unsupported database {backend!r} in {display_url(url)}; use sqlite:///PATH or "
-        "postgresql://USER@HOST/DB"
+        _(
+            "unsupported database {backend} in {url}; use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB"
+        ).format(backend=repr(backend), url=display_url(url))
     )
 
 
@@ -85,8 +92,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
-                f"cannot create the folder {folder} for the database {database}: "
-                f"{exc.strerror or exc}; check --db"
+                _(
+                    "cannot create the folder {folder} for the database {database}: {error}; "
+                    "check --db"
+                ).format(folder=folder, database=database, error=exc.strerror or exc)
             ) from exc
     engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_on_connect)
@@ -130,7 +139,7 @@ def head_revision() -> str:
     """The newest schema revision this labgpu knows."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
-        raise LabgpuError("this labgpu ships no database migrations; reinstall labgpu")
+        raise LabgpuError(_("this labgpu ships no database migrations; reinstall labgpu"))
     return head
 
 
@@ -138,7 +147,11 @@ def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or ``None`` for a database never upgraded."""
     heads = MigrationContext.configure(connection).get_current_heads()
     if len(heads) > 1:
-        raise LabgpuError(f"the database is at several revisions at once ({', '.join(heads)})")
+        raise LabgpuError(
+            _("the database is at several revisions at once ({revisions})").format(
+                revisions=", ".join(heads)
+            )
+        )
     return heads[0] if heads else None
 
 
@@ -156,8 +169,10 @@ def check_not_newer(connection: Connection, url: str) -> str | None:
         known = None
     if known is None:
         raise SchemaTooNewError(
-            f"the database at {display_url(url)} was upgraded by a newer labgpu (revision "
-            f"{revision}); install a newer labgpu or use another database"
+            _(
+                "the database at {url} was upgraded by a newer labgpu (revision "
+                "{revision}); install a newer labgpu or use another database"
+            ).format(url=display_url(url), revision=revision)
         )
     return revision
 
@@ -193,6 +208,8 @@ def check_schema(url_or_engine: str | Engine) -> None:
         revision = check_not_newer(conn, url)
     if revision != head_revision():
         raise LabgpuError(
-            f"the database at {url} is at revision {revision or 'none (empty)'} but this labgpu "
-            f"needs {head_revision()}; run `labgpu db upgrade`"
+            _(
+                "the database at {url} is at revision {revision} but this labgpu "
+                "needs {head}; run `labgpu db upgrade`"
+            ).format(url=url, revision=revision or _("none (empty)"), head=head_revision())
         )

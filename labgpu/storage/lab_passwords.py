@@ -18,13 +18,14 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import N_, _
 from labgpu.core.members import NewPassword
 from labgpu.storage import labdb
 
 #: The function's signature, as grants name it.
 RESET_FUNCTION = "labgpu_reset_password(text, text, timestamptz)"
 UNDEFINED_FUNCTION = "42883"
-REFUSED = "permission denied: only a lab manager can reset another member's password"
+REFUSED = N_("permission denied: only a lab manager can reset another member's password")
 
 
 def _member_role(conn: Connection, name: str) -> str | None:
@@ -47,17 +48,21 @@ def reset_password(conn: Connection, name: str) -> NewPassword:
     ).scalar()
     if not present:
         raise LabgpuError(
-            "this lab database cannot reset passwords yet: a PostgreSQL superuser must run "
-            "`labgpu lab init` again with this version of labgpu"
+            _(
+                "this lab database cannot reset passwords yet: a PostgreSQL superuser must run "
+                "`labgpu lab init` again with this version of labgpu"
+            )
         )
     allowed = conn.execute(
         text("SELECT has_function_privilege(current_user, :f, 'EXECUTE')"), {"f": RESET_FUNCTION}
     ).scalar()
     if not allowed:
-        raise RefusedError(REFUSED)
+        raise RefusedError(_(REFUSED))
     role = _member_role(conn, name)
     if role is None:
-        raise LabgpuError(f"no member named {name!r}; see `labgpu users list`")
+        raise LabgpuError(
+            _("no member named {name}; see `labgpu users list`").format(name=repr(name))
+        )
     password = secrets.token_urlsafe(12)
     verifier = labdb.scram_verifier(conn, name, password)
     service = role == "collector"
@@ -69,7 +74,7 @@ def reset_password(conn: Connection, name: str) -> NewPassword:
         )
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == labdb.INSUFFICIENT_PRIVILEGE:
-            raise RefusedError(REFUSED) from exc
+            raise RefusedError(_(REFUSED)) from exc
         raise
     # now() is the transaction's time: the same moment the function was given.
     valid_until = None if service else conn.execute(text(f"SELECT {days}")).scalar_one()
@@ -89,8 +94,10 @@ class LabPasswords:
         """Reset member ``name``'s password (managers only); returns it, to be shown once."""
         if self._engine.dialect.name != "postgresql":
             raise LabgpuError(
-                "resetting a member's password needs the lab database (PostgreSQL); this is a "
-                "single-seat SQLite database, which has no passwords"
+                _(
+                    "resetting a member's password needs the lab database (PostgreSQL); this is "
+                    "a single-seat SQLite database, which has no passwords"
+                )
             )
         with self._known_errors(), self._engine.begin() as conn:
             return reset_password(conn, name)

@@ -45,6 +45,7 @@ from contextlib import AbstractContextManager
 from sqlalchemy import Connection, Engine, text
 
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import N_, _
 from labgpu.core.members import ROLES, Member
 from labgpu.core.rules import BookingRules
 from labgpu.storage import labdb_rules, policies
@@ -366,8 +367,10 @@ def _q(name: str) -> str:
     """A checked role or table name (ours or validated), double-quoted."""
     if not NAME_RE.match(name):
         raise LabgpuError(
-            f"{name!r} is not a usable member name: use lower-case letters, digits and _ "
-            "(starting with a letter), at most 63 characters"
+            _(
+                "{name} is not a usable member name: use lower-case letters, digits and _ "
+                "(starting with a letter), at most 63 characters"
+            ).format(name=repr(name))
         )
     return f'"{name}"'
 
@@ -398,15 +401,17 @@ def _role_exists(conn: Connection, name: str) -> bool:
 def init_lab(engine: Engine) -> None:
     """Create the roles, ownership, grants, policies and triggers (schema already upgraded)."""
     if engine.dialect.name != "postgresql":
-        raise LabgpuError("`labgpu lab init` needs a PostgreSQL database (postgresql://...)")
+        raise LabgpuError(_("`labgpu lab init` needs a PostgreSQL database (postgresql://...)"))
     with engine.begin() as conn:
         is_super = conn.exec_driver_sql(
             "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
         ).scalar()
         if not is_super:
             raise RefusedError(
-                "permission denied: `labgpu lab init` must run as a PostgreSQL superuser "
-                "(e.g. postgresql://postgres@HOST/DB)"
+                _(
+                    "permission denied: `labgpu lab init` must run as a PostgreSQL superuser "
+                    "(e.g. postgresql://postgres@HOST/DB)"
+                )
             )
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242)")
         for role in (OWNER, *GROUPS):
@@ -599,7 +604,11 @@ def _triggers(conn: Connection) -> None:
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise LabgpuError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise LabgpuError(
+            _("unknown role {role}; use one of {roles}").format(
+                role=repr(role), roles=", ".join(ROLES)
+            )
+        )
     return f"labgpu_{role}"
 
 
@@ -619,7 +628,11 @@ def add_member(conn: Connection, name: str, role: str) -> str:
     _check_role(role)
     _q(name)
     if _role_exists(conn, name):
-        raise RefusedError(f"a database role named {name!r} already exists; pick another name")
+        raise RefusedError(
+            _("a database role named {name} already exists; pick another name").format(
+                name=repr(name)
+            )
+        )
     password = secrets.token_urlsafe(12)
     # A service login runs unattended: its password cannot wait for a first sign-in.
     expires = (
@@ -664,7 +677,9 @@ def remove_member(conn: Connection, name: str) -> None:
 
 def _require_member(conn: Connection, name: str) -> None:
     if not conn.execute(text("SELECT labgpu_is_member(:n)"), {"n": name}).scalar():
-        raise LabgpuError(f"no member named {name!r}; see `labgpu users list`")
+        raise LabgpuError(
+            _("no member named {name}; see `labgpu users list`").format(name=repr(name))
+        )
 
 
 def list_members(conn: Connection) -> list[Member]:
@@ -712,21 +727,23 @@ def permission_message(orig: BaseException | None) -> str | None:
         return raw
     if "row-level security" in raw:
         if '"bookings"' in raw:
-            return "permission denied: a student can only book under their own name"
-        return f"permission denied: your lab role may not write this ({raw})"
+            return _("permission denied: a student can only book under their own name")
+        return _("permission denied: your lab role may not write this ({error})").format(error=raw)
     if re.search(r"permission denied for function labgpu_reset_password", raw):
-        return "permission denied: only a lab manager can reset another member's password"
+        return _("permission denied: only a lab manager can reset another member's password")
     if re.search(r"permission denied for function labgpu_\w*member", raw):
-        return "permission denied: only a lab manager can add, change or remove members"
+        return _("permission denied: only a lab manager can add, change or remove members")
     match = re.search(r"permission denied for (?:table|relation|sequence) (\w+)", raw)
     if match:
         table = match.group(1)
         if table in COLLECTED:
-            return "permission denied: only the collector records GPU samples and processes"
+            return _("permission denied: only the collector records GPU samples and processes")
         if table == "audit_log":
-            return "permission denied: the audit log cannot be changed or deleted"
-        return f"permission denied: only a lab manager can change {table.replace('_', ' ')}"
-    return f"permission denied: {raw}"
+            return _("permission denied: the audit log cannot be changed or deleted")
+        return _("permission denied: only a lab manager can change {what}").format(
+            what=table.replace("_", " ")
+        )
+    return _("permission denied: {error}").format(error=raw)
 
 
 class LabDatabase:
@@ -744,10 +761,13 @@ class LabDatabase:
         return self._engine.dialect.name == "postgresql"
 
     def _require_postgresql(self, what: str) -> None:
+        """Refuse on SQLite; ``what``: the action, marked with ``N_``."""
         if not self.is_postgresql:
             raise LabgpuError(
-                f"{what} needs the lab database (PostgreSQL); this is a single-seat SQLite "
-                "database, where you are the manager"
+                _(
+                    "{what} needs the lab database (PostgreSQL); this is a single-seat SQLite "
+                    "database, where you are the manager"
+                ).format(what=_(what))
             )
 
     def init(self) -> None:
@@ -772,7 +792,7 @@ class LabDatabase:
 
     def current_user(self) -> str:
         """The PostgreSQL login role of this connection."""
-        self._require_postgresql("asking the database who you are")
+        self._require_postgresql(N_("asking the database who you are"))
         with self._known_errors(), self._engine.connect() as conn:
             return current_user(conn)
 
@@ -796,9 +816,11 @@ class LabDatabase:
 
     def change_password(self, new_password: str) -> None:
         """Set this login's own password; it no longer expires (first login's step)."""
-        self._require_postgresql("changing a lab database password")
+        self._require_postgresql(N_("changing a lab database password"))
         if len(new_password) < MIN_PASSWORD_LENGTH:
-            raise LabgpuError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+            raise LabgpuError(
+                _("a password needs at least {count} characters").format(count=MIN_PASSWORD_LENGTH)
+            )
         with self._known_errors(), self._engine.begin() as conn:
             user = conn.execute(text("SELECT session_user")).scalar_one()
             verifier = scram_verifier(conn, user, new_password)
@@ -806,24 +828,24 @@ class LabDatabase:
 
     def add_member(self, name: str, role: str) -> str:
         """Create a member; returns the one-time password (show it once)."""
-        self._require_postgresql("adding members")
+        self._require_postgresql(N_("adding members"))
         with self._known_errors(), self._engine.begin() as conn:
             return add_member(conn, name, role)
 
     def set_member_role(self, name: str, role: str) -> None:
         """Move a member to another role."""
-        self._require_postgresql("changing a member's role")
+        self._require_postgresql(N_("changing a member's role"))
         with self._known_errors(), self._engine.begin() as conn:
             set_member_role(conn, name, role)
 
     def remove_member(self, name: str) -> None:
         """Drop a member's login; their history stays."""
-        self._require_postgresql("removing members")
+        self._require_postgresql(N_("removing members"))
         with self._known_errors(), self._engine.begin() as conn:
             remove_member(conn, name)
 
     def list_members(self) -> list[Member]:
         """Every member with their role."""
-        self._require_postgresql("listing members")
+        self._require_postgresql(N_("listing members"))
         with self._known_errors(), self._engine.connect() as conn:
             return list_members(conn)

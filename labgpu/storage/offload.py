@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.i18n import _
 from labgpu.core.offload import Cluster, JobState, OffloadJob, UsageRow
 from labgpu.storage.models import AuditRow, ClusterRow, OffloadJobRow
 from labgpu.storage.types import utc_now
@@ -129,7 +130,9 @@ def remove_cluster(s: Session, name: str, actor: str) -> None:
     """Forget a cluster (its jobs stay in the records)."""
     done = s.execute(delete(ClusterRow).where(ClusterRow.name == name))
     if not getattr(done, "rowcount", 0):
-        raise LabgpuError(f"no cluster named {name!r}; see `labgpu clusters list`")
+        raise LabgpuError(
+            _("no cluster named {name}; see `labgpu clusters list`").format(name=repr(name))
+        )
     _audit(s, actor, "cluster.remove", name)
 
 
@@ -168,7 +171,7 @@ def update_job(s: Session, job_id: int, **changes: object) -> OffloadJob:
     """Change a job's scheduler-side fields (state as a ``JobState`` or its value)."""
     row = s.get(OffloadJobRow, job_id)
     if row is None:
-        raise LabgpuError(f"no offloaded job {job_id}; see `labgpu offload list`")
+        raise LabgpuError(_("no offloaded job {id}; see `labgpu offload list`").format(id=job_id))
     for key, value in changes.items():
         if key not in _UPDATABLE:
             raise ValueError(f"cannot change {key}")
@@ -184,7 +187,9 @@ def delete_job(s: Session, job_id: int, actor: str, why: str) -> None:
     if row is None:
         return
     if row.state != JobState.SUBMITTING.value:
-        raise RefusedError(f"job {job_id} was submitted; cancel it instead of deleting it")
+        raise RefusedError(
+            _("job {id} was submitted; cancel it instead of deleting it").format(id=job_id)
+        )
     name = row.name
     s.delete(row)
     _audit(s, actor, "offload.rejected", name, why[:500])
@@ -239,8 +244,10 @@ class OffloadStore:
         with self._write() as s:
             if not update and get_cluster(s, cluster.name) is not None:
                 raise LabgpuError(
-                    f"a cluster named {cluster.name!r} exists already; pick another name or "
-                    f"remove it first (`labgpu clusters remove {cluster.name}`)"
+                    _(
+                        "a cluster named {name} exists already; pick another name or "
+                        "remove it first (`labgpu clusters remove {cluster}`)"
+                    ).format(name=repr(cluster.name), cluster=cluster.name)
                 )
             return save_cluster(s, cluster, actor)
 

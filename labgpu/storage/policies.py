@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.booking import Window, as_utc
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 from labgpu.core.rules import BookingRules, Maintenance
 from labgpu.storage.bookings import require_gpus
 from labgpu.storage.convert import to_maintenance
@@ -47,10 +48,12 @@ def rules_from_json(text: str) -> BookingRules:
         data = json.loads(text)
     except ValueError as exc:
         raise LabgpuError(
-            f"the stored booking rules are not valid JSON ({exc}); set them again"
+            _("the stored booking rules are not valid JSON ({error}); set them again").format(
+                error=exc
+            )
         ) from exc
     if not isinstance(data, dict):
-        raise LabgpuError("the stored booking rules are not a JSON object; set them again")
+        raise LabgpuError(_("the stored booking rules are not a JSON object; set them again"))
     known = {f.name for f in dataclasses.fields(BookingRules)}
     return BookingRules(**{k: _tuples(v) for k, v in data.items() if k in known})
 
@@ -130,7 +133,9 @@ def remove_maintenance(s: Session, maintenance_id: int, actor: str) -> None:
     """Delete a maintenance window; audited as ``maintenance.remove``."""
     row = s.get(MaintenanceRow, maintenance_id)
     if row is None:
-        raise LabgpuError(f"no maintenance window {maintenance_id}; see the Rules page")
+        raise LabgpuError(
+            _("no maintenance window {id}; see the Rules page").format(id=maintenance_id)
+        )
     detail = f"{Window(row.start_ts, row.end_ts).describe()}; {row.reason}"
     add_audit(s, actor, "maintenance.remove", f"maintenance {maintenance_id}", detail)
     s.execute(delete(MaintenanceRow).where(MaintenanceRow.id == maintenance_id))
@@ -144,7 +149,9 @@ def set_gpu_bookable(s: Session, gpu_id: int, bookable: bool, actor: str) -> Non
         .where(GpuRow.id == gpu_id)
     ).one_or_none()
     if found is None:
-        raise LabgpuError(f"no GPU with id #{gpu_id}; see `labgpu status` for the GPUs")
+        raise LabgpuError(
+            _("no GPU with id #{id}; see `labgpu status` for the GPUs").format(id=gpu_id)
+        )
     gpu, server = found
     if gpu.bookable != bookable:
         detail = describe_changes({"bookable": gpu.bookable}, {"bookable": bookable})

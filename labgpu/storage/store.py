@@ -30,6 +30,7 @@ from labgpu.core.errors import (
     PasswordRefusedError,
     RefusedError,
 )
+from labgpu.core.i18n import _
 from labgpu.core.inventory import (
     AuditEntry,
     Gpu,
@@ -66,12 +67,16 @@ _PASSWORD_FAILED = re.compile(r'password authentication failed for user "[^"]*"'
 def _sign_in_error(reason: str, url: str) -> DatabaseError | None:
     """A missing or refused password as its own error (a terminal may ask for one), else None."""
     if _NO_PASSWORD in reason:
-        return PasswordNeededError(f"the database at {url} asks for a password and none was given")
+        return PasswordNeededError(
+            _("the database at {url} asks for a password and none was given").format(url=url)
+        )
     failed = _PASSWORD_FAILED.search(reason)
     if failed is not None:
         return PasswordRefusedError(
-            f"the database at {url} refused the password ({failed.group(0)}): it is wrong, or "
-            "a one-time password that has expired"
+            _(
+                "the database at {url} refused the password ({reason}): it is wrong, or "
+                "a one-time password that has expired"
+            ).format(url=url, reason=failed.group(0))
         )
     return None
 
@@ -164,8 +169,10 @@ class Store:
             if signing_in is not None:
                 raise signing_in from exc
             raise DatabaseError(
-                f"the database at {db.display_url(self.url)} failed: {reason}; check that it is "
-                "reachable and try again"
+                _(
+                    "the database at {url} failed: {reason}; check that it is "
+                    "reachable and try again"
+                ).format(url=db.display_url(self.url), reason=reason)
             ) from exc
 
     @contextmanager
@@ -258,8 +265,10 @@ class Store:
                 return samples.store_probe(s, server_name, probe, replay=replay)
         except IntegrityError as exc:
             raise LabgpuError(
-                f"{server_name}: the probe taken at {probe.taken_at.isoformat()} repeats a "
-                f"stored reading ({exc.orig}); nothing of it was stored"
+                _(
+                    "{server}: the probe taken at {time} repeats a "
+                    "stored reading ({error}); nothing of it was stored"
+                ).format(server=server_name, time=probe.taken_at.isoformat(), error=exc.orig)
             ) from exc
 
     def store_probes(self, server_name: str, probes: Sequence[ProbeResult]) -> int:
@@ -269,8 +278,10 @@ class Store:
                 return samples.store_probes(s, server_name, probes)
         except IntegrityError as exc:
             raise LabgpuError(
-                f"{server_name}: {len(probes)} probes repeat a stored reading ({exc.orig}); "
-                "nothing of them was stored"
+                _(
+                    "{server}: {count} probes repeat a stored reading ({error}); "
+                    "nothing of them was stored"
+                ).format(server=server_name, count=len(probes), error=exc.orig)
             ) from exc
 
     def latest_sample_time(self) -> datetime | None:
@@ -343,9 +354,15 @@ class Store:
         for an unknown GPU. Safe against concurrent writers on both backends.
         """
         if not 0 < len(group_id) <= GROUP_ID_MAX:
-            raise LabgpuError(f"booking group id {group_id!r} must be 1 to 36 characters (a UUID)")
+            raise LabgpuError(
+                _("booking group id {id} must be 1 to 36 characters (a UUID)").format(
+                    id=repr(group_id)
+                )
+            )
         if len(set(gpu_ids)) != len(gpu_ids):
-            raise LabgpuError(f"a GPU is listed twice in {list(gpu_ids)}; list each GPU once")
+            raise LabgpuError(
+                _("a GPU is listed twice in {gpus}; list each GPU once").format(gpus=list(gpu_ids))
+            )
         request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note, created_at)
         with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
             return bookings.create(s, request, actor, self.booking_hook)
@@ -416,8 +433,10 @@ class Store:
                 conflicts = [BookingConflict.from_booking(b) for b in clashes]
                 raise BookingConflictError(conflicts) from exc
             raise RefusedError(
-                f"another booking took one of these GPUs during {window.describe()} at the same "
-                "moment and has already been released; try again"
+                _(
+                    "another booking took one of these GPUs during {window} at the same "
+                    "moment and has already been released; try again"
+                ).format(window=window.text())
             ) from exc
 
     # -- rules, maintenance, bookable GPUs ---------------------------------------------------
