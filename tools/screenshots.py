@@ -9,8 +9,9 @@ settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
 and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
 members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
 offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
-(each + ``_ko``). ``--only live|calendar|connect|members|offload|usage|report`` takes just those
-(``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
+(each + ``_ko``), and demo_preparing.png (+ ``_ko``: the demo's first start while it is
+generated). ``--only live|calendar|connect|members|offload|usage|report|preparing`` takes just
+those (``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
 
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -219,6 +221,63 @@ def shoot_welcome(app: QApplication, lab: Labgpu, out: Path) -> None:
     window.timer.stop()
     window.close()
     settle(app)
+
+
+def wait_for(app: QApplication, done: Callable[[], bool], seconds: float) -> bool:
+    """Run the event loop until ``done()`` or ``seconds`` have passed; returns ``done()``."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    return done()
+
+
+def shoot_preparing(app: QApplication, lang: str, out: Path) -> None:
+    """``labgpu --demo``'s first start in ``lang``: the window while the demo is generated, at
+    its longest step (the bookings), as ``run_gui`` opens it."""
+    from labgpu.gui import settings as prefs
+    from labgpu.gui.main_window import MainWindow
+    from labgpu.gui.worker import run_task
+
+    translators = prefs.install_translators(app, lang)
+    font = QFont(app.font())
+    font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
+    app.setFont(font)
+    suffix = "" if lang == "en" else f"_{lang}"
+    lab = DemoLabgpu(rebuild=True)  # generated again, as on a first start
+    window = MainWindow(lab, prefs.open_settings(), demo=True)
+    window.resize(1100, 600)
+    window.show_opening()
+    window.show()
+    opened: list[BaseException | None] = []
+    run_task(lab.open, lambda _result, error: opened.append(error))
+    bar = window.live_page.preparing.bar
+    if not wait_for(app, lambda: bar.maximum() > 0 and bar.value() >= 1, 120):
+        raise SystemExit("the demo's build did not reach its bookings")
+    wait_for(app, lambda: bar.value() != 1 or window.live_page.preparing.seconds() >= 2, 3)
+    save(window, out / f"demo_preparing{suffix}.png")
+    if not wait_for(app, lambda: bool(opened), 120) or opened[0] is not None:
+        raise SystemExit(f"the demo lab did not open: {opened}")
+    window.close()
+    settle(app)
+    lab.close()
+    for translator in translators:
+        app.removeTranslator(translator)
+
+
+def take_preparing(out: Path) -> int:
+    """Only the demo's first start (``--only preparing``): docs/demo_preparing.png + ``_ko``."""
+    from labgpu.gui.app import make_application
+
+    app = make_application()
+    QCoreApplication.setApplicationName("labgpu")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for lang in ("en", "ko"):
+            shoot_preparing(app, lang, out)
+    finally:
+        QThreadPool.globalInstance().waitForDone()
+    return 0
 
 
 def shoot_connect(app: QApplication, lang: str, out: Path) -> None:
@@ -566,6 +625,7 @@ def main(argv: list[str]) -> int:
             "offload",
             "usage",
             "report",
+            "preparing",
         ],
         help="take only these screenshots",
     )
@@ -590,6 +650,8 @@ def main(argv: list[str]) -> int:
             return take_report(args.out)
         if args.only == "live":
             return take_live(args.out)
+        if args.only == "preparing":
+            return take_preparing(args.out)
         if args.only in ("calendar", "bookings"):
             return take_calendar(args.out, calendar_only=args.only == "calendar")
         if args.only is not None:
@@ -619,6 +681,8 @@ def take_all(out: Path) -> int:
     finally:
         QThreadPool.globalInstance().waitForDone()
         empty.close()
+    for lang in ("en", "ko"):
+        shoot_preparing(app, lang, out)
     demo = prepare_demo()  # builds the demo lab (a few seconds)
     try:
         for lang in ("en", "ko"):

@@ -68,12 +68,7 @@ def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) ->
                 _shut_down(labgpu)
                 return 1
     window = MainWindow(labgpu, settings, demo=demo)
-    opening = (
-        QCoreApplication.translate("app", "Preparing the demo lab…")
-        if demo
-        else QCoreApplication.translate("app", "Opening the database…")
-    )
-    window.statusBar().showMessage(opening)
+    window.show_opening()  # the demo's first start generates it: seconds
     window.show()
     run_task(labgpu.open, lambda _r, error: _opened(app, window, error))
     previous_hook = sys.excepthook

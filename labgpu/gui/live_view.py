@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from labgpu.gui.delegates import BarDelegate
 from labgpu.gui.live_model import Column, LiveModel
+from labgpu.gui.preparing import PreparingWidget
 from labgpu.gui.snapshot import Snapshot
 from labgpu.gui.welcome import WelcomeWidget
 
@@ -142,7 +143,8 @@ class LiveView(QWidget):
 
 
 class LivePage(QStackedWidget):
-    """The welcome screen while the database has no server, the Live view after."""
+    """The welcome screen while the database has no server, the Live view after; while the
+    lab is opened (the demo generated), what is being prepared."""
 
     add_server_requested = Signal()
     demo_requested = Signal()
@@ -151,15 +153,27 @@ class LivePage(QStackedWidget):
         super().__init__(parent)
         self.welcome = WelcomeWidget()
         self.live = LiveView()
+        self.preparing = PreparingWidget()
         self.addWidget(self.welcome)
         self.addWidget(self.live)
+        self.addWidget(self.preparing)
         self.welcome.add_server_requested.connect(self.add_server_requested)
         self.welcome.demo_requested.connect(self.demo_requested)
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         """Show the snapshot, or the welcome screen when no server is registered."""
         self.live.set_snapshot(snapshot)
+        self.preparing.stop()
         self.setCurrentWidget(self.live if snapshot.servers else self.welcome)
+
+    def show_preparing(self, title: str, detail: str = "") -> None:
+        """Say what is being prepared until the first snapshot is shown."""
+        self.preparing.begin(title, detail)
+        self.setCurrentWidget(self.preparing)
+
+    def showing_preparing(self) -> bool:
+        """True while the lab is being prepared (or could not be read)."""
+        return self.currentWidget() is self.preparing
 
     def showing_welcome(self) -> bool:
         """True while the welcome screen is shown."""

@@ -6,7 +6,8 @@ import sys
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -47,16 +48,23 @@ from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.usage_page import UsagePage
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
+from labgpu.services.demo import BUILD_STEPS, DemoLabgpu
 
 LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(
     10
 )
 #: Every page's shortcut, in the navigation's order (Ctrl+0 is the tenth, Settings).
 PAGE_KEYS = tuple(f"Ctrl+{(page + 1) % 10}" for page in range(10))
+# About how long the demo's first start takes until its Live view is populated, in seconds:
+# ``bench/demo_startup.py``'s median on the 2-core development machine (README, *Measured*).
+DEMO_BUILD_S = 10
 
 
 class MainWindow(QMainWindow):
     """Shows the lab; every read and write goes through ``run_task`` (never on this thread)."""
+
+    # A step of the demo's build (one of ``BUILD_STEPS``), emitted on the building worker.
+    build_step = Signal(str)
 
     def __init__(self, labgpu: Labgpu, settings: QSettings, demo: bool = False) -> None:
         super().__init__()
@@ -67,6 +75,10 @@ class MainWindow(QMainWindow):
         self._refreshing = False
         self._refresh_failure = ""  # the status bar's line while the refresh fails
         self.demo = demo
+        self._preparing = ""  # the status bar's headline while the lab is prepared
+        self.build_step.connect(self._build_step)
+        if isinstance(labgpu, DemoLabgpu):
+            labgpu.progress = self._emit_build_step
         self.setWindowTitle(self.tr("labgpu — Demo lab") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
         self._make_pages()
@@ -183,6 +195,8 @@ class MainWindow(QMainWindow):
             self.addAction(action)
             if keys == "Ctrl+N":
                 self.add_server_action = action
+            elif keys == "Ctrl+Q":
+                self.quit_action = action
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -272,10 +286,70 @@ class MainWindow(QMainWindow):
         """Refresh every ``seconds``."""
         self.timer.setInterval(seconds * 1000)
 
+    # -- opening ---------------------------------------------------------------------------
+
+    def show_opening(self) -> None:
+        """Say what happens until the lab is open and its Live view read — the demo generated
+        (with its steps and the seconds so far), or the database opened — in the Live page and
+        the status bar; the pages and shortcuts wait for ``start`` (Quit does not).
+
+        Call it before ``labgpu.open`` runs on a worker."""
+        detail = ""
+        if isinstance(self.labgpu, DemoLabgpu) and self.labgpu.will_build():
+            title = self.tr("Preparing the demo lab…")
+            detail = self.tr(
+                "The demo lab is generated on first start: 13 servers, 15 members and 90 days "
+                "of bookings and usage, kept for three days. This takes about {seconds} s."
+            ).format(seconds=DEMO_BUILD_S)
+        elif self.demo:
+            title = self.tr("Opening the demo lab…")
+        else:
+            title = self.tr("Opening the database…")
+            detail = self.db_label.text()
+        self._preparing = title
+        self.statusBar().showMessage(title)
+        self.live_page.show_preparing(title, detail)
+        self._set_pages_enabled(False)
+
+    def _set_pages_enabled(self, enabled: bool) -> None:
+        self.nav.setEnabled(enabled)
+        for action in self.actions():
+            if action is not self.quit_action:
+                action.setEnabled(enabled)
+        if self.demo_banner is not None:
+            self.demo_banner.reset_button.setEnabled(enabled)
+
+    def _emit_build_step(self, step: str) -> None:
+        """The demo's build reports a step (on its worker): on to the GUI thread."""
+        if shiboken6.isValid(self):
+            self.build_step.emit(step)
+
+    def _build_step(self, step: str) -> None:
+        names = {
+            "members": self.tr("members, servers and rules"),
+            "bookings": self.tr("bookings, through the lab's booking rules"),
+            "offloaded": self.tr("jobs sent to the simulated cluster"),
+            "usage": self.tr("90 days of usage history"),
+            "samples": self.tr("the last hour of GPU readings"),
+        }
+        number = BUILD_STEPS.index(step) + 1 if step in BUILD_STEPS else 0
+        line = self.tr("Step {number} of {total}: {step}").format(
+            number=number, total=len(BUILD_STEPS), step=names.get(step, step)
+        )
+        self.live_page.preparing.set_step(line, number, len(BUILD_STEPS))
+        if self._preparing:
+            self.statusBar().showMessage(
+                self.tr("{title} {step}").format(title=self._preparing, step=line)
+            )
+
     # -- refreshing ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Refresh now, then every few seconds (call once the database is open)."""
+        self._preparing = ""
+        self._set_pages_enabled(True)
+        if self.live_page.showing_preparing():
+            self.live_page.preparing.set_step(self.tr("Reading the servers and GPUs…"))
         self.show_database()  # the demo lab's file is known once it is open
         self.refresh()
         self.timer.start()
@@ -310,6 +384,8 @@ class MainWindow(QMainWindow):
             elif message:
                 self._refresh_failure = self.tr("Refresh failed: {message}").format(message=message)
                 self.statusBar().showMessage(self._refresh_failure)
+            if message and self.live_page.showing_preparing():
+                self.live_page.preparing.fail(message)  # the next refresh may still show the lab
             return
         if self._refresh_failure and self.statusBar().currentMessage() == self._refresh_failure:
             self.statusBar().clearMessage()  # the same rule as the pages' inline errors
@@ -417,10 +493,12 @@ class MainWindow(QMainWindow):
         if not self.demo or not callable(reset) or self.demo_banner is None:
             return
         self.demo_banner.reset_button.setEnabled(False)
-        self.statusBar().showMessage(self.tr("Generating the demo lab again…"))
+        self._preparing = self.tr("Generating the demo lab again…")
+        self.statusBar().showMessage(self._preparing)
         run_task(reset, self._demo_reset, context=self)
 
     def _demo_reset(self, _result: object, error: BaseException | None) -> None:
+        self._preparing = ""
         if self.demo_banner is not None:
             self.demo_banner.reset_button.setEnabled(True)
         if error is not None:

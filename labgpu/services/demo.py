@@ -81,6 +81,12 @@ DEMO_RULES = BookingRules(
     approval_models=("A40",),
     model_weights=(("A40", 3.0),),
 )
+#: What a build is doing, in order, as ``build_database`` reports it to ``progress``: members,
+#: servers, rules and maintenance; the bookings through the booking service; the offloaded jobs;
+#: the usage history; the unmet requests and the last samples.
+BUILD_STEPS = ("members", "bookings", "offloaded", "usage", "samples")
+#: A build's progress: called with each of ``BUILD_STEPS`` as it begins, on the building thread.
+Progress = Callable[[str], None]
 REJECTIONS = (
     "the A40s are kept for the deadline runs this week",
     "please try on two A4000s first",
@@ -158,6 +164,15 @@ def is_current(info: DemoInfo | None, seed: int, now: datetime) -> bool:
     )
 
 
+def reusable(folder: Path, seed: int, now: datetime) -> DemoInfo | None:
+    """The info of the demo database in ``folder`` if it may be reused at ``now``, else ``None``
+    (``ensure_demo`` would build one: it reads one small JSON file, nothing else)."""
+    info = DemoInfo.read(folder / INFO_NAME)
+    if info is not None and (folder / info.database).exists() and is_current(info, seed, now):
+        return info
+    return None
+
+
 # -- building -------------------------------------------------------------------------------
 
 
@@ -167,29 +182,25 @@ def ensure_demo(
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
     rebuild: bool = False,
+    progress: Progress | None = None,
 ) -> DemoBuild:
     """Make sure ``folder`` holds a current demo database (build one if not) and return it.
 
     A rebuild writes a *new* file and then points the JSON at it, so a window still reading
     the previous file (a refresh in flight during *Reset demo*) never sees it replaced or
-    deleted under it; earlier files are removed when nothing holds them any more.
+    deleted under it; earlier files are removed when nothing holds them any more. A build
+    reports its ``BUILD_STEPS`` to ``progress``.
     """
     folder = folder or demo_dir()
     now = now or datetime.now(UTC)
-    info_path = folder / INFO_NAME
-    info = DemoInfo.read(info_path)
-    if (
-        not rebuild
-        and info is not None
-        and (folder / info.database).exists()
-        and is_current(info, seed, now)
-    ):
+    info = None if rebuild else reusable(folder, seed, now)
+    if info is not None:
         return DemoBuild(folder / info.database, generate_lab(info.seed, info.now), False)
     lab = generate_lab(seed, now)
     path = _new_database_path(folder, lab.now)
     name = path.name
-    build_database(sqlite_url(path), lab)
-    DemoInfo(GENERATOR_VERSION, seed, lab.now, name).write(info_path)
+    build_database(sqlite_url(path), lab, progress=progress)
+    DemoInfo(GENERATOR_VERSION, seed, lab.now, name).write(folder / INFO_NAME)
     remove_old_databases(folder, keep=name)
     return DemoBuild(path, lab, True)
 
@@ -219,14 +230,19 @@ def _remove_database(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> None:
+def build_database(
+    url: str, lab: DemoLab, history: timedelta | None = None, progress: Progress | None = None
+) -> None:
     """Write the whole demo lab into the (empty) database at ``url``, with ``history`` of raw
-    samples before ``lab.now`` (default ``BUILD_HISTORY``; the feed fills the rest)."""
+    samples before ``lab.now`` (default ``BUILD_HISTORY``; the feed fills the rest); each of
+    ``BUILD_STEPS`` is reported to ``progress`` as it begins."""
     history = BUILD_HISTORY if history is None else history
+    step = progress or _no_progress
     from labgpu.storage import Store
 
     store = Store(url)
     try:
+        step("members")
         store.upgrade()
         manager = next(m.name for m in lab.members if m.role == "manager")
         for member in lab.members:
@@ -237,13 +253,21 @@ def build_database(url: str, lab: DemoLab, history: timedelta | None = None) -> 
         for block in lab.maintenance:
             ids = [gpu_ids[g] for g in block.gpus]
             admin.add_maintenance(ids, block.start, block.end, block.reason)
+        step("bookings")
         write_bookings(store, lab, gpu_ids)
+        step("offloaded")
         write_offloaded_jobs(store, lab)
+        step("usage")
         write_usage_history(store, lab, gpu_ids, usage_history_end(lab))
+        step("samples")
         write_unmet(store, lab)
         write_history(store, lab, lab.now - history, lab.now)
     finally:
         store.close()
+
+
+def _no_progress(_step: str) -> None:
+    pass
 
 
 def _register_servers(store: Store, lab: DemoLab, actor: str) -> list[int]:
@@ -395,6 +419,13 @@ class DemoLabgpu(Labgpu):
         self._caught_up = False
         self._catch_up_lock = threading.Lock()
         self.user = demo_user()
+        #: Told each of ``BUILD_STEPS`` while ``open`` or ``reset`` builds (on their thread).
+        self.progress: Progress | None = None
+
+    def will_build(self) -> bool:
+        """True if ``open`` will build the demo database (first start, a demo too old or made by
+        another generator, or ``rebuild``): seconds, not a blink. Reads one small file."""
+        return self._rebuild or reusable(self.folder, self.seed, datetime.now(UTC)) is None
 
     def open(self) -> None:
         """Build the demo database if needed, then open it (slow the first time: seconds)."""
@@ -404,7 +435,7 @@ class DemoLabgpu(Labgpu):
 
     def _prepare(self, rebuild: bool) -> None:
         started = time.perf_counter()
-        build = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild)
+        build = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild, progress=self.progress)
         with self._lock:
             self.lab, self.built = build.lab, build.built
             self.build_s = time.perf_counter() - started

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +14,13 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from labgpu.cli.main import main
+from labgpu.core.demo_model import DemoLab
 from labgpu.gui import main_window
 from labgpu.gui.main_window import APPROVALS, OFFLOAD, MainWindow
 from labgpu.gui.settings import open_settings
+from labgpu.services import demo
 from labgpu.services.demo import DemoLabgpu
+from tests.helpers.demo import BUILT_AT
 
 pytestmark = pytest.mark.gui
 
@@ -59,6 +64,127 @@ def test_demo_flag_opens_a_populated_demo_window(qtbot: QtBot, demo_folder: Path
     assert seen["welcome"] is False
     assert str(seen["summary"]).startswith("52 GPUs on 13 servers")
     assert seen["banner"] is True
+
+
+def test_first_start_says_the_demo_is_being_prepared(
+    qtbot: QtBot,
+    labgpu_dirs: Path,
+    demo_template: tuple[Path, DemoLab],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fresh install, ``labgpu --demo``: while the demo is generated (held here on an event
+    after its second step) the Live page and the status bar say so, with the step; the window
+    answers meanwhile; the message goes once the Live view is populated."""
+    building, release = threading.Event(), threading.Event()
+    ensure_demo = demo.ensure_demo
+
+    def held_build(folder: Path, **kwargs: object) -> demo.DemoBuild:
+        progress = kwargs["progress"]
+        assert callable(progress)
+        progress("members")
+        progress("bookings")
+        building.set()
+        assert release.wait(60)
+        for path in demo_template[0].iterdir():  # the session's demo, not 10 s of building
+            shutil.copy2(path, folder / path.name)
+        return ensure_demo(folder, now=BUILT_AT)
+
+    monkeypatch.setattr(demo, "ensure_demo", held_build)
+    seen: dict[str, object] = {"ticks": 0}
+    ticker = QTimer()
+    ticker.setInterval(10)
+    ticker.timeout.connect(lambda: seen.update(ticks=int(str(seen["ticks"])) + 1))
+
+    def window() -> MainWindow | None:  # an earlier test's window may linger, hidden
+        shown = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
+        return shown[0] if shown else None
+
+    def while_building() -> None:
+        win = window()
+        step = win.live_page.preparing.step.text() if win is not None else ""
+        if not building.is_set() or win is None or not step.startswith("Step 2 of 5"):
+            QTimer.singleShot(20, while_building)
+            return
+        if not ticker.isActive():
+            ticker.start()  # the event loop keeps turning while the worker is held
+        if int(str(seen["ticks"])) < 10:
+            QTimer.singleShot(20, while_building)
+            return
+        seen.update(
+            preparing=win.live_page.showing_preparing(),
+            welcome=win.live_page.showing_welcome(),
+            title=win.live_page.preparing.title.text(),
+            detail=win.live_page.preparing.detail.text(),
+            step=step,
+            status=win.statusBar().currentMessage(),
+            nav=win.nav.isEnabled(),
+        )
+        ticker.stop()
+        release.set()
+        QTimer.singleShot(0, when_populated)
+
+    def when_populated() -> None:
+        win = window()
+        if win is None or win.snapshot is None or win.identity is None:
+            QTimer.singleShot(20, when_populated)
+            return
+        seen.update(
+            after_preparing=win.live_page.showing_preparing(),
+            after_status=win.statusBar().currentMessage(),
+            after_nav=win.nav.isEnabled(),
+            gpus=len(win.snapshot.gpus),
+        )
+        win.close()
+
+    def give_up() -> None:  # never hang the run, whatever went wrong
+        win = window()
+        seen["gave_up"] = win.live_page.preparing.step.text() if win is not None else "no window"
+        release.set()
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+
+    QTimer.singleShot(0, while_building)
+    QTimer.singleShot(90_000, give_up)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    try:
+        assert main(["--demo"]) == 0
+    finally:
+        release.set()
+        app.setStyleSheet("")  # make_application styled the shared app: later tests expect none
+    assert "gave_up" not in seen, seen
+    assert seen["preparing"] is True
+    assert seen["welcome"] is False  # no "Add a server…" offered while the demo is generated
+    assert seen["title"] == "Preparing the demo lab…"
+    assert "first start" in str(seen["detail"])
+    assert f"about {main_window.DEMO_BUILD_S} s" in str(seen["detail"])
+    assert str(seen["step"]).startswith("Step 2 of 5: bookings")
+    assert str(seen["status"]).startswith("Preparing the demo lab… Step 2 of 5")
+    assert seen["nav"] is False  # the pages wait for the lab
+    assert int(str(seen["ticks"])) >= 10
+    assert seen["after_preparing"] is False
+    assert seen["after_status"] == ""
+    assert seen["after_nav"] is True
+    assert seen["gpus"] == 52
+
+
+def test_opening_a_database_says_so_until_the_live_view_is_read(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Not the demo: "Opening the database…" (which one), then the welcome of a fresh one."""
+    window.show_opening()
+    assert window.live_page.showing_preparing()
+    assert window.live_page.preparing.title.text() == "Opening the database…"
+    assert "Database: SQLite" in window.live_page.preparing.detail.text()
+    assert window.statusBar().currentMessage() == "Opening the database…"
+    assert not window.nav.isEnabled()
+    window.start()
+    qtbot.waitUntil(window.live_page.showing_welcome, timeout=10_000)
+    assert window.nav.isEnabled()
+    assert not window.live_page.preparing.is_counting()
+    qtbot.waitUntil(lambda: not window.is_refreshing(), timeout=10_000)
 
 
 @pytest.fixture
