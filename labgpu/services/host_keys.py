@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from labgpu.core.errors import DatabaseError, LabgpuError
 from labgpu.core.host_keys import HostKey
+from labgpu.core.i18n import _
 from labgpu.core.inventory import SshTarget
 
 if TYPE_CHECKING:
@@ -74,7 +75,9 @@ class LabHostKeys:
         """Pin ``key`` for every registered server reached as ``target`` (audited)."""
         servers = self._store().host_keys.for_target(target)
         if not servers:
-            raise LabgpuError(f"{target.host}: no registered server to pin a host key for")
+            raise LabgpuError(
+                _("{host}: no registered server to pin a host key for").format(host=target.host)
+            )
         for name in servers:
             self.pin_server(name, key)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 
 if TYPE_CHECKING:
     from labgpu.storage import Store
@@ -23,7 +24,11 @@ MEMBER_ROLES = ("student", "pi", "manager")
 def require_role(role: str) -> str:
     """``role`` if it is a lab role, else a ``LabgpuError`` listing them."""
     if role not in ROLES:
-        raise LabgpuError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise LabgpuError(
+            _("unknown role {role}; use one of {roles}").format(
+                role=repr(role), roles=", ".join(ROLES)
+            )
+        )
     return role
 
 

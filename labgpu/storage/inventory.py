@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError
+from labgpu.core.i18n import _
 from labgpu.core.inventory import GpuReading, ServerState, SshTarget
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow
 from labgpu.storage.types import utc_now
@@ -51,7 +52,9 @@ def require_server(s: Session, name: str) -> ServerRow:
     """The server row named ``name``; a ``LabgpuError`` if there is none."""
     row = find_server(s, name)
     if row is None:
-        raise LabgpuError(f"no server named {name!r}; see `labgpu servers list`")
+        raise LabgpuError(
+            _("no server named {name}; see `labgpu servers list`").format(name=repr(name))
+        )
     return row
 
 
@@ -103,7 +106,11 @@ def sync_gpus(
     """
     uuids = [r.uuid for r in readings]
     if len(set(uuids)) != len(uuids):
-        raise LabgpuError(f"{server.name}: the probe lists a GPU uuid twice; nothing was changed")
+        raise LabgpuError(
+            _("{server}: the probe lists a GPU uuid twice; nothing was changed").format(
+                server=server.name
+            )
+        )
     retired = _retire_missing(s, server, set(uuids), actor)
     known = {g.uuid: g for g in s.scalars(select(GpuRow).where(GpuRow.uuid.in_(uuids)))}
     added: list[str] = []
