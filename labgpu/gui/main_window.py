@@ -57,7 +57,7 @@ LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS,
 PAGE_KEYS = tuple(f"Ctrl+{(page + 1) % 10}" for page in range(10))
 # About how long the demo's first start takes until its Live view is populated, in seconds:
 # ``bench/demo_startup.py``'s median on the 2-core development machine (README, *Measured*).
-DEMO_BUILD_S = 10
+DEMO_BUILD_S = 6
 
 
 class MainWindow(QMainWindow):
