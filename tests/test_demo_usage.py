@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from labgpu.core.booking import BookingStatus
 from labgpu.core.demo_model import DemoLab, generate_lab, gpu_point, hour_usage
 from labgpu.core.usage import HOUR, MINUTE
 from labgpu.services.demo import DemoLabgpu, usage_history_end
@@ -103,6 +104,11 @@ def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
             assert month.capacity_h >= month.observed_h
             first = last
         assert rejected > 0
+        # Pending at the end of the last 30 days: exactly the requests waiting now (no
+        # decision dated after now counts a decided request as waiting).
+        # (The demo's requests are asked at most 13 days before they start.)
+        waiting = {b.group_id for b in lab.store.list_bookings(statuses=[BookingStatus.PENDING])}
+        assert usage.summary(now - timedelta(days=30), now).pending == len(waiting)
         # Nothing counted beyond now: bookings still to come are not booked time yet.
         ahead = usage.summary(now - timedelta(days=1), now + timedelta(days=10))
         assert ahead.partial

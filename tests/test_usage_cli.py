@@ -141,8 +141,9 @@ def test_csv_round_trips_through_read_csv(
     code, out, err = run(capsys, sqlite_url, "--csv", *RANGE)
     assert code == 0, err
     table = read_csv(out)
-    assert table.columns == ("from", "to", *USER_ROWS[0])
-    span = {"from": BASE.astimezone().isoformat(), "to": END.astimezone().isoformat()}
+    assert table.columns == ("from", "to", "until", *USER_ROWS[0])
+    end = END.astimezone().isoformat()
+    span = {"from": BASE.astimezone().isoformat(), "to": end, "until": end}
     rows = [dict(zip(table.columns, r, strict=True)) for r in table.rows]
     assert rows[:-1] == [{**span, **{k: str(v) for k, v in row.items()}} for row in USER_ROWS]
     assert rows[-1]["user"] == "(total)"
@@ -230,3 +231,20 @@ def test_retention_show_change_and_refuse(
         assert audit[0].actor == "tester"
     finally:
         store.close()
+
+
+def test_a_range_after_now_is_refused_and_one_before_the_history_says_so(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    code, out, err = run(capsys, sqlite_url, "--from", "2099-01-01", "--to", "2099-02-01")
+    assert code == 2
+    assert "after now: there is nothing to count yet" in err
+    assert out == ""
+    before = ("--from", "2026-01-01T00:00:00+00:00", "--to", "2026-02-01T00:00:00+00:00")
+    code, out, err = run(capsys, sqlite_url, *before)
+    assert code == 0, err
+    assert "usage history starts at" in out
+    assert "nothing is known of this range" in out
+    document = run_json(capsys, sqlite_url, *before)
+    assert document["totals"]["observed_gpu_hours"] == 0.0
+    assert document["history_from"].startswith("2026-03-0")

@@ -195,3 +195,23 @@ def test_history_that_starts_later_says_where(lab: Store) -> None:
     assert summary.starts_late
     assert summary.history_from == BASE
     assert not usage.summary(BASE, LATER).starts_late
+
+
+def test_a_wait_the_members_own_rules_cause_is_not_missing_gpus(lab: Store) -> None:
+    """Free GPUs that the member's own limit (GPUs held at once) keeps from them: their wait is
+    the rule's, recorded as refused by it, not as unmet demand; asking for the same model by
+    another name is the same request."""
+    now = END + timedelta(hours=1)
+    BookingService(lab, "mia", clock=lambda: now).set_rules(
+        BookingRules(max_gpus_at_once=1, approval_models=())
+    )
+    gpu = {g.uuid: g.id or 0 for g in lab.list_gpus()}
+    bo = BookingService(lab, "bo", clock=lambda: now)
+    bo.book([gpu["U-b"]], now, now + timedelta(hours=5))  # bo holds his one GPU until +5 h
+    options = bo.find_slots("A4000", 1, timedelta(hours=2))  # gpu-01/0 is free now
+    assert options[0].start >= now + timedelta(hours=5)
+    bo.find_slots("RTX A4000", 1, timedelta(hours=2))  # the same request, typed otherwise
+    requests = usage_at(lab, now).unmet(now - HALF, now + HALF)
+    assert [(r.model, r.refused_rule) for r in requests] == [(A4000, "max_gpus_at_once")]
+    summary = usage_at(lab, now + HALF).summary(BASE, now + HALF)
+    assert (summary.unmet, summary.refused) == (0, 1)

@@ -133,6 +133,12 @@ def usage_range(
                 start=show_time(start), end=show_time(end)
             )
         )
+    if start >= now:
+        raise UsageArgsError(
+            _("the range starts at {start}, after now: there is nothing to count yet").format(
+                start=show_time(start)
+            )
+        )
     return start, end
 
 
@@ -170,7 +176,7 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
             }
         )
     elif args.csv:
-        sys.stdout.write(csv_with_range(table, start, summary.until).to_csv())
+        sys.stdout.write(csv_with_range(table, start, end, summary.until).to_csv())
     else:
         print(
             _("usage from {start} to {end}, GPU-hours").format(
@@ -203,7 +209,13 @@ def range_notes(summary: Summary) -> list[str]:
         )
     if summary.history_from is None:
         notes.append(_("no usage history is kept yet: the collector has not stored any readings"))
-    elif summary.starts_late and summary.history_from < summary.until:
+    elif summary.history_from >= summary.until:
+        notes.append(
+            _("usage history starts at {start}: nothing is known of this range").format(
+                start=show_time(summary.history_from)
+            )
+        )
+    elif summary.starts_late:
         notes.append(
             _("usage history starts at {start}: nothing is known of the time before").format(
                 start=show_time(summary.history_from)
@@ -239,12 +251,12 @@ def total_row(table: Table) -> tuple[object, ...]:
 TOTAL = "(total)"
 
 
-def csv_with_range(table: Table, start: datetime, until: datetime) -> Table:
-    """The CSV: every row with the range it covers (``from``, ``to``: where figures stop),
-    and a total row."""
-    span = (_iso(start), _iso(until))
+def csv_with_range(table: Table, start: datetime, end: datetime, until: datetime) -> Table:
+    """The CSV: every row with the range asked for (``from``, ``to``) and where its figures
+    stop (``until``: ``to``, or now for a range into the future), and a total row."""
+    span = (_iso(start), _iso(end), _iso(until))
     rows = [(*span, *row) for row in with_total(table).rows]
-    return Table(("from", "to", *table.columns), rows)
+    return Table(("from", "to", "until", *table.columns), rows)
 
 
 def text_table(table: Table) -> str:

@@ -269,7 +269,13 @@ def range_notes(data: ReportData) -> list[str]:
         )
     if s.history_from is None:
         notes.append(QCoreApplication.translate("report", "No usage history is kept yet."))
-    elif s.starts_late and s.history_from < s.until:
+    elif s.history_from >= s.until:
+        notes.append(
+            QCoreApplication.translate(
+                "report", "Usage history starts {day}: nothing is known of this month."
+            ).format(day=_local(s.history_from, data.zone))
+        )
+    elif s.starts_late:
         notes.append(
             QCoreApplication.translate(
                 "report", "Usage history starts {day}: nothing is known of the time before."
@@ -422,16 +428,16 @@ def page_tables(doc: Document) -> None:
     doc.new_page()
     data = doc.data
     member_columns = [
-        draw.Column(QCoreApplication.translate("report", "Member"), 84, draw.LEFT),
-        draw.Column(QCoreApplication.translate("report", "Booked"), 44),
-        draw.Column(QCoreApplication.translate("report", "Process"), 46),
-        draw.Column(QCoreApplication.translate("report", "Idle booked"), 56),
-        draw.Column(QCoreApplication.translate("report", "No booking"), 56),
+        draw.Column(QCoreApplication.translate("report", "Member"), 76, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Booked"), 42),
+        draw.Column(QCoreApplication.translate("report", "Process"), 44),
+        draw.Column(QCoreApplication.translate("report", "Idle booked"), 62),
+        draw.Column(QCoreApplication.translate("report", "No booking"), 62),
         draw.Column(QCoreApplication.translate("report", "Offloaded"), 52),
-        draw.Column(QCoreApplication.translate("report", "Unmet"), 38),
-        draw.Column(QCoreApplication.translate("report", "Refused"), 44),
+        draw.Column(QCoreApplication.translate("report", "Unmet"), 36),
+        draw.Column(QCoreApplication.translate("report", "Refused"), 42),
         draw.Column(QCoreApplication.translate("report", "Pending"), 44),
-        draw.Column(QCoreApplication.translate("report", "Rejected"), 46),
+        draw.Column(QCoreApplication.translate("report", "Rejected"), 48),
     ]
     y = _long_table(
         doc,
@@ -442,10 +448,13 @@ def page_tables(doc: Document) -> None:
     )
     note = QCoreApplication.translate(
         "report",
-        "Process: time a process of theirs sat on a GPU, busy or not, booked or not (it exceeds "
-        "Booked when members run without a booking). Idle booked: booked time the GPU computed "
-        "nothing. No booking: process time outside their bookings. Unmet: requests with no free "
-        "GPUs when wanted. Refused: requests a lab rule turned down.",
+        "Booked: GPU-hours booked (requests waiting for approval not counted). Process: time a "
+        "process of theirs sat on a GPU, busy or not, booked or not (it exceeds Booked when "
+        "members run without a booking). Idle booked: booked time the GPU computed nothing. No "
+        "booking: process time outside their bookings. Offloaded: GPU-hours of their jobs on "
+        "clusters. Unmet: requests with no free GPUs when wanted. Refused: requests a lab rule "
+        "turned down. Pending: asked this month, still undecided at its end. Rejected: rejected "
+        "this month.",
     )
     y = draw.paragraph(doc.painter, MARGIN, y + 4, doc.inner, note, doc.fonts.of(7.5), draw.MUTED)
     cluster_columns = [

@@ -60,6 +60,9 @@ class Fonts:
         font.setFamilies(list(self.families))
         font.setPointSizeF(size)
         font.setBold(bold)
+        # No ligatures: "ﬁ" and "ﬄ" would come back from the PDF as one character each, so
+        # "offloaded" could not be found or copied (Hangul needs no shaping either).
+        font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
         return font
 
 

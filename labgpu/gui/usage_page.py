@@ -308,9 +308,11 @@ class UsagePage(QWidget):
 
     def _summary(self, view: UsageView) -> str:
         s = view.summary
-        first, last = _day(view.start), _day(view.end - timedelta(seconds=1))
+        first, last = _bound(view.start), _bound(view.end, end=True)
         notes = []
-        if s.partial:
+        if s.until <= s.start:
+            notes.append(self.tr("The range has not begun: there is nothing to count yet."))
+        elif s.partial:
             notes.append(
                 self.tr("The range runs into the future: figures count up to now ({now}).").format(
                     now=_minute(s.until)
@@ -318,6 +320,12 @@ class UsagePage(QWidget):
             )
         if s.history_from is None:
             notes.append(self.tr("No usage history is kept yet."))
+        elif s.history_from >= s.until and s.until > s.start:
+            notes.append(
+                self.tr("Usage history starts {day}: nothing is known of this range.").format(
+                    day=_day(s.history_from)
+                )
+            )
         elif s.starts_late and s.history_from < s.until:
             notes.append(
                 self.tr("Usage history starts {day}: nothing is known of the time before.").format(
@@ -329,7 +337,7 @@ class UsagePage(QWidget):
             return " ".join([text, *notes])
         text = self.tr(
             "{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean "
-            "utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded; "
+            "utilisation {util} %; {booked} GPU-hours booked, {offloaded} GPU-hours offloaded; "
             "{unmet} requests found no free GPUs when wanted, {refused} were refused by a rule."
         ).format(
             start=first,
@@ -451,3 +459,12 @@ def _day(moment: datetime) -> str:
 
 def _minute(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _bound(moment: datetime, end: bool = False) -> str:
+    """A range's start or end: its day when it falls on local midnight (an end then names
+    the last day it includes), else day and time (a rolling range ends now)."""
+    local = moment.astimezone()
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return _day(local - timedelta(seconds=1)) if end else _day(local)
+    return _minute(local)

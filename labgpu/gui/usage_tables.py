@@ -83,7 +83,7 @@ class DemandPanel(QWidget):
         self.requests = _table(
             [
                 self.tr("Member"),
-                self.tr("No capacity"),
+                self.tr("Unmet"),
                 self.tr("Refused"),
                 self.tr("Pending"),
                 self.tr("Rejected"),
@@ -113,18 +113,20 @@ class DemandPanel(QWidget):
         """Show the range's ``requests`` (unmet and refused) and the members' counts."""
         unmet = [r for r in requests if r.no_capacity]
         refused = [r for r in requests if not r.no_capacity]
-        parts = [
-            self.tr("{count} requests found no free GPUs when wanted ({hours} GPU-hours).").format(
-                count=len(unmet), hours=hours_label(summary.unmet_gpu_h)
-            )
-            if unmet
-            else self.tr("Every request in this range got GPUs when it was wanted.")
-        ]
+        history = summary.history_from
+        if unmet:
+            first = self.tr("{count} requests found no free GPUs when wanted ({hours} GPU-hours).")
+            first = first.format(count=len(unmet), hours=hours_label(summary.unmet_gpu_h))
+        elif history is None or history >= summary.until:
+            first = self.tr("Nothing is known of this range: no usage history is kept for it.")
+        else:
+            first = self.tr("No request in this range went without free GPUs when wanted.")
+        parts = [first]
         if refused:
             parts.append(self.tr("{count} were refused by a lab rule.").format(count=len(refused)))
         if summary.offloaded_jobs:
             parts.append(
-                self.tr("{jobs} jobs ({hours} GPU-hours) went to clusters.").format(
+                self.tr("Jobs sent to clusters: {jobs} ({hours} GPU-hours).").format(
                     jobs=summary.offloaded_jobs, hours=hours_label(summary.offloaded_h)
                 )
             )

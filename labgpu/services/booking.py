@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -330,15 +331,27 @@ class BookingService:
         """
         wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
         try:
-            options = self._find_slots(
+            search = self._find_slots(
                 model, count, duration, min_memory_mb, after, deadline, same_server, alternatives
             )
         except RuleRefusedError as exc:
             if exc.exit_code == RefusedError.exit_code:  # a lab rule, not malformed input
-                self._note_unmet(model, count, duration, wanted, [], refused_rule=exc.rule)
+                name = self._model_name(model)
+                self._note_unmet(name, count, duration, wanted, [], refused_rule=exc.rule)
             raise
-        self._note_unmet(model, count, duration, wanted, options)
-        return options
+        self._note_unmet(
+            search.model, count, duration, wanted, search.options, refused_rule=search.delayed_by
+        )
+        return search.options
+
+    def _model_name(self, model: str | None) -> str:
+        """The model a request names as ``nvidia-smi`` calls it (``A4000`` and ``RTX A4000``
+        are one request), or what was typed when it matches none or several."""
+        if model is None:
+            return "any"
+        gpus = self.store.list_gpus()
+        pool = [SlotGpu(g.id or 0, g.server_name, g.model, g.memory_mb) for g in gpus]
+        return _one_model(select_gpus(pool, model, None), model)
 
     def _find_slots(
         self,
@@ -350,7 +363,7 @@ class BookingService:
         deadline: datetime | None,
         same_server: bool,
         alternatives: int,
-    ) -> list[SlotOption]:
+    ) -> _Search:
         rules, now = self.rules(), self.clock()
         check_length(rules, duration)
         if duration <= timedelta(0):
@@ -372,7 +385,16 @@ class BookingService:
         )
         if not options and limit.refusal is not None:
             raise limit.refusal
-        return options
+        # Free GPUs the member's own rules kept them from (held at once, quota) before the
+        # first option: their wait is the rule's doing, not the lab's lack of GPUs.
+        first = options[0].start if options else None
+        refused_at = limit.first_refused_at
+        delayed = refused_at is not None and (first is None or refused_at < first)
+        return _Search(
+            options,
+            _one_model(pool, model or "any") if model is not None else "any",
+            limit.refusal.rule if delayed and limit.refusal is not None else None,
+        )
 
     def _note_unmet(
         self,
@@ -813,6 +835,7 @@ class _MemberLimit:
         weeks = weeks_of(Window(start, deadline)) if quota else []
         self.starts = sorted({b.window.end for b in self.held} | {w.start for w in weeks[1:]})
         self.refusal: RuleRefusedError | None = None
+        self.first_refused_at: datetime | None = None  # the earliest free window refused
 
     def allows(self, option: SlotOption) -> bool:
         """True if the member may book ``option``; else remember why not."""
@@ -822,8 +845,26 @@ class _MemberLimit:
             check_quota(self.rules, self.service.user, option.window, models, self.used)
         except RuleRefusedError as exc:
             self.refusal = exc
+            if self.first_refused_at is None or option.start < self.first_refused_at:
+                self.first_refused_at = option.start
             return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """A slot search's answer: the options, the model asked for as the lab names it, and the
+    member's rule that kept free GPUs from them first (None: none did)."""
+
+    options: list[SlotOption]
+    model: str
+    delayed_by: str | None
+
+
+def _one_model(pool: Sequence[SlotGpu], asked: str) -> str:
+    """The one model name of ``pool``, or ``asked`` when it holds none or several."""
+    names = {g.model for g in pool}
+    return names.pop() if len(names) == 1 else asked
 
 
 def _ceil_minute(moment: datetime) -> datetime:

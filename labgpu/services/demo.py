@@ -313,7 +313,10 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
         group = member.book([gpu_ids[g] for g in job.gpus], job.start, job.end, job.note)
         lead = job.start - job.requested_at
         if group.status is BookingStatus.PENDING and job.kind is not JobKind.PENDING:
-            decider = acting(pi, job.requested_at + lead / 4)
+            # Decided a while after it was asked, and never after now: a decision dated in
+            # the future would count as waiting at the end of every range up to it.
+            decided = min(job.requested_at + lead / 4, lab.now - timedelta(minutes=1))
+            decider = acting(pi, max(decided, job.requested_at))
             if job.kind is JobKind.REJECTED:
                 decider.reject(group.group_id, REJECTIONS[job.key % len(REJECTIONS)])
                 continue

@@ -757,7 +757,8 @@ class UsageStore:
         """Record ``request`` unless the same member asked the same (model, GPUs, hours,
         outcome) within ``within`` before; one transaction. True if stored."""
         with self._write() as s:
-            for seen in unmet(s, request.asked_at - within, request.asked_at):
+            just_after = request.asked_at + timedelta(microseconds=1)  # asked at that moment too
+            for seen in unmet(s, request.asked_at - within, just_after):
                 if same_request(seen, request):
                     return False
             add_unmet(s, request)

@@ -659,16 +659,24 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>규칙</translation>
     </message>
     <message>
-        <source>No capacity</source>
-        <translation>자원 부족</translation>
-    </message>
-    <message>
         <source>Refused</source>
         <translation>규칙 거절</translation>
     </message>
     <message>
         <source>{count} requests found no free GPUs when wanted ({hours} GPU-hours).</source>
-        <translation>{count}건의 요청이 원하는 시각에 빈 GPU를 찾지 못했습니다({hours} GPU-시간).</translation>
+        <translation>{count}건의 요청이 원하는 시각에 빈 GPU를 찾지 못했습니다({hours} GPU 시간).</translation>
+    </message>
+    <message>
+        <source>Nothing is known of this range: no usage history is kept for it.</source>
+        <translation>이 기간에 대해서는 알 수 없습니다: 저장된 사용 기록이 없습니다.</translation>
+    </message>
+    <message>
+        <source>No request in this range went without free GPUs when wanted.</source>
+        <translation>이 기간에는 원하는 시각에 빈 GPU를 찾지 못한 요청이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Jobs sent to clusters: {jobs} ({hours} GPU-hours).</source>
+        <translation>클러스터로 보낸 작업: {jobs}개 ({hours} GPU 시간).</translation>
     </message>
     <message>
         <source>longest booking</source>
@@ -703,6 +711,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>대기 중</translation>
     </message>
     <message>
+        <source>Unmet</source>
+        <translation>미충족</translation>
+    </message>
+    <message>
         <source>Rejected</source>
         <translation>거절됨</translation>
     </message>
@@ -719,16 +731,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>구성원별 요청</translation>
     </message>
     <message>
-        <source>Every request in this range got GPUs when it was wanted.</source>
-        <translation>이 기간의 모든 요청이 원하는 시간에 GPU를 받았습니다.</translation>
-    </message>
-    <message>
         <source>{count} were refused by a lab rule.</source>
         <translation>{count}건은 연구실 규칙으로 거절되었습니다.</translation>
-    </message>
-    <message>
-        <source>{jobs} jobs ({hours} GPU-hours) went to clusters.</source>
-        <translation>작업 {jobs}개({hours} GPU-시간)를 클러스터로 보냈습니다.</translation>
     </message>
     <message>
         <source>none within the horizon</source>
@@ -1598,7 +1602,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source> GPU-h</source>
-        <translation> GPU-시간</translation>
+        <translation> GPU 시간</translation>
     </message>
     <message>
         <source> min</source>
@@ -1638,7 +1642,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source>Weekly GPU-hours per member:</source>
-        <translation>1인당 주간 GPU-시간:</translation>
+        <translation>1인당 주간 GPU 시간:</translation>
     </message>
     <message>
         <source>Model weights (model=weight, …):</source>
@@ -1967,7 +1971,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source>Offloaded GPU-hours</source>
-        <translation>외부로 보낸 GPU-시간</translation>
+        <translation>외부로 보낸 GPU 시간</translation>
     </message>
     <message>
         <source>No usage recorded in this range yet — the collector rolls samples up every minute.</source>
@@ -2042,6 +2046,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>예약 없이 점유</translation>
     </message>
     <message>
+        <source>The range has not begun: there is nothing to count yet.</source>
+        <translation>기간이 아직 시작되지 않았습니다: 셀 것이 없습니다.</translation>
+    </message>
+    <message>
         <source>The range runs into the future: figures count up to now ({now}).</source>
         <translation>기간이 미래까지 이어집니다: 수치는 지금({now})까지 셉니다.</translation>
     </message>
@@ -2050,16 +2058,20 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>아직 저장된 사용 기록이 없습니다.</translation>
     </message>
     <message>
+        <source>Usage history starts {day}: nothing is known of this range.</source>
+        <translation>사용 기록은 {day}부터 있습니다: 이 기간에 대해서는 알 수 없습니다.</translation>
+    </message>
+    <message>
         <source>Usage history starts {day}: nothing is known of the time before.</source>
         <translation>사용 기록은 {day}부터 있습니다: 그 전의 일은 알 수 없습니다.</translation>
     </message>
     <message>
-        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} offloaded; {unmet} requests found no free GPUs when wanted, {refused} were refused by a rule.</source>
-        <translation>{start} – {end}: 측정된 {observed} GPU-시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU-시간 예약, {offloaded} 외부 전송; {unmet}건은 원하는 시각에 빈 GPU가 없었고 {refused}건은 규칙으로 거절되었습니다.</translation>
-    </message>
-    <message>
         <source>{start} – {end}: no GPU readings.</source>
         <translation>{start} – {end}: GPU 측정값이 없습니다.</translation>
+    </message>
+    <message>
+        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} GPU-hours offloaded; {unmet} requests found no free GPUs when wanted, {refused} were refused by a rule.</source>
+        <translation>{start} – {end}: 측정된 {observed} GPU 시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU 시간 예약, {offloaded} GPU 시간 외부 전송; {unmet}건은 원하는 시각에 빈 GPU가 없었고 {refused}건은 규칙으로 거절되었습니다.</translation>
     </message>
     <message>
         <source>Save graph as PNG</source>
@@ -2343,6 +2355,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>아직 저장된 사용 기록이 없습니다.</translation>
     </message>
     <message>
+        <source>Usage history starts {day}: nothing is known of this month.</source>
+        <translation>사용 기록은 {day}부터 있습니다: 이 달에 대해서는 알 수 없습니다.</translation>
+    </message>
+    <message>
         <source>Usage history starts {day}: nothing is known of the time before.</source>
         <translation>사용 기록은 {day}부터 있습니다: 그 전의 일은 알 수 없습니다.</translation>
     </message>
@@ -2403,24 +2419,28 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>예약</translation>
     </message>
     <message>
+        <source>Booked: GPU-hours booked (requests waiting for approval not counted). Process: time a process of theirs sat on a GPU, busy or not, booked or not (it exceeds Booked when members run without a booking). Idle booked: booked time the GPU computed nothing. No booking: process time outside their bookings. Offloaded: GPU-hours of their jobs on clusters. Unmet: requests with no free GPUs when wanted. Refused: requests a lab rule turned down. Pending: asked this month, still undecided at its end. Rejected: rejected this month.</source>
+        <translation>예약: 예약한 GPU 시간(승인 대기 중인 요청 제외). 프로세스: 구성원의 프로세스가 GPU에 올라가 있던 시간(계산 여부, 예약 여부와 무관; 예약 없이 실행하면 예약보다 커짐). 예약 유휴: 예약 중 GPU가 계산하지 않은 시간. 예약 없음: 예약 밖의 프로세스 시간. 외부 전송: 클러스터에서 실행한 작업의 GPU 시간. 미충족: 원하는 시각에 빈 GPU가 없던 요청. 규칙 거절: 연구실 규칙이 거절한 요청. 대기: 이 달에 요청되어 달 말까지 결정되지 않은 요청. 거절: 이 달에 거절된 요청.</translation>
+    </message>
+    <message>
         <source>Held by members&apos; processes (GPU-h)</source>
-        <translation>구성원 프로세스 점유 (GPU-시간)</translation>
+        <translation>구성원 프로세스 점유 (GPU 시간)</translation>
     </message>
     <message>
         <source>Booked but idle (GPU-h)</source>
-        <translation>예약 후 유휴 (GPU-시간)</translation>
+        <translation>예약 후 유휴 (GPU 시간)</translation>
     </message>
     <message>
         <source>Held by a process without a booking (GPU-h)</source>
-        <translation>예약 없이 프로세스 점유 (GPU-시간)</translation>
+        <translation>예약 없이 프로세스 점유 (GPU 시간)</translation>
     </message>
     <message>
         <source>Offloaded to clusters (GPU-h, jobs)</source>
-        <translation>클러스터로 보냄 (GPU-시간, 작업 수)</translation>
+        <translation>클러스터로 보냄 (GPU 시간, 작업 수)</translation>
     </message>
     <message>
         <source>Unmet: no free GPUs when wanted (GPU-h)</source>
-        <translation>미충족: 원하는 시각에 빈 GPU 없음 (GPU-시간)</translation>
+        <translation>미충족: 원하는 시각에 빈 GPU 없음 (GPU 시간)</translation>
     </message>
     <message>
         <source>Refused by a lab rule</source>
@@ -2432,7 +2452,7 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     </message>
     <message>
         <source>Booked and process GPU-hours per member</source>
-        <translation>구성원별 예약 및 프로세스 GPU-시간</translation>
+        <translation>구성원별 예약 및 프로세스 GPU 시간</translation>
     </message>
     <message>
         <source>held by a process</source>
@@ -2473,10 +2493,6 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Members (GPU-hours)</source>
         <translation>구성원 (GPU 시간)</translation>
-    </message>
-    <message>
-        <source>Process: time a process of theirs sat on a GPU, busy or not, booked or not (it exceeds Booked when members run without a booking). Idle booked: booked time the GPU computed nothing. No booking: process time outside their bookings. Unmet: requests with no free GPUs when wanted. Refused: requests a lab rule turned down.</source>
-        <translation>프로세스: 구성원의 프로세스가 GPU에 올라가 있던 시간(계산 여부, 예약 여부와 무관; 예약 없이 실행하면 예약보다 커짐). 예약 유휴: 예약 중 GPU가 계산하지 않은 시간. 예약 없음: 예약 밖의 프로세스 시간. 미충족: 원하는 시각에 빈 GPU가 없던 요청. 규칙 거절: 연구실 규칙이 거절한 요청.</translation>
     </message>
     <message>
         <source>Cluster</source>
