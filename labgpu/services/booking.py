@@ -733,7 +733,7 @@ class BookingService:
                 _(
                     "permission denied: a {role} can only change their own bookings "
                     "(this one is {user}'s)"
-                ).format(role=role, user=group.user)
+                ).format(role=_("student") if role == "student" else role, user=group.user)
             )
         return group
 
