@@ -1,4 +1,4 @@
-"""The CLI end to end against real sshd hosts and real databases (DESIGN §7 contract)."""
+"""The CLI end to end against real sshd hosts and real databases (README *Using it*)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The booking CLI (DESIGN §7) on real SQLite and PostgreSQL: book, slots, bookings, cancel,
-end, extend, approve, reject, rules, .ics; local times in zones with and without daylight
+"""The booking CLI (README *Using it*) on real SQLite and PostgreSQL: book, slots, bookings,
+cancel, end, extend, approve, reject, rules, .ics; local times in zones with and without daylight
 saving; refusals exit 3, usage errors 2."""
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def test_rules_show_and_set(lab_url: str, capsys: pytest.CaptureFixture[str]) ->
     assert (changed["max_hours"], changed["max_gpus_at_once"]) == (48.0, 2)
     assert run_json(capsys, lab_url, "rules")["model_weights"] == {"A40": 3.0}
     code, out, err = run(capsys, lab_url, "rules", "--set", "max_hours=0")
-    assert code == 2  # malformed input (DESIGN §7)
+    assert code == 2  # malformed input (the CLI contract)
     assert "max_hours" in err
     code, out, err = run(capsys, lab_url, "rules", "--set", "nonsense=1")
     assert code == 2

@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN §7 (issue 13, points 10-12): one exit-code mapping for every
+"""The CLI contract (README *Using it*; issue 13, points 10-12): one exit-code mapping for every
 booking command, ``--json`` everywhere with only JSON on stdout, GPUs named by server, index
 and uuid, booking GPUs by name, and .ics files: an existing folder, a sensible span, alarms."""
 

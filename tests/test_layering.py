@@ -1,4 +1,4 @@
-"""The import-linter contracts of pyproject.toml hold (DESIGN §2)."""
+"""The import-linter contracts of pyproject.toml hold (docs/architecture.md §2.1)."""
 
 from __future__ import annotations
 

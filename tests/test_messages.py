@@ -161,7 +161,7 @@ def test_the_lab_databases_refusal_reads_in_the_apps_language() -> None:
 )
 def test_the_cli_follows_the_locale(tmp_path: Path, lang: str, expected: str) -> None:
     """The real ``labgpu`` entry point: an end before the start is refused in the locale's
-    language (exit 2, DESIGN §7)."""
+    language (exit 2, the CLI contract)."""
     env = {**os.environ, "LANG": lang, "LABGPU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     env.pop("LC_ALL", None)
     env.pop("LC_MESSAGES", None)

@@ -67,7 +67,7 @@ def test_window_refusals_name_rule_limit_and_figure(
     with pytest.raises(RuleRefusedError) as exc:
         check_window(BookingRules(), start, end, NOW)
     assert exc.value.rule == rule
-    # DESIGN §7: an end before the start is contradictory input (2), the rest are rules (3)
+    # The CLI contract: an end before the start is contradictory input (2), the rest are rules (3)
     assert exc.value.exit_code == (2 if rule == "end_after_start" else 3)
     assert exc.value.limit
     assert exc.value.current

@@ -1,5 +1,6 @@
-"""``labgpu usage`` (DESIGN §7) against a lab with hand-computed usage (tests/helpers/usage_data):
-each ``--by``, ``--json`` shape, ``--csv`` round trip, usage errors (exit 2), retention."""
+"""``labgpu usage`` (README *Using it*) against a lab with hand-computed usage
+(tests/helpers/usage_data): each ``--by``, ``--json`` shape, ``--csv`` round trip, usage errors
+(exit 2), retention."""
 
 from __future__ import annotations
 

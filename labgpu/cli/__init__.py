@@ -1,1 +1,1 @@
-"""The ``labgpu`` command line (DESIGN §7)."""
+"""The ``labgpu`` command line (the CLI contract, README *Using it*)."""

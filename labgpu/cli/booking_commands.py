@@ -1,5 +1,6 @@
-"""Booking sub-commands (DESIGN §7): book, slots, bookings, cancel, end, extend, approve,
-reject, rules. Times are ISO 8601 in local time unless they carry an offset; shown in local time.
+"""Booking sub-commands (README *Using it*): book, slots, bookings, cancel, end, extend,
+approve, reject, rules. Times are ISO 8601 in local time unless they carry an offset; shown in
+local time.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ _count_arg = commands.bounded_arg(
 
 
 def gpu_json(gpu: Gpu | None, label: str = "") -> dict[str, Any]:
-    """A GPU as JSON names it (DESIGN §7): server, index and uuid, not labgpu's internal id."""
+    """A GPU as JSON names it (README *Using it*): server, index and uuid, not labgpu's
+    internal id."""
     if gpu is None:  # a GPU no longer registered: its label is all that is known
         server, _colon, index = label.rpartition(":")
         return {
@@ -150,7 +152,7 @@ def slot_json(option: SlotOption, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
 
 
 def usage_error(message: str) -> int:
-    """Contradictory input (DESIGN §7): the reason on stderr, exit 2."""
+    """Contradictory input (the CLI contract, README *Using it*): the reason on stderr, exit 2."""
     print(_("labgpu: {error}").format(error=message), file=sys.stderr)
     return 2
 

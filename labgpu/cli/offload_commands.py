@@ -586,7 +586,7 @@ def run_resubmit(args: argparse.Namespace) -> int:
 
 def join_option_values(argv: Sequence[str]) -> list[str]:
     """``--directive --comment=x`` → ``--directive=--comment=x`` (argparse would read the value
-    as an option; DESIGN §7 writes the flag this way)."""
+    as an option; the README writes the flag this way)."""
     out: list[str] = []
     words = list(argv)
     i = 0

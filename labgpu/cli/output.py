@@ -19,7 +19,7 @@ def iso(ts: datetime | None) -> str | None:
 
 
 def print_json(value: Any) -> None:
-    """JSON on stdout and nothing else (DESIGN §7)."""
+    """JSON on stdout and nothing else (the CLI contract, README *Using it*)."""
     json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -1,5 +1,5 @@
-"""``labgpu usage`` (DESIGN §7, issue 6): GPU-hours per member, GPU, server or model; the
-monthly PDF report for the PI; how long usage history is kept.
+"""``labgpu usage`` (README *Using it*, issue 6): GPU-hours per member, GPU, server or model;
+the monthly PDF report for the PI; how long usage history is kept.
 
 Times are ISO 8601 in local time unless they carry an offset, as for ``book``/``bookings``.
 """

@@ -12,7 +12,7 @@ from labgpu.core.i18n import _
 class LabgpuError(Exception):
     """An expected failure with a message fit to show a person."""
 
-    #: CLI exit status for this kind of failure (DESIGN §7: 1 failed, 3 refused by a rule).
+    #: CLI exit status for this kind of failure (README *Using it*: 1 failed, 3 refused).
     exit_code = 1
 
 

@@ -1,4 +1,5 @@
-"""Servers' SSH host keys pinned in the lab database, as plain values (DESIGN §4, §6).
+"""Servers' SSH host keys pinned in the lab database, as plain values
+(docs/architecture.md §3.4).
 
 In the lab-database shape a manager pins a server's host key once; every member's desktop and
 the collector then check that server against the pinned key instead of their own known_hosts.

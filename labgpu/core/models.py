@@ -1,4 +1,4 @@
-"""Matching GPU model names the way the CLI contract says (DESIGN §7)."""
+"""Matching GPU model names the way the CLI contract says (README *Using it*)."""
 
 from __future__ import annotations
 

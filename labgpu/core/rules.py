@@ -65,9 +65,9 @@ class RuleRefusedError(RefusedError):
     """A booking request breaks one of the lab's rules; nothing was written (exit code 3).
 
     ``rule`` names the rule (``max_hours``), ``limit`` the allowed figure (``72 h``) and
-    ``current`` the requested one (``96 h``). ``exit_code`` follows DESIGN §7: 3 for a rule,
-    2 for contradictory input (end before start), 1 for a request the lab cannot serve
-    (a model it does not have).
+    ``current`` the requested one (``96 h``). ``exit_code`` follows the CLI contract (README
+    *Using it*): 3 for a rule, 2 for contradictory input (end before start), 1 for a request
+    the lab cannot serve (a model it does not have).
     """
 
     def __init__(

@@ -587,7 +587,7 @@ class BookingService:
             options = self.find_slots(
                 model, count, duration, after=after, same_server=same_server, alternatives=1
             )
-            if not options:  # the lab cannot serve it: exit 1, not a rule (DESIGN §7)
+            if not options:  # the lab cannot serve it: exit 1, not a rule (README *Using it*)
                 raise LabgpuError(
                     _(
                         "no {count} x {model} free together for {hours} within the booking "

@@ -1,4 +1,4 @@
-"""Host keys pinned in the lab database, handed to the SSH pool (DESIGN §4, §6).
+"""Host keys pinned in the lab database, handed to the SSH pool (docs/architecture.md §3.4).
 
 In the lab-database shape (``labgpu lab init``) a registered server's host key lives in the
 ``host_keys`` table: a manager pins it when registering the server or confirming a new key, and

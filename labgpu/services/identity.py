@@ -1,4 +1,4 @@
-"""Who is using labgpu (DESIGN §4, single-seat shape)."""
+"""Who is using labgpu (single-seat shape, docs/architecture.md §3.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The lab database (DESIGN §4, issue 4): setting it up, its members, who is signed in.
+"""The lab database (docs/architecture.md §3.2, issue 4): setting it up, its members, who is
+signed in.
 
 PostgreSQL is the authority: these calls only ask it. A member's role is their membership in
 the group roles ``labgpu_student|pi|manager|collector``; the single-seat SQLite user is the

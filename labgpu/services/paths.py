@@ -1,4 +1,4 @@
-"""Where labgpu keeps its files, and which database it opens (DESIGN §3).
+"""Where labgpu keeps its files, and which database it opens (docs/architecture.md §3.3).
 
 Directories come from platformdirs, overridable with ``LABGPU_CONFIG_DIR`` /
 ``LABGPU_DATA_DIR`` / ``LABGPU_LOG_DIR`` (tests always override them). They are created lazily

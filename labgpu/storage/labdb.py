@@ -1,4 +1,5 @@
-"""The lab database's protection (DESIGN §4): roles, grants, row-level security, triggers.
+"""The lab database's protection (docs/architecture.md §3.2): roles, grants, row-level
+security, triggers.
 
 ``init_lab`` runs as a PostgreSQL administrator (a superuser) and is idempotent: run it again
 after every ``labgpu db upgrade`` so new tables get the same owner, grants and policies.

@@ -9,7 +9,7 @@ Pytest plugin (listed in ``tests/conftest.py``). Fixtures:
 
 Outside pytest (benchmarks): ``server = start_postgres(Path(tempfile.mkdtemp()))``, then
 ``server.create_database("bench")``, ``server.restart()``, ``server.stop()``.
-Missing binaries are an error, never a skip (DESIGN §8).
+Missing binaries are an error, never a skip (docs/architecture.md §9).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ reached through a real sshd "login node" as ``labuser`` (pytest plugin + library
 Slurm's ports are fixed (6817/6818): one Slurm per machine, so this is a session fixture.
 Daemons are started from the system binaries in a temporary directory and stopped by PID;
 munged is started only if none runs (and then stopped again). A missing binary is a failure,
-never a skip (DESIGN §8).
+never a skip (docs/architecture.md §9).
 """
 
 from __future__ import annotations

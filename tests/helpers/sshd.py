@@ -5,7 +5,7 @@ Each instance runs ``/usr/sbin/sshd -D`` from its own directory with its own hos
 ``labuser``; the client key is appended to its ``authorized_keys`` (and removed on stop).
 
 Outside pytest (benchmarks): ``fleet = start_sshd_hosts(100, Path(dir))`` ... ``fleet.stop()``.
-A missing ``sshd`` is a failure, never a skip (DESIGN §8).
+A missing ``sshd`` is a failure, never a skip (docs/architecture.md §9).
 """
 
 from __future__ import annotations
