@@ -200,7 +200,7 @@ def test_unmet_requests_are_recorded_once(db_url: str) -> None:
         bo.find_slots("A4000", 1, timedelta(hours=4))  # asked again: still one request
         unmet = service(store, None).unmet(now - timedelta(hours=1), now + timedelta(hours=1))
         assert [(u.user_name, u.model, u.count, u.hours) for u in unmet] == [
-            ("bo", "A4000", 1, 4.0)
+            ("bo", A4000, 1, 4.0)  # the model as the lab names it, whatever was typed
         ]
         assert unmet[0].earliest_at == options[0].start
         assert unmet[0].wait is not None

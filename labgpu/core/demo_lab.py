@@ -99,7 +99,8 @@ class UnmetRequest:
     serve: no free GPUs for 48 hours, or a slot more than a day away (six hours before their
     deadline) when they took the app's advice to use the cluster: the lab's unmet demand,
     and the demo's offloaded jobs (``core.demo_offload``). Or (``refused_rule``) a first ask
-    longer than the lab's 72 hours, which the rules refuse; the member then asks within them.
+    longer than the lab's 72 hours, which the rules refuse; the member then runs it on the
+    cluster (``offloaded``) or asks the lab again within the rules.
     """
 
     member: str
@@ -109,10 +110,11 @@ class UnmetRequest:
     wanted_at: datetime
     earliest_at: datetime | None = None  # the lab's slot they did not wait for, if any
     refused_rule: str | None = None  # a rule refused it: not missing capacity
+    offloaded: bool = True  # the member ran it on the cluster (else asked the lab again)
 
     @property
     def no_capacity(self) -> bool:
-        """True if the lab lacked GPUs (the request is unmet demand, and offloaded)."""
+        """True if the lab lacked GPUs (the request is unmet demand)."""
         return self.refused_rule is None
 
 

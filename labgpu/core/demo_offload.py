@@ -73,9 +73,10 @@ class PlannedJob:
 
 
 def plan_offload(lab: DemoLab) -> list[PlannedJob]:
-    """One job per unmet request of ``lab``, by submission time (same lab, same jobs)."""
+    """One job per request of ``lab`` its member took to the cluster (all the unmet ones, and
+    some the rules refused), by submission time (same lab, same jobs)."""
     rng = random.Random(f"offload-{lab.seed}")
-    jobs = [_plan_one(rng, lab, request) for request in lab.unmet if request.no_capacity]
+    jobs = [_plan_one(rng, lab, request) for request in lab.unmet if request.offloaded]
     return sorted(jobs, key=lambda j: (j.submitted_at, j.name))
 
 

@@ -96,9 +96,15 @@ class Planner:
         model = A40 if wants_a40 else A4000
         count = self.rng.randint(1, 2) if wants_a40 else self.rng.randint(2, member.max_gpus)
         wanted = max(2, round(self.rng.lognormvariate(3.2, 0.6)))
-        if wanted > MAX_HOURS and at <= self.now:  # the rules refuse it: asked again, shorter
-            refusal = UnmetRequest(member.name, model, count, wanted, at, refused_rule="max_hours")
-            self.unmet.append(refusal)
+        if wanted > MAX_HOURS and at <= self.now:  # the rules refuse it
+            cluster = self.rng.random() < 0.5  # run it whole elsewhere, or ask again, shorter
+            self.unmet.append(
+                UnmetRequest(
+                    member.name, model, count, wanted, at, None, "max_hours", offloaded=cluster
+                )
+            )
+            if cluster:
+                return at + timedelta(hours=12)
         hours = min(MAX_HOURS, wanted)
         earliest: datetime | None = None
         for shift in range(0, 48, 3):
