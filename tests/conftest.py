@@ -32,6 +32,7 @@ def labgpu_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("LABGPU_CONFIG_DIR", str(config))
     monkeypatch.setenv("LABGPU_DATA_DIR", str(data))
+    monkeypatch.setenv("LABGPU_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.setenv("LABGPU_USER", "tester")
     # Never read the real ~/.ssh (keys, config, known_hosts) or a running ssh-agent.
     home = tmp_path / "home"

@@ -21,6 +21,7 @@ from labgpu.cli import (
 from labgpu.core import i18n
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
+from labgpu.services import log_file, paths
 
 log = logging.getLogger("labgpu")
 
@@ -96,6 +97,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+_console: logging.Handler | None = None
+
+
+def _log_to_stderr(level: int, form: str) -> None:
+    """Log lines of ``level`` and louder to stderr (one handler, replaced on each run, so the
+    log file's handler does not stop it as it would stop ``logging.basicConfig``)."""
+    global _console
+    root = logging.getLogger()
+    if _console is not None:
+        root.removeHandler(_console)
+    _console = logging.StreamHandler(sys.stderr)
+    _console.setLevel(level)
+    _console.setFormatter(logging.Formatter(form))
+    root.addHandler(_console)
+    root.setLevel(min(level, root.level or logging.WARNING))
+
+
+def _database_kind(args: argparse.Namespace) -> str:
+    """The kind of database this run opens, for the log's start line."""
+    try:
+        url = "" if args.demo else paths.resolve_database_url(args.db)
+    except LabgpuError:  # a broken config.toml: the command itself says so
+        return "unknown"
+    return log_file.database_kind(url, demo=bool(args.demo))
+
+
 def _silence_stdout() -> None:
     """Point stdout at the null device, so the flush at exit finds no closed pipe."""
     try:
@@ -114,10 +141,8 @@ def _run(argv: Sequence[str] | None) -> int:
     # Under systemd the journal stamps every line itself (JOURNAL_STREAM is set for a service
     # whose output goes to the journal).
     stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format=stamp + "%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    _log_to_stderr(
+        logging.WARNING - 10 * min(args.verbose, 2), stamp + "%(levelname)s %(name)s: %(message)s"
     )
     if args.verbose < 2:
         # paramiko logs every failed handshake with a traceback; labgpu reports it itself.
@@ -125,6 +150,8 @@ def _run(argv: Sequence[str] | None) -> int:
         # Alembic's "Context impl PostgresqlImpl." is about labgpu's schema check, not the work.
         logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = getattr(args, "handler", None) or commands.run_gui
+    what = "the desktop app" if handler is commands.run_gui else f"labgpu {args.command}"
+    log_file.start_log_file(what, _database_kind(args))
     try:
         return int(handler(args))
     except LabgpuError as exc:

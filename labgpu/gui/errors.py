@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from labgpu.core.errors import LabgpuError
+from labgpu.services import log_file
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ def report_bug(parent: QWidget | None, error: BaseException) -> None:
     box.setText(
         QCoreApplication.translate(
             "errors",
-            "Something went wrong inside labgpu: {error}. The details below are also in the log; "
-            "please send them to whoever maintains labgpu in your lab.",
-        ).format(error=f"{type(error).__name__}: {error}")
+            "Something went wrong inside labgpu: {error}. The details below are also in the log "
+            "file {path}; please send them to whoever maintains labgpu in your lab.",
+        ).format(error=f"{type(error).__name__}: {error}", path=log_file.log_path())
     )
     box.setDetailedText(details)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)

@@ -2308,8 +2308,8 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>labgpu: 예기치 않은 오류</translation>
     </message>
     <message>
-        <source>Something went wrong inside labgpu: {error}. The details below are also in the log; please send them to whoever maintains labgpu in your lab.</source>
-        <translation>labgpu 내부에서 문제가 생겼습니다: {error}. 아래 자세한 내용은 로그에도 남아 있습니다. 연구실에서 labgpu를 관리하는 사람에게 보내 주세요.</translation>
+        <source>Something went wrong inside labgpu: {error}. The details below are also in the log file {path}; please send them to whoever maintains labgpu in your lab.</source>
+        <translation>labgpu 내부에서 문제가 생겼습니다: {error}. 아래 자세한 내용은 로그 파일 {path}에도 남아 있습니다. 연구실에서 labgpu를 관리하는 사람에게 보내 주세요.</translation>
     </message>
 </context>
 <context>

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.errors import LabgpuError
+from labgpu.gui import errors as gui_errors
 from labgpu.gui.main_window import MainWindow
 from labgpu.services import Labgpu
 
@@ -83,3 +86,16 @@ def test_the_status_bar_drops_a_refresh_failure_once_a_refresh_succeeds(
     qtbot.waitUntil(lambda: not window.is_refreshing(), timeout=10_000)
     window.refresh()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=10_000)
+
+
+#: The crash dialog itself (the ``bugs`` fixture replaces it during each test).
+REAL_REPORT_BUG = gui_errors.report_bug
+
+
+def test_the_crash_dialog_names_the_log_file(qtbot: QtBot, tmp_path: Path) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    REAL_REPORT_BUG(window, RuntimeError("boom"))
+    [box] = window.findChildren(QMessageBox)
+    assert str(tmp_path / "log" / "labgpu.log") in box.text()
+    box.close()
