@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer, Signal
@@ -29,6 +30,7 @@ from labgpu.gui.calendar_data import LiveMarks, load_live_marks
 from labgpu.gui.calendar_view import CalendarPage
 from labgpu.gui.demo_banner import DemoBanner
 from labgpu.gui.errors import handle_error
+from labgpu.gui.lazy_page import LazyPage
 from labgpu.gui.live_view import LivePage
 from labgpu.gui.members_page import MembersPage
 from labgpu.gui.my_bookings import MyBookingsPage
@@ -45,10 +47,12 @@ from labgpu.gui.session import (
 )
 from labgpu.gui.settings_page import SettingsPage
 from labgpu.gui.snapshot import Snapshot, take_snapshot
-from labgpu.gui.usage_page import UsagePage
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
 from labgpu.services.demo import BUILD_STEPS, DemoLabgpu
+
+if TYPE_CHECKING:
+    from labgpu.gui.usage_page import UsagePage
 
 LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(
     10
@@ -92,12 +96,24 @@ class MainWindow(QMainWindow):
         self.set_refresh_interval(prefs.refresh_interval_s(settings))
         self._restore_geometry()
 
+    def _make_usage_page(self) -> UsagePage:
+        from labgpu.gui.usage_page import UsagePage
+
+        page = UsagePage(self.labgpu, self.settings)
+        page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
+        return page
+
+    @property
+    def usage_page(self) -> UsagePage:
+        """The Usage page (made now if it was not shown yet)."""
+        return cast("UsagePage", self.usage_slot.page())
+
     def _make_pages(self) -> None:
         self.live_page = LivePage()
         self.calendar_page = CalendarPage(self.labgpu, self.settings)
         self.my_bookings_page = MyBookingsPage(self.labgpu)
         self.offload_page = OffloadPage(self.labgpu)
-        self.usage_page = UsagePage(self.labgpu, self.settings)
+        self.usage_slot = LazyPage(self._make_usage_page)  # built when first shown
         self.approvals_page = ApprovalsPage(self.labgpu)
         self.rules_page = RulesPage(self.labgpu)
         self.members_page = MembersPage(self.labgpu)
@@ -130,7 +146,7 @@ class MainWindow(QMainWindow):
             self.calendar_page,
             self.my_bookings_page,
             self.offload_page,
-            self.usage_page,
+            self.usage_slot,
             self.approvals_page,
             self.rules_page,
             self.members_page,
@@ -145,7 +161,6 @@ class MainWindow(QMainWindow):
         self.approvals_page.pending_count.connect(self._pending_count)
         self.rules_page.changed.connect(self.calendar_page.reload)
         self.calendar_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
-        self.usage_page.exported.connect(lambda line: self.statusBar().showMessage(line, 10_000))
         self.nav.setCurrentRow(LIVE)
         self.nav.item(MEMBERS).setHidden(True)  # until a manager signs in to a lab database
         self.live_page.add_server_requested.connect(self.open_add_server)

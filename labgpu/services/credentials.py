@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-import keyring
-from keyring.errors import KeyringError, PasswordDeleteError
-
 from labgpu.core.errors import ConfigError
 from labgpu.core.i18n import _
 from labgpu.services import paths
@@ -109,6 +106,9 @@ def load_password(connection: LabConnection) -> str | None:
     Quiet when there is no keyring (a headless box, a service): nothing was asked to be
     remembered there, so nothing is missing (``-v`` shows why).
     """
+    import keyring  # here, not at start-up: finding a backend costs 50 ms before the window
+    from keyring.errors import KeyringError
+
     try:
         return keyring.get_password(SERVICE, connection.key)
     except KeyringError as exc:
@@ -118,6 +118,9 @@ def load_password(connection: LabConnection) -> str | None:
 
 def save_password(connection: LabConnection, password: str) -> None:
     """Remember ``password`` in the OS keyring; ``ConfigError`` if there is no usable keyring."""
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         keyring.set_password(SERVICE, connection.key, password)
     except KeyringError as exc:
@@ -130,6 +133,9 @@ def save_password(connection: LabConnection, password: str) -> None:
 
 def forget_password(connection: LabConnection) -> None:
     """Remove the remembered password, if any."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
     try:
         keyring.delete_password(SERVICE, connection.key)
     except PasswordDeleteError:

@@ -274,9 +274,12 @@ def test_empty_lab_says_so(qtbot: QtBot, lab: Labgpu) -> None:
 def test_main_window_has_usage_page(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.identity is not None, timeout=10_000)
     assert not window.nav.item(USAGE).isHidden()
+    assert not window.usage_slot.is_built()  # pyqtgraph waits until the page is wanted
     window.show_page(USAGE)
     assert window.current_page() == USAGE
-    assert window.pages.currentWidget() is window.usage_page
+    assert window.pages.currentWidget() is window.usage_slot
+    assert window.usage_slot.is_built()
+    assert window.usage_slot.page() is window.usage_page
     qtbot.waitUntil(lambda: window.usage_page.view is not None, timeout=20_000)
     assert window.usage_page.is_empty(UTILISATION)
 
