@@ -63,7 +63,6 @@ HELD = (BookingStatus.PENDING, BookingStatus.BOOKED)
 #: Statuses whose hours count toward the weekly quota (a released booking counts until release).
 COUNTED = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.RELEASED)
 #: The first span of the future an earliest-slot search reads (beyond the duration).
-FIRST_SPAN = timedelta(days=1)
 #: How often ``book_earliest`` looks again when someone else took the slot it found.
 EARLIEST_TRIES = 3
 #: Servers in these states are not offered by the slot search (their GPUs may be down).
@@ -331,9 +330,17 @@ class BookingService:
         """
         wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
         try:
-            search = self._find_slots(
-                model, count, duration, min_memory_mb, after, deadline, same_server, alternatives
-            )
+            with self.store.reading():  # one transaction for the search's many reads
+                search = self._find_slots(
+                    model,
+                    count,
+                    duration,
+                    min_memory_mb,
+                    after,
+                    deadline,
+                    same_server,
+                    alternatives,
+                )
         except RuleRefusedError as exc:
             if exc.exit_code == RefusedError.exit_code:  # a lab rule, not malformed input
                 name = self._model_name(model)
@@ -439,37 +446,23 @@ class BookingService:
         alternatives: int,
         limit: _MemberLimit | None = None,
     ) -> list[SlotOption]:
-        """Search a growing span: the busy map of the near future first, the horizon if needed.
-
-        Options found ending by a span's end are exactly the earliest ones: any earlier slot
-        ends earlier, inside the span whose bookings are all read. So once enough options are
-        found, the rest of the horizon need not be read (in a busy lab, most of it).
-        """
-        busy: dict[int, list[Window]] = {}
+        """Search the horizon: its busy map is read at once (one query of a few hundred rows
+        costs less than a second round trip and a second search over a growing span)."""
+        busy = self.busy_map(start, deadline)
         for gpu_id, windows in self._unbooked_blocks(pool, self.clock()).items():
             busy.setdefault(gpu_id, []).extend(windows)
-        read_to = start
-        while True:
-            # The first day after the duration, then the whole rest of the horizon: each read
-            # costs a round trip and a search, more than the rows it brings.
-            span_end = deadline if read_to > start else min(deadline, start + duration + FIRST_SPAN)
-            for gpu_id, windows in self.busy_map(read_to, span_end).items():
-                busy.setdefault(gpu_id, []).extend(windows)  # repeats merge in the search
-            read_to = span_end
-            options = find_earliest_slots(
-                pool,
-                busy,
-                count,
-                duration,
-                start,
-                span_end,
-                same_server,
-                alternatives,
-                allowed=None if limit is None else limit.allows,
-                extra_starts=() if limit is None else limit.starts,
-            )
-            if len(options) >= alternatives or span_end >= deadline:
-                return options
+        return find_earliest_slots(
+            pool,
+            busy,
+            count,
+            duration,
+            start,
+            deadline,
+            same_server,
+            alternatives,
+            allowed=None if limit is None else limit.allows,
+            extra_starts=() if limit is None else limit.starts,
+        )
 
     def _slot_pool(
         self,

@@ -6,6 +6,7 @@ Every method returns ``labgpu.core`` values, never ORM rows.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -91,6 +92,7 @@ class Store:
         #: For tests: called inside ``create_bookings``'s transaction after the insert, before
         #: the commit (to hold the transaction open, or to be killed in the middle of it).
         self.booking_hook: Callable[[], None] | None = None
+        self._shared = threading.local()  # the session of ``reading()`` on this thread
 
     def __repr__(self) -> str:
         return f"Store({self.display_url!r})"
@@ -177,8 +179,30 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        shared: Session | None = getattr(self._shared, "session", None)
+        if shared is not None:  # inside ``reading()``: its transaction, no new round trips
+            with self._known_errors():
+                yield shared
+            return
         with self._known_errors(), Session(self._engine) as s, s.begin():
             yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every read on this thread inside shares one session and transaction: one
+        connection checkout, one commit, one view of the data (a slot search reads rules,
+        GPUs, servers, the latest status, the member's bookings and the busy map; on
+        PostgreSQL each read would otherwise cost its own round trips). Writes are not
+        affected; nested calls join the outer one."""
+        if getattr(self._shared, "session", None) is not None:
+            yield
+            return
+        with self._known_errors(), Session(self._engine) as s, s.begin():
+            self._shared.session = s
+            try:
+                yield
+            finally:
+                self._shared.session = None
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
