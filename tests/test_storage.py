@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -220,5 +221,36 @@ def test_store_survives_a_postgres_restart(
         store.upsert_server("s", SshTarget("h"), "amy")
         postgres_server.restart()
         assert [s.name for s in store.list_servers()] == ["s"]  # pool_pre_ping reconnects
+    finally:
+        store.close()
+
+
+def test_reads_inside_reading_share_one_connection_and_transaction(tmp_path: Path) -> None:
+    """A slot search reads rules, GPUs, servers, statuses and the busy map: inside
+    ``Store.reading`` they cost one connection checkout, and an error leaves nothing behind."""
+    from sqlalchemy import event
+
+    store = Store(f"sqlite:///{tmp_path / 'lab.db'}")
+    store.upgrade()
+    checkouts: list[object] = []
+    event.listen(store._engine, "checkout", lambda *_args: checkouts.append(1))
+    try:
+        with store.reading():
+            store.get_rules()
+            store.list_gpus()
+            store.list_servers()
+        assert len(checkouts) == 1
+
+        def failing_search() -> None:
+            with store.reading():
+                store.list_gpus()
+                raise RuntimeError("a search that fails")
+
+        with pytest.raises(RuntimeError):
+            failing_search()
+        checkouts.clear()
+        store.list_gpus()  # on its own again: the shared session is gone
+        store.list_gpus()
+        assert len(checkouts) == 2
     finally:
         store.close()
