@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-#: The lab roles, least to most rights; the collector is a service, not a person.
-ROLES = ("student", "pi", "manager", "collector")
+
+class Role(enum.StrEnum):
+    """A lab role, least to most rights; the collector is a service, not a person. Equal to
+    its name as a string, as stored in the ``users`` table and named in the lab database's
+    group roles (``labgpu_student``, ...)."""
+
+    STUDENT = "student"
+    PI = "pi"
+    MANAGER = "manager"
+    COLLECTOR = "collector"
+
+
+#: Every role, in that order.
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+#: The roles of people (a single-seat lab's ``users`` table knows these only).
+MEMBER_ROLES: tuple[str, ...] = (Role.STUDENT.value, Role.PI.value, Role.MANAGER.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,10 @@ def report_load(
     return False
 
 
+#: Crash dialogs without a parent window, kept until closed (Python would delete them at once).
+_open_boxes: set[QMessageBox] = set()
+
+
 def report_bug(parent: QWidget | None, error: BaseException) -> None:
     """Log an unexpected exception with its traceback and tell the person, without blocking."""
     details = "".join(traceback.format_exception(error))
@@ -82,4 +86,7 @@ def report_bug(parent: QWidget | None, error: BaseException) -> None:
     )
     box.setDetailedText(details)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    if parent is None:  # nothing owns it: keep it alive until it is closed
+        _open_boxes.add(box)
+        box.finished.connect(lambda _code: _open_boxes.discard(box))
     box.open()

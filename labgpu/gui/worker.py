@@ -8,13 +8,15 @@ on the GUI thread through a queued signal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from labgpu.gui import errors
 
+T = TypeVar("T")
+#: Told the result (None when ``fn`` failed) and the exception (None when it did not).
 OnDone = Callable[[Any, BaseException | None], None]
 
 # Signal bridges of tasks still running: without a Python reference the bridge could be
@@ -58,11 +60,17 @@ class _Task(QRunnable):
         self._bridge.finished.emit(result, error)
 
 
-def run_task(fn: Callable[[], Any], on_done: OnDone, context: QObject | None = None) -> None:
+def run_task(
+    fn: Callable[[], T],
+    on_done: Callable[[T | None, BaseException | None], None],
+    context: QObject | None = None,
+) -> None:
     """Run ``fn()`` on the global thread pool, then ``on_done(result, error)`` on the GUI thread.
 
-    ``error`` is the exception ``fn`` raised, or ``None``. If ``context`` is given and has been
-    deleted by the time ``fn`` finishes, ``on_done`` is not called.
+    ``result`` is what ``fn`` returned (typed as ``fn``'s result: a callback needs no
+    ``isinstance`` to use it), or ``None`` when it raised; ``error`` is the exception, or
+    ``None``. If ``context`` is given and has been deleted by the time ``fn`` finishes,
+    ``on_done`` is not called.
     """
     bridge = _Bridge(on_done, context)
     _in_flight.add(bridge)

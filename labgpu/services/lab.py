@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
+from labgpu.core.members import MEMBER_ROLES, ROLES
 
 if TYPE_CHECKING:
     from labgpu.storage import Store
 
 __all__ = ["MEMBER_ROLES", "ROLES", "init_lab", "require_role"]
 
-ROLES = ("student", "pi", "manager", "collector")
-MEMBER_ROLES = ("student", "pi", "manager")
 
 
 def require_role(role: str) -> str:

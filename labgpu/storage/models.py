@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from labgpu.core.members import MEMBER_ROLES
 from labgpu.storage.types import UtcDateTime, utc_now
 
 NAMING_CONVENTION = {
@@ -34,7 +35,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("student", "pi", "manager")
 
 #: Booking statuses stored in the database; ``active`` and a time-based ``finished`` are only
 #: derived for display. ``LIVE_STORED`` hold their GPU (the exclusion constraint's predicate).
@@ -60,7 +60,7 @@ class UserRow(Base):
     """A lab member."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('student', 'pi', 'manager')", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN ({_sql_list(MEMBER_ROLES)})", name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

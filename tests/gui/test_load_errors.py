@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.errors import LabgpuError
@@ -99,3 +99,14 @@ def test_the_crash_dialog_names_the_log_file(qtbot: QtBot, tmp_path: Path) -> No
     [box] = window.findChildren(QMessageBox)
     assert str(tmp_path / "log" / "labgpu.log") in box.text()
     box.close()
+
+
+def test_a_crash_dialog_without_a_window_stays_until_closed(qtbot: QtBot) -> None:
+    """A bug in a worker's callback has no window to hang the dialog on: it must not vanish
+    the moment it is made (Python would delete a parentless box at once)."""
+    REAL_REPORT_BUG(None, RuntimeError("boom"))
+    qtbot.wait(10)
+    [box] = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)]
+    assert "boom" in box.text()
+    box.close()
+    qtbot.waitUntil(lambda: not gui_errors._open_boxes, timeout=2000)
