@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from labgpu.core.errors import ConfigError
 from labgpu.core.i18n import _
-from labgpu.services import paths
+from labgpu.services import keyring_store, paths
 
 log = logging.getLogger(__name__)
 
@@ -106,42 +106,18 @@ def load_password(connection: LabConnection) -> str | None:
     Quiet when there is no keyring (a headless box, a service): nothing was asked to be
     remembered there, so nothing is missing (``-v`` shows why).
     """
-    import keyring  # here, not at start-up: finding a backend costs 50 ms before the window
-    from keyring.errors import KeyringError
-
-    try:
-        return keyring.get_password(SERVICE, connection.key)
-    except KeyringError as exc:
-        log.info("no password from the OS keyring: %s", exc)
-        return None
+    return keyring_store.read_secret(SERVICE, connection.key)
 
 
 def save_password(connection: LabConnection, password: str) -> None:
     """Remember ``password`` in the OS keyring; ``ConfigError`` if there is no usable keyring."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        keyring.set_password(SERVICE, connection.key, password)
-    except KeyringError as exc:
-        raise ConfigError(
-            _(
-                "cannot store the password in the OS keyring ({error}); sign in without *remember*"
-            ).format(error=exc)
-        ) from exc
+    advice = _("sign in without *remember*")
+    keyring_store.store_secret(SERVICE, connection.key, password, advice)
 
 
 def forget_password(connection: LabConnection) -> None:
     """Remove the remembered password, if any."""
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        keyring.delete_password(SERVICE, connection.key)
-    except PasswordDeleteError:
-        pass  # nothing remembered
-    except KeyringError as exc:
-        log.warning("cannot remove the password from the OS keyring: %s", exc)
+    keyring_store.delete_secret(SERVICE, connection.key)
 
 
 def environment_password() -> str | None:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["MEMBER_ROLES", "ROLES", "init_lab", "require_role"]
 
 
-
 def require_role(role: str) -> str:
     """``role`` if it is a lab role, else a ``LabgpuError`` listing them."""
     if role not in ROLES:

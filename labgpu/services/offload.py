@@ -8,7 +8,6 @@ cluster; an unreachable cluster leaves its jobs' states as they were.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import posixpath
@@ -37,6 +36,7 @@ from labgpu.core.offload import (
     elapsed_between,
     new_job_name,
 )
+from labgpu.services import keyring_store
 
 if TYPE_CHECKING:
     from labgpu.remote import SshPool
@@ -80,32 +80,16 @@ def keyring_key(cluster: Cluster) -> str:
 
 def saved_password(cluster: Cluster) -> str | None:
     """The password the member chose to keep in the OS keyring, if any."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        return keyring.get_password(KEYRING_SERVICE, keyring_key(cluster))
-    except KeyringError:
-        return None
+    return keyring_store.read_secret(KEYRING_SERVICE, keyring_key(cluster))
 
 
 def save_password(cluster: Cluster, password: str | None) -> None:
     """Keep (or with ``None`` forget) a cluster password in the OS keyring. Never an OTP."""
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        if password is None:
-            with contextlib.suppress(PasswordDeleteError):
-                keyring.delete_password(KEYRING_SERVICE, keyring_key(cluster))
-        else:
-            keyring.set_password(KEYRING_SERVICE, keyring_key(cluster), password)
-    except KeyringError as exc:
-        raise LabgpuError(
-            _("cannot use the system keyring ({error}); the password was not saved").format(
-                error=exc
-            )
-        ) from exc
+    if password is None:
+        keyring_store.delete_secret(KEYRING_SERVICE, keyring_key(cluster))
+    else:
+        advice = _("log in without saving it")
+        keyring_store.store_secret(KEYRING_SERVICE, keyring_key(cluster), password, advice)
 
 
 def with_saved_password(cluster: Cluster, ask: Prompter) -> Prompter:
