@@ -49,7 +49,7 @@ class PreparingWidget(QWidget):
         self.detail.setText(detail)
         self.detail.setVisible(bool(detail))
         # an aligned layout item ignores height-for-width: give the wrapped text its height
-        self.detail.setMinimumHeight(self.detail.heightForWidth(self.detail.width()))
+        self.detail.setMinimumHeight(max(0, self.detail.heightForWidth(self.detail.width())))
         self.bar.setRange(0, 0)  # busy: no end known
         self.bar.setVisible(True)
         self._step_text = ""

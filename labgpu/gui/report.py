@@ -248,7 +248,7 @@ def page_summary(doc: Document) -> None:
         draw.text(p, QRectF(MARGIN, y - 6, doc.inner, 14), note, doc.fonts.of(8.5, True))
     y = doc.heading(y + 16, QCoreApplication.translate("report", "The month in GPU-hours"))
     columns = [
-        draw.Column(QCoreApplication.translate("report", "Figure"), 230, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Figure"), 270, draw.LEFT),
         draw.Column(QCoreApplication.translate("report", "Value"), 120),
     ]
     _drawn, y = draw.table(p, MARGIN, y, columns, summary_rows(data.summary), doc.fonts, doc.bottom)
@@ -318,7 +318,9 @@ def summary_rows(s: Summary) -> list[list[str]]:
             f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})",
         ],
         [
-            QCoreApplication.translate("report", "Unmet: no free GPUs when wanted (GPU-h)"),
+            QCoreApplication.translate(
+                "report", "Unmet: no free GPUs when wanted (requests, GPU-h)"
+            ),
             f"{s.unmet} ({hours_label(s.unmet_gpu_h)})",
         ],
         [QCoreApplication.translate("report", "Refused by a lab rule"), str(s.refused)],

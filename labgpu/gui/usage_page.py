@@ -114,9 +114,11 @@ class UsagePage(QWidget):
         """The Members tab: the bars, and what each of them counts."""
         self.member_notes = QLabel(
             self.tr(
-                "Held by a process: time a process of theirs sat on a GPU, busy or not, booked "
-                "or not. It exceeds Booked when members run without a booking. Booked but idle: "
-                "booked time in which the GPU computed nothing."
+                "Booked: GPU-hours booked (requests waiting for approval not counted). Held by a "
+                "process: time a process of theirs sat on a GPU, busy or not, booked or not; it "
+                "exceeds Booked when members run without a booking. Booked but idle: booked time "
+                "in which the GPU computed nothing. Held without a booking: process time outside "
+                "their own bookings. Members are listed by booked plus process GPU-hours."
             )
         )
         self.member_notes.setObjectName("hint")
@@ -338,7 +340,7 @@ class UsagePage(QWidget):
         text = self.tr(
             "{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean "
             "utilisation {util} %; {booked} GPU-hours booked, {offloaded} GPU-hours offloaded; "
-            "{unmet} requests found no free GPUs when wanted, {refused} were refused by a rule."
+            "requests with no free GPUs when wanted: {unmet}, refused by a rule: {refused}."
         ).format(
             start=first,
             end=last,

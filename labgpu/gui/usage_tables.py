@@ -115,7 +115,7 @@ class DemandPanel(QWidget):
         refused = [r for r in requests if not r.no_capacity]
         history = summary.history_from
         if unmet:
-            first = self.tr("{count} requests found no free GPUs when wanted ({hours} GPU-hours).")
+            first = self.tr("Requests with no free GPUs when wanted: {count} ({hours} GPU-hours).")
             first = first.format(count=len(unmet), hours=hours_label(summary.unmet_gpu_h))
         elif history is None or history >= summary.until:
             first = self.tr("Nothing is known of this range: no usage history is kept for it.")
@@ -123,7 +123,7 @@ class DemandPanel(QWidget):
             first = self.tr("No request in this range went without free GPUs when wanted.")
         parts = [first]
         if refused:
-            parts.append(self.tr("{count} were refused by a lab rule.").format(count=len(refused)))
+            parts.append(self.tr("Refused by a lab rule: {count}.").format(count=len(refused)))
         if summary.offloaded_jobs:
             parts.append(
                 self.tr("Jobs sent to clusters: {jobs} ({hours} GPU-hours).").format(

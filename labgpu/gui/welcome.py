@@ -55,5 +55,5 @@ class WelcomeWidget(QWidget):
             layout.addSpacing(12)
         body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         # an aligned layout item ignores height-for-width: give the wrapped text its height
-        body.setMinimumHeight(body.heightForWidth(body.width()))
+        body.setMinimumHeight(max(0, body.heightForWidth(body.width())))
         layout.addStretch(2)

@@ -663,8 +663,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>규칙 거절</translation>
     </message>
     <message>
-        <source>{count} requests found no free GPUs when wanted ({hours} GPU-hours).</source>
-        <translation>{count}건의 요청이 원하는 시각에 빈 GPU를 찾지 못했습니다({hours} GPU 시간).</translation>
+        <source>Requests with no free GPUs when wanted: {count} ({hours} GPU-hours).</source>
+        <translation>원하는 시각에 빈 GPU가 없던 요청: {count}건 ({hours} GPU 시간).</translation>
     </message>
     <message>
         <source>Nothing is known of this range: no usage history is kept for it.</source>
@@ -673,6 +673,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>No request in this range went without free GPUs when wanted.</source>
         <translation>이 기간에는 원하는 시각에 빈 GPU를 찾지 못한 요청이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Refused by a lab rule: {count}.</source>
+        <translation>연구실 규칙으로 거절: {count}건.</translation>
     </message>
     <message>
         <source>Jobs sent to clusters: {jobs} ({hours} GPU-hours).</source>
@@ -729,10 +733,6 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Requests per member</source>
         <translation>구성원별 요청</translation>
-    </message>
-    <message>
-        <source>{count} were refused by a lab rule.</source>
-        <translation>{count}건은 연구실 규칙으로 거절되었습니다.</translation>
     </message>
     <message>
         <source>none within the horizon</source>
@@ -1962,8 +1962,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>선 구분:</translation>
     </message>
     <message>
-        <source>Held by a process: time a process of theirs sat on a GPU, busy or not, booked or not. It exceeds Booked when members run without a booking. Booked but idle: booked time in which the GPU computed nothing.</source>
-        <translation>프로세스 점유: 구성원의 프로세스가 GPU에 올라가 있던 시간입니다(계산 여부, 예약 여부와 무관). 예약 없이 실행하면 예약 시간보다 커집니다. 예약 후 유휴: 예약한 시간 중 GPU가 아무것도 계산하지 않은 시간입니다.</translation>
+        <source>Booked: GPU-hours booked (requests waiting for approval not counted). Held by a process: time a process of theirs sat on a GPU, busy or not, booked or not; it exceeds Booked when members run without a booking. Booked but idle: booked time in which the GPU computed nothing. Held without a booking: process time outside their own bookings. Members are listed by booked plus process GPU-hours.</source>
+        <translation>예약: 예약한 GPU 시간(승인 대기 중인 요청 제외). 프로세스 점유: 구성원의 프로세스가 GPU에 올라가 있던 시간(계산 여부, 예약 여부와 무관). 예약 없이 실행하면 예약보다 커집니다. 예약 후 유휴: 예약한 시간 중 GPU가 아무것도 계산하지 않은 시간. 예약 없이 점유: 자기 예약 밖의 프로세스 시간. 구성원은 예약과 프로세스 GPU 시간의 합이 큰 순서입니다.</translation>
     </message>
     <message>
         <source>GPU-hours</source>
@@ -2070,8 +2070,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>{start} – {end}: GPU 측정값이 없습니다.</translation>
     </message>
     <message>
-        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} GPU-hours offloaded; {unmet} requests found no free GPUs when wanted, {refused} were refused by a rule.</source>
-        <translation>{start} – {end}: 측정된 {observed} GPU 시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU 시간 예약, {offloaded} GPU 시간 외부 전송; {unmet}건은 원하는 시각에 빈 GPU가 없었고 {refused}건은 규칙으로 거절되었습니다.</translation>
+        <source>{start} – {end}: {busy_pct} % of {observed} observed GPU-hours busy, mean utilisation {util} %; {booked} GPU-hours booked, {offloaded} GPU-hours offloaded; requests with no free GPUs when wanted: {unmet}, refused by a rule: {refused}.</source>
+        <translation>{start} – {end}: 측정된 {observed} GPU 시간 중 {busy_pct} % 사용 중, 평균 사용률 {util} %; {booked} GPU 시간 예약, {offloaded} GPU 시간 외부 전송; 원하는 시각에 빈 GPU가 없던 요청: {unmet}건, 규칙으로 거절: {refused}건.</translation>
     </message>
     <message>
         <source>Save graph as PNG</source>
@@ -2304,7 +2304,7 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <name>errors</name>
     <message>
         <source>labgpu: unexpected error</source>
-        <extracomment>The label property holding the message of the last failed load (see ``report_load``).</extracomment>
+        <extracomment>The label property holding the message of the last failed load (see ``report_load``). Crash dialogs without a parent window, kept until closed (Python would delete them at once).</extracomment>
         <translation>labgpu: 예기치 않은 오류</translation>
     </message>
     <message>
@@ -2387,6 +2387,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>예약 (GPU 시간)</translation>
     </message>
     <message>
+        <source>Unmet: no free GPUs when wanted (requests, GPU-h)</source>
+        <translation>미충족: 원하는 시각에 빈 GPU 없음 (요청 수, GPU 시간)</translation>
+    </message>
+    <message>
         <source>GPUs in use</source>
         <translation>사용 중인 GPU</translation>
     </message>
@@ -2437,10 +2441,6 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Offloaded to clusters (GPU-h, jobs)</source>
         <translation>클러스터로 보냄 (GPU 시간, 작업 수)</translation>
-    </message>
-    <message>
-        <source>Unmet: no free GPUs when wanted (GPU-h)</source>
-        <translation>미충족: 원하는 시각에 빈 GPU 없음 (GPU 시간)</translation>
     </message>
     <message>
         <source>Refused by a lab rule</source>

@@ -185,7 +185,7 @@ def test_refusals_and_unmet_demand_are_apart_with_what_each_figure_means(
     path = tmp_path / "march.pdf"
     report.write_monthly_report(lab, "2026-03", path, UTC, "en")
     text = words(path)
-    assert "Unmet: no free GPUs when wanted (GPU-h) 1 (16.0)" in text  # amy's 2 x 8 h
+    assert "Unmet: no free GPUs when wanted (requests, GPU-h) 1 (16.0)" in text  # 2 x 8 h
     assert "Refused by a lab rule 1" in text  # bo's 96 h, not unmet demand
     assert "Requests refused by a lab rule (not missing GPUs)" in text
     assert "longest booking" in text

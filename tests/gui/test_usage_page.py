@@ -201,13 +201,14 @@ def test_member_bars_and_demand(qtbot: QtBot, page: UsagePage) -> None:
     assert heights(page.tr("Held by a process")) == [2.0, 1.0, 2.0, 0.0]
     assert heights(page.tr("Booked but idle")) == [0.0, 1.0, 0.0, 0.0]
     assert heights(page.tr("Held without a booking")) == [0.0, 0.0, 2.0, 0.0]
-    assert "It exceeds Booked" in page.member_notes.text()
+    assert "it exceeds Booked" in page.member_notes.text()
+    assert "Held without a booking: process time outside" in page.member_notes.text()
     assert page.demand.unmet.rowCount() == 1
     assert page.demand.unmet.item(0, 0).text() == "dave"
     assert page.demand.unmet.item(0, 1).text() == f"{A40} × 2"
     assert page.demand.unmet.item(0, 5).text() == "4 h 30 min"
-    assert "1 requests found no free GPUs" in page.demand.count.text()
-    assert "1 were refused by a lab rule" in page.demand.count.text()
+    assert "Requests with no free GPUs when wanted: 1" in page.demand.count.text()
+    assert "Refused by a lab rule: 1." in page.demand.count.text()
     assert page.demand.refused.rowCount() == 1
     assert [page.demand.refused.item(0, c).text() for c in (0, 2, 4)] == [
         "bob",
@@ -219,7 +220,7 @@ def test_member_bars_and_demand(qtbot: QtBot, page: UsagePage) -> None:
         for r in range(page.demand.requests.rowCount())
     }
     assert counts == {"bob": "1", "dave": "0"}
-    assert "1 requests found no free GPUs when wanted, 1 were refused" in page.summary.text()
+    assert "no free GPUs when wanted: 1, refused by a rule: 1." in page.summary.text()
     # Offloaded GPU-hours per member, one bar per month.
     assert page.offload_bars.categories == ["carol"]
     month = f"{BASE:%Y-%m}"
