@@ -92,6 +92,22 @@ def test_latest_status_shows_newest_sample_and_its_processes(two_gpus: Store) ->
     assert gpu1.memory_total_mb == 16376
 
 
+def test_current_users_are_those_of_each_gpus_latest_sample_on_online_servers(
+    two_gpus: Store,
+) -> None:
+    """What the slot search asks: who runs something on which GPU now (one light query)."""
+    old = [GpuProcess("U0", 1, 100, "old", "amy"), GpuProcess("U1", 4, 100, "x", "dan")]
+    new = [GpuProcess("U0", 2, 200, "new", "bo"), GpuProcess("U0", 3, 300, "new2", "bo")]
+    two_gpus.store_probe("gpu-01", probe(T0, [reading(0, "U0"), reading(1, "U1")], old))
+    later = T0 + timedelta(seconds=5)
+    two_gpus.store_probe("gpu-01", probe(later, [reading(0, "U0"), reading(1, "U1")], new))
+    ids = {g.uuid: g.id for g in two_gpus.list_gpus()}
+    assert two_gpus.current_users() == {ids["U0"]: {"bo"}}  # amy's and dan's are history
+    assert {g.uuid: g.owners for g in two_gpus.latest_status() if g.owners} == {"U0": ("bo",)}
+    two_gpus.set_server_state("gpu-01", ServerState.OFFLINE, "timed out", None)
+    assert two_gpus.current_users() == {}  # an offline server's last processes are not now
+
+
 def test_latest_status_order_states_and_retired(store: Store) -> None:
     store.register_server("b", SshTarget("b"), [reading(1, "B1"), reading(0, "B0")], "amy")
     store.register_server("a", SshTarget("a"), [reading(0, "A0"), reading(1, "A1")], "amy")

@@ -539,16 +539,14 @@ class BookingService:
     def _unbooked_blocks(self, pool: Sequence[SlotGpu], now: datetime) -> dict[int, list[Window]]:
         """GPUs of ``pool`` running another member's process without a booking: busy for the
         next ``UNBOOKED_BLOCK`` (a window starting now would share the GPU)."""
-        others: dict[str, list[str]] = {}  # uuid -> other members running processes on it
-        for status in self.store.latest_status():
-            users = [u for u in status.owners if u != self.user]
-            if users and status.server_state is ServerState.ONLINE:
-                others[status.uuid] = users
-        if not others:  # most searches: nobody else runs anything now, nothing more to read
-            return {}
         ids = {g.id for g in pool}
-        by_uuid = {g.uuid: g.id for g in self.store.list_gpus() if g.id in ids}
-        running = {by_uuid[u]: users for u, users in others.items() if u in by_uuid}
+        running = {  # GPU -> other members running processes on it now
+            gpu_id: users - {self.user}
+            for gpu_id, users in self.store.current_users().items()
+            if gpu_id in ids and users - {self.user}
+        }
+        if not running:  # most searches: nobody else runs anything there, nothing more to read
+            return {}
         held = {
             (b.gpu_id, b.user_name)
             for b in self.store.list_bookings(
@@ -818,12 +816,13 @@ class _MemberLimit:
             start=start - timedelta(days=7), end=deadline + timedelta(days=7), user=service.user
         )
         self.held = [b for b in mine if b.status in HELD]
-        gpus = service.gpus()
-        self.used = [
-            (b.window, gpus[b.gpu_id].model if b.gpu_id in gpus else "")
-            for b in mine
-            if b.status in COUNTED
-        ]
+        counted = [b for b in mine if b.status in COUNTED]
+        models = dict(self.models)
+        outside = any(b.gpu_id not in models for b in counted)
+        if rules.weekly_quota_gpu_hours is not None and outside:
+            # The quota weighs by model: the models of GPUs outside the pool, read only then.
+            models.update({i: g.model for i, g in service.gpus().items()})
+        self.used = [(b.window, models.get(b.gpu_id, "")) for b in counted]
         quota = rules.weekly_quota_gpu_hours is not None and deadline > start
         weeks = weeks_of(Window(start, deadline)) if quota else []
         self.starts = sorted({b.window.end for b in self.held} | {w.start for w in weeks[1:]})

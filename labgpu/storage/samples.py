@@ -194,6 +194,32 @@ def latest_status(s: Session) -> list[GpuStatus]:
     ]
 
 
+def current_users(s: Session) -> dict[int, set[str]]:
+    """``{gpu id: users}`` running processes on each current GPU of an online server at its
+    latest sample (GPUs with none are left out). One query, only the columns needed: what the
+    slot search asks before offering a window that starts now."""
+    newest = (
+        select(func.max(GpuSampleRow.ts))
+        .where(GpuSampleRow.gpu_id == GpuRow.id)
+        .correlate(GpuRow)
+        .scalar_subquery()
+    )
+    query = (
+        select(GpuRow.id, GpuProcessRow.user_name)
+        .join(ServerRow, GpuRow.server_id == ServerRow.id)
+        .join(GpuProcessRow, and_(GpuProcessRow.gpu_id == GpuRow.id, GpuProcessRow.ts == newest))
+        .where(
+            GpuRow.retired_at.is_(None),
+            ServerRow.state == ServerState.ONLINE.value,
+            GpuProcessRow.user_name.is_not(None),
+        )
+    )
+    found: dict[int, set[str]] = defaultdict(set)
+    for gpu_id, user in s.execute(query):
+        found[int(gpu_id)].add(str(user))
+    return dict(found)
+
+
 def _processes_of(
     s: Session, sampled: dict[tuple[int, datetime], str]
 ) -> dict[int, list[GpuProcess]]:

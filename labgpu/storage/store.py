@@ -327,6 +327,11 @@ class Store:
         with self._read() as s:
             return samples.latest_status(s)
 
+    def current_users(self) -> dict[int, set[str]]:
+        """``{gpu id: users}`` with processes on each GPU of an online server now."""
+        with self._read() as s:
+            return samples.current_users(s)
+
     # -- users ----------------------------------------------------------------------------
 
     def add_user(self, user: LabUser, actor: str) -> None:
