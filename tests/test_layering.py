@@ -76,3 +76,15 @@ def test_the_main_window_is_shown_before_database_and_ssh_libraries_load(tmp_pat
     lines = [line for line in proc.stdout.splitlines() if line.startswith("LOADED:")]
     assert lines, proc.stdout + proc.stderr
     assert lines[0] == "LOADED:", f"loaded before the window showed: {lines[0][7:]}"
+
+
+def test_production_code_does_not_ask_whether_the_lab_is_the_demo() -> None:
+    """Issue 14, point 3: the demo plugs in through the lab's own interface (``title``,
+    ``will_prepare``, ``progress``); only the entries that open it name ``DemoLabgpu``."""
+    entries = {"labgpu/gui/app.py", "labgpu/cli/commands.py"}  # and the demo itself
+    naming = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "labgpu").rglob("*.py")
+        if "DemoLabgpu" in path.read_text(encoding="utf-8") and not path.name.startswith("demo")
+    )
+    assert set(naming) <= entries, f"these ask for the demo by its class: {naming}"

@@ -49,7 +49,7 @@ from labgpu.gui.settings_page import SettingsPage
 from labgpu.gui.snapshot import Snapshot, take_snapshot
 from labgpu.gui.worker import run_task
 from labgpu.services import Labgpu
-from labgpu.services.demo import BUILD_STEPS, DemoLabgpu
+from labgpu.services.demo import BUILD_STEPS
 
 if TYPE_CHECKING:
     from labgpu.gui.usage_page import UsagePage
@@ -81,8 +81,7 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self._preparing = ""  # the status bar's headline while the lab is prepared
         self.build_step.connect(self._build_step)
-        if isinstance(labgpu, DemoLabgpu):
-            labgpu.progress = self._emit_build_step
+        labgpu.progress = self._emit_build_step
         self.setWindowTitle(self.tr("labgpu — Demo lab") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
         self._make_pages()
@@ -310,7 +309,7 @@ class MainWindow(QMainWindow):
 
         Call it before ``labgpu.open`` runs on a worker."""
         detail = ""
-        if isinstance(self.labgpu, DemoLabgpu) and self.labgpu.will_build():
+        if self.labgpu.will_prepare():
             title = self.tr("Preparing the demo lab…")
             detail = self.tr(
                 "The demo lab is generated on first start: 13 servers, 15 members and 90 days "

@@ -79,11 +79,7 @@ def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
 
 
 def _lab_name(lab: Labgpu) -> str:
-    from labgpu.services.demo import DemoLabgpu
-
-    if isinstance(lab, DemoLabgpu):
-        return QCoreApplication.translate("report", "Demo lab")
-    return short_db(lab.store.url)
+    return lab.title or short_db(lab.store.url)
 
 
 def write_monthly_report(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +79,20 @@ class Labgpu:
         self._offload: OffloadService | None = None
         self._usage: UsageService | None = None
         self._closed = False
+        #: Told what ``open`` is doing when it takes long (the demo's build: each of its
+        #: steps), on ``open``'s thread. A database that opens at once says nothing.
+        self.progress: Callable[[str], None] | None = None
+
+    @property
+    def title(self) -> str | None:
+        """What the lab is called to people where its database's name would say nothing
+        (the demo lab), else None: the database names it."""
+        return None
+
+    def will_prepare(self) -> bool:
+        """True if ``open`` will take seconds, not a blink (the demo's first start builds
+        it), so the window says so while it waits."""
+        return False
 
     # -- lifecycle --------------------------------------------------------------------------
 

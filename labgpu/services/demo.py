@@ -422,12 +422,16 @@ class DemoLabgpu(Labgpu):
         self._caught_up = False
         self._catch_up_lock = threading.Lock()
         self.user = demo_user()
-        #: Told each of ``BUILD_STEPS`` while ``open`` or ``reset`` builds (on their thread).
-        self.progress: Progress | None = None
 
-    def will_build(self) -> bool:
+    @property
+    def title(self) -> str:
+        """The demo's name in reports and titles."""
+        return _("Demo lab")
+
+    def will_prepare(self) -> bool:
         """True if ``open`` will build the demo database (first start, a demo too old or made by
-        another generator, or ``rebuild``): seconds, not a blink. Reads one small file."""
+        another generator, or ``rebuild``): seconds, not a blink. Reads one small file; the
+        build tells ``progress`` each of ``BUILD_STEPS``."""
         return self._rebuild or reusable(self.folder, self.seed, datetime.now(UTC)) is None
 
     def open(self) -> None:

@@ -2315,10 +2315,6 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
 <context>
     <name>report</name>
     <message>
-        <source>Demo lab</source>
-        <translation>데모 연구실</translation>
-    </message>
-    <message>
         <source>labgpu · {lab} · {month} · page {page}</source>
         <translation>labgpu · {lab} · {month} · {page}쪽</translation>
     </message>
