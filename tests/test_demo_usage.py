@@ -3,6 +3,7 @@ its GPUs show minute by minute, continued by the real rollup of the feed's sampl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from labgpu.services.demo import DemoLabgpu, usage_history_end
 from labgpu.storage.usage import BUSY_UTIL_PCT
 
 NOW = datetime(2026, 3, 11, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_lab(demo_folder: Path) -> Iterator[DemoLabgpu]:
+    """The demo lab, opened (built from the session's template) and closed afterwards."""
+    lab = DemoLabgpu(demo_folder)
+    lab.open()
+    yield lab
+    lab.close()
 
 
 @pytest.mark.parametrize("days_back", [3, 30, 80])
@@ -40,81 +50,73 @@ def test_hourly_model_agrees_with_the_minute_by_minute_points(days_back: int) ->
 
 
 def test_demo_holds_90_days_of_usage_and_its_unmet_requests(
-    demo_folder: Path, demo_template: tuple[Path, DemoLab]
+    demo_lab: DemoLabgpu, demo_template: tuple[Path, DemoLab]
 ) -> None:
-    lab = DemoLabgpu(demo_folder)
-    lab.open()
-    try:
-        model = demo_template[1]
-        usage = lab.usage  # the CLI's path: the recent past is filled and rolled up first
-        oldest = lab.store.usage.oldest()
-        assert oldest["hour"] == int(model.start.replace(minute=0, second=0).timestamp())
-        minute_done, hour_done = lab.store.usage.watermarks()
-        assert hour_done is not None
-        assert minute_done is not None
-        assert hour_done > int(usage_history_end(model).timestamp())  # rolled on from there
-        now = datetime.now(UTC)
-        level, series = usage.series(now - timedelta(days=90), now)
-        assert level is HOUR
-        points = series["lab"]
-        assert len(points) > 1000
-        bad = [(p.start, p.observed_gpus) for p in points[1:-2] if abs(p.observed_gpus - 52) > 0.5]
-        assert bad == []
-        level, series = usage.series(now - timedelta(hours=12), now)
-        assert level is MINUTE
-        assert len(series["lab"]) > 600
-        members = usage.members(now - timedelta(days=30), now)
-        assert len(members) >= 10
-        assert sum(m.idle_booked_h for m in members) > 0
-        assert sum(m.unbooked_h for m in members) > 0
-        assert len(usage.unmet(model.start, model.end)) == len(model.unmet)
-    finally:
-        lab.close()
+    lab = demo_lab
+    model = demo_template[1]
+    usage = lab.usage  # the CLI's path: the recent past is filled and rolled up first
+    oldest = lab.store.usage.oldest()
+    assert oldest["hour"] == int(model.start.replace(minute=0, second=0).timestamp())
+    minute_done, hour_done = lab.store.usage.watermarks()
+    assert hour_done is not None
+    assert minute_done is not None
+    assert hour_done > int(usage_history_end(model).timestamp())  # rolled on from there
+    now = datetime.now(UTC)
+    level, series = usage.series(now - timedelta(days=90), now)
+    assert level is HOUR
+    points = series["lab"]
+    assert len(points) > 1000
+    bad = [(p.start, p.observed_gpus) for p in points[1:-2] if abs(p.observed_gpus - 52) > 0.5]
+    assert bad == []
+    level, series = usage.series(now - timedelta(hours=12), now)
+    assert level is MINUTE
+    assert len(series["lab"]) > 600
+    members = usage.members(now - timedelta(days=30), now)
+    assert len(members) >= 10
+    assert sum(m.idle_booked_h for m in members) > 0
+    assert sum(m.unbooked_h for m in members) > 0
+    assert len(usage.unmet(model.start, model.end)) == len(model.unmet)
 
 
 def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
-    demo_folder: Path, demo_template: tuple[Path, DemoLab]
+    demo_lab: DemoLabgpu, demo_template: tuple[Path, DemoLab]
 ) -> None:
-    lab = DemoLabgpu(demo_folder)
-    lab.open()
-    try:
-        model = demo_template[1]
-        usage = lab.usage
-        now = datetime.now(UTC)
-        # Requests the lab's 72-hour rule refused are not unmet demand: they are asked again
-        # within the rules, and shown apart.
-        requests = usage.unmet(model.start, now)
-        refused = [r for r in requests if not r.no_capacity]
-        lacking = [r for r in requests if r.no_capacity]
-        assert refused
-        assert lacking
-        assert {r.refused_rule for r in refused} == {"max_hours"}
-        assert all(r.hours <= 72 for r in lacking)
-        summary = usage.summary(model.start, now)
-        assert (summary.unmet, summary.refused) == (len(lacking), len(refused))
-        # Decisions happen through the history: the months before this one have rejections
-        # and requests asked in them, counted where they were made.
-        rejected = pending = 0
-        first = model.start
-        while first < now - timedelta(days=31):
-            last = first + timedelta(days=30)
-            month = usage.summary(first, last)
-            rejected += month.rejected
-            pending += month.pending
-            assert month.capacity_h >= month.observed_h
-            first = last
-        assert rejected > 0
-        # Pending at the end of the last 30 days: exactly the requests waiting now (no
-        # decision dated after now counts a decided request as waiting).
-        # (The demo's requests are asked at most 13 days before they start.)
-        waiting = {b.group_id for b in lab.store.list_bookings(statuses=[BookingStatus.PENDING])}
-        assert usage.summary(now - timedelta(days=30), now).pending == len(waiting)
-        # Nothing counted beyond now: bookings still to come are not booked time yet.
-        ahead = usage.summary(now - timedelta(days=1), now + timedelta(days=10))
-        assert ahead.partial
-        assert ahead.booked_h <= 52 * 24 + 1e-6
-    finally:
-        lab.close()
+    lab = demo_lab
+    model = demo_template[1]
+    usage = lab.usage
+    now = datetime.now(UTC)
+    # Requests the lab's 72-hour rule refused are not unmet demand: they are asked again
+    # within the rules, and shown apart.
+    requests = usage.unmet(model.start, now)
+    refused = [r for r in requests if not r.no_capacity]
+    lacking = [r for r in requests if r.no_capacity]
+    assert refused
+    assert lacking
+    assert {r.refused_rule for r in refused} == {"max_hours"}
+    assert all(r.hours <= 72 for r in lacking)
+    summary = usage.summary(model.start, now)
+    assert (summary.unmet, summary.refused) == (len(lacking), len(refused))
+    # Decisions happen through the history: the months before this one have rejections
+    # and requests asked in them, counted where they were made.
+    rejected = pending = 0
+    first = model.start
+    while first < now - timedelta(days=31):
+        last = first + timedelta(days=30)
+        month = usage.summary(first, last)
+        rejected += month.rejected
+        pending += month.pending
+        assert month.capacity_h >= month.observed_h
+        first = last
+    assert rejected > 0
+    # Pending at the end of the last 30 days: exactly the requests waiting now (no
+    # decision dated after now counts a decided request as waiting).
+    # (The demo's requests are asked at most 13 days before they start.)
+    waiting = {b.group_id for b in lab.store.list_bookings(statuses=[BookingStatus.PENDING])}
+    assert usage.summary(now - timedelta(days=30), now).pending == len(waiting)
+    # Nothing counted beyond now: bookings still to come are not booked time yet.
+    ahead = usage.summary(now - timedelta(days=1), now + timedelta(days=10))
+    assert ahead.partial
+    assert ahead.booked_h <= 52 * 24 + 1e-6
 
 
 def test_a_second_reader_waits_for_the_first_ones_catch_up(demo_folder: Path) -> None:

@@ -125,20 +125,14 @@ def usage_range(
     start: datetime | None, end: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
     """``--from``/``--to`` with the defaults: the 30 days up to ``--to`` (or now)."""
-    if start is not None and start >= now and (end is None or start < end):
-        raise UsageArgsError(
-            _("the range starts at {start}, after now: there is nothing to count yet").format(
-                start=show_time(start)
-            )
-        )
-    end = end or now
-    start = start or end - DEFAULT_SPAN
-    if start >= end:
+    if start is not None and end is not None and start >= end:
         raise UsageArgsError(
             _("--from ({start}) must be before --to ({end}); swap them or leave one out").format(
                 start=show_time(start), end=show_time(end)
             )
         )
+    end = end or now
+    start = start or end - DEFAULT_SPAN
     if start >= now:
         raise UsageArgsError(
             _("the range starts at {start}, after now: there is nothing to count yet").format(

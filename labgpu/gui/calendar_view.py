@@ -11,12 +11,10 @@ from PySide6.QtCore import QPoint, QRectF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -44,7 +42,7 @@ from labgpu.gui.calendar_data import CalendarData, load_calendar, local_midnight
 from labgpu.gui.dates import local_text
 from labgpu.gui.errors import handle_error, report_load
 from labgpu.gui.find_slot_dialog import FindSlotDialog
-from labgpu.gui.my_bookings import ExtendDialog, group_views, window_text
+from labgpu.gui.my_bookings import ask_new_end, ask_yes_no, group_views, window_text
 from labgpu.gui.notifier import reminder_lead_min
 from labgpu.gui.settings import open_settings
 from labgpu.gui.worker import run_task
@@ -92,9 +90,9 @@ class CalendarPage(QWidget):
         self.labgpu = labgpu
         self.settings = settings
         #: Asks the person; tests replace it. (title, text) -> yes?
-        self.confirm: Callable[[str, str], bool] = self._confirm
+        self.confirm: Callable[[str, str], bool] = partial(ask_yes_no, self)
         #: Asks for a new end; tests replace it. group -> end or None
-        self.ask_end: Callable[[BookingGroupView], datetime | None] = self._ask_end
+        self.ask_end: Callable[[BookingGroupView], datetime | None] = partial(ask_new_end, self)
         self.zoom = WEEK
         self.anchor = datetime.now(UTC)
         self.data: CalendarData | None = None
@@ -450,14 +448,6 @@ class CalendarPage(QWidget):
         self.exported.emit(done)
         self.reload()
         self.changed.emit()
-
-    def _confirm(self, title: str, question: str) -> bool:
-        answer = QMessageBox.question(self, title, question)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _ask_end(self, group: BookingGroupView) -> datetime | None:
-        dialog = ExtendDialog(group, self)
-        return dialog.new_end() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def _open(self, dialog: BookingDialog | FindSlotDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -71,6 +72,18 @@ def window_text(window: Window) -> str:
     )
 
 
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    """Ask ``question``; True if the person said yes (the pages' default ``confirm``)."""
+    answer = QMessageBox.question(parent, title, question)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_new_end(parent: QWidget, group: BookingGroupView) -> datetime | None:
+    """Ask for a booking's new end (``ExtendDialog``); None if the person cancelled."""
+    dialog = ExtendDialog(group, parent)
+    return dialog.new_end() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
 class ExtendDialog(QDialog):
     """Asks for a booking's new end."""
 
@@ -116,9 +129,9 @@ class MyBookingsPage(ActionPage):
         self.message = QLabel()
         self.message.setWordWrap(True)
         #: Asks the person; tests replace it. (title, text) -> yes?
-        self.confirm: Callable[[str, str], bool] = self._confirm
+        self.confirm: Callable[[str, str], bool] = partial(ask_yes_no, self)
         #: Asks for a new end; tests replace it. group -> end or None
-        self.ask_end: Callable[[BookingGroupView], datetime | None] = self._ask_end
+        self.ask_end: Callable[[BookingGroupView], datetime | None] = partial(ask_new_end, self)
         self._lay_out()
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.cancel_button.clicked.connect(self.cancel_selected)
@@ -265,13 +278,3 @@ class MyBookingsPage(ActionPage):
             self.show_message(
                 self.tr("Wrote {count} bookings to {path}.").format(count=count, path=path)
             )
-
-    # -- default prompts -------------------------------------------------------------------
-
-    def _confirm(self, title: str, question: str) -> bool:
-        answer = QMessageBox.question(self, title, question)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _ask_end(self, group: BookingGroupView) -> datetime | None:
-        dialog = ExtendDialog(group, self)
-        return dialog.new_end() if dialog.exec() == QDialog.DialogCode.Accepted else None

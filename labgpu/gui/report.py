@@ -25,7 +25,7 @@ from labgpu.core.errors import LabgpuError
 from labgpu.core.usage import MemberUsage, UnmetRequest, UsageBucket, hours_label
 from labgpu.gui import report_draw as draw
 from labgpu.gui import settings as prefs
-from labgpu.gui.text import short_db
+from labgpu.gui.text import rule_label, short_db
 from labgpu.services import Labgpu
 from labgpu.services.usage import Heatmap, Summary, check_month
 
@@ -516,28 +516,26 @@ def member_rows(members: Sequence[MemberUsage]) -> list[list[str]]:
     ]
 
 
+def _request_cells(r: UnmetRequest, zone: tzinfo) -> list[str]:
+    """Who asked for what, and when: the first columns of both request tables."""
+    asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
+    return [r.user_name, r.model, str(r.count), f"{r.hours:g}", asked]
+
+
 def unmet_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]]:
     """Unmet requests with how long the member would have waited."""
     never = QCoreApplication.translate("report", "no slot")
     rows = []
     for r in requests:
         wait = never if r.wait is None else hours_label(r.wait.total_seconds() / 3600) + " h"
-        asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
         wanted = r.wanted_at.astimezone(zone).strftime("%m-%d %H:%M")
-        rows.append([r.user_name, r.model, str(r.count), f"{r.hours:g}", asked, wanted, wait])
+        rows.append([*_request_cells(r, zone), wanted, wait])
     return rows
 
 
 def refused_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]]:
     """Requests a rule refused, with the rule's name as the Rules page says it."""
-    from labgpu.gui.usage_tables import rule_label
-
-    rows = []
-    for r in requests:
-        asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
-        rule = rule_label(r.refused_rule or "")
-        rows.append([r.user_name, r.model, str(r.count), f"{r.hours:g}", asked, rule])
-    return rows
+    return [[*_request_cells(r, zone), rule_label(r.refused_rule or "")] for r in requests]
 
 
 def _long_table(

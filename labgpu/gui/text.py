@@ -90,3 +90,17 @@ def short_db(url: str) -> str:
         return f"SQLite {url.rsplit('/', 1)[-1]}"
     match = re.match(r"[a-z0-9+]+://(?:[^@/]*@)?([^/?]*)/?([^?]*)", url)
     return f"PostgreSQL {match.group(1)}/{match.group(2)}" if match else safe_url(url)
+
+
+def rule_label(rule: str) -> str:
+    """A rule's name as the Rules page calls it."""
+    labels = {
+        "max_hours": QCoreApplication.translate("DemandPanel", "longest booking"),
+        "horizon_days": QCoreApplication.translate("DemandPanel", "how far ahead"),
+        "max_gpus_at_once": QCoreApplication.translate("DemandPanel", "GPUs at once"),
+        "weekly_quota_gpu_hours": QCoreApplication.translate("DemandPanel", "weekly quota"),
+        "bookable": QCoreApplication.translate("DemandPanel", "bookable GPUs"),
+        "model": QCoreApplication.translate("DemandPanel", "bookable models"),
+        "count": QCoreApplication.translate("DemandPanel", "GPUs in one request"),
+    }
+    return labels.get(rule, rule)

@@ -4,7 +4,7 @@ each member's counts with their pending and rejected approvals."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from labgpu.core.usage import MemberUsage, UnmetRequest, hours_label
+from labgpu.gui.text import rule_label
 from labgpu.gui.usage_charts import local_time
 from labgpu.services.usage import Summary
 
@@ -162,20 +163,6 @@ class DemandPanel(QWidget):
             for m in asked
         ]
         _fill(self.requests, counts, {1, 2, 3, 4})
-
-
-def rule_label(rule: str) -> str:
-    """A rule's name as the Rules page calls it."""
-    labels = {
-        "max_hours": QCoreApplication.translate("DemandPanel", "longest booking"),
-        "horizon_days": QCoreApplication.translate("DemandPanel", "how far ahead"),
-        "max_gpus_at_once": QCoreApplication.translate("DemandPanel", "GPUs at once"),
-        "weekly_quota_gpu_hours": QCoreApplication.translate("DemandPanel", "weekly quota"),
-        "bookable": QCoreApplication.translate("DemandPanel", "bookable GPUs"),
-        "model": QCoreApplication.translate("DemandPanel", "bookable models"),
-        "count": QCoreApplication.translate("DemandPanel", "GPUs in one request"),
-    }
-    return labels.get(rule, rule)
 
 
 def _duration(seconds: float) -> str:

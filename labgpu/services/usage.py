@@ -240,37 +240,16 @@ class UsageService:
         """
         if hi <= lo:
             return []
+        minutes_from = self.store.usage.oldest()[MINUTE.name]
         if level is HOUR:
             first, last = -(-lo // 3600) * 3600, hi // 3600 * 3600
             _minute_done, hour_done = self.store.usage.watermarks()
             last = first if hour_done is None else min(last, hour_done)
             if last > first:
                 middle: Piece = (HOUR, first, last, 1.0)
-                return [*self._edge(lo, first), middle, *self._edge(last, hi)]
-        return self._edge(lo, hi)
-
-    def _edge(self, lo: int, hi: int) -> list[Piece]:
-        """``[lo, hi)`` from minutes where they are kept, else from hours, shared out."""
-        if hi <= lo:
-            return []
-        kept_from = self.store.usage.oldest()[MINUTE.name]
-        if kept_from is None or kept_from > lo // 60 * 60:
-            first_hour = lo // 3600 * 3600
-            return [
-                (HOUR, h, h + 3600, (min(hi, h + 3600) - max(lo, h)) / 3600)
-                for h in range(first_hour, hi, 3600)
-            ]
-        first, last = -(-lo // 60) * 60, hi // 60 * 60
-        if last < first:  # inside one minute
-            return [(MINUTE, last, first, (hi - lo) / 60)]
-        pieces: list[Piece] = []
-        if lo < first:
-            pieces.append((MINUTE, first - 60, first, (first - lo) / 60))
-        if last > first:
-            pieces.append((MINUTE, first, last, 1.0))
-        if hi > last:
-            pieces.append((MINUTE, last, last + 60, (hi - last) / 60))
-        return pieces
+                head, tail = _edge(lo, first, minutes_from), _edge(last, hi, minutes_from)
+                return [*head, middle, *tail]
+        return _edge(lo, hi, minutes_from)
 
     def _exact_gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
         """One bucket per GPU summing exactly ``[lo, hi)``."""
@@ -551,6 +530,30 @@ class UsageService:
                 )
             )
         return Table(columns, rows)
+
+
+def _edge(lo: int, hi: int, kept_from: int | None) -> list[Piece]:
+    """``[lo, hi)`` from minutes where they are kept (from ``kept_from``), else from hours,
+    each bucket shared out by its part inside."""
+    if hi <= lo:
+        return []
+    if kept_from is None or kept_from > lo // 60 * 60:
+        first_hour = lo // 3600 * 3600
+        return [
+            (HOUR, h, h + 3600, (min(hi, h + 3600) - max(lo, h)) / 3600)
+            for h in range(first_hour, hi, 3600)
+        ]
+    first, last = -(-lo // 60) * 60, hi // 60 * 60
+    if last < first:  # inside one minute
+        return [(MINUTE, last, first, (hi - lo) / 60)]
+    pieces: list[Piece] = []
+    if lo < first:
+        pieces.append((MINUTE, first - 60, first, (first - lo) / 60))
+    if last > first:
+        pieces.append((MINUTE, first, last, 1.0))
+    if hi > last:
+        pieces.append((MINUTE, last, last + 60, (hi - last) / 60))
+    return pieces
 
 
 def _label(key: GpuKey, by: str) -> str:

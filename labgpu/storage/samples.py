@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, func, insert, select, tuple_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, ProbeResult, ServerState
 from labgpu.storage import usage
@@ -167,17 +168,22 @@ def _process_values(gpu_id: int, ts: datetime, proc: GpuProcess) -> dict[str, An
     }
 
 
-def latest_status(s: Session) -> list[GpuStatus]:
-    """Every current GPU with its server's state, newest sample and that sweep's processes.
-
-    Two queries whatever the number of GPUs: GPUs with their latest sample, then processes.
-    """
-    newest = (
+def _newest_sample_ts() -> ColumnElement[Any]:
+    """The time of a GPU's newest sample, for a query over ``GpuRow`` (one index lookup each)."""
+    return (
         select(func.max(GpuSampleRow.ts))
         .where(GpuSampleRow.gpu_id == GpuRow.id)
         .correlate(GpuRow)
         .scalar_subquery()
     )
+
+
+def latest_status(s: Session) -> list[GpuStatus]:
+    """Every current GPU with its server's state, newest sample and that sweep's processes.
+
+    Two queries whatever the number of GPUs: GPUs with their latest sample, then processes.
+    """
+    newest = _newest_sample_ts()
     query = (
         select(GpuRow, ServerRow, GpuSampleRow)
         .join(ServerRow, GpuRow.server_id == ServerRow.id)
@@ -198,12 +204,7 @@ def current_users(s: Session) -> dict[int, set[str]]:
     """``{gpu id: users}`` running processes on each current GPU of an online server at its
     latest sample (GPUs with none are left out). One query, only the columns needed: what the
     slot search asks before offering a window that starts now."""
-    newest = (
-        select(func.max(GpuSampleRow.ts))
-        .where(GpuSampleRow.gpu_id == GpuRow.id)
-        .correlate(GpuRow)
-        .scalar_subquery()
-    )
+    newest = _newest_sample_ts()
     query = (
         select(GpuRow.id, GpuProcessRow.user_name)
         .join(ServerRow, GpuRow.server_id == ServerRow.id)
