@@ -53,14 +53,16 @@ class FindSlotDialog(QDialog):
     def __init__(self, labgpu: Labgpu, gpus: Sequence[Gpu], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.labgpu = labgpu
-        self.labels = {g.id: f"{g.server_name}:{g.index}" for g in gpus if g.id is not None}
+        self.labels: dict[int, str] = {}
         self.options: list[SlotOption] = []
         self._busy = False
         self.setWindowTitle(self.tr("Find a slot"))
         self.model = QComboBox()
         self.model.addItem(self.tr("Any model"), None)
-        for model in sorted({g.model for g in gpus}):
-            self.model.addItem(model, model)
+        if gpus:
+            self.set_gpus(gpus)
+        else:  # opened before the calendar had read the lab: read the GPUs here
+            run_task(self.labgpu.list_gpus, self._gpus_read, context=self)
         self.count = QSpinBox()
         self.count.setRange(1, 64)
         self.count.setSuffix(self.tr(" GPUs"))
@@ -109,6 +111,19 @@ class FindSlotDialog(QDialog):
         self.buttons.accepted.connect(self.book)
         self.buttons.rejected.connect(self.reject)
         self.resize(620, 460)
+
+    def set_gpus(self, gpus: Sequence[Gpu]) -> None:
+        """The lab's GPUs: the models to choose from and the names options are shown with."""
+        self.labels = {g.id: f"{g.server_name}:{g.index}" for g in gpus if g.id is not None}
+        for model in sorted({g.model for g in gpus}):
+            if self.model.findData(model) < 0:
+                self.model.addItem(model, model)
+
+    def _gpus_read(self, gpus: list[Gpu] | None, error: BaseException | None) -> None:
+        if error is not None:
+            self.message.setText(handle_error(self, error) or "")
+        elif gpus is not None:
+            self.set_gpus(gpus)
 
     def _lay_out(self) -> None:
         form = QFormLayout()

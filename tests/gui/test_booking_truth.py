@@ -74,6 +74,19 @@ def test_changing_another_members_booking_names_them_first(
     assert asked[0][0] == "Extend kim's booking"
 
 
+def test_find_slot_opened_before_the_calendar_has_read_the_lab_reads_the_gpus(
+    qtbot: QtBot, sample_lab: Labgpu
+) -> None:
+    from labgpu.gui.find_slot_dialog import FindSlotDialog
+
+    dialog = FindSlotDialog(sample_lab, [])
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.model.count() > 1, timeout=10_000)
+    models = {dialog.model.itemData(i) for i in range(1, dialog.model.count())}
+    assert models == {g.model for g in sample_lab.list_gpus()}
+    assert set(dialog.labels.values()) >= {"gpu-01:0", "gpu-01:1"}
+
+
 def test_find_slot_says_what_it_offers(
     qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
 ) -> None:
@@ -83,6 +96,7 @@ def test_find_slot_says_what_it_offers(
     assert "servers that answer now" in text
     assert "your own rules allow" in text
     assert "30 minutes" in text
+    qtbot.waitUntil(lambda: bool(dialog.labels), timeout=10_000)  # the lab's GPUs are read
     dialog.search()
     qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=10_000)
     # gpu-01:0/1 run alice's and bob's unbooked processes, gpu-03 is offline: not offered now
