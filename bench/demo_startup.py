@@ -27,8 +27,8 @@ CHILD = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from labgpu.gui import app as gui_app
-from labgpu.gui.snapshot import Snapshot
+from labgpu.gui.shell import app as gui_app
+from labgpu.gui.shell.snapshot import Snapshot
 
 window_class = gui_app.MainWindow
 original_show = window_class.showEvent

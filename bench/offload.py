@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _common import emit, median
 
-from labgpu.core.offload import JobRequest
+from labgpu.core.offload.jobs import JobRequest
 from labgpu.remote.staging import makedirs, upload_tree
 from tests.helpers.offload import offload_service
 from tests.helpers.slurm import start_slurm, stop_slurm
@@ -69,7 +69,7 @@ def main() -> None:
 
 
 def run(service: object, base: Path, args: argparse.Namespace) -> dict[str, float]:
-    from labgpu.services.offload import OffloadService
+    from labgpu.services.offload.service import OffloadService
 
     assert isinstance(service, OffloadService)
     small = base / "small"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from _common import emit, median
 
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.servers import SshTarget
 from labgpu.remote import SshPool, probe
 from labgpu.remote.probe import PROBE_SCRIPT
 from tests.helpers.sshd import Fleet, start_sshd_hosts, stop_sshd_hosts

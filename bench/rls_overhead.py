@@ -27,8 +27,8 @@ from pathlib import Path
 
 from _common import emit, median
 
-from labgpu.core.booking import BookingStatus, Window
-from labgpu.core.inventory import GpuReading, SshTarget
+from labgpu.core.booking.bookings import BookingStatus, Window
+from labgpu.core.inventory.servers import GpuReading, SshTarget
 from labgpu.storage import Store
 from tests.helpers.postgres import start_postgres, stop_postgres
 

@@ -32,10 +32,10 @@ from pathlib import Path
 from _common import emit, median
 from book_rate import measure_book_per_s
 
-from labgpu.core.booking import BookingStatus, Window
-from labgpu.core.inventory import GpuReading, SshTarget
-from labgpu.core.slots import SlotGpu, find_earliest_slots
-from labgpu.services.booking import BookingService
+from labgpu.core.booking.bookings import BookingStatus, Window
+from labgpu.core.booking.slots import SlotGpu, find_earliest_slots
+from labgpu.core.inventory.servers import GpuReading, SshTarget
+from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
 from tests.helpers.postgres import start_postgres, stop_postgres
 

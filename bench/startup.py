@@ -44,8 +44,7 @@ LABGPU = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from labgpu.gui import app as gui_app
-
+from labgpu.gui.shell import app as gui_app
 original_show = gui_app.MainWindow.showEvent
 original_start = gui_app.MainWindow.start
 

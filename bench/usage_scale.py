@@ -39,8 +39,8 @@ from _common import emit, median
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from labgpu.core.inventory import GpuProcess, GpuReading, ProbeResult, SshTarget  # noqa: E402
-from labgpu.services.usage import UsageService  # noqa: E402
+from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget  # noqa: E402
+from labgpu.services.usage.service import UsageService  # noqa: E402
 from labgpu.storage import Store  # noqa: E402
 from labgpu.storage.usage import LAG_S  # noqa: E402
 

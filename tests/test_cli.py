@@ -14,8 +14,9 @@ import pytest
 
 from labgpu import __version__
 from labgpu.cli.main import main
-from labgpu.core.inventory import ServerState
-from labgpu.services import Labgpu, paths
+from labgpu.core.inventory.servers import ServerState
+from labgpu.services import Labgpu
+from labgpu.services.platform import paths
 from tests.helpers.sshd import Fleet, SshdHost
 
 

@@ -16,7 +16,7 @@ from icalendar import Calendar
 from labgpu.cli.main import build_parser
 from labgpu.core.errors import LabgpuError
 from labgpu.storage import Store
-from tests.test_cli_booking import lab_url, run, run_json
+from tests.booking.test_cli_booking import lab_url, run, run_json
 
 __all__ = ["lab_url"]  # the fixture
 
@@ -158,7 +158,7 @@ def test_no_slot_before_the_deadline_is_1_also_as_json(
 
 
 def test_offload_requests_malformed_2_beyond_the_site_3() -> None:
-    from labgpu.core.offload import Cluster, JobRequest, check_request
+    from labgpu.core.offload.jobs import Cluster, JobRequest, check_request
 
     site = Cluster("neuron", "h", "u", max_hours=48)
     request = JobRequest("neuron", ".", "python train.py", 1, 2.0)
@@ -254,7 +254,7 @@ def test_lab_ics_leaves_out_history_unless_from_says_so(
 ) -> None:
     store = Store(lab_url)
     try:
-        from labgpu.core.booking import BookingStatus, Window
+        from labgpu.core.booking.bookings import BookingStatus, Window
 
         gpu = store.list_gpus()[0]
         old = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from labgpu.core.backoff import retry_delay
 from labgpu.core.errors import HostKeyChangedError, HostKeyUnknownError, RefusedError
-from labgpu.core.inventory import GpuProcess, GpuStatus, ServerState
-from labgpu.core.models import model_matches
+from labgpu.core.inventory.backoff import retry_delay
+from labgpu.core.inventory.models import model_matches
+from labgpu.core.inventory.servers import GpuProcess, GpuStatus, ServerState
 
 
 @pytest.mark.parametrize(

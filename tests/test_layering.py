@@ -24,7 +24,7 @@ def test_the_window_shows_before_the_database_layer_loads() -> None:
     worker after the window shows; ``bench/startup.py`` measures what importing them costs)."""
     heavy = ("sqlalchemy", "alembic")
     code = (
-        "import sys, labgpu.cli.main, labgpu.gui.app, labgpu.gui.main_window; "
+        "import sys, labgpu.cli.main, labgpu.gui.shell.app, labgpu.gui.shell.main_window; "
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     proc = subprocess.run(
@@ -37,8 +37,7 @@ SHOWN_CHILD = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from labgpu.gui import app as gui_app
-
+from labgpu.gui.shell import app as gui_app
 HEAVY = ("sqlalchemy", "alembic", "psycopg", "paramiko")
 original_show = gui_app.MainWindow.showEvent
 
@@ -81,10 +80,11 @@ def test_the_main_window_is_shown_before_database_and_ssh_libraries_load(tmp_pat
 def test_production_code_does_not_ask_whether_the_lab_is_the_demo() -> None:
     """Issue 14, point 3: the demo plugs in through the lab's own interface (``title``,
     ``will_prepare``, ``progress``); only the entries that open it name ``DemoLabgpu``."""
-    entries = {"labgpu/gui/app.py", "labgpu/cli/commands.py"}  # and the demo itself
+    entries = {"labgpu/gui/shell/app.py", "labgpu/cli/commands.py"}  # and the demo itself
     naming = sorted(
         str(path.relative_to(ROOT))
         for path in (ROOT / "labgpu").rglob("*.py")
-        if "DemoLabgpu" in path.read_text(encoding="utf-8") and not path.name.startswith("demo")
+        if "DemoLabgpu" in path.read_text(encoding="utf-8")
+        and not path.is_relative_to(ROOT / "labgpu" / "demo")
     )
     assert set(naming) <= entries, f"these ask for the demo by its class: {naming}"

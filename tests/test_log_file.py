@@ -11,7 +11,7 @@ import pytest
 
 from labgpu import __version__
 from labgpu.cli.main import main
-from labgpu.services import log_file
+from labgpu.services.platform import log_file
 
 
 @pytest.fixture(autouse=True)

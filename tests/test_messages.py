@@ -32,11 +32,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from labgpu.core import i18n
+from labgpu.core.booking.rules import RuleRefusedError
 from labgpu.core.errors import UnreachableError
-from labgpu.core.inventory import GpuReading, SshTarget
-from labgpu.core.rules import RuleRefusedError
+from labgpu.core.inventory.servers import GpuReading, SshTarget
 from labgpu.remote.ssh import SshPool
-from labgpu.services.booking import BookingService
+from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
 from labgpu.storage.labdb_rules import RULE_REFUSED, rule_refusal
 

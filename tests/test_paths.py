@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labgpu.core.errors import ConfigError
-from labgpu.services import paths
+from labgpu.services.platform import paths
 
 
 def test_dirs_come_from_env_and_are_private(labgpu_dirs: Path) -> None:

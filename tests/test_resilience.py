@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from labgpu.core.errors import DatabaseError, RefusedError
-from labgpu.core.inventory import GpuReading, ProbeResult, SshTarget
+from labgpu.core.inventory.servers import GpuReading, ProbeResult, SshTarget
 from labgpu.services import Labgpu
 from tests.helpers.postgres import PostgresServer
 

@@ -22,7 +22,7 @@ from labgpu.core.errors import (
     RemoteTimeoutError,
     UnreachableError,
 )
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.servers import SshTarget
 from labgpu.remote.ssh import SshPool
 from labgpu.remote.ssh_config import parse_jump
 from tests.helpers.sshd import Fleet, key_fingerprint, keygen

@@ -11,7 +11,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
 from labgpu.core.errors import LabgpuError
-from labgpu.core.inventory import GpuProcess, GpuReading, ProbeResult, ServerState, SshTarget
+from labgpu.core.inventory.servers import (
+    GpuProcess,
+    GpuReading,
+    ProbeResult,
+    ServerState,
+    SshTarget,
+)
 from labgpu.storage import GpuSyncReport, Store, db
 from tests.helpers.postgres import PostgresServer
 

@@ -37,17 +37,17 @@ from PySide6.QtCore import QCoreApplication, QThreadPool, QTranslator  # noqa: E
 from PySide6.QtGui import QFont  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from labgpu.core.demo_model import (  # noqa: E402
+from labgpu.core.booking.rules import BookingView  # noqa: E402
+from labgpu.demo.lab import DemoLabgpu, demo_dir, ensure_demo  # noqa: E402
+from labgpu.demo.model import (  # noqa: E402
     DEFAULT_SEED,
     DemoLab,
     generate_lab,
     probe_at,
     servers_of,
 )
-from labgpu.core.demo_offload import plan_offload, status_at  # noqa: E402
-from labgpu.core.rules import BookingView  # noqa: E402
+from labgpu.demo.offload_model import plan_offload, status_at  # noqa: E402
 from labgpu.services import Labgpu  # noqa: E402
-from labgpu.services.demo import DemoLabgpu, demo_dir, ensure_demo  # noqa: E402
 
 A4000 = "NVIDIA RTX A4000"
 
@@ -73,8 +73,8 @@ def shoot(
     app: QApplication, lab: DemoLabgpu, lang: str, out: Path, live_only: bool = False
 ) -> None:
     """Save the Live view, Servers, Settings and the Add-server dialog in ``lang``."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.main_window import LIVE, SERVERS, SETTINGS, MainWindow
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import LIVE, SERVERS, SETTINGS, MainWindow
 
     translators = prefs.install_translators(app, lang)
     # A Korean desktop's UI font covers Hangul and Latin alike; mixing fallback fonts in one
@@ -124,7 +124,7 @@ def close_window(app: QApplication, window: QWidget, translators: list[QTranslat
 def cancel_one_booking(lab: DemoLabgpu, shown: list[BookingView]) -> None:
     """Cancel the first booking of the shown week that has not started (by its holder), so that
     the calendar shows a ghost: the demo's history cancels none. Once: kept for later shots."""
-    from labgpu.core.booking import BookingStatus
+    from labgpu.core.booking.bookings import BookingStatus
 
     if any(b.status is BookingStatus.CANCELLED for b in shown):
         return
@@ -148,9 +148,9 @@ def shoot_bookings(
 ) -> None:
     """Save the Calendar (week, whole lab, one booking cancelled), Find a slot, My bookings,
     Approvals and Rules."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.calendar_view import WEEK
-    from labgpu.gui.main_window import APPROVALS, CALENDAR, MY_BOOKINGS, RULES, MainWindow
+    from labgpu.gui.booking.calendar_view import WEEK
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import APPROVALS, CALENDAR, MY_BOOKINGS, RULES, MainWindow
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -209,8 +209,8 @@ def shoot_bookings(
 
 def shoot_welcome(app: QApplication, lab: Labgpu, out: Path) -> None:
     """The first screen on an empty database."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.main_window import MainWindow
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import MainWindow
 
     window = MainWindow(lab, prefs.open_settings())
     window.resize(1100, 600)
@@ -235,9 +235,9 @@ def wait_for(app: QApplication, done: Callable[[], bool], seconds: float) -> boo
 def shoot_preparing(app: QApplication, lang: str, out: Path) -> None:
     """``labgpu --demo``'s first start in ``lang``: the window while the demo is generated, at
     its longest step (the bookings), as ``run_gui`` opens it."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.main_window import MainWindow
-    from labgpu.gui.worker import run_task
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import MainWindow
+    from labgpu.gui.shell.worker import run_task
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -267,7 +267,7 @@ def shoot_preparing(app: QApplication, lang: str, out: Path) -> None:
 
 def take_preparing(out: Path) -> int:
     """Only the demo's first start (``--only preparing``): docs/demo_preparing.png + ``_ko``."""
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
@@ -282,8 +282,8 @@ def take_preparing(out: Path) -> int:
 
 def shoot_connect(app: QApplication, lang: str, out: Path) -> None:
     """The lab-database sign-in dialog, filled in, in ``lang`` (no keyring is touched)."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.connect_dialog import ConnectDialog
+    from labgpu.gui.members.connect_dialog import ConnectDialog
+    from labgpu.gui.shell import settings as prefs
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -305,9 +305,9 @@ def shoot_connect(app: QApplication, lang: str, out: Path) -> None:
 
 def shoot_members(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     """The managers' Members page and a new member's one-time password, in ``lang``."""
-    from labgpu.core.members import Member
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.members_page import MembersPage, OneTimePasswordDialog
+    from labgpu.core.members.roles import Member
+    from labgpu.gui.members.members_page import MembersPage, OneTimePasswordDialog
+    from labgpu.gui.shell import settings as prefs
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -379,13 +379,13 @@ def most_varied_offloader(lab: DemoLabgpu) -> str:
 def shoot_offload(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
     """The Offload page (the demo's jobs on its simulated Neuron), the Submit job, Clusters
     and OTP dialogs in ``lang`` (no SSH)."""
-    from labgpu.core import jobscript
-    from labgpu.core.offload import JobRequest, new_job_name
-    from labgpu.gui import settings as prefs
-    from labgpu.gui.main_window import OFFLOAD, MainWindow
-    from labgpu.gui.offload_login import OtpDialog
-    from labgpu.gui.submit_dialog import SubmitJobDialog
-    from labgpu.services.offload import folder_slug
+    from labgpu.core.offload import jobscript
+    from labgpu.core.offload.jobs import JobRequest, new_job_name
+    from labgpu.gui.offload.offload_login import OtpDialog
+    from labgpu.gui.offload.submit_dialog import SubmitJobDialog
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import OFFLOAD, MainWindow
+    from labgpu.services.offload.service import folder_slug
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -461,9 +461,9 @@ USAGE_SHOTS = (
 
 def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     """The Usage page's tabs (utilisation, heatmap, members, unmet demand) in ``lang``."""
-    from labgpu.gui import settings as prefs
-    from labgpu.gui import usage_page
-    from labgpu.gui.main_window import USAGE, MainWindow
+    from labgpu.gui.shell import settings as prefs
+    from labgpu.gui.shell.main_window import USAGE, MainWindow
+    from labgpu.gui.usage import usage_page
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -492,21 +492,21 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
 
 def demo_manager() -> str:
     """The demo lab's manager (Approvals and Rules are theirs)."""
-    from labgpu.core.demo_lab import reference_members
+    from labgpu.demo.reference import reference_members
 
     return next(m.name for m in reference_members() if m.role == "manager")
 
 
 def demo_pi() -> str:
     """The demo lab's PI (the Usage page is theirs)."""
-    from labgpu.core.demo_lab import reference_members
+    from labgpu.demo.reference import reference_members
 
     return next(m.name for m in reference_members() if m.role == "pi")
 
 
 def take_usage(out: Path) -> int:
     """Only the Usage page's screenshots (``--only usage``)."""
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
@@ -524,8 +524,8 @@ def take_usage(out: Path) -> int:
 
 def shoot_report(lab: Labgpu, out: Path) -> None:
     """The last complete month's PDF report, its pages as docs/report_pN.png (pdftoppm)."""
-    from labgpu.gui.report import write_monthly_report
-    from labgpu.gui.usage_report import recent_months
+    from labgpu.gui.usage.report import write_monthly_report
+    from labgpu.gui.usage.usage_report import recent_months
 
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
@@ -545,7 +545,7 @@ def shoot_report(lab: Labgpu, out: Path) -> None:
 
 def take_report(out: Path) -> int:
     """Only the monthly report's pages (``--only report``), from the demo lab."""
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     make_application()
     lab = prepare_demo()
@@ -560,7 +560,7 @@ def take_report(out: Path) -> int:
 
 def _in_each_language(out: Path, take: Callable[[Any, Any, str, Path], object]) -> int:
     """``take(app, lab, lang, out)`` for English and Korean, on the demo lab."""
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
@@ -595,7 +595,7 @@ def take_calendar(out: Path, calendar_only: bool = True) -> int:
 
 def take_offload(out: Path) -> int:
     """Only the offload screenshots (``--only offload``)."""
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")
@@ -655,7 +655,7 @@ def main(argv: list[str]) -> int:
         if args.only in ("calendar", "bookings"):
             return take_calendar(args.out, calendar_only=args.only == "calendar")
         if args.only is not None:
-            from labgpu.gui.app import make_application
+            from labgpu.gui.shell.app import make_application
 
             app = make_application()
             args.out.mkdir(parents=True, exist_ok=True)
@@ -669,7 +669,7 @@ def main(argv: list[str]) -> int:
 
 
 def take_all(out: Path) -> int:
-    from labgpu.gui.app import make_application
+    from labgpu.gui.shell.app import make_application
 
     app = make_application()
     QCoreApplication.setApplicationName("labgpu")

@@ -16,14 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from labgpu.cli import commands, output
-from labgpu.core.booking import BookingStatus
+from labgpu.core.booking.bookings import BookingStatus
+from labgpu.core.booking.rules import BookingGroupView, BookingRules, BookingView
+from labgpu.core.booking.slots import SlotOption
 from labgpu.core.errors import LabgpuError, UsageError
 from labgpu.core.i18n import N_, _
-from labgpu.core.inventory import Gpu
-from labgpu.core.rules import BookingGroupView, BookingRules, BookingView
-from labgpu.core.slots import SlotOption
+from labgpu.core.inventory.servers import Gpu
 from labgpu.services import Labgpu
-from labgpu.services.booking import groups_of
+from labgpu.services.booking.service import groups_of
 
 Sub = Any  # argparse's _SubParsersAction is private
 

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 from labgpu.cli import output
 from labgpu.cli.signin import signed_in
 from labgpu.core.errors import HostKeyUnknownError
-from labgpu.core.host_keys import HostKeyNotPinnedError
 from labgpu.core.i18n import _
-from labgpu.core.inventory import ServerState, SshTarget
+from labgpu.core.inventory.host_keys import HostKeyNotPinnedError
+from labgpu.core.inventory.servers import ServerState, SshTarget
 from labgpu.services import Labgpu
-from labgpu.services.monitoring import service_log, sweep_log
+from labgpu.services.inventory.collector import service_log, sweep_log
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -25,7 +25,7 @@ Sub = Any  # argparse's _SubParsersAction is private
 def lab_for(args: argparse.Namespace) -> Labgpu:
     """The lab a command works on: the demo lab with ``--demo``, else the one at ``--db``."""
     if getattr(args, "demo", False):
-        from labgpu.services.demo import DemoLabgpu
+        from labgpu.demo.lab import DemoLabgpu
 
         return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
     # A lab database: signed in first (a terminal is asked for a missing password).
@@ -94,7 +94,7 @@ def add_gui(sub: Sub) -> None:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Open the desktop app (imports Qt only here, so the CLI stays light)."""
-    from labgpu.gui.app import run_gui as start
+    from labgpu.gui.shell.app import run_gui as start
 
     reset = bool(getattr(args, "reset_demo", False))
     return start(args.db, demo=bool(getattr(args, "demo", False)) or reset, reset_demo=reset)

@@ -9,7 +9,7 @@ from labgpu.cli import commands, output, passwd_commands
 from labgpu.cli.signin import signed_in
 from labgpu.core.i18n import _
 from labgpu.services import Labgpu
-from labgpu.services.lab import MEMBER_ROLES, ROLES
+from labgpu.services.members.labdb import MEMBER_ROLES, ROLES
 
 Sub = Any  # argparse's _SubParsersAction is private
 

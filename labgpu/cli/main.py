@@ -21,7 +21,7 @@ from labgpu.cli import (
 from labgpu.core import i18n
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
-from labgpu.services import log_file, paths
+from labgpu.services.platform import log_file, paths
 
 log = logging.getLogger("labgpu")
 

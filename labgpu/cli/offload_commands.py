@@ -13,7 +13,7 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.core.errors import HostKeyUnknownError, LabgpuError
 from labgpu.core.i18n import N_, _
-from labgpu.core.offload import (
+from labgpu.core.offload.jobs import (
     DEFAULT_EXCLUDES,
     LOGINS,
     SCHEDULERS,
@@ -23,7 +23,7 @@ from labgpu.core.offload import (
     OffloadJob,
 )
 from labgpu.services import Labgpu
-from labgpu.services.offload import save_password
+from labgpu.services.offload.service import save_password
 
 Sub = Any  # argparse's _SubParsersAction is private
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from labgpu.core.booking import BookingStatus
-from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, Server, ServerState
-from labgpu.core.rules import BookingView
+from labgpu.core.booking.bookings import BookingStatus
+from labgpu.core.booking.rules import BookingView
+from labgpu.core.inventory.servers import GpuProcess, GpuReading, GpuStatus, Server, ServerState
 
 
 def iso(ts: datetime | None) -> str | None:

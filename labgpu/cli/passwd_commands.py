@@ -11,7 +11,8 @@ from labgpu.cli import commands, output
 from labgpu.cli.signin import environment_hint
 from labgpu.core.errors import ConfigError, LabgpuError
 from labgpu.core.i18n import N_, _
-from labgpu.services import Labgpu, signin
+from labgpu.services import Labgpu
+from labgpu.services.members import signin
 
 Sub = Any  # argparse's _SubParsersAction is private
 

@@ -21,7 +21,8 @@ from labgpu.core.errors import (
     PasswordRefusedError,
 )
 from labgpu.core.i18n import N_, _
-from labgpu.services import Labgpu, signin
+from labgpu.services import Labgpu
+from labgpu.services.members import signin
 
 KEYRING = N_("the OS keyring")
 
@@ -87,7 +88,11 @@ def _on_terminal() -> bool:
 
 def _source(lab: Labgpu) -> str:
     """Where the password ``lab`` signs in with came from."""
-    from labgpu.services.credentials import environment_password, load_password, parse_lab_url
+    from labgpu.services.members.credentials import (
+        environment_password,
+        load_password,
+        parse_lab_url,
+    )
 
     connection, password = parse_lab_url(lab.db_url)
     if password is None:

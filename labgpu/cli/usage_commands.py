@@ -16,9 +16,9 @@ from labgpu.cli import commands, output
 from labgpu.cli.booking_commands import local_zone, parse_time, show_time
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
-from labgpu.core.usage import MEMBER_FIGURES, Retention, Table
+from labgpu.core.usage.figures import MEMBER_FIGURES, Retention, Table
 from labgpu.services import Labgpu
-from labgpu.services.usage import TABLE_BY, Summary, check_month, month_range
+from labgpu.services.usage.service import TABLE_BY, Summary, check_month, month_range
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -282,7 +282,7 @@ def _cell(value: object) -> str:
 
 
 def _report(lab: Labgpu, month: str, path: Path, lang: str | None) -> int:
-    from labgpu.gui.report import write_monthly_report  # Qt only here, so the CLI stays light
+    from labgpu.gui.usage.report import write_monthly_report  # Qt only here, so the CLI stays light
 
     pages = write_monthly_report(lab, month, path, report_zone(), lang)
     print(

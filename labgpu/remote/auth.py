@@ -11,7 +11,7 @@ import paramiko
 
 from labgpu.core.errors import AuthFailedError, RemoteTimeoutError, UnreachableError
 from labgpu.core.i18n import _
-from labgpu.core.offload import LoginCancelled, Prompter
+from labgpu.core.offload.jobs import LoginCancelled, Prompter
 
 log = logging.getLogger(__name__)
 

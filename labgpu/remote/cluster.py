@@ -13,11 +13,11 @@ import shlex
 from collections.abc import Sequence
 from datetime import datetime
 
-from labgpu.core import scheduler
 from labgpu.core.errors import LabgpuError, RefusedError, RemoteError
 from labgpu.core.i18n import _
-from labgpu.core.jobscript import EXIT_FILE, SCRIPT
-from labgpu.core.offload import Cluster, JobStatus
+from labgpu.core.offload import scheduler
+from labgpu.core.offload.jobs import Cluster, JobStatus
+from labgpu.core.offload.jobscript import EXIT_FILE, SCRIPT
 from labgpu.remote.ssh import CommandResult, SshPool
 from labgpu.remote.staging import write_text
 

@@ -18,8 +18,8 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, HostKeys, InvalidHostKey
 
 from labgpu.core.errors import HostKeyChangedError, HostKeyUnknownError
-from labgpu.core.host_keys import HostKey, HostKeyNotPinnedError, HostKeyPins
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.host_keys import HostKey, HostKeyNotPinnedError, HostKeyPins
+from labgpu.core.inventory.servers import SshTarget
 
 log = logging.getLogger(__name__)
 

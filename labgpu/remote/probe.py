@@ -1,7 +1,7 @@
 """One round trip per host per sweep: a fixed sh script printing GPU rows, compute apps, owners.
 
 The script contains no user input. Its marked output is parsed by
-:func:`labgpu.core.nvidia_smi.parse_probe_output`.
+:func:`labgpu.core.inventory.nvidia_smi.parse_probe_output`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from labgpu.core import nvidia_smi
 from labgpu.core.errors import ProbeError
 from labgpu.core.i18n import _
-from labgpu.core.inventory import ProbeResult, SshTarget
+from labgpu.core.inventory import nvidia_smi
+from labgpu.core.inventory.servers import ProbeResult, SshTarget
 from labgpu.remote.ssh import SshPool
 
 GPU_QUERY = "index,uuid,name,memory.total,memory.used,utilization.gpu,temperature.gpu,power.draw"

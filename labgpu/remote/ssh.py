@@ -30,10 +30,10 @@ from labgpu.core.errors import (
     RemoteTimeoutError,
     UnreachableError,
 )
-from labgpu.core.host_keys import HostKey, HostKeyPins
 from labgpu.core.i18n import _
-from labgpu.core.inventory import SshTarget
-from labgpu.core.offload import Prompter
+from labgpu.core.inventory.host_keys import HostKey, HostKeyPins
+from labgpu.core.inventory.servers import SshTarget
+from labgpu.core.offload.jobs import Prompter
 from labgpu.remote.auth import authenticate, authenticate_interactive
 from labgpu.remote.known_hosts import KnownHosts, prefer_algorithms, to_host_key, verify_pinned
 from labgpu.remote.ssh_config import Endpoint, resolve_target

@@ -10,7 +10,7 @@ import paramiko
 
 from labgpu.core.errors import ConfigError
 from labgpu.core.i18n import _
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.servers import SshTarget
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labgpu.core.booking import LIVE_STATUSES
-from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
-from labgpu.core.i18n import N_, _
-from labgpu.core.inventory import Gpu, GpuStatus, ProbeResult, Server, SshTarget
-from labgpu.core.members import Member
-from labgpu.core.rules import (
+from labgpu.core.booking.bookings import LIVE_STATUSES
+from labgpu.core.booking.rules import (
     BookingGroupView,
     BookingRules,
     BookingView,
@@ -28,18 +24,22 @@ from labgpu.core.rules import (
     RealityReport,
     Reminder,
 )
-from labgpu.core.slots import SlotOption
-from labgpu.services import paths
-from labgpu.services.booking import BookingService
-from labgpu.services.identity import current_user
-from labgpu.services.monitoring import Collector, SweepOutcome
+from labgpu.core.booking.slots import SlotOption
+from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
+from labgpu.core.i18n import N_, _
+from labgpu.core.inventory.servers import Gpu, GpuStatus, ProbeResult, Server, SshTarget
+from labgpu.core.members.roles import Member
+from labgpu.services.booking.service import BookingService
+from labgpu.services.inventory.collector import Collector, SweepOutcome
+from labgpu.services.members.identity import current_user
+from labgpu.services.platform import paths
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
-    from labgpu.services.host_keys import LabHostKeys
-    from labgpu.services.offload import OffloadService
-    from labgpu.services.reality import AutoReleaser
-    from labgpu.services.usage import UsageService
+    from labgpu.services.booking.reality import AutoReleaser
+    from labgpu.services.inventory.host_keys import LabHostKeys
+    from labgpu.services.offload.service import OffloadService
+    from labgpu.services.usage.service import UsageService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Labgpu:
     def __init__(self, db_url: str | None = None) -> None:
         url = paths.resolve_database_url(db_url)
         if not url.startswith("sqlite"):  # a lab database: the member's remembered password
-            from labgpu.services.credentials import with_remembered_password
+            from labgpu.services.members.credentials import with_remembered_password
 
             url = with_remembered_password(url)
         self.db_url = url
@@ -134,7 +134,7 @@ class Labgpu:
             return None
         with self._lock:
             if self._pins is None:
-                from labgpu.services.host_keys import LabHostKeys
+                from labgpu.services.inventory.host_keys import LabHostKeys
 
                 self._pins = LabHostKeys(self._open_store, lambda: self.user)
             return self._pins
@@ -318,7 +318,7 @@ class Labgpu:
         # One releaser per lab object, so a warning is remembered between sweeps.
         with self._lock:
             if self._releaser is None:
-                from labgpu.services.reality import AutoReleaser
+                from labgpu.services.booking.reality import AutoReleaser
 
                 self._releaser = AutoReleaser(self.booking_service)
             releaser = self._releaser
@@ -359,7 +359,7 @@ class Labgpu:
         """Usage history: rollups, retention, and the PI's graphs and reports."""
         with self._lock:
             if self._usage is None:
-                from labgpu.services.usage import UsageService
+                from labgpu.services.usage.service import UsageService
 
                 self._usage = UsageService(self.store)
             return self._usage
@@ -372,7 +372,7 @@ class Labgpu:
         cluster per session)."""
         with self._lock:
             if self._offload is None:
-                from labgpu.services.offload import OffloadService
+                from labgpu.services.offload.service import OffloadService
 
                 self._offload = OffloadService(self.store, self.pool, self.user)
             return self._offload
@@ -403,7 +403,7 @@ class Labgpu:
 
     def init_lab(self) -> None:
         """Set up a PostgreSQL lab database (run as its administrator): schema, roles, RLS."""
-        from labgpu.services.lab import init_lab
+        from labgpu.services.members.labdb import init_lab
 
         init_lab(self.store)
 
@@ -421,7 +421,7 @@ class Labgpu:
         Later connections use the new password: the pooled ones keep working, but a reconnect
         with the old one would fail once the one-time password expires.
         """
-        from labgpu.services.credentials import parse_lab_url
+        from labgpu.services.members.credentials import parse_lab_url
 
         self.store.lab.change_password(new_password)
         connection, _old = parse_lab_url(self.db_url)
@@ -436,7 +436,7 @@ class Labgpu:
 
     def add_member(self, name: str, role: str) -> str:
         """Create a member's login in ``role``; returns the one-time password (show it once)."""
-        from labgpu.services.lab import require_role
+        from labgpu.services.members.labdb import require_role
 
         return self.store.lab.add_member(name.strip(), require_role(role))
 
@@ -446,7 +446,7 @@ class Labgpu:
 
     def set_member_role(self, name: str, role: str) -> None:
         """Move a member to another role."""
-        from labgpu.services.lab import require_role
+        from labgpu.services.members.labdb import require_role
 
         self.store.lab.set_member_role(name, require_role(role))
 
@@ -590,7 +590,7 @@ class Labgpu:
 
     def reality(self, now: datetime | None = None) -> RealityReport:
         """Unbooked use and booked-but-idle GPUs, from the latest monitoring data."""
-        from labgpu.services.reality import check_reality
+        from labgpu.services.booking.reality import check_reality
 
         return check_reality(self.booking_service, now)
 
@@ -606,14 +606,14 @@ class Labgpu:
 
         The lab's bookings from the current week on unless ``start`` is given; alarms
         ``reminder_lead`` before each start (the default lead if None)."""
-        from labgpu.services.calendar_export import DEFAULT_REMINDER_LEAD, export_ics
+        from labgpu.services.booking.calendar_export import DEFAULT_REMINDER_LEAD, export_ics
 
         lead = DEFAULT_REMINDER_LEAD if reminder_lead is None else reminder_lead
         return export_ics(self.booking_service, Path(path), mine, start, end, lead)
 
     def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
         """This user's bookings starting or ending within ``lead``, and idle-release warnings."""
-        from labgpu.services.reality import release_reminders
+        from labgpu.services.booking.reality import release_reminders
 
         reminders = self.booking_service.upcoming_reminders(now, lead)
         reminders += release_reminders(self.booking_service, now, lead)

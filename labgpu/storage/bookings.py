@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Select, select, union_all
 from sqlalchemy.orm import Session
 
-from labgpu.core.booking import (
+from labgpu.core.booking.bookings import (
     Booking,
     BookingStatus,
     Window,

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from labgpu.core.booking import Booking, BookingStatus, Window
-from labgpu.core.inventory import AuditEntry, Gpu, GpuProcess, Server, ServerState, SshTarget
-from labgpu.core.rules import Maintenance
+from labgpu.core.booking.bookings import Booking, BookingStatus, Window
+from labgpu.core.booking.rules import Maintenance
+from labgpu.core.inventory.servers import (
+    AuditEntry,
+    Gpu,
+    GpuProcess,
+    Server,
+    ServerState,
+    SshTarget,
+)
 from labgpu.storage.models import (
     AuditRow,
     BookingRow,

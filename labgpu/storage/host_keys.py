@@ -1,4 +1,4 @@
-"""Servers' host keys pinned in the lab database: rows in, ``labgpu.core.host_keys`` out.
+"""Servers' host keys pinned in the lab database: rows in, ``labgpu.core.inventory.host_keys`` out.
 
 Pinning and forgetting are audited in the same transaction (``server.pin_key``,
 ``server.forget_key``), so the lab database's own audit trigger does not add a second line.
@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
 from labgpu.core.errors import HostKeyChangedError
-from labgpu.core.host_keys import HostKey, PinnedKey
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.host_keys import HostKey, PinnedKey
+from labgpu.core.inventory.servers import SshTarget
 from labgpu.storage.inventory import add_audit, require_server
 from labgpu.storage.models import HostKeyRow, ServerRow
 from labgpu.storage.types import utc_now

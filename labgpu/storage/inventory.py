@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
-from labgpu.core.inventory import GpuReading, ServerState, SshTarget
+from labgpu.core.inventory.servers import GpuReading, ServerState, SshTarget
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow
 from labgpu.storage.types import utc_now
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
-from labgpu.core.members import NewPassword
+from labgpu.core.members.roles import NewPassword
 from labgpu.storage import labdb
 
 #: The function's signature, as grants name it.

@@ -45,10 +45,10 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, Engine, text
 
+from labgpu.core.booking.rules import BookingRules
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
-from labgpu.core.members import ROLES, Member
-from labgpu.core.rules import BookingRules
+from labgpu.core.members.roles import ROLES, Member
 from labgpu.storage import labdb_rules, policies
 
 OWNER = "labgpu_owner"

@@ -1,11 +1,11 @@
 """The lab's booking rules, enforced by PostgreSQL itself (the lab-database shape).
 
-The app checks every rule in Python first (``labgpu.core.rules``, ``services.booking``) so a
+The app checks every rule in Python first (``labgpu.core.booking.rules``, ``services.booking``) so a
 member sees the refusal before anything is written. This module holds the same rules as a
 ``BEFORE INSERT OR UPDATE`` trigger on ``bookings``, so a member who bypasses the app (``psql``)
 meets them too: longest booking, horizon, no start in the past, GPUs held at once, the weekly
 weighted quota, bookable GPUs, approval models and maintenance windows. Managers are exempt,
-as they are in the app's permission model. ``tests/test_labdb_rules.py`` proves with random
+as they are in the app's permission model. ``tests/booking/test_labdb_rules.py`` proves with random
 bookings (hypothesis, real PostgreSQL) that both give the same verdict.
 
 A refusal is raised with SQLSTATE ``LGR01``, the app's message as the message and
@@ -32,8 +32,8 @@ import json
 import re
 
 from labgpu.core import i18n
+from labgpu.core.booking.rules import START_GRACE, BookingRules, RuleRefusedError
 from labgpu.core.i18n import N_, _
-from labgpu.core.rules import START_GRACE, BookingRules, RuleRefusedError
 from labgpu.storage import policies
 
 #: SQLSTATE of a rule refusal raised by the database (class ``LG``: labgpu's own).

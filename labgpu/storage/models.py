@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from labgpu.core.members import MEMBER_ROLES
+from labgpu.core.members.roles import MEMBER_ROLES
 from labgpu.storage.types import UtcDateTime, utc_now
 
 NAMING_CONVENTION = {
@@ -40,7 +40,7 @@ NAMING_CONVENTION = {
 #: derived for display. ``LIVE_STORED`` hold their GPU (the exclusion constraint's predicate).
 STORED_STATUSES = ("pending", "booked", "cancelled", "released", "finished")
 LIVE_STORED = ("pending", "booked")
-#: ``labgpu.core.offload.JobState`` values (written out: a migration must not follow the code).
+#: ``labgpu.core.offload.jobs.JobState`` values (written out: a migration must not follow the code).
 JOB_STATES = (
     "submitting", "queued", "running", "completed", "failed", "cancelled", "timeout", "unknown",
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Clusters and offloaded jobs: rows in, ``labgpu.core.offload`` values out."""
+"""Clusters and offloaded jobs: rows in, ``labgpu.core.offload.jobs`` values out."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
-from labgpu.core.offload import Cluster, JobState, OffloadJob, UsageRow
+from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob, UsageRow
 from labgpu.storage.models import AuditRow, ClusterRow, OffloadJobRow
 from labgpu.storage.types import utc_now
 

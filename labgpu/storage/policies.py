@@ -13,10 +13,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from labgpu.core.booking import Window, as_utc
+from labgpu.core.booking.bookings import Window, as_utc
+from labgpu.core.booking.rules import BookingRules, Maintenance
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
-from labgpu.core.rules import BookingRules, Maintenance
 from labgpu.storage.bookings import require_gpus
 from labgpu.storage.convert import to_maintenance
 from labgpu.storage.inventory import add_audit, describe_changes

@@ -13,7 +13,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from labgpu.core.inventory import GpuProcess, GpuReading, GpuStatus, ProbeResult, ServerState
+from labgpu.core.inventory.servers import (
+    GpuProcess,
+    GpuReading,
+    GpuStatus,
+    ProbeResult,
+    ServerState,
+)
 from labgpu.storage import usage
 from labgpu.storage.convert import server_state, to_process
 from labgpu.storage.inventory import require_server, set_state, sync_gpus

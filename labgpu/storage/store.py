@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from labgpu.core.booking import (
+from labgpu.core.booking.bookings import (
     Booking,
     BookingConflict,
     BookingConflictError,
@@ -24,6 +24,7 @@ from labgpu.core.booking import (
     Window,
     as_utc,
 )
+from labgpu.core.booking.rules import BookingRules, Maintenance
 from labgpu.core.errors import (
     DatabaseError,
     LabgpuError,
@@ -32,7 +33,7 @@ from labgpu.core.errors import (
     RefusedError,
 )
 from labgpu.core.i18n import _
-from labgpu.core.inventory import (
+from labgpu.core.inventory.servers import (
     AuditEntry,
     Gpu,
     GpuReading,
@@ -43,7 +44,6 @@ from labgpu.core.inventory import (
     ServerState,
     SshTarget,
 )
-from labgpu.core.rules import BookingRules, Maintenance
 from labgpu.storage import bookings, db, inventory, labdb, labdb_rules, policies, samples, usage
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from labgpu.core.usage import (
+from labgpu.core.usage.figures import (
     HOUR,
     MINUTE,
     RAW,

@@ -12,18 +12,18 @@ from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from labgpu.core.inventory import (
+from labgpu.core.inventory.servers import (
     GpuProcess,
     GpuReading,
     ProbeResult,
     ServerState,
     SshTarget,
 )
-from labgpu.gui import errors
-from labgpu.gui.gc_timer import MainThreadGc
-from labgpu.gui.main_window import MainWindow
-from labgpu.gui.settings import open_settings
-from labgpu.gui.worker import tasks_in_flight
+from labgpu.gui.shell import errors
+from labgpu.gui.shell.gc_timer import MainThreadGc
+from labgpu.gui.shell.main_window import MainWindow
+from labgpu.gui.shell.settings import open_settings
+from labgpu.gui.shell.worker import tasks_in_flight
 from labgpu.services import Labgpu
 
 pytestmark = pytest.mark.gui
@@ -106,7 +106,7 @@ def sample_lab(lab: Labgpu) -> Labgpu:
 
 @pytest.fixture(autouse=True)
 def gc_on_gui_thread() -> Iterator[None]:
-    """As in the app (``labgpu.gui.gc_timer``): no automatic garbage collection during a GUI
+    """As in the app (``labgpu.gui.shell.gc_timer``): no automatic garbage collection during a GUI
     test — a worker that happened to collect would destroy Qt objects off the GUI thread —
     and everything collected here, on the GUI thread, once the test's windows are gone."""
     gc.disable()

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from labgpu.core.demo_model import DemoLab
-from labgpu.services import demo, paths
+from labgpu.demo import lab as demo
+from labgpu.demo.model import DemoLab
+from labgpu.services.platform import paths
 
 #: One "now" for the whole session, so the template is reused (never rebuilt) by every test.
 BUILT_AT = datetime.now(UTC).replace(second=0, microsecond=0)

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from labgpu.core.offload import Cluster, JobState, OffloadJob
+from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob
 from labgpu.remote.ssh import SshPool
-from labgpu.services.offload import OffloadService
+from labgpu.services.offload.service import OffloadService
 from labgpu.storage import Store
 from tests.helpers.slurm import SlurmCluster
 

@@ -189,7 +189,7 @@ def _start_login(fleet: Fleet, root: Path, conf: Path) -> SshdHost:
         (root / "sshd_config").write_text(_config(root, port, env))
         argv = [str(SSHD), "-D", "-f", str(root / "sshd_config"), "-E", str(root / "sshd.log")]
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        from labgpu.core.inventory import SshTarget
+        from labgpu.core.inventory.servers import SshTarget
 
         target = SshTarget("127.0.0.1", port, REMOTE_USER, str(fleet.client_key))
         host = SshdHost("login", root, port, target, None, root / "host_key.pub", process)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from labgpu.core.inventory import SshTarget
+from labgpu.core.inventory.servers import SshTarget
 from labgpu.remote.ssh import SshPool
 from tests.helpers.nvidia_smi_standin import FakeApp, FakeGpu, StandIn, make_gpus
 from tests.helpers.sshd_support import (

@@ -18,9 +18,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from labgpu.core.booking import BookingStatus, Window
-from labgpu.core.inventory import GpuProcess, GpuReading, ProbeResult, SshTarget
-from labgpu.core.usage import UnmetRequest
+from labgpu.core.booking.bookings import BookingStatus, Window
+from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
+from labgpu.core.usage.figures import UnmetRequest
 from labgpu.storage import Store
 
 BASE = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Servers and GPUs as values: what a probe reads (nvidia-smi), host keys, model names."""

@@ -1,0 +1,1 @@
+"""Lab members and their roles."""

@@ -1,0 +1,1 @@
+"""Offloading to shared clusters as values: clusters, jobs, job scripts, scheduler output."""

@@ -1,0 +1,1 @@
+"""Usage history as values: rollup levels, retention, buckets and the PI's figures."""

@@ -1,0 +1,1 @@
+"""Offload use cases: clusters, login, submit, follow, cancel, results."""

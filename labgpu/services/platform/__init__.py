@@ -1,0 +1,1 @@
+"""The desktop platform: where files live, the log file, the OS keyring."""

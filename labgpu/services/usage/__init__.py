@@ -1,0 +1,1 @@
+"""Usage use cases: rollups kept up to date, graphs' data, reports."""

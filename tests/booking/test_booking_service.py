@@ -1,0 +1,504 @@
+"""Booking use cases on real SQLite and PostgreSQL: rules, conflicts, approvals, changes,
+earliest slots, maintenance, reminders, reality checks, auto-release and the .ics export."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from labgpu.core.booking.bookings import BookingConflictError, BookingStatus, Window
+from labgpu.core.booking.rules import BookingRules, ReminderKind, RuleRefusedError
+from labgpu.core.booking.slots import SlotGpu, find_earliest_slots
+from labgpu.core.errors import LabgpuError, RefusedError
+from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
+from labgpu.services import Labgpu
+from labgpu.services.booking.calendar_export import export_ics
+from labgpu.services.booking.reality import AutoReleaser, check_reality, release_reminders
+from labgpu.services.booking.service import BookingService
+from labgpu.storage import Store
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # a Wednesday
+H = timedelta(hours=1)
+A4000 = "NVIDIA RTX A4000"
+A40 = "NVIDIA A40"
+
+
+def readings(model: str, count: int, prefix: str, util: float | None = 0.0) -> list[GpuReading]:
+    return [
+        GpuReading(i, f"{prefix}-{i}", model, 16376 if "A4000" in model else 46068, 0, util, 30, 50)
+        for i in range(count)
+    ]
+
+
+def seed_lab(store: Store) -> dict[str, int]:
+    """gpu-01 and gpu-02 with 4 A4000 each, gpu-03 with 2 A40; ``{"gpu-01:0": id, ...}``."""
+    for name, model, count in (("gpu-01", A4000, 4), ("gpu-02", A4000, 4), ("gpu-03", A40, 2)):
+        store.register_server(name, SshTarget(name), readings(model, count, name), "admin")
+    return {f"{g.server_name}:{g.index}": g.id for g in store.list_gpus() if g.id is not None}
+
+
+class Clock:
+    """A settable clock for the services."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
+    store.upgrade()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def gpus(store: Store) -> dict[str, int]:
+    return seed_lab(store)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def me(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
+    return BookingService(store, "tester", clock)
+
+
+@pytest.fixture
+def kim(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
+    return BookingService(store, "kim", clock)
+
+
+def test_book_and_list(me: BookingService, gpus: dict[str, int], clock: Clock) -> None:
+    ids = [gpus["gpu-01:0"], gpus["gpu-01:1"]]
+    group = me.book(ids, NOW + H, NOW + 3 * H, "  training  ")
+    assert group.status is BookingStatus.BOOKED
+    assert group.user == "tester"
+    assert group.note == "training"
+    assert group.gpu_labels == ("gpu-01:0", "gpu-01:1")
+    assert {g.model for g in group.gpus} == {A4000}
+    views = me.bookings(NOW, NOW + 24 * H)
+    assert [v.gpu_label for v in views] == ["gpu-01:0", "gpu-01:1"]
+    clock.now = NOW + 2 * H
+    assert {v.status for v in me.bookings()} == {BookingStatus.ACTIVE}
+    clock.now = NOW + 3 * H
+    assert {v.status for v in me.bookings()} == {BookingStatus.FINISHED}
+    assert me.group(str(views[0].id)).group_id == group.group_id  # by booking id
+    assert me.group(group.group_id[:8]).group_id == group.group_id  # by prefix
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "rule"),
+    [
+        (NOW + H, NOW + H, "end_after_start"),
+        (NOW + 2 * H, NOW + H, "end_after_start"),
+        (NOW - H, NOW + H, "start_in_past"),
+        (NOW + timedelta(days=20), NOW + timedelta(days=20, hours=2), "horizon_days"),
+        (NOW + H, NOW + 80 * H, "max_hours"),
+    ],
+)
+def test_bad_windows_refused_and_nothing_written(
+    me: BookingService, gpus: dict[str, int], start: datetime, end: datetime, rule: str
+) -> None:
+    for attempt in (me.check, me.book):
+        with pytest.raises(RuleRefusedError) as exc:
+            attempt([gpus["gpu-01:0"]], start, end)
+        assert exc.value.rule == rule
+    assert me.bookings() == []
+
+
+def test_bad_gpu_choices(me: BookingService, store: Store, gpus: dict[str, int]) -> None:
+    with pytest.raises(RuleRefusedError) as exc:
+        me.book([], NOW + H, NOW + 2 * H)
+    assert exc.value.rule == "count"
+    with pytest.raises(RuleRefusedError) as exc:
+        me.book([gpus["gpu-01:0"], 99999], NOW + H, NOW + 2 * H)
+    assert exc.value.rule == "gpu_ids"
+    assert "99999" in str(exc.value)
+    me.set_gpu_bookable(gpus["gpu-02:3"], False)
+    with pytest.raises(RuleRefusedError) as exc:
+        me.book([gpus["gpu-02:3"]], NOW + H, NOW + 2 * H)
+    assert exc.value.rule == "bookable"
+    assert "gpu-02:3" in str(exc.value)
+    assert me.bookings() == []
+
+
+def test_conflict_names_holder_and_is_all_or_nothing(
+    me: BookingService, kim: BookingService, gpus: dict[str, int]
+) -> None:
+    kim.book([gpus["gpu-01:1"]], NOW + 2 * H, NOW + 4 * H)
+    wanted = [gpus["gpu-01:0"], gpus["gpu-01:1"]]
+    for attempt in (me.check, me.book):
+        with pytest.raises(BookingConflictError) as exc:
+            attempt(wanted, NOW + H, NOW + 3 * H)
+        assert "gpu-01:1" in str(exc.value)
+        assert "kim" in str(exc.value)
+        assert exc.value.exit_code == 3
+    assert me.bookings(mine=True) == []
+    me.book(wanted, NOW + 4 * H, NOW + 6 * H)  # back to back is fine
+
+
+def test_held_at_once(me: BookingService, gpus: dict[str, int]) -> None:
+    me.set_rules(BookingRules(max_gpus_at_once=3))
+    me.book([gpus["gpu-01:0"], gpus["gpu-01:1"]], NOW + H, NOW + 5 * H)
+    with pytest.raises(RuleRefusedError) as exc:
+        me.book([gpus["gpu-02:0"], gpus["gpu-02:1"]], NOW + 4 * H, NOW + 6 * H)
+    assert (exc.value.rule, exc.value.limit, exc.value.current) == (
+        "max_gpus_at_once",
+        "3 GPUs",
+        "4 GPUs",
+    )
+    me.book([gpus["gpu-02:0"], gpus["gpu-02:1"]], NOW + 5 * H, NOW + 6 * H)
+
+
+def test_weekly_quota_weighted(
+    me: BookingService, kim: BookingService, gpus: dict[str, int]
+) -> None:
+    me.set_rules(BookingRules(weekly_quota_gpu_hours=30.0, approval_models=()))
+    me.book([gpus["gpu-01:0"]], NOW + H, NOW + 13 * H)  # 12 h
+    with pytest.raises(RuleRefusedError) as exc:
+        me.book([gpus["gpu-03:0"]], NOW + 20 * H, NOW + 27 * H)  # 7 A40 h = 21 -> 33
+    assert (exc.value.limit, exc.value.current) == ("30 h", "33 h")
+    assert "A40 counts x3" in str(exc.value)
+    me.book([gpus["gpu-03:0"]], NOW + 20 * H, NOW + 26 * H)  # 18 -> 30 exactly
+    kim.book([gpus["gpu-03:1"]], NOW + 20 * H, NOW + 26 * H)  # quotas are per member
+
+
+def test_extending_counts_the_hours_already_booked(
+    me: BookingService, gpus: dict[str, int]
+) -> None:
+    """The group's own hours count toward the quota when it grows (issue 12: the database's
+    check counted them and the app's did not)."""
+    me.set_rules(BookingRules(weekly_quota_gpu_hours=15.0, approval_models=()))
+    group = me.book([gpus["gpu-01:0"]], NOW + H, NOW + 13 * H)  # 12 h
+    with pytest.raises(RuleRefusedError) as exc:
+        me.extend(group.group_id, NOW + 20 * H)  # 19 h in the week, not 7 h
+    assert (exc.value.rule, exc.value.current) == ("weekly_quota_gpu_hours", "19 h")
+    me.extend(group.group_id, NOW + 16 * H)  # 15 h: the quota
+
+
+def test_approval_flow(me: BookingService, kim: BookingService, gpus: dict[str, int]) -> None:
+    asked = kim.book([gpus["gpu-03:0"]], NOW + H, NOW + 3 * H, "big model")
+    assert asked.status is BookingStatus.PENDING
+    assert [g.group_id for g in me.pending_approvals()] == [asked.group_id]
+    with pytest.raises(BookingConflictError, match="pending approval"):
+        me.book([gpus["gpu-03:0"]], NOW + 2 * H, NOW + 4 * H)  # a request holds the GPU
+    assert me.approve(asked.group_id).status is BookingStatus.BOOKED
+    assert me.pending_approvals() == []
+    with pytest.raises(RefusedError, match="only a pending"):
+        me.approve(asked.group_id)
+    other = kim.book([gpus["gpu-03:1"]], NOW + H, NOW + 3 * H)
+    with pytest.raises(LabgpuError, match="reason"):
+        me.reject(other.group_id, "  ")
+    rejected = me.reject(other.group_id, "the A40s are reserved for the deadline")
+    assert rejected.status is BookingStatus.CANCELLED
+    stored = me.store.list_bookings(group_id=other.group_id)[0]
+    assert stored.status is BookingStatus.CANCELLED
+    me.book([gpus["gpu-03:1"]], NOW + H, NOW + 3 * H)  # the GPU is free again
+
+
+def test_cancel_end_early_extend(
+    me: BookingService, kim: BookingService, gpus: dict[str, int], clock: Clock
+) -> None:
+    g0 = gpus["gpu-01:0"]
+    group = me.book([g0], NOW + H, NOW + 3 * H)
+    assert me.cancel(group.group_id).status is BookingStatus.CANCELLED
+    with pytest.raises(RefusedError, match="cancelled"):
+        me.cancel(group.group_id)
+    group = me.book([g0], NOW + H, NOW + 3 * H)
+    extended = me.extend(group.group_id, NOW + 5 * H)
+    assert extended.window.end == NOW + 5 * H
+    with pytest.raises(RuleRefusedError) as exc:
+        me.extend(group.group_id, NOW + 4 * H)
+    assert exc.value.rule == "extend_later"
+    with pytest.raises(RuleRefusedError) as exc:
+        me.extend(group.group_id, NOW + 80 * H)
+    assert exc.value.rule == "max_hours"
+    kim.book([g0], NOW + 6 * H, NOW + 8 * H)
+    with pytest.raises(BookingConflictError, match="kim"):
+        me.extend(group.group_id, NOW + 7 * H)
+    clock.now = NOW + 2 * H
+    ended = me.end_early(group.group_id)
+    assert ended.status is BookingStatus.RELEASED
+    assert ended.window.end == NOW + 2 * H
+    me.book([g0], NOW + 2 * H, NOW + 4 * H)  # released time is free again
+    actions = [e.action for e in me.store.list_audit()]
+    assert "booking.create" in actions
+    assert "booking.update" in actions
+
+
+def test_rule_change_keeps_bookings(me: BookingService, gpus: dict[str, int]) -> None:
+    me.book([gpus["gpu-01:0"]], NOW + H, NOW + 60 * H)
+    me.set_rules(BookingRules(max_hours=8))
+    assert me.rules().max_hours == 8
+    assert len(me.bookings()) == 1
+    with pytest.raises(LabgpuError, match="max_hours"):
+        me.set_rules(BookingRules(max_hours=0))
+
+
+def test_maintenance_blocks_booking_and_slots(me: BookingService, gpus: dict[str, int]) -> None:
+    server = [gpus[f"gpu-01:{i}"] for i in range(4)]
+    block = me.add_maintenance(server, NOW, NOW + 10 * H, "driver update")
+    assert me.maintenance(NOW, NOW + H)[0].reason == "driver update"
+    with pytest.raises(RefusedError, match=r"GPU gpu-01:0 is in maintenance .*driver update"):
+        me.check([server[0]], NOW + H, NOW + 2 * H)
+    with pytest.raises(RefusedError, match="maintenance"):
+        me.book([server[0]], NOW + H, NOW + 2 * H)
+    slots = me.find_slots("A4000", 4, 2 * H, same_server=True)
+    assert slots[0].servers == ("gpu-02",)
+    assert slots[0].start == NOW
+    assert slots[1].servers == ("gpu-01",)
+    assert slots[1].start == NOW + 10 * H
+    me.remove_maintenance(block.id or 0)
+    me.book([server[0]], NOW + H, NOW + 2 * H)
+
+
+def test_find_slots_and_book_earliest(
+    me: BookingService, kim: BookingService, gpus: dict[str, int]
+) -> None:
+    me.set_rules(BookingRules(max_gpus_at_once=8))
+    every_a4000 = [gpus[f"gpu-0{s}:{i}"] for s in (1, 2) for i in range(4)]
+    kim.book(every_a4000[:4], NOW, NOW + 5 * H)
+    kim.book(every_a4000[4:], NOW, NOW + 3 * H)
+    options = me.find_slots("A4000", 4, 2 * H)
+    assert options[0].start == NOW + 3 * H
+    assert options[0].servers == ("gpu-02",)
+    group = me.book_earliest("A4000", 4, 2 * H, note="sweep")
+    assert group.window.start == NOW + 3 * H
+    assert group.note == "sweep"
+    group = me.book_model("A4000", 2, NOW + 5 * H, NOW + 6 * H)
+    assert group.gpu_labels == ("gpu-01:0", "gpu-01:1")
+
+
+@pytest.mark.parametrize(
+    ("model", "count", "hours", "rule"),
+    [
+        ("H100", 1, 2.0, "model"),
+        ("A4000", 9, 2.0, "max_gpus_at_once"),
+        ("A40", 3, 2.0, "count"),
+        ("A4000", 1, 0.0, "duration"),
+        ("A4000", 1, -1.0, "duration"),
+        ("A4000", 0, 2.0, "count"),
+        ("A4000", 1, 100.0, "max_hours"),
+    ],
+)
+def test_find_slots_bad_input(
+    me: BookingService, model: str, count: int, hours: float, rule: str
+) -> None:
+    with pytest.raises(RuleRefusedError) as exc:
+        me.find_slots(model, count, hours * H)
+    assert exc.value.rule == rule
+
+
+def test_same_server_needs_enough_gpus_on_one(me: BookingService) -> None:
+    me.set_rules(BookingRules(max_gpus_at_once=8))
+    assert me.find_slots("A4000", 6, H)  # 4 + 2 over two servers
+    with pytest.raises(RuleRefusedError, match="on one server"):
+        me.find_slots("A4000", 6, H, same_server=True)
+
+
+def test_reminders(me: BookingService, kim: BookingService, gpus: dict[str, int]) -> None:
+    mine = me.book([gpus["gpu-01:0"]], NOW + 10 * timedelta(minutes=1), NOW + 2 * H)
+    kim.book([gpus["gpu-01:1"]], NOW + 10 * timedelta(minutes=1), NOW + 2 * H)
+    soon = me.upcoming_reminders(NOW, timedelta(minutes=15))
+    assert [(r.group_id, r.kind) for r in soon] == [(mine.group_id, ReminderKind.STARTS)]
+    later = me.upcoming_reminders(NOW + 110 * timedelta(minutes=1), timedelta(minutes=15))
+    assert [r.kind for r in later] == [ReminderKind.ENDS]
+
+
+def book_earlier(
+    service: BookingService, clock: Clock, ids: list[int], start: datetime, end: datetime
+) -> str:
+    """Book as if at ``start`` (the clock goes back), then return to ``NOW``."""
+    clock.now = start
+    try:
+        return service.book(ids, start, end).group_id
+    finally:
+        clock.now = NOW
+
+
+def probe_at(
+    store: Store, server: str, at: datetime, util: float, procs: tuple[GpuProcess, ...] = ()
+) -> None:
+    model, count = (A40, 2) if server == "gpu-03" else (A4000, 4)
+    result = ProbeResult(server, at, tuple(readings(model, count, server, util)), procs)
+    store.store_probe(server, result)
+
+
+def test_unbooked_use_and_idle_booking(
+    me: BookingService, store: Store, gpus: dict[str, int], clock: Clock
+) -> None:
+    group_id = book_earlier(
+        me, clock, [gpus["gpu-01:0"], gpus["gpu-01:1"]], NOW - 2 * H, NOW + 2 * H
+    )
+    kim_proc = GpuProcess("gpu-01-2", 4242, 1000, "python", "kim", 600, "python train.py")
+    mine_proc = GpuProcess("gpu-01-0", 4243, 1000, "python", "tester", 600, "python x.py")
+    for minutes in range(0, 50, 5):
+        at = NOW - 45 * timedelta(minutes=1) + minutes * timedelta(minutes=1)
+        probe_at(store, "gpu-01", at, 1.0, (kim_proc, mine_proc))
+    report = check_reality(me, NOW)
+    assert [(u.gpu_id, u.user) for u in report.unbooked_use] == [(gpus["gpu-01:2"], "kim")]
+    assert report.unbooked_use[0].since == NOW - timedelta(minutes=10)
+    assert [i.group_id for i in report.idle_bookings] == [group_id]
+    assert report.idle_bookings[0].idle_since == NOW - 45 * timedelta(minutes=1)
+    # one busy sample on one GPU of the group: idle only from the sample after it
+    busy = readings(A4000, 4, "gpu-01", 1.0)
+    busy[1] = GpuReading(1, "gpu-01-1", A4000, 16376, 0, 90.0, 30, 50)
+    store.store_probe("gpu-01", ProbeResult("gpu-01", NOW + timedelta(minutes=1), tuple(busy)))
+    assert check_reality(me, NOW + timedelta(minutes=2)).idle_bookings == []
+
+
+def test_idle_needs_fresh_samples(
+    me: BookingService, store: Store, gpus: dict[str, int], clock: Clock
+) -> None:
+    book_earlier(me, clock, [gpus["gpu-01:0"]], NOW - 2 * H, NOW + 2 * H)
+    probe_at(store, "gpu-01", NOW - 2 * H, 0.0)
+    probe_at(store, "gpu-01", NOW - H, 0.0)  # then the server went quiet
+    assert check_reality(me, NOW).idle_bookings == []
+
+
+def test_auto_release_warns_first(
+    me: BookingService, store: Store, gpus: dict[str, int], clock: Clock
+) -> None:
+    rules = BookingRules(auto_release=True, auto_release_minutes=60, release_warning_minutes=15)
+    me.set_rules(rules)
+    group_id = book_earlier(me, clock, [gpus["gpu-01:0"]], NOW - 3 * H, NOW + 2 * H)
+    for minutes in range(0, 181, 5):
+        probe_at(store, "gpu-01", NOW - 3 * H + minutes * timedelta(minutes=1), 0.0)
+    releaser = AutoReleaser(me)
+    # idle for 3 h already when the rule starts: warned now, released 15 min later at the earliest
+    assert releaser.run(NOW) == []
+    assert group_id in releaser.pending_warnings()
+    reminders = release_reminders(me, NOW, timedelta(minutes=30))
+    assert [r.kind for r in reminders] == [ReminderKind.RELEASE]
+    probe_at(store, "gpu-01", NOW + 10 * timedelta(minutes=1), 0.0)
+    assert releaser.run(NOW + 10 * timedelta(minutes=1)) == []
+    probe_at(store, "gpu-01", NOW + 16 * timedelta(minutes=1), 0.0)
+    assert releaser.run(NOW + 16 * timedelta(minutes=1)) == [group_id]
+    clock.now = NOW + 16 * timedelta(minutes=1)
+    released = me.group(group_id)
+    assert released.status is BookingStatus.RELEASED
+    assert released.window.end == NOW + 16 * timedelta(minutes=1)
+    assert "booking.release_warning" in [e.action for e in store.list_audit()]
+
+
+def test_auto_release_off_by_default(
+    me: BookingService, store: Store, gpus: dict[str, int], clock: Clock
+) -> None:
+    book_earlier(me, clock, [gpus["gpu-01:0"]], NOW - 3 * H, NOW + 2 * H)
+    for minutes in range(0, 181, 5):
+        probe_at(store, "gpu-01", NOW - 3 * H + minutes * timedelta(minutes=1), 0.0)
+    assert AutoReleaser(me).run(NOW) == []
+    assert check_reality(me, NOW).idle_bookings  # still shown as idle
+
+
+def test_ics_export_parses_back(
+    me: BookingService, kim: BookingService, gpus: dict[str, int], tmp_path: Path
+) -> None:
+    mine = me.book([gpus["gpu-01:0"], gpus["gpu-01:1"]], NOW + H, NOW + 3 * H, "ablation, run 2")
+    asked = kim.book([gpus["gpu-03:0"]], NOW + H, NOW + 2 * H)
+    gone = kim.book([gpus["gpu-02:0"]], NOW + H, NOW + 2 * H)
+    kim.cancel(gone.group_id)
+    path = tmp_path / "lab.ics"  # an existing folder (a missing one is an error)
+    assert export_ics(me, path, mine=False) == 2
+    cal = Calendar.from_ical(path.read_bytes())
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {f"{mine.group_id}@labgpu", f"{asked.group_id}@labgpu"}
+    event = events[f"{mine.group_id}@labgpu"]
+    assert event.decoded("dtstart") == NOW + H
+    assert event.decoded("dtend") == NOW + 3 * H
+    assert "gpu-01:0, gpu-01:1" in str(event["description"])
+    assert "ablation, run 2" in str(event["description"])
+    assert str(event["status"]) == "CONFIRMED"
+    pending = [e for e in cal.walk("VEVENT") if str(e["status"]) == "TENTATIVE"]
+    assert len(pending) == 1  # kim's A40 request
+    assert export_ics(me, tmp_path / "mine.ics", mine=True) == 1
+
+
+def test_facade_books_with_the_real_clock(db_url: str) -> None:
+    lab = Labgpu(db_url)
+    lab.open()
+    try:
+        gpus = seed_lab(lab.store)
+        start = datetime.now(UTC).replace(microsecond=0) + H
+        lab.check_booking([gpus["gpu-02:0"]], start, start + H)
+        group = lab.book([gpus["gpu-02:0"]], start, start + H, "facade")
+        assert [v.group_id for v in lab.bookings(mine=True)] == [group.group_id]
+        assert lab.can_approve()
+        assert lab.can_manage()
+        lab.extend(group.group_id, start + 2 * H)
+        assert lab.upcoming_reminders(start - timedelta(minutes=5), timedelta(minutes=10))
+        report = lab.reality()
+        assert report.unbooked_use == []
+        lab.cancel(group.group_id)
+        assert lab.bookings()[0].status is BookingStatus.CANCELLED
+        assert len(lab.list_gpus()) == 10
+    finally:
+        lab.close()
+
+
+def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
+    lab = Labgpu(db_url)
+    lab.open()
+    try:
+        gpus = seed_lab(lab.store)
+        lab.set_rules(BookingRules(auto_release=True, auto_release_minutes=30))
+        now = datetime.now(UTC)
+        window = Window(now - 2 * H, now + 2 * H)
+        group_id = "11111111-2222-3333-4444-555555555555"
+        lab.store.create_bookings(
+            group_id, [gpus["gpu-01:0"]], "tester", window, BookingStatus.BOOKED, "", "tester"
+        )
+        for minutes in range(0, 121, 5):
+            probe_at(lab.store, "gpu-01", now - 2 * H + minutes * timedelta(minutes=1), 0.0)
+        lab.start_collector(interval_s=0.05)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if "booking.release_warning" in [e.action for e in lab.store.list_audit()]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the collector loop never ran the idle rule")
+        reminders = lab.upcoming_reminders(datetime.now(UTC), timedelta(minutes=20))
+        assert [(r.group_id, r.kind) for r in reminders] == [(group_id, ReminderKind.RELEASE)]
+    finally:
+        lab.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_growing_span_search_equals_one_search_over_the_horizon(
+    me: BookingService, store: Store, gpus: dict[str, int], seed: int
+) -> None:
+    rng = random.Random(seed)
+    servers = [[gpus[f"gpu-0{s}:{i}"] for i in range(4)] for s in (1, 2)]
+    free_from = {g: NOW for ids in servers for g in ids}
+    for _ in range(60):
+        picked = sorted(rng.sample(rng.choice(servers), rng.choice((1, 2, 4))))
+        start = max(free_from[g] for g in picked) + rng.randint(0, 30) * H
+        end = start + rng.randint(1, 30) * H
+        store.create_bookings(
+            str(uuid.uuid4()), picked, "kim", Window(start, end), BookingStatus.BOOKED, "", "kim"
+        )
+        for g in picked:
+            free_from[g] = end
+    pool = [
+        SlotGpu(g.id or 0, g.server_name, g.model) for g in store.list_gpus() if "A4000" in g.model
+    ]
+    everything = me.busy_map(NOW - 100 * H, NOW + 1000 * H)
+    deadline = NOW + timedelta(days=14) + 10 * H
+    for count, hours, same in ((1, 3, False), (2, 10, True), (4, 10, True), (4, 24, False)):
+        expected = find_earliest_slots(pool, everything, count, hours * H, NOW, deadline, same)
+        assert me.find_slots("A4000", count, hours * H, same_server=same) == expected

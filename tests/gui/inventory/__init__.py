@@ -1,0 +1,1 @@
+"""GUI tests of the Live view and the Servers page."""

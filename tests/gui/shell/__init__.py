@@ -1,0 +1,1 @@
+"""GUI tests of the window shell: start-up, errors, locale, translations."""

@@ -1,0 +1,1 @@
+"""Tests of servers and GPUs: parsing, probing, the collector, host keys, the CLI."""

@@ -1,0 +1,1 @@
+"""Tests of members, passwords and the lab database's setup."""
