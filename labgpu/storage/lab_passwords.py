@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
 from labgpu.core.members.roles import NewPassword
-from labgpu.storage import labdb
+from labgpu.storage import labdb_roles
 
 #: The function's signature, as grants name it.
 RESET_FUNCTION = "labgpu_reset_password(text, text, timestamptz)"
@@ -36,7 +36,7 @@ def _member_role(conn: Connection, name: str) -> str | None:
             "WHERE r.rolname = :n AND NOT r.rolsuper AND g.rolname = ANY(:groups) "
             "ORDER BY g.rolname LIMIT 1"
         ),
-        {"n": name, "groups": list(labdb.GROUPS)},
+        {"n": name, "groups": list(labdb_roles.GROUPS)},
     ).first()
     return None if row is None else str(row[0]).removeprefix("labgpu_")
 
@@ -64,16 +64,16 @@ def reset_password(conn: Connection, name: str) -> NewPassword:
             _("no member named {name}; see `labgpu users list`").format(name=repr(name))
         )
     password = secrets.token_urlsafe(12)
-    verifier = labdb.scram_verifier(conn, name, password)
+    verifier = labdb_roles.scram_verifier(conn, name, password)
     service = role == "collector"
-    days = f"now() + interval '{labdb.PASSWORD_VALID_DAYS} days'"
+    days = f"now() + interval '{labdb_roles.PASSWORD_VALID_DAYS} days'"
     until = "'infinity'::timestamptz" if service else days
     try:
         conn.execute(
             text(f"SELECT labgpu_reset_password(:n, :p, {until})"), {"n": name, "p": verifier}
         )
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == labdb.INSUFFICIENT_PRIVILEGE:
+        if getattr(exc.orig, "sqlstate", None) == labdb_roles.INSUFFICIENT_PRIVILEGE:
             raise RefusedError(_(REFUSED)) from exc
         raise
     # now() is the transaction's time: the same moment the function was given.
