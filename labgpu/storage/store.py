@@ -5,15 +5,14 @@ Every method returns ``labgpu.core`` values, never ORM rows.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import partial
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labgpu.core.booking.bookings import (
@@ -25,13 +24,7 @@ from labgpu.core.booking.bookings import (
     as_utc,
 )
 from labgpu.core.booking.rules import BookingRules, Maintenance
-from labgpu.core.errors import (
-    DatabaseError,
-    LabgpuError,
-    PasswordNeededError,
-    PasswordRefusedError,
-    RefusedError,
-)
+from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.servers import (
     AuditEntry,
@@ -44,9 +37,10 @@ from labgpu.core.inventory.servers import (
     ServerState,
     SshTarget,
 )
-from labgpu.storage import bookings, db, inventory, labdb, labdb_rules, policies, samples, usage
+from labgpu.storage import bookings, db, inventory, labdb, policies, samples, usage
 from labgpu.storage.bookings import BookingRequest, GroupChange
 from labgpu.storage.convert import to_audit, to_gpu, to_server
+from labgpu.storage.db_errors import known_errors
 from labgpu.storage.host_keys import HostKeyStore
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.lab_passwords import LabPasswords
@@ -59,27 +53,6 @@ __all__ = ["GpuSyncReport", "Store"]
 #: PostgreSQL's SQLSTATE for a row refused by an exclusion constraint.
 EXCLUSION_VIOLATION = "23P01"
 GROUP_ID_MAX = 36  # a UUID's text
-#: libpq's and the server's words for a missing and for a refused password (the connection
-#: errors carry no SQLSTATE).
-_NO_PASSWORD = "no password supplied"
-_PASSWORD_FAILED = re.compile(r'password authentication failed for user "[^"]*"')
-
-
-def _sign_in_error(reason: str, url: str) -> DatabaseError | None:
-    """A missing or refused password as its own error (a terminal may ask for one), else None."""
-    if _NO_PASSWORD in reason:
-        return PasswordNeededError(
-            _("the database at {url} asks for a password and none was given").format(url=url)
-        )
-    failed = _PASSWORD_FAILED.search(reason)
-    if failed is not None:
-        return PasswordRefusedError(
-            _(
-                "the database at {url} refused the password ({reason}): it is wrong, or "
-                "a one-time password that has expired"
-            ).format(url=url, reason=failed.group(0))
-        )
-    return None
 
 
 class Store:
@@ -149,33 +122,9 @@ class Store:
         """Close every pooled connection (the store can still be used afterwards)."""
         self._engine.dispose()
 
-    @contextmanager
-    def _known_errors(self) -> Iterator[None]:
-        # Unreachable server, lost connection, locked file: trouble of the environment, shown
-        # as one line. Anything else from SQLAlchemy is a bug and keeps its traceback.
-        try:
-            yield
-        except DBAPIError as exc:
-            # A booking rule the lab database enforces itself (SQLSTATE LGR01).
-            broken = labdb_rules.rule_refusal(exc.orig)
-            if broken is not None:
-                raise broken from exc
-            # Refused by the lab database's grants, policies or triggers (SQLSTATE 42501).
-            refusal = labdb.permission_message(exc.orig)
-            if refusal is not None:
-                raise RefusedError(refusal) from exc
-            if not isinstance(exc, OperationalError):
-                raise
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            signing_in = _sign_in_error(reason, db.display_url(self.url))
-            if signing_in is not None:
-                raise signing_in from exc
-            raise DatabaseError(
-                _(
-                    "the database at {url} failed: {reason}; check that it is "
-                    "reachable and try again"
-                ).format(url=db.display_url(self.url), reason=reason)
-            ) from exc
+    def _known_errors(self) -> AbstractContextManager[None]:
+        """Database errors as known errors, one line each (``db_errors.known_errors``)."""
+        return known_errors(self.url)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
