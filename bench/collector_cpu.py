@@ -83,7 +83,7 @@ def main() -> None:
         lab = Labgpu()
         lab.open()
         for host in fleet.hosts.values():
-            lab.add_server(host.target, host.name)
+            lab.inventory.add_server(host.target, host.name)
         lab.close()
         subprocess.run(
             [sys.executable, "-m", "labgpu", "db", "upgrade"],

@@ -183,7 +183,7 @@ def test_collector_loop_is_not_delayed_by_a_hanging_host(
     lab = Labgpu()
     lab.open()
     lab.store.upsert_server("hanging", ssh_env.hanging.target, "tester")
-    collector = lab.make_collector(interval_s=0.2)
+    collector = lab.inventory.make_collector(interval_s=0.2)
     collector.start()
     try:
         deadline = time.monotonic() + 120

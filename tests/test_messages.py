@@ -1,11 +1,12 @@
-"""Messages built below the GUI (core, storage, remote, services, CLI) come from one catalogue:
-every one has a Korean translation, the shipped .mo is current, and the app's and the CLI's
-language choose what a person reads.
+"""Messages built outside the GUI (core, storage, remote, services, demo, CLI) come from one
+catalogue: every one has a Korean translation, the shipped .mo is current, and the app's and
+the CLI's language choose what a person reads.
 
 To update after changing messages (``_()``, ``N_()``, ``ngettext`` in those packages)::
 
     .venv/bin/pybabel extract --no-location --sort-output --project labgpu \
-        -o /tmp/messages.pot labgpu/core labgpu/storage labgpu/remote labgpu/services labgpu/cli
+        -o /tmp/messages.pot labgpu/core labgpu/storage labgpu/remote labgpu/services \
+        labgpu/demo labgpu/cli
     .venv/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -l ko \
         -i /tmp/messages.pot -o resources/translations/messages_ko.po
     # translate the new (empty) entries in messages_ko.po, then:
@@ -41,7 +42,7 @@ from labgpu.storage import Store
 from labgpu.storage.labdb_rules import RULE_REFUSED, rule_refusal
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "storage", "remote", "services", "cli")
+PACKAGES = ("core", "storage", "remote", "services", "demo", "cli")
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 

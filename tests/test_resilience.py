@@ -32,7 +32,9 @@ def lab(postgres_url: str) -> Iterator[Labgpu]:
         for i in range(2)
     )
     probe = ProbeResult("127.0.0.1", datetime.now(UTC), gpus, ())
-    labgpu.register_server("gpu-r", SshTarget("gpu-r.lab.example.org", 22, "labuser"), probe)
+    labgpu.inventory.register_server(
+        "gpu-r", SshTarget("gpu-r.lab.example.org", 22, "labuser"), probe
+    )
     yield labgpu
     labgpu.close()
 
@@ -43,7 +45,7 @@ def slot(hours: int) -> tuple[datetime, datetime]:
 
 
 def gpu_ids(lab: Labgpu) -> list[int]:
-    return sorted(g.id for g in lab.list_gpus() if g.id is not None)
+    return sorted(g.id for g in lab.inventory.list_gpus() if g.id is not None)
 
 
 def count_bookings(server: PostgresServer, url: str, gpu_id: int) -> int:
@@ -59,12 +61,12 @@ def test_restart_between_two_operations(
 ) -> None:
     gpu = gpu_ids(lab)[0]
     first = slot(2)
-    lab.book([gpu], *first)
+    lab.bookings.book([gpu], *first)
     postgres_server.restart()
     second = slot(4)
-    lab.book([gpu], *second)  # the stale pooled connection is replaced, no error
+    lab.bookings.book([gpu], *second)  # the stale pooled connection is replaced, no error
     assert count_bookings(postgres_server, postgres_url, gpu) == 2
-    assert len(lab.bookings(first[0], second[1])) == 2
+    assert len(lab.bookings.between(first[0], second[1])) == 2
 
 
 def test_restart_during_a_booking(
@@ -80,7 +82,7 @@ def test_restart_during_a_booking(
 
         def book() -> None:
             try:
-                lab.book([gpu], start, end)
+                lab.bookings.book([gpu], start, end)
                 outcome.append(None)
             except BaseException as exc:  # noqa: BLE001 - handed to the test thread
                 outcome.append(exc)
@@ -95,9 +97,9 @@ def test_restart_during_a_booking(
     assert len(outcome) == 1
     assert isinstance(outcome[0], DatabaseError), outcome  # reported: not saved
     assert count_bookings(postgres_server, postgres_url, gpu) == 0
-    lab.book([gpu], start, end)  # doing it again works on a fresh connection
+    lab.bookings.book([gpu], start, end)  # doing it again works on a fresh connection
     with pytest.raises(RefusedError):
-        lab.book([gpu], start, end)  # and a third try is refused: never twice
+        lab.bookings.book([gpu], start, end)  # and a third try is refused: never twice
     assert count_bookings(postgres_server, postgres_url, gpu) == 1
 
 

@@ -38,7 +38,7 @@ from PySide6.QtGui import QFont  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from labgpu.core.booking.rules import BookingView  # noqa: E402
-from labgpu.demo.lab import DemoLabgpu, demo_dir, ensure_demo  # noqa: E402
+from labgpu.demo.lab import demo_dir, ensure_demo  # noqa: E402
 from labgpu.demo.model import (  # noqa: E402
     DEFAULT_SEED,
     DemoLab,
@@ -47,6 +47,7 @@ from labgpu.demo.model import (  # noqa: E402
     servers_of,
 )
 from labgpu.demo.offload_model import plan_offload, status_at  # noqa: E402
+from labgpu.demo.setup import DemoSetup, demo_lab  # noqa: E402
 from labgpu.services import Labgpu  # noqa: E402
 
 A4000 = "NVIDIA RTX A4000"
@@ -69,9 +70,7 @@ def save(widget: QWidget, path: Path) -> None:
     print(f"wrote {path}")
 
 
-def shoot(
-    app: QApplication, lab: DemoLabgpu, lang: str, out: Path, live_only: bool = False
-) -> None:
+def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path, live_only: bool = False) -> None:
     """Save the Live view, Servers, Settings and the Add-server dialog in ``lang``."""
     from labgpu.gui.shell import settings as prefs
     from labgpu.gui.shell.main_window import LIVE, SERVERS, SETTINGS, MainWindow
@@ -103,8 +102,10 @@ def shoot(
     dialog.user.setText("labgpu")
     dialog.identity.setText("/home/kim/.ssh/id_ed25519")
     dialog.name.setText("a40-02")
-    assert lab.lab is not None
-    found = probe_at(lab.lab, "a40-01", servers_of(lab.lab)["a40-01"], datetime.now(UTC))
+    assert lab.setup.lab is not None
+    found = probe_at(
+        lab.setup.lab, "a40-01", servers_of(lab.setup.lab)["a40-01"], datetime.now(UTC)
+    )
     dialog.show_discovered(replace(found, host="a40-02.lab.example"))
     settle(app)
     save(dialog, out / f"add_server{suffix}.png")
@@ -121,7 +122,7 @@ def close_window(app: QApplication, window: QWidget, translators: list[QTranslat
         app.removeTranslator(translator)
 
 
-def cancel_one_booking(lab: DemoLabgpu, shown: list[BookingView]) -> None:
+def cancel_one_booking(lab: Labgpu, shown: list[BookingView]) -> None:
     """Cancel the first booking of the shown week that has not started (by its holder), so that
     the calendar shows a ghost: the demo's history cancels none. Once: kept for later shots."""
     from labgpu.core.booking.bookings import BookingStatus
@@ -138,13 +139,13 @@ def cancel_one_booking(lab: DemoLabgpu, shown: list[BookingView]) -> None:
     me = lab.user
     lab.act_as(coming[0].user)
     try:
-        lab.cancel(coming[0].group_id)
+        lab.bookings.cancel(coming[0].group_id)
     finally:
         lab.act_as(me)
 
 
 def shoot_bookings(
-    app: QApplication, lab: DemoLabgpu, lang: str, out: Path, calendar_only: bool = False
+    app: QApplication, lab: Labgpu, lang: str, out: Path, calendar_only: bool = False
 ) -> None:
     """Save the Calendar (week, whole lab, one booking cancelled), Find a slot, My bookings,
     Approvals and Rules."""
@@ -244,7 +245,7 @@ def shoot_preparing(app: QApplication, lang: str, out: Path) -> None:
     font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
     app.setFont(font)
     suffix = "" if lang == "en" else f"_{lang}"
-    lab = DemoLabgpu(rebuild=True)  # generated again, as on a first start
+    lab = demo_lab(rebuild=True)  # generated again, as on a first start
     window = MainWindow(lab, prefs.open_settings(), demo=True)
     window.resize(1100, 600)
     window.show_opening()
@@ -359,24 +360,24 @@ def varied_offload_moment(now: datetime) -> datetime:
     return best
 
 
-def prepare_demo() -> DemoLabgpu:
+def prepare_demo() -> Labgpu:
     """The demo lab, built at ``varied_offload_moment`` and opened (reused: it is current)."""
     now = datetime.now(UTC)
     ensure_demo(demo_dir(), now=varied_offload_moment(now))
-    lab = DemoLabgpu()
+    lab = demo_lab()
     lab.open()
     return lab
 
 
-def most_varied_offloader(lab: DemoLabgpu) -> str:
+def most_varied_offloader(lab: Labgpu) -> str:
     """The demo's student, or a member whose offloaded jobs are in more states now."""
-    assert lab.lab is not None
-    states = offload_states(lab.lab, datetime.now(UTC))
+    assert lab.setup.lab is not None
+    states = offload_states(lab.setup.lab, datetime.now(UTC))
     best = max(states, key=lambda m: len(states[m]), default=lab.user)
     return lab.user if len(states.get(lab.user, ())) >= len(states.get(best, ())) else best
 
 
-def shoot_offload(app: QApplication, lab: DemoLabgpu, lang: str, out: Path) -> None:
+def shoot_offload(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     """The Offload page (the demo's jobs on its simulated Neuron), the Submit job, Clusters
     and OTP dialogs in ``lang`` (no SSH)."""
     from labgpu.core.offload import jobscript
@@ -470,7 +471,7 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
     font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
     app.setFont(font)
     suffix = "" if lang == "en" else f"_{lang}"
-    window = MainWindow(lab, prefs.open_settings(), demo=isinstance(lab, DemoLabgpu))
+    window = MainWindow(lab, prefs.open_settings(), demo=isinstance(lab.setup, DemoSetup))
     window.resize(1500, 960)
     window.show()
     window.start()

@@ -238,9 +238,11 @@ def run_book(args: argparse.Namespace) -> int:
     def work(lab: Labgpu) -> int:
         if args.gpu:
             end = args.until or start + timedelta(hours=args.hours)
-            group = lab.book(gpu_ids_by_name(args.gpu, lab.list_gpus()), start, end, args.note)
+            group = lab.bookings.book(
+                gpu_ids_by_name(args.gpu, lab.inventory.list_gpus()), start, end, args.note
+            )
         elif args.earliest:
-            group = lab.book_earliest(
+            group = lab.bookings.book_earliest(
                 args.model,
                 args.count,
                 timedelta(hours=args.hours),
@@ -249,11 +251,11 @@ def run_book(args: argparse.Namespace) -> int:
             )
         else:
             end = args.until or start + timedelta(hours=args.hours)
-            group = lab.book_model(
+            group = lab.bookings.book_model(
                 args.model, args.count, start, end, same_server=args.same_server, note=args.note
             )
         if args.json:
-            output.print_json(group_json(group, lab.booking_service.gpus()))
+            output.print_json(group_json(group, lab.bookings.gpus()))
         else:
             print(
                 _group_line(
@@ -288,7 +290,7 @@ def run_slots(args: argparse.Namespace) -> int:
         )
 
     def work(lab: Labgpu) -> int:
-        options = lab.find_slots(
+        options = lab.bookings.find_slots(
             args.model,
             args.count,
             timedelta(hours=args.hours),
@@ -296,7 +298,7 @@ def run_slots(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             same_server=args.same_server,
         )
-        gpus = lab.booking_service.gpus()
+        gpus = lab.bookings.gpus()
         if args.json:
             output.print_json([slot_json(o, gpus) for o in options])
         if not options:
@@ -383,17 +385,17 @@ def run_bookings(args: argparse.Namespace) -> int:
     def work(lab: Labgpu) -> int:
         if args.ics is not None:
             lead = timedelta(minutes=args.remind)  # 0: no alarm
-            count = lab.export_ics(args.ics, args.mine, args.start, args.end, lead)
+            count = lab.bookings.export_ics(args.ics, args.mine, args.start, args.end, lead)
             if args.json:
                 output.print_json({"ics": str(args.ics), "bookings": count})
             else:
                 print(_("wrote {count} booking(s) to {path}").format(count=count, path=args.ics))
             return 0
-        groups = groups_of(lab.bookings(start, args.end, mine=args.mine))
+        groups = groups_of(lab.bookings.between(start, args.end, mine=args.mine))
         if not args.all:
             groups = [g for g in groups if g.status is not BookingStatus.CANCELLED]
         if args.json:
-            gpus = lab.booking_service.gpus()
+            gpus = lab.bookings.gpus()
             output.print_json([group_json(g, gpus) for g in groups])
             return 0
         rows = [
@@ -444,16 +446,16 @@ def add_changes(sub: Sub) -> None:
     rej.set_defaults(handler=run_reject)
 
 
-def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], None]) -> int:
+def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], object]) -> int:
     def work(lab: Labgpu) -> int:
-        group_id = lab.booking_service.group(args.booking_id).group_id
+        group_id = lab.bookings.group(args.booking_id).group_id
         declined = _ask_if_not_mine(lab, args, group_id, verb)
         if declined is not None:
             return declined
         act(lab, group_id)
-        group = lab.booking_service.group(group_id)
+        group = lab.bookings.group(group_id)
         if getattr(args, "json", False):
-            output.print_json(group_json(group, lab.booking_service.gpus()))
+            output.print_json(group_json(group, lab.bookings.gpus()))
         else:
             print(_group_line(verb, group))
         return 0
@@ -463,27 +465,27 @@ def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], No
 
 def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a booking group."""
-    return _change(args, "cancelled", lambda lab, gid: lab.cancel(gid))
+    return _change(args, "cancelled", lambda lab, gid: lab.bookings.cancel(gid))
 
 
 def run_end(args: argparse.Namespace) -> int:
     """End a booking group now."""
-    return _change(args, "ended", lambda lab, gid: lab.end_early(gid))
+    return _change(args, "ended", lambda lab, gid: lab.bookings.end_early(gid))
 
 
 def run_approve(args: argparse.Namespace) -> int:
     """Approve a pending request."""
-    return _change(args, "approved", lambda lab, gid: lab.approve(gid))
+    return _change(args, "approved", lambda lab, gid: lab.bookings.approve(gid))
 
 
 def run_reject(args: argparse.Namespace) -> int:
     """Reject a pending request."""
-    return _change(args, "rejected", lambda lab, gid: lab.reject(gid, args.reason))
+    return _change(args, "rejected", lambda lab, gid: lab.bookings.reject(gid, args.reason))
 
 
 def run_extend(args: argparse.Namespace) -> int:
     """Extend a booking group."""
-    return _change(args, "extended", lambda lab, gid: lab.extend(gid, args.until))
+    return _change(args, "extended", lambda lab, gid: lab.bookings.extend(gid, args.until))
 
 
 YES_HELP = "change another member's booking without asking (needed off a terminal)"
@@ -498,7 +500,7 @@ def _ask_if_not_mine(lab: Labgpu, args: argparse.Namespace, group_id: str, verb:
     what = ASKS_FIRST.get(verb)
     if what is None or getattr(args, "yes", False):
         return None
-    service = lab.booking_service
+    service = lab.bookings
     group = service.group(group_id)
     role = service.role()
     if group.user == lab.user or not (role == "manager" or (role == "pi" and what != "extend")):
@@ -597,10 +599,10 @@ def run_rules(args: argparse.Namespace) -> int:
     """Show the rules, or change some (audited) and show the result."""
 
     def work(lab: Labgpu) -> int:
-        rules = lab.rules()
+        rules = lab.rules.current()
         if args.changes:
             rules = apply_changes(rules, args.changes)
-            lab.set_rules(rules)
+            lab.rules.save(rules)
         if args.json:
             output.print_json(rules_json(rules))
             return 0

@@ -16,6 +16,7 @@ from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory.servers import ServerState, SshTarget
+from labgpu.launch import open_lab
 from labgpu.services import Labgpu
 from labgpu.services.inventory.collector import service_log, sweep_log
 
@@ -25,11 +26,9 @@ Sub = Any  # argparse's _SubParsersAction is private
 def lab_for(args: argparse.Namespace) -> Labgpu:
     """The lab a command works on: the demo lab with ``--demo``, else the one at ``--db``."""
     if getattr(args, "demo", False):
-        from labgpu.demo.lab import DemoLabgpu
-
-        return DemoLabgpu(rebuild=bool(getattr(args, "reset_demo", False)))
+        return open_lab(None, demo=True, rebuild_demo=bool(getattr(args, "reset_demo", False)))
     # A lab database: signed in first (a terminal is asked for a missing password).
-    return signed_in(Labgpu(args.db), bool(getattr(args, "remember_password", False)))
+    return signed_in(open_lab(args.db), bool(getattr(args, "remember_password", False)))
 
 
 def with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
@@ -182,7 +181,7 @@ def run_servers_add(args: argparse.Namespace) -> int:
     lab = _open(args)
     try:
         try:
-            result, report = lab.add_server(target, args.name, args.trust_host_key)
+            result, report = lab.inventory.add_server(target, args.name, args.trust_host_key)
         except HostKeyUnknownError as exc:
             # Not pinned, and this member may not pin it: asking would not help.
             answered = args.trust_host_key or isinstance(exc, HostKeyNotPinnedError)
@@ -193,7 +192,7 @@ def run_servers_add(args: argparse.Namespace) -> int:
                 ).format(host=exc.host, key_type=exc.key_type, fingerprint=exc.fingerprint)
             ):
                 raise
-            result, report = lab.add_server(target, args.name, exc.fingerprint)
+            result, report = lab.inventory.add_server(target, args.name, exc.fingerprint)
         if args.json:
             out = output.server_json(report.server)
             out.update(
@@ -234,7 +233,7 @@ def _add_unprobed(args: argparse.Namespace, target: SshTarget) -> int:
         return 2
     lab = _open(args)
     try:
-        server = lab.add_server_unprobed(target, args.name)
+        server = lab.inventory.add_server_unprobed(target, args.name)
     finally:
         lab.close()
     if args.json:
@@ -255,7 +254,7 @@ def run_servers_list(args: argparse.Namespace) -> int:
     """Registered servers with their state."""
     lab = _open(args)
     try:
-        servers = lab.list_servers()
+        servers = lab.inventory.list_servers()
     finally:
         lab.close()
     if args.json:
@@ -298,7 +297,7 @@ def run_servers_remove(args: argparse.Namespace) -> int:
         return 1
     lab = _open(args)
     try:
-        lab.remove_server(args.name)
+        lab.inventory.remove_server(args.name)
     finally:
         lab.close()
     if args.json:
@@ -312,8 +311,8 @@ def run_servers_forget_key(args: argparse.Namespace) -> int:
     """Forget the known host key of a registered server (after a reinstall)."""
     lab = _open(args)
     try:
-        removed = lab.forget_host_key(args.name)
-        pinned = lab.pins_host_keys()
+        removed = lab.inventory.forget_host_key(args.name)
+        pinned = lab.inventory.pins_host_keys()
     finally:
         lab.close()
     if args.json:
@@ -346,9 +345,9 @@ def run_status(args: argparse.Namespace) -> int:
     """Every GPU with its latest values and the servers' states."""
     lab = _open(args)
     try:
-        gpus = lab.status(probe_first=args.probe)
-        servers = lab.list_servers()
-        holders = lab.holders_now()
+        gpus = lab.inventory.status(probe_first=args.probe)
+        servers = lab.inventory.list_servers()
+        holders = lab.bookings.holders_now()
         unbooked = {} if args.json else unbooked_users(lab)
     finally:
         lab.close()
@@ -369,9 +368,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 def unbooked_users(lab: Labgpu) -> dict[str, str]:
     """GPU uuid → the members running on it without a booking now (as the Live view flags)."""
-    uuids = {g.id: g.uuid for g in lab.list_gpus()}
+    uuids = {g.id: g.uuid for g in lab.inventory.list_gpus()}
     found: dict[str, list[str]] = {}
-    for use in lab.reality().unbooked_use:
+    for use in lab.bookings.reality().unbooked_use:
         if use.gpu_id in uuids:
             found.setdefault(uuids[use.gpu_id], []).append(use.user)
     return {uuid: ", ".join(users) for uuid, users in found.items()}
@@ -404,7 +403,7 @@ def run_collect(args: argparse.Namespace) -> int:
     lab = _open(args)
     try:
         if args.once:
-            outcomes = lab.sweep()
+            outcomes = lab.inventory.sweep()
             if args.json:
                 output.print_json(
                     [
@@ -420,7 +419,7 @@ def run_collect(args: argparse.Namespace) -> int:
                     line += _(" ({count} GPUs)").format(count=o.samples) if ok else f" {o.reason}"
                     print(line)
             return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
-        collector = lab.make_collector(args.interval)
+        collector = lab.inventory.make_collector(args.interval)
         signal.signal(signal.SIGTERM, lambda *_signal: collector.request_stop())
         try:
             collector.run_forever()

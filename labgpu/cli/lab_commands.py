@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from labgpu.cli import commands, output, passwd_commands
-from labgpu.cli.signin import signed_in
 from labgpu.core.i18n import _
 from labgpu.services import Labgpu
 from labgpu.services.members.labdb import MEMBER_ROLES, ROLES
@@ -51,9 +50,9 @@ def register(sub: Sub) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     """Set the lab database up (idempotent)."""
-    lab = signed_in(Labgpu(args.db), bool(getattr(args, "remember_password", False)))
+    lab = commands.lab_for(args)
     try:
-        lab.init_lab()
+        lab.members.init_lab()
         print(
             _(
                 "lab database ready: roles labgpu_student, labgpu_pi, labgpu_manager, "
@@ -69,7 +68,7 @@ def run_add(args: argparse.Namespace) -> int:
     """Create a member and print the one-time password once."""
 
     def work(lab: Labgpu) -> int:
-        password = lab.add_member(args.name, args.role)
+        password = lab.members.add(args.name, args.role)
         if args.json:
             output.print_json({"name": args.name, "role": args.role, "password": password})
             return 0
@@ -93,7 +92,7 @@ def run_list(args: argparse.Namespace) -> int:
     """List the members."""
 
     def work(lab: Labgpu) -> int:
-        members = lab.list_members()
+        members = lab.members.everyone()
         if args.json:
             output.print_json(
                 [
@@ -119,7 +118,7 @@ def run_set_role(args: argparse.Namespace) -> int:
     """Change a member's role."""
 
     def work(lab: Labgpu) -> int:
-        lab.set_member_role(args.name, args.role)
+        lab.members.set_role(args.name, args.role)
         if args.json:
             output.print_json({"name": args.name, "role": args.role})
         else:
@@ -133,7 +132,7 @@ def run_remove(args: argparse.Namespace) -> int:
     """Drop a member's login."""
 
     def work(lab: Labgpu) -> int:
-        lab.remove_member(args.name)
+        lab.members.remove(args.name)
         if args.json:
             output.print_json({"removed": args.name})
         else:

@@ -68,7 +68,9 @@ def signed_in(lab: Labgpu, remember: bool = False) -> Labgpu:
         raise
     if remember:
         _remember(lab)
-    if lab.must_change_password():  # the app asks at sign-in; the CLI says so on every command
+    if (
+        lab.members.must_change_password()
+    ):  # the app asks at sign-in; the CLI says so on every command
         print(
             _(
                 "labgpu: {user} signed in with a one-time password, which expires a week "

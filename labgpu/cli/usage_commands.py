@@ -331,7 +331,7 @@ def _retention(lab: Labgpu, args: argparse.Namespace, changes: dict[str, float])
     value = lab.usage.retention()
     if changes:
         value = changed_retention(value, changes)
-        if not lab.can_manage():
+        if not lab.members.can_manage():
             raise RefusedError(
                 _("only a lab manager may change how long usage history is kept; ask one")
             )

@@ -1,6 +1,6 @@
 """The demo's live data: a background thread storing what the model says every few seconds.
 
-A separate source from the SSH collector, used only by the demo lab (``DemoLabgpu``). On start
+A separate source from the SSH collector, used only by the demo lab (``DemoInventory``). On start
 it fills what is missing from the last ``HISTORY_WINDOW`` (the gap since the demo was last
 open, and the older part a new demo database leaves out), so graphs of the recent past have
 no hole.

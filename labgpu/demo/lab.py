@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,14 +20,10 @@ from typing import TYPE_CHECKING
 
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.core.booking.rules import BookingRules
-from labgpu.core.errors import LabgpuError, RefusedError
-from labgpu.core.i18n import N_, _
 from labgpu.core.inventory.servers import (
     Gpu,
     GpuReading,
     LabUser,
-    ProbeResult,
-    ServerState,
     SshTarget,
 )
 from labgpu.core.usage.figures import UnmetRequest as Unmet
@@ -37,12 +31,10 @@ from labgpu.core.usage.figures import UsageBucket, UserSeconds
 from labgpu.demo.feed import (
     BUILD_HISTORY,
     HISTORY_WINDOW,
-    SimulatedFeed,
     write_history,
 )
 from labgpu.demo.model import (
     DEFAULT_SEED,
-    DEMO_USER,
     GENERATOR_VERSION,
     SAMPLES_PER_HOUR,
     DemoLab,
@@ -50,20 +42,14 @@ from labgpu.demo.model import (
     booked_jobs,
     generate_lab,
     hour_usage,
-    reference_members,
     servers_of,
 )
-from labgpu.demo.offload import DemoOffloadService, write_offloaded_jobs
-from labgpu.services.app import Labgpu
+from labgpu.demo.offload import write_offloaded_jobs
+from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.service import BookingService
-from labgpu.services.inventory.collector import SweepOutcome
-from labgpu.services.members.identity import current_user
 from labgpu.services.platform import paths
 
 if TYPE_CHECKING:
-    from labgpu.services.inventory.collector import Collector
-    from labgpu.services.offload.service import OffloadService
-    from labgpu.services.usage.service import UsageService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
@@ -249,10 +235,11 @@ def build_database(
             store.add_user(LabUser(member.name, member.display_name, member.role), manager)
         gpu_ids = _register_servers(store, lab, manager)
         admin = BookingService(store, manager, clock=_fixed(lab.now - timedelta(days=91)))
-        admin.set_rules(DEMO_RULES)
+        rules = RulesService(admin)
+        rules.save(DEMO_RULES)
         for block in lab.maintenance:
             ids = [gpu_ids[g] for g in block.gpus]
-            admin.add_maintenance(ids, block.start, block.end, block.reason)
+            rules.add_maintenance(ids, block.start, block.end, block.reason)
         step("bookings")
         write_bookings(store, lab, gpu_ids)
         step("offloaded")
@@ -382,198 +369,3 @@ def write_unmet(store: Store, lab: DemoLab) -> int:
             )
         )
     return len(lab.unmet)
-
-
-# -- the lab object -------------------------------------------------------------------------
-
-
-def demo_user() -> str:
-    """``LABGPU_USER`` if it names a member of the demo lab, else the demo's student (a
-    student's *My bookings* is the fullest).
-
-    The demo acts as the lab database would for that member's role: a student books and
-    changes their own bookings only; a PI also decides on requests; the manager does all.
-    """
-    wanted = current_user()
-    return wanted if any(m.name == wanted for m in reference_members()) else DEMO_USER
-
-
-class DemoLabgpu(Labgpu):
-    """A ``Labgpu`` over the demo database whose live data comes from the simulated feed.
-
-    It never starts the SSH collector and never connects to a server or cluster:
-    ``start_collector`` starts the feed, ``make_collector`` and ``discover`` refuse, and
-    ``offload`` follows the simulated cluster's jobs from the plan (and refuses the rest).
-    """
-
-    def __init__(
-        self, folder: Path | None = None, seed: int = DEFAULT_SEED, rebuild: bool = False
-    ) -> None:
-        """``rebuild``: throw an existing demo database away when ``open`` is called."""
-        self.folder = folder or demo_dir()
-        self._rebuild = rebuild
-        info = DemoInfo.read(self.folder / INFO_NAME)
-        super().__init__(sqlite_url(self.folder / (info.database if info else DB_NAME)))
-        self.seed = seed
-        self.lab: DemoLab | None = None
-        self.built = False
-        self.build_s = 0.0
-        self._feed: SimulatedFeed | None = None
-        self._caught_up = False
-        self._catch_up_lock = threading.Lock()
-        self.user = demo_user()
-
-    @property
-    def title(self) -> str:
-        """The demo's name in reports and titles."""
-        return _("Demo lab")
-
-    def will_prepare(self) -> bool:
-        """True if ``open`` will build the demo database (first start, a demo too old or made by
-        another generator, or ``rebuild``): seconds, not a blink. Reads one small file; the
-        build tells ``progress`` each of ``BUILD_STEPS``."""
-        return self._rebuild or reusable(self.folder, self.seed, datetime.now(UTC)) is None
-
-    def open(self) -> None:
-        """Build the demo database if needed, then open it (slow the first time: seconds)."""
-        self._prepare(rebuild=self._rebuild)
-        self._rebuild = False
-        super().open()
-
-    def _prepare(self, rebuild: bool) -> None:
-        started = time.perf_counter()
-        build = ensure_demo(self.folder, seed=self.seed, rebuild=rebuild, progress=self.progress)
-        with self._lock:
-            self.lab, self.built = build.lab, build.built
-            self.build_s = time.perf_counter() - started
-            if build.url != self.db_url:  # tasks still using the old store finish on it
-                old, self._store = self._store, None
-                self.db_url = build.url
-                if old is not None:
-                    old.close()
-            self._bookings = None
-            self._usage = None
-            self._caught_up = False
-            self._releaser = None
-            self._offload = None  # it holds the previous store and plan
-        log.info("demo lab %s in %.1f s", "built" if build.built else "reused", self.build_s)
-
-    def reset(self) -> None:
-        """Throw the demo's changes away: rebuild its database from the model and go on."""
-        running = self._feed is not None
-        self.stop_collector()
-        self._prepare(rebuild=True)
-        self.store.upgrade()
-        if running:
-            self.start_collector()
-
-    def act_as(self, member: str) -> None:
-        """Show the demo as another of its members (the screenshots pick one whose offloaded
-        jobs are in the most states)."""
-        if not any(m.name == member for m in reference_members()):
-            raise LabgpuError(f"{member!r} is not a member of the demo lab")
-        with self._lock:
-            self.user = member
-            self._bookings = None
-            self._offload = None
-
-    def role(self) -> str:
-        """The demo member's role in the generated lab (shown next to the name), enforced as
-        the lab database enforces it (``can_approve``, ``can_manage``, the booking service)."""
-        return next((m.role for m in reference_members() if m.name == self.user), "student")
-
-    @property
-    def booking_service(self) -> BookingService:
-        """The booking use cases as this demo member, with their role's rights."""
-        with self._lock:
-            if self._bookings is None:
-                self._bookings = BookingService(self.store, self.user, role=self.role)
-            return self._bookings
-
-    def remove_server(self, name: str) -> None:
-        """Forget a simulated server: the manager only, as in the lab database."""
-        self._require_manager(N_("change servers"))
-        super().remove_server(name)
-
-    def forget_host_key(self, name: str) -> int:
-        """Forget a simulated server's host key: the manager only, as in the lab database."""
-        self._require_manager(N_("change servers"))
-        return super().forget_host_key(name)
-
-    def _require_manager(self, what: str) -> None:
-        """Refuse unless the demo's member is the manager; ``what``: marked with ``N_``."""
-        if self.role() != "manager":
-            raise RefusedError(
-                _("permission denied: only a lab manager can {what}").format(what=_(what))
-            )
-
-    # -- live data: the simulated feed, never SSH -------------------------------------------
-
-    def start_collector(self, interval_s: float = 5.0) -> None:
-        """Start the simulated feed (it first fills the time since the demo was last open)."""
-        with self._lock:
-            if self._feed is not None:
-                return
-            if self.lab is None:
-                raise LabgpuError("open the demo lab before starting its feed")
-            self._feed = SimulatedFeed(
-                self.store, self.lab, interval_s, housekeeping=self._housekeeping
-            )
-        self._feed.start()
-
-    def stop_collector(self) -> None:
-        """Stop the simulated feed if it runs."""
-        with self._lock:
-            feed, self._feed = self._feed, None
-        if feed is not None:
-            feed.stop()
-
-    @property
-    def usage(self) -> UsageService:
-        """Usage history; without the feed running (the CLI), the recent past is first filled
-        and rolled up once, so reports reach up to now."""
-        service = super().usage
-        with self._catch_up_lock:  # a second reader waits for the first one's catch-up
-            if self._feed is None and not self._caught_up and self.lab is not None:
-                SimulatedFeed(self.store, self.lab).backfill()
-                service.rollup()
-                self._caught_up = True
-        return service
-
-    @property
-    def feed(self) -> SimulatedFeed | None:
-        """The running simulated feed, if any."""
-        return self._feed
-
-    def sweep(self) -> list[SweepOutcome]:
-        """One reading of every simulated server now (``labgpu --demo status --probe``)."""
-        if self.lab is None:
-            raise LabgpuError("open the demo lab before reading its servers")
-        feed = self._feed or SimulatedFeed(self.store, self.lab)
-        feed.backfill()
-        feed.tick()
-        return [SweepOutcome(name, ServerState.ONLINE, "", 4) for name in servers_of(self.lab)]
-
-    @property
-    def offload(self) -> OffloadService:
-        """The demo's offloaded jobs, followed from the seeded plan; no cluster is asked."""
-        with self._lock:
-            if self._offload is None:
-                if self.lab is None:
-                    raise LabgpuError("open the demo lab before reading its offloaded jobs")
-                self._offload = DemoOffloadService(self.store, self.pool, self.user, self.lab)
-            return self._offload
-
-    def make_collector(self, interval_s: float = 5.0) -> Collector:
-        """Refused: the demo lab has no servers to probe."""
-        raise LabgpuError(_NO_SERVERS)
-
-    def discover(self, target: SshTarget, trust_fingerprint: str | None = None) -> ProbeResult:
-        """Refused: the demo never connects to a server."""
-        raise LabgpuError(_NO_SERVERS)
-
-
-_NO_SERVERS = (
-    "the demo lab's servers are simulated and cannot be probed or added to; start labgpu "
-    "without --demo to work with your own lab"
-)

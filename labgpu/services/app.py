@@ -1,7 +1,15 @@
-"""The facade the desktop app and the CLI use: one ``Labgpu`` per process.
+"""The lab as one object, the composition root the desktop app and the CLI use (one per
+process; ``labgpu.launch.open_lab`` opens it).
 
-Every method may block on SQL or SSH; the GUI calls them from worker threads only. The object
-is thread-safe: the store opens one short session per call and the SSH pool keeps one
+A ``Labgpu`` holds the lab's parts, each named by its noun: ``inventory`` (servers, GPUs,
+probes, the collector), ``bookings``, ``rules``, ``members``, ``offload`` and ``usage``. Its
+``Setup`` makes them, on first use (no SQLAlchemy or paramiko at import), and ``_drop_parts``
+drops them all whenever what they were made for changes: another login signs in, a new
+password, ``close``, the demo generated again. The demo (``labgpu.demo``) is a ``Setup`` of its
+own; nothing here asks whether the lab is the demo.
+
+Every part's method may block on SQL or SSH; the GUI calls them from worker threads only. The
+parts are thread-safe: the store opens one short session per call and the SSH pool keeps one
 transport per host behind a per-host lock.
 """
 
@@ -9,92 +17,189 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from labgpu.core.booking.bookings import LIVE_STATUSES
-from labgpu.core.booking.rules import (
-    BookingGroupView,
-    BookingRules,
-    BookingView,
-    Maintenance,
-    RealityReport,
-    Reminder,
-)
-from labgpu.core.booking.slots import SlotOption
-from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
+from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import N_, _
-from labgpu.core.inventory.servers import Gpu, GpuStatus, ProbeResult, Server, SshTarget
-from labgpu.core.members.roles import Member
-from labgpu.services.booking.service import BookingService
-from labgpu.services.inventory.collector import Collector, SweepOutcome
 from labgpu.services.members.identity import current_user
 from labgpu.services.platform import paths
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
+    from labgpu.services.booking.policy import RulesService
     from labgpu.services.booking.reality import AutoReleaser
+    from labgpu.services.booking.service import BookingService
     from labgpu.services.inventory.host_keys import LabHostKeys
+    from labgpu.services.inventory.servers import InventoryService
+    from labgpu.services.members.service import MembersService
     from labgpu.services.offload.service import OffloadService
     from labgpu.services.usage.service import UsageService
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
 
-PROBE_TIMEOUT_S = 20.0
+P = TypeVar("P")
+
+#: Told which step a long ``open`` has begun (the demo's build: each of its steps), with its
+#: number and how many there are, on ``open``'s thread.
+Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterReport:
-    """What registering a server did."""
+class Setup:
+    """How a lab's parts are made: this one's are the real lab's (a database at a URL, servers
+    and clusters over SSH). ``labgpu.demo`` brings its own (a generated database, a simulated
+    feed and cluster), through the same methods."""
 
-    server: Server
-    gpus: int
-    added: tuple[str, ...]
-    updated: tuple[str, ...]
-    retired: tuple[str, ...]
+    #: What the lab is called where its database's name would say nothing (None: the
+    #: database names it).
+    title: str | None = None
+    #: True when the lab's servers are simulated: nothing to connect to or add.
+    simulated = False
 
-
-class Labgpu:
-    """One lab, opened from one database URL, seen by one user."""
-
-    def __init__(self, db_url: str | None = None) -> None:
-        url = paths.resolve_database_url(db_url)
-        if not url.startswith("sqlite"):  # a lab database: the member's remembered password
+    def database_url(self, given: str | None) -> str:
+        """The database to open: ``given``, else the configured one; a lab database with the
+        member's remembered password."""
+        url = paths.resolve_database_url(given)
+        if not url.startswith("sqlite"):
             from labgpu.services.members.credentials import with_remembered_password
 
             url = with_remembered_password(url)
-        self.db_url = url
-        self.user = current_user()
+        return url
+
+    def user(self) -> str:
+        """Who uses labgpu before the database says (a lab database: its login)."""
+        return current_user()
+
+    def will_prepare(self) -> bool:
+        """True if ``prepare`` will take seconds, not a blink (the window then says so)."""
+        return False
+
+    def prepare(self, progress: Progress | None, rebuild: bool) -> str | None:
+        """Make the database ready before its schema is checked; returns its URL if it was
+        (re)built, else None. ``rebuild``: generate it again (only a generated lab can)."""
+        if rebuild:
+            raise LabgpuError(_("only the demo lab can be generated again"))
+        return None
+
+    def role(self, lab: Labgpu) -> Callable[[], str] | None:
+        """The signed-in member's role, if not the database's to say (None: it is)."""
+        return None
+
+    def check_member(self, name: str) -> None:
+        """Refuse to act as ``name``: in a real lab the database says who is signed in."""
+        raise LabgpuError(_("only the demo lab can be shown as another member"))
+
+    def inventory(self, lab: Labgpu) -> InventoryService:
+        """Servers and GPUs over SSH."""
+        from labgpu.services.inventory.servers import InventoryService
+
+        return InventoryService(
+            lab.store, lambda: lab.pool, lab.user, lab.host_key_pins(), lab.housekeeping
+        )
+
+    def offload(self, lab: Labgpu) -> OffloadService:
+        """Clusters and offloaded jobs over this lab's SSH pool (one login per cluster)."""
+        from labgpu.services.offload.service import OffloadService
+
+        return OffloadService(lab.store, lab.pool, lab.user)
+
+    def usage(self, lab: Labgpu) -> UsageService:
+        """Usage history: rollups, retention, and the PI's graphs and reports."""
+        from labgpu.services.usage.service import UsageService
+
+        return UsageService(lab.store)
+
+
+class Labgpu:
+    """One lab, opened from one database URL, seen by one member."""
+
+    def __init__(self, db_url: str | None = None, *, setup: Setup | None = None) -> None:
+        self.setup = setup or Setup()
+        self.db_url = self.setup.database_url(db_url)
+        self.user = self.setup.user()
         self._store: Store | None = None
         self._pool: SshPool | None = None
-        self._pins: LabHostKeys | None = None
-        self._collector: Collector | None = None
+        self._parts: dict[str, Any] = {}
         self._lock = threading.RLock()
-        self._bookings: BookingService | None = None
-        self._releaser: AutoReleaser | None = None
-        self._offload: OffloadService | None = None
-        self._usage: UsageService | None = None
         self._closed = False
-        #: Told what ``open`` is doing when it takes long (the demo's build: each of its
-        #: steps), on ``open``'s thread. A database that opens at once says nothing.
-        self.progress: Callable[[str], None] | None = None
+        #: Told what ``open`` is doing when it takes long (see ``Progress``).
+        self.progress: Progress | None = None
 
     @property
     def title(self) -> str | None:
-        """What the lab is called to people where its database's name would say nothing
-        (the demo lab), else None: the database names it."""
-        return None
+        """What the lab is called to people where its database's name would say nothing."""
+        return self.setup.title
 
     def will_prepare(self) -> bool:
-        """True if ``open`` will take seconds, not a blink (the demo's first start builds
-        it), so the window says so while it waits."""
-        return False
+        """True if ``open`` will take seconds, not a blink (the demo's first start builds it)."""
+        return self.setup.will_prepare()
 
-    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def is_single_seat(self) -> bool:
+        """True for the embedded SQLite shape, where the app runs the collector itself."""
+        return self.db_url.startswith("sqlite")
+
+    # -- the parts --------------------------------------------------------------------------
+
+    @property
+    def inventory(self) -> InventoryService:
+        """Servers, GPUs, probes and the collector."""
+        return self._part("inventory", lambda: self.setup.inventory(self))
+
+    @property
+    def bookings(self) -> BookingService:
+        """Booking, slot search, changes, approvals, reminders, reality checks."""
+        from labgpu.services.booking.service import BookingService
+
+        return self._part(
+            "bookings", lambda: BookingService(self.store, self.user, role=self.setup.role(self))
+        )
+
+    @property
+    def rules(self) -> RulesService:
+        """The booking rules, maintenance windows and bookable GPUs."""
+        from labgpu.services.booking.policy import RulesService
+
+        return self._part("rules", lambda: RulesService(self.bookings))
+
+    @property
+    def members(self) -> MembersService:
+        """Who is signed in, their role, and the lab database's members."""
+        from labgpu.services.members.service import MembersService
+
+        return self._part("members", lambda: MembersService(self.store, self.setup.role(self)))
+
+    @property
+    def offload(self) -> OffloadService:
+        """Clusters and offloaded jobs, as this member."""
+        return self._part("offload", lambda: self.setup.offload(self))
+
+    @property
+    def usage(self) -> UsageService:
+        """Usage history: rollups, retention, and the PI's graphs and reports."""
+        return self._part("usage", lambda: self.setup.usage(self))
+
+    def _part(self, name: str, make: Callable[[], P]) -> P:
+        """The part ``name``, made on first use."""
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = make()  # after ``close``, the store refuses
+            return cast(P, self._parts[name])
+
+    def _drop_parts(self) -> None:
+        """Forget every part (the one place they are dropped); a running collector stops.
+
+        Called when what they were made for changes; tasks still holding one finish on it.
+        """
+        with self._lock:
+            inventory = self._parts.get("inventory")
+        if inventory is not None:  # its housekeeping in flight still uses the other parts
+            inventory.stop_collector()
+        with self._lock:
+            self._parts = {}
+
+    # -- what the parts share ---------------------------------------------------------------
 
     @property
     def store(self) -> Store:
@@ -107,12 +212,6 @@ class Labgpu:
                 self._store = Store(self.db_url)
             return self._store
 
-    def _refuse_if_closed(self, what: str) -> None:
-        if self._closed:
-            raise LabgpuError(
-                _("labgpu was closed; open the lab again to use its {what}").format(what=_(what))
-            )
-
     @property
     def pool(self) -> SshPool:
         """The SSH connections, one persistent transport per host."""
@@ -124,20 +223,20 @@ class Labgpu:
                 self._pool = SshPool(
                     known_hosts=paths.known_hosts_path(),
                     ssh_config=paths.ssh_config_path(),
-                    pins=self._lab_pins(),
+                    pins=self.host_key_pins(),
                 )
             return self._pool
 
-    def _lab_pins(self) -> LabHostKeys | None:
+    def host_key_pins(self) -> LabHostKeys | None:
         """The lab database's pinned host keys (never for SQLite: known_hosts only)."""
         if self.is_single_seat:
             return None
-        with self._lock:
-            if self._pins is None:
-                from labgpu.services.inventory.host_keys import LabHostKeys
+        return self._part("pins", self._new_pins)
 
-                self._pins = LabHostKeys(self._open_store, lambda: self.user)
-            return self._pins
+    def _new_pins(self) -> LabHostKeys:
+        from labgpu.services.inventory.host_keys import LabHostKeys
+
+        return LabHostKeys(self._open_store, lambda: self.user)
 
     def _open_store(self) -> Store:
         """The store, without taking the lock while it is open: a connect reads the pinned
@@ -145,275 +244,70 @@ class Labgpu:
         store = self._store
         return store if store is not None else self.store
 
-    def pins_host_keys(self) -> bool:
-        """True in the lab-database shape: servers' host keys are pinned in the database."""
-        pins = self._lab_pins()
-        return pins is not None and pins.active()
-
-    @property
-    def is_single_seat(self) -> bool:
-        """True for the embedded SQLite shape, where the app runs the collector itself."""
-        return self.db_url.startswith("sqlite")
-
-    def open(self) -> None:
-        """Bring the database to the current schema; refuse one newer than this program.
-
-        In a lab database (``labgpu lab init``) the user is the PostgreSQL login
-        (``current_user``), never a name the client supplies.
-        """
-        with self._lock:
-            self._closed = False
-        self.store.upgrade()
-        if not self.is_single_seat and self.store.lab.is_lab():
-            user = self.store.lab.current_user()
-            with self._lock:
-                if user != self.user:
-                    self.user = user
-                    self._bookings = None
-                    self._offload = None
-
-    def close(self) -> None:
-        """Stop the collector, close SSH connections and the database."""
-        with self._lock:
-            collector = self._collector
-        if collector is not None:
-            collector.request_stop()  # what probes in flight still see is not stored
-        with self._lock:
-            self._closed = True
-            pool = self._pool
-        if pool is not None:
-            pool.close_all()  # probes in flight fail at once
-        self.stop_collector()  # waits for them: the database must not close under them
-        with self._lock:
-            if self._pool is not None:
-                self._pool.close_all()  # and whatever a probe reconnected meanwhile
-                self._pool = None
-            self._pins = None  # the next user may be someone else
-            self._offload = None
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-            # They hold the closed store; until open() again, nothing reopens it.
-            self._bookings = None
-            self._releaser = None
-            self._usage = None
-
-    # -- inventory --------------------------------------------------------------------------
-
-    def discover(self, target: SshTarget, trust_fingerprint: str | None = None) -> ProbeResult:
-        """Connect to a server and list its GPUs, without storing anything.
-
-        An unknown host key raises ``HostKeyUnknownError`` carrying the fingerprint; ask the
-        person, then call again with ``trust_fingerprint`` set to it (``HostKeyNotPinnedError``:
-        only a lab manager may, so do not ask).
-        """
-        if trust_fingerprint:
-            self.pool.trust_host_key(target, trust_fingerprint)
-        return self._probe(target)
-
-    def register_server(self, name: str, target: SshTarget, result: ProbeResult) -> RegisterReport:
-        """Store a discovered server and its GPUs (again: update, noticing replaced GPUs).
-
-        In the lab-database shape a manager also pins the server's host key: the key of the
-        pooled connection discovery used (verified when it was opened), whether that
-        connection was opened by this discovery or was already open.
-        """
-        name = name.strip()
-        if not name:
-            raise LabgpuError(_("a server needs a name; leave it empty to use the host name"))
-        pins = self._lab_pins()
-        pin = pins is not None and pins.active() and pins.may_pin()
-        key = self.pool.host_key(target, timeout=PROBE_TIMEOUT_S) if pin else None
-        server, report = self.store.register_server(name, target, result.gpus, self.user)
-        if pins is not None and key is not None:
-            pins.pin_server(name, key)
-        self.store.store_probe(name, result)
-        return RegisterReport(
-            server=server,
-            gpus=len(result.gpus),
-            added=report.added,
-            updated=report.updated,
-            retired=report.retired,
-        )
-
-    def add_server(
-        self, target: SshTarget, name: str | None = None, trust_fingerprint: str | None = None
-    ) -> tuple[ProbeResult, RegisterReport]:
-        """Discover and register in one go (``labgpu servers add``)."""
-        try:
-            result = self.discover(target, trust_fingerprint)
-        except HostKeyChangedError as exc:  # name the registered server's real command
-            known = self.store.get_server((name or target.host).strip())
-            if known is None:
-                raise
-            raise exc.for_server(known.name) from exc
-        return result, self.register_server(name or target.host, target, result)
-
-    def add_server_unprobed(self, target: SshTarget, name: str | None = None) -> Server:
-        """Register a server without connecting (``servers add --no-probe``: it may be down
-        now); its GPUs are registered by the first sweep that reaches it."""
-        name = (name or target.host).strip()
-        if not name:
-            raise LabgpuError(_("a server needs a name; leave it empty to use the host name"))
-        return self.store.upsert_server(name, target, self.user)
-
-    def list_servers(self) -> list[Server]:
-        """Every registered server with its last known state."""
-        return self.store.list_servers()
-
-    def remove_server(self, name: str) -> None:
-        """Forget a server, its GPUs and their history."""
-        self.store.remove_server(name, self.user)
-
-    def forget_host_key(self, name: str) -> int:
-        """Forget the known host key of a registered server; returns how many were removed.
-
-        In the lab-database shape the pinned key is deleted (a manager only; audited), and
-        this account's own copy in labgpu's known_hosts with it.
-        """
-        server = self.store.get_server(name)
-        if server is None:
-            raise LabgpuError(
-                _("no server named {name}; see `labgpu servers list`").format(name=repr(name))
-            )
-        if self.pins_host_keys():
-            removed = self.store.host_keys.forget(name, self.user)
-            self.pool.forget_host_key(server.target)
-            return removed
-        removed = self.pool.forget_host_key(server.target)
-        self.store.audit(self.user, "server.forget_key", name, f"{removed} key(s)")
-        return removed
-
-    def has_servers(self) -> bool:
-        """False on a fresh database (the app then shows its welcome screen)."""
-        return self.store.has_servers()
-
-    # -- monitoring -------------------------------------------------------------------------
-
-    def _probe(self, target: SshTarget) -> ProbeResult:
-        from labgpu.remote import probe
-
-        try:
-            return probe(self.pool, target, timeout=PROBE_TIMEOUT_S)
-        except AuthFailedError:
-            # The pool refuses to retry a failed login by itself; a lab server with key
-            # auth may be fixed (authorized_keys) meanwhile, so the next sweep (after the
-            # collector's back-off) tries afresh.
-            self.pool.close(target)
-            raise
-
-    def make_collector(self, interval_s: float = 5.0) -> Collector:
-        """A collector over this lab's servers (not started); it also runs the idle rule."""
-        return Collector(self.store, self._probe, interval_s, housekeeping=self._housekeeping)
-
-    def _housekeeping(self) -> list[str]:
+    def housekeeping(self) -> list[str]:
         """The collector's minute job: usage rollups (and retention), then the idle rule."""
         try:
             self.usage.housekeep()
         except LabgpuError as exc:  # the idle rule still runs
             log.warning("usage rollup: %s", exc)
-        return self._auto_release()
+        # One releaser per lab, so a warning is remembered between sweeps.
+        return self._part("releaser", self._new_releaser).run()
 
-    def _auto_release(self) -> list[str]:
-        # One releaser per lab object, so a warning is remembered between sweeps.
+    def _new_releaser(self) -> AutoReleaser:
+        from labgpu.services.booking.reality import AutoReleaser
+
+        return AutoReleaser(self.bookings)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _refuse_if_closed(self, what: str) -> None:
+        if self._closed:
+            raise LabgpuError(
+                _("labgpu was closed; open the lab again to use its {what}").format(what=_(what))
+            )
+
+    def open(self) -> None:
+        """Prepare the database (the demo builds it), bring it to the current schema, and
+        refuse one newer than this program.
+
+        In a lab database (``labgpu lab init``) the member is the PostgreSQL login
+        (``current_user``), never a name the client supplies.
+        """
         with self._lock:
-            if self._releaser is None:
-                from labgpu.services.booking.reality import AutoReleaser
+            self._closed = False
+        self._prepare(rebuild=False)
+        self.store.upgrade()
+        if not self.is_single_seat and self.store.lab.is_lab():
+            user = self.store.lab.current_user()
+            if user != self.user:
+                self._switch(user=user)
 
-                self._releaser = AutoReleaser(self.booking_service)
-            releaser = self._releaser
-        return releaser.run()
+    def reset(self) -> None:
+        """Generate the lab again and go on (the demo: its changes are thrown away)."""
+        running = "inventory" in self._parts and self.inventory.collecting()
+        self._prepare(rebuild=True)
+        self.store.upgrade()
+        if running:
+            self.inventory.start_collector()
 
-    def sweep(self) -> list[SweepOutcome]:
-        """Probe every server once, in parallel, and store the results."""
-        collector = self.make_collector()
-        try:
-            return collector.sweep_once(timeout_s=PROBE_TIMEOUT_S * 3)
-        finally:
-            collector.stop()
+    def _prepare(self, rebuild: bool) -> None:
+        url = self.setup.prepare(self.progress, rebuild)
+        if url is not None:  # (re)built: nothing made from the old one may be used
+            self._switch(url=url)
 
-    def status(self, probe_first: bool = False) -> list[GpuStatus]:
-        """Every GPU with its latest reading; ``probe_first`` sweeps the servers before."""
-        if probe_first:
-            self.sweep()
-        return self.store.latest_status()
+    def act_as(self, member: str) -> None:
+        """Show the lab as another of its members (the demo only; the screenshots pick one
+        whose offloaded jobs are in the most states)."""
+        self.setup.check_member(member)
+        self._switch(user=member)
 
-    def start_collector(self, interval_s: float = 5.0) -> None:
-        """Run the collector on a background thread (single-seat mode)."""
-        with self._lock:
-            if self._collector is None:
-                self._collector = self.make_collector(interval_s)
-                self._collector.start()
+    def sign_in(self, password: str) -> None:
+        """Use ``password`` for this lab database's login from now on (a sign-in after a
+        refused or missing password)."""
+        from labgpu.services.members.credentials import parse_lab_url
 
-    def stop_collector(self) -> None:
-        """Stop the background collector if it runs."""
-        with self._lock:
-            collector, self._collector = self._collector, None
-        if collector is not None:
-            collector.stop()
-
-    # -- usage (issue 6; the work is in services/usage.py) ----------------------------------
-
-    @property
-    def usage(self) -> UsageService:
-        """Usage history: rollups, retention, and the PI's graphs and reports."""
-        with self._lock:
-            if self._usage is None:
-                from labgpu.services.usage.service import UsageService
-
-                self._usage = UsageService(self.store)
-            return self._usage
-
-    # -- offload (issue 5; the work is in services/offload.py) ------------------------------
-
-    @property
-    def offload(self) -> OffloadService:
-        """Clusters and offloaded jobs, as this user, over this app's SSH pool (one login per
-        cluster per session)."""
-        with self._lock:
-            if self._offload is None:
-                from labgpu.services.offload.service import OffloadService
-
-                self._offload = OffloadService(self.store, self.pool, self.user)
-            return self._offload
-
-    # -- bookings (issue 3; the work is in services/booking.py) -----------------------------
-
-    @property
-    def booking_service(self) -> BookingService:
-        """The booking use cases over this lab's store, as this user."""
-        with self._lock:
-            if self._bookings is None:
-                self._bookings = BookingService(self.store, self.user)
-            return self._bookings
-
-    def can_approve(self) -> bool:
-        """True if this user may approve or reject pending requests (single-seat: yes)."""
-        if self.is_single_seat:
-            return self.booking_service.can_approve()
-        return self.role() in ("pi", "manager")
-
-    def can_manage(self) -> bool:
-        """True if this user may edit rules, maintenance and bookable GPUs (single-seat: yes)."""
-        if self.is_single_seat:
-            return self.booking_service.can_manage()
-        return self.role() == "manager"
-
-    # -- lab database: roles and members (issue 4; the work is in services/lab.py) -----------
-
-    def init_lab(self) -> None:
-        """Set up a PostgreSQL lab database (run as its administrator): schema, roles, RLS."""
-        from labgpu.services.members.labdb import init_lab
-
-        init_lab(self.store)
-
-    def role(self) -> str:
-        """ "student", "pi", "manager" or "collector" (single seat: "manager")."""
-        return self.store.lab.role()
-
-    def must_change_password(self) -> bool:
-        """True while this login still has its one-time password (lab database only)."""
-        return self.store.lab.must_change_password()
+        connection, _old = parse_lab_url(self.db_url)
+        self._switch(url=connection.url(password))
 
     def change_password(self, new_password: str) -> None:
         """Set this login's own password, replacing the one-time password.
@@ -421,200 +315,39 @@ class Labgpu:
         Later connections use the new password: the pooled ones keep working, but a reconnect
         with the old one would fail once the one-time password expires.
         """
-        from labgpu.services.members.credentials import parse_lab_url
-
         self.store.lab.change_password(new_password)
-        connection, _old = parse_lab_url(self.db_url)
+        self.sign_in(new_password)
+
+    def _switch(self, *, url: str | None = None, user: str | None = None) -> None:
+        """Point the lab at another database URL or member: its parts are dropped (the one
+        place), the old store closed once a new URL is set."""
+        self._drop_parts()
         with self._lock:
-            self.db_url = connection.url(new_password)
+            if user is not None:
+                self.user = user
+            old = None
+            if url is not None:
+                old, self._store = self._store, None
+                self.db_url = url
+        if old is not None:
+            old.close()
+
+    def close(self) -> None:
+        """Stop the collector, close SSH connections and the database."""
+        with self._lock:
+            inventory = self._parts.get("inventory")
+        if inventory is not None:
+            inventory.request_stop()  # what probes in flight still see is not stored
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        if pool is not None:
+            pool.close_all()  # probes in flight fail at once
+        self._drop_parts()  # waits for them: the database must not close under them
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close_all()  # and whatever a probe reconnected meanwhile
+                self._pool = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
-            self._bookings = None
-            self._usage = None
-            self._releaser = None
-
-    def add_member(self, name: str, role: str) -> str:
-        """Create a member's login in ``role``; returns the one-time password (show it once)."""
-        from labgpu.services.members.labdb import require_role
-
-        return self.store.lab.add_member(name.strip(), require_role(role))
-
-    def list_members(self) -> list[Member]:
-        """Every member of the lab database with their role."""
-        return self.store.lab.list_members()
-
-    def set_member_role(self, name: str, role: str) -> None:
-        """Move a member to another role."""
-        from labgpu.services.members.labdb import require_role
-
-        self.store.lab.set_member_role(name, require_role(role))
-
-    def remove_member(self, name: str) -> None:
-        """Drop a member's login; their bookings and audit lines stay."""
-        self.store.lab.remove_member(name)
-
-    def rules(self) -> BookingRules:
-        """The lab's booking rules."""
-        return self.booking_service.rules()
-
-    def set_rules(self, rules: BookingRules) -> None:
-        """Save the booking rules (audited; existing bookings are kept)."""
-        self.booking_service.set_rules(rules)
-
-    def holders_now(self) -> dict[str, BookingView]:
-        """GPU uuid → the live booking holding it at this moment (``status`` "booked by")."""
-        now = datetime.now(UTC)
-        uuids = {g.id: g.uuid for g in self.store.list_gpus()}
-        return {
-            uuids[b.gpu_id]: b
-            for b in self.bookings(now, now + timedelta(seconds=1))
-            if b.status in LIVE_STATUSES and b.gpu_id in uuids
-        }
-
-    def bookings(
-        self, start: datetime | None = None, end: datetime | None = None, mine: bool = False
-    ) -> list[BookingView]:
-        """Bookings overlapping ``[start, end)``, every status, by start then GPU."""
-        return self.booking_service.bookings(start, end, mine)
-
-    def book(
-        self, gpu_ids: Sequence[int], start: datetime, end: datetime, note: str = ""
-    ) -> BookingGroupView:
-        """Book GPUs over ``[start, end)``; refusals raise ``RefusedError`` subclasses."""
-        return self.booking_service.book(gpu_ids, start, end, note)
-
-    def check_booking(self, gpu_ids: Sequence[int], start: datetime, end: datetime) -> None:
-        """Dry run of ``book``: raises the same refusals, writes nothing."""
-        self.booking_service.check(gpu_ids, start, end)
-
-    def find_slots(
-        self,
-        model: str | None,
-        count: int,
-        duration: timedelta,
-        *,
-        min_memory_mb: int | None = None,
-        after: datetime | None = None,
-        deadline: datetime | None = None,
-        same_server: bool = False,
-    ) -> list[SlotOption]:
-        """The earliest feasible windows (alternatives), booking nothing."""
-        return self.booking_service.find_slots(
-            model,
-            count,
-            duration,
-            min_memory_mb=min_memory_mb,
-            after=after,
-            deadline=deadline,
-            same_server=same_server,
-        )
-
-    def book_earliest(
-        self,
-        model: str | None,
-        count: int,
-        duration: timedelta,
-        *,
-        same_server: bool = False,
-        after: datetime | None = None,
-        note: str = "",
-    ) -> BookingGroupView:
-        """Book the earliest feasible slot."""
-        return self.booking_service.book_earliest(
-            model, count, duration, same_server=same_server, after=after, note=note
-        )
-
-    def book_model(
-        self,
-        model: str | None,
-        count: int,
-        start: datetime,
-        end: datetime,
-        *,
-        same_server: bool = False,
-        note: str = "",
-    ) -> BookingGroupView:
-        """Book ``count`` GPUs of ``model`` that are free over exactly ``[start, end)``."""
-        return self.booking_service.book_model(
-            model, count, start, end, same_server=same_server, note=note
-        )
-
-    def cancel(self, group_id: str) -> None:
-        """Cancel a booking group (or end it now if it has started)."""
-        self.booking_service.cancel(group_id)
-
-    def end_early(self, group_id: str) -> None:
-        """Release an active booking now."""
-        self.booking_service.end_early(group_id)
-
-    def extend(self, group_id: str, new_end: datetime) -> None:
-        """Move a booking's end later, if free and within the rules."""
-        self.booking_service.extend(group_id, new_end)
-
-    def approve(self, group_id: str) -> None:
-        """Approve a pending request."""
-        self.booking_service.approve(group_id)
-
-    def reject(self, group_id: str, reason: str) -> None:
-        """Reject a pending request with a reason."""
-        self.booking_service.reject(group_id, reason)
-
-    def pending_approvals(self) -> list[BookingGroupView]:
-        """Requests waiting for approval."""
-        return self.booking_service.pending_approvals()
-
-    def maintenance(
-        self, start: datetime | None = None, end: datetime | None = None
-    ) -> list[Maintenance]:
-        """Maintenance windows overlapping ``[start, end)``."""
-        return self.booking_service.maintenance(start, end)
-
-    def add_maintenance(
-        self, gpu_ids: Sequence[int], start: datetime, end: datetime, reason: str
-    ) -> Maintenance:
-        """Block GPUs for maintenance."""
-        return self.booking_service.add_maintenance(gpu_ids, start, end, reason)
-
-    def remove_maintenance(self, maintenance_id: int) -> None:
-        """Delete a maintenance window."""
-        self.booking_service.remove_maintenance(maintenance_id)
-
-    def set_gpu_bookable(self, gpu_id: int, bookable: bool) -> None:
-        """Make a GPU bookable or first-come."""
-        self.booking_service.set_gpu_bookable(gpu_id, bookable)
-
-    def list_gpus(self) -> list[Gpu]:
-        """Every current GPU (with its id and whether it is bookable)."""
-        return self.store.list_gpus()
-
-    def reality(self, now: datetime | None = None) -> RealityReport:
-        """Unbooked use and booked-but-idle GPUs, from the latest monitoring data."""
-        from labgpu.services.booking.reality import check_reality
-
-        return check_reality(self.booking_service, now)
-
-    def export_ics(
-        self,
-        path: Path,
-        mine: bool,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        reminder_lead: timedelta | None = None,
-    ) -> int:
-        """Write the bookings (mine or the lab's) to an .ics file; returns the event count.
-
-        The lab's bookings from the current week on unless ``start`` is given; alarms
-        ``reminder_lead`` before each start (the default lead if None)."""
-        from labgpu.services.booking.calendar_export import DEFAULT_REMINDER_LEAD, export_ics
-
-        lead = DEFAULT_REMINDER_LEAD if reminder_lead is None else reminder_lead
-        return export_ics(self.booking_service, Path(path), mine, start, end, lead)
-
-    def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
-        """This user's bookings starting or ending within ``lead``, and idle-release warnings."""
-        from labgpu.services.booking.reality import release_reminders
-
-        reminders = self.booking_service.upcoming_reminders(now, lead)
-        reminders += release_reminders(self.booking_service, now, lead)
-        return sorted(reminders, key=lambda r: (r.at, r.group_id))

@@ -14,7 +14,9 @@ import pytest
 from labgpu.core.booking.rules import BookingRules, RuleRefusedError
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.inventory.servers import GpuProcess, ProbeResult, ServerState
-from labgpu.services.booking.service import UNBOOKED_BLOCK, BookingService
+from labgpu.services.booking.policy import RulesService
+from labgpu.services.booking.service import BookingService
+from labgpu.services.booking.slots import UNBOOKED_BLOCK
 from labgpu.storage import Store
 from tests.booking.test_booking_service import (
     A4000,
@@ -78,7 +80,7 @@ def test_unbooked_process_blocks_a_window_starting_now(
     assert first.start == NOW
     assert labels(gpus, first.gpu_ids) == [f"gpu-02:{i}" for i in range(4)]  # my own process ok
     # eight GPUs would need kim's: the earliest is once the unbooked use stops blocking them
-    me.set_rules(BookingRules(max_gpus_at_once=8))
+    RulesService(me).save(BookingRules(max_gpus_at_once=8))
     eight_now = me.find_slots("A4000", 8, 2 * H)[0]
     assert eight_now.start == NOW + UNBOOKED_BLOCK
     later = me.find_slots("A4000", 4, 2 * H, same_server=True, after=NOW + 3 * H)
@@ -88,7 +90,7 @@ def test_unbooked_process_blocks_a_window_starting_now(
 def test_find_slot_offers_only_what_my_rules_allow(
     me: BookingService, gpus: dict[str, int]
 ) -> None:
-    me.set_rules(BookingRules(max_gpus_at_once=4))
+    RulesService(me).save(BookingRules(max_gpus_at_once=4))
     held = [gpus[f"gpu-01:{i}"] for i in range(3)]
     me.book(held, NOW, NOW + 5 * H)  # I hold 3 of my 4 until NOW + 5 h
     options = me.find_slots("A4000", 2, 2 * H)
@@ -102,7 +104,7 @@ def test_find_slot_offers_only_what_my_rules_allow(
 
 
 def test_find_slot_respects_the_weekly_quota(me: BookingService, gpus: dict[str, int]) -> None:
-    me.set_rules(BookingRules(weekly_quota_gpu_hours=20))
+    RulesService(me).save(BookingRules(weekly_quota_gpu_hours=20))
     me.book([gpus["gpu-01:0"], gpus["gpu-01:1"]], NOW, NOW + 8 * H)  # 16 GPU-hours this week
     options = me.find_slots("A4000", 2, 4 * H)
     monday = (NOW + timedelta(days=7 - NOW.weekday())).replace(hour=0)
@@ -146,35 +148,35 @@ def test_only_a_pi_or_manager_decides_on_a_request(
 
 
 def test_demo_member_has_their_roles_rights(demo_folder: Path) -> None:
-    from labgpu.demo.lab import DemoLabgpu
     from labgpu.demo.model import reference_members
+    from labgpu.demo.setup import demo_lab
 
-    lab = DemoLabgpu()
+    lab = demo_lab()
     lab.open()
     try:
         roles = {m.role: m.name for m in reference_members()}
         lab.act_as(roles["student"])
-        assert lab.role() == "student"
-        assert not lab.can_approve()
-        assert not lab.can_manage()
+        assert lab.members.role() == "student"
+        assert not lab.members.can_approve()
+        assert not lab.members.can_manage()
         others = [
             b
-            for b in lab.bookings()
+            for b in lab.bookings.between()
             if b.user != lab.user and b.status.value in ("booked", "active")
         ]
         running = others[0]
         with pytest.raises(RefusedError, match=f"only change their own.*{running.user}'s"):
-            lab.cancel(running.group_id)
+            lab.bookings.cancel(running.group_id)
         with pytest.raises(RefusedError, match="only a lab manager"):
-            lab.set_rules(BookingRules())
+            lab.rules.save(BookingRules())
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
-            lab.remove_server(running.server)
+            lab.inventory.remove_server(running.server)
         lab.act_as(roles["pi"])
-        assert lab.can_approve()
-        assert not lab.can_manage()
+        assert lab.members.can_approve()
+        assert not lab.members.can_manage()
         lab.act_as(roles["manager"])
-        assert lab.can_manage()
-        lab.cancel(running.group_id)  # the manager may, as in the lab database
+        assert lab.members.can_manage()
+        lab.bookings.cancel(running.group_id)  # the manager may, as in the lab database
     finally:
         lab.close()
 

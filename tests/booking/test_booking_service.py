@@ -20,6 +20,7 @@ from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
 from labgpu.services import Labgpu
 from labgpu.services.booking.calendar_export import export_ics
+from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.reality import AutoReleaser, check_reality, release_reminders
 from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
@@ -90,12 +91,12 @@ def test_book_and_list(me: BookingService, gpus: dict[str, int], clock: Clock) -
     assert group.note == "training"
     assert group.gpu_labels == ("gpu-01:0", "gpu-01:1")
     assert {g.model for g in group.gpus} == {A4000}
-    views = me.bookings(NOW, NOW + 24 * H)
+    views = me.between(NOW, NOW + 24 * H)
     assert [v.gpu_label for v in views] == ["gpu-01:0", "gpu-01:1"]
     clock.now = NOW + 2 * H
-    assert {v.status for v in me.bookings()} == {BookingStatus.ACTIVE}
+    assert {v.status for v in me.between()} == {BookingStatus.ACTIVE}
     clock.now = NOW + 3 * H
-    assert {v.status for v in me.bookings()} == {BookingStatus.FINISHED}
+    assert {v.status for v in me.between()} == {BookingStatus.FINISHED}
     assert me.group(str(views[0].id)).group_id == group.group_id  # by booking id
     assert me.group(group.group_id[:8]).group_id == group.group_id  # by prefix
 
@@ -117,7 +118,7 @@ def test_bad_windows_refused_and_nothing_written(
         with pytest.raises(RuleRefusedError) as exc:
             attempt([gpus["gpu-01:0"]], start, end)
         assert exc.value.rule == rule
-    assert me.bookings() == []
+    assert me.between() == []
 
 
 def test_bad_gpu_choices(me: BookingService, store: Store, gpus: dict[str, int]) -> None:
@@ -128,12 +129,12 @@ def test_bad_gpu_choices(me: BookingService, store: Store, gpus: dict[str, int])
         me.book([gpus["gpu-01:0"], 99999], NOW + H, NOW + 2 * H)
     assert exc.value.rule == "gpu_ids"
     assert "99999" in str(exc.value)
-    me.set_gpu_bookable(gpus["gpu-02:3"], False)
+    RulesService(me).set_gpu_bookable(gpus["gpu-02:3"], False)
     with pytest.raises(RuleRefusedError) as exc:
         me.book([gpus["gpu-02:3"]], NOW + H, NOW + 2 * H)
     assert exc.value.rule == "bookable"
     assert "gpu-02:3" in str(exc.value)
-    assert me.bookings() == []
+    assert me.between() == []
 
 
 def test_conflict_names_holder_and_is_all_or_nothing(
@@ -147,12 +148,12 @@ def test_conflict_names_holder_and_is_all_or_nothing(
         assert "gpu-01:1" in str(exc.value)
         assert "kim" in str(exc.value)
         assert exc.value.exit_code == 3
-    assert me.bookings(mine=True) == []
+    assert me.between(mine=True) == []
     me.book(wanted, NOW + 4 * H, NOW + 6 * H)  # back to back is fine
 
 
 def test_held_at_once(me: BookingService, gpus: dict[str, int]) -> None:
-    me.set_rules(BookingRules(max_gpus_at_once=3))
+    RulesService(me).save(BookingRules(max_gpus_at_once=3))
     me.book([gpus["gpu-01:0"], gpus["gpu-01:1"]], NOW + H, NOW + 5 * H)
     with pytest.raises(RuleRefusedError) as exc:
         me.book([gpus["gpu-02:0"], gpus["gpu-02:1"]], NOW + 4 * H, NOW + 6 * H)
@@ -167,7 +168,7 @@ def test_held_at_once(me: BookingService, gpus: dict[str, int]) -> None:
 def test_weekly_quota_weighted(
     me: BookingService, kim: BookingService, gpus: dict[str, int]
 ) -> None:
-    me.set_rules(BookingRules(weekly_quota_gpu_hours=30.0, approval_models=()))
+    RulesService(me).save(BookingRules(weekly_quota_gpu_hours=30.0, approval_models=()))
     me.book([gpus["gpu-01:0"]], NOW + H, NOW + 13 * H)  # 12 h
     with pytest.raises(RuleRefusedError) as exc:
         me.book([gpus["gpu-03:0"]], NOW + 20 * H, NOW + 27 * H)  # 7 A40 h = 21 -> 33
@@ -182,7 +183,7 @@ def test_extending_counts_the_hours_already_booked(
 ) -> None:
     """The group's own hours count toward the quota when it grows (issue 12: the database's
     check counted them and the app's did not)."""
-    me.set_rules(BookingRules(weekly_quota_gpu_hours=15.0, approval_models=()))
+    RulesService(me).save(BookingRules(weekly_quota_gpu_hours=15.0, approval_models=()))
     group = me.book([gpus["gpu-01:0"]], NOW + H, NOW + 13 * H)  # 12 h
     with pytest.raises(RuleRefusedError) as exc:
         me.extend(group.group_id, NOW + 20 * H)  # 19 h in the week, not 7 h
@@ -242,17 +243,17 @@ def test_cancel_end_early_extend(
 
 def test_rule_change_keeps_bookings(me: BookingService, gpus: dict[str, int]) -> None:
     me.book([gpus["gpu-01:0"]], NOW + H, NOW + 60 * H)
-    me.set_rules(BookingRules(max_hours=8))
+    RulesService(me).save(BookingRules(max_hours=8))
     assert me.rules().max_hours == 8
-    assert len(me.bookings()) == 1
+    assert len(me.between()) == 1
     with pytest.raises(LabgpuError, match="max_hours"):
-        me.set_rules(BookingRules(max_hours=0))
+        RulesService(me).save(BookingRules(max_hours=0))
 
 
 def test_maintenance_blocks_booking_and_slots(me: BookingService, gpus: dict[str, int]) -> None:
     server = [gpus[f"gpu-01:{i}"] for i in range(4)]
-    block = me.add_maintenance(server, NOW, NOW + 10 * H, "driver update")
-    assert me.maintenance(NOW, NOW + H)[0].reason == "driver update"
+    block = RulesService(me).add_maintenance(server, NOW, NOW + 10 * H, "driver update")
+    assert RulesService(me).maintenance(NOW, NOW + H)[0].reason == "driver update"
     with pytest.raises(RefusedError, match=r"GPU gpu-01:0 is in maintenance .*driver update"):
         me.check([server[0]], NOW + H, NOW + 2 * H)
     with pytest.raises(RefusedError, match="maintenance"):
@@ -262,14 +263,14 @@ def test_maintenance_blocks_booking_and_slots(me: BookingService, gpus: dict[str
     assert slots[0].start == NOW
     assert slots[1].servers == ("gpu-01",)
     assert slots[1].start == NOW + 10 * H
-    me.remove_maintenance(block.id or 0)
+    RulesService(me).remove_maintenance(block.id or 0)
     me.book([server[0]], NOW + H, NOW + 2 * H)
 
 
 def test_find_slots_and_book_earliest(
     me: BookingService, kim: BookingService, gpus: dict[str, int]
 ) -> None:
-    me.set_rules(BookingRules(max_gpus_at_once=8))
+    RulesService(me).save(BookingRules(max_gpus_at_once=8))
     every_a4000 = [gpus[f"gpu-0{s}:{i}"] for s in (1, 2) for i in range(4)]
     kim.book(every_a4000[:4], NOW, NOW + 5 * H)
     kim.book(every_a4000[4:], NOW, NOW + 3 * H)
@@ -304,7 +305,7 @@ def test_find_slots_bad_input(
 
 
 def test_same_server_needs_enough_gpus_on_one(me: BookingService) -> None:
-    me.set_rules(BookingRules(max_gpus_at_once=8))
+    RulesService(me).save(BookingRules(max_gpus_at_once=8))
     assert me.find_slots("A4000", 6, H)  # 4 + 2 over two servers
     with pytest.raises(RuleRefusedError, match="on one server"):
         me.find_slots("A4000", 6, H, same_server=True)
@@ -374,7 +375,7 @@ def test_auto_release_warns_first(
     me: BookingService, store: Store, gpus: dict[str, int], clock: Clock
 ) -> None:
     rules = BookingRules(auto_release=True, auto_release_minutes=60, release_warning_minutes=15)
-    me.set_rules(rules)
+    RulesService(me).save(rules)
     group_id = book_earlier(me, clock, [gpus["gpu-01:0"]], NOW - 3 * H, NOW + 2 * H)
     for minutes in range(0, 181, 5):
         probe_at(store, "gpu-01", NOW - 3 * H + minutes * timedelta(minutes=1), 0.0)
@@ -434,18 +435,18 @@ def test_facade_books_with_the_real_clock(db_url: str) -> None:
     try:
         gpus = seed_lab(lab.store)
         start = datetime.now(UTC).replace(microsecond=0) + H
-        lab.check_booking([gpus["gpu-02:0"]], start, start + H)
-        group = lab.book([gpus["gpu-02:0"]], start, start + H, "facade")
-        assert [v.group_id for v in lab.bookings(mine=True)] == [group.group_id]
-        assert lab.can_approve()
-        assert lab.can_manage()
-        lab.extend(group.group_id, start + 2 * H)
-        assert lab.upcoming_reminders(start - timedelta(minutes=5), timedelta(minutes=10))
-        report = lab.reality()
+        lab.bookings.check([gpus["gpu-02:0"]], start, start + H)
+        group = lab.bookings.book([gpus["gpu-02:0"]], start, start + H, "facade")
+        assert [v.group_id for v in lab.bookings.between(mine=True)] == [group.group_id]
+        assert lab.members.can_approve()
+        assert lab.members.can_manage()
+        lab.bookings.extend(group.group_id, start + 2 * H)
+        assert lab.bookings.upcoming_reminders(start - timedelta(minutes=5), timedelta(minutes=10))
+        report = lab.bookings.reality()
         assert report.unbooked_use == []
-        lab.cancel(group.group_id)
-        assert lab.bookings()[0].status is BookingStatus.CANCELLED
-        assert len(lab.list_gpus()) == 10
+        lab.bookings.cancel(group.group_id)
+        assert lab.bookings.between()[0].status is BookingStatus.CANCELLED
+        assert len(lab.inventory.list_gpus()) == 10
     finally:
         lab.close()
 
@@ -455,7 +456,7 @@ def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
     lab.open()
     try:
         gpus = seed_lab(lab.store)
-        lab.set_rules(BookingRules(auto_release=True, auto_release_minutes=30))
+        lab.rules.save(BookingRules(auto_release=True, auto_release_minutes=30))
         now = datetime.now(UTC)
         window = Window(now - 2 * H, now + 2 * H)
         group_id = "11111111-2222-3333-4444-555555555555"
@@ -464,7 +465,7 @@ def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
         )
         for minutes in range(0, 121, 5):
             probe_at(lab.store, "gpu-01", now - 2 * H + minutes * timedelta(minutes=1), 0.0)
-        lab.start_collector(interval_s=0.05)
+        lab.inventory.start_collector(interval_s=0.05)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if "booking.release_warning" in [e.action for e in lab.store.list_audit()]:
@@ -472,7 +473,7 @@ def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
             time.sleep(0.05)
         else:
             pytest.fail("the collector loop never ran the idle rule")
-        reminders = lab.upcoming_reminders(datetime.now(UTC), timedelta(minutes=20))
+        reminders = lab.bookings.upcoming_reminders(datetime.now(UTC), timedelta(minutes=20))
         assert [(r.group_id, r.kind) for r in reminders] == [(group_id, ReminderKind.RELEASE)]
     finally:
         lab.close()

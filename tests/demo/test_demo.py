@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from labgpu.demo.feed import HISTORY_WINDOW, SimulatedFeed
 
 from labgpu.core.booking.bookings import LIVE_STATUSES, BookingStatus, check_no_conflicts
 from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory.servers import SshTarget
 from labgpu.demo import lab as demo
-from labgpu.demo.feed import HISTORY_WINDOW, SimulatedFeed
-from labgpu.demo.lab import DemoLabgpu, build_database
+from labgpu.demo.lab import build_database
 from labgpu.demo.model import (
     A40,
     A4000,
@@ -28,6 +28,7 @@ from labgpu.demo.model import (
     iter_points,
     iter_probes,
 )
+from labgpu.demo.setup import demo_lab
 from labgpu.services import Labgpu
 from labgpu.services.inventory import collector as monitoring
 from labgpu.services.platform import paths
@@ -179,12 +180,12 @@ def test_demo_never_touches_the_real_database(demo_folder: Path) -> None:
     real.close()
     path = paths.data_dir() / "labgpu.db"
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    lab = DemoLabgpu()
+    lab = demo_lab()
     try:
         lab.open()
         assert Path(lab.db_url.removeprefix("sqlite:///")).parent == demo_folder
-        lab.start_collector(0.05)
-        assert lab.status()
+        lab.inventory.start_collector(0.05)
+        assert lab.inventory.status()
     finally:
         lab.close()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
@@ -218,21 +219,21 @@ def test_reset_throws_the_demos_changes_away(
     demo_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(demo, "BUILD_HISTORY", timedelta(minutes=5))
-    lab = DemoLabgpu()
+    lab = demo_lab()
     try:
         lab.open()
         assert lab.user == DEMO_USER
-        assert not lab.built
-        mine = lab.bookings(mine=True)
+        assert not lab.setup.built
+        mine = lab.bookings.between(mine=True)
         for group in {b.group_id for b in mine if b.status is BookingStatus.BOOKED}:
-            lab.cancel(group)
+            lab.bookings.cancel(group)
         old_url = lab.db_url
         lab.reset()
-        assert lab.built
+        assert lab.setup.built
         assert lab.db_url != old_url
         # Every booked group was cancelled above; the rebuilt lab has booked ones again. (Not a
         # count comparison: the rebuild happens at a later "now", which may shift the window.)
-        assert any(b.status is BookingStatus.BOOKED for b in lab.bookings(mine=True))
+        assert any(b.status is BookingStatus.BOOKED for b in lab.bookings.between(mine=True))
     finally:
         lab.close()
 
@@ -256,9 +257,9 @@ def test_cli_reads_the_demo_lab(demo_folder: Path, capsys: pytest.CaptureFixture
 
 def test_demo_user_may_be_chosen_among_the_members(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABGPU_USER", "park.jiwon")
-    assert DemoLabgpu().user == "park.jiwon"
+    assert demo_lab().user == "park.jiwon"
     monkeypatch.setenv("LABGPU_USER", "someone-else")
-    assert DemoLabgpu().user == DEMO_USER
+    assert demo_lab().user == DEMO_USER
 
 
 # -- live data --------------------------------------------------------------------------------
@@ -271,32 +272,33 @@ def test_demo_never_starts_the_ssh_collector(
         raise AssertionError("the SSH collector was started in demo mode")
 
     monkeypatch.setattr(monitoring.Collector, "__init__", no_collector)
-    lab = DemoLabgpu()
+    lab = demo_lab()
     try:
         lab.open()
-        lab.start_collector(0.05)
-        assert lab.feed is not None
-        assert lab.feed.is_running()
+        lab.inventory.start_collector(0.05)
+        feed = lab.inventory.feed
+        assert feed is not None
+        assert feed.is_running()
         with pytest.raises(LabgpuError, match="simulated"):
-            lab.make_collector()
+            lab.inventory.make_collector()
         with pytest.raises(LabgpuError, match="simulated"):
-            lab.discover(SshTarget("gpu01.lab.example"))
-        fresh = lab.status(probe_first=True)  # asks the model, not a server
+            lab.inventory.discover(SshTarget("gpu01.lab.example"))
+        fresh = lab.inventory.status(probe_first=True)  # asks the model, not a server
         assert len(fresh) == 52
         assert all(datetime.now(UTC) - s.sampled_at < timedelta(minutes=1) for s in fresh)  # type: ignore[operator]
     finally:
         lab.close()
-    assert lab.feed is None
+    assert not feed.is_running()  # closing the lab stopped it
 
 
 def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
-    lab = DemoLabgpu()
+    lab = demo_lab()
     try:
         lab.open()
-        assert lab.lab is not None
+        assert lab.setup.lab is not None
         newest = lab.store.latest_sample_time()
         assert newest is not None
-        feed = SimulatedFeed(lab.store, lab.lab, interval_s=0.05)
+        feed = SimulatedFeed(lab.store, lab.setup.lab, interval_s=0.05)
         later = datetime.now(UTC) + timedelta(minutes=3)
         assert feed.backfill(later) >= 52 * 2  # the minutes since the build, the day before
         oldest, _ = lab.store.sample_span()
@@ -313,7 +315,7 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
         assert feed.tick(later) == 0  # that second is stored already
         kept_house: list[int] = []
         feed = SimulatedFeed(
-            lab.store, lab.lab, interval_s=0.05, housekeeping=lambda: kept_house.append(1)
+            lab.store, lab.setup.lab, interval_s=0.05, housekeeping=lambda: kept_house.append(1)
         )
         feed.start()
         deadline = datetime.now(UTC) + timedelta(seconds=20)

@@ -15,10 +15,11 @@ import pytest
 from labgpu.core.errors import LabgpuError
 from labgpu.core.offload.jobs import FINAL_STATES, JobRequest, JobState
 from labgpu.core.offload.jobscript import script_job_name
-from labgpu.demo.lab import DemoLabgpu, build_database, sqlite_url
+from labgpu.demo.lab import build_database, sqlite_url
 from labgpu.demo.model import DEFAULT_SEED, DemoLab, UnmetRequest, generate_lab
 from labgpu.demo.offload import DemoOffloadService
 from labgpu.demo.offload_model import DEMO_CLUSTER, plan_offload, status_at
+from labgpu.demo.setup import demo_lab
 from labgpu.remote import SshPool
 from labgpu.storage import Store
 
@@ -189,7 +190,7 @@ def test_refresh_moves_jobs_on_without_connecting(tmp_path: Path, no_network: li
 def test_demo_offload_refuses_everything_remote(
     demo_folder: Path, tmp_path: Path, no_network: list[object]
 ) -> None:
-    lab = DemoLabgpu()
+    lab = demo_lab()
     try:
         lab.open()
         service = lab.offload

@@ -11,17 +11,19 @@ import pytest
 
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.core.usage.figures import HOUR, MINUTE
-from labgpu.demo.lab import DemoLabgpu, usage_history_end
+from labgpu.demo.lab import usage_history_end
 from labgpu.demo.model import DemoLab, generate_lab, gpu_point, hour_usage
+from labgpu.demo.setup import demo_lab as make_demo
+from labgpu.services import Labgpu
 from labgpu.storage.usage import BUSY_UTIL_PCT
 
 NOW = datetime(2026, 3, 11, 14, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def demo_lab(demo_folder: Path) -> Iterator[DemoLabgpu]:
+def demo_lab(demo_folder: Path) -> Iterator[Labgpu]:
     """The demo lab, opened (built from the session's template) and closed afterwards."""
-    lab = DemoLabgpu(demo_folder)
+    lab = make_demo(demo_folder)
     lab.open()
     yield lab
     lab.close()
@@ -50,7 +52,7 @@ def test_hourly_model_agrees_with_the_minute_by_minute_points(days_back: int) ->
 
 
 def test_demo_holds_90_days_of_usage_and_its_unmet_requests(
-    demo_lab: DemoLabgpu, demo_template: tuple[Path, DemoLab]
+    demo_lab: Labgpu, demo_template: tuple[Path, DemoLab]
 ) -> None:
     lab = demo_lab
     model = demo_template[1]
@@ -79,7 +81,7 @@ def test_demo_holds_90_days_of_usage_and_its_unmet_requests(
 
 
 def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
-    demo_lab: DemoLabgpu, demo_template: tuple[Path, DemoLab]
+    demo_lab: Labgpu, demo_template: tuple[Path, DemoLab]
 ) -> None:
     lab = demo_lab
     model = demo_template[1]
@@ -122,7 +124,7 @@ def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
 def test_a_second_reader_waits_for_the_first_ones_catch_up(demo_folder: Path) -> None:
     import threading
 
-    lab = DemoLabgpu(demo_folder)
+    lab = make_demo(demo_folder)
     lab.open()
     try:
         seen: list[int | None] = []

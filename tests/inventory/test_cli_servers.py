@@ -127,9 +127,9 @@ def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
     name = f"col_{uuid.uuid4().hex[:8]}"
     admin = Labgpu(postgres_url)
     try:
-        admin.init_lab()
-        admin.add_member(name, "collector")
-        admin.add_server_unprobed(SshTarget("nobox.example.org"), "nobox")
+        admin.members.init_lab()
+        admin.members.add(name, "collector")
+        admin.inventory.add_server_unprobed(SshTarget("nobox.example.org"), "nobox")
     finally:
         admin.close()
     collector = Store(postgres_url.replace("postgres@", f"{name}@", 1))
@@ -137,9 +137,9 @@ def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
         reading = GpuReading(0, "GPU-nobox-0", "NVIDIA A40", 46068, 0, 0.0, 30, 50)
         probe = ProbeResult("nobox.example.org", datetime.now().astimezone(), (reading,))
         assert collector.store_probe("nobox", probe) == 0
-        [server] = [s for s in collector.list_servers() if s.name == "nobox"]
+        [server] = [s for s in collector.inventory.list_servers() if s.name == "nobox"]
         assert server.state is ServerState.ONLINE
-        assert [g for g in collector.list_gpus() if g.server_name == "nobox"] == []
+        assert [g for g in collector.inventory.list_gpus() if g.server_name == "nobox"] == []
         assert "could not register its 1 GPU(s)" in caplog.text
     finally:
         collector.close()

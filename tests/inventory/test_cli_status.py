@@ -43,7 +43,7 @@ def probe(server: str, taken_at: datetime, busy: dict[int, str]) -> ProbeResult:
 
 
 def add(lab: Labgpu, name: str, result: ProbeResult, state: ServerState, reason: str) -> None:
-    lab.register_server(name, SshTarget(f"{name}.lab.example.org", 22, "labuser"), result)
+    lab.inventory.register_server(name, SshTarget(f"{name}.lab.example.org", 22, "labuser"), result)
     seen = result.taken_at if state is ServerState.ONLINE else None
     lab.store.set_server_state(name, state, reason, seen)
 
@@ -74,8 +74,8 @@ def test_status_text_says_free_booked_busy_unbooked_and_last_seen(
     try:
         add(lab, "gpu-01", probe("gpu-01", now, {0: "alice"}), ServerState.ONLINE, "")
         add(lab, "gpu-03", probe("gpu-03", seen, {}), ServerState.OFFLINE, "connection refused")
-        ids = {g.index: g.id for g in lab.list_gpus() if g.server_name == "gpu-01"}
-        lab.book([ids[1]], now, now + timedelta(hours=2), "held, nothing running yet")
+        ids = {g.index: g.id for g in lab.inventory.list_gpus() if g.server_name == "gpu-01"}
+        lab.bookings.book([ids[1]], now, now + timedelta(hours=2), "held, nothing running yet")
     finally:
         lab.close()
     assert main(["status"]) == 0

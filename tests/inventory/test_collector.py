@@ -43,7 +43,7 @@ def lab(gpu_hosts: Fleet, monkeypatch: pytest.MonkeyPatch) -> Iterator[Labgpu]:
     lab = Labgpu()
     lab.open()
     host = gpu_hosts.a40
-    lab.add_server(host.target, "a40", host.fingerprint)
+    lab.inventory.add_server(host.target, "a40", host.fingerprint)
     yield lab
     lab.close()
 
@@ -69,7 +69,7 @@ def test_classify_error(error: Exception, state: ServerState) -> None:
 def test_driver_failure_then_recovery(lab: Labgpu, gpu_hosts: Fleet) -> None:
     standin = gpu_hosts.a40.standin
     assert standin is not None
-    collector = lab.make_collector()
+    collector = lab.inventory.make_collector()
     server = lab.store.get_server("a40")
     assert server is not None
     before = lab.store.sample_times("a40")
@@ -100,7 +100,7 @@ def test_driver_failure_then_recovery(lab: Labgpu, gpu_hosts: Fleet) -> None:
 def test_database_trouble_does_not_blame_the_server(
     lab: Labgpu, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    collector = lab.make_collector()
+    collector = lab.inventory.make_collector()
     server = lab.store.get_server("a40")
     assert server is not None
 
@@ -124,7 +124,7 @@ def test_stop_waits_for_the_probe_in_flight_and_stores_nothing_it_sees(
     entered, release = threading.Event(), threading.Event()
 
     def slow_probe(target: SshTarget) -> ProbeResult:
-        result = lab.discover(target)  # a real reading of the real host
+        result = lab.inventory.discover(target)  # a real reading of the real host
         entered.set()
         release.wait(30)
         if ending == "fails":  # what closing the SSH connections does to a probe
@@ -151,7 +151,7 @@ def test_stop_waits_for_the_probe_in_flight_and_stores_nothing_it_sees(
 
 
 def test_a_closed_lab_is_not_reopened_behind_its_back(lab: Labgpu) -> None:
-    lab.start_collector(interval_s=0.05)
+    lab.inventory.start_collector(interval_s=0.05)
     lab.close()
     with pytest.raises(LabgpuError, match="labgpu was closed; open the lab again"):
         _ = lab.store

@@ -63,11 +63,11 @@ def lab_db(
     admin = Labgpu(url)
     admin.open()
     try:
-        admin.init_lab()
-        admin.add_member(collector, "collector")
+        admin.members.init_lab()
+        admin.members.add(collector, "collector")
         for name in SERVERS:
             host = gpu_hosts.hosts[name]
-            admin.add_server(host.target, name, host.fingerprint)
+            admin.inventory.add_server(host.target, name, host.fingerprint)
     finally:
         admin.close()
     yield dbname, collector
@@ -199,7 +199,7 @@ def test_the_collector_login_does_not_expire(
     admin = Labgpu(own_postgres.url(dbname))
     admin.open()
     try:
-        admin.add_member(student, "student")
+        admin.members.add(student, "student")
         rows = _query(
             own_postgres,
             dbname,

@@ -96,10 +96,10 @@ def pin_lab(postgres_url: str, names: dict[str, str]) -> dict[str, str]:  # noqa
     admin = Labgpu(postgres_url)
     try:
         admin.open()
-        admin.init_lab()
-        admin.add_member(names["max"], "manager")
-        admin.add_member(names["ann"], "student")
-        admin.add_member(names["col"], "collector")
+        admin.members.init_lab()
+        admin.members.add(names["max"], "manager")
+        admin.members.add(names["ann"], "student")
+        admin.members.add(names["col"], "collector")
     finally:
         admin.close()
     urls = {who: as_member(postgres_url, names[who]) for who in ("max", "ann", "col")}
@@ -134,7 +134,7 @@ def discover_as(url: str, target: SshTarget, trust: str | None = None) -> int:
     lab = Labgpu(url)
     try:
         lab.open()
-        return len(lab.discover(target, trust).gpus)
+        return len(lab.inventory.discover(target, trust).gpus)
     finally:
         lab.close()
 

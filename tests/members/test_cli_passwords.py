@@ -72,8 +72,8 @@ def lab(server: PostgresServer) -> Iterator[Lab]:
     names = {who: f"{who}_{suffix}" for who in (*roles, "root")}
     admin = Labgpu(server.create_database(dbname))
     try:
-        admin.init_lab()
-        passwords = {who: admin.add_member(names[who], role) for who, role in roles.items()}
+        admin.members.init_lab()
+        passwords = {who: admin.members.add(names[who], role) for who, role in roles.items()}
     finally:
         admin.close()
     try:
@@ -280,7 +280,7 @@ def test_own_password_on_a_terminal_then_sign_in_with_it(
     new = Labgpu(lab.url("ann", "ann's new secret"))
     try:
         new.open()
-        assert not new.must_change_password()  # one's own password does not expire
+        assert not new.members.must_change_password()  # one's own password does not expire
     finally:
         new.close()
 
@@ -319,7 +319,7 @@ def test_a_manager_resets_a_members_password(lab: Lab) -> None:
     try:
         ann.open()
         assert ann.user == lab.names["ann"]
-        assert ann.must_change_password()  # a one-time password again
+        assert ann.members.must_change_password()  # a one-time password again
     finally:
         ann.close()
 
@@ -332,7 +332,7 @@ def test_a_manager_resets_a_members_password(lab: Lab) -> None:
     try:
         collector.open()
         assert collector.role() == "collector"
-        assert not collector.must_change_password()
+        assert not collector.members.must_change_password()
     finally:
         collector.close()
 

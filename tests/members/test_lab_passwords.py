@@ -46,8 +46,8 @@ def member(checked_server: PostgresServer) -> Iterator[tuple[credentials.LabConn
     admin_url = checked_server.create_database(dbname)
     admin = Labgpu(admin_url)
     try:
-        admin.init_lab()
-        one_time = admin.add_member(name, "student")
+        admin.members.init_lab()
+        one_time = admin.members.add(name, "student")
     finally:
         admin.close()
     try:
@@ -66,12 +66,12 @@ def test_one_time_password_then_own_password(
     try:
         lab.open()
         assert lab.user == connection.user
-        assert lab.must_change_password()
+        assert lab.members.must_change_password()
         with pytest.raises(LabgpuError, match="at least 8 characters"):
             lab.change_password("short")
         lab.change_password("a new secret")
-        assert not lab.must_change_password()  # a fresh connection, with the new password
-        assert lab.bookings() == []
+        assert not lab.members.must_change_password()  # a fresh connection, with the new password
+        assert lab.bookings.between() == []
     finally:
         lab.close()
 

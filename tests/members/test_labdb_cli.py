@@ -70,12 +70,12 @@ def test_init_members_and_refusals(
     lab.open()
     try:
         assert lab.user == names["ann"]  # the login, not LABGPU_USER
-        assert lab.role() == "student"
-        assert not lab.can_approve()
-        assert not lab.can_manage()
-        assert lab.must_change_password()
+        assert lab.members.role() == "student"
+        assert not lab.members.can_approve()
+        assert not lab.members.can_manage()
+        assert lab.members.must_change_password()
         lab.change_password("a-new-secret")
-        assert not lab.must_change_password()
+        assert not lab.members.must_change_password()
     finally:
         lab.close()
 
@@ -137,8 +137,8 @@ def test_lab_commands_need_postgresql(tmp_path: object, capsys: pytest.CaptureFi
     lab = Labgpu(url)
     lab.open()
     try:
-        assert lab.role() == "manager"
-        assert not lab.must_change_password()
+        assert lab.members.role() == "manager"
+        assert not lab.members.must_change_password()
     finally:
         lab.close()
 
@@ -148,22 +148,22 @@ def test_collector_login_records_state_a_student_cannot(
 ) -> None:
     admin = Labgpu(lab_url)
     try:
-        admin.init_lab()
-        admin.add_member(names["col"], "collector")
-        admin.add_member(names["ann"], "student")
+        admin.members.init_lab()
+        admin.members.add(names["col"], "collector")
+        admin.members.add(names["ann"], "student")
     finally:
         admin.close()
     now = datetime.now(UTC)
     collector = Store(as_member(lab_url, names["col"]))
     student = Store(as_member(lab_url, names["ann"]))
     try:
-        assert collector.lab.role() == "collector"
+        assert collector.lab.members.role() == "collector"
         collector.set_server_state("gpu-01", ServerState.OFFLINE, "no route", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
             student.set_server_state("gpu-01", ServerState.ONLINE, "", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
-            student.remove_server("gpu-01", names["ann"])
-        states = {s.name: s.state for s in collector.list_servers()}
+            student.inventory.remove_server("gpu-01", names["ann"])
+        states = {s.name: s.state for s in collector.inventory.list_servers()}
         assert states["gpu-01"] is ServerState.OFFLINE
     finally:
         collector.close()

@@ -230,7 +230,7 @@ def test_the_collectors_minute_job_rolls_up(lab: Store, db_url: str) -> None:
 
     app = Labgpu(db_url)
     try:
-        collector = app.make_collector(interval_s=60)
+        collector = app.inventory.make_collector(interval_s=60)
         assert lab.usage.watermarks() == (None, None)
         collector._keep_house()  # what its loop runs once a minute
         minute_done, hour_done = lab.usage.watermarks()

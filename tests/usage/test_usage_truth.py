@@ -14,6 +14,7 @@ import pytest
 from labgpu.core.booking.rules import BookingRules, RuleRefusedError
 from labgpu.core.inventory.servers import GpuProcess, GpuReading, LabUser, ProbeResult, SshTarget
 from labgpu.core.usage.figures import HOUR, Retention
+from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.service import BookingService
 from labgpu.services.usage.service import UsageService
 from labgpu.storage import Store
@@ -152,7 +153,7 @@ def test_the_last_bucket_of_a_graph_is_a_mean_over_what_is_rolled_up(lab: Store)
 
 def test_rule_refusals_are_not_unmet_demand(lab: Store) -> None:
     now = END + timedelta(hours=1)
-    BookingService(lab, "mia", clock=lambda: now).set_rules(BookingRules(max_hours=72.0))
+    RulesService(BookingService(lab, "mia", clock=lambda: now)).save(BookingRules(max_hours=72.0))
     bo = BookingService(lab, "bo", clock=lambda: now)
     with pytest.raises(RuleRefusedError) as refused:
         bo.find_slots("A4000", 1, timedelta(hours=96))
@@ -202,7 +203,7 @@ def test_a_wait_the_members_own_rules_cause_is_not_missing_gpus(lab: Store) -> N
     the rule's, recorded as refused by it, not as unmet demand; asking for the same model by
     another name is the same request."""
     now = END + timedelta(hours=1)
-    BookingService(lab, "mia", clock=lambda: now).set_rules(
+    RulesService(BookingService(lab, "mia", clock=lambda: now)).save(
         BookingRules(max_gpus_at_once=1, approval_models=())
     )
     gpu = {g.uuid: g.id or 0 for g in lab.list_gpus()}

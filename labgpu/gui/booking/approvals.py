@@ -67,7 +67,7 @@ class ApprovalsPage(ActionPage):
 
     def reload(self) -> None:
         """Read pending requests on a worker."""
-        run_task(self.labgpu.pending_approvals, self._loaded, context=self)
+        run_task(self.labgpu.bookings.pending_approvals, self._loaded, context=self)
 
     def _loaded(self, groups: object, error: BaseException | None) -> None:
         if not self.loaded(error):
@@ -113,7 +113,7 @@ class ApprovalsPage(ActionPage):
         group = self.selected()
         if group is not None:
             done = self.tr("Approved {user}'s request.").format(user=group.user)
-            self._run(lambda: self.labgpu.approve(group.group_id), done)
+            self._run(lambda: self.labgpu.bookings.approve(group.group_id), done)
 
     def reject_selected(self) -> None:
         """Ask for a reason, then reject the selected request."""
@@ -123,7 +123,7 @@ class ApprovalsPage(ActionPage):
         reason = self.ask_reason(group)
         if reason:
             done = self.tr("Rejected {user}'s request.").format(user=group.user)
-            self._run(lambda: self.labgpu.reject(group.group_id, reason), done)
+            self._run(lambda: self.labgpu.bookings.reject(group.group_id, reason), done)
 
     def _ask_reason(self, group: BookingGroupView) -> str | None:
         reason, ok = QInputDialog.getText(

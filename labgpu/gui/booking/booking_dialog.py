@@ -156,7 +156,7 @@ class BookingDialog(QDialog):
         self.verdict.setObjectName("hint")
         self._restyle()
         run_task(
-            lambda: self.labgpu.check_booking(gpu_ids, start, end),
+            lambda: self.labgpu.bookings.check(gpu_ids, start, end),
             lambda _r, error: self._checked(generation, error),
             context=self,
         )
@@ -198,7 +198,7 @@ class BookingDialog(QDialog):
         self._saving = True
         self.save_button.setEnabled(False)
         run_task(
-            lambda: self.labgpu.book(gpu_ids, start, end, note),
+            lambda: self.labgpu.bookings.book(gpu_ids, start, end, note),
             self._saved,
             context=self,
         )

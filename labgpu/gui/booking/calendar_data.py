@@ -41,10 +41,10 @@ class CalendarData:
 
 def load_calendar(labgpu: Labgpu, start: datetime, end: datetime) -> CalendarData:
     """Read everything the calendar shows between ``start`` and ``end`` (blocking: a worker)."""
-    gpus = tuple(labgpu.list_gpus())
-    bookings = tuple(labgpu.bookings(start, end))
-    maintenance = tuple(labgpu.maintenance(start, end))
-    report = labgpu.reality()
+    gpus = tuple(labgpu.inventory.list_gpus())
+    bookings = tuple(labgpu.bookings.between(start, end))
+    maintenance = tuple(labgpu.rules.maintenance(start, end))
+    report = labgpu.bookings.reality()
     idle = frozenset(item.group_id for item in report.idle_bookings)
     return CalendarData(start, end, gpus, bookings, maintenance, idle)
 
@@ -134,21 +134,21 @@ def next_starts(bookings: list[BookingView], now: datetime) -> dict[str, datetim
 def load_live_marks(labgpu: Labgpu) -> LiveMarks:
     """Who holds each GPU now, and which are idle or used without a booking (a worker)."""
     now = datetime.now(UTC)
-    labels = {g.id: f"{g.server_name}:{g.index}" for g in labgpu.list_gpus()}
+    labels = {g.id: f"{g.server_name}:{g.index}" for g in labgpu.inventory.list_gpus()}
     held = [
         b
-        for b in labgpu.bookings(now, now + timedelta(seconds=1))
+        for b in labgpu.bookings.between(now, now + timedelta(seconds=1))
         if b.booking.is_live and b.window.contains(now)
     ]
     active = [b for b in held if b.status is not BookingStatus.PENDING]
     requested = {b.gpu_label: b.user for b in held if b.status is BookingStatus.PENDING}
-    report = labgpu.reality(now)
+    report = labgpu.bookings.reality(now)
     idle = {labels.get(i, "") for item in report.idle_bookings for i in item.gpu_ids}
     unbooked: dict[str, str] = {}
     for use in report.unbooked_use:
         label = labels.get(use.gpu_id, "")
         unbooked[label] = ", ".join(filter(None, (unbooked.get(label), use.user)))
-    coming = next_starts(labgpu.bookings(now, now + FREE_UNTIL_HORIZON), now)
+    coming = next_starts(labgpu.bookings.between(now, now + FREE_UNTIL_HORIZON), now)
     return LiveMarks(
         {b.gpu_label: b.user for b in active},
         frozenset(idle),

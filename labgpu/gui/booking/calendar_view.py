@@ -350,7 +350,7 @@ class CalendarPage(QWidget):
         alarms at the reminder lead time of the settings."""
         lead = timedelta(minutes=reminder_lead_min(open_settings()))
         run_task(
-            lambda: self.labgpu.export_ics(path, mine=False, reminder_lead=lead),
+            lambda: self.labgpu.bookings.export_ics(path, mine=False, reminder_lead=lead),
             lambda count, error: self._exported(path, count, error),
             context=self,
         )
@@ -427,19 +427,25 @@ class CalendarPage(QWidget):
             )
             if not self.confirm(self.tr("Cancel booking"), question):
                 return
-            work, done = (lambda: self.labgpu.cancel(group.group_id)), self.tr("Booking cancelled.")
+            work, done = (
+                (lambda: self.labgpu.bookings.cancel(group.group_id)),
+                self.tr("Booking cancelled."),
+            )
         elif action == END:
             question = self.tr("End your booking of {gpus} now and free the GPUs?").format(
                 gpus=gpus
             )
             if not self.confirm(self.tr("End booking"), question):
                 return
-            work, done = (lambda: self.labgpu.end_early(group.group_id)), self.tr("Booking ended.")
+            work, done = (
+                (lambda: self.labgpu.bookings.end_early(group.group_id)),
+                self.tr("Booking ended."),
+            )
         elif action == EXTEND:
             end = self.ask_end(group)
             if end is None:
                 return
-            work = lambda: self.labgpu.extend(group.group_id, end)  # noqa: E731
+            work = lambda: self.labgpu.bookings.extend(group.group_id, end)  # noqa: E731
             done = self.tr("Booking extended.")
         else:
             return

@@ -35,7 +35,7 @@ from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.dates import DAY_TIME, local_text
 from labgpu.services import Labgpu
-from labgpu.services.booking.service import UNBOOKED_BLOCK
+from labgpu.services.booking.slots import UNBOOKED_BLOCK
 
 
 def option_text(option: SlotOption, labels: dict[int, str]) -> str:
@@ -62,7 +62,7 @@ class FindSlotDialog(QDialog):
         if gpus:
             self.set_gpus(gpus)
         else:  # opened before the calendar had read the lab: read the GPUs here
-            run_task(self.labgpu.list_gpus, self._gpus_read, context=self)
+            run_task(self.labgpu.inventory.list_gpus, self._gpus_read, context=self)
         self.count = QSpinBox()
         self.count.setRange(1, 64)
         self.count.setSuffix(self.tr(" GPUs"))
@@ -176,7 +176,7 @@ class FindSlotDialog(QDialog):
         self.search_button.setEnabled(False)
         self._show(self.tr("Searching…"))
         run_task(
-            lambda: self.labgpu.find_slots(
+            lambda: self.labgpu.bookings.find_slots(
                 model, count, duration, deadline=deadline, same_server=same_server
             ),
             self._found,
@@ -281,7 +281,7 @@ class FindSlotDialog(QDialog):
         self._busy = True
         self.book_button.setEnabled(False)
         run_task(
-            lambda: self.labgpu.book(option.gpu_ids, option.start, option.end, note),
+            lambda: self.labgpu.bookings.book(option.gpu_ids, option.start, option.end, note),
             self._booked,
             context=self,
         )

@@ -160,7 +160,9 @@ class MyBookingsPage(ActionPage):
     def reload(self) -> None:
         """Read my bookings on a worker."""
         since = datetime.now(UTC) - HISTORY
-        run_task(lambda: self.labgpu.bookings(since, None, mine=True), self._loaded, context=self)
+        run_task(
+            lambda: self.labgpu.bookings.between(since, None, mine=True), self._loaded, context=self
+        )
 
     def _loaded(self, bookings: object, error: BaseException | None) -> None:
         if not self.loaded(error):
@@ -229,7 +231,9 @@ class MyBookingsPage(ActionPage):
         if is_others(group, self.labgpu.user):  # single seat: anyone's; name the holder
             title, question = others_question("cancel", group, window_text(group.window))
         if self.confirm(title, question):
-            self._run(lambda: self.labgpu.cancel(group.group_id), self.tr("Booking cancelled."))
+            self._run(
+                lambda: self.labgpu.bookings.cancel(group.group_id), self.tr("Booking cancelled.")
+            )
 
     def end_selected(self) -> None:
         """Release the selected active booking now, after confirmation."""
@@ -243,7 +247,9 @@ class MyBookingsPage(ActionPage):
         if is_others(group, self.labgpu.user):
             title, question = others_question("end", group, window_text(group.window))
         if self.confirm(title, question):
-            self._run(lambda: self.labgpu.end_early(group.group_id), self.tr("Booking ended."))
+            self._run(
+                lambda: self.labgpu.bookings.end_early(group.group_id), self.tr("Booking ended.")
+            )
 
     def extend_selected(self) -> None:
         """Ask for a new end and extend the selected booking."""
@@ -256,7 +262,10 @@ class MyBookingsPage(ActionPage):
                 return
         end = self.ask_end(group)
         if end is not None:
-            self._run(lambda: self.labgpu.extend(group.group_id, end), self.tr("Booking extended."))
+            self._run(
+                lambda: self.labgpu.bookings.extend(group.group_id, end),
+                self.tr("Booking extended."),
+            )
 
     def export_ics(self) -> None:
         """Save my bookings as an .ics file."""
@@ -266,7 +275,7 @@ class MyBookingsPage(ActionPage):
         if path:
             lead = timedelta(minutes=reminder_lead_min(open_settings()))  # the alarms' lead
             run_task(
-                lambda: self.labgpu.export_ics(Path(path), mine=True, reminder_lead=lead),
+                lambda: self.labgpu.bookings.export_ics(Path(path), mine=True, reminder_lead=lead),
                 lambda count, error: self._exported(path, count, error),
                 context=self,
             )

@@ -176,7 +176,11 @@ class RulesPage(QWidget):
     def reload(self) -> None:
         """Read rules, GPUs and maintenance on a worker."""
         run_task(
-            lambda: (self.labgpu.rules(), self.labgpu.list_gpus(), self.labgpu.maintenance()),
+            lambda: (
+                self.labgpu.rules.current(),
+                self.labgpu.inventory.list_gpus(),
+                self.labgpu.rules.maintenance(),
+            ),
             self._loaded,
             context=self,
         )
@@ -271,12 +275,14 @@ class RulesPage(QWidget):
                 error=True,
             )
             return
-        self._run(lambda: self.labgpu.set_rules(rules), self.tr("Rules saved."))
+        self._run(lambda: self.labgpu.rules.save(rules), self.tr("Rules saved."))
 
     def _bookable_toggled(self, item: QListWidgetItem) -> None:
         gpu_id = int(item.data(Qt.ItemDataRole.UserRole))
         bookable = item.checkState() == Qt.CheckState.Checked
-        self._run(lambda: self.labgpu.set_gpu_bookable(gpu_id, bookable), self.tr("GPU updated."))
+        self._run(
+            lambda: self.labgpu.rules.set_gpu_bookable(gpu_id, bookable), self.tr("GPU updated.")
+        )
 
     def add_maintenance(self) -> None:
         """Block the selected GPUs over the chosen window."""
@@ -290,7 +296,7 @@ class RulesPage(QWidget):
         end = from_qdatetime(self.m_end.dateTime())
         reason = self.m_reason.text().strip()
         self._run(
-            lambda: self.labgpu.add_maintenance(gpu_ids, start, end, reason),
+            lambda: self.labgpu.rules.add_maintenance(gpu_ids, start, end, reason),
             self.tr("Maintenance window added."),
         )
 
@@ -300,7 +306,7 @@ class RulesPage(QWidget):
         if 0 <= row < len(self.windows) and self.windows[row].id is not None:
             window_id = int(self.windows[row].id or 0)
             self._run(
-                lambda: self.labgpu.remove_maintenance(window_id),
+                lambda: self.labgpu.rules.remove_maintenance(window_id),
                 self.tr("Maintenance window removed."),
             )
 

@@ -180,7 +180,7 @@ class AddServerDialog(QDialog):
         attempt = self._attempt
         self._set_busy(True, self.tr("Connecting to {host}…").format(host=target.host))
         run_task(
-            lambda: self._labgpu.discover(target, trust_fingerprint=trust_fingerprint),
+            lambda: self._labgpu.inventory.discover(target, trust_fingerprint=trust_fingerprint),
             lambda result, error: self._discovered(attempt, result, error),
             context=self,
         )
@@ -261,7 +261,7 @@ class AddServerDialog(QDialog):
         attempt = self._attempt
         self._set_busy(True, self.tr("Saving {name}…").format(name=name))
         run_task(
-            lambda: self._labgpu.register_server(name, target, probe),
+            lambda: self._labgpu.inventory.register_server(name, target, probe),
             lambda _result, error: self._saved(attempt, name, error),
             context=self,
         )

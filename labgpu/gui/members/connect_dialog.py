@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from labgpu.core.errors import ConfigError
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.launch import open_lab
 from labgpu.services import Labgpu
 from labgpu.services.members import credentials
 from labgpu.services.members.credentials import LabConnection
@@ -40,13 +41,12 @@ class SignedIn:
     warning: str  # e.g. the keyring could not store the password; empty if none
 
 
-def open_lab(connection: LabConnection, password: str, remember: bool) -> SignedIn:
+def open_signed_in(connection: LabConnection, password: str, remember: bool) -> SignedIn:
     """Connect and open the lab database, then remember or forget the password (worker side)."""
-    labgpu = Labgpu(connection.url(password or None))
+    labgpu = open_lab(connection.url(password or None))
     try:
         labgpu.open()
-        must_change = getattr(labgpu, "must_change_password", None)
-        change = bool(must_change()) if callable(must_change) else False
+        change = labgpu.members.must_change_password()
     except BaseException:
         labgpu.close()
         raise
@@ -155,7 +155,7 @@ class ConnectDialog(QDialog):
         password, remember = self.password.text(), self.remember.isChecked()
         self._set_busy(True)
         self.message.setText(self.tr("Connecting to {server}…").format(server=connection.host))
-        run_task(lambda: open_lab(connection, password, remember), self._opened, context=self)
+        run_task(lambda: open_signed_in(connection, password, remember), self._opened, context=self)
 
     def reject(self) -> None:
         if not self._busy:  # a connection being opened must finish (and be closed) first

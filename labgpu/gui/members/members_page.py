@@ -134,7 +134,7 @@ class MembersPage(ActionPage):
 
     def reload(self) -> None:
         """Read the members on a worker."""
-        run_task(self.labgpu.list_members, self._loaded, context=self)
+        run_task(self.labgpu.members.everyone, self._loaded, context=self)
 
     def _loaded(self, members: object, error: BaseException | None) -> None:
         if not self.loaded(error):
@@ -182,7 +182,7 @@ class MembersPage(ActionPage):
         self._busy = True
         self._update_buttons()
         run_task(
-            lambda: self.labgpu.add_member(name, role),
+            lambda: self.labgpu.members.add(name, role),
             lambda password, error: self._added(name, password, error),
             context=self,
         )
@@ -198,14 +198,14 @@ class MembersPage(ActionPage):
         role = self.ask_role(member) if member is not None else None
         if member is not None and role and role != member.role:
             done = self.tr("{name} is now {role}.").format(name=member.name, role=role_name(role))
-            self._run(lambda: self.labgpu.set_member_role(member.name, role), done)
+            self._run(lambda: self.labgpu.members.set_role(member.name, role), done)
 
     def remove_member(self) -> None:
         """Remove the selected member's login, after confirmation."""
         member = self.selected()
         if member is not None and self.confirm_remove(member):
             done = self.tr("Removed {name}; their history stays.").format(name=member.name)
-            self._run(lambda: self.labgpu.remove_member(member.name), done)
+            self._run(lambda: self.labgpu.members.remove(member.name), done)
 
     def _ask_new_member(self) -> tuple[str, str] | None:
         dialog = NewMemberDialog(self)

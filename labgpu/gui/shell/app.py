@@ -9,7 +9,6 @@ from PySide6.QtCore import QCoreApplication, QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from labgpu.core.errors import LabgpuError, SchemaTooNewError
-from labgpu.demo.lab import DemoLabgpu
 from labgpu.gui.members.connect_dialog import sign_in
 from labgpu.gui.shell import resources
 from labgpu.gui.shell import settings as prefs
@@ -18,6 +17,7 @@ from labgpu.gui.shell.gc_timer import MainThreadGc
 from labgpu.gui.shell.main_window import MainWindow
 from labgpu.gui.shell.session import ChangePasswordDialog
 from labgpu.gui.shell.worker import run_task
+from labgpu.launch import open_lab
 from labgpu.services import Labgpu
 from labgpu.services.members import credentials
 from labgpu.services.platform import paths
@@ -52,7 +52,9 @@ def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) ->
     translators = prefs.install_translators(app, prefs.language(settings))
     try:
         url = "" if demo else paths.resolve_database_url(db_url)
-        labgpu: Labgpu | None = open_demo(reset_demo) if demo else _open_lab(url)
+        labgpu: Labgpu | None = (
+            open_lab(None, demo=True, rebuild_demo=reset_demo) if demo else _open_lab(url)
+        )
     except LabgpuError as exc:
         _fatal(QCoreApplication.translate("app", "labgpu cannot start"), known_message(exc))
         return 1
@@ -61,7 +63,7 @@ def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) ->
         if signed_in is None:
             return 1
         labgpu = signed_in.labgpu
-        if signed_in.must_change_password:
+        if signed_in.members.must_change_password:
             change = ChangePasswordDialog(
                 labgpu, signed_in.connection if signed_in.remembered else None
             )
@@ -88,12 +90,7 @@ def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) ->
 
 def _open_lab(url: str) -> Labgpu | None:
     """The lab at ``url``, or ``None`` for a lab database (whose sign-in comes first)."""
-    return None if credentials.is_lab_url(url) else Labgpu(url)
-
-
-def open_demo(reset: bool = False) -> DemoLabgpu:
-    """The demo lab (built, or rebuilt with ``reset``, when the window opens it)."""
-    return DemoLabgpu(rebuild=reset)
+    return None if credentials.is_lab_url(url) else open_lab(url)
 
 
 def _opened(app: QApplication, window: MainWindow, error: BaseException | None) -> None:
@@ -102,7 +99,8 @@ def _opened(app: QApplication, window: MainWindow, error: BaseException | None) 
         window.start()
         if window.labgpu.is_single_seat:
             run_task(
-                lambda: window.labgpu.start_collector(COLLECTOR_INTERVAL_S), _collector_started
+                lambda: window.labgpu.inventory.start_collector(COLLECTOR_INTERVAL_S),
+                _collector_started,
             )
         return
     if isinstance(error, SchemaTooNewError):

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labgpu.demo.lab import BUILD_STEPS
 from labgpu.gui.booking.approvals import ApprovalsPage
 from labgpu.gui.booking.calendar_data import LiveMarks, load_live_marks
 from labgpu.gui.booking.calendar_view import CalendarPage
@@ -68,8 +67,9 @@ DEMO_BUILD_S = 6
 class MainWindow(QMainWindow):
     """Shows the lab; every read and write goes through ``run_task`` (never on this thread)."""
 
-    # A step of the demo's build (one of ``BUILD_STEPS``), emitted on the building worker.
-    build_step = Signal(str)
+    # A step of a long open (the demo's build): its name, number and the count, emitted on
+    # the building worker.
+    build_step = Signal(str, int, int)
 
     def __init__(self, labgpu: Labgpu, settings: QSettings, demo: bool = False) -> None:
         super().__init__()
@@ -334,12 +334,12 @@ class MainWindow(QMainWindow):
         if self.demo_banner is not None:
             self.demo_banner.reset_button.setEnabled(enabled)
 
-    def _emit_build_step(self, step: str) -> None:
+    def _emit_build_step(self, step: str, number: int, total: int) -> None:
         """The demo's build reports a step (on its worker): on to the GUI thread."""
         if shiboken6.isValid(self):
-            self.build_step.emit(step)
+            self.build_step.emit(step, number, total)
 
-    def _build_step(self, step: str) -> None:
+    def _build_step(self, step: str, number: int, total: int) -> None:
         names = {
             "members": self.tr("members, servers and rules"),
             "bookings": self.tr("bookings, through the lab's booking rules"),
@@ -347,11 +347,10 @@ class MainWindow(QMainWindow):
             "usage": self.tr("90 days of usage history"),
             "samples": self.tr("the last hour of GPU readings"),
         }
-        number = BUILD_STEPS.index(step) + 1 if step in BUILD_STEPS else 0
         line = self.tr("Step {number} of {total}: {step}").format(
-            number=number, total=len(BUILD_STEPS), step=names.get(step, step)
+            number=number, total=total, step=names.get(step, step)
         )
-        self.live_page.preparing.set_step(line, number, len(BUILD_STEPS))
+        self.live_page.preparing.set_step(line, number, total)
         if self._preparing:
             self.statusBar().showMessage(
                 self.tr("{title} {step}").format(title=self._preparing, step=line)
@@ -444,7 +443,7 @@ class MainWindow(QMainWindow):
     def remove_server(self, name: str) -> None:
         """Remove a server (already confirmed) on a worker, then refresh."""
         run_task(
-            lambda: self.labgpu.remove_server(name),
+            lambda: self.labgpu.inventory.remove_server(name),
             lambda _r, error: self._server_removed(name, error),
             context=self,
         )
@@ -463,7 +462,7 @@ class MainWindow(QMainWindow):
     def forget_host_key(self, name: str) -> None:
         """Forget a server's known host key (already confirmed) on a worker."""
         run_task(
-            lambda: self.labgpu.forget_host_key(name),
+            lambda: self.labgpu.inventory.forget_host_key(name),
             lambda removed, error: self._host_key_forgotten(name, removed, error),
             context=self,
         )
@@ -504,13 +503,12 @@ class MainWindow(QMainWindow):
 
     def reset_demo(self) -> None:
         """Rebuild the demo database on a worker (already confirmed), then re-read everything."""
-        reset = getattr(self.labgpu, "reset", None)
-        if not self.demo or not callable(reset) or self.demo_banner is None:
+        if not self.demo or self.demo_banner is None:
             return
         self.demo_banner.reset_button.setEnabled(False)
         self._preparing = self.tr("Generating the demo lab again…")
         self.statusBar().showMessage(self._preparing)
-        run_task(reset, self._demo_reset, context=self)
+        run_task(self.labgpu.reset, self._demo_reset, context=self)
 
     def _demo_reset(self, _result: object, error: BaseException | None) -> None:
         self._preparing = ""

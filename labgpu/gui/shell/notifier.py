@@ -77,7 +77,11 @@ class Notifier(QObject):
         self._checking = True
         moment = now or datetime.now(UTC)
         lead = timedelta(minutes=reminder_lead_min(self.settings))
-        run_task(lambda: self.labgpu.upcoming_reminders(moment, lead), self._received, context=self)
+        run_task(
+            lambda: self.labgpu.bookings.upcoming_reminders(moment, lead),
+            self._received,
+            context=self,
+        )
 
     def is_checking(self) -> bool:
         """True while a check runs."""

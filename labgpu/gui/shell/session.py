@@ -49,8 +49,8 @@ def read_identity(labgpu: Labgpu) -> Identity:
     return Identity(
         labgpu.user,
         str(role) if role is not None else None,
-        labgpu.can_approve(),
-        labgpu.can_manage(),
+        labgpu.members.can_approve(),
+        labgpu.members.can_manage(),
         not labgpu.is_single_seat,
     )
 

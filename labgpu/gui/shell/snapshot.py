@@ -32,6 +32,6 @@ EMPTY = Snapshot((), (), datetime.min.replace(tzinfo=UTC))
 
 def take_snapshot(labgpu: Labgpu) -> Snapshot:
     """Read servers and GPU status (blocking: call it on a worker)."""
-    servers = tuple(labgpu.list_servers())
-    gpus = tuple(labgpu.status())
+    servers = tuple(labgpu.inventory.list_servers())
+    gpus = tuple(labgpu.inventory.status())
     return Snapshot(servers, gpus, datetime.now(UTC))

@@ -109,7 +109,7 @@ def export_ics(
     """
     if not mine and start is None:
         start = week_start_local(service.clock())
-    groups = groups_of(service.bookings(start, end, mine=mine))
+    groups = groups_of(service.between(start, end, mine=mine))
     name = f"labgpu: {service.user}'s bookings" if mine else "labgpu: lab bookings"
     cal = build_calendar(groups, name, service.clock(), reminder_lead)
     data = cal.to_ical()

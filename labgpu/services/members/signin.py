@@ -45,12 +45,11 @@ def connect(lab: Labgpu) -> None:
 
 
 def with_password(lab: Labgpu, password: str) -> Labgpu:
-    """Close ``lab`` and return the same lab signed in with ``password``."""
-    connection = connection_of(lab)
-    if connection is None:
+    """``lab`` signed in with ``password`` from now on (what it had opened is dropped)."""
+    if connection_of(lab) is None:
         raise LabgpuError(_("a single-seat SQLite database has no passwords"))
-    lab.close()
-    return Labgpu(connection.url(password))
+    lab.sign_in(password)
+    return lab
 
 
 def password_in_use(lab: Labgpu) -> str | None:

@@ -24,19 +24,21 @@ def soon(hours: float) -> datetime:
 
 
 def gpu_ids(lab: Labgpu, server: str) -> list[int]:
-    gpus = sorted((g for g in lab.list_gpus() if g.server_name == server), key=lambda g: g.index)
+    gpus = sorted(
+        (g for g in lab.inventory.list_gpus() if g.server_name == server), key=lambda g: g.index
+    )
     return [g.id for g in gpus if g.id is not None]
 
 
 def statuses(lab: Labgpu) -> set[BookingStatus]:
-    return {b.booking.status for b in lab.bookings(mine=True)}
+    return {b.booking.status for b in lab.bookings.between(mine=True)}
 
 
 def test_cancel_a_booking_after_confirming(
     qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
 ) -> None:
     ids = gpu_ids(sample_lab, "gpu-01")
-    group = sample_lab.book(ids[:2], soon(3), soon(5), "to cancel")
+    group = sample_lab.bookings.book(ids[:2], soon(3), soon(5), "to cancel")
     window.show_page(MY_BOOKINGS)
     page = window.my_bookings_page
     qtbot.waitUntil(lambda: len(page.groups) == 1, timeout=10_000)
@@ -58,8 +60,8 @@ def test_cancel_a_booking_after_confirming(
 
 def test_end_early_and_extend(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow) -> None:
     ids = gpu_ids(sample_lab, "gpu-01")
-    active = sample_lab.book([ids[2]], datetime.now(UTC), soon(2), "running")
-    later = sample_lab.book([ids[3]], soon(4), soon(6), "later")
+    active = sample_lab.bookings.book([ids[2]], datetime.now(UTC), soon(2), "running")
+    later = sample_lab.bookings.book([ids[3]], soon(4), soon(6), "later")
     window.show_page(MY_BOOKINGS)
     page = window.my_bookings_page
     qtbot.waitUntil(lambda: len(page.groups) == 2, timeout=10_000)
@@ -68,7 +70,7 @@ def test_end_early_and_extend(qtbot: QtBot, sample_lab: Labgpu, window: MainWind
     page.ask_end = lambda _group: new_end
     qtbot.mouseClick(page.extend_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=10_000)
-    ends = {b.group_id: b.window.end for b in sample_lab.bookings(mine=True)}
+    ends = {b.group_id: b.window.end for b in sample_lab.bookings.between(mine=True)}
     assert ends[later.group_id] == new_end
     # An extension beyond the longest booking is refused, with the rule shown under the list.
     page.ask_end = lambda _group: new_end + timedelta(days=5)
@@ -81,7 +83,7 @@ def test_end_early_and_extend(qtbot: QtBot, sample_lab: Labgpu, window: MainWind
     page.confirm = lambda _title, _question: True
     qtbot.mouseClick(page.end_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=10_000)
-    released = [b for b in sample_lab.bookings(mine=True) if b.group_id == active.group_id]
+    released = [b for b in sample_lab.bookings.between(mine=True) if b.group_id == active.group_id]
     assert released[0].booking.status is BookingStatus.RELEASED
 
 
@@ -103,7 +105,7 @@ def test_find_a_slot_and_book_it(qtbot: QtBot, sample_lab: Labgpu, window: MainW
     dialog.note.setText("found")
     qtbot.mouseClick(dialog.book_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
-    booked = sample_lab.bookings(mine=True)
+    booked = sample_lab.bookings.between(mine=True)
     assert sorted(b.gpu_id for b in booked) == list(chosen.gpu_ids)
     assert {b.note for b in booked} == {"found"}
 
@@ -123,8 +125,8 @@ def test_find_a_slot_says_when_nothing_fits(
 
 def test_approve_and_reject(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow) -> None:
     ids = gpu_ids(sample_lab, "gpu-02")  # A40: needs approval
-    first = sample_lab.book([ids[0]], soon(2), soon(4), "llm")
-    second = sample_lab.book([ids[1]], soon(5), soon(6), "eval")
+    first = sample_lab.bookings.book([ids[0]], soon(2), soon(4), "llm")
+    second = sample_lab.bookings.book([ids[1]], soon(5), soon(6), "eval")
     assert first.status is BookingStatus.PENDING
     qtbot.waitUntil(lambda: not window.nav.item(APPROVALS).isHidden(), timeout=10_000)
     window.show_page(APPROVALS)
@@ -138,7 +140,7 @@ def test_approve_and_reject(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
     page.ask_reason = lambda _group: "the A40s are reserved for the deadline"
     qtbot.mouseClick(page.reject_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_busy() and not page.groups, timeout=10_000)
-    by_group = {b.group_id: b.booking for b in sample_lab.bookings(mine=True)}
+    by_group = {b.group_id: b.booking for b in sample_lab.bookings.between(mine=True)}
     assert by_group[first.group_id].status is BookingStatus.BOOKED
     assert by_group[second.group_id].status is BookingStatus.CANCELLED
 
@@ -155,8 +157,8 @@ def test_rules_page_saves_rules_and_maintenance(
     page.quota.setValue(200)
     page.weights.setText("A40=2.5")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: sample_lab.rules().max_hours == 48.0, timeout=10_000)
-    rules = sample_lab.rules()
+    qtbot.waitUntil(lambda: sample_lab.rules.current().max_hours == 48.0, timeout=10_000)
+    rules = sample_lab.rules.current()
     assert rules.weekly_quota_gpu_hours == 200.0
     assert rules.model_weights == (("A40", 2.5),)
     page.weights.setText("A40 three")
@@ -168,7 +170,7 @@ def test_rules_page_saves_rules_and_maintenance(
     qtbot.mouseClick(page.m_add, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.maintenance_list.count() == 1, timeout=10_000)
     assert "driver update" in page.maintenance_list.item(0).text()
-    assert [m.reason for m in sample_lab.maintenance()] == ["driver update"]
+    assert [m.reason for m in sample_lab.rules.maintenance()] == ["driver update"]
 
 
 def test_rule_text_helpers() -> None:
@@ -183,7 +185,7 @@ def test_reminder_shown_once_without_a_tray(
     qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
 ) -> None:
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.book([ids[0]], soon(0.2), soon(2), "soon")
+    sample_lab.bookings.book([ids[0]], soon(0.2), soon(2), "soon")
     notifier = Notifier(sample_lab, window.settings)
     assert notifier.tray is None  # offscreen: no system tray, and no crash
     seen: list[str] = []
@@ -202,7 +204,7 @@ def test_live_view_shows_booked_by_and_unbooked_use(
     from labgpu.gui.inventory.live_model import Column
 
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.book([ids[0], ids[2]], datetime.now(UTC), soon(2), "mine")
+    sample_lab.bookings.book([ids[0], ids[2]], datetime.now(UTC), soon(2), "mine")
     marks = load_live_marks(sample_lab)
     assert marks.booked_by == {"gpu-01:0": "tester", "gpu-01:2": "tester"}
     assert marks.unbooked.get("gpu-01:1") == "bob"

@@ -26,7 +26,9 @@ def soon(hours: float) -> datetime:
 
 def gpu_id(lab: Labgpu, label: str) -> int:
     server, _, index = label.partition(":")
-    [gpu] = [g for g in lab.list_gpus() if g.server_name == server and g.index == int(index)]
+    [gpu] = [
+        g for g in lab.inventory.list_gpus() if g.server_name == server and g.index == int(index)
+    ]
     assert gpu.id is not None
     return gpu.id
 
@@ -58,7 +60,7 @@ def test_changing_another_members_booking_names_them_first(
     window.show_page(MY_BOOKINGS)
     page = window.my_bookings_page
     # single seat: the tester manages; a page listing kim's booking (the calendar) asks first
-    page.set_groups(group_views(sample_lab.bookings()))
+    page.set_groups(group_views(sample_lab.bookings.between()))
     page.select(theirs.group_id)
     asked: list[tuple[str, str]] = []
     page.confirm = lambda title, question: asked.append((title, question)) or False
@@ -83,7 +85,7 @@ def test_find_slot_opened_before_the_calendar_has_read_the_lab_reads_the_gpus(
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.model.count() > 1, timeout=10_000)
     models = {dialog.model.itemData(i) for i in range(1, dialog.model.count())}
-    assert models == {g.model for g in sample_lab.list_gpus()}
+    assert models == {g.model for g in sample_lab.inventory.list_gpus()}
     assert set(dialog.labels.values()) >= {"gpu-01:0", "gpu-01:1"}
 
 

@@ -29,7 +29,9 @@ def tomorrow_at(hour: int) -> datetime:
 
 
 def gpu_ids(lab: Labgpu, server: str) -> list[int]:
-    gpus = sorted((g for g in lab.list_gpus() if g.server_name == server), key=lambda g: g.index)
+    gpus = sorted(
+        (g for g in lab.inventory.list_gpus() if g.server_name == server), key=lambda g: g.index
+    )
     return [g.id for g in gpus if g.id is not None]
 
 
@@ -72,7 +74,7 @@ def test_drag_creates_a_booking(qtbot: QtBot, sample_lab: Labgpu, window: MainWi
     dialog.note.setText("ViT sweep")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
-    booked = sample_lab.bookings(mine=True)
+    booked = sample_lab.bookings.between(mine=True)
     assert sorted(b.gpu_id for b in booked) == ids[:2]
     assert {(b.window.start, b.window.end, b.note) for b in booked} == {(start, end, "ViT sweep")}
     assert {b.status for b in booked} == {BookingStatus.BOOKED}
@@ -86,7 +88,7 @@ def test_conflict_is_refused_inline_with_its_reason(
     monkeypatch.setenv("LABGPU_USER", "alice")
     alice = Labgpu()
     try:
-        alice.book([ids[2]], tomorrow_at(9), tomorrow_at(11), "alice's run")
+        alice.bookings.book([ids[2]], tomorrow_at(9), tomorrow_at(11), "alice's run")
     finally:
         alice.close()
     page = calendar_on(qtbot, window, tomorrow_at(12))
@@ -102,7 +104,7 @@ def test_conflict_is_refused_inline_with_its_reason(
     )
     assert dialog.refusal() == ""
     dialog.reject()
-    assert sample_lab.bookings(mine=True) == []
+    assert sample_lab.bookings.between(mine=True) == []
 
 
 def test_a_rule_refusal_names_the_rule(
@@ -169,7 +171,7 @@ def test_export_the_lab_calendar(
     import icalendar
 
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.book(ids[:2], tomorrow_at(9), tomorrow_at(11), "exported")
+    sample_lab.bookings.book(ids[:2], tomorrow_at(9), tomorrow_at(11), "exported")
     page = window.calendar_page
     with qtbot.waitSignal(page.exported, timeout=10_000) as signal:
         page.export(tmp_path / "lab.ics")
@@ -184,7 +186,7 @@ def test_dialog_needs_a_gpu_and_tooltips_describe_bookings(
     from labgpu.gui.booking.calendar_canvas import booking_caption, booking_tooltip
 
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "tooltip")
+    sample_lab.bookings.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "tooltip")
     page = calendar_on(qtbot, window, tomorrow_at(12))
     qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 1, timeout=10_000)
     booking = page.canvas.booking_at(page.canvas.point_for(ids[1], tomorrow_at(10)).toPointF())
@@ -264,9 +266,9 @@ def test_cancelled_bookings_are_ghosts_that_a_remembered_toggle_hides(
     from PySide6.QtGui import QColor
 
     ids = gpu_ids(sample_lab, "gpu-01")
-    old = sample_lab.book([ids[0]], tomorrow_at(8), tomorrow_at(20), "old")
-    sample_lab.cancel(old.group_id)
-    sample_lab.book([ids[1]], tomorrow_at(8), tomorrow_at(20), "live")
+    old = sample_lab.bookings.book([ids[0]], tomorrow_at(8), tomorrow_at(20), "old")
+    sample_lab.bookings.cancel(old.group_id)
+    sample_lab.bookings.book([ids[1]], tomorrow_at(8), tomorrow_at(20), "live")
     page = calendar_on(qtbot, window, tomorrow_at(12))
     qtbot.waitUntil(lambda: page.data is not None and len(page.data.bookings) == 2, timeout=10_000)
     canvas = page.canvas
@@ -304,11 +306,11 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     from labgpu.gui.booking.booking_actions import CANCEL, EXTEND, BookingInfoDialog
 
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.book([ids[0]], tomorrow_at(9), tomorrow_at(11), "mine")
+    sample_lab.bookings.book([ids[0]], tomorrow_at(9), tomorrow_at(11), "mine")
     monkeypatch.setenv("LABGPU_USER", "alice")
     alice = Labgpu()
     try:
-        alice.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "alice's run")
+        alice.bookings.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "alice's run")
     finally:
         alice.close()
     page = calendar_on(qtbot, window, tomorrow_at(12))
@@ -323,7 +325,8 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     page.ask_end = lambda _group: tomorrow_at(12)
     dialog.action_buttons[EXTEND].click()
     qtbot.waitUntil(
-        lambda: sample_lab.bookings(mine=True)[0].window.end == tomorrow_at(12), timeout=10_000
+        lambda: sample_lab.bookings.between(mine=True)[0].window.end == tomorrow_at(12),
+        timeout=10_000,
     )
     qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
     # Right-click: a menu with the same actions.
@@ -351,7 +354,7 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=mine)
     qtbot.keyClick(canvas, Qt.Key.Key_Delete)
     qtbot.waitUntil(
-        lambda: sample_lab.bookings(mine=True)[0].status is BookingStatus.CANCELLED,
+        lambda: sample_lab.bookings.between(mine=True)[0].status is BookingStatus.CANCELLED,
         timeout=10_000,
     )
     assert len(asked) == 1

@@ -18,7 +18,9 @@ from labgpu.services import Labgpu
 
 
 def _book(lab: Labgpu, start: datetime, user: str = "alice") -> None:
-    gpu = next(g for g in lab.list_gpus() if g.server_name == "gpu-01" and g.id is not None)
+    gpu = next(
+        g for g in lab.inventory.list_gpus() if g.server_name == "gpu-01" and g.id is not None
+    )
     assert gpu.id is not None
     window = Window(start, start + timedelta(hours=2))
     lab.store.create_bookings(

@@ -57,7 +57,7 @@ def test_add_server_through_the_dialog(
     with qtbot.waitSignal(dialog.registered, timeout=30_000) as saved:
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert saved.args == ["a40-box"]
-    assert [s.name for s in lab.list_servers()] == ["a40-box"]
+    assert [s.name for s in lab.inventory.list_servers()] == ["a40-box"]
     model = window.live_page.live.model
     qtbot.waitUntil(lambda: [g.server.name for g in model.groups()] == ["a40-box"], timeout=10_000)
     assert len(model.groups()[0].gpus) == 4
@@ -76,7 +76,7 @@ def test_untrusted_key_saves_nothing(
     assert dialog.message.property("error") is True
     assert dialog.host.text() == "127.0.0.1"
     assert not dialog.save_button.isEnabled()
-    assert lab.list_servers() == []
+    assert lab.inventory.list_servers() == []
 
 
 def test_unreachable_host_is_reported_inline(
@@ -120,7 +120,7 @@ def test_remove_server_after_confirmation(
     qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
     assert asked == ["gpu-02"]
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10_000)
-    assert [s.name for s in sample_lab.list_servers()] == ["gpu-01", "gpu-03"]
+    assert [s.name for s in sample_lab.inventory.list_servers()] == ["gpu-01", "gpu-03"]
 
 
 def test_servers_table_shows_state_and_gpu_count(sample_lab: Labgpu, window: MainWindow) -> None:
@@ -135,7 +135,9 @@ def test_servers_table_shows_state_and_gpu_count(sample_lab: Labgpu, window: Mai
 def test_forget_host_key_after_confirmation(
     qtbot: QtBot, fleet: Fleet, lab: Labgpu, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lab.add_server(fleet.a4000.target, "a4000-box", trust_fingerprint=fleet.a4000.fingerprint)
+    lab.inventory.add_server(
+        fleet.a4000.target, "a4000-box", trust_fingerprint=fleet.a4000.fingerprint
+    )
     window.refresh()
     page = window.servers_page
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)

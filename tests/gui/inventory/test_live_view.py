@@ -138,10 +138,10 @@ def test_free_says_until_the_next_booking_and_booked_is_not_free(
 ) -> None:
     live = window.live_page.live
     model = live.model
-    ids = {g.index: g.id for g in sample_lab.list_gpus() if g.server_name == "gpu-01"}
+    ids = {g.index: g.id for g in sample_lab.inventory.list_gpus() if g.server_name == "gpu-01"}
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
-    sample_lab.book([ids[2]], start, start + timedelta(hours=2), "later today")
-    sample_lab.book([ids[3]], datetime.now(UTC), start, "held now")
+    sample_lab.bookings.book([ids[2]], start, start + timedelta(hours=2), "later today")
+    sample_lab.bookings.book([ids[3]], datetime.now(UTC), start, "held now")
     state = gpu_row(model, "gpu-01", 2).siblingAtColumn(Column.STATE)
     marks_refreshed(qtbot, window, lambda: model.data(state) != "free")
     until = start.astimezone().strftime("%H:%M")

@@ -26,10 +26,10 @@ def members(lab_url: str, names: dict[str, str]) -> dict[str, str]:  # noqa: F81
     """An initialised lab with student ann and PI pat; their URLs, and the admin's."""
     admin = Labgpu(lab_url)
     try:
-        admin.init_lab()
-        admin.add_member(names["ann"], "student")
-        admin.add_member(names["pat"], "pi")
-        admin.add_member(names["max"], "manager")
+        admin.members.init_lab()
+        admin.members.add(names["ann"], "student")
+        admin.members.add(names["pat"], "pi")
+        admin.members.add(names["max"], "manager")
     finally:
         admin.close()
     return {
@@ -68,8 +68,10 @@ def test_a_demoted_pi_is_refused_by_the_database(
     ann = Labgpu(members["ann"])
     try:
         ann.open()
-        a40 = [g.id for g in ann.list_gpus() if g.model.endswith(" A40") and g.id is not None]
-        request = ann.book([a40[0]], soon(3), soon(5), "thesis run")
+        a40 = [
+            g.id for g in ann.inventory.list_gpus() if g.model.endswith(" A40") and g.id is not None
+        ]
+        request = ann.bookings.book([a40[0]], soon(3), soon(5), "thesis run")
     finally:
         ann.close()
     assert request.status is BookingStatus.PENDING
@@ -87,7 +89,7 @@ def test_a_demoted_pi_is_refused_by_the_database(
         # Approve, but the role is read again when it counts (the database would refuse too).
         admin = Labgpu(members["admin"])
         try:
-            admin.set_member_role(names["pat"], "student")
+            admin.members.set_role(names["pat"], "student")
         finally:
             admin.close()
         qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
@@ -101,7 +103,7 @@ def test_a_demoted_pi_is_refused_by_the_database(
     admin = Labgpu(members["admin"])
     try:
         admin.open()
-        mine = {b.group_id: b.booking.status for b in admin.bookings()}
+        mine = {b.group_id: b.booking.status for b in admin.bookings.between()}
         assert mine[request.group_id] is BookingStatus.PENDING  # nothing changed
     finally:
         admin.close()

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from labgpu.cli.main import main
 from labgpu.demo import lab as demo
-from labgpu.demo.lab import DemoLabgpu
 from labgpu.demo.model import DemoLab
+from labgpu.demo.setup import DemoSetup, demo_lab
 from labgpu.gui.shell import main_window
 from labgpu.gui.shell.main_window import APPROVALS, OFFLOAD, MainWindow
 from labgpu.gui.shell.settings import open_settings
@@ -39,14 +39,14 @@ def test_demo_flag_opens_a_populated_demo_window(qtbot: QtBot, demo_folder: Path
             QTimer.singleShot(20, close_when_populated)
             return
         win = ready[0]
-        assert isinstance(win.labgpu, DemoLabgpu)
+        assert isinstance(win.labgpu.setup, DemoSetup)
         seen.update(
             title=win.windowTitle(),
             gpus=len(win.snapshot.gpus),  # type: ignore[union-attr]
             rows=sum(len(g.gpus) for g in win.live_page.live.model.groups()),
             welcome=win.live_page.showing_welcome(),
             summary=win.live_page.live.summary.text(),
-            feed=win.labgpu.feed is not None and win.labgpu.feed.is_running(),
+            feed=win.labgpu.inventory.feed is not None and win.labgpu.inventory.feed.is_running(),
             banner=win.demo_banner is not None and win.demo_banner.isVisible(),
         )
         win.close()  # the last window closing quits the app
@@ -190,7 +190,7 @@ def test_opening_a_database_says_so_until_the_live_view_is_read(
 @pytest.fixture
 def demo_window(qtbot: QtBot, demo_folder: Path) -> Iterator[MainWindow]:
     """The main window on the (copied) demo lab, opened and refreshed once."""
-    lab = DemoLabgpu()
+    lab = demo_lab()
     lab.open()
     win = MainWindow(lab, open_settings(), demo=True)
     qtbot.addWidget(win)
@@ -212,9 +212,9 @@ def test_every_page_has_demo_data(qtbot: QtBot, demo_window: MainWindow) -> None
     win.show_page(APPROVALS)
     approvals = win.nav.item(APPROVALS)
     qtbot.waitUntil(lambda: approvals.text().startswith("Approvals ("), timeout=20_000)
-    assert win.labgpu.bookings(mine=True)
-    assert win.labgpu.maintenance()
-    assert win.labgpu.pending_approvals()
+    assert win.labgpu.bookings.between(mine=True)
+    assert win.labgpu.rules.maintenance()
+    assert win.labgpu.bookings.pending_approvals()
 
 
 def test_reset_demo_generates_the_lab_again(
@@ -224,14 +224,14 @@ def test_reset_demo_generates_the_lab_again(
 
     monkeypatch.setattr(demo, "BUILD_HISTORY", demo.BUILD_HISTORY / 12)  # 5 minutes
     lab = demo_window.labgpu
-    assert isinstance(lab, DemoLabgpu)
-    assert not lab.built
+    assert isinstance(lab.setup, DemoSetup)
+    assert not lab.setup.built
     demo_window.reset_demo()
-    qtbot.waitUntil(lambda: lab.built, timeout=60_000)
+    qtbot.waitUntil(lambda: lab.setup.built, timeout=60_000)
     qtbot.waitUntil(
         lambda: "generated again" in demo_window.statusBar().currentMessage(), timeout=60_000
     )
-    assert len(lab.list_gpus()) == 52
+    assert len(lab.inventory.list_gpus()) == 52
     qtbot.waitUntil(lambda: not demo_window.is_refreshing(), timeout=20_000)
 
 
@@ -270,7 +270,7 @@ def test_offload_page_shows_the_demos_jobs_without_connecting(
     page = win.offload_page
     if not win.labgpu.offload.jobs():  # the demo's student offloaded nothing this time
         lab = win.labgpu
-        assert isinstance(lab, DemoLabgpu)
+        assert isinstance(lab.setup, DemoSetup)
         lab.act_as(lab.offload.jobs(mine=False)[0].user_name)
     mine = win.labgpu.offload.jobs()
     win.show_page(OFFLOAD)

@@ -86,7 +86,7 @@ def test_a_rule_refusal_reaches_the_korean_window_in_korean(
     i18n.set_language("ko")
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     with pytest.raises(RuleRefusedError, match="GPU를 하나 이상 고르세요"):
-        window.labgpu.check_booking([], tomorrow, tomorrow + timedelta(hours=2))
+        window.labgpu.bookings.check([], tomorrow, tomorrow + timedelta(hours=2))
 
 
 def test_changing_the_language_offers_a_restart(
