@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from labgpu.demo.feed import HISTORY_WINDOW, SimulatedFeed
 
 from labgpu.core.booking.bookings import LIVE_STATUSES, BookingStatus, check_no_conflicts
 from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory.servers import SshTarget
 from labgpu.demo import lab as demo
+from labgpu.demo.feed import HISTORY_WINDOW, SimulatedFeed
 from labgpu.demo.lab import build_database
 from labgpu.demo.model import (
     A40,
