@@ -63,7 +63,7 @@ def run_gui(db_url: str | None, demo: bool = False, reset_demo: bool = False) ->
         if signed_in is None:
             return 1
         labgpu = signed_in.labgpu
-        if signed_in.members.must_change_password:
+        if signed_in.must_change_password:
             change = ChangePasswordDialog(
                 labgpu, signed_in.connection if signed_in.remembered else None
             )
