@@ -2242,7 +2242,7 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <name>calendar</name>
     <message>
         <source>{caption} (pending)</source>
-        <extracomment>Bookings that no longer hold their GPUs: drawn as ghosts, or hidden. (GPU ids, start, end) chosen by dragging, snapped to 30 minutes. A booking was double-clicked (BookingView). A booking was right-clicked (BookingView, global position for a menu). Delete was pressed with a booking chosen (BookingView).</extracomment>
+        <extracomment>Bookings that no longer hold their GPUs: drawn as ghosts, or hidden.</extracomment>
         <translation>{caption} (승인 대기)</translation>
     </message>
     <message>

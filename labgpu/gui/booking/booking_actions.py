@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
 
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.core.booking.rules import BookingGroupView
-from labgpu.gui.booking.calendar_canvas import status_label
 from labgpu.gui.booking.calendar_data import compact_labels
+from labgpu.gui.booking.calendar_paint import status_label
 from labgpu.gui.booking.my_bookings import window_text
 
 EXTEND, END, CANCEL = "extend", "end", "cancel"

@@ -4,7 +4,8 @@ Bookings are boxes coloured by member (a pending request dashed), cancelled and 
 ghosts (a dotted outline, no fill, struck-through text: the GPU is free) that a toggle hides,
 maintenance is hatched, a red line marks now. Dragging
 across GPU rows and time selects GPUs and a window (snapped to 30 minutes) and emits
-``selected``; the page opens the booking dialog from it.
+``selected``; the page opens the booking dialog from it. How each part is drawn, and its
+words, are in ``calendar_paint``; the time axis above the rows is ``calendar_header``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QContextMenuEvent,
     QHelpEvent,
@@ -38,25 +38,25 @@ from labgpu.gui.booking.calendar_data import (
     ordered_gpus,
     snap_down,
 )
-from labgpu.gui.widgets.dates import DAY_TIME, local_text
-
-LABEL_W = 150
-ROW_H = 24
-GROUP_H = 22
-HEADER_H = 40
-NOW_RED = QColor("#d0342c")
-GRID = QColor("#e3e6e9")
-GRID_STRONG = QColor("#b9c0c6")
-SELECTION = QColor(47, 111, 79, 70)
-MAINTENANCE = QColor("#9aa1a7")
-GHOST = QColor("#6f777e")
-#: Bookings that no longer hold their GPUs: drawn as ghosts, or hidden.
-GHOSTS = (BookingStatus.CANCELLED, BookingStatus.RELEASED)
-
-
-def is_ghost(booking: BookingView) -> bool:
-    """True for a cancelled or released booking (its GPUs are free)."""
-    return booking.status in GHOSTS
+from labgpu.gui.booking.calendar_header import CalendarHeader
+from labgpu.gui.booking.calendar_paint import (
+    GRID,
+    GRID_STRONG,
+    GROUP_H,
+    HEADER_H,
+    LABEL_W,
+    NOW_RED,
+    ROW_H,
+    SELECTION,
+    booking_caption,
+    booking_tooltip,
+    grid_lines,
+    grid_step,
+    is_ghost,
+    paint_booking_box,
+    paint_ghost,
+    paint_maintenance,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,219 +385,10 @@ class CalendarCanvas(QWidget):
         return super().event(event)
 
 
-def paint_ghost(painter: QPainter, rect: QRectF, caption: str) -> None:
-    """A booking that no longer holds its GPUs: dotted grey outline, no fill, struck-out text."""
-    painter.setPen(QPen(GHOST, 1, Qt.PenStyle.DotLine))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawRoundedRect(rect, 3, 3)
-    if not caption:
-        return
-    font = painter.font()
-    font.setStrikeOut(True)
-    painter.setFont(font)
-    painter.setPen(GHOST)
-    painter.drawText(
-        rect.adjusted(4, 0, -2, 0),
-        Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine,
-        caption,
-    )
-    font.setStrikeOut(False)
-    painter.setFont(font)
-
-
-def paint_booking_box(
-    painter: QPainter, rect: QRectF, color: QColor, pending: bool, faded: bool
-) -> None:
-    """A booking in a member's colour: solid, dashed if pending, faded if pending or past."""
-    fill = QColor(color)
-    if faded:
-        fill.setAlpha(110)
-    painter.setPen(
-        QPen(color.darker(170), 1, Qt.PenStyle.DashLine if pending else Qt.PenStyle.SolidLine)
-    )
-    painter.setBrush(fill)
-    painter.drawRoundedRect(rect, 3, 3)
-
-
-def paint_maintenance(painter: QPainter, rect: QRectF) -> None:
-    """A maintenance window: grey, hatched."""
-    painter.fillRect(rect, QColor("#e4e6e8"))
-    painter.fillRect(rect, QBrush(MAINTENANCE, Qt.BrushStyle.BDiagPattern))
-
-
-def booking_caption(booking: BookingView, idle: bool = False) -> str:
-    """``kim · training ViT`` (+ a pending / idle mark)."""
-    parts = [booking.user]
-    if booking.note:
-        parts.append(booking.note)
-    caption = "  ·  ".join(parts)
-    if booking.status is BookingStatus.PENDING:
-        caption = QCoreApplication.translate("calendar", "{caption} (pending)").format(
-            caption=caption
-        )
-    elif booking.status in GHOSTS:
-        caption = QCoreApplication.translate("calendar", "{caption} ({status})").format(
-            caption=caption, status=status_label(booking.status)
-        )
-    if idle:
-        caption = QCoreApplication.translate("calendar", "{caption} (idle)").format(caption=caption)
-    return caption
-
-
-def booking_tooltip(booking: BookingView) -> str:
-    """Who, which GPU, when (local time), status and note."""
-    start = booking.window.start.astimezone()
-    end = booking.window.end.astimezone()
-    return (
-        QCoreApplication.translate("calendar", "{user} on {gpu}\n{start} – {end}\n{status}\n{note}")
-        .format(
-            user=booking.user,
-            gpu=booking.gpu_label,
-            start=local_text(start, DAY_TIME),
-            end=local_text(end, DAY_TIME),
-            status=status_label(booking.status),
-            note=booking.note,
-        )
-        .strip()
-    )
-
-
-def status_label(status: BookingStatus) -> str:
-    """A booking status in words."""
-    labels = {
-        BookingStatus.PENDING: QCoreApplication.translate("calendar", "pending approval"),
-        BookingStatus.BOOKED: QCoreApplication.translate("calendar", "booked"),
-        BookingStatus.ACTIVE: QCoreApplication.translate("calendar", "active"),
-        BookingStatus.FINISHED: QCoreApplication.translate("calendar", "finished"),
-        BookingStatus.CANCELLED: QCoreApplication.translate("calendar", "cancelled"),
-        BookingStatus.RELEASED: QCoreApplication.translate("calendar", "released"),
-    }
-    return labels[status]
-
-
 def snap_nearest(moment: datetime) -> datetime:
     """``moment`` rounded to the nearest line of the 30-minute grid (a half rounds up)."""
     down = snap_down(moment)
     return down + SNAP if moment - down >= SNAP / 2 else down
-
-
-#: Hours between two labels of the day view's header, the first that fits is used.
-LABEL_STEPS = (1, 2, 3, 4, 6, 12)
-
-
-def label_step(hour_width: float, label_width: float) -> int:
-    """Hours between hour labels so that labels ``label_width`` wide do not run together."""
-    for hours in LABEL_STEPS:
-        if hours * hour_width >= label_width:
-            return hours
-    return LABEL_STEPS[-1]
-
-
-def grid_step(span: timedelta) -> timedelta:
-    """Hourly lines for a day, six-hourly for a week."""
-    return timedelta(hours=1) if span <= timedelta(days=1, hours=1) else timedelta(hours=6)
-
-
-def grid_lines(start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, bool]]:
-    """Grid moments in ``[start, end]`` on local clock multiples of ``step``; midnight strong."""
-    lines = []
-    local = start.astimezone().replace(minute=0, second=0, microsecond=0)
-    hours = int(step.total_seconds() // 3600)
-    moment = local
-    while moment <= end:
-        local_moment = moment.astimezone()
-        if local_moment.hour % hours == 0 and moment >= start:
-            lines.append((moment, local_moment.hour == 0))
-        moment += timedelta(hours=1)
-    return lines
-
-
-class CalendarHeader(QWidget):
-    """The time axis above the rows: days (week) or hours (day), with the now mark."""
-
-    def __init__(self, canvas: CalendarCanvas, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.canvas = canvas
-        self.setFixedHeight(HEADER_H)
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#f7f8f9"))
-        canvas = self.canvas
-        axis = TimeAxis(canvas.start, canvas.end, LABEL_W, self.width() - LABEL_W)
-        span = canvas.end - canvas.start
-        painter.setPen(QColor("#2b3035"))
-        if span > timedelta(days=1, hours=1):
-            self._paint_days(painter, axis)
-        else:
-            self._paint_hours(painter, axis)
-        x = axis.x_for(canvas.now)
-        if LABEL_W <= x <= self.width():
-            painter.setPen(QPen(NOW_RED, 2))
-            painter.drawLine(QPointF(x, HEADER_H / 2), QPointF(x, HEADER_H))
-        painter.setPen(GRID_STRONG)
-        painter.drawLine(0, HEADER_H - 1, self.width(), HEADER_H - 1)
-        painter.end()
-
-    def _paint_days(self, painter: QPainter, axis: TimeAxis) -> None:
-        today = datetime.now().astimezone().date()
-        for moment, strong in grid_lines(axis.start, axis.end, timedelta(hours=6)):
-            x = axis.x_for(moment)
-            local = moment.astimezone()
-            if strong and moment < axis.end:
-                width = axis.x_for(moment + timedelta(days=1)) - x
-                font = painter.font()
-                font.setBold(local.date() == today)
-                painter.setFont(font)
-                painter.drawText(
-                    QRectF(x + 4, 2, width - 6, HEADER_H / 2),
-                    Qt.AlignmentFlag.AlignVCenter,
-                    local_text(local, "ddd MM-dd"),
-                )
-                font.setBold(False)
-                painter.setFont(font)
-            painter.setPen(QColor("#6b7278"))
-            painter.drawText(
-                QRectF(x + 3, HEADER_H / 2, 40, HEADER_H / 2 - 2),
-                Qt.AlignmentFlag.AlignVCenter,
-                f"{local.hour:02d}",
-            )
-            painter.setPen(QColor("#2b3035"))
-
-    def _paint_hours(self, painter: QPainter, axis: TimeAxis) -> None:
-        painter.drawText(
-            QRectF(8, 2, LABEL_W, HEADER_H / 2),
-            Qt.AlignmentFlag.AlignVCenter,
-            local_text(axis.start.astimezone(), "ddd yyyy-MM-dd"),
-        )
-        painter.setPen(QColor("#6b7278"))
-        for rect, label in self.hour_labels(axis):
-            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, label)
-
-    def hour_labels(self, axis: TimeAxis | None = None) -> list[tuple[QRectF, str]]:
-        """The day view's hour labels and where they go: every hour, or every few hours when
-        the window is too narrow for all of them (they must not run into each other)."""
-        if axis is None:
-            canvas = self.canvas
-            axis = TimeAxis(canvas.start, canvas.end, LABEL_W, self.width() - LABEL_W)
-        metrics = self.fontMetrics()
-        gap = metrics.horizontalAdvance("0")
-        label_w = metrics.horizontalAdvance("00:00") + gap + 3
-        hour_w = axis.width / max((axis.end - axis.start).total_seconds() / 3600, 1)
-        hours = label_step(hour_w, label_w)
-        labels = []
-        for moment, _strong in grid_lines(axis.start, axis.end, timedelta(hours=1)):
-            local = moment.astimezone()
-            x = axis.x_for(moment)
-            if local.hour % hours or x + label_w > LABEL_W + axis.width + gap:
-                continue
-            labels.append(
-                (
-                    QRectF(x + 3, HEADER_H / 2, label_w - gap - 3, HEADER_H / 2 - 2),
-                    local.strftime("%H:%M"),
-                )
-            )
-        return labels
 
 
 class CalendarArea(QScrollArea):

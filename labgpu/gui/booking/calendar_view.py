@@ -31,18 +31,18 @@ from labgpu.gui.booking.booking_actions import (
     allowed_actions,
 )
 from labgpu.gui.booking.booking_dialog import BookingDialog
-from labgpu.gui.booking.calendar_canvas import (
-    CalendarArea,
-    paint_booking_box,
-    paint_ghost,
-    paint_maintenance,
-    status_label,
-)
+from labgpu.gui.booking.calendar_canvas import CalendarArea
 from labgpu.gui.booking.calendar_data import (
     CalendarData,
     load_calendar,
     local_midnight,
     week_start_local,
+)
+from labgpu.gui.booking.calendar_paint import (
+    paint_booking_box,
+    paint_ghost,
+    paint_maintenance,
+    status_label,
 )
 from labgpu.gui.booking.find_slot_dialog import FindSlotDialog
 from labgpu.gui.booking.my_bookings import ask_new_end, ask_yes_no, group_views, window_text

@@ -27,8 +27,8 @@ from labgpu.core.booking.bookings import BookingStatus, Window
 from labgpu.core.booking.rules import BookingGroupView, BookingView
 from labgpu.gui.booking.booking_changes import is_others, others_question
 from labgpu.gui.booking.booking_dialog import datetime_edit, from_qdatetime
-from labgpu.gui.booking.calendar_canvas import status_label
 from labgpu.gui.booking.calendar_data import compact_labels
+from labgpu.gui.booking.calendar_paint import status_label
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.notifier import reminder_lead_min
 from labgpu.gui.shell.settings import open_settings

@@ -13,8 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.gui.booking.booking_dialog import BookingDialog
-from labgpu.gui.booking.calendar_canvas import build_rows, grid_lines
+from labgpu.gui.booking.calendar_canvas import build_rows
 from labgpu.gui.booking.calendar_data import member_color, snap_down, snap_up
+from labgpu.gui.booking.calendar_paint import grid_lines
 from labgpu.gui.booking.calendar_view import DAY, WEEK, CalendarPage
 from labgpu.gui.shell.main_window import CALENDAR, MainWindow
 from labgpu.services import Labgpu
@@ -183,7 +184,7 @@ def test_export_the_lab_calendar(
 def test_dialog_needs_a_gpu_and_tooltips_describe_bookings(
     qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
 ) -> None:
-    from labgpu.gui.booking.calendar_canvas import booking_caption, booking_tooltip
+    from labgpu.gui.booking.calendar_paint import booking_caption, booking_tooltip
 
     ids = gpu_ids(sample_lab, "gpu-01")
     sample_lab.bookings.book([ids[1]], tomorrow_at(9), tomorrow_at(11), "tooltip")
