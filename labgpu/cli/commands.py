@@ -18,7 +18,7 @@ from labgpu.core.inventory.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory.servers import ServerState, SshTarget
 from labgpu.launch import open_lab
 from labgpu.services import Labgpu
-from labgpu.services.inventory.collector import service_log, sweep_log
+from labgpu.services.inventory.collect_log import service_log, sweep_log
 
 Sub = Any  # argparse's _SubParsersAction is private
 

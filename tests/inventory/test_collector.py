@@ -32,7 +32,8 @@ from labgpu.core.inventory.servers import (
 )
 from labgpu.core.usage.figures import MINUTE
 from labgpu.services import Labgpu
-from labgpu.services.inventory.collector import Backlog, Collector, PendingWrite, classify_error
+from labgpu.services.inventory.backlog import Backlog, PendingWrite
+from labgpu.services.inventory.collector import Collector, classify_error
 from labgpu.storage import Store, db
 from tests.helpers.sshd import Fleet
 

@@ -4,8 +4,9 @@ One slow or dead host never delays the others: each host is probed on its own wo
 whose previous probe is still running is skipped, and failing hosts back off exponentially.
 
 A database that goes away (restart, network) does not stop the loop: it sweeps on and keeps what
-it could not store in memory (``Backlog``, bounded: the oldest go first), then a writer thread
-stores it, oldest first and never twice, once the database is back.
+it could not store in memory (``Backlog``, bounded: the oldest go first; ``backlog.py``), then a
+writer thread stores it, oldest first and never twice, once the database is back. What it tells
+the log is written in ``collect_log.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import functools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import (
@@ -32,23 +32,26 @@ from labgpu.core.errors import (
 from labgpu.core.i18n import N_, _
 from labgpu.core.inventory.backoff import retry_delay
 from labgpu.core.inventory.servers import ProbeResult, Server, ServerState, SshTarget
+from labgpu.services.inventory.backlog import BACKLOG_SAMPLES, Backlog, PendingWrite
+from labgpu.services.inventory.collect_log import (
+    Outage,
+    Tally,
+    log_backlog_full,
+    log_database_back,
+    log_database_lost,
+    log_started,
+    log_stopped,
+    log_sweep,
+)
 
 if TYPE_CHECKING:
     from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
-#: The service's own lines (started, database gone and back, samples dropped, stopped):
-#: ``labgpu collect`` shows them at its default verbosity.
-service_log = logging.getLogger("labgpu.collect")
-#: One line per sweep (servers ok and failed, GPUs sampled, samples kept): ``collect -v``.
-sweep_log = logging.getLogger("labgpu.collect.sweeps")
 
 ProbeFn = Callable[[SshTarget], ProbeResult]
 
 STOPPED = N_("the collector stopped before this probe ended")
-#: Samples kept in memory while the database is unreachable, at most: an hour of 60 GPUs
-#: sampled every 5 s (about 20 MB). Beyond it the oldest are dropped, and the log says so.
-BACKLOG_SAMPLES = 3600 // 5 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,111 +63,6 @@ class SweepOutcome:
     reason: str = ""
     samples: int = 0
     kept: bool = False
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PendingWrite:
-    """A write the database could not take yet: a probe (its samples and processes, the server
-    online), or a server's failure state when ``probe`` is None."""
-
-    server: str
-    probe: ProbeResult | None = None
-    state: ServerState = ServerState.ONLINE
-    reason: str = ""
-
-    @property
-    def samples(self) -> int:
-        """GPU readings in it."""
-        return len(self.probe.gpus) if self.probe is not None else 0
-
-
-class Backlog:
-    """Writes waiting for the database, oldest first, holding at most ``limit`` samples: adding
-    beyond that drops the oldest writes (never the one being written, see ``hold``).
-    Thread-safe."""
-
-    def __init__(self, limit: int = BACKLOG_SAMPLES) -> None:
-        if limit < 1:
-            raise ValueError(f"a backlog must hold at least one sample, not {limit}")
-        self.limit = limit
-        self._items: deque[PendingWrite] = deque()
-        self._samples = 0
-        self._held: PendingWrite | None = None
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    @property
-    def samples(self) -> int:
-        """GPU readings waiting."""
-        with self._lock:
-            return self._samples
-
-    def add(self, item: PendingWrite) -> list[PendingWrite]:
-        """Append ``item``; returns the oldest writes dropped to stay within ``limit``."""
-        dropped: list[PendingWrite] = []
-        with self._lock:
-            self._items.append(item)
-            self._samples += item.samples
-            while self._samples > self.limit:
-                at = 1 if self._items[0] is self._held else 0
-                if len(self._items) - at <= 1:  # the newest always stays
-                    break
-                oldest = self._items[at]
-                del self._items[at]
-                self._samples -= oldest.samples
-                dropped.append(oldest)
-        return dropped
-
-    def peek(self) -> PendingWrite | None:
-        """The oldest write, left in place."""
-        with self._lock:
-            return self._items[0] if self._items else None
-
-    def hold(self) -> PendingWrite | None:
-        """The oldest write, to be written now: it stays in place and is not dropped until
-        ``done`` (written) or ``release`` (not written)."""
-        with self._lock:
-            self._held = self._items[0] if self._items else None
-            return self._held
-
-    def release(self) -> None:
-        """The held write was not written: it may be dropped again."""
-        with self._lock:
-            self._held = None
-
-    def done(self, item: PendingWrite) -> None:
-        """Remove ``item``, the held oldest write, once it is written."""
-        with self._lock:
-            if self._held is item:
-                self._held = None
-            if self._items and self._items[0] is item:
-                self._items.popleft()
-                self._samples -= item.samples
-
-
-@dataclass(slots=True)
-class _Outage:
-    """The database is unreachable since ``since`` (monotonic); what was done meanwhile."""
-
-    since: float
-    error: str
-    stored: int = 0
-    dropped: int = 0
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Outcomes since the last sweep line, and since the start."""
-
-    ok: int = 0
-    failed: list[str] = field(default_factory=list)
-    sampled: int = 0
-    total_sampled: int = 0
-    total_stored: int = 0
-    total_dropped: int = 0
 
 
 def classify_error(exc: BaseException, server: str | None = None) -> tuple[ServerState, str]:
@@ -221,12 +119,12 @@ class Collector:
         # the writer thread (``flush``); ``sweep_once`` reports it as not stored instead.
         self.backlog = Backlog(backlog_samples)
         self._keeping = False
-        self._outage: _Outage | None = None
+        self._outage: Outage | None = None
         self._outage_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake_writer = threading.Event()
         self._writer: threading.Thread | None = None
-        self._tally = _Tally()
+        self._tally = Tally()
         self._tally_lock = threading.Lock()
         self._sweep_line_due = 0.0
         self._ran = False
@@ -317,11 +215,7 @@ class Collector:
             with self._tally_lock:
                 self._tally.total_dropped += dropped
             if first:
-                service_log.warning(
-                    "more than %d samples are waiting for the database: dropping the oldest "
-                    "(the count is logged when the database is back)",
-                    self.backlog.limit,
-                )
+                log_backlog_full(self.backlog.limit)
         self._wake_writer.set()
 
     def _database_lost(self, exc: DatabaseError) -> None:
@@ -329,12 +223,8 @@ class Collector:
             if self._outage is not None:
                 self._outage.error = str(exc)
                 return
-            self._outage = _Outage(time.monotonic(), str(exc))
-        service_log.warning(
-            "%s. Sweeping on; up to %d samples are kept in memory until it is back",
-            str(exc).rstrip("."),
-            self.backlog.limit,
-        )
+            self._outage = Outage(time.monotonic(), str(exc))
+        log_database_lost(str(exc), self.backlog.limit)
 
     def _outage_error(self) -> str:
         outage = self._outage
@@ -378,16 +268,8 @@ class Collector:
     def _database_back(self) -> None:
         with self._outage_lock:
             outage, self._outage = self._outage, None
-        if outage is None:
-            return
-        dropped = f"; dropped the oldest {outage.dropped}" if outage.dropped else ""
-        service_log.log(
-            logging.WARNING if outage.dropped else logging.INFO,
-            "the database is reachable again after %.0f s: stored %d samples kept in memory%s",
-            time.monotonic() - outage.since,
-            outage.stored,
-            dropped,
-        )
+        if outage is not None:
+            log_database_back(outage)
 
     def _write_loop(self) -> None:
         # Retry a lost database about once per interval (at most every 5 s).
@@ -433,20 +315,9 @@ class Collector:
             return
         self._sweep_line_due = now + self.interval_s
         with self._tally_lock:
-            tally = self._tally
-            ok, failed, sampled = tally.ok, list(tally.failed), tally.sampled
-            tally.ok, tally.failed, tally.sampled = 0, [], 0
-        if not ok and not failed:
-            return
-        failed_text = f" ({', '.join(sorted(set(failed)))})" if failed else ""
-        sweep_log.info(
-            "sweep: %d server(s) ok, %d failed%s; %d GPU(s) sampled; %d sample(s) kept in memory",
-            ok,
-            len(failed),
-            failed_text,
-            sampled,
-            self.backlog.samples,
-        )
+            ok, failed, sampled = self._tally.take_sweep()
+        if ok or failed:
+            log_sweep(ok, failed, sampled, self.backlog.samples)
 
     def totals(self) -> tuple[int, int, int]:
         """Since the start: samples taken, stored, and dropped from a full backlog."""
@@ -539,12 +410,7 @@ class Collector:
     def _run(self) -> None:
         self._keeping = self._ran = True
         servers = self._servers(time.monotonic())
-        service_log.info(
-            "collector started: database %s, %d server(s), every %g s",
-            self._store.display_url,
-            len(servers),
-            self.interval_s,
-        )
+        log_started(self._store.display_url, len(servers), self.interval_s)
         self._writer = threading.Thread(target=self._write_loop, name="collector-writer")
         self._writer.daemon = True
         self._writer.start()
@@ -618,16 +484,4 @@ class Collector:
         if self.backlog.peek() is not None:
             self.flush(deadline)
         self._ran = False
-        taken, stored, dropped = self.totals()
-        lost = self.backlog.samples
-        service_log.info(
-            "collector stopped: %d sample(s) taken, %d stored, %d dropped, %d not stored",
-            taken,
-            stored,
-            dropped,
-            lost,
-        )
-        if lost:
-            service_log.warning(
-                "%d sample(s) kept in memory were not stored: %s", lost, self._outage_error()
-            )
+        log_stopped(self.totals(), self.backlog.samples, self._outage_error())
