@@ -1,7 +1,8 @@
 """Usage for the PI: rollups kept up to date, graphs' data at the right resolution, reports.
 
 The collector (or the demo feed) calls ``housekeep`` about once a minute; everything else is
-read-only and safe to call from any thread.
+read-only and safe to call from any thread. Its answers other than rows are in ``reports.py``,
+its handling of ranges (epoch seconds, rollup pieces, report months) in ``ranges.py``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from labgpu.core.errors import LabgpuError, UsageError
+from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import UsageRow
 from labgpu.core.usage.figures import (
@@ -36,6 +36,15 @@ from labgpu.core.usage.figures import (
     sum_buckets,
 )
 from labgpu.services.booking.service import utc_now
+from labgpu.services.usage.ranges import (
+    Piece,
+    check_month,
+    edge_pieces,
+    epoch,
+    month_range,
+    scaled,
+)
+from labgpu.services.usage.reports import Heatmap, Summary
 
 if TYPE_CHECKING:
     from labgpu.storage import Store
@@ -51,106 +60,6 @@ RETENTION_EVERY_S = 3600.0
 UNMET_AFTER = timedelta(minutes=30)
 #: The same member asking the same again within this time is one unmet request, not two.
 UNMET_DEDUP = timedelta(hours=1)
-
-
-def epoch(dt: datetime) -> int:
-    """Whole epoch seconds of an aware datetime."""
-    return int(dt.timestamp() // 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Heatmap:
-    """Mean utilisation per GPU (rows, ``labels``) and time step (columns from ``starts``)."""
-
-    labels: list[str]
-    starts: list[int]
-    step: int
-    values: list[list[float | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """The lab over a range, in GPU-hours: the figures at the top of the PI's report.
-
-    Figures count time from ``start`` up to ``until``: the range's ``end``, or now for a
-    range that runs into the future (``partial``). ``history_from``: the oldest usage kept.
-    """
-
-    start: datetime
-    end: datetime
-    until: datetime
-    gpus: int
-    capacity_h: float
-    observed_h: float
-    busy_h: float
-    mean_util_pct: float | None
-    booked_h: float
-    process_h: float
-    idle_booked_h: float
-    unbooked_h: float
-    offloaded_h: float
-    offloaded_jobs: int
-    unmet: int
-    unmet_gpu_h: float
-    refused: int
-    refused_by_rule: dict[str, int]
-    pending: int
-    rejected: int
-    history_from: datetime | None
-
-    @property
-    def busy_pct(self) -> float | None:
-        """Busy share of the observed GPU-time."""
-        return 100.0 * self.busy_h / self.observed_h if self.observed_h else None
-
-    @property
-    def partial(self) -> bool:
-        """True if the range runs past now: its figures stop at ``until``."""
-        return self.until < self.end
-
-    def as_dict(self) -> dict[str, object]:
-        """The totals for ``labgpu usage --json`` (GPU-hours rounded to 3 decimals)."""
-
-        def hours(value: float) -> float:
-            return round(value, 3)
-
-        return {
-            "gpus": self.gpus,
-            "capacity_gpu_hours": hours(self.capacity_h),
-            "observed_gpu_hours": hours(self.observed_h),
-            "busy_gpu_hours": hours(self.busy_h),
-            "busy_pct": None if self.busy_pct is None else round(self.busy_pct, 1),
-            "mean_util_pct": None if self.mean_util_pct is None else round(self.mean_util_pct, 1),
-            "booked_gpu_hours": hours(self.booked_h),
-            "process_gpu_hours": hours(self.process_h),
-            "idle_booked_gpu_hours": hours(self.idle_booked_h),
-            "unbooked_process_gpu_hours": hours(self.unbooked_h),
-            "offloaded_gpu_hours": hours(self.offloaded_h),
-            "offloaded_jobs": self.offloaded_jobs,
-            "unmet_requests": self.unmet,
-            "unmet_gpu_hours": hours(self.unmet_gpu_h),
-            "refused_requests": self.refused,
-            "refused_by_rule": dict(self.refused_by_rule),
-            "pending_requests": self.pending,
-            "rejected_requests": self.rejected,
-        }
-
-    @property
-    def starts_late(self) -> bool:
-        """True if the kept history starts after the range does (or there is none)."""
-        return self.history_from is None or self.history_from > self.start
-
-
-#: A read of whole rollup buckets: (level, first bucket, end of the last, share of them that
-#: lies inside the range asked for).
-Piece = tuple[Level, int, int, float]
-
-
-def _scaled(bucket: UsageBucket, share: float) -> UsageBucket:
-    """``bucket``'s GPU-time cut to ``share`` of it (its utilisation means stay)."""
-    if share >= 1.0:
-        return bucket
-    return replace(bucket, observed_s=bucket.observed_s * share, busy_s=bucket.busy_s * share)
 
 
 class UsageService:
@@ -247,16 +156,17 @@ class UsageService:
             last = first if hour_done is None else min(last, hour_done)
             if last > first:
                 middle: Piece = (HOUR, first, last, 1.0)
-                head, tail = _edge(lo, first, minutes_from), _edge(last, hi, minutes_from)
+                head = edge_pieces(lo, first, minutes_from)
+                tail = edge_pieces(last, hi, minutes_from)
                 return [*head, middle, *tail]
-        return _edge(lo, hi, minutes_from)
+        return edge_pieces(lo, hi, minutes_from)
 
     def _exact_gpu_totals(self, level: Level, lo: int, hi: int) -> list[UsageBucket]:
         """One bucket per GPU summing exactly ``[lo, hi)``."""
         by_gpu: dict[int, list[UsageBucket]] = defaultdict(list)
         for piece_level, a, b, share in self._pieces(level, lo, hi):
             for part in self.store.usage.gpu_totals(piece_level, a, b):
-                by_gpu[part.gpu_id or 0].append(_scaled(part, share))
+                by_gpu[part.gpu_id or 0].append(scaled(part, share))
         return [sum_buckets(p, gpu_id=g) for g, p in by_gpu.items()]
 
     # -- graphs -------------------------------------------------------------------------------
@@ -532,30 +442,6 @@ class UsageService:
         return Table(columns, rows)
 
 
-def _edge(lo: int, hi: int, kept_from: int | None) -> list[Piece]:
-    """``[lo, hi)`` from minutes where they are kept (from ``kept_from``), else from hours,
-    each bucket shared out by its part inside."""
-    if hi <= lo:
-        return []
-    if kept_from is None or kept_from > lo // 60 * 60:
-        first_hour = lo // 3600 * 3600
-        return [
-            (HOUR, h, h + 3600, (min(hi, h + 3600) - max(lo, h)) / 3600)
-            for h in range(first_hour, hi, 3600)
-        ]
-    first, last = -(-lo // 60) * 60, hi // 60 * 60
-    if last < first:  # inside one minute
-        return [(MINUTE, last, first, (hi - lo) / 60)]
-    pieces: list[Piece] = []
-    if lo < first:
-        pieces.append((MINUTE, first - 60, first, (first - lo) / 60))
-    if last > first:
-        pieces.append((MINUTE, first, last, 1.0))
-    if hi > last:
-        pieces.append((MINUTE, last, last + 60, (hi - last) / 60))
-    return pieces
-
-
 def _label(key: GpuKey, by: str) -> str:
     if by == "server":
         return key.server
@@ -564,40 +450,6 @@ def _label(key: GpuKey, by: str) -> str:
     if by == "gpu":
         return key.label
     return "lab"
-
-
-def month_range(month: str, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
-    """``"2026-11"`` -> the month's first instant and the next month's, in ``tz`` (UTC if
-    None); ``LabgpuError`` for anything else."""
-    try:
-        year, number = (int(p) for p in month.split("-"))
-        zone = tz or UTC
-        start = datetime(year, number, 1, tzinfo=zone)
-    except ValueError as exc:
-        raise LabgpuError(
-            _("{month} is not a month; write it as YYYY-MM, e.g. 2026-11").format(month=repr(month))
-        ) from exc
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    return start, end
-
-
-def check_month(month: str, zone: tzinfo, now: datetime) -> tuple[datetime, datetime]:
-    """A report's month as bounds in ``zone``; ``UsageError`` (exit 2) for a malformed month
-    or one that has not begun (nothing to report). The month in progress is fine: its figures
-    stop at now and say so."""
-    try:
-        start, end = month_range(month, zone)
-    except LabgpuError as exc:
-        raise UsageError(str(exc)) from None
-    if start > now:
-        current = now.astimezone(zone)
-        raise UsageError(
-            _(
-                "{month} has not begun: there is nothing to report yet; the latest report is "
-                "{latest} (up to now)"
-            ).format(month=month, latest=f"{current.year:04d}-{current.month:02d}")
-        )
-    return start, end
 
 
 __all__: Sequence[str] = (
