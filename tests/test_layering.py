@@ -78,13 +78,18 @@ def test_the_main_window_is_shown_before_database_and_ssh_libraries_load(tmp_pat
 
 
 def test_production_code_does_not_ask_whether_the_lab_is_the_demo() -> None:
-    """Issue 14, point 3: the demo plugs in through the lab's own interface (``title``,
-    ``will_prepare``, ``progress``); only the entries that open it name ``DemoLabgpu``."""
-    entries = {"labgpu/gui/shell/app.py", "labgpu/cli/commands.py"}  # and the demo itself
+    """Issue 14, point 3: the demo plugs in through the lab's own interface (its ``Setup``:
+    ``title``, ``will_prepare``, ``progress``, ``reset``); outside ``labgpu/demo`` only
+    ``labgpu/launch.py`` names it (import-linter checks the imports, this the rest)."""
+    allowed = {ROOT / "labgpu" / "launch.py"}
     naming = sorted(
         str(path.relative_to(ROOT))
         for path in (ROOT / "labgpu").rglob("*.py")
-        if "DemoLabgpu" in path.read_text(encoding="utf-8")
-        and not path.is_relative_to(ROOT / "labgpu" / "demo")
+        if not path.is_relative_to(ROOT / "labgpu" / "demo")
+        and path not in allowed
+        and any(
+            word in path.read_text(encoding="utf-8")
+            for word in ("labgpu.demo", "DemoSetup", "DemoInventory", "demo_lab(")
+        )
     )
-    assert set(naming) <= entries, f"these ask for the demo by its class: {naming}"
+    assert naming == [], f"these ask for the demo by name: {naming}"

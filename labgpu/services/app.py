@@ -5,7 +5,7 @@ A ``Labgpu`` holds the lab's parts, each named by its noun: ``inventory`` (serve
 probes, the collector), ``bookings``, ``rules``, ``members``, ``offload`` and ``usage``. Its
 ``Setup`` makes them, on first use (no SQLAlchemy or paramiko at import), and ``_drop_parts``
 drops them all whenever what they were made for changes: another login signs in, a new
-password, ``close``, the demo generated again. The demo (``labgpu.demo``) is a ``Setup`` of its
+password, ``close``, the demo generated again. The demo is a ``Setup`` of its
 own; nothing here asks whether the lab is the demo.
 
 Every part's method may block on SQL or SSH; the GUI calls them from worker threads only. The
@@ -48,7 +48,7 @@ Progress = Callable[[str, int, int], None]
 
 class Setup:
     """How a lab's parts are made: this one's are the real lab's (a database at a URL, servers
-    and clusters over SSH). ``labgpu.demo`` brings its own (a generated database, a simulated
+    and clusters over SSH). the demo brings its own (a generated database, a simulated
     feed and cluster), through the same methods."""
 
     #: What the lab is called where its database's name would say nothing (None: the

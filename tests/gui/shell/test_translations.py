@@ -2,7 +2,7 @@
 
 To update after changing strings::
 
-    .venv/bin/pyside6-lupdate labgpu/gui/*.py -locations none -no-obsolete \
+    .venv/bin/pyside6-lupdate $(find labgpu/gui -name "*.py" | sort) -locations none -no-obsolete \
         -ts resources/translations/labgpu_ko.ts
     # translate the new (unfinished) entries, e.g. with .venv/bin/pyside6-linguist, then:
     .venv/bin/pyside6-lrelease resources/translations/labgpu_ko.ts
