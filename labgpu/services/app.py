@@ -48,7 +48,7 @@ Progress = Callable[[str, int, int], None]
 
 class Setup:
     """How a lab's parts are made: this one's are the real lab's (a database at a URL, servers
-    and clusters over SSH). the demo brings its own (a generated database, a simulated
+    and clusters over SSH). The demo brings its own (a generated database, a simulated
     feed and cluster), through the same methods."""
 
     #: What the lab is called where its database's name would say nothing (None: the
