@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from labgpu.cli.main import main
 from labgpu.core.errors import LabgpuError
 from labgpu.core.usage.figures import MemberUsage, UnmetRequest
-from labgpu.gui.usage import report
+from labgpu.gui.usage import report, report_pages
 from labgpu.services import Labgpu
 from tests.helpers.usage_data import BASE, seed_usage
 
@@ -83,10 +83,10 @@ def test_a_failed_write_leaves_nothing_behind(
     folder.mkdir()
     (folder / "old.pdf").write_bytes(b"%PDF- the old report")
 
-    def broken(doc: report.Document) -> None:
+    def broken(doc: report_pages.Document) -> None:
         raise RuntimeError("drawing failed half way")
 
-    monkeypatch.setattr(report, "PAGES", (report.page_summary, broken))
+    monkeypatch.setattr(report, "PAGES", (report_pages.page_summary, broken))
     with pytest.raises(RuntimeError):
         report.write_monthly_report(lab, "2026-03", folder / "old.pdf", UTC)
     assert [p.name for p in folder.iterdir()] == ["old.pdf"]
