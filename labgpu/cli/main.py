@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from labgpu import __version__
 from labgpu.cli import (
     booking_commands,
+    cluster_commands,
     commands,
     lab_commands,
     offload_commands,
@@ -137,7 +138,7 @@ def _run(argv: Sequence[str] | None) -> int:
     i18n.set_language(i18n.locale_language())  # messages follow LC_ALL / LC_MESSAGES / LANG
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(offload_commands.join_option_values(words))
+    args = parser.parse_args(cluster_commands.join_option_values(words))
     # Under systemd the journal stamps every line itself (JOURNAL_STREAM is set for a service
     # whose output goes to the journal).
     stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "

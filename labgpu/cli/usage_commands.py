@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labgpu.cli import commands, output
-from labgpu.cli.booking_commands import local_zone, parse_time, show_time
+from labgpu.cli.times import local_zone, parse_time, show_time
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.usage.figures import MEMBER_FIGURES, Retention, Table

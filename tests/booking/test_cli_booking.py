@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from labgpu.cli.booking_commands import apply_changes, parse_time
 from labgpu.cli.main import main
+from labgpu.cli.rules_commands import apply_changes
+from labgpu.cli.times import parse_time
 from labgpu.core.booking.rules import BookingRules
 from labgpu.core.errors import LabgpuError
 from labgpu.storage import Store
