@@ -3,7 +3,8 @@
 A job is recorded (state ``submitting``, unique name) *before* ``sbatch``/``qsub`` runs, and the
 scheduler is asked for it by that name whenever a recorded job has no id yet: a crash between
 submitting and recording is repaired on the next refresh. Polling costs one round trip per
-cluster; an unreachable cluster leaves its jobs' states as they were.
+cluster; an unreachable cluster leaves its jobs' states as they were. The keyring and the login
+prompter are in ``login.py``; what a poll changes in a job is in ``status.py``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ from labgpu.core.offload.jobs import (
     UsageRow,
     check_cluster,
     check_request,
-    elapsed_between,
     new_job_name,
 )
-from labgpu.services.platform import keyring_store
+from labgpu.services.offload.login import save_password, saved_password, with_saved_password
+from labgpu.services.offload.status import from_exit_file, status_changes
 
 if TYPE_CHECKING:
     from labgpu.remote import SshPool
@@ -46,11 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KEYRING_SERVICE = "labgpu-cluster"
 #: A recorded job still without an id after this long was never accepted by the cluster.
 LOST_AFTER = timedelta(minutes=10)
-_OTP_WORDS = re.compile(r"otp|one.?time|token|code|verif", re.IGNORECASE)
-_PASSWORD = re.compile(r"pass(word|code)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,42 +69,6 @@ class RefreshReport:
     changed: list[OffloadJob] = field(default_factory=list)
     finished: list[OffloadJob] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def keyring_key(cluster: Cluster) -> str:
-    """The keyring entry of a cluster's saved password: ``user@host``."""
-    return f"{cluster.user}@{cluster.host}"
-
-
-def saved_password(cluster: Cluster) -> str | None:
-    """The password the member chose to keep in the OS keyring, if any."""
-    return keyring_store.read_secret(KEYRING_SERVICE, keyring_key(cluster))
-
-
-def save_password(cluster: Cluster, password: str | None) -> None:
-    """Keep (or with ``None`` forget) a cluster password in the OS keyring. Never an OTP."""
-    if password is None:
-        keyring_store.delete_secret(KEYRING_SERVICE, keyring_key(cluster))
-    else:
-        advice = _("log in without saving it")
-        keyring_store.store_secret(KEYRING_SERVICE, keyring_key(cluster), password, advice)
-
-
-def with_saved_password(cluster: Cluster, ask: Prompter) -> Prompter:
-    """Answer a plain ``Password:`` prompt from the keyring; ask the member for the rest."""
-
-    def prompter(instructions: str, prompts: Sequence[tuple[str, bool]]) -> Sequence[str]:
-        saved = saved_password(cluster)
-        plain = [
-            _PASSWORD.search(p) is not None and not _OTP_WORDS.search(p) for p, _echo in prompts
-        ]
-        if saved is None or not any(plain):
-            return ask(instructions, prompts)
-        others = [pe for pe, is_plain in zip(prompts, plain, strict=True) if not is_plain]
-        answers = iter(ask(instructions, others) if others else [])
-        return [saved if is_plain else next(answers, "") for is_plain in plain]
-
-    return prompter
 
 
 def folder_slug(local_dir: PurePath, user: str) -> str:
@@ -368,7 +330,7 @@ class OffloadService:
         for job in known:
             status = statuses.get(job.remote_id or "")
             if status is None:
-                status = _from_exit_file(job, codes.get(job.job_dir))
+                status = from_exit_file(job, codes.get(job.job_dir))
             self._apply(job, status, report)
 
     def _reattach(self, client: SchedulerClient, job: OffloadJob, report: RefreshReport) -> None:
@@ -480,45 +442,6 @@ class OffloadService:
     def usage(self, start: datetime | None = None, end: datetime | None = None) -> list[UsageRow]:
         """Offloaded GPU-hours per month, member and cluster (for the PI's reports)."""
         return self.store.offload.usage(start, end)
-
-
-def status_changes(job: OffloadJob, status: JobStatus, now: datetime) -> dict[str, object]:
-    """The stored fields of ``job`` after the scheduler said ``status`` at ``now``."""
-    started = status.started_at or job.started_at
-    if started is None and status.state is JobState.RUNNING:
-        started = now
-    ended = status.ended_at if status.state in FINAL_STATES else None
-    if status.state in FINAL_STATES and ended is None:
-        ended = now
-    elapsed = status.elapsed_s
-    if elapsed is None:
-        elapsed = elapsed_between(started, ended or now)
-    return {
-        "state": status.state,
-        "raw_state": status.raw_state,
-        "reason": status.reason,
-        "exit_code": status.exit_code if status.exit_code is not None else job.exit_code,
-        "started_at": started,
-        "ended_at": ended,
-        "elapsed_s": elapsed,
-    }
-
-
-def _from_exit_file(job: OffloadJob, code: int | None) -> JobStatus | None:
-    """A job the scheduler forgot (no accounting): its script's exit file tells how it ended."""
-    if job.remote_id is None:
-        return None
-    if code is None:
-        if job.state is JobState.UNKNOWN:
-            return None
-        return JobStatus(
-            job.remote_id,
-            JobState.UNKNOWN,
-            "NOT_REPORTED",
-            "the scheduler no longer reports this job and it left no exit status",
-        )
-    state = JobState.COMPLETED if code == 0 else JobState.FAILED
-    return JobStatus(job.remote_id, state, "EXITED", "", code)
 
 
 __all__ = [
