@@ -14,7 +14,7 @@ from labgpu.cli import cluster_commands, commands, output
 from labgpu.cli.cluster_commands import terminal_prompter, with_lab
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import N_, _
-from labgpu.core.offload.jobs import DEFAULT_EXCLUDES, JobRequest, OffloadJob
+from labgpu.core.offload.jobs import DEFAULT_EXCLUDES, JobRequest, OffloadJob, job_gpu_hours
 from labgpu.services import Labgpu
 
 Sub = Any  # argparse's _SubParsersAction is private
@@ -113,7 +113,7 @@ def job_json(job: OffloadJob) -> dict[str, Any]:
         "started_at": output.iso(job.started_at),
         "ended_at": output.iso(job.ended_at),
         "elapsed_s": job.elapsed_s,
-        "gpu_hours": round(job.gpu_hours, 4),
+        "gpu_hours": round(job_gpu_hours(job), 4),
         "results": list(job.results),
         "fetched_at": output.iso(job.fetched_at),
     }

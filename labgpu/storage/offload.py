@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
-from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob, UsageRow
+from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob, UsageRow, job_gpu_hours
 from labgpu.storage.models import AuditRow, ClusterRow, OffloadJobRow
 from labgpu.storage.types import utc_now
 
@@ -224,7 +224,7 @@ def usage(s: Session, start: datetime | None, end: datetime | None) -> list[Usag
     for job in (to_job(r) for r in s.scalars(query)):
         key = (f"{job.submitted_at:%Y-%m}", job.user_name, job.cluster)
         row = totals.get(key) or UsageRow(*key, 0, 0.0)
-        totals[key] = replace(row, jobs=row.jobs + 1, gpu_hours=row.gpu_hours + job.gpu_hours)
+        totals[key] = replace(row, jobs=row.jobs + 1, gpu_hours=row.gpu_hours + job_gpu_hours(job))
     return [totals[k] for k in sorted(totals)]
 
 

@@ -147,10 +147,13 @@ class OffloadJob:
     updated_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def gpu_hours(self) -> float:
-        """GPUs times the time the job ran (0 while it has not started)."""
-        return self.gpus * (self.elapsed_s or 0) / 3600.0
+
+def job_gpu_hours(job: OffloadJob) -> float:
+    """GPUs times the time ``job`` ran (0 while it has not started).
+
+    A function rather than a property: ``OffloadJob``'s members are its stored fields.
+    """
+    return job.gpus * (job.elapsed_s or 0) / 3600.0
 
 
 @dataclass(frozen=True, slots=True)
