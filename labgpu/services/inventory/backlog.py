@@ -1,4 +1,4 @@
-"""What the collector keeps in memory while the database is away (docs/architecture.md §2.2).
+"""What the collector keeps in memory while the database is away (docs/architecture.md §2.3).
 
 A ``PendingWrite`` is one probe, or one server's failure state, the database could not take;
 the ``Backlog`` holds them oldest first, within a bound on the samples it keeps.

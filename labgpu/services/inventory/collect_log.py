@@ -1,7 +1,7 @@
 """What the collector tells the log: the service's own lines and a line per sweep.
 
 ``labgpu collect`` shows ``service_log`` at its default verbosity and ``sweep_log`` with ``-v``
-(docs/architecture.md §2.2). The collector keeps its counts in a ``Tally`` and an ``Outage``;
+(docs/architecture.md §2.3). The collector keeps its counts in a ``Tally`` and an ``Outage``;
 the lines themselves are written here.
 """
 
