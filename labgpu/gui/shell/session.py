@@ -6,7 +6,6 @@ the authority: hiding a page a role may not use is a courtesy, not the protectio
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication
@@ -44,11 +43,9 @@ class Identity:
 
 def read_identity(labgpu: Labgpu) -> Identity:
     """Ask the database who we are (worker side)."""
-    role_of: Callable[[], object] | None = getattr(labgpu, "role", None)
-    role = role_of() if callable(role_of) else None
     return Identity(
         labgpu.user,
-        str(role) if role is not None else None,
+        labgpu.members.role(),
         labgpu.members.can_approve(),
         labgpu.members.can_manage(),
         not labgpu.is_single_seat,
@@ -162,10 +159,7 @@ class ChangePasswordDialog(QDialog):
         if new != self.confirm.text():
             self.message.setText(self.tr("The two passwords differ."))
             return
-        change: Callable[[str], object] | None = getattr(self.labgpu, "change_password", None)
-        if not callable(change):
-            self.message.setText(self.tr("This lab database cannot change passwords."))
-            return
+        change = self.labgpu.change_password
         remembered = self._remembered
 
         def work() -> None:

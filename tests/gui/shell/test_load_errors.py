@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -16,29 +17,30 @@ from labgpu.services import Labgpu
 
 pytestmark = pytest.mark.gui
 
-# (the window's page, the Labgpu method its read calls)
+# (the window's page, the lab's part and its method the read calls)
 PAGES = [
-    ("calendar_page", "list_gpus"),
-    ("my_bookings_page", "bookings"),
-    ("approvals_page", "pending_approvals"),
-    ("rules_page", "rules"),
-    ("usage_page", "load_usage"),  # labgpu.gui.usage.usage_page.load_usage (usage is a property)
+    ("calendar_page", "inventory", "list_gpus"),
+    ("my_bookings_page", "bookings", "between"),
+    ("approvals_page", "bookings", "pending_approvals"),
+    ("rules_page", "rules", "current"),
+    ("usage_page", None, "load_usage"),  # labgpu.gui.usage.usage_page.load_usage
 ]
 
 
-@pytest.mark.parametrize(("page_name", "method"), PAGES)
+@pytest.mark.parametrize(("page_name", "part", "method"), PAGES)
 def test_a_read_error_clears_when_the_next_read_succeeds(
     qtbot: QtBot,
     sample_lab: Labgpu,
     window: MainWindow,
     monkeypatch: pytest.MonkeyPatch,
     page_name: str,
+    part: str | None,
     method: str,
 ) -> None:
     import labgpu.gui.usage.usage_page as usage_page
 
     page = getattr(window, page_name)
-    owner: object = usage_page if page_name == "usage_page" else sample_lab
+    owner: object = usage_page if part is None else getattr(sample_lab, part)
     real = getattr(owner, method)
     broken = [True]
 
@@ -47,6 +49,8 @@ def test_a_read_error_clears_when_the_next_read_succeeds(
             raise LabgpuError("no such table: gpus")
         return real(*args, **kwargs)
 
+    QThreadPool.globalInstance().waitForDone(30_000)  # reads started before the patch end,
+    qtbot.wait(50)  # and their results arrive before the failing one, not after it
     monkeypatch.setattr(owner, method, flaky)
     page.reload()
     qtbot.waitUntil(lambda: "no such table" in page.message.text(), timeout=10_000)
