@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
 from labgpu.core.inventory.servers import ProbeResult, ServerState, SshTarget
+from labgpu.demo import lab as demo_build
 from labgpu.demo.feed import SimulatedFeed
 from labgpu.demo.lab import (
     BUILD_STEPS,
@@ -27,7 +28,6 @@ from labgpu.demo.lab import (
     INFO_NAME,
     DemoInfo,
     demo_dir,
-    ensure_demo,
     reusable,
     sqlite_url,
 )
@@ -114,7 +114,7 @@ class DemoSetup(Setup):
         """Build the demo database if needed (each of ``BUILD_STEPS`` told to ``progress``)."""
         started = time.perf_counter()
         step = None if progress is None else _numbered(progress)
-        build = ensure_demo(
+        build = demo_build.ensure_demo(  # through the module: tests hold the build there
             self.folder, seed=self.seed, rebuild=rebuild or self._rebuild, progress=step
         )
         self._rebuild = False

@@ -67,7 +67,7 @@ class ApprovalsPage(ActionPage):
 
     def reload(self) -> None:
         """Read pending requests on a worker."""
-        run_task(self.labgpu.bookings.pending_approvals, self._loaded, context=self)
+        run_task(lambda: self.labgpu.bookings.pending_approvals(), self._loaded, context=self)
 
     def _loaded(self, groups: object, error: BaseException | None) -> None:
         if not self.loaded(error):

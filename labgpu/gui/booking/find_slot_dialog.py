@@ -62,7 +62,7 @@ class FindSlotDialog(QDialog):
         if gpus:
             self.set_gpus(gpus)
         else:  # opened before the calendar had read the lab: read the GPUs here
-            run_task(self.labgpu.inventory.list_gpus, self._gpus_read, context=self)
+            run_task(lambda: self.labgpu.inventory.list_gpus(), self._gpus_read, context=self)
         self.count = QSpinBox()
         self.count.setRange(1, 64)
         self.count.setSuffix(self.tr(" GPUs"))

@@ -134,7 +134,7 @@ class MembersPage(ActionPage):
 
     def reload(self) -> None:
         """Read the members on a worker."""
-        run_task(self.labgpu.members.everyone, self._loaded, context=self)
+        run_task(lambda: self.labgpu.members.everyone(), self._loaded, context=self)
 
     def _loaded(self, members: object, error: BaseException | None) -> None:
         if not self.loaded(error):
