@@ -1011,11 +1011,11 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>MainWindow</name>
     <message>
         <source>labgpu — Demo lab</source>
-        <extracomment>Every page&apos;s shortcut, in the navigation&apos;s order (Ctrl+0 is the tenth, Settings).</extracomment>
         <translation>labgpu — 데모 연구실</translation>
     </message>
     <message>
         <source>Live</source>
+        <extracomment>Every page&apos;s shortcut, in the navigation&apos;s order (Ctrl+0 is the tenth, Settings).</extracomment>
         <translation>실시간</translation>
     </message>
     <message>

@@ -1,22 +1,23 @@
-"""The main window: navigation on the left (Live, bookings, Servers, Settings), pages right."""
+"""The main window: navigation on the left (Live, bookings, Servers, Settings), pages right.
+
+The navigation's pages and shortcuts are in ``navigation``; what the window says while the lab
+opens, and the demo lab's second process, in ``opening``; the Servers page's removals in
+``server_actions``.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QProcess, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -32,11 +33,27 @@ from labgpu.gui.inventory.live_view import LivePage
 from labgpu.gui.inventory.servers_view import ServersView
 from labgpu.gui.members.members_page import MembersPage
 from labgpu.gui.offload.offload_page import OffloadPage
-from labgpu.gui.shell import resources
+from labgpu.gui.shell import opening, resources, server_actions
 from labgpu.gui.shell import settings as prefs
 from labgpu.gui.shell.demo_banner import DemoBanner
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.lazy_page import LazyPage
+from labgpu.gui.shell.navigation import (
+    APPROVALS,
+    CALENDAR,
+    LIVE,
+    MEMBERS,
+    MY_BOOKINGS,
+    OFFLOAD,
+    PAGE_KEYS,
+    RULES,
+    USAGE,
+    make_nav,
+    show_pages_for,
+    show_pending_count,
+)
+from labgpu.gui.shell.navigation import SERVERS as SERVERS  # the pages, for callers of show_page
+from labgpu.gui.shell.navigation import SETTINGS as SETTINGS
 from labgpu.gui.shell.notifier import Notifier
 from labgpu.gui.shell.session import (
     ConnectionBanner,
@@ -53,15 +70,6 @@ from labgpu.services import Labgpu
 
 if TYPE_CHECKING:
     from labgpu.gui.usage.usage_page import UsagePage
-
-LIVE, CALENDAR, MY_BOOKINGS, OFFLOAD, USAGE, APPROVALS, RULES, MEMBERS, SERVERS, SETTINGS = range(
-    10
-)
-#: Every page's shortcut, in the navigation's order (Ctrl+0 is the tenth, Settings).
-PAGE_KEYS = tuple(f"Ctrl+{(page + 1) % 10}" for page in range(10))
-# About how long the demo's first start takes until its Live view is populated, in seconds:
-# ``bench/demo_startup.py``'s median on the 2-core development machine (README, *Measured*).
-DEMO_BUILD_S = 6
 
 
 class MainWindow(QMainWindow):
@@ -122,25 +130,7 @@ class MainWindow(QMainWindow):
             self.settings, text.safe_url(self.labgpu.db_url), self.labgpu.user
         )
         self.pages = QStackedWidget()
-        self.nav = QListWidget()
-        self.nav.setObjectName("nav")
-        self.nav.setIconSize(QSize(20, 20))
-        for name, label in (
-            ("live", self.tr("Live")),
-            ("calendar", self.tr("Calendar")),
-            ("bookings", self.tr("My bookings")),
-            ("offload", self.tr("Offload")),
-            ("usage", self.tr("Usage")),
-            ("approvals", self.tr("Approvals")),
-            ("rules", self.tr("Rules")),
-            ("members", self.tr("Members")),
-            ("servers", self.tr("Servers")),
-            ("settings", self.tr("Settings")),
-        ):
-            item = QListWidgetItem(resources.icon(name), label, self.nav)
-            keys = PAGE_KEYS[self.nav.row(item)]
-            shown = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
-            item.setToolTip(self.tr("{page} ({keys})").format(page=label, keys=shown))
+        self.nav = make_nav()
         for page in (
             self.live_page,
             self.calendar_page,
@@ -254,10 +244,7 @@ class MainWindow(QMainWindow):
             self.notifier.tray.showMessage(self.tr("Offloaded job finished"), line)
 
     def _pending_count(self, count: int) -> None:
-        label = (
-            self.tr("Approvals ({count})").format(count=count) if count else self.tr("Approvals")
-        )
-        self.nav.item(APPROVALS).setText(label)
+        show_pending_count(self.nav, count)
 
     def _identity_read(self, identity: object, error: BaseException | None) -> None:
         if error is not None or not isinstance(identity, Identity):
@@ -268,10 +255,7 @@ class MainWindow(QMainWindow):
         self.user_label.setText(signed_in_text(identity))
         if self.demo_banner is not None:
             self.demo_banner.set_user(identity.user)
-        self.nav.item(APPROVALS).setHidden(not identity.can_approve)
-        self.nav.item(USAGE).setHidden(not identity.can_approve)  # the PI's (and managers') page
-        self.nav.item(RULES).setHidden(not identity.can_manage)
-        self.nav.item(MEMBERS).setHidden(not (identity.can_manage and identity.has_members))
+        show_pages_for(self.nav, identity)
         # The database refuses anyway; these only spare a student the refusal.
         for button in (
             self.servers_page.add_button,
@@ -309,18 +293,9 @@ class MainWindow(QMainWindow):
         the status bar; the pages and shortcuts wait for ``start`` (Quit does not).
 
         Call it before ``labgpu.open`` runs on a worker."""
-        detail = ""
-        if self.labgpu.will_prepare():
-            title = self.tr("Preparing the demo lab…")
-            detail = self.tr(
-                "The demo lab is generated on first start: 13 servers, 15 members and 90 days "
-                "of bookings and usage, kept for three days. This takes about {seconds} s."
-            ).format(seconds=DEMO_BUILD_S)
-        elif self.demo:
-            title = self.tr("Opening the demo lab…")
-        else:
-            title = self.tr("Opening the database…")
-            detail = self.db_label.text()
+        title, detail = opening.opening_text(
+            self.labgpu.will_prepare(), self.demo, self.db_label.text()
+        )
         self._preparing = title
         self.statusBar().showMessage(title)
         self.live_page.show_preparing(title, detail)
@@ -340,16 +315,7 @@ class MainWindow(QMainWindow):
             self.build_step.emit(step, number, total)
 
     def _build_step(self, step: str, number: int, total: int) -> None:
-        names = {
-            "members": self.tr("members, servers and rules"),
-            "bookings": self.tr("bookings, through the lab's booking rules"),
-            "offloaded": self.tr("jobs sent to the simulated cluster"),
-            "usage": self.tr("90 days of usage history"),
-            "samples": self.tr("the last hour of GPU readings"),
-        }
-        line = self.tr("Step {number} of {total}: {step}").format(
-            number=number, total=total, step=names.get(step, step)
-        )
+        line = opening.build_step_text(step, number, total)
         self.live_page.preparing.set_step(line, number, total)
         if self._preparing:
             self.statusBar().showMessage(
@@ -442,63 +408,20 @@ class MainWindow(QMainWindow):
 
     def remove_server(self, name: str) -> None:
         """Remove a server (already confirmed) on a worker, then refresh."""
-        run_task(
-            lambda: self.labgpu.inventory.remove_server(name),
-            lambda _r, error: self._server_removed(name, error),
-            context=self,
-        )
-
-    def _server_removed(self, name: str, error: BaseException | None) -> None:
-        if error is None:
-            self.servers_page.show_message("")
-            self.statusBar().showMessage(
-                self.tr("Server {name} removed.").format(name=name), 10_000
-            )
-        else:
-            message = handle_error(self, error)
-            self.servers_page.show_message(message or "")
-        self.refresh()
+        server_actions.remove_server(self, name)
 
     def forget_host_key(self, name: str) -> None:
         """Forget a server's known host key (already confirmed) on a worker."""
-        run_task(
-            lambda: self.labgpu.inventory.forget_host_key(name),
-            lambda removed, error: self._host_key_forgotten(name, removed, error),
-            context=self,
-        )
-
-    def _host_key_forgotten(self, name: str, removed: object, error: BaseException | None) -> None:
-        if error is not None:
-            self.servers_page.show_message(handle_error(self, error) or "")
-            return
-        self.servers_page.show_message(
-            self.tr(
-                "Forgot {count} host key(s) of {name}. Add the server again to confirm its new key."
-            ).format(count=removed, name=name)
-        )
+        server_actions.forget_host_key(self, name)
 
     # -- demo lab ---------------------------------------------------------------------------
 
     def open_demo(self) -> bool:
         """Open the demo lab in a second labgpu process (this window stays on the real lab)."""
-        started = QProcess.startDetached(sys.executable, ["-m", "labgpu", "--demo"])
-        ok = bool(started[0] if isinstance(started, tuple) else started)
-        if not ok:
-            self.statusBar().showMessage(
-                self.tr("The demo lab did not start; run `labgpu --demo` in a terminal."), 30_000
-            )
-        return ok
+        return opening.open_demo(self)
 
     def _confirm_reset(self) -> None:
-        answer = QMessageBox.question(
-            self,
-            self.tr("Reset the demo lab?"),
-            self.tr(
-                "Every booking, rule and server change made in the demo is thrown away and the "
-                "lab is generated again."
-            ),
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        if opening.ask_reset(self):
             self.reset_demo()
 
     def reset_demo(self) -> None:

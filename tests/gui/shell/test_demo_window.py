@@ -17,7 +17,7 @@ from labgpu.cli.main import main
 from labgpu.demo import lab as demo
 from labgpu.demo.model import DemoLab
 from labgpu.demo.setup import DemoSetup, demo_lab
-from labgpu.gui.shell import main_window
+from labgpu.gui.shell import opening
 from labgpu.gui.shell.main_window import APPROVALS, OFFLOAD, MainWindow
 from labgpu.gui.shell.settings import open_settings
 from tests.helpers.demo import BUILT_AT
@@ -159,7 +159,7 @@ def test_first_start_says_the_demo_is_being_prepared(
     assert seen["welcome"] is False  # no "Add a server…" offered while the demo is generated
     assert seen["title"] == "Preparing the demo lab…"
     assert "first start" in str(seen["detail"])
-    assert f"about {main_window.DEMO_BUILD_S} s" in str(seen["detail"])
+    assert f"about {opening.DEMO_BUILD_S} s" in str(seen["detail"])
     assert str(seen["step"]).startswith("Step 2 of 5: bookings")
     assert str(seen["status"]).startswith("Preparing the demo lab… Step 2 of 5")
     assert seen["nav"] is False  # the pages wait for the lab
@@ -249,7 +249,7 @@ def test_welcome_screen_offers_the_demo(
     window.live_page.welcome.demo_button.click()
     assert started
     assert started[0][1][-2:] == ["labgpu", "--demo"] or started[0][1][-1] == "--demo"
-    assert main_window.sys.executable == started[0][0]
+    assert opening.sys.executable == started[0][0]
 
 
 def test_offload_page_shows_the_demos_jobs_without_connecting(
