@@ -21,6 +21,7 @@ from labgpu.gui.booking.calendar_data import compact_labels
 from labgpu.gui.booking.my_bookings import window_text
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.action_page import ActionPage
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 
@@ -44,8 +45,7 @@ class ApprovalsPage(ActionPage):
         self.tree.header().resizeSection(2, 220)
         self.approve_button = QPushButton(self.tr("Approve"))
         self.reject_button = QPushButton(self.tr("Reject…"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         #: Asks for a rejection reason; tests replace it. group -> reason or None
         self.ask_reason: Callable[[BookingGroupView], str | None] = self._ask_reason
         buttons = QHBoxLayout()

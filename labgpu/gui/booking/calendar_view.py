@@ -51,6 +51,7 @@ from labgpu.gui.shell.notifier import reminder_lead_min
 from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.dates import local_text
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 DAY, WEEK = "day", "week"
@@ -106,9 +107,7 @@ class CalendarPage(QWidget):
         self.canvas.user = labgpu.user
         self.title = QLabel()
         self.title.setObjectName("calendarTitle")
-        self.message = QLabel()
-        self.message.setObjectName("inlineError")
-        self.message.setWordWrap(True)
+        self.message = InlineMessage(problems_only=True, hide_empty=True)
         self._loading = False
         self._reload_wanted = False
         self._started = False  # no reads before the lab is open (``start``)
@@ -225,7 +224,6 @@ class CalendarPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.area, 1)
         layout.addWidget(self.legend)
-        self.message.hide()
 
     # -- range -----------------------------------------------------------------------------
 
@@ -316,8 +314,7 @@ class CalendarPage(QWidget):
 
     def show_message(self, message: str) -> None:
         """Show (or with an empty text hide) a one-line message above the calendar."""
-        self.message.setText(message)
-        self.message.setVisible(bool(message))
+        self.message.show_message(message)
 
     # -- dialogs ---------------------------------------------------------------------------
 

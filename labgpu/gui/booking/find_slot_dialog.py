@@ -34,6 +34,7 @@ from labgpu.gui.offload.submit_dialog import SubmitJobDialog, run_logged_in
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.dates import DAY_TIME, local_text
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 from labgpu.services.booking.slots import UNBOOKED_BLOCK
 
@@ -91,8 +92,7 @@ class FindSlotDialog(QDialog):
         self.results = QListWidget()
         self.note = QLineEdit()
         self.note.setPlaceholderText(self.tr("What for (shown on the calendar)"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.book_button = self.buttons.addButton(
             self.tr("Book"), QDialogButtonBox.ButtonRole.AcceptRole
@@ -155,10 +155,7 @@ class FindSlotDialog(QDialog):
         return self._busy
 
     def _show(self, message: str, error: bool = False) -> None:
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.show_message(message, error)
 
     # -- searching -------------------------------------------------------------------------
 

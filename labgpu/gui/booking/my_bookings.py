@@ -35,6 +35,7 @@ from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.action_page import ActionPage
 from labgpu.gui.widgets.dates import DAY_TIME, local_text
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 #: Finished bookings shown this far back.
@@ -126,8 +127,7 @@ class MyBookingsPage(ActionPage):
         self.end_button = QPushButton(self.tr("End now…"))
         self.extend_button = QPushButton(self.tr("Extend…"))
         self.export_button = QPushButton(self.tr("Export .ics…"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         #: Asks the person; tests replace it. (title, text) -> yes?
         self.confirm: Callable[[str, str], bool] = partial(ask_yes_no, self)
         #: Asks for a new end; tests replace it. group -> end or None

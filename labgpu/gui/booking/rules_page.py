@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -31,6 +30,7 @@ from labgpu.gui.booking.calendar_data import compact_labels, ordered_gpus
 from labgpu.gui.booking.my_bookings import window_text
 from labgpu.gui.shell.errors import handle_error, report_load
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 
@@ -66,8 +66,7 @@ class RulesPage(QWidget):
         self.current = BookingRules()
         self.gpus: list[Gpu] = []
         self.windows: list[Maintenance] = []
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         self._make_rule_fields()
         self._make_maintenance_fields()
         self._lay_out()
@@ -239,10 +238,7 @@ class RulesPage(QWidget):
 
     def show_message(self, message: str, error: bool = False) -> None:
         """A one-line message under the page."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.show_message(message, error)
 
     # -- saving ----------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -27,6 +26,7 @@ from labgpu.core.inventory.servers import Server
 from labgpu.gui.shell import resources
 from labgpu.gui.shell.snapshot import EMPTY, Snapshot
 from labgpu.gui.widgets import text
+from labgpu.gui.widgets.inline_message import InlineMessage
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -117,8 +117,7 @@ class ServersView(QWidget):
                 "next contact asks you to confirm the new one."
             )
         )
-        self.message = QLabel()
-        self.message.setObjectName("inlineError")
+        self.message = InlineMessage(problems_only=True, wrap=False)
         self._set_up_table()
         self._lay_out()
         self.add_button.clicked.connect(self.add_requested)
@@ -156,7 +155,7 @@ class ServersView(QWidget):
 
     def show_message(self, message: str) -> None:
         """Show a one-line message under the table (empty to clear it)."""
-        self.message.setText(message)
+        self.message.show_message(message)
 
     def selected_server(self) -> Server | None:
         """The selected server, if any."""

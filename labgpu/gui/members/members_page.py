@@ -28,6 +28,7 @@ from labgpu.gui.shell.session import role_name
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets import text
 from labgpu.gui.widgets.action_page import ActionPage
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 
@@ -106,8 +107,7 @@ class MembersPage(ActionPage):
         self.add_button = QPushButton(self.tr("Add member…"))
         self.role_button = QPushButton(self.tr("Change role…"))
         self.remove_button = QPushButton(self.tr("Remove…"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         buttons = QHBoxLayout()
         for button in (self.add_button, self.role_button, self.remove_button):
             buttons.addWidget(button)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
@@ -26,6 +25,7 @@ from labgpu.core.errors import HostKeyUnknownError
 from labgpu.core.offload.jobs import Cluster
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services.offload.service import OffloadService
 
 
@@ -81,8 +81,7 @@ class ClustersDialog(QDialog):
         self.hours_spin = QDoubleSpinBox()
         self.hours_spin.setRange(0, 10000)
         self.hours_spin.setSpecialValueText(self.tr("no limit"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         self.new_button = QPushButton(self.tr("New"))
         self.save_button = QPushButton(self.tr("Save"))
         self.remove_button = QPushButton(self.tr("Remove"))
@@ -263,7 +262,4 @@ class ClustersDialog(QDialog):
 
     def show_message(self, message: str, error: bool = False) -> None:
         """One line under the form."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.show_message(message, error)

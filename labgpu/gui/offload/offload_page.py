@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -34,6 +33,7 @@ from labgpu.gui.offload.submit_dialog import SubmitJobDialog
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.action_page import ActionPage
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 from labgpu.services.offload.service import OffloadService, save_password
 
@@ -86,8 +86,7 @@ class OffloadPage(ActionPage):
         self.resubmit_button = QPushButton(self.tr("Resubmit"))
         self.fetch_button = QPushButton(self.tr("Fetch results"))
         self.log_button = QPushButton(self.tr("Show log"))
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         self._lay_out()
         self.timer = QTimer(self)
         self.timer.setInterval(int(DEFAULT_POLL_S * 1000))

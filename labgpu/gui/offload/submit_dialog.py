@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from labgpu.core.offload.jobs import Cluster, JobRequest, OffloadJob
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services.offload.service import Draft, OffloadService
 
 #: Runs ``fn`` after logging in to ``cluster`` (the page's helper: keyring, prompter).
@@ -84,8 +85,7 @@ class SubmitJobDialog(QDialog):
         )
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = InlineMessage()
         self.prepare_button = QPushButton(self.tr("Prepare script"))
         self.submit_button = QPushButton(self.tr("Submit"))
         self.submit_button.setEnabled(False)
@@ -213,10 +213,7 @@ class SubmitJobDialog(QDialog):
 
     def show_message(self, message: str, error: bool = False) -> None:
         """One line under the script."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.show_message(message, error)
 
     def set_resources(self, gpus: int, hours: float) -> None:
         """Pre-fill GPUs and hours (*Run on a cluster instead* from Find a slot)."""

@@ -42,6 +42,7 @@ from labgpu.gui.usage.usage_data import (
 )
 from labgpu.gui.usage.usage_range import RangeBar
 from labgpu.gui.usage.usage_tables import DemandPanel
+from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
 UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED = range(5)
@@ -167,10 +168,7 @@ class UsagePage(QWidget):
             stack.addWidget(label)
             self.empty_labels.append(label)
             self.tabs.addTab(stack, title)
-        self.message = QLabel()
-        self.message.setObjectName("inlineError")
-        self.message.setWordWrap(True)
-        self.message.hide()
+        self.message = InlineMessage(problems_only=True, hide_empty=True)
 
     def _make_exports(self) -> None:
         self.png_button = QPushButton(self.tr("Save graph as PNG…"))
@@ -264,8 +262,7 @@ class UsagePage(QWidget):
 
     def show_message(self, text: str) -> None:
         """A one-line problem under the graphs ("" hides it)."""
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.message.show_message(text)
 
     # -- showing ---------------------------------------------------------------------------
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from labgpu.gui.shell.errors import handle_error, report_load
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.widgets.inline_message import InlineMessage
 
 
 class ActionPage(QWidget):
     """Runs one action at a time, reports it under the list, then reloads.
 
-    Subclasses create ``self.message`` (a QLabel) and implement ``reload`` and
+    Subclasses create ``self.message`` (an InlineMessage) and implement ``reload`` and
     ``_update_buttons``.
     """
 
     changed = Signal()
-    message: QLabel
+    message: InlineMessage
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,10 +35,7 @@ class ActionPage(QWidget):
 
     def show_message(self, message: str, error: bool = False) -> None:
         """A one-line message under the list."""
-        self.message.setText(message)
-        self.message.setObjectName("inlineError" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.show_message(message, error)
 
     def show_error(self, message: str) -> None:
         """A one-line problem under the list (red)."""
