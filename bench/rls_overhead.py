@@ -81,7 +81,7 @@ def main() -> None:
         owner_gpus = _seed(admin, "bench-owner", 0)
         student_gpus = _seed(admin, "bench-student", GPUS)
         admin.lab.init()
-        admin.lab.members.add(STUDENT, "student")
+        admin.lab.add_member(STUDENT, "student")
         student = Store(admin_url.replace("postgres@", f"{STUDENT}@", 1))
         # Within the booking horizon (the database holds a student to the rules too): four
         # GPUs an hour, at most 4 at once, 1,010 bookings in about 11 days.

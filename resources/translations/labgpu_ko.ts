@@ -412,10 +412,6 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>두 비밀번호가 다릅니다.</translation>
     </message>
     <message>
-        <source>This lab database cannot change passwords.</source>
-        <translation>이 연구실 데이터베이스에서는 비밀번호를 바꿀 수 없습니다.</translation>
-    </message>
-    <message>
         <source>The password was not changed: {message}</source>
         <translation>비밀번호가 바뀌지 않았습니다: {message}</translation>
     </message>

@@ -137,9 +137,9 @@ def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
         reading = GpuReading(0, "GPU-nobox-0", "NVIDIA A40", 46068, 0, 0.0, 30, 50)
         probe = ProbeResult("nobox.example.org", datetime.now().astimezone(), (reading,))
         assert collector.store_probe("nobox", probe) == 0
-        [server] = [s for s in collector.inventory.list_servers() if s.name == "nobox"]
+        [server] = [s for s in collector.list_servers() if s.name == "nobox"]
         assert server.state is ServerState.ONLINE
-        assert [g for g in collector.inventory.list_gpus() if g.server_name == "nobox"] == []
+        assert [g for g in collector.list_gpus() if g.server_name == "nobox"] == []
         assert "could not register its 1 GPU(s)" in caplog.text
     finally:
         collector.close()

@@ -331,7 +331,7 @@ def test_a_manager_resets_a_members_password(lab: Lab) -> None:
     collector = Labgpu(lab.url("col", password.rsplit(" ", 1)[1]))
     try:
         collector.open()
-        assert collector.role() == "collector"
+        assert collector.members.role() == "collector"
         assert not collector.members.must_change_password()
     finally:
         collector.close()

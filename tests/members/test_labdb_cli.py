@@ -157,13 +157,13 @@ def test_collector_login_records_state_a_student_cannot(
     collector = Store(as_member(lab_url, names["col"]))
     student = Store(as_member(lab_url, names["ann"]))
     try:
-        assert collector.lab.members.role() == "collector"
+        assert collector.lab.role() == "collector"
         collector.set_server_state("gpu-01", ServerState.OFFLINE, "no route", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
             student.set_server_state("gpu-01", ServerState.ONLINE, "", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
             student.inventory.remove_server("gpu-01", names["ann"])
-        states = {s.name: s.state for s in collector.inventory.list_servers()}
+        states = {s.name: s.state for s in collector.list_servers()}
         assert states["gpu-01"] is ServerState.OFFLINE
     finally:
         collector.close()
