@@ -1,4 +1,4 @@
-"""Bookings per second through ``Store.create_bookings`` (sequential, non-conflicting).
+"""Bookings per second through ``Store.bookings.create_bookings`` (sequential, non-conflicting).
 
 ``measure_book_per_s(url)`` is used by ``bench/slots.py``; run alone it measures a fresh SQLite
 file and a fresh PostgreSQL (started from the system binaries) and prints (medians of runs):
@@ -38,12 +38,14 @@ def _bench_gpus(store: Store) -> list[int]:
         GpuReading(i, f"BENCH-BOOK-{i}", "NVIDIA RTX A4000", 16376, 0, 0.0, 30.0, 20.0)
         for i in range(GPUS)
     ]
-    store.register_server(SERVER, SshTarget("bench.invalid"), readings, "bench")
-    return [g.id for g in store.list_gpus(SERVER) if g.id is not None]
+    store.inventory.register_server(SERVER, SshTarget("bench.invalid"), readings, "bench")
+    return [g.id for g in store.inventory.list_gpus(SERVER) if g.id is not None]
 
 
 def _first_free(store: Store, gpu_ids: list[int]) -> datetime:
-    ends = [b.window.end for b in store.list_bookings(start=FIRST_START) if b.gpu_id in gpu_ids]
+    ends = [
+        b.window.end for b in store.bookings.list_bookings(start=FIRST_START) if b.gpu_id in gpu_ids
+    ]
     return max(ends, default=FIRST_START)
 
 
@@ -54,7 +56,7 @@ def _one_run(store: Store, gpu_ids: list[int], bookings: int) -> float:
         slot = start + timedelta(hours=n // len(gpu_ids))
         window = Window(slot, slot + timedelta(hours=1))
         gpu = [gpu_ids[n % len(gpu_ids)]]
-        store.create_bookings(
+        store.bookings.create_bookings(
             str(uuid.uuid4()), gpu, "bench", window, BookingStatus.BOOKED, "", "bench"
         )
     return bookings / (time.perf_counter() - began)

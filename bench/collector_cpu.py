@@ -93,7 +93,7 @@ def main() -> None:
         )
         loaded = run_collector(env, args.seconds)
         idle = run_collector(empty_env, args.seconds / 2)
-        samples = len(Labgpu().store.sample_times(next(iter(fleet.hosts))))
+        samples = len(Labgpu().store.inventory.sample_times(next(iter(fleet.hosts))))
     finally:
         stop_sshd_hosts(fleet)
     print(

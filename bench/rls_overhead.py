@@ -1,9 +1,10 @@
 """What row-level security costs a booking: a student (RLS on) against the owner (RLS off).
 
 One fresh PostgreSQL (started from the system binaries), set up with ``labgpu lab init``'s code;
-one student login (``labgpu users add``). Bookings go through ``Store.create_bookings`` as the
-app makes them (GPU, maintenance and overlap checks, insert, audit line, commit), one GPU and
-one hour each, on GPUs of their own so none conflicts. The same run alternates:
+one student login (``labgpu users add``). Bookings go through
+``store.bookings.create_bookings`` as the app makes them (GPU, maintenance and overlap
+checks, insert, audit line, commit), one GPU and one hour each, on GPUs of their own so none
+conflicts. The same run alternates:
   book_per_s_student  bookings per second as the student: every statement passes the policies
                       (``user_name = session_user``, role checks) and the bookings triggers,
                       which check every booking rule again (length, horizon, held at once,
@@ -41,8 +42,8 @@ def _seed(store: Store, server: str, first: int) -> list[int]:
         GpuReading(i, f"BENCH-RLS-{first + i}", "NVIDIA RTX A4000", 16376, 0, 0.0, 30.0, 20.0)
         for i in range(GPUS)
     ]
-    store.register_server(server, SshTarget(f"{server}.invalid"), readings, "bench")
-    return [g.id for g in store.list_gpus(server) if g.id is not None]
+    store.inventory.register_server(server, SshTarget(f"{server}.invalid"), readings, "bench")
+    return [g.id for g in store.inventory.list_gpus(server) if g.id is not None]
 
 
 class Booker:
@@ -61,7 +62,7 @@ class Booker:
             slot = self.start + timedelta(hours=n // len(self.gpu_ids))
             window = Window(slot, slot + timedelta(hours=1))
             gpu = [self.gpu_ids[n % len(self.gpu_ids)]]
-            self.store.create_bookings(
+            self.store.bookings.create_bookings(
                 str(uuid.uuid4()), gpu, self.user, window, BookingStatus.BOOKED, "", self.user
             )
         return bookings / (time.perf_counter() - began)

@@ -3,7 +3,7 @@
 The lab: 52 GPUs (12 servers x 4 RTX A4000 + 1 server x 4 A40) and 10,000 bookings spread
 over a year (groups of 1, 2 or 4 GPUs of one server, 2-40 h long, placed at random without
 overlaps: about half the GPU-hours of the year booked), stored through
-``Store.create_bookings``.
+``Store.bookings.create_bookings``.
 Figures (medians):
   earliest_slot_ms             one "4 x A4000 on one server for 48 h" search through
                                ``BookingService.find_slots`` on SQLite, as the app and the CLI
@@ -55,8 +55,8 @@ def seed_lab(store: Store) -> list[list[int]]:
         readings = [
             GpuReading(i, f"{name}-{i}", model, memory, 0, 0.0, 30.0, 50.0) for i in range(4)
         ]
-        store.register_server(name, SshTarget(f"{name}.lab"), readings, "bench")
-        servers.append([g.id for g in store.list_gpus(name) if g.id is not None])
+        store.inventory.register_server(name, SshTarget(f"{name}.lab"), readings, "bench")
+        servers.append([g.id for g in store.inventory.list_gpus(name) if g.id is not None])
     return servers
 
 
@@ -92,7 +92,7 @@ def seed_bookings(store: Store, servers: list[list[int]], total: int, rng: rando
     """Store the planned bookings one group at a time; returns rows written."""
     rows = 0
     for picked, window in sorted(plan_bookings(servers, total, rng), key=lambda p: p[1].start):
-        store.create_bookings(
+        store.bookings.create_bookings(
             str(uuid.uuid4()),
             picked,
             rng.choice(MEMBERS),
@@ -122,10 +122,10 @@ def time_service_searches(store: Store, searches: int, rng: random.Random) -> tu
 
 def time_core_search(store: Store, searches: int, rng: random.Random) -> float:
     """Median ms of the pure search over the whole year's busy map (built once)."""
-    gpus = [SlotGpu(g.id, g.server_name, g.model, g.memory_mb) for g in store.list_gpus()
+    gpus = [SlotGpu(g.id, g.server_name, g.model, g.memory_mb) for g in store.inventory.list_gpus()
             if g.id is not None and "A4000" in g.model]  # fmt: skip
     busy: dict[int, list[Window]] = {}
-    for b in store.list_bookings(statuses=[BookingStatus.BOOKED]):
+    for b in store.bookings.list_bookings(statuses=[BookingStatus.BOOKED]):
         busy.setdefault(b.gpu_id, []).append(b.window)
     times = []
     for _ in range(searches):

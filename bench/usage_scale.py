@@ -18,7 +18,7 @@ with the default retention (raw 7 days, minutes 30 days, hours for ever). Figure
   rollup_cpu_fraction  CPU of the collector's minute job (rollup; retention hourly) per second
                        of wall time, one simulated hour at 52 GPUs / 10 s, at the year's end
                                                                    target <= 0.01
-  store_cpu_fraction   baseline: CPU of storing that hour's probes (Store.store_probe)
+  store_cpu_fraction   baseline: CPU of storing that hour's probes (Store.inventory.store_probe)
 
 Usage: .venv/bin/python bench/usage_scale.py [--days 365] [--keep FILE.db [--reuse]]
 (``--reuse`` measures again on a year kept by an earlier ``--keep`` run: about a minute.)
@@ -79,7 +79,7 @@ def build_lab(store: Store) -> None:
             GpuReading(i, f"GPU-{server}-{i}", model, 16376, None, None, None, None)
             for i in range(4)
         ]
-        store.register_server(server, SshTarget(f"{server}.lab"), readings, "bench")
+        store.inventory.register_server(server, SshTarget(f"{server}.lab"), readings, "bench")
 
 
 def generate_year(store: Store, db: Path, start: datetime, days: int) -> float:
@@ -152,7 +152,7 @@ def main() -> None:
     if args.reuse:
         if args.keep is None or not args.keep.exists():
             raise SystemExit("--reuse needs --keep FILE of an earlier run")
-        latest = store.sample_span()[1]
+        latest = store.inventory.sample_span()[1]
         assert latest is not None, "no samples in the kept database"
         end = latest.replace(hour=0, minute=0, second=0, microsecond=0)  # the year's end
         generate_s = 0.0
@@ -178,7 +178,7 @@ def main() -> None:
     render_ms, _ = timed(lambda: render(points), args.rounds)
 
     # -- one GPU, 30 days at the finest resolution kept --------------------------------------
-    gpu = store.list_gpus()[0].id or 0
+    gpu = store.inventory.list_gpus()[0].id or 0
     month_ms, found = timed(lambda: usage.gpu_series(gpu, end - 30 * DAY, end), args.rounds)
     level, gpu_points = found  # type: ignore[misc]
     raw_from = end - 7 * DAY
@@ -211,7 +211,7 @@ def main() -> None:
     raw_year_mb = raw_bytes / 2**20 / raw_days * 365 if raw_bytes else None
 
     # -- the collector's minute job at the year's end ---------------------------------------------
-    latest = store.sample_span()[1] or end
+    latest = store.inventory.sample_span()[1] or end
     steady_from = max(end, (latest + timedelta(minutes=1)).replace(second=0, microsecond=0))
     rollup_cpu, store_cpu = steady_state(store, steady_from, minutes=60)
     rollup_fraction = rollup_cpu / 3600
@@ -255,8 +255,9 @@ def _has_dbstat(conn: object) -> bool:
 
 
 def steady_state(store: Store, start: datetime, minutes: int) -> tuple[float, float]:
-    """Feed ``minutes`` of probes (52 GPUs / 10 s) through ``Store.store_probe`` and run the
-    collector's minute job as it runs it; returns (CPU s of the minute job, CPU s of storing)."""
+    """Feed ``minutes`` of probes (52 GPUs / 10 s) through ``store.inventory.store_probe`` and run
+    the collector's minute job as it runs it; returns (CPU s of the minute job, CPU s of
+    storing)."""
     clock_now = [start]
     usage = UsageService(store, clock=lambda: clock_now[0])
     usage.housekeep(monotonic=0.0)  # catch up to ``start``; retention due again in an hour
@@ -277,7 +278,7 @@ def steady_state(store: Store, start: datetime, minutes: int) -> tuple[float, fl
                 for i in range(4)
                 if busy
             )
-            store.store_probe(server, ProbeResult(server, at, readings, processes))
+            store.inventory.store_probe(server, ProbeResult(server, at, readings, processes))
         store_cpu += time.process_time() - began
         if tick % (60 // INTERVAL_S) == 0:
             began = time.process_time()

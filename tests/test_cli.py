@@ -144,7 +144,7 @@ def test_collect_once_gives_each_broken_host_its_state(
     lab = Labgpu()
     lab.open()
     for name in ("hanging", "closed", "changed_key", "garbage"):
-        lab.store.upsert_server(name, getattr(ssh_env, name).target, "tester")
+        lab.store.inventory.upsert_server(name, getattr(ssh_env, name).target, "tester")
     lab.close()
     code, out, _ = run(capsys, "collect", "--once")
     assert code == 1  # some servers failed
@@ -182,14 +182,14 @@ def test_collector_loop_is_not_delayed_by_a_hanging_host(
     register(capsys, ssh_env.a40, "a40")
     lab = Labgpu()
     lab.open()
-    lab.store.upsert_server("hanging", ssh_env.hanging.target, "tester")
+    lab.store.inventory.upsert_server("hanging", ssh_env.hanging.target, "tester")
     collector = lab.inventory.make_collector(interval_s=0.2)
     collector.start()
     try:
         deadline = time.monotonic() + 120
-        hanging = lab.store.get_server("hanging")
+        hanging = lab.store.inventory.get_server("hanging")
         while time.monotonic() < deadline:
-            hanging = lab.store.get_server("hanging")
+            hanging = lab.store.inventory.get_server("hanging")
             assert hanging is not None
             if hanging.state is not ServerState.UNKNOWN:
                 break
@@ -200,7 +200,7 @@ def test_collector_loop_is_not_delayed_by_a_hanging_host(
     assert hanging.state is ServerState.OFFLINE
     assert "no SSH handshake" in hanging.state_reason
     # While the hanging host's first probe was stuck, the healthy host kept being swept.
-    during = [t for t in lab.store.sample_times("a40") if t < hanging.state_since]
+    during = [t for t in lab.store.inventory.sample_times("a40") if t < hanging.state_since]
     lab.close()
     assert len(during) >= 3
 

@@ -256,9 +256,9 @@ def test_lab_ics_leaves_out_history_unless_from_says_so(
     try:
         from labgpu.core.booking.bookings import BookingStatus, Window
 
-        gpu = store.list_gpus()[0]
+        gpu = store.inventory.list_gpus()[0]
         old = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
-        store.create_bookings(
+        store.bookings.create_bookings(
             "old-group", [gpu.id or 0], "someone", Window(old, old + 2 * H),
             BookingStatus.BOOKED, "", "someone",
         )  # fmt: skip

@@ -116,12 +116,12 @@ def me(tmp_path: Path) -> BookingService:
     readings = [
         GpuReading(i, f"gpu-01-{i}", "NVIDIA RTX A4000", 16376, 0, 0, 30, 50) for i in (0, 1)
     ]
-    store.register_server("gpu-01", SshTarget("gpu-01"), readings, "admin")
+    store.inventory.register_server("gpu-01", SshTarget("gpu-01"), readings, "admin")
     return BookingService(store, "tester", lambda: NOW)
 
 
 def refusal(service: BookingService) -> str:
-    ids = [g.id for g in service.store.list_gpus() if g.id is not None]
+    ids = [g.id for g in service.store.inventory.list_gpus() if g.id is not None]
     with pytest.raises(RuleRefusedError) as refused:
         service.book(ids, NOW + H, NOW + 100 * H)  # longer than the 72 h a booking may last
     service.store.close()

@@ -51,7 +51,7 @@ def write_history(
         while ts < end:
             probes.append(probe_at(lab, server, positions, ts))
             ts += step
-        stored += store.store_probes(server, probes)
+        stored += store.inventory.store_probes(server, probes)
     return stored
 
 
@@ -91,7 +91,7 @@ class SimulatedFeed:
             return self._backfill(now)
 
     def _backfill(self, now: datetime) -> int:
-        oldest, newest = self._store.sample_span()
+        oldest, newest = self._store.inventory.sample_span()
         first = (now - HISTORY_WINDOW).replace(second=0, microsecond=0)
         # Usage is rolled up from where it stopped: fill from there, so graphs have no hole
         # (at most MAX_GAP back: a demo older than that is rebuilt anyway).
@@ -118,7 +118,7 @@ class SimulatedFeed:
             stored = 0
             for server, positions in self._servers.items():
                 probe = probe_at(self._lab, server, positions, ts)
-                stored += self._store.store_probe(server, probe)
+                stored += self._store.inventory.store_probe(server, probe)
             self._last_tick = ts
             self.ticks += 1
             return stored

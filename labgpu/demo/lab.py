@@ -264,8 +264,8 @@ def _register_servers(store: Store, lab: DemoLab, actor: str) -> list[int]:
             GpuReading(g.index, g.uuid, g.model, g.memory_mb, None, None, None, None)
             for g in (lab.gpus[i] for i in positions)
         ]
-        store.register_server(server, SshTarget(f"{server}.lab.example"), readings, actor)
-    by_uuid = {g.uuid: g.id for g in store.list_gpus()}
+        store.inventory.register_server(server, SshTarget(f"{server}.lab.example"), readings, actor)
+    by_uuid = {g.uuid: g.id for g in store.inventory.list_gpus()}
     return [int(by_uuid[g.uuid] or 0) for g in lab.gpus]
 
 

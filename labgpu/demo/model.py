@@ -213,7 +213,8 @@ def iter_probes(
     lab: DemoLab, start: datetime, end: datetime, step: timedelta
 ) -> Iterator[tuple[str, ProbeResult]]:
     """``(server, probe)`` for every server at every ``step`` in ``[start, end)``, time-major:
-    what the collector would have stored, ready for ``Store.store_probe(s)`` or a rollup path.
+    what the collector would have stored, ready for ``store.inventory.store_probe(s)`` or a
+    rollup path.
     """
     servers = servers_of(lab)
     ts = start

@@ -44,8 +44,8 @@ def lab(db_url: str) -> tuple[str, list[int]]:
     gpus = [
         GpuReading(i, f"C{i}", "NVIDIA RTX A4000", 16376, 0, 0.0, 30.0, 20.0) for i in range(GPUS)
     ]
-    store.register_server("race", SshTarget("h"), gpus, "admin")
-    ids = [g.id for g in store.list_gpus() if g.id is not None]
+    store.inventory.register_server("race", SshTarget("h"), gpus, "admin")
+    ids = [g.id for g in store.inventory.list_gpus() if g.id is not None]
     store.close()
     return db_url, ids
 
@@ -81,7 +81,7 @@ def _attempt(store: Store, attempt: Attempt, user: str) -> None:
     """Book, then maybe extend; record each outcome (and the bookings a refusal named)."""
     window = Window(attempt["start"], attempt["end"])
     try:
-        store.create_bookings(
+        store.bookings.create_bookings(
             attempt["group"], attempt["gpus"], user, window, attempt["status"], "", user
         )
         attempt["outcome"] = "booked"
@@ -92,7 +92,7 @@ def _attempt(store: Store, attempt: Attempt, user: str) -> None:
     if attempt["longer"] is None:
         return
     try:
-        store.update_group(attempt["group"], actor=user, end=attempt["longer"])
+        store.bookings.update_group(attempt["group"], actor=user, end=attempt["longer"])
         attempt["extended"] = "extended"
     except BookingConflictError as exc:
         attempt["extended"] = "conflict"
@@ -149,7 +149,7 @@ def _check_named(
 def _stored(url: str) -> dict[int, Booking]:
     store = Store(url)
     try:
-        return {b.id: b for b in store.list_bookings() if b.id is not None}
+        return {b.id: b for b in store.bookings.list_bookings() if b.id is not None}
     finally:
         store.close()
 
@@ -198,7 +198,9 @@ def _hold_then_hang(url: str, gpu_id: int, inside: Event) -> None:
 
     store.booking_hook = hang
     window = Window(DAY0, DAY0 + timedelta(hours=2))
-    store.create_bookings("killed", [gpu_id], "ghost", window, BookingStatus.BOOKED, "", "ghost")
+    store.bookings.create_bookings(
+        "killed", [gpu_id], "ghost", window, BookingStatus.BOOKED, "", "ghost"
+    )
 
 
 @pytest.mark.slow
@@ -217,7 +219,7 @@ def test_a_process_killed_mid_booking_leaves_no_trace(lab: tuple[str, list[int]]
         def book_same_gpu() -> None:
             try:
                 outcome.append(
-                    store.create_bookings(
+                    store.bookings.create_bookings(
                         "alive", [gpu_ids[0]], "kim", window, BookingStatus.BOOKED, "", "kim"
                     )
                 )
@@ -235,10 +237,12 @@ def test_a_process_killed_mid_booking_leaves_no_trace(lab: tuple[str, list[int]]
         assert not waiter.is_alive()
         assert len(outcome) == 1
         assert isinstance(outcome[0], list), outcome
-        assert [(b.group_id, b.user_name) for b in store.list_bookings()] == [("alive", "kim")]
+        assert [(b.group_id, b.user_name) for b in store.bookings.list_bookings()] == [
+            ("alive", "kim")
+        ]
         assert all("killed" not in e.subject for e in store.list_audit())
         assert _scalar(url, "SELECT count(*) FROM bookings WHERE group_id = 'killed'") == 0
-        store.create_bookings(
+        store.bookings.create_bookings(
             "after", gpu_ids[1:3], "lee", window, BookingStatus.BOOKED, "", "lee"
         )  # the database takes writes as usual
     finally:

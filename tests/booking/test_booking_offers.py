@@ -52,14 +52,14 @@ def labels(gpus: dict[str, int], ids: tuple[int, ...]) -> list[str]:
 def test_offline_and_probe_error_servers_are_not_offered(
     me: BookingService, store: Store, gpus: dict[str, int]
 ) -> None:
-    store.set_server_state("gpu-01", ServerState.OFFLINE, "timed out", None)
+    store.inventory.set_server_state("gpu-01", ServerState.OFFLINE, "timed out", None)
     options = me.find_slots("A4000", 1, 2 * H)
     assert options
     assert all(o.servers == ("gpu-02",) for o in options)
     group = me.book_earliest("A4000", 4, 2 * H)
     assert {v.server for v in group.gpus} == {"gpu-02"}
     assert group.window.start == NOW  # gpu-02 is free now: no wait for gpu-01's GPUs
-    store.set_server_state("gpu-02", ServerState.PROBE_ERROR, "nvidia-smi failed", None)
+    store.inventory.set_server_state("gpu-02", ServerState.PROBE_ERROR, "nvidia-smi failed", None)
     with pytest.raises(LabgpuError, match=r"gpu-01 \(offline\), gpu-02 \(probe error\)"):
         me.find_slots("A4000", 1, 2 * H)
 
@@ -71,11 +71,11 @@ def test_unbooked_process_blocks_a_window_starting_now(
         GpuProcess(f"gpu-01-{i}", 4000 + i, 1000, "python", "kim", 600, "python train.py")
         for i in range(4)
     ) + (GpuProcess("gpu-02-0", 4100, 1000, "python", "tester", 60, "python mine.py"),)
-    store.store_probe(
+    store.inventory.store_probe(
         "gpu-01", ProbeResult("gpu-01", NOW, tuple(readings(A4000, 4, "gpu-01")), procs)
     )
-    store.set_server_state("gpu-01", ServerState.ONLINE, "", NOW)
-    store.set_server_state("gpu-02", ServerState.ONLINE, "", NOW)
+    store.inventory.set_server_state("gpu-01", ServerState.ONLINE, "", NOW)
+    store.inventory.set_server_state("gpu-02", ServerState.ONLINE, "", NOW)
     first = me.find_slots("A4000", 4, 2 * H)[0]
     assert first.start == NOW
     assert labels(gpus, first.gpu_ids) == [f"gpu-02:{i}" for i in range(4)]  # my own process ok

@@ -41,8 +41,12 @@ def readings(model: str, count: int, prefix: str, util: float | None = 0.0) -> l
 def seed_lab(store: Store) -> dict[str, int]:
     """gpu-01 and gpu-02 with 4 A4000 each, gpu-03 with 2 A40; ``{"gpu-01:0": id, ...}``."""
     for name, model, count in (("gpu-01", A4000, 4), ("gpu-02", A4000, 4), ("gpu-03", A40, 2)):
-        store.register_server(name, SshTarget(name), readings(model, count, name), "admin")
-    return {f"{g.server_name}:{g.index}": g.id for g in store.list_gpus() if g.id is not None}
+        store.inventory.register_server(
+            name, SshTarget(name), readings(model, count, name), "admin"
+        )
+    return {
+        f"{g.server_name}:{g.index}": g.id for g in store.inventory.list_gpus() if g.id is not None
+    }
 
 
 class Clock:
@@ -206,7 +210,7 @@ def test_approval_flow(me: BookingService, kim: BookingService, gpus: dict[str, 
         me.reject(other.group_id, "  ")
     rejected = me.reject(other.group_id, "the A40s are reserved for the deadline")
     assert rejected.status is BookingStatus.CANCELLED
-    stored = me.store.list_bookings(group_id=other.group_id)[0]
+    stored = me.store.bookings.list_bookings(group_id=other.group_id)[0]
     assert stored.status is BookingStatus.CANCELLED
     me.book([gpus["gpu-03:1"]], NOW + H, NOW + 3 * H)  # the GPU is free again
 
@@ -336,7 +340,7 @@ def probe_at(
 ) -> None:
     model, count = (A40, 2) if server == "gpu-03" else (A4000, 4)
     result = ProbeResult(server, at, tuple(readings(model, count, server, util)), procs)
-    store.store_probe(server, result)
+    store.inventory.store_probe(server, result)
 
 
 def test_unbooked_use_and_idle_booking(
@@ -358,7 +362,9 @@ def test_unbooked_use_and_idle_booking(
     # one busy sample on one GPU of the group: idle only from the sample after it
     busy = readings(A4000, 4, "gpu-01", 1.0)
     busy[1] = GpuReading(1, "gpu-01-1", A4000, 16376, 0, 90.0, 30, 50)
-    store.store_probe("gpu-01", ProbeResult("gpu-01", NOW + timedelta(minutes=1), tuple(busy)))
+    store.inventory.store_probe(
+        "gpu-01", ProbeResult("gpu-01", NOW + timedelta(minutes=1), tuple(busy))
+    )
     assert check_reality(me, NOW + timedelta(minutes=2)).idle_bookings == []
 
 
@@ -460,7 +466,7 @@ def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
         now = datetime.now(UTC)
         window = Window(now - 2 * H, now + 2 * H)
         group_id = "11111111-2222-3333-4444-555555555555"
-        lab.store.create_bookings(
+        lab.store.bookings.create_bookings(
             group_id, [gpus["gpu-01:0"]], "tester", window, BookingStatus.BOOKED, "", "tester"
         )
         for minutes in range(0, 121, 5):
@@ -490,13 +496,15 @@ def test_growing_span_search_equals_one_search_over_the_horizon(
         picked = sorted(rng.sample(rng.choice(servers), rng.choice((1, 2, 4))))
         start = max(free_from[g] for g in picked) + rng.randint(0, 30) * H
         end = start + rng.randint(1, 30) * H
-        store.create_bookings(
+        store.bookings.create_bookings(
             str(uuid.uuid4()), picked, "kim", Window(start, end), BookingStatus.BOOKED, "", "kim"
         )
         for g in picked:
             free_from[g] = end
     pool = [
-        SlotGpu(g.id or 0, g.server_name, g.model) for g in store.list_gpus() if "A4000" in g.model
+        SlotGpu(g.id or 0, g.server_name, g.model)
+        for g in store.inventory.list_gpus()
+        if "A4000" in g.model
     ]
     everything = me.busy_map(NOW - 100 * H, NOW + 1000 * H)
     deadline = NOW + timedelta(days=14) + 10 * H

@@ -339,7 +339,7 @@ def test_the_app_reports_a_database_refusal_as_a_rule(rlab: RulesLab) -> None:
     try:
         start = datetime.now(UTC) + timedelta(days=1)
         with pytest.raises(RuleRefusedError) as info:
-            store.create_bookings(
+            store.bookings.create_bookings(
                 str(uuid.uuid4()),
                 [rlab.a4000[0]],
                 rlab.lab.names["a"],

@@ -47,8 +47,8 @@ def readings(count: int, prefix: str) -> list[GpuReading]:
 def store(db_url: str) -> Iterator[Store]:
     store = Store(db_url)
     store.upgrade()
-    store.register_server("gpu-01", SshTarget("h1"), readings(4, "A"), "admin")
-    store.register_server("gpu-02", SshTarget("h2"), readings(2, "B"), "admin")
+    store.inventory.register_server("gpu-01", SshTarget("h1"), readings(4, "A"), "admin")
+    store.inventory.register_server("gpu-02", SshTarget("h2"), readings(2, "B"), "admin")
     yield store
     store.close()
 
@@ -56,7 +56,9 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def ids(store: Store) -> dict[str, int]:
     """GPU ids by label (``gpu-01:0`` ...)."""
-    return {f"{g.server_name}:{g.index}": g.id for g in store.list_gpus() if g.id is not None}
+    return {
+        f"{g.server_name}:{g.index}": g.id for g in store.inventory.list_gpus() if g.id is not None
+    }
 
 
 def book(
@@ -67,7 +69,9 @@ def book(
     status: BookingStatus = BOOKED,
     group_id: str | None = None,
 ) -> list[Booking]:
-    return store.create_bookings(group_id or gid(), gpu_ids, user, window, status, "", user)
+    return store.bookings.create_bookings(
+        group_id or gid(), gpu_ids, user, window, status, "", user
+    )
 
 
 def rows(url: str, sql: str) -> list[tuple[object, ...]]:
@@ -81,7 +85,7 @@ def rows(url: str, sql: str) -> list[tuple[object, ...]]:
 
 def test_create_and_list_a_group(store: Store, ids: dict[str, int]) -> None:
     group = gid()
-    made = store.create_bookings(
+    made = store.bookings.create_bookings(
         group, [ids["gpu-01:1"], ids["gpu-01:0"]], "kim", win(10, 12), BOOKED, "training", "kim"
     )
     assert [(b.gpu_label, b.group_id, b.user_name, b.note) for b in made] == [
@@ -89,9 +93,9 @@ def test_create_and_list_a_group(store: Store, ids: dict[str, int]) -> None:
         ("gpu-01:1", group, "kim", "training"),
     ]
     assert all(b.id is not None and b.window == win(10, 12) for b in made)
-    assert store.list_bookings() == made
-    assert store.list_bookings(group_id=group) == made
-    assert store.list_bookings(user="lee") == []
+    assert store.bookings.list_bookings() == made
+    assert store.bookings.list_bookings(group_id=group) == made
+    assert store.bookings.list_bookings(user="lee") == []
     entry = store.list_audit(limit=1)[0]
     assert (entry.action, entry.actor, entry.subject) == ("booking.create", "kim", group)
     assert entry.detail == "gpus gpu-01:0, gpu-01:1; 2030-03-04 10:00 to 12:00 UTC; status booked"
@@ -101,14 +105,14 @@ def test_list_filters_by_window_user_and_status(store: Store, ids: dict[str, int
     a = book(store, [ids["gpu-01:0"]], win(10, 12), "kim")
     b = book(store, [ids["gpu-02:1"]], win(8, 9), "lee", BookingStatus.PENDING)
     c = book(store, [ids["gpu-01:0"]], win(12, 14), "lee", BookingStatus.CANCELLED)
-    assert store.list_bookings() == b + a + c  # by start
-    assert store.list_bookings(start=at(12)) == c  # [10,12) ends where the range starts
-    assert store.list_bookings(end=at(10)) == b
-    assert store.list_bookings(start=at(9), end=at(12)) == a
-    assert store.list_bookings(user="lee") == b + c
-    assert store.list_bookings(statuses=[BookingStatus.PENDING, BOOKED]) == b + a
-    assert store.list_bookings(statuses=[BookingStatus.ACTIVE]) == a  # derived from booked
-    assert store.list_bookings(statuses=[]) == []
+    assert store.bookings.list_bookings() == b + a + c  # by start
+    assert store.bookings.list_bookings(start=at(12)) == c  # [10,12) ends where the range starts
+    assert store.bookings.list_bookings(end=at(10)) == b
+    assert store.bookings.list_bookings(start=at(9), end=at(12)) == a
+    assert store.bookings.list_bookings(user="lee") == b + c
+    assert store.bookings.list_bookings(statuses=[BookingStatus.PENDING, BOOKED]) == b + a
+    assert store.bookings.list_bookings(statuses=[BookingStatus.ACTIVE]) == a  # derived from booked
+    assert store.bookings.list_bookings(statuses=[]) == []
 
 
 def test_overlap_is_refused_naming_gpu_holder_and_window(store: Store, ids: dict[str, int]) -> None:
@@ -127,7 +131,7 @@ def test_overlap_is_refused_naming_gpu_holder_and_window(store: Store, ids: dict
     )
     assert info.value.exit_code == 3
     # all or nothing: gpu-01:0 was free, yet nothing of lee's group was written
-    assert [b.user_name for b in store.list_bookings()] == ["kim"]
+    assert [b.user_name for b in store.bookings.list_bookings()] == ["kim"]
     assert [e.action for e in store.list_audit(limit=1)] == ["booking.create"]
 
 
@@ -136,7 +140,11 @@ def test_back_to_back_is_allowed(store: Store, ids: dict[str, int]) -> None:
     book(store, [gpu], win(10, 12))
     book(store, [gpu], win(12, 14), "lee")
     book(store, [gpu], win(8, 10), "park")
-    assert [b.window for b in store.list_bookings()] == [win(8, 10), win(10, 12), win(12, 14)]
+    assert [b.window for b in store.bookings.list_bookings()] == [
+        win(8, 10),
+        win(10, 12),
+        win(12, 14),
+    ]
 
 
 def test_pending_blocks_and_dead_statuses_do_not(store: Store, ids: dict[str, int]) -> None:
@@ -145,10 +153,12 @@ def test_pending_blocks_and_dead_statuses_do_not(store: Store, ids: dict[str, in
     with pytest.raises(BookingConflictError, match="requested by kim \\(pending approval\\)"):
         book(store, [gpu], win(11, 12), "lee")
     for status in (BookingStatus.CANCELLED, BookingStatus.RELEASED, BookingStatus.FINISHED):
-        store.update_group(pending[0].group_id, actor="kim", status=status)
+        store.bookings.update_group(pending[0].group_id, actor="kim", status=status)
         book(store, [gpu], win(11, 12), "lee", group_id=f"{status}-lee")
-        store.update_group(f"{status}-lee", actor="lee", status=BookingStatus.CANCELLED)
-    assert [b.status for b in store.list_bookings(user="lee")] == [BookingStatus.CANCELLED] * 3
+        store.bookings.update_group(f"{status}-lee", actor="lee", status=BookingStatus.CANCELLED)
+    assert [b.status for b in store.bookings.list_bookings(user="lee")] == [
+        BookingStatus.CANCELLED
+    ] * 3
 
 
 def test_bad_requests_write_nothing(store: Store, ids: dict[str, int]) -> None:
@@ -163,18 +173,21 @@ def test_bad_requests_write_nothing(store: Store, ids: dict[str, int]) -> None:
         book(store, [gpu], win(10, 12), group_id="x" * 37)
     with pytest.raises(ValueError, match="derived for display"):
         book(store, [gpu], win(10, 12), status=BookingStatus.ACTIVE)
-    assert store.list_bookings() == []
+    assert store.bookings.list_bookings() == []
 
 
 def test_retired_gpu_cannot_be_booked_but_keeps_its_label(
     store: Store, ids: dict[str, int]
 ) -> None:
     old = book(store, [ids["gpu-02:1"]], win(1, 2))
-    store.sync_gpus("gpu-02", readings(1, "B"), "admin")  # B-1 leaves the server
+    store.inventory.sync_gpus("gpu-02", readings(1, "B"), "admin")  # B-1 leaves the server
     with pytest.raises(LabgpuError, match=f"#{ids['gpu-02:1']}"):
         book(store, [ids["gpu-02:1"]], win(10, 12))
-    assert store.list_bookings() == old
-    assert store.update_group(old[0].group_id, actor="kim", end=at(1.5))[0].gpu_label == "gpu-02:1"
+    assert store.bookings.list_bookings() == old
+    assert (
+        store.bookings.update_group(old[0].group_id, actor="kim", end=at(1.5))[0].gpu_label
+        == "gpu-02:1"
+    )
 
 
 def test_removing_a_server_removes_its_bookings(
@@ -182,21 +195,21 @@ def test_removing_a_server_removes_its_bookings(
 ) -> None:
     book(store, [ids["gpu-02:0"]], win(1, 2))
     keep = book(store, [ids["gpu-01:0"]], win(1, 2))
-    store.remove_server("gpu-02", "admin")
-    assert store.list_bookings() == keep
+    store.inventory.remove_server("gpu-02", "admin")
+    assert store.bookings.list_bookings() == keep
     assert rows(db_url, "SELECT count(*) FROM bookings") == [(1,)]
 
 
 def test_approve_and_reject_are_audited(store: Store, ids: dict[str, int], db_url: str) -> None:
     group = book(store, [ids["gpu-01:0"]], win(10, 12), status=BookingStatus.PENDING)[0].group_id
-    approved = store.update_group(group, actor="pi", status=BOOKED, decided_by="pi")
+    approved = store.bookings.update_group(group, actor="pi", status=BOOKED, decided_by="pi")
     assert [b.status for b in approved] == [BOOKED]
     entry = store.list_audit(limit=1)[0]
     assert (entry.action, entry.actor, entry.subject) == ("booking.update", "pi", group)
     assert entry.detail == "status: pending → booked; decided_by: - → pi"
     other = book(store, [ids["gpu-01:1"]], win(10, 12), status=BookingStatus.PENDING)
     reason = "rejected by pi: the A40s are reserved for the deadline"
-    store.update_group(
+    store.bookings.update_group(
         other[0].group_id,
         actor="pi",
         status=BookingStatus.CANCELLED,
@@ -212,35 +225,37 @@ def test_extend_rechecks_conflicts_excluding_itself(store: Store, ids: dict[str,
     a, b = ids["gpu-01:0"], ids["gpu-01:1"]
     mine = book(store, [a, b], win(10, 12))[0].group_id
     book(store, [b], win(13, 15), "lee")
-    extended = store.update_group(mine, actor="kim", end=at(13))  # up to lee's start: fine
+    extended = store.bookings.update_group(mine, actor="kim", end=at(13))  # up to lee's start: fine
     assert [x.window for x in extended] == [win(10, 13)] * 2
     with pytest.raises(BookingConflictError, match="gpu-01:1 is booked by lee") as info:
-        store.update_group(mine, actor="kim", end=at(14))
+        store.bookings.update_group(mine, actor="kim", end=at(14))
     assert [c.holder for c in info.value.conflicts] == ["lee"]
-    assert {x.window for x in store.list_bookings(group_id=mine)} == {win(10, 13)}
+    assert {x.window for x in store.bookings.list_bookings(group_id=mine)} == {win(10, 13)}
     assert "end: 2030-03-04T12:00:00+00:00 → 2030-03-04T13:00:00+00:00" in (
         store.list_audit(limit=1)[0].detail
     )
-    shortened = store.update_group(mine, actor="kim", end=at(11), status=BookingStatus.RELEASED)
+    shortened = store.bookings.update_group(
+        mine, actor="kim", end=at(11), status=BookingStatus.RELEASED
+    )
     assert {(x.window, x.status) for x in shortened} == {(win(10, 11), BookingStatus.RELEASED)}
     with pytest.raises(LabgpuError, match="not after the booking's start"):
-        store.update_group(mine, actor="kim", end=at(10))
+        store.bookings.update_group(mine, actor="kim", end=at(10))
     with pytest.raises(LabgpuError, match="no booking group nope"):
-        store.update_group("nope", actor="kim", status=BookingStatus.CANCELLED)
+        store.bookings.update_group("nope", actor="kim", status=BookingStatus.CANCELLED)
 
 
 def test_reviving_a_group_rechecks_conflicts(store: Store, ids: dict[str, int]) -> None:
     gpu = ids["gpu-01:2"]
     first = book(store, [gpu], win(10, 12))[0].group_id
-    store.update_group(first, actor="kim", status=BookingStatus.CANCELLED)
+    store.bookings.update_group(first, actor="kim", status=BookingStatus.CANCELLED)
     book(store, [gpu], win(11, 12), "lee")
     with pytest.raises(BookingConflictError, match="booked by lee"):
-        store.update_group(first, actor="kim", status=BOOKED)
+        store.bookings.update_group(first, actor="kim", status=BOOKED)
 
 
 def test_maintenance_blocks_bookings_and_extensions(store: Store, ids: dict[str, int]) -> None:
     gpu = ids["gpu-01:3"]
-    store.add_maintenance([gpu, ids["gpu-01:2"]], win(12, 16), "new PSU", "admin")
+    store.bookings.add_maintenance([gpu, ids["gpu-01:2"]], win(12, 16), "new PSU", "admin")
     with pytest.raises(MaintenanceClashError) as info:
         book(store, [ids["gpu-01:0"], gpu], win(11, 13))
     assert str(info.value) == (
@@ -248,12 +263,14 @@ def test_maintenance_blocks_bookings_and_extensions(store: Store, ids: dict[str,
         "choose another time or GPU"
     )
     assert isinstance(info.value, RefusedError)
-    assert store.list_bookings() == []
+    assert store.bookings.list_bookings() == []
     group = book(store, [gpu], win(10, 12))[0].group_id  # back to back with maintenance
     with pytest.raises(MaintenanceClashError):
-        store.update_group(group, actor="kim", end=at(12.5))
+        store.bookings.update_group(group, actor="kim", end=at(12.5))
     book(store, [gpu], win(16, 17))
-    assert store.create_bookings(gid(), [gpu], "kim", win(13, 14), BookingStatus.CANCELLED, "", "k")
+    assert store.bookings.create_bookings(
+        gid(), [gpu], "kim", win(13, 14), BookingStatus.CANCELLED, "", "k"
+    )
 
 
 def test_database_refuses_double_booking_itself(postgres_url: str) -> None:
@@ -261,8 +278,8 @@ def test_database_refuses_double_booking_itself(postgres_url: str) -> None:
     store = Store(postgres_url)
     try:
         store.upgrade()
-        store.register_server("s", SshTarget("h"), readings(1, "P"), "admin")
-        gpu = store.list_gpus()[0].id
+        store.inventory.register_server("s", SshTarget("h"), readings(1, "P"), "admin")
+        gpu = store.inventory.list_gpus()[0].id
         book(store, [gpu], win(10, 12))
         insert = (
             "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, status, "
@@ -333,7 +350,7 @@ def test_a_race_lost_at_commit_is_a_conflict(
     ):
         book(store, [ids["gpu-01:1"], gpu], win(11, 13), "lee")
     assert info.value.conflicts[0].group_id == "first"
-    assert [b.group_id for b in store.list_bookings()] == ["first"]
+    assert [b.group_id for b in store.bookings.list_bookings()] == ["first"]
 
 
 def test_an_extension_racing_a_booking_is_a_conflict(
@@ -345,6 +362,6 @@ def test_an_extension_racing_a_booking_is_a_conflict(
         booking_held_open(db_url, [gpu], win(11, 12)),
         pytest.raises(BookingConflictError, match="gpu-01:0 is booked by kim") as info,
     ):
-        store.update_group(mine, actor="lee", end=at(11.5))
+        store.bookings.update_group(mine, actor="lee", end=at(11.5))
     assert [c.group_id for c in info.value.conflicts] == ["first"]
-    assert {b.window for b in store.list_bookings(group_id=mine)} == {win(8, 10)}
+    assert {b.window for b in store.bookings.list_bookings(group_id=mine)} == {win(8, 10)}

@@ -117,11 +117,11 @@ def test_demo_database_holds_the_lab(demo_template: tuple[Path, object]) -> None
     folder, lab = demo_template
     store = Store(database_url(folder))
     try:
-        assert len(store.list_servers()) == 13
-        gpus = store.list_gpus()
+        assert len(store.inventory.list_servers()) == 13
+        gpus = store.inventory.list_gpus()
         assert Counter(g.model for g in gpus) == {A4000: 48, A40: 4}
         assert len(store.list_users()) == 15
-        bookings = store.list_bookings()
+        bookings = store.bookings.list_bookings()
         assert len({b.group_id for b in bookings}) == len(booked_jobs(lab))  # type: ignore[arg-type]
         statuses = Counter(b.status for b in bookings)
         for status in (
@@ -135,9 +135,9 @@ def test_demo_database_holds_the_lab(demo_template: tuple[Path, object]) -> None
         assert any("rejected by park.jiwon" in e.detail for e in audit)
         span = max(b.window.end for b in bookings) - min(b.window.start for b in bookings)
         assert span > timedelta(days=95)
-        assert store.get_rules() == demo.DEMO_RULES
-        assert len(store.list_maintenance()) == 2
-        status = store.latest_status()
+        assert store.bookings.get_rules() == demo.DEMO_RULES
+        assert len(store.bookings.list_maintenance()) == 2
+        status = store.inventory.latest_status()
         assert len(status) == 52
         assert any(s.processes for s in status)
     finally:
@@ -148,7 +148,7 @@ def test_generated_bookings_never_overlap(demo_template: tuple[Path, object]) ->
     folder, _ = demo_template
     store = Store(database_url(folder))
     try:
-        live = [b for b in store.list_bookings() if b.status in LIVE_STATUSES]
+        live = [b for b in store.bookings.list_bookings() if b.status in LIVE_STATUSES]
     finally:
         store.close()
     for booking in live:
@@ -166,7 +166,7 @@ def test_same_seed_builds_the_same_bookings(tmp_path: Path) -> None:
         try:
             return [
                 (b.user_name, b.gpu_label, b.window, b.status, b.note)
-                for b in store.list_bookings()
+                for b in store.bookings.list_bookings()
             ]
         finally:
             store.close()
@@ -296,12 +296,12 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
     try:
         lab.open()
         assert lab.setup.lab is not None
-        newest = lab.store.latest_sample_time()
+        newest = lab.store.inventory.latest_sample_time()
         assert newest is not None
         feed = SimulatedFeed(lab.store, lab.setup.lab, interval_s=0.05)
         later = datetime.now(UTC) + timedelta(minutes=3)
         assert feed.backfill(later) >= 52 * 2  # the minutes since the build, the day before
-        oldest, _ = lab.store.sample_span()
+        oldest, _ = lab.store.inventory.sample_span()
         # From where the usage rollup stopped (the model's hours end there), else a day back.
         minute_done, _ = lab.store.usage.watermarks()
         assert minute_done is not None
@@ -309,7 +309,7 @@ def test_feed_writes_fresh_samples_and_stops(demo_folder: Path) -> None:
         assert oldest == min(resume, (later - HISTORY_WINDOW).replace(second=0, microsecond=0))
         assert feed.backfill(later) == 0
         assert feed.tick(later + timedelta(seconds=5)) == 52
-        assert lab.store.latest_sample_time() == (later + timedelta(seconds=5)).replace(
+        assert lab.store.inventory.latest_sample_time() == (later + timedelta(seconds=5)).replace(
             microsecond=0
         )
         assert feed.tick(later) == 0  # that second is stored already

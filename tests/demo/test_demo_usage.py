@@ -113,7 +113,9 @@ def test_demo_figures_keep_refusals_apart_and_decide_through_the_history(
     # Pending at the end of the last 30 days: exactly the requests waiting now (no
     # decision dated after now counts a decided request as waiting).
     # (The demo's requests are asked at most 13 days before they start.)
-    waiting = {b.group_id for b in lab.store.list_bookings(statuses=[BookingStatus.PENDING])}
+    waiting = {
+        b.group_id for b in lab.store.bookings.list_bookings(statuses=[BookingStatus.PENDING])
+    }
     assert usage.summary(now - timedelta(days=30), now).pending == len(waiting)
     # Nothing counted beyond now: bookings still to come are not booked time yet.
     ahead = usage.summary(now - timedelta(days=1), now + timedelta(days=10))

@@ -73,7 +73,7 @@ def add_server(
     """Register ``name`` with ``probe`` and record its state as the collector would."""
     lab.inventory.register_server(name, SshTarget(f"{name}.lab.example.org", 22, "labuser"), probe)
     seen = probe.taken_at if state is ServerState.ONLINE else None
-    lab.store.set_server_state(name, state, reason, seen)
+    lab.store.inventory.set_server_state(name, state, reason, seen)
 
 
 @pytest.fixture

@@ -41,11 +41,11 @@ def _minute(store: Store, m: int) -> None:
     procs = [GpuProcess("GPU-a", 100, 500, "python", "amy")]
     if not first_hour:
         procs.append(GpuProcess("GPU-b", 101, 500, "python", "bo"))
-    store.store_probes("gpu-01", [ProbeResult("h1", at, readings, tuple(procs))])
+    store.inventory.store_probes("gpu-01", [ProbeResult("h1", at, readings, tuple(procs))])
     if first_hour:
         reading = (_reading(0, "GPU-c", A40, 20.0),)
         proc = (GpuProcess("GPU-c", 102, 500, "python", "amy"),)
-        store.store_probes("gpu-02", [ProbeResult("h2", at, reading, proc)])
+        store.inventory.store_probes("gpu-02", [ProbeResult("h2", at, reading, proc)])
 
 
 def seed_usage(url: str) -> dict[str, int]:
@@ -53,20 +53,28 @@ def seed_usage(url: str) -> dict[str, int]:
     store = Store(url)
     try:
         store.upgrade()
-        store.register_server(
+        store.inventory.register_server(
             "gpu-01",
             SshTarget("h1"),
             [_reading(0, "GPU-a", A4000, 0), _reading(1, "GPU-b", A4000, 0)],
             "admin",
         )
-        store.register_server("gpu-02", SshTarget("h2"), [_reading(0, "GPU-c", A40, 0)], "admin")
-        ids = {f"{g.server_name}/{g.index}": g.id for g in store.list_gpus() if g.id is not None}
+        store.inventory.register_server(
+            "gpu-02", SshTarget("h2"), [_reading(0, "GPU-c", A40, 0)], "admin"
+        )
+        ids = {
+            f"{g.server_name}/{g.index}": g.id
+            for g in store.inventory.list_gpus()
+            if g.id is not None
+        }
         for m in range(120):
             _minute(store, m)
         booked = BookingStatus.BOOKED
         for user, gpu, hours in (("amy", "gpu-01/0", 2), ("bo", "gpu-01/1", 1)):
             window = Window(BASE, BASE + timedelta(hours=hours))
-            store.create_bookings(str(uuid.uuid4()), [ids[gpu]], user, window, booked, "", user)
+            store.bookings.create_bookings(
+                str(uuid.uuid4()), [ids[gpu]], user, window, booked, "", user
+            )
         store.usage.add_unmet(
             UnmetRequest("amy", "A40", 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
         )

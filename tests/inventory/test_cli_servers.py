@@ -80,7 +80,7 @@ def test_broken_hosts_messages_name_the_server_command_page_and_port(
     lab = Labgpu()
     lab.open()
     for name in ("changed_key", "garbage"):
-        lab.store.upsert_server(name, getattr(ssh_env, name).target, "tester")
+        lab.store.inventory.upsert_server(name, getattr(ssh_env, name).target, "tester")
     lab.close()
     run(capsys, "collect", "--once")
     servers = _servers(capsys)
@@ -136,10 +136,10 @@ def test_lab_database_collector_cannot_add_gpus_and_keeps_sweeping(
     try:
         reading = GpuReading(0, "GPU-nobox-0", "NVIDIA A40", 46068, 0, 0.0, 30, 50)
         probe = ProbeResult("nobox.example.org", datetime.now().astimezone(), (reading,))
-        assert collector.store_probe("nobox", probe) == 0
-        [server] = [s for s in collector.list_servers() if s.name == "nobox"]
+        assert collector.inventory.store_probe("nobox", probe) == 0
+        [server] = [s for s in collector.inventory.list_servers() if s.name == "nobox"]
         assert server.state is ServerState.ONLINE
-        assert [g for g in collector.list_gpus() if g.server_name == "nobox"] == []
+        assert [g for g in collector.inventory.list_gpus() if g.server_name == "nobox"] == []
         assert "could not register its 1 GPU(s)" in caplog.text
     finally:
         collector.close()
@@ -161,7 +161,7 @@ def test_questions_go_to_stderr_so_json_stays_json(
 
     lab = Labgpu()
     lab.open()
-    lab.store.upsert_server("box", SshTarget("box.example.org"), "tester")
+    lab.store.inventory.upsert_server("box", SshTarget("box.example.org"), "tester")
     lab.close()
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
     code, out, err = run(capsys, "servers", "remove", "box", "--json")

@@ -45,7 +45,7 @@ def probe(server: str, taken_at: datetime, busy: dict[int, str]) -> ProbeResult:
 def add(lab: Labgpu, name: str, result: ProbeResult, state: ServerState, reason: str) -> None:
     lab.inventory.register_server(name, SshTarget(f"{name}.lab.example.org", 22, "labuser"), result)
     seen = result.taken_at if state is ServerState.ONLINE else None
-    lab.store.set_server_state(name, state, reason, seen)
+    lab.store.inventory.set_server_state(name, state, reason, seen)
 
 
 def rows(out: str) -> dict[str, dict[str, str]]:

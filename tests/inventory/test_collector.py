@@ -71,9 +71,9 @@ def test_driver_failure_then_recovery(lab: Labgpu, gpu_hosts: Fleet) -> None:
     standin = gpu_hosts.a40.standin
     assert standin is not None
     collector = lab.inventory.make_collector()
-    server = lab.store.get_server("a40")
+    server = lab.store.inventory.get_server("a40")
     assert server is not None
-    before = lab.store.sample_times("a40")
+    before = lab.store.inventory.sample_times("a40")
     standin.set_failure(
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n", 9
     )
@@ -83,18 +83,18 @@ def test_driver_failure_then_recovery(lab: Labgpu, gpu_hosts: Fleet) -> None:
         standin.set_failure(None)
     assert outcome.state is ServerState.PROBE_ERROR
     assert "couldn't communicate with the NVIDIA driver" in outcome.reason
-    stored = lab.store.get_server("a40")
+    stored = lab.store.inventory.get_server("a40")
     assert stored is not None
     assert stored.state is ServerState.PROBE_ERROR
-    assert lab.store.sample_times("a40") == before  # nothing stored for the failed sweep
+    assert lab.store.inventory.sample_times("a40") == before  # nothing stored for the failed sweep
     outcome = collector.probe_server(server)
     assert outcome.state is ServerState.ONLINE
     assert outcome.samples == 4
-    stored = lab.store.get_server("a40")
+    stored = lab.store.inventory.get_server("a40")
     assert stored is not None
     assert stored.state is ServerState.ONLINE
     assert stored.state_reason == ""
-    assert len(lab.store.sample_times("a40")) == len(before) + 1
+    assert len(lab.store.inventory.sample_times("a40")) == len(before) + 1
     collector.stop()
 
 
@@ -102,7 +102,7 @@ def test_database_trouble_does_not_blame_the_server(
     lab: Labgpu, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     collector = lab.inventory.make_collector()
-    server = lab.store.get_server("a40")
+    server = lab.store.inventory.get_server("a40")
     assert server is not None
 
     def broken(*_args: object, **_kwargs: object) -> int:
@@ -112,7 +112,7 @@ def test_database_trouble_does_not_blame_the_server(
     outcome = collector.probe_server(server)
     monkeypatch.undo()
     assert "disk I/O error" in outcome.reason
-    stored = lab.store.get_server("a40")
+    stored = lab.store.inventory.get_server("a40")
     assert stored is not None
     assert stored.state is ServerState.ONLINE  # unchanged: the server answered fine
     collector.stop()
@@ -132,9 +132,9 @@ def test_stop_waits_for_the_probe_in_flight_and_stores_nothing_it_sees(
             raise UnreachableError(target.host, "connection closed")
         return result
 
-    before = lab.store.get_server("a40")
+    before = lab.store.inventory.get_server("a40")
     assert before is not None
-    times = lab.store.sample_times("a40")
+    times = lab.store.inventory.sample_times("a40")
     collector = Collector(lab.store, slow_probe, interval_s=0.05)
     collector.start()
     assert entered.wait(30)
@@ -145,10 +145,10 @@ def test_stop_waits_for_the_probe_in_flight_and_stores_nothing_it_sees(
     release.set()
     stopper.join(30)
     assert not stopper.is_alive()
-    after = lab.store.get_server("a40")
+    after = lab.store.inventory.get_server("a40")
     assert after is not None
     assert (after.state, after.state_reason) == (before.state, before.state_reason)
-    assert lab.store.sample_times("a40") == times  # nothing stored once stopped
+    assert lab.store.inventory.sample_times("a40") == times  # nothing stored once stopped
 
 
 def test_a_closed_lab_is_not_reopened_behind_its_back(lab: Labgpu) -> None:
@@ -159,7 +159,7 @@ def test_a_closed_lab_is_not_reopened_behind_its_back(lab: Labgpu) -> None:
     with pytest.raises(LabgpuError, match="labgpu was closed"):
         _ = lab.pool
     lab.open()  # the fixture closes it again
-    assert [s.name for s in lab.store.list_servers()] == ["a40"]
+    assert [s.name for s in lab.store.inventory.list_servers()] == ["a40"]
 
 
 # -- the database goes away: keep, then store once, in order --------------------------------
@@ -181,7 +181,9 @@ def _probe_at(at: datetime, prefix: str = "GPU-k") -> ProbeResult:
 def kept_store(db_url: str) -> Iterator[Store]:
     store = Store(db_url)
     store.upgrade()
-    store.register_server("k", SshTarget("k.lab.example.org"), _readings("GPU-k"), "admin")
+    store.inventory.register_server(
+        "k", SshTarget("k.lab.example.org"), _readings("GPU-k"), "admin"
+    )
     yield store
     store.close()
 
@@ -220,13 +222,13 @@ def test_a_replayed_probe_is_stored_once_with_its_processes(kept_store: Store) -
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     whole = _probe_at(at)
     # A write cut off at its commit that did commit: the replay adds nothing.
-    assert kept_store.store_probe("k", whole) == 2
-    assert kept_store.store_probe("k", whole, replay=True) == 0
+    assert kept_store.inventory.store_probe("k", whole) == 2
+    assert kept_store.inventory.store_probe("k", whole, replay=True) == 0
     # Half of a probe stored: the replay adds the other GPU and its process only.
     later = _probe_at(at + timedelta(seconds=5))
     half = ProbeResult("h", later.taken_at, later.gpus[:1], later.processes[:1])
-    assert kept_store.store_probe("k", half) == 1
-    assert kept_store.store_probe("k", later, replay=True) == 1
+    assert kept_store.inventory.store_probe("k", half) == 1
+    assert kept_store.inventory.store_probe("k", later, replay=True) == 1
     assert _rows(url, "SELECT count(*) FROM gpu_samples") == [(4,)]
     doubled = (
         "SELECT gpu_id, ts, pid FROM gpu_processes GROUP BY gpu_id, ts, pid HAVING count(*) > 1"
@@ -235,20 +237,20 @@ def test_a_replayed_probe_is_stored_once_with_its_processes(kept_store: Store) -
     assert _rows(url, "SELECT count(*) FROM gpu_processes") == [(4,)]
     # A plain store of the same probe is still refused as a repeat.
     with pytest.raises(LabgpuError, match="repeats a stored reading"):
-        kept_store.store_probe("k", whole)
+        kept_store.inventory.store_probe("k", whole)
 
 
 def test_late_samples_reopen_the_rollup(kept_store: Store) -> None:
     now = datetime.now(UTC)
     base = now.replace(second=0, microsecond=0) - timedelta(minutes=20)
     for i in range(6):  # one probe every 10 s over base's minute
-        kept_store.store_probe("k", _probe_at(base + timedelta(seconds=10 * i)))
+        kept_store.inventory.store_probe("k", _probe_at(base + timedelta(seconds=10 * i)))
     kept_store.usage.rollup(now)
     minute_done, _ = kept_store.usage.watermarks()
     assert minute_done is not None
     assert minute_done > base.timestamp()
     # Kept while the database was away, stored after its minute was rolled up.
-    kept_store.store_probe("k", _probe_at(base + timedelta(seconds=5)), replay=True)
+    kept_store.inventory.store_probe("k", _probe_at(base + timedelta(seconds=5)), replay=True)
     assert kept_store.usage.watermarks()[0] == int(base.timestamp())
     kept_store.usage.rollup(now)
     first = kept_store.usage.buckets(MINUTE, int(base.timestamp()), int(base.timestamp()) + 60)
@@ -314,9 +316,9 @@ def test_the_loop_keeps_samples_while_the_database_is_away(
     assert sampled == stored + dropped  # nothing lost but what the bound dropped
     rows = _rows(kept_store.url, "SELECT count(*), count(DISTINCT ts) FROM gpu_samples")
     assert rows == [(stored, stored // 2)]
-    server = kept_store.get_server("k")
+    server = kept_store.inventory.get_server("k")
     assert server is not None
-    assert server.last_seen == max(kept_store.sample_times("k"))
+    assert server.last_seen == max(kept_store.inventory.sample_times("k"))
     lines = [r.getMessage() for r in caplog.records if r.name == "labgpu.collect"]
     assert sum("Sweeping on" in line for line in lines) == 1, lines
     assert sum("dropping the oldest" in line for line in lines) == 1, lines

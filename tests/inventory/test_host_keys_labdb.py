@@ -123,7 +123,7 @@ def pinned(url: str, server: str = "pinbox") -> list[str]:
 def state_of(url: str, server: str = "pinbox") -> tuple[ServerState, str]:
     store = Store(url)
     try:
-        found = {s.name: (s.state, s.state_reason) for s in store.list_servers()}
+        found = {s.name: (s.state, s.state_reason) for s in store.inventory.list_servers()}
     finally:
         store.close()
     return found[server]
@@ -240,7 +240,7 @@ def test_upgrade_pins_keys_a_manager_already_trusts(
     at their next connection, and the collector recovers."""
     store = Store(pin_lab["admin"])
     try:
-        store.upsert_server("pinbox", box.target, "postgres")
+        store.inventory.upsert_server("pinbox", box.target, "postgres")
     finally:
         store.close()
     collect_once(capsys, desktops, pin_lab["col"])

@@ -158,12 +158,12 @@ def test_collector_login_records_state_a_student_cannot(
     student = Store(as_member(lab_url, names["ann"]))
     try:
         assert collector.lab.role() == "collector"
-        collector.set_server_state("gpu-01", ServerState.OFFLINE, "no route", now)
+        collector.inventory.set_server_state("gpu-01", ServerState.OFFLINE, "no route", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
-            student.set_server_state("gpu-01", ServerState.ONLINE, "", now)
+            student.inventory.set_server_state("gpu-01", ServerState.ONLINE, "", now)
         with pytest.raises(RefusedError, match="only a lab manager can change servers"):
             student.inventory.remove_server("gpu-01", names["ann"])
-        states = {s.name: s.state for s in collector.list_servers()}
+        states = {s.name: s.state for s in collector.inventory.list_servers()}
         assert states["gpu-01"] is ServerState.OFFLINE
     finally:
         collector.close()

@@ -40,7 +40,7 @@ def store(db_url: str) -> Iterator[Store]:
         GpuReading(i, u, "NVIDIA RTX A4000", 16376, None, None, None, None)
         for i, u in enumerate(UUIDS)
     ]
-    store.register_server("gpu-01", SshTarget("h1"), readings, "amy")
+    store.inventory.register_server("gpu-01", SshTarget("h1"), readings, "amy")
     yield store
     store.close()
 
@@ -86,7 +86,7 @@ def _store(
             for n, user in enumerate(users)
         ]
         probes.append(ProbeResult("h1", at, tuple(readings), tuple(processes)))
-    store.store_probes("gpu-01", probes)
+    store.inventory.store_probes("gpu-01", probes)
 
 
 def _expected(
@@ -137,7 +137,7 @@ def _expected(
 
 
 def _gpu_number(store: Store) -> dict[int, int]:
-    return {g.id or 0: UUIDS.index(g.uuid) for g in store.list_gpus()}
+    return {g.id or 0: UUIDS.index(g.uuid) for g in store.inventory.list_gpus()}
 
 
 @settings(

@@ -36,11 +36,11 @@ def lab(db_url: str) -> Iterator[Store]:
     """
     store = Store(db_url)
     store.upgrade()
-    store.register_server(
+    store.inventory.register_server(
         "gpu-01", SshTarget("h1"), [_reading(0, "U-a", A4000, 0), _reading(1, "U-b", A4000, 0)], "m"
     )
-    store.register_server("a6k-01", SshTarget("h2"), [_reading(0, "U-c", A6000, 0)], "m")
-    ids = {g.uuid: g.id or 0 for g in store.list_gpus()}
+    store.inventory.register_server("a6k-01", SshTarget("h2"), [_reading(0, "U-c", A6000, 0)], "m")
+    ids = {g.uuid: g.id or 0 for g in store.inventory.list_gpus()}
     before = BASE - timedelta(hours=1)
     BookingService(store, "amy", clock=lambda: before).book(
         [ids["U-a"]], BASE, BASE + timedelta(hours=2)
@@ -75,8 +75,8 @@ def lab(db_url: str) -> Iterator[Store]:
                 tuple([GpuProcess("U-c", 12, 900, "jupyter", "carl")] * held),
             )
         )
-    store.store_probes("gpu-01", one)
-    store.store_probes("a6k-01", two)
+    store.inventory.store_probes("gpu-01", one)
+    store.inventory.store_probes("a6k-01", two)
     yield store
     store.close()
 
@@ -177,7 +177,7 @@ def test_summary_and_tables(lab: Store) -> None:
 
 
 def test_gpu_series_is_raw_where_kept(lab: Store) -> None:
-    gpu = next(g for g in lab.list_gpus() if g.uuid == "U-a")
+    gpu = next(g for g in lab.inventory.list_gpus() if g.uuid == "U-a")
     level, points = service(lab).gpu_series(gpu.id or 0, BASE, END)
     assert level is RAW
     assert len(points) == 180
@@ -188,8 +188,10 @@ def test_unmet_requests_are_recorded_once(db_url: str) -> None:
     store = Store(db_url)
     store.upgrade()
     try:
-        store.register_server("gpu-01", SshTarget("h1"), [_reading(0, "U-a", A4000, 0)], "m")
-        gpu = store.list_gpus()[0].id or 0
+        store.inventory.register_server(
+            "gpu-01", SshTarget("h1"), [_reading(0, "U-a", A4000, 0)], "m"
+        )
+        gpu = store.inventory.list_gpus()[0].id or 0
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         BookingService(store, "amy").book(
             [gpu], now + timedelta(minutes=5), now + timedelta(hours=20)

@@ -42,8 +42,8 @@ def lab(db_url: str) -> Iterator[Store]:
     for name, role in (("mia", "manager"), ("pat", "pi"), ("amy", "student"), ("bo", "student")):
         store.add_user(LabUser(name, name, role), "mia")
     readings = [_reading(0, "U-a", A4000, 0), _reading(1, "U-b", A40, 0)]
-    store.register_server("gpu-01", SshTarget("h1"), readings, "mia")
-    gpu = {g.uuid: g.id or 0 for g in store.list_gpus()}
+    store.inventory.register_server("gpu-01", SshTarget("h1"), readings, "mia")
+    gpu = {g.uuid: g.id or 0 for g in store.inventory.list_gpus()}
     BookingService(store, "amy", clock=lambda: BASE - HALF).book([gpu["U-a"]], BASE, END)
     probes = []
     for minute in range(180):
@@ -62,7 +62,7 @@ def lab(db_url: str) -> Iterator[Store]:
                 ),
             )
         )
-    store.store_probes("gpu-01", probes)
+    store.inventory.store_probes("gpu-01", probes)
     store.usage.rollup(END + timedelta(seconds=LAG_S))
     yield store
     store.close()
@@ -109,7 +109,7 @@ def test_a_range_ending_mid_hour_in_the_past_stops_there(lab: Store) -> None:
 
 def test_a_range_into_the_future_counts_up_to_now(lab: Store) -> None:
     now = BASE + timedelta(hours=2)
-    gpu = {g.uuid: g.id or 0 for g in lab.list_gpus()}
+    gpu = {g.uuid: g.id or 0 for g in lab.inventory.list_gpus()}
     BookingService(lab, "bo", clock=lambda: now).book([gpu["U-b"]], now + HALF, now + 5 * HALF)
     usage = usage_at(lab, now)
     summary = usage.summary(BASE, BASE + timedelta(days=1))
@@ -135,7 +135,7 @@ def test_the_last_bucket_of_a_graph_is_a_mean_over_what_is_rolled_up(lab: Store)
         )
         for minute in range(30)
     ]
-    lab.store_probes("gpu-01", more)
+    lab.inventory.store_probes("gpu-01", more)
     now = END + timedelta(minutes=40)
     lab.usage.rollup(END + HALF + timedelta(seconds=LAG_S))
     usage = usage_at(lab, now)
@@ -175,7 +175,7 @@ def test_decisions_count_in_the_month_they_were_made(lab: Store) -> None:
     decided = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
     march = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
     april = (datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC))
-    gpu = {g.uuid: g.id or 0 for g in lab.list_gpus()}
+    gpu = {g.uuid: g.id or 0 for g in lab.inventory.list_gpus()}
     start = datetime(2026, 4, 2, 0, 0, tzinfo=UTC)
     request = BookingService(lab, "bo", clock=lambda: asked).book(
         [gpu["U-b"]], start, start + timedelta(hours=4)
@@ -206,7 +206,7 @@ def test_a_wait_the_members_own_rules_cause_is_not_missing_gpus(lab: Store) -> N
     RulesService(BookingService(lab, "mia", clock=lambda: now)).save(
         BookingRules(max_gpus_at_once=1, approval_models=())
     )
-    gpu = {g.uuid: g.id or 0 for g in lab.list_gpus()}
+    gpu = {g.uuid: g.id or 0 for g in lab.inventory.list_gpus()}
     bo = BookingService(lab, "bo", clock=lambda: now)
     bo.book([gpu["U-b"]], now, now + timedelta(hours=5))  # bo holds his one GPU until +5 h
     options = bo.find_slots("A4000", 1, timedelta(hours=2))  # gpu-01/0 is free now

@@ -31,13 +31,13 @@ class RulesService:
         """Save new rules (audited). Existing bookings stay as they are."""
         self._require_manager(N_("change the booking rules"))
         validate_rules(rules)
-        self.bookings.store.set_rules(rules, self.bookings.user)
+        self.bookings.store.bookings.set_rules(rules, self.bookings.user)
 
     def maintenance(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> list[Maintenance]:
         """Maintenance windows overlapping ``[start, end)``."""
-        return self.bookings.store.list_maintenance(start, end)
+        return self.bookings.store.bookings.list_maintenance(start, end)
 
     def add_maintenance(
         self, gpu_ids: Sequence[int], start: datetime, end: datetime, reason: str
@@ -55,19 +55,19 @@ class RulesService:
                     ids=unknown or _("(none given)")
                 )
             )
-        return self.bookings.store.add_maintenance(
+        return self.bookings.store.bookings.add_maintenance(
             sorted(set(gpu_ids)), Window(start, end), reason, self.bookings.user
         )
 
     def remove_maintenance(self, maintenance_id: int) -> None:
         """Delete a maintenance window."""
         self._require_manager(N_("remove maintenance windows"))
-        self.bookings.store.remove_maintenance(maintenance_id, self.bookings.user)
+        self.bookings.store.bookings.remove_maintenance(maintenance_id, self.bookings.user)
 
     def set_gpu_bookable(self, gpu_id: int, bookable: bool) -> None:
         """Make a GPU bookable, or first-come (not bookable)."""
         self._require_manager(N_("change which GPUs are bookable"))
-        self.bookings.store.set_gpu_bookable(gpu_id, bookable, self.bookings.user)
+        self.bookings.store.bookings.set_gpu_bookable(gpu_id, bookable, self.bookings.user)
 
     def _require_manager(self, what: str) -> None:
         """Refuse unless this member manages the lab; ``what``: marked with ``N_``."""

@@ -38,13 +38,13 @@ def check_reality(service: BookingService, now: datetime | None = None) -> Reali
     rules = service.rules()
     active = [
         b
-        for b in service.store.list_bookings(
+        for b in service.store.bookings.list_bookings(
             start=now, end=now + timedelta(seconds=1), statuses=[BookingStatus.BOOKED]
         )
         if b.window.contains(now)
     ]
-    gpus = {g.uuid: g for g in service.store.list_gpus()}
-    statuses = service.store.latest_status()
+    gpus = {g.uuid: g for g in service.store.inventory.list_gpus()}
+    statuses = service.store.inventory.latest_status()
     unbooked = find_unbooked_use(statuses, gpus, active, now)
     idle = find_idle_bookings(service, rules, active, now)
     return RealityReport(now=now, unbooked_use=unbooked, idle_bookings=idle)
@@ -92,7 +92,7 @@ def find_idle_bookings(
     since = max(
         min(b.window.start for b in active), now - timedelta(minutes=lookback) - LOOKBACK_SLACK
     )
-    samples = service.store.gpu_utilization(sorted({b.gpu_id for b in active}), since)
+    samples = service.store.inventory.gpu_utilization(sorted({b.gpu_id for b in active}), since)
     found = []
     for group_id, members in groups.items():
         start = members[0].window.start
@@ -185,7 +185,7 @@ class AutoReleaser:
         if idle_for < release_after or now - self.warned[idle.group_id] < warn_lead:
             return False
         try:
-            self.service.store.update_group(
+            self.service.store.bookings.update_group(
                 idle.group_id,
                 actor="labgpu",
                 status=BookingStatus.RELEASED,

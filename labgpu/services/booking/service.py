@@ -98,13 +98,17 @@ class BookingService:
 
     def rules(self) -> BookingRules:
         """The lab's current rules (defaults until a manager saves some)."""
-        return self.store.get_rules()
+        return self.store.bookings.get_rules()
 
     # -- reading ----------------------------------------------------------------------------
 
     def gpus(self) -> dict[int, Gpu]:
         """Every GPU by id, retired ones too (old bookings still name them)."""
-        return {g.id: g for g in self.store.list_gpus(include_retired=True) if g.id is not None}
+        return {
+            g.id: g
+            for g in self.store.inventory.list_gpus(include_retired=True)
+            if g.id is not None
+        }
 
     def between(
         self,
@@ -114,7 +118,7 @@ class BookingService:
         statuses: Iterable[BookingStatus] | None = None,
     ) -> list[BookingView]:
         """Bookings overlapping ``[start, end)`` (all time if unset), by start then GPU."""
-        found = self.store.list_bookings(
+        found = self.store.bookings.list_bookings(
             start=None if start is None else as_utc(start, "start"),
             end=None if end is None else as_utc(end, "end"),
             user=self.user if mine else None,
@@ -140,7 +144,7 @@ class BookingService:
 
     def group(self, group_id: str) -> BookingGroupView:
         """One booking group; ``group_id`` may also be the id of one of its bookings."""
-        bookings = self.store.list_bookings(group_id=self._group_id(group_id))
+        bookings = self.store.bookings.list_bookings(group_id=self._group_id(group_id))
         if not bookings:
             raise LabgpuError(_("no booking {id}; see `labgpu bookings`").format(id=repr(group_id)))
         return groups_of(self.views(bookings))[0]
@@ -150,7 +154,7 @@ class BookingService:
         ref = ref.strip()
         if len(ref) == 36:
             return ref
-        every = self.store.list_bookings()
+        every = self.store.bookings.list_bookings()
         matches = {b.group_id for b in every if len(ref) >= 6 and b.group_id.startswith(ref)}
         if ref.isdigit():  # also a booking's number
             matches.update(b.group_id for b in every if b.id == int(ref))
@@ -172,9 +176,9 @@ class BookingService:
         """Every rule and conflict ``book`` checks, writing nothing; raises the same refusals."""
         window, chosen, status = self._check_rules(gpu_ids, start, end)
         ids = [g.id for g in chosen if g.id is not None]
-        live = self.store.list_bookings(start=window.start, end=window.end, statuses=HELD)
+        live = self.store.bookings.list_bookings(start=window.start, end=window.end, statuses=HELD)
         check_no_conflicts(ids, window, live)
-        blocks = self.store.list_maintenance(window.start, window.end)
+        blocks = self.store.bookings.list_maintenance(window.start, window.end)
         labels = {g.id: f"{g.server_name}:{g.index}" for g in chosen if g.id is not None}
         check_maintenance(ids, window, blocks, labels)
         return window, chosen, status
@@ -196,7 +200,7 @@ class BookingService:
         ``ignore_group`` is a group being extended by ``window``: its GPUs are the ones added
         at once, and its hours so far still count toward the quota.
         """
-        mine = self.store.list_bookings(
+        mine = self.store.bookings.list_bookings(
             start=window.start - timedelta(days=7),
             end=window.end + timedelta(days=7),
             user=self.user,
@@ -218,7 +222,7 @@ class BookingService:
         """Book ``gpu_ids`` over ``[start, end)`` as one group; all or nothing."""
         window, chosen, status = self._check_rules(gpu_ids, start, end)
         ids = [g.id for g in chosen if g.id is not None]
-        created = self.store.create_bookings(
+        created = self.store.bookings.create_bookings(
             str(uuid.uuid4()),
             ids,
             self.user,
@@ -291,7 +295,7 @@ class BookingService:
 
     def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Every GPU's blocked windows (live bookings, maintenance) overlapping the span."""
-        return self.store.busy_windows(start, end)
+        return self.store.bookings.busy_windows(start, end)
 
     # -- changing a group -------------------------------------------------------------------
 
@@ -301,7 +305,7 @@ class BookingService:
         if group.status is BookingStatus.ACTIVE:
             return self.end_early(group.group_id)
         self._require_status(group, (BookingStatus.PENDING, BookingStatus.BOOKED), "cancel")
-        updated = self.store.update_group(
+        updated = self.store.bookings.update_group(
             group.group_id, actor=self.user, status=BookingStatus.CANCELLED
         )
         return groups_of(self.views(updated))[0]
@@ -316,7 +320,7 @@ class BookingService:
                 )
             )
         self._require_status(group, (BookingStatus.ACTIVE,), "end")
-        updated = self.store.update_group(
+        updated = self.store.bookings.update_group(
             group.group_id,
             actor=self.user,
             status=BookingStatus.RELEASED,
@@ -356,13 +360,13 @@ class BookingService:
         extra = Window(group.window.end, new_end)
         models = [v.model for v in group.gpus]
         self._check_holdings(rules, extra, models, ignore_group=group.group_id)
-        updated = self.store.update_group(group.group_id, actor=self.user, end=new_end)
+        updated = self.store.bookings.update_group(group.group_id, actor=self.user, end=new_end)
         return groups_of(self.views(updated))[0]
 
     def approve(self, ref: str) -> BookingGroupView:
         """Approve a pending request: it becomes booked."""
         group = self._pending(ref, "approve")
-        updated = self.store.update_group(
+        updated = self.store.bookings.update_group(
             group.group_id,
             actor=self.user,
             status=BookingStatus.BOOKED,
@@ -377,7 +381,7 @@ class BookingService:
         if not reason:
             raise LabgpuError(_("a rejection needs a reason the member can read; give one"))
         group = self._pending(ref, "reject")
-        updated = self.store.update_group(
+        updated = self.store.bookings.update_group(
             group.group_id,
             actor=self.user,
             status=BookingStatus.CANCELLED,
@@ -461,7 +465,7 @@ class BookingService:
     def holders_now(self) -> dict[str, BookingView]:
         """GPU uuid → the live booking holding it at this moment (``status`` "booked by")."""
         now = utc_now()
-        uuids = {g.id: g.uuid for g in self.store.list_gpus()}
+        uuids = {g.id: g.uuid for g in self.store.inventory.list_gpus()}
         return {
             uuids[b.gpu_id]: b
             for b in self.between(now, now + timedelta(seconds=1))

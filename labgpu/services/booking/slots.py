@@ -129,7 +129,7 @@ class SlotFinder:
         are one request), or what was typed when it matches none or several."""
         if model is None:
             return "any"
-        gpus = self.store.list_gpus()
+        gpus = self.store.inventory.list_gpus()
         pool = [SlotGpu(g.id or 0, g.server_name, g.model, g.memory_mb) for g in gpus]
         return _one_model(select_gpus(pool, model, None), model)
 
@@ -264,7 +264,7 @@ class SlotFinder:
             )
         bookable = [
             SlotGpu(g.id, g.server_name, g.model, g.memory_mb)
-            for g in self.store.list_gpus()
+            for g in self.store.inventory.list_gpus()
             if g.bookable and g.id is not None
         ]
         pool = check_pool(
@@ -282,7 +282,7 @@ class SlotFinder:
     ) -> list[SlotGpu]:
         """The pool without GPUs of servers that are offline or in error; a ``LabgpuError``
         (the lab cannot serve it now) when too few are left for ``count``."""
-        down = {s.name: s for s in self.store.list_servers() if s.state in UNREACHABLE}
+        down = {s.name: s for s in self.store.inventory.list_servers() if s.state in UNREACHABLE}
         left = [g for g in pool if g.server not in down]
         largest = len(left)
         if same_server:
@@ -315,14 +315,14 @@ class SlotFinder:
         ids = {g.id for g in pool}
         running = {  # GPU -> other members running processes on it now
             gpu_id: users - {self.user}
-            for gpu_id, users in self.store.current_users().items()
+            for gpu_id, users in self.store.inventory.current_users().items()
             if gpu_id in ids and users - {self.user}
         }
         if not running:  # most searches: nobody else runs anything there, nothing more to read
             return {}
         held = {
             (b.gpu_id, b.user_name)
-            for b in self.store.list_bookings(
+            for b in self.store.bookings.list_bookings(
                 start=now, end=now + timedelta(seconds=1), statuses=[BookingStatus.BOOKED]
             )
         }
@@ -419,7 +419,7 @@ class _MemberLimit:
         self.service = service
         self.rules = rules
         self.models = {g.id: g.model for g in pool}
-        mine = service.store.list_bookings(
+        mine = service.store.bookings.list_bookings(
             start=start - timedelta(days=7), end=deadline + timedelta(days=7), user=service.user
         )
         self.held = [b for b in mine if b.status in HELD]

@@ -201,8 +201,8 @@ class Collector:
 
     def _write(self, item: PendingWrite, *, replay: bool) -> int:
         if item.probe is not None:
-            return self._store.store_probe(item.server, item.probe, replay=replay)
-        self._store.set_server_state(item.server, item.state, item.reason, None)
+            return self._store.inventory.store_probe(item.server, item.probe, replay=replay)
+        self._store.inventory.set_server_state(item.server, item.state, item.reason, None)
         return 0
 
     def _keep(self, item: PendingWrite) -> None:
@@ -286,7 +286,7 @@ class Collector:
 
     def _check_database(self) -> None:
         try:
-            servers = self._store.list_servers()
+            servers = self._store.inventory.list_servers()
         except DatabaseError as exc:
             self._database_lost(exc)
             return
@@ -329,7 +329,7 @@ class Collector:
 
     def sweep_once(self, timeout_s: float | None = None) -> list[SweepOutcome]:
         """Probe every registered server in parallel and wait for all of them."""
-        servers = self._store.list_servers()
+        servers = self._store.inventory.list_servers()
         with self._lock:
             futures = [self._submit(s) for s in servers]
         for server, fut in zip(servers, futures, strict=True):
@@ -376,7 +376,7 @@ class Collector:
         if known is not None and (fresh or self._outage is not None):
             return known
         try:
-            self._server_list = self._store.list_servers()
+            self._server_list = self._store.inventory.list_servers()
         except DatabaseError as exc:
             if not self._keeping:
                 raise

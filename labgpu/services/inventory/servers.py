@@ -96,10 +96,10 @@ class InventoryService:
         pins = self._pins
         pin = pins is not None and pins.active() and pins.may_pin()
         key = self.pool.host_key(target, timeout=PROBE_TIMEOUT_S) if pin else None
-        server, report = self.store.register_server(name, target, result.gpus, self.user)
+        server, report = self.store.inventory.register_server(name, target, result.gpus, self.user)
         if pins is not None and key is not None:
             pins.pin_server(name, key)
-        self.store.store_probe(name, result)
+        self.store.inventory.store_probe(name, result)
         return RegisterReport(
             server=server,
             gpus=len(result.gpus),
@@ -115,7 +115,7 @@ class InventoryService:
         try:
             result = self.discover(target, trust_fingerprint)
         except HostKeyChangedError as exc:  # name the registered server's real command
-            known = self.store.get_server((name or target.host).strip())
+            known = self.store.inventory.get_server((name or target.host).strip())
             if known is None:
                 raise
             raise exc.for_server(known.name) from exc
@@ -127,15 +127,15 @@ class InventoryService:
         name = (name or target.host).strip()
         if not name:
             raise LabgpuError(_("a server needs a name; leave it empty to use the host name"))
-        return self.store.upsert_server(name, target, self.user)
+        return self.store.inventory.upsert_server(name, target, self.user)
 
     def list_servers(self) -> list[Server]:
         """Every registered server with its last known state."""
-        return self.store.list_servers()
+        return self.store.inventory.list_servers()
 
     def remove_server(self, name: str) -> None:
         """Forget a server, its GPUs and their history."""
-        self.store.remove_server(name, self.user)
+        self.store.inventory.remove_server(name, self.user)
 
     def forget_host_key(self, name: str) -> int:
         """Forget the known host key of a registered server; returns how many were removed.
@@ -143,7 +143,7 @@ class InventoryService:
         In the lab-database shape the pinned key is deleted (a manager only; audited), and
         this account's own copy in labgpu's known_hosts with it.
         """
-        server = self.store.get_server(name)
+        server = self.store.inventory.get_server(name)
         if server is None:
             raise LabgpuError(
                 _("no server named {name}; see `labgpu servers list`").format(name=repr(name))
@@ -158,17 +158,17 @@ class InventoryService:
 
     def has_servers(self) -> bool:
         """False on a fresh database (the app then shows its welcome screen)."""
-        return self.store.has_servers()
+        return self.store.inventory.has_servers()
 
     def list_gpus(self) -> list[Gpu]:
         """Every current GPU (with its id and whether it is bookable)."""
-        return self.store.list_gpus()
+        return self.store.inventory.list_gpus()
 
     def status(self, probe_first: bool = False) -> list[GpuStatus]:
         """Every GPU with its latest reading; ``probe_first`` sweeps the servers before."""
         if probe_first:
             self.sweep()
-        return self.store.latest_status()
+        return self.store.inventory.latest_status()
 
     # -- probing ----------------------------------------------------------------------------
 

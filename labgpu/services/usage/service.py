@@ -348,7 +348,7 @@ class UsageService:
             level = MINUTE
         per_gpu = self._exact_gpu_totals(level, epoch(start), epoch(until))
         whole = sum_buckets(per_gpu) if per_gpu else None
-        gpus = len(self.store.list_gpus())
+        gpus = len(self.store.inventory.list_gpus())
         members = self.members(start, end)
         requests = self.unmet(start, until)
         lacking = [r for r in requests if r.no_capacity]

@@ -23,7 +23,7 @@ def _book(lab: Labgpu, start: datetime, user: str = "alice") -> None:
     )
     assert gpu.id is not None
     window = Window(start, start + timedelta(hours=2))
-    lab.store.create_bookings(
+    lab.store.bookings.create_bookings(
         f"group-{start:%Y%m%d%H}", [gpu.id], user, window, BookingStatus.BOOKED, "", user
     )
 

@@ -57,10 +57,10 @@ def _fill(lab: Labgpu) -> None:
             GpuReading(i, uuid, model, 16376, None, None, None, None)
             for i, (uuid, model, *_rest) in enumerate(gpus)
         ]
-        store.register_server(server, SshTarget(f"{server}.lab"), readings, "alice")
-        store.store_probes(server, _probes(server))
+        store.inventory.register_server(server, SshTarget(f"{server}.lab"), readings, "alice")
+        store.inventory.store_probes(server, _probes(server))
     lab.usage.rollup(NOW)
-    ids = {g.uuid: g.id for g in store.list_gpus()}
+    ids = {g.uuid: g.id for g in store.inventory.list_gpus()}
     for user, uuid in (("alice", "GPU-a"), ("bob", "GPU-b")):
         service = BookingService(store, user, clock=lambda: BASE - timedelta(hours=1))
         service.book([ids[uuid]], BASE, BASE + timedelta(hours=2), "test")
