@@ -1,12 +1,10 @@
 """Booking use cases on real SQLite and PostgreSQL: rules, conflicts, approvals, changes,
-earliest slots, maintenance, reminders, reality checks, auto-release and the .ics export."""
+reminders, reality checks, auto-release and the .ics export. Earliest slots and maintenance
+are in test_booking_slots."""
 
 from __future__ import annotations
 
-import random
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,76 +13,31 @@ from icalendar import Calendar
 
 from labgpu.core.booking.bookings import BookingConflictError, BookingStatus, Window
 from labgpu.core.booking.rules import BookingRules, ReminderKind, RuleRefusedError
-from labgpu.core.booking.slots import SlotGpu, find_earliest_slots
 from labgpu.core.errors import LabgpuError, RefusedError
-from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
+from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult
 from labgpu.services import Labgpu
 from labgpu.services.booking.calendar_export import export_ics
 from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.reality import AutoReleaser, check_reality, release_reminders
 from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
+from tests.helpers.booking_lab import (
+    A40,
+    A4000,
+    NOW,
+    Clock,
+    H,
+    clock,
+    gpus,
+    kim,
+    me,
+    readings,
+    seed_lab,
+    store,
+)
 
-NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # a Wednesday
-H = timedelta(hours=1)
-A4000 = "NVIDIA RTX A4000"
-A40 = "NVIDIA A40"
-
-
-def readings(model: str, count: int, prefix: str, util: float | None = 0.0) -> list[GpuReading]:
-    return [
-        GpuReading(i, f"{prefix}-{i}", model, 16376 if "A4000" in model else 46068, 0, util, 30, 50)
-        for i in range(count)
-    ]
-
-
-def seed_lab(store: Store) -> dict[str, int]:
-    """gpu-01 and gpu-02 with 4 A4000 each, gpu-03 with 2 A40; ``{"gpu-01:0": id, ...}``."""
-    for name, model, count in (("gpu-01", A4000, 4), ("gpu-02", A4000, 4), ("gpu-03", A40, 2)):
-        store.inventory.register_server(
-            name, SshTarget(name), readings(model, count, name), "admin"
-        )
-    return {
-        f"{g.server_name}:{g.index}": g.id for g in store.inventory.list_gpus() if g.id is not None
-    }
-
-
-class Clock:
-    """A settable clock for the services."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
-    store.upgrade()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def gpus(store: Store) -> dict[str, int]:
-    return seed_lab(store)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-def me(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
-    return BookingService(store, "tester", clock)
-
-
-@pytest.fixture
-def kim(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
-    return BookingService(store, "kim", clock)
+# The fixtures; test_booking_offers takes clock, gpus and me (and the helpers) from here.
+__all__ = ["clock", "gpus", "kim", "me", "store"]
 
 
 def test_book_and_list(me: BookingService, gpus: dict[str, int], clock: Clock) -> None:
@@ -252,67 +205,6 @@ def test_rule_change_keeps_bookings(me: BookingService, gpus: dict[str, int]) ->
     assert len(me.between()) == 1
     with pytest.raises(LabgpuError, match="max_hours"):
         RulesService(me).save(BookingRules(max_hours=0))
-
-
-def test_maintenance_blocks_booking_and_slots(me: BookingService, gpus: dict[str, int]) -> None:
-    server = [gpus[f"gpu-01:{i}"] for i in range(4)]
-    block = RulesService(me).add_maintenance(server, NOW, NOW + 10 * H, "driver update")
-    assert RulesService(me).maintenance(NOW, NOW + H)[0].reason == "driver update"
-    with pytest.raises(RefusedError, match=r"GPU gpu-01:0 is in maintenance .*driver update"):
-        me.check([server[0]], NOW + H, NOW + 2 * H)
-    with pytest.raises(RefusedError, match="maintenance"):
-        me.book([server[0]], NOW + H, NOW + 2 * H)
-    slots = me.find_slots("A4000", 4, 2 * H, same_server=True)
-    assert slots[0].servers == ("gpu-02",)
-    assert slots[0].start == NOW
-    assert slots[1].servers == ("gpu-01",)
-    assert slots[1].start == NOW + 10 * H
-    RulesService(me).remove_maintenance(block.id or 0)
-    me.book([server[0]], NOW + H, NOW + 2 * H)
-
-
-def test_find_slots_and_book_earliest(
-    me: BookingService, kim: BookingService, gpus: dict[str, int]
-) -> None:
-    RulesService(me).save(BookingRules(max_gpus_at_once=8))
-    every_a4000 = [gpus[f"gpu-0{s}:{i}"] for s in (1, 2) for i in range(4)]
-    kim.book(every_a4000[:4], NOW, NOW + 5 * H)
-    kim.book(every_a4000[4:], NOW, NOW + 3 * H)
-    options = me.find_slots("A4000", 4, 2 * H)
-    assert options[0].start == NOW + 3 * H
-    assert options[0].servers == ("gpu-02",)
-    group = me.book_earliest("A4000", 4, 2 * H, note="sweep")
-    assert group.window.start == NOW + 3 * H
-    assert group.note == "sweep"
-    group = me.book_model("A4000", 2, NOW + 5 * H, NOW + 6 * H)
-    assert group.gpu_labels == ("gpu-01:0", "gpu-01:1")
-
-
-@pytest.mark.parametrize(
-    ("model", "count", "hours", "rule"),
-    [
-        ("H100", 1, 2.0, "model"),
-        ("A4000", 9, 2.0, "max_gpus_at_once"),
-        ("A40", 3, 2.0, "count"),
-        ("A4000", 1, 0.0, "duration"),
-        ("A4000", 1, -1.0, "duration"),
-        ("A4000", 0, 2.0, "count"),
-        ("A4000", 1, 100.0, "max_hours"),
-    ],
-)
-def test_find_slots_bad_input(
-    me: BookingService, model: str, count: int, hours: float, rule: str
-) -> None:
-    with pytest.raises(RuleRefusedError) as exc:
-        me.find_slots(model, count, hours * H)
-    assert exc.value.rule == rule
-
-
-def test_same_server_needs_enough_gpus_on_one(me: BookingService) -> None:
-    RulesService(me).save(BookingRules(max_gpus_at_once=8))
-    assert me.find_slots("A4000", 6, H)  # 4 + 2 over two servers
-    with pytest.raises(RuleRefusedError, match="on one server"):
-        me.find_slots("A4000", 6, H, same_server=True)
 
 
 def test_reminders(me: BookingService, kim: BookingService, gpus: dict[str, int]) -> None:
@@ -483,31 +375,3 @@ def test_collector_loop_runs_the_idle_rule(db_url: str) -> None:
         assert [(r.group_id, r.kind) for r in reminders] == [(group_id, ReminderKind.RELEASE)]
     finally:
         lab.close()
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_growing_span_search_equals_one_search_over_the_horizon(
-    me: BookingService, store: Store, gpus: dict[str, int], seed: int
-) -> None:
-    rng = random.Random(seed)
-    servers = [[gpus[f"gpu-0{s}:{i}"] for i in range(4)] for s in (1, 2)]
-    free_from = {g: NOW for ids in servers for g in ids}
-    for _ in range(60):
-        picked = sorted(rng.sample(rng.choice(servers), rng.choice((1, 2, 4))))
-        start = max(free_from[g] for g in picked) + rng.randint(0, 30) * H
-        end = start + rng.randint(1, 30) * H
-        store.bookings.create_bookings(
-            str(uuid.uuid4()), picked, "kim", Window(start, end), BookingStatus.BOOKED, "", "kim"
-        )
-        for g in picked:
-            free_from[g] = end
-    pool = [
-        SlotGpu(g.id or 0, g.server_name, g.model)
-        for g in store.inventory.list_gpus()
-        if "A4000" in g.model
-    ]
-    everything = me.busy_map(NOW - 100 * H, NOW + 1000 * H)
-    deadline = NOW + timedelta(days=14) + 10 * H
-    for count, hours, same in ((1, 3, False), (2, 10, True), (4, 10, True), (4, 24, False)):
-        expected = find_earliest_slots(pool, everything, count, hours * H, NOW, deadline, same)
-        assert me.find_slots("A4000", count, hours * H, same_server=same) == expected
