@@ -22,12 +22,14 @@ from labgpu.core.booking.bookings import (
     BookingConflictError,
     BookingStatus,
     Window,
+    as_utc,
 )
 from labgpu.core.booking.rules import BookingRules, Maintenance
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.storage import bookings, policies
 from labgpu.storage.bookings import BookingRequest, GroupChange
+from labgpu.storage.busy_cache import BusyCache
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 
@@ -40,12 +42,18 @@ class BookingStore:
     """The bookings, rules and maintenance of the store that made it."""
 
     def __init__(
-        self, read: Sessions, write: Sessions, hook: Callable[[], Callable[[], None] | None]
+        self,
+        read: Sessions,
+        write: Sessions,
+        hook: Callable[[], Callable[[], None] | None],
+        busy: BusyCache,
     ) -> None:
-        """``hook``: the store's ``booking_hook`` (tests hold a booking's transaction open)."""
+        """``hook``: the store's ``booking_hook`` (tests hold a booking's transaction open);
+        ``busy``: the store's busy map, kept per process."""
         self._read = read
         self._write = write
         self._hook = hook
+        self._busy = busy
 
     def create_bookings(
         self,
@@ -75,8 +83,11 @@ class BookingStore:
                 _("a GPU is listed twice in {gpus}; list each GPU once").format(gpus=list(gpu_ids))
             )
         request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note, created_at)
-        with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
-            return bookings.create(s, request, actor, self._hook())
+        try:
+            with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
+                return bookings.create(s, request, actor, self._hook())
+        finally:
+            self._busy.drop()
 
     def list_bookings(
         self,
@@ -114,8 +125,11 @@ class BookingStore:
         """
         change = GroupChange(status, end, decided_by, decision_reason, decided_at)
         span = partial(self._span, group_id, end)
-        with self._no_double_booking(span, group_id), self._write() as s:
-            return bookings.update(s, group_id, change, actor)
+        try:
+            with self._no_double_booking(span, group_id), self._write() as s:
+                return bookings.update(s, group_id, change, actor)
+        finally:
+            self._busy.drop()
 
     def _span(self, group_id: str, end: datetime | None) -> tuple[list[int], Window]:
         """The GPUs of a group and the window it asked for (the new ``end``, if any)."""
@@ -168,9 +182,11 @@ class BookingStore:
             return policies.add_maintenance(s, gpu_ids, window, reason, actor)
 
     def busy_windows(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
-        """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``."""
+        """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``,
+        from the map kept per process while the lab has not changed (``busy_cache``)."""
+        start, end = as_utc(start, "start"), as_utc(end, "end")
         with self._read() as s:
-            return bookings.busy_windows(s, start, end)
+            return self._busy.busy_windows(s, start, end)
 
     def list_maintenance(
         self, start: datetime | None = None, end: datetime | None = None

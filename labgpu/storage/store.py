@@ -18,6 +18,7 @@ from labgpu.core.inventory.servers import (
 )
 from labgpu.storage import db, inventory, labdb
 from labgpu.storage.booking_store import BookingStore
+from labgpu.storage.busy_cache import BusyCache
 from labgpu.storage.convert import to_audit
 from labgpu.storage.db_errors import known_errors
 from labgpu.storage.host_keys import HostKeyStore
@@ -42,6 +43,7 @@ class Store:
         #: the commit (to hold the transaction open, or to be killed in the middle of it).
         self.booking_hook: Callable[[], None] | None = None
         self._shared = threading.local()  # the session of ``reading()`` on this thread
+        self._busy = BusyCache()  # the slot search's busy map, while the lab has not changed
 
     def __repr__(self) -> str:
         return f"Store({self.display_url!r})"
@@ -97,7 +99,7 @@ class Store:
     @property
     def bookings(self) -> BookingStore:
         """Bookings, booking rules, maintenance windows and bookable GPUs."""
-        return BookingStore(self._read, self._write, lambda: self.booking_hook)
+        return BookingStore(self._read, self._write, lambda: self.booking_hook, self._busy)
 
     @property
     def usage(self) -> UsageStore:
