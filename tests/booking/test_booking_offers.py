@@ -18,7 +18,7 @@ from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.service import BookingService
 from labgpu.services.booking.slots import UNBOOKED_BLOCK
 from labgpu.storage import Store
-from tests.booking.test_booking_service import (
+from tests.helpers.booking_lab import (
     A4000,
     NOW,
     Clock,
