@@ -69,10 +69,10 @@ class ApprovalsPage(ActionPage):
         """Read pending requests on a worker."""
         run_task(lambda: self.labgpu.bookings.pending_approvals(), self._loaded, context=self)
 
-    def _loaded(self, groups: object, error: BaseException | None) -> None:
-        if not self.loaded(error):
+    def _loaded(self, groups: list[BookingGroupView] | None, error: BaseException | None) -> None:
+        if not self.loaded(error) or groups is None:
             return
-        self.set_groups(list(groups) if isinstance(groups, list) else [])
+        self.set_groups(groups)
 
     def set_groups(self, groups: list[BookingGroupView]) -> None:
         """Show the pending groups."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labgpu.core.booking.rules import BookingGroupView
 from labgpu.core.inventory.servers import Gpu
 from labgpu.gui.booking.calendar_data import ordered_gpus
 from labgpu.gui.shell.errors import handle_error
@@ -203,11 +204,11 @@ class BookingDialog(QDialog):
             context=self,
         )
 
-    def _saved(self, group: object, error: BaseException | None) -> None:
+    def _saved(self, group: BookingGroupView | None, error: BaseException | None) -> None:
         self._saving = False
         if error is not None:
             message = handle_error(self, error)
             self._show(message or self.tr("Booking failed; see the error report."), ok=False)
             return
-        self.booked.emit(str(getattr(group, "group_id", "")))
+        self.booked.emit("" if group is None else group.group_id)
         self.accept()

@@ -296,14 +296,14 @@ class CalendarPage(QWidget):
         start, end = self.range()
         run_task(lambda: load_calendar(self.labgpu, start, end), self._loaded, context=self)
 
-    def _loaded(self, data: object, error: BaseException | None) -> None:
+    def _loaded(self, data: CalendarData | None, error: BaseException | None) -> None:
         self._loading = False
         if self._reload_wanted:
             self._reload_wanted = False
             self.reload()
         if not report_load(self, self.message, self.show_message, error):
             return
-        if isinstance(data, CalendarData) and (data.start, data.end) == self.range():
+        if data is not None and (data.start, data.end) == self.range():
             self.data = data
             self.canvas.set_data(data)
             self.area.refresh()
@@ -352,7 +352,7 @@ class CalendarPage(QWidget):
             context=self,
         )
 
-    def _exported(self, path: Path, count: object, error: BaseException | None) -> None:
+    def _exported(self, path: Path, count: int | None, error: BaseException | None) -> None:
         if error is not None:
             self.show_message(handle_error(self, error) or "")
         else:

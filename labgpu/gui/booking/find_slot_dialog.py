@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labgpu.core.booking.rules import BookingGroupView
 from labgpu.core.booking.slots import SlotOption
 from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory.servers import Gpu
@@ -37,6 +38,9 @@ from labgpu.gui.widgets.dates import DAY_TIME, local_text
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 from labgpu.services.booking.slots import UNBOOKED_BLOCK
+
+#: A cluster's start estimate for the request: a time, none (not Slurm), or why it failed.
+Estimate = datetime | LabgpuError | None
 
 
 def option_text(option: SlotOption, labels: dict[int, str]) -> str:
@@ -180,13 +184,13 @@ class FindSlotDialog(QDialog):
             context=self,
         )
 
-    def _found(self, options: object, error: BaseException | None) -> None:
+    def _found(self, options: list[SlotOption] | None, error: BaseException | None) -> None:
         self._busy = False
         self.search_button.setEnabled(True)
         if error is not None:
             self._show(handle_error(self, error) or "", error=True)
             return
-        self.show_options(list(options) if isinstance(options, list) else [])
+        self.show_options(options or [])
 
     def show_options(self, options: list[SlotOption]) -> None:
         """List the alternatives, the earliest selected."""
@@ -230,8 +234,8 @@ class FindSlotDialog(QDialog):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.set_resources(gpus, hours)
 
-        def estimates() -> list[tuple[Cluster, object]]:
-            found: list[tuple[Cluster, object]] = []
+        def estimates() -> list[tuple[Cluster, Estimate]]:
+            found: list[tuple[Cluster, Estimate]] = []
             for cluster in service.list_clusters():
                 try:
                     found.append((cluster, service.estimate(cluster.name, gpus, hours)))
@@ -244,8 +248,13 @@ class FindSlotDialog(QDialog):
         self.accept()
         return dialog
 
-    def _estimated(self, dialog: SubmitJobDialog, found: object, error: object) -> None:
-        if not isinstance(found, list):
+    def _estimated(
+        self,
+        dialog: SubmitJobDialog,
+        found: list[tuple[Cluster, Estimate]] | None,
+        error: BaseException | None,
+    ) -> None:
+        if error is not None or found is None:  # no clusters read: nothing to add or say
             return
         lines = []
         for cluster, estimate in found:
@@ -257,7 +266,7 @@ class FindSlotDialog(QDialog):
                         cluster=cluster.name, time=when
                     )
                 )
-            elif isinstance(estimate, BaseException):
+            elif isinstance(estimate, LabgpuError):
                 lines.append(f"{cluster.name}: {estimate}")
         if not found:
             lines.append(self.tr("No cluster is registered: add one on the Offload page."))
@@ -283,11 +292,11 @@ class FindSlotDialog(QDialog):
             context=self,
         )
 
-    def _booked(self, group: object, error: BaseException | None) -> None:
+    def _booked(self, group: BookingGroupView | None, error: BaseException | None) -> None:
         self._busy = False
         if error is not None:
             self._show(handle_error(self, error) or "", error=True)
             self.book_button.setEnabled(True)
             return
-        self.booked.emit(str(getattr(group, "group_id", "")))
+        self.booked.emit("" if group is None else group.group_id)
         self.accept()

@@ -164,10 +164,10 @@ class MyBookingsPage(ActionPage):
             lambda: self.labgpu.bookings.between(since, None, mine=True), self._loaded, context=self
         )
 
-    def _loaded(self, bookings: object, error: BaseException | None) -> None:
-        if not self.loaded(error):
+    def _loaded(self, bookings: list[BookingView] | None, error: BaseException | None) -> None:
+        if not self.loaded(error) or bookings is None:
             return
-        self.set_groups(group_views(bookings if isinstance(bookings, list) else []))
+        self.set_groups(group_views(bookings))
 
     def set_groups(self, groups: list[BookingGroupView]) -> None:
         """Show groups, keeping the selection."""
@@ -280,7 +280,7 @@ class MyBookingsPage(ActionPage):
                 context=self,
             )
 
-    def _exported(self, path: str, count: object, error: BaseException | None) -> None:
+    def _exported(self, path: str, count: int | None, error: BaseException | None) -> None:
         if error is not None:
             self.show_message(handle_error(self, error) or "", error=True)
         else:

@@ -184,12 +184,16 @@ class RulesPage(QWidget):
             context=self,
         )
 
-    def _loaded(self, result: object, error: BaseException | None) -> None:
+    def _loaded(
+        self,
+        result: tuple[BookingRules, list[Gpu], list[Maintenance]] | None,
+        error: BaseException | None,
+    ) -> None:
         if not report_load(
             self, self.message, lambda text: self.show_message(text, error=True), error
         ):
             return
-        if not isinstance(result, tuple):
+        if result is None:  # only when the read failed
             return
         rules, gpus, windows = result
         self.show_rules(rules)

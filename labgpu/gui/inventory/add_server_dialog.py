@@ -191,7 +191,9 @@ class AddServerDialog(QDialog):
         self._set_busy(False)
         self._show(self.tr("Cancelled. Nothing was saved."), error=False)
 
-    def _discovered(self, attempt: int, result: object, error: BaseException | None) -> None:
+    def _discovered(
+        self, attempt: int, result: ProbeResult | None, error: BaseException | None
+    ) -> None:
         if attempt != self._attempt:
             return
         self._set_busy(False)
@@ -200,7 +202,7 @@ class AddServerDialog(QDialog):
         elif error is not None:
             message = handle_error(self, error)
             self._show(message or self.tr("Discovery failed; see the error report."), error=True)
-        elif isinstance(result, ProbeResult):
+        elif result is not None:
             self.show_discovered(result)
 
     def _host_key_unknown(self, error: HostKeyUnknownError) -> None:

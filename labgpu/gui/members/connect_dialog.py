@@ -128,8 +128,8 @@ class ConnectDialog(QDialog):
                 lambda: credentials.load_password(connection), self._password_loaded, context=self
             )
 
-    def _password_loaded(self, password: object, error: BaseException | None) -> None:
-        if error is None and isinstance(password, str) and not self.password.text():
+    def _password_loaded(self, password: str | None, error: BaseException | None) -> None:
+        if error is None and password is not None and not self.password.text():
             self.password.setText(password)
             self.remember.setChecked(True)
             if self._auto_connect:
@@ -167,13 +167,13 @@ class ConnectDialog(QDialog):
         for widget in (self.host, self.port, self.database, self.user, self.password):
             widget.setEnabled(not busy)
 
-    def _opened(self, result: object, error: BaseException | None) -> None:
+    def _opened(self, result: SignedIn | None, error: BaseException | None) -> None:
         self._set_busy(False)
         if error is not None:
             message = handle_error(self, error)
             self.message.setText(self.tr("Cannot connect: {message}").format(message=message or ""))
             return
-        if isinstance(result, SignedIn):
+        if result is not None:
             self.signed_in = result
             self.accept()
 

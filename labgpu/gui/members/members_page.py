@@ -136,10 +136,10 @@ class MembersPage(ActionPage):
         """Read the members on a worker."""
         run_task(lambda: self.labgpu.members.everyone(), self._loaded, context=self)
 
-    def _loaded(self, members: object, error: BaseException | None) -> None:
-        if not self.loaded(error):
+    def _loaded(self, members: list[Member] | None, error: BaseException | None) -> None:
+        if not self.loaded(error) or members is None:
             return
-        self.set_members(list(members) if isinstance(members, list) else [])
+        self.set_members(members)
 
     def set_members(self, members: list[Member]) -> None:
         """Show ``members``, keeping the selection where possible."""
@@ -187,9 +187,9 @@ class MembersPage(ActionPage):
             context=self,
         )
 
-    def _added(self, name: str, password: object, error: BaseException | None) -> None:
+    def _added(self, name: str, password: str | None, error: BaseException | None) -> None:
         self._done(self.tr("Added {name}.").format(name=name), error)
-        if error is None and isinstance(password, str):
+        if error is None and password is not None:
             self.show_password(name, password)
 
     def change_role(self) -> None:

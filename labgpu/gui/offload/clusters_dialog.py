@@ -136,11 +136,11 @@ class ClustersDialog(QDialog):
         """Read the clusters (on a worker)."""
         run_task(self.service.list_clusters, self._loaded, context=self)
 
-    def _loaded(self, clusters: object, error: BaseException | None) -> None:
+    def _loaded(self, clusters: list[Cluster] | None, error: BaseException | None) -> None:
         if error is not None:
             self.show_message(handle_error(self, error) or "", error=True)
             return
-        assert isinstance(clusters, list)
+        assert clusters is not None  # None only when the task failed
         self.clusters = clusters
         current = self.name_edit.text()
         self.list.clear()

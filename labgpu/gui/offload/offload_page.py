@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labgpu.core.offload.jobs import DEFAULT_POLL_S, JobState, OffloadJob
+from labgpu.core.offload.jobs import DEFAULT_POLL_S, Cluster, JobState, OffloadJob
 from labgpu.gui.offload.clusters_dialog import ClustersDialog
 from labgpu.gui.offload.offload_login import GuiPrompter
 from labgpu.gui.offload.submit_dialog import SubmitJobDialog
@@ -36,6 +37,8 @@ from labgpu.gui.widgets.action_page import ActionPage
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 from labgpu.services.offload.service import OffloadService, save_password
+
+T = TypeVar("T")
 
 
 def elapsed_text(job: OffloadJob) -> str:
@@ -176,14 +179,18 @@ class OffloadPage(ActionPage):
         errors = [f"{name}: {message}" for name, message in report.errors.items()]
         return errors, fetched
 
-    def _polled(self, result: object, error: BaseException | None) -> None:
+    def _polled(
+        self,
+        result: tuple[list[str], list[tuple[OffloadJob, Path]]] | None,
+        error: BaseException | None,
+    ) -> None:
         self._polling = False
         if not self._active:
             return
         # A poll's problem (its own, or the clusters') stays until a poll goes through; the
         # reload after it must not clear it, so it is not marked as the read's.
         problem = (handle_error(self, error) or "") if error is not None else ""
-        if isinstance(result, tuple):
+        if result is not None:
             errors, fetched = result
             for job, dest in fetched:
                 self.notify.emit(
@@ -199,10 +206,9 @@ class OffloadPage(ActionPage):
         self._poll_failure = problem
         self.reload()
 
-    def _loaded(self, jobs: object, error: BaseException | None) -> None:
-        if not self.loaded(error):
+    def _loaded(self, jobs: list[OffloadJob] | None, error: BaseException | None) -> None:
+        if not self.loaded(error) or jobs is None:
             return
-        assert isinstance(jobs, list)
         selected = self.selected()
         self.jobs = jobs
         self.tree.clear()
@@ -272,7 +278,7 @@ class OffloadPage(ActionPage):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def logged_in(self, cluster: str, fn: Callable[[], object]) -> object:
+    def logged_in(self, cluster: str, fn: Callable[[], T]) -> T:
         """(On a worker.) Log in to ``cluster`` if needed, keep a password asked to, run ``fn``."""
         self.service.login(cluster)
         password = self.prompter.take_pending(cluster)
@@ -289,10 +295,11 @@ class OffloadPage(ActionPage):
         dialog.open()
         return dialog
 
-    def _fill_clusters(self, dialog: SubmitJobDialog, clusters: object, error: object) -> None:
-        if isinstance(clusters, list):
-            for cluster in clusters:
-                dialog.cluster_box.addItem(f"{cluster.name} ({cluster.scheduler})", cluster.name)
+    def _fill_clusters(
+        self, dialog: SubmitJobDialog, clusters: list[Cluster] | None, error: BaseException | None
+    ) -> None:
+        for cluster in clusters or []:
+            dialog.cluster_box.addItem(f"{cluster.name} ({cluster.scheduler})", cluster.name)
         if not clusters:
             dialog.show_message(self.tr("Register a cluster first (Clusters…)."), error=True)
 
@@ -350,11 +357,11 @@ class OffloadPage(ActionPage):
             context=self,
         )
 
-    def _log_read(self, result: object, error: BaseException | None) -> None:
+    def _log_read(self, result: tuple[str, str] | None, error: BaseException | None) -> None:
         if error is not None:
             self.log_view.setPlainText(handle_error(self, error) or "")
             return
-        assert isinstance(result, tuple)
+        assert result is not None  # None only when the task failed
         out, err = result
         self.log_view.setPlainText(
             f"--- stdout ---\n{out}\n--- stderr ---\n{err}" if err.strip() else out

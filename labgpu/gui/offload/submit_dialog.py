@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase
@@ -33,11 +34,17 @@ from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services.offload.service import Draft, OffloadService
 
-#: Runs ``fn`` after logging in to ``cluster`` (the page's helper: keyring, prompter).
-LoggedIn = Callable[[str, Callable[[], object]], object]
+T = TypeVar("T")
 
 
-def run_logged_in(service: OffloadService, cluster: str, fn: Callable[[], object]) -> object:
+class LoggedIn(Protocol):
+    """Runs ``fn`` after logging in to ``cluster`` (the page's helper: keyring, prompter) and
+    returns what ``fn`` returned."""
+
+    def __call__(self, cluster: str, fn: Callable[[], T], /) -> T: ...
+
+
+def run_logged_in(service: OffloadService, cluster: str, fn: Callable[[], T]) -> T:
     """(On a worker.) Log in to ``cluster`` if this session is not yet, then run ``fn``."""
     service.login(cluster)
     return fn()
@@ -160,12 +167,12 @@ class SubmitJobDialog(QDialog):
             context=self,
         )
 
-    def _prepared(self, draft: object, error: BaseException | None) -> None:
+    def _prepared(self, draft: Draft | None, error: BaseException | None) -> None:
         self._busy(False, "")
         if error is not None:
             self.show_message(handle_error(self, error) or "", error=True)
             return
-        assert isinstance(draft, Draft)
+        assert draft is not None  # None only when the task failed
         self.draft = draft
         self.script_edit.setPlainText(draft.script)
         self.submit_button.setEnabled(True)
@@ -181,7 +188,7 @@ class SubmitJobDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setValue(0)
 
-        def work() -> object:
+        def work() -> OffloadJob:
             return self.logged_in(
                 draft.request.cluster,
                 lambda: self.service.submit(draft, script, self._progress.emit),
@@ -193,12 +200,12 @@ class SubmitJobDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000 if total <= 0 else int(1000 * done / total))
 
-    def _submitted(self, job: object, error: BaseException | None) -> None:
+    def _submitted(self, job: OffloadJob | None, error: BaseException | None) -> None:
         self._busy(False, "")
         if error is not None:
             self.show_message(handle_error(self, error) or "", error=True)
             return
-        assert isinstance(job, OffloadJob)
+        assert job is not None  # None only when the task failed
         self.show_message(
             self.tr("Submitted {name} as job {id}.").format(name=job.name, id=job.remote_id)
         )

@@ -117,7 +117,7 @@ def _opened(app: QApplication, window: MainWindow, error: BaseException | None) 
     app.exit(1)
 
 
-def _collector_started(_result: object, error: BaseException | None) -> None:
+def _collector_started(_result: None, error: BaseException | None) -> None:
     if error is not None:
         log.error("the background collector did not start", exc_info=error)
 

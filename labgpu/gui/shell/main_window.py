@@ -246,8 +246,8 @@ class MainWindow(QMainWindow):
     def _pending_count(self, count: int) -> None:
         show_pending_count(self.nav, count)
 
-    def _identity_read(self, identity: object, error: BaseException | None) -> None:
-        if error is not None or not isinstance(identity, Identity):
+    def _identity_read(self, identity: Identity | None, error: BaseException | None) -> None:
+        if error is not None or identity is None:
             if error is not None:
                 handle_error(self, error)  # a known error shows with the next refresh
             return
@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         """Re-read who has booked each GPU (the Live view's *Booked by* column) on a worker."""
         run_task(lambda: load_live_marks(self.labgpu), self._marks_read, context=self)
 
-    def _refreshed(self, snapshot: object, error: BaseException | None) -> None:
+    def _refreshed(self, snapshot: Snapshot | None, error: BaseException | None) -> None:
         self._refreshing = False
         if error is not None:
             message = handle_error(self, error)
@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Reconnected to the database."), 10_000)
             self.bookings_changed()
             self.read_identity()
-        if isinstance(snapshot, Snapshot):
+        if snapshot is not None:
             self.snapshot = snapshot
             self.live_page.set_snapshot(snapshot)
             self.servers_page.set_snapshot(snapshot)
@@ -382,10 +382,10 @@ class MainWindow(QMainWindow):
                 self.tr("Last refresh: {time}").format(time=text.local_time(snapshot.taken_at))
             )
 
-    def _marks_read(self, marks: object, error: BaseException | None) -> None:
+    def _marks_read(self, marks: LiveMarks | None, error: BaseException | None) -> None:
         if error is not None:
             handle_error(self, error)  # a known error shows with the next refresh
-        elif isinstance(marks, LiveMarks):
+        elif marks is not None:
             self.live_page.live.model.set_marks(marks)
 
     def is_refreshing(self) -> bool:
@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self._preparing)
         run_task(self.labgpu.reset, self._demo_reset, context=self)
 
-    def _demo_reset(self, _result: object, error: BaseException | None) -> None:
+    def _demo_reset(self, _result: None, error: BaseException | None) -> None:
         self._preparing = ""
         if self.demo_banner is not None:
             self.demo_banner.reset_button.setEnabled(True)

@@ -87,12 +87,12 @@ class Notifier(QObject):
         """True while a check runs."""
         return self._checking
 
-    def _received(self, reminders: object, error: BaseException | None) -> None:
+    def _received(self, reminders: list[Reminder] | None, error: BaseException | None) -> None:
         self._checking = False
         if error is not None:
             handle_error(None, error)  # a known error (database away) waits for the next minute
             return
-        for reminder in reminders if isinstance(reminders, list) else []:
+        for reminder in reminders or []:
             key = (reminder.group_id, str(reminder.kind), reminder.at)
             if key not in self.shown:
                 self.shown.add(key)

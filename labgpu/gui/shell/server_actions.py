@@ -49,7 +49,7 @@ def forget_host_key(window: MainWindow, name: str) -> None:
 
 
 def _host_key_forgotten(
-    window: MainWindow, name: str, removed: object, error: BaseException | None
+    window: MainWindow, name: str, removed: int | None, error: BaseException | None
 ) -> None:
     if error is not None:
         window.servers_page.show_message(handle_error(window, error) or "")

@@ -170,7 +170,7 @@ class ChangePasswordDialog(QDialog):
         self.buttons.setEnabled(False)
         run_task(work, self._done, context=self)
 
-    def _done(self, _result: object, error: BaseException | None) -> None:
+    def _done(self, _result: None, error: BaseException | None) -> None:
         self.buttons.setEnabled(True)
         if error is not None:
             message = handle_error(self, error)

@@ -248,7 +248,7 @@ class UsagePage(QWidget):
         self._loading = busy
         self.range_bar.show_busy(busy)
 
-    def _loaded(self, view: object, error: BaseException | None) -> None:
+    def _loaded(self, view: UsageView | None, error: BaseException | None) -> None:
         self._show_busy(False)
         if self._again:  # this answer is for choices no longer shown
             self._again = False
@@ -256,7 +256,7 @@ class UsagePage(QWidget):
             return
         if not report_load(self, self.message, self.show_message, error):
             return
-        if isinstance(view, UsageView):
+        if view is not None:
             self.show_message("")  # an export's problem too: the page is shown afresh
             self.set_view(view)
 

@@ -55,10 +55,10 @@ def write_report(page: UsagePage, month: str, path: Path) -> None:
     page.report_button.setEnabled(False)
     page.range_bar.show_busy(True)
 
-    def done(data: object, error: BaseException | None) -> None:
+    def done(data: report.ReportData | None, error: BaseException | None) -> None:
         page.report_button.setEnabled(True)
         page.range_bar.show_busy(page.is_loading())
-        if error is None and isinstance(data, report.ReportData):
+        if error is None and data is not None:
             try:
                 pages = report.write_gathered(data, path)
             except LabgpuError as exc:
