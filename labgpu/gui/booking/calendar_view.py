@@ -50,6 +50,7 @@ from labgpu.gui.shell.errors import handle_error, report_load
 from labgpu.gui.shell.notifier import reminder_lead_min
 from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.widgets.busy import SingleRead
 from labgpu.gui.widgets.dates import local_text
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
@@ -108,8 +109,7 @@ class CalendarPage(QWidget):
         self.title = QLabel()
         self.title.setObjectName("calendarTitle")
         self.message = InlineMessage(problems_only=True, hide_empty=True)
-        self._loading = False
-        self._reload_wanted = False
+        self._read = SingleRead()
         self._started = False  # no reads before the lab is open (``start``)
         self._make_toolbar()
         self._lay_out()
@@ -287,19 +287,13 @@ class CalendarPage(QWidget):
     def reload(self) -> None:
         """Read the shown span on a worker (one read at a time; a later wish is remembered);
         nothing before ``start`` (the lab is being opened)."""
-        if not self._started:
+        if not self._started or not self._read.begin():
             return
-        if self._loading:
-            self._reload_wanted = True
-            return
-        self._loading = True
         start, end = self.range()
         run_task(lambda: load_calendar(self.labgpu, start, end), self._loaded, context=self)
 
     def _loaded(self, data: CalendarData | None, error: BaseException | None) -> None:
-        self._loading = False
-        if self._reload_wanted:
-            self._reload_wanted = False
+        if self._read.end():
             self.reload()
         if not report_load(self, self.message, self.show_message, error):
             return
@@ -310,7 +304,7 @@ class CalendarPage(QWidget):
 
     def is_loading(self) -> bool:
         """True while a read is in flight."""
-        return self._loading or self._reload_wanted
+        return self._read.running()
 
     def show_message(self, message: str) -> None:
         """Show (or with an empty text hide) a one-line message above the calendar."""

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -30,6 +29,7 @@ from labgpu.core.inventory.servers import ProbeResult, SshTarget
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets import text
+from labgpu.gui.widgets.busy import busy_bar
 from labgpu.services import Labgpu
 
 
@@ -77,9 +77,7 @@ class AddServerDialog(QDialog):
         self.connect_button = QPushButton(self.tr("Connect and discover"))
         self.connect_button.setDefault(True)
         self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
+        self.busy = busy_bar()
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.gpu_table = QTableWidget(0, 4)

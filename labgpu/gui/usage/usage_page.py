@@ -42,6 +42,7 @@ from labgpu.gui.usage.usage_data import (
 )
 from labgpu.gui.usage.usage_range import RangeBar
 from labgpu.gui.usage.usage_tables import DemandPanel
+from labgpu.gui.widgets.busy import SingleRead
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
@@ -69,11 +70,10 @@ class UsagePage(QWidget):
         self.settings = settings
         self.clock = clock
         self.view: UsageView | None = None
-        self._loading = False
-        self._again = False  # the controls changed while a read was in flight
         #: File dialog hook, replaced in tests.
         self.ask_path: AskPath = self._ask_path
         self._make_controls()
+        self._read = SingleRead(self.range_bar.show_busy)
         self._make_tabs()
         self._make_exports()
         layout = QVBoxLayout(self)
@@ -229,11 +229,9 @@ class UsagePage(QWidget):
         if end <= start:
             self.show_message(self.tr("The first day must not be after the last day."))
             return
-        if self._loading:
-            self._again = True
-            return
+        if not self._read.begin():
+            return  # read again with the latest choice when this read ends
         by = self.by()
-        self._show_busy(True)
         run_task(
             lambda: load_usage(self.labgpu.usage, start, end, by),
             self._loaded,
@@ -242,16 +240,10 @@ class UsagePage(QWidget):
 
     def is_loading(self) -> bool:
         """True while a read is in flight."""
-        return self._loading
-
-    def _show_busy(self, busy: bool) -> None:
-        self._loading = busy
-        self.range_bar.show_busy(busy)
+        return self._read.running()
 
     def _loaded(self, view: UsageView | None, error: BaseException | None) -> None:
-        self._show_busy(False)
-        if self._again:  # this answer is for choices no longer shown
-            self._again = False
+        if self._read.end():  # this answer is for choices no longer shown
             self.reload()
             return
         if not report_load(self, self.message, self.show_message, error):

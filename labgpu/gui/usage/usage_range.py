@@ -10,12 +10,12 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QWidget,
 )
 
 from labgpu.gui.usage.usage_data import RANGES, range_bounds
+from labgpu.gui.widgets.busy import busy_bar
 
 
 class RangeBar(QWidget):
@@ -48,10 +48,8 @@ class RangeBar(QWidget):
         row.addWidget(self._make_dates())
         row.addStretch(1)
         self.busy_label = QLabel(self.tr("Reading usage…"))
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)  # no percentage: it moves while a read runs
+        self.busy = busy_bar()  # no percentage: it moves while a read runs
         self.busy.setMaximumWidth(120)
-        self.busy.setTextVisible(False)
         row.addWidget(self.busy_label)
         row.addWidget(self.busy)
         self.show_busy(False)
