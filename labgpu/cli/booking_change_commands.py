@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labgpu.cli import commands, output
-from labgpu.cli.booking_format import group_json, group_line
+from labgpu.cli.booking_format import group_json, group_line, hosts_of
 from labgpu.cli.times import time_arg
 from labgpu.core.i18n import N_, _
 from labgpu.services import Labgpu
@@ -54,7 +54,7 @@ def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], ob
         act(lab, group_id)
         group = lab.bookings.group(group_id)
         if getattr(args, "json", False):
-            output.print_json(group_json(group, lab.bookings.gpus()))
+            output.print_json(group_json(group, lab.bookings.gpus(), hosts_of(lab)))
         else:
             print(group_line(verb, group))
         return 0

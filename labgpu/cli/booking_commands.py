@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from labgpu.cli import booking_change_commands, commands, output, rules_commands
-from labgpu.cli.booking_format import group_json, group_line, slot_json
+from labgpu.cli import booking_change_commands, commands, output, rules_commands, use_commands
+from labgpu.cli.booking_format import group_json, group_line, hosts_of, slot_json
 from labgpu.cli.times import show_time, time_arg
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.core.errors import LabgpuError
@@ -115,7 +115,7 @@ def run_book(args: argparse.Namespace) -> int:
                 args.model, args.count, start, end, same_server=args.same_server, note=args.note
             )
         if args.json:
-            output.print_json(group_json(group, lab.bookings.gpus()))
+            output.print_json(group_json(group, lab.bookings.gpus(), hosts_of(lab)))
         else:
             print(
                 group_line(
@@ -160,7 +160,7 @@ def run_slots(args: argparse.Namespace) -> int:
         )
         gpus = lab.bookings.gpus()
         if args.json:
-            output.print_json([slot_json(o, gpus) for o in options])
+            output.print_json([slot_json(o, gpus, hosts_of(lab)) for o in options])
         if not options:
             message = (
                 _(
@@ -256,7 +256,8 @@ def run_bookings(args: argparse.Namespace) -> int:
             groups = [g for g in groups if g.status is not BookingStatus.CANCELLED]
         if args.json:
             gpus = lab.bookings.gpus()
-            output.print_json([group_json(g, gpus) for g in groups])
+            hosts = hosts_of(lab)
+            output.print_json([group_json(g, gpus, hosts) for g in groups])
             return 0
         rows = [
             [
@@ -281,5 +282,6 @@ def register(sub: Sub) -> None:
     add_book(sub)
     add_slots(sub)
     add_bookings(sub)
+    use_commands.add_use(sub)
     booking_change_commands.add_changes(sub)
     rules_commands.add_rules(sub)

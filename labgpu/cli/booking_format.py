@@ -14,16 +14,20 @@ from labgpu.core.booking.rules import BookingGroupView, BookingView
 from labgpu.core.booking.slots import SlotOption
 from labgpu.core.i18n import N_, _
 from labgpu.core.inventory.servers import Gpu
+from labgpu.services import Labgpu
 
 
-def gpu_json(gpu: Gpu | None, label: str = "") -> dict[str, Any]:
-    """A GPU as JSON names it (README *Using it*): server, index and uuid, not labgpu's
-    internal id."""
+def gpu_json(
+    gpu: Gpu | None, label: str = "", hosts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A GPU as JSON names it (README *Using it*): server, its host, index and uuid, not
+    labgpu's internal id. ``hosts``: each server's host by name (``hosts_of``)."""
     if gpu is None:  # a GPU no longer registered: its label is all that is known
         server, _colon, index = label.rpartition(":")
         return {
             "gpu": label,
             "server": server,
+            "host": (hosts or {}).get(server),
             "index": int(index) if index.isdigit() else None,
             "uuid": None,
             "model": "",
@@ -31,20 +35,30 @@ def gpu_json(gpu: Gpu | None, label: str = "") -> dict[str, Any]:
     return {
         "gpu": f"{gpu.server_name}:{gpu.index}",
         "server": gpu.server_name,
+        "host": (hosts or {}).get(gpu.server_name),
         "index": gpu.index,
         "uuid": gpu.uuid,
         "model": gpu.model,
     }
 
 
-def view_json(view: BookingView, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
+def hosts_of(lab: Labgpu) -> dict[str, str]:
+    """Each registered server's host (what ``ssh`` connects to), by server name."""
+    return {s.name: s.target.host for s in lab.inventory.list_servers()}
+
+
+def view_json(
+    view: BookingView, gpus: Mapping[int, Gpu], hosts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One booked GPU in ``--json`` output."""
-    out = gpu_json(gpus.get(view.gpu_id), view.gpu_label)
+    out = gpu_json(gpus.get(view.gpu_id), view.gpu_label, hosts)
     out.update(booking_id=view.id, gpu=view.gpu_label, server=view.server, model=view.model)
     return out
 
 
-def group_json(group: BookingGroupView, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
+def group_json(
+    group: BookingGroupView, gpus: Mapping[int, Gpu], hosts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One booking group in ``--json`` output (times in UTC, ISO 8601)."""
     return {
         "group_id": group.group_id,
@@ -53,16 +67,18 @@ def group_json(group: BookingGroupView, gpus: Mapping[int, Gpu]) -> dict[str, An
         "start": output.iso(group.window.start),
         "end": output.iso(group.window.end),
         "note": group.note,
-        "gpus": [view_json(v, gpus) for v in group.gpus],
+        "gpus": [view_json(v, gpus, hosts) for v in group.gpus],
     }
 
 
-def slot_json(option: SlotOption, gpus: Mapping[int, Gpu]) -> dict[str, Any]:
+def slot_json(
+    option: SlotOption, gpus: Mapping[int, Gpu], hosts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One slot of ``labgpu slots --json``."""
     return {
         "start": output.iso(option.start),
         "end": output.iso(option.end),
-        "gpus": [gpu_json(gpus.get(i), f"#{i}") for i in option.gpu_ids],
+        "gpus": [gpu_json(gpus.get(i), f"#{i}", hosts) for i in option.gpu_ids],
         "servers": list(option.servers),
     }
 

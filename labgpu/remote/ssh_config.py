@@ -75,3 +75,29 @@ def resolve_target(config: paramiko.SSHConfig, target: SshTarget, home: Path) ->
     label = target.host if port == 22 else f"{target.host}:{port}"
     paths = tuple(expand_path(f, home) for f in files)
     return Endpoint(label, hostname, port, str(user), paths, jump)
+
+
+def alias_for(target: SshTarget, config_path: Path) -> str | None:
+    """The member's own ``Host`` name for ``target`` in their ssh config, if they have one:
+    the target's host itself when a ``Host`` line names it, else a host whose ``HostName`` is
+    the target's host (and whose port matches, when the target has one). Patterns (``*``,
+    ``?``, ``!``) are not names. None without a config or a match."""
+    if not config_path.is_file():
+        return None
+    try:
+        config = paramiko.SSHConfig.from_path(str(config_path))
+        names = sorted(n for n in config.get_hostnames() if not set(n) & set("*?!"))
+        if target.host in names:
+            return target.host
+        for name in names:
+            entry = config.lookup(name)
+            port = int(entry.get("port", 22))
+            if entry.get("hostname") == target.host and target.port in (None, port):
+                return name
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            _("{path}: cannot read this ssh config ({error}); fix it or move it away").format(
+                path=config_path, error=exc
+            )
+        ) from exc
+    return None

@@ -211,3 +211,25 @@ def wrong_status(group: BookingGroupView, allowed: Sequence[BookingStatus], verb
 def not_a_decider(user: str, verb: str) -> str:
     """Why ``user`` (neither PI nor manager) may not ``verb`` (approve, reject) a request."""
     return _(_NOT_YOURS[verb]).format(user=user)
+
+
+def may_change(group: BookingGroupView, role: str, verb: str) -> None:
+    """Refuse (``RefusedError``) unless a member in ``role`` may ``verb`` another member's
+    booking ``group``: a PI may cancel or end it (as the lab database allows), a manager may
+    change it in any way, a student not at all."""
+    if role == "pi" and verb != "extend":
+        return
+    if role == "pi":
+        raise RefusedError(
+            _(
+                "permission denied: a PI decides on others' bookings but does not edit them "
+                "(this one is {user}'s)"
+            ).format(user=group.user)
+        )
+    if role != "manager":
+        raise RefusedError(
+            _(
+                "permission denied: a {role} can only change their own bookings "
+                "(this one is {user}'s)"
+            ).format(role=_("student") if role == "student" else role, user=group.user)
+        )

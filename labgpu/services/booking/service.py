@@ -26,6 +26,7 @@ from labgpu.core.booking.checks import (
     check_gpus,
     check_maintenance,
     groups_of,
+    may_change,
     not_a_decider,
     wrong_status,
 )
@@ -45,6 +46,7 @@ from labgpu.core.booking.rules import (
     initial_status,
 )
 from labgpu.core.booking.slots import SlotOption
+from labgpu.core.booking.use import UsePlan, plan_use
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.servers import Gpu
@@ -148,6 +150,16 @@ class BookingService:
         if not bookings:
             raise LabgpuError(_("no booking {id}; see `labgpu bookings`").format(id=repr(group_id)))
         return groups_of(self.views(bookings))[0]
+
+    def use(self, ref: str) -> UsePlan:
+        """How to use booking ``ref``: per server, the member's own ``ssh`` line (their ssh
+        config's name for it when they have one) and the environment for exactly its GPUs."""
+        from labgpu.remote.ssh_config import alias_for  # paramiko: off the GUI's start
+        from labgpu.services.platform.paths import ssh_config_path
+
+        config = ssh_config_path()
+        servers = self.store.inventory.list_servers()
+        return plan_use(self.group(ref), self.gpus(), servers, lambda t: alias_for(t, config))
 
     def _group_id(self, ref: str) -> str:
         """A group id from a group id, a unique prefix of one (6+ characters) or a booking id."""
@@ -404,28 +416,10 @@ class BookingService:
         return group
 
     def _own_group(self, ref: str, verb: str) -> BookingGroupView:
-        """The group, if this user may ``verb`` it: their own; a PI may also cancel or end
-        another member's (as the lab database allows), a manager change any."""
+        """The group, if this user may ``verb`` it (``checks.may_change``)."""
         group = self.group(ref)
-        if group.user == self.user:
-            return group
-        role = self.role()
-        if role == "pi" and verb != "extend":
-            return group
-        if role == "pi":
-            raise RefusedError(
-                _(
-                    "permission denied: a PI decides on others' bookings but does not edit them "
-                    "(this one is {user}'s)"
-                ).format(user=group.user)
-            )
-        if role != "manager":
-            raise RefusedError(
-                _(
-                    "permission denied: a {role} can only change their own bookings "
-                    "(this one is {user}'s)"
-                ).format(role=_("student") if role == "student" else role, user=group.user)
-            )
+        if group.user != self.user:
+            may_change(group, self.role(), verb)
         return group
 
     @staticmethod
