@@ -148,7 +148,7 @@ def shoot_bookings(
     app: QApplication, lab: Labgpu, lang: str, out: Path, calendar_only: bool = False
 ) -> None:
     """Save the Calendar (week, whole lab, one booking cancelled), Find a slot, My bookings,
-    Approvals and Rules."""
+    *Use…* of a booking, Approvals and Rules."""
     from labgpu.gui.booking.calendar_view import WEEK
     from labgpu.gui.shell import settings as prefs
     from labgpu.gui.shell.main_window import APPROVALS, CALENDAR, MY_BOOKINGS, RULES, MainWindow
@@ -189,6 +189,15 @@ def shoot_bookings(
     window.show_page(MY_BOOKINGS)
     settle(app, lambda: bool(window.my_bookings_page.groups))
     save(window, out / f"my_bookings{suffix}.png")
+    mine = window.my_bookings_page
+    usable = [g for g in mine.groups if g.status.value in ("booked", "active")]
+    if usable:
+        mine.select(usable[0].group_id)
+        use = mine.use_selected()
+        assert use is not None
+        settle(app, lambda: bool(use.lines) or bool(use.message.text()))
+        save(use, out / f"use_booking{suffix}.png")
+        use.close()
     student = lab.user
     lab.act_as(demo_manager())  # the demo enforces roles: Approvals and Rules are the manager's
     window.read_identity()

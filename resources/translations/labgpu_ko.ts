@@ -770,6 +770,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>FindSlotDialog</name>
     <message>
         <source>Find a slot</source>
+        <extracomment>A cluster&apos;s start estimate for the request: a time, none (not Slurm), or why it failed.</extracomment>
         <translation>빈 시간 찾기</translation>
     </message>
     <message>
@@ -1272,6 +1273,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Note</source>
         <translation>메모</translation>
+    </message>
+    <message>
+        <source>Use…</source>
+        <translation>사용…</translation>
     </message>
     <message>
         <source>Cancel booking…</source>
@@ -1846,7 +1851,6 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>SubmitJobDialog</name>
     <message>
         <source>Submit job to a cluster</source>
-        <extracomment>Runs ``fn`` after logging in to ``cluster`` (the page&apos;s helper: keyring, prompter).</extracomment>
         <translation>클러스터에 작업 제출</translation>
     </message>
     <message>
@@ -2130,6 +2134,42 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>UseDialog</name>
+    <message>
+        <source>Use booking</source>
+        <extracomment>The text of each line shown, in order (ssh, export, ssh, export, ...), for tests.</extracomment>
+        <translation>예약 사용</translation>
+    </message>
+    <message>
+        <source>Reading the booking…</source>
+        <translation>예약을 읽는 중…</translation>
+    </message>
+    <message>
+        <source>Log in with the first line, then run the second on the server before your job: CUDA then sees exactly the booked GPUs, named by their uuids.</source>
+        <translation>첫 줄로 로그인한 뒤, 작업 전에 서버에서 둘째 줄을 실행하세요: 그러면 CUDA가 uuid로 지정된 예약한 GPU만 정확히 봅니다.</translation>
+    </message>
+    <message>
+        <source>This booking cannot be used.</source>
+        <translation>이 예약은 사용할 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Booking of {user}, {when}</source>
+        <translation>{user}의 예약, {when}</translation>
+    </message>
+    <message>
+        <source>{server} ({gpus})</source>
+        <translation>{server} ({gpus})</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>복사됨</translation>
+    </message>
+</context>
+<context>
     <name>UtilisationChart</name>
     <message>
         <source>Mean utilisation (%)</source>
@@ -2282,6 +2322,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>released</source>
         <translation>반납됨</translation>
+    </message>
+    <message>
+        <source>Use…</source>
+        <translation>사용…</translation>
     </message>
     <message>
         <source>Extend…</source>

@@ -18,17 +18,17 @@ from labgpu.gui.booking.calendar_data import compact_labels
 from labgpu.gui.booking.calendar_paint import status_label
 from labgpu.gui.booking.my_bookings import window_text
 
-EXTEND, END, CANCEL = "extend", "end", "cancel"
+USE, EXTEND, END, CANCEL = "use", "extend", "end", "cancel"
 OPEN = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.ACTIVE)
 
 
 def allowed_actions(group: BookingGroupView, user: str) -> list[str]:
     """What ``user`` may do with ``group`` from the calendar: only their own open bookings
-    (the service decides in the end); extend an open one, end an active one, cancel one that
-    has not started."""
+    (the service decides in the end); use or extend an open one, end an active one, cancel one
+    that has not started."""
     if group.user != user:
         return []
-    actions = [EXTEND] if group.status in OPEN else []
+    actions = [USE, EXTEND] if group.status in OPEN else []
     if group.status is BookingStatus.ACTIVE:
         actions.append(END)
     if group.status in (BookingStatus.PENDING, BookingStatus.BOOKED):
@@ -39,6 +39,7 @@ def allowed_actions(group: BookingGroupView, user: str) -> list[str]:
 def action_label(action: str) -> str:
     """A button or menu text for an action."""
     labels = {
+        USE: QCoreApplication.translate("calendar", "Use…"),
         EXTEND: QCoreApplication.translate("calendar", "Extend…"),
         END: QCoreApplication.translate("calendar", "End now…"),
         CANCEL: QCoreApplication.translate("calendar", "Cancel booking…"),

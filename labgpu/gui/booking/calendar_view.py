@@ -26,6 +26,7 @@ from labgpu.gui.booking.booking_actions import (
     CANCEL,
     END,
     EXTEND,
+    USE,
     BookingInfoDialog,
     action_label,
     allowed_actions,
@@ -46,6 +47,7 @@ from labgpu.gui.booking.calendar_paint import (
 )
 from labgpu.gui.booking.find_slot_dialog import FindSlotDialog
 from labgpu.gui.booking.my_bookings import ask_new_end, ask_yes_no, group_views, window_text
+from labgpu.gui.booking.use_dialog import UseDialog
 from labgpu.gui.shell.errors import handle_error, report_load
 from labgpu.gui.shell.notifier import reminder_lead_min
 from labgpu.gui.shell.settings import open_settings
@@ -432,6 +434,9 @@ class CalendarPage(QWidget):
                 (lambda: self.labgpu.bookings.end_early(group.group_id)),
                 self.tr("Booking ended."),
             )
+        elif action == USE:
+            self.open_use(group.group_id)
+            return
         elif action == EXTEND:
             end = self.ask_end(group)
             if end is None:
@@ -441,6 +446,13 @@ class CalendarPage(QWidget):
         else:
             return
         run_task(work, lambda _r, error: self._acted(done, error), context=self)
+
+    def open_use(self, group_id: str) -> UseDialog:
+        """*Use…*: the ssh line and environment of a booking (window-modal); returns the dialog."""
+        dialog = UseDialog(self.labgpu, group_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _acted(self, done: str, error: BaseException | None) -> None:
         if error is not None:

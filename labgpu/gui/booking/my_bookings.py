@@ -123,6 +123,7 @@ class MyBookingsPage(ActionPage):
         self.tree.header().resizeSection(0, 260)
         self.tree.header().resizeSection(1, 220)
         self.tree.header().resizeSection(2, 130)
+        self.use_button = QPushButton(self.tr("Use…"))
         self.cancel_button = QPushButton(self.tr("Cancel booking…"))
         self.end_button = QPushButton(self.tr("End now…"))
         self.extend_button = QPushButton(self.tr("Extend…"))
@@ -134,6 +135,7 @@ class MyBookingsPage(ActionPage):
         self.ask_end: Callable[[BookingGroupView], datetime | None] = partial(ask_new_end, self)
         self._lay_out()
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.use_button.clicked.connect(self.use_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.end_button.clicked.connect(self.end_selected)
         self.extend_button.clicked.connect(self.extend_selected)
@@ -142,7 +144,7 @@ class MyBookingsPage(ActionPage):
 
     def _lay_out(self) -> None:
         buttons = QHBoxLayout()
-        for button in (self.cancel_button, self.end_button, self.extend_button):
+        for button in (self.use_button, self.cancel_button, self.end_button, self.extend_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
@@ -216,8 +218,21 @@ class MyBookingsPage(ActionPage):
         )
         self.end_button.setEnabled(idle and status is BookingStatus.ACTIVE)
         self.extend_button.setEnabled(idle and status in OPEN)
+        self.use_button.setEnabled(status in OPEN)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def use_selected(self) -> QDialog | None:
+        """*Use…*: the ssh line and environment of the selected booking; returns the dialog."""
+        from labgpu.gui.booking.use_dialog import UseDialog  # it uses this module's texts
+
+        group = self.selected()
+        if group is None:
+            return None
+        dialog = UseDialog(self.labgpu, group.group_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def cancel_selected(self) -> None:
         """Cancel the selected booking after confirmation."""
