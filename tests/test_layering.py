@@ -93,3 +93,18 @@ def test_production_code_does_not_ask_whether_the_lab_is_the_demo() -> None:
         )
     )
     assert naming == [], f"these ask for the demo by name: {naming}"
+
+
+def test_architecture_names_every_module() -> None:
+    """docs/architecture.md matches the tree (issue 14, point 4): every module of the package
+    is named there, by path or by file name next to its package's path."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    unnamed = sorted(
+        str(path.relative_to(ROOT / "labgpu"))
+        for path in (ROOT / "labgpu").rglob("*.py")
+        if path.name != "__init__.py"
+        and "migrations" not in path.parts
+        and str(path.relative_to(ROOT / "labgpu")) not in text
+        and f"`{path.name}`" not in text
+    )
+    assert unnamed == [], f"docs/architecture.md does not name: {unnamed}"
