@@ -12,6 +12,7 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.cli.booking_format import group_json, group_line, hosts_of
 from labgpu.cli.times import time_arg
+from labgpu.core.booking.bookings import BookingStatus
 from labgpu.core.i18n import N_, _
 from labgpu.services import Labgpu
 
@@ -55,6 +56,8 @@ def _change(args: argparse.Namespace, verb: str, act: Callable[[Labgpu, str], ob
         group = lab.bookings.group(group_id)
         if getattr(args, "json", False):
             output.print_json(group_json(group, lab.bookings.gpus(), hosts_of(lab)))
+        elif verb == "cancelled" and group.status is BookingStatus.RELEASED:
+            print(group_line("ended", group))  # it had started: cancelling ended it now
         else:
             print(group_line(verb, group))
         return 0

@@ -296,6 +296,20 @@ def test_end_now_and_ics(lab_url: str, capsys: pytest.CaptureFixture[str], tmp_p
     assert str(event["uid"]) == f"{group['group_id']}@labgpu"
 
 
+def test_cancelling_a_started_booking_says_it_ended(
+    lab_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cancel`` of a booking that has started ends it now (README): the line says *ended*,
+    not *cancelled*, and the booking is released."""
+    group = run_json(capsys, lab_url, "book", "--model", "A4000", "--hours", "2")
+    assert group["status"] == "active"
+    code, out, err = run(capsys, lab_url, "cancel", group["group_id"])
+    assert code == 0, err
+    assert out.startswith("ended 1 GPU(s)"), out
+    [ended] = run_json(capsys, lab_url, "bookings", "--from", "2020-01-01T00:00Z")
+    assert ended["status"] == "released"
+
+
 def test_rules_show_and_set(lab_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_json(capsys, lab_url, "rules")["max_hours"] == 72.0
     changed = run_json(

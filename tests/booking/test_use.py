@@ -58,7 +58,9 @@ def test_ssh_line_names_no_user_and_keeps_port_and_jump() -> None:
 def test_the_environment_names_the_booked_gpus_by_uuid_in_index_order() -> None:
     servers = [Server("gpu05", SshTarget("gpu05.lab")), Server("gpu07", SshTarget("gpu07.lab"))]
     gpus = {1: gpu(1, "gpu05", 3), 2: gpu(2, "gpu05", 2), 3: gpu(3, "gpu07", 0)}
-    plan = plan_use(group(BookingStatus.BOOKED, *gpus.values()), gpus, servers, lambda _t: None)
+    plan = plan_use(
+        group(BookingStatus.BOOKED, *gpus.values()), gpus, servers, lambda _t: None, "kim"
+    )
     assert [u.server for u in plan.servers] == ["gpu05", "gpu07"]
     first = plan.servers[0]
     assert first.environment == {
@@ -83,7 +85,14 @@ def test_a_booking_that_is_over_has_nothing_to_use(status: BookingStatus, word: 
     gpus = {1: gpu(1, "gpu05", 0)}
     servers = [Server("gpu05", SshTarget("gpu05.lab"))]
     with pytest.raises(RefusedError, match=f"booking g-1 is {word}: its GPUs are no longer"):
-        plan_use(group(status, *gpus.values()), gpus, servers, lambda _t: None)
+        plan_use(group(status, *gpus.values()), gpus, servers, lambda _t: None, "kim")
+
+
+def test_only_the_holder_uses_a_booking() -> None:
+    gpus = {1: gpu(1, "gpu05", 0)}
+    servers = [Server("gpu05", SshTarget("gpu05.lab"))]
+    with pytest.raises(RefusedError, match="booking g-1 is kim's, not yours: only its holder"):
+        plan_use(group(BookingStatus.ACTIVE, *gpus.values()), gpus, servers, lambda _t: None, "lee")
 
 
 # -- the member's own ssh config ----------------------------------------------------------------

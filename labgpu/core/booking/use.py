@@ -81,9 +81,18 @@ def plan_use(
     gpus: Mapping[int, Gpu],
     servers: Sequence[Server],
     alias: Callable[[SshTarget], str | None],
+    user: str,
 ) -> UsePlan:
-    """How to use ``group``'s GPUs, per server in name order; a booking that is over or was
-    cancelled has nothing to use (``RefusedError``, exit 3)."""
+    """How ``user`` uses ``group``'s GPUs, per server in name order. Only the holder uses a
+    booking, and a booking that is over or was cancelled has nothing to use
+    (``RefusedError``, exit 3)."""
+    if group.user != user:
+        raise RefusedError(
+            _(
+                "booking {id} is {holder}'s, not yours: only its holder uses its GPUs; "
+                "`labgpu slots` shows when GPUs are free for you"
+            ).format(id=group.group_id, holder=group.user)
+        )
     if group.status not in USABLE:
         raise RefusedError(
             _("booking {id} is {status}: its GPUs are no longer yours to use; book again").format(

@@ -159,7 +159,9 @@ class BookingService:
 
         config = ssh_config_path()
         servers = self.store.inventory.list_servers()
-        return plan_use(self.group(ref), self.gpus(), servers, lambda t: alias_for(t, config))
+        return plan_use(
+            self.group(ref), self.gpus(), servers, lambda t: alias_for(t, config), self.user
+        )
 
     def _group_id(self, ref: str) -> str:
         """A group id from a group id, a unique prefix of one (6+ characters) or a booking id."""
