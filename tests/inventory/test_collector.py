@@ -35,6 +35,7 @@ from labgpu.services import Labgpu
 from labgpu.services.inventory.backlog import Backlog, PendingWrite
 from labgpu.services.inventory.collector import Collector, classify_error
 from labgpu.storage import Store, db
+from labgpu.storage.inventory_store import InventoryStore
 from tests.helpers.sshd import Fleet
 
 
@@ -108,7 +109,7 @@ def test_database_trouble_does_not_blame_the_server(
     def broken(*_args: object, **_kwargs: object) -> int:
         raise DatabaseError("the database at x failed: disk I/O error")
 
-    monkeypatch.setattr(lab.store, "store_probe", broken)
+    monkeypatch.setattr(InventoryStore, "store_probe", broken)  # every store.inventory
     outcome = collector.probe_server(server)
     monkeypatch.undo()
     assert "disk I/O error" in outcome.reason
@@ -260,20 +261,25 @@ def test_late_samples_reopen_the_rollup(kept_store: Store) -> None:
 
 class _Switchable:
     """A store whose database can be switched off: every read and write raises as psycopg's
-    refused connection does through ``Store``."""
+    refused connection does through ``Store`` (its parts, ``store.inventory`` ..., too)."""
 
-    def __init__(self, store: Store) -> None:
+    PARTS = ("inventory", "bookings", "usage", "offload", "host_keys")
+
+    def __init__(self, store: object, down: threading.Event | None = None, url: str = "") -> None:
         self.store = store
-        self.down = threading.Event()
+        self.down = down or threading.Event()
+        self.url = url or str(getattr(store, "display_url", ""))
 
     def __getattr__(self, name: str) -> object:
         attr = getattr(self.store, name)
+        if name in self.PARTS:
+            return _Switchable(attr, self.down, self.url)
         if not callable(attr) or name in ("display_url",):
             return attr
 
         def call(*args: object, **kwargs: object) -> object:
             if self.down.is_set():
-                raise DatabaseError(f"the database at {self.store.display_url} failed: refused")
+                raise DatabaseError(f"the database at {self.url} failed: refused")
             return attr(*args, **kwargs)
 
         return call
