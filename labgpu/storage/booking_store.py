@@ -29,7 +29,7 @@ from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.storage import bookings, policies
 from labgpu.storage.bookings import BookingRequest, GroupChange
-from labgpu.storage.busy_cache import BusyCache
+from labgpu.storage.busy_cache import BusyCache, SearchBasis
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 
@@ -180,6 +180,12 @@ class BookingStore:
         """Block ``gpu_ids`` during ``window`` (existing bookings are left alone; audited)."""
         with self._write() as s:
             return policies.add_maintenance(s, gpu_ids, window, reason, actor)
+
+    def search_basis(self) -> SearchBasis:
+        """What a slot search reads of the lab — rules, current GPUs, blocked windows — kept
+        per process while the lab has not changed (``busy_cache``)."""
+        with self._read() as s:
+            return self._busy.basis(s)
 
     def busy_windows(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``,

@@ -1,10 +1,13 @@
-"""The busy map kept per process: every live booking and maintenance window per GPU, read once
-and used by every slot search until the lab changes (issue 14, point 8).
+"""What a slot search reads, kept per process: the booking rules, the current GPUs and every
+live booking and maintenance window per GPU, read once and used by every search until the lab
+changes (issue 14, point 8).
 
 Whether the lab changed is asked of the database on every use, in one small query: every
-change of a booking, a maintenance window or the rules appends a line to ``audit_log`` (the
-app writes one for each of its writes; in the lab database a trigger writes one for any
-change, direct SQL too), so the newest audit id is the lab's change counter. Another member's
+change of a booking, a maintenance window, the rules, a GPU (added, retired, moved, made
+bookable) or a server appends a line to ``audit_log`` (the app writes one for each of its
+writes; in the lab database a trigger writes one for any change, direct SQL too), so the newest
+audit id is the lab's change counter. Servers' states (online, offline) are not kept: they
+change without an audit line and are read by every search. Another member's
 booking is never missed:
 
 - the counter is read before the windows, so what is kept is never older than its counter;
@@ -33,6 +36,9 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from labgpu.core.booking.bookings import Window
+from labgpu.core.booking.rules import BookingRules
+from labgpu.core.inventory.servers import Gpu
+from labgpu.storage.inventory import current_gpus
 from labgpu.storage.models import (
     LIVE_STORED,
     AuditRow,
@@ -40,6 +46,7 @@ from labgpu.storage.models import (
     MaintenanceGpuRow,
     MaintenanceRow,
 )
+from labgpu.storage.policies import get_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,43 +64,65 @@ class _Gpu:
         return [w for w in self.windows[first:last] if w.end > start]
 
 
+@dataclass(frozen=True, slots=True)
+class SearchBasis:
+    """What a slot search reads of the lab, as of one change counter."""
+
+    rules: BookingRules
+    gpus: tuple[Gpu, ...]  # the current ones, by server and index
+    blocked: dict[int, _Gpu]
+
+    def busy_windows(self, start: datetime, end: datetime) -> dict[int, list[Window]]:
+        """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``."""
+        found = {gpu_id: gpu.overlapping(start, end) for gpu_id, gpu in self.blocked.items()}
+        return {gpu_id: windows for gpu_id, windows in found.items() if windows}
+
+
 class BusyCache:
-    """The lab's blocked windows per GPU, with the change counter they were read at."""
+    """The lab's ``SearchBasis``, with the change counter it was read at."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[int, int] | None = None
-        self._gpus: dict[int, _Gpu] = {}
+        self._basis: SearchBasis | None = None
+
+    def basis(self, s: Session) -> SearchBasis:
+        """The rules, GPUs and blocked windows, read again only if the lab changed."""
+        key = change_counter(s)
+        with self._lock:
+            basis = self._basis if key == self._key else None
+        if basis is None:
+            basis = SearchBasis(get_rules(s), tuple(current_gpus(s)), _read_all(s))
+            with self._lock:
+                self._key, self._basis = key, basis
+        return basis
 
     def busy_windows(self, s: Session, start: datetime, end: datetime) -> dict[int, list[Window]]:
         """Per GPU, the live-booking and maintenance windows overlapping ``[start, end)``."""
-        key = change_counter(s)
-        with self._lock:
-            gpus = self._gpus if key == self._key else None
-        if gpus is None:
-            gpus = _read_all(s)
-            with self._lock:
-                self._key, self._gpus = key, gpus
-        found = {gpu_id: gpu.overlapping(start, end) for gpu_id, gpu in gpus.items()}
-        return {gpu_id: windows for gpu_id, windows in found.items() if windows}
+        return self.basis(s).busy_windows(start, end)
 
     def drop(self) -> None:
-        """Forget the map (the store wrote to the bookings)."""
+        """Forget what is kept (the store wrote to the bookings)."""
         with self._lock:
-            self._key, self._gpus = None, {}
+            self._key, self._basis = None, None
 
 
 #: How many audit ids before the newest one are counted (see the module's docstring).
-SETTLED = 1000
+SETTLED = 100
 
 
 def change_counter(s: Session) -> tuple[int, int]:
-    """The newest audit id, and how many lines have one of the ``SETTLED`` ids before it."""
-    newest = int(s.scalar(select(func.coalesce(func.max(AuditRow.id), 0))) or 0)
-    recent = s.scalar(
-        select(func.count()).select_from(AuditRow).where(AuditRow.id > newest - SETTLED)
+    """The newest audit id, and how many lines have one of the ``SETTLED`` ids before it (one
+    round trip)."""
+    newest = select(func.coalesce(func.max(AuditRow.id), 0)).scalar_subquery()
+    recent = (
+        select(func.count())
+        .select_from(AuditRow)
+        .where(AuditRow.id > newest - SETTLED)
+        .scalar_subquery()
     )
-    return newest, int(recent or 0)
+    row = s.execute(select(newest, recent)).one()
+    return int(row[0]), int(row[1])
 
 
 def _read_all(s: Session) -> dict[int, _Gpu]:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
-from labgpu.core.inventory.servers import GpuReading, ServerState, SshTarget
+from labgpu.core.inventory.servers import Gpu, GpuReading, ServerState, SshTarget
+from labgpu.storage.convert import to_gpu
 from labgpu.storage.models import AuditRow, GpuRow, ServerRow
 from labgpu.storage.types import utc_now
 
@@ -175,3 +176,21 @@ def _update_gpu(
     detail = f"uuid {row.uuid}" + (f"; {detail}" if detail else "")
     add_audit(s, actor, action, _gpu_subject(server, reading.index), detail)
     return True
+
+
+def list_gpus(
+    s: Session, server_name: str | None = None, include_retired: bool = False
+) -> list[Gpu]:
+    """GPUs by server name and index; retired ones only when asked."""
+    query = select(GpuRow, ServerRow.name).join(ServerRow, GpuRow.server_id == ServerRow.id)
+    if server_name is not None:
+        query = query.where(ServerRow.name == server_name)
+    if not include_retired:
+        query = query.where(GpuRow.retired_at.is_(None))
+    rows = s.execute(query.order_by(ServerRow.name, GpuRow.index, GpuRow.id))
+    return [to_gpu(gpu, server) for gpu, server in rows]
+
+
+def current_gpus(s: Session) -> list[Gpu]:
+    """Every GPU not retired, by server name and index."""
+    return list_gpus(s)

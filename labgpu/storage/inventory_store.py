@@ -26,7 +26,7 @@ from labgpu.core.inventory.servers import (
     SshTarget,
 )
 from labgpu.storage import inventory, samples, usage
-from labgpu.storage.convert import to_gpu, to_server
+from labgpu.storage.convert import to_server
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.models import GpuRow, ServerRow
 
@@ -89,14 +89,8 @@ class InventoryStore:
 
     def list_gpus(self, server_name: str | None = None, include_retired: bool = False) -> list[Gpu]:
         """GPUs by server name and index; retired ones only when asked."""
-        query = select(GpuRow, ServerRow.name).join(ServerRow, GpuRow.server_id == ServerRow.id)
-        if server_name is not None:
-            query = query.where(ServerRow.name == server_name)
-        if not include_retired:
-            query = query.where(GpuRow.retired_at.is_(None))
         with self._read() as s:
-            rows = s.execute(query.order_by(ServerRow.name, GpuRow.index, GpuRow.id))
-            return [to_gpu(gpu, server) for gpu, server in rows]
+            return inventory.list_gpus(s, server_name, include_retired)
 
     def set_server_state(
         self, name: str, state: ServerState, reason: str, seen_at: datetime | None

@@ -29,6 +29,7 @@ from labgpu.storage.usage_queries import (
     HELD,
     GpuKey,
     add_unmet,
+    add_unmet_unless_seen,
     booked_spans,
     buckets,
     database_bytes,
@@ -190,12 +191,7 @@ class UsageStore:
         """Record ``request`` unless the same member asked the same (model, GPUs, hours,
         outcome) within ``within`` before; one transaction. True if stored."""
         with self._write() as s:
-            just_after = request.asked_at + timedelta(microseconds=1)  # asked at that moment too
-            for seen in unmet(s, request.asked_at - within, just_after):
-                if same_request(seen, request):
-                    return False
-            add_unmet(s, request)
-            return True
+            return add_unmet_unless_seen(s, request, within)
 
     def unmet(self, lo: datetime, hi: datetime) -> list[UnmetRequest]:
         with self._read() as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,10 +14,12 @@ from sqlalchemy import (
     and_,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -307,6 +309,36 @@ def add_unmet(s: Session, request: UnmetRequest) -> None:
             refused_rule=request.refused_rule,
         )
     )
+
+
+def add_unmet_unless_seen(s: Session, request: UnmetRequest, within: timedelta) -> bool:
+    """Record ``request`` unless the same member asked the same (``same_request``) in the
+    ``within`` before it; one statement (a slot search waits for it). True if stored."""
+    row = UnmetRequestRow
+    just_after = request.asked_at + timedelta(microseconds=1)  # asked at that moment too
+    seen = select(row.id).where(
+        row.user_name == request.user_name,
+        row.model == request.model,
+        row.count == request.count,
+        row.hours == request.hours,
+        row.refused_rule.is_not_distinct_from(request.refused_rule),
+        row.asked_at >= request.asked_at - within,
+        row.asked_at < just_after,
+    )
+    values = {
+        "user_name": request.user_name,
+        "model": request.model,
+        "count": request.count,
+        "hours": request.hours,
+        "asked_at": request.asked_at,
+        "wanted_at": request.wanted_at,
+        "earliest_at": request.earliest_at,
+        "refused_rule": request.refused_rule,
+    }
+    columns = [row.__table__.c[name] for name in values]
+    literals = [literal(values[c.name], c.type) for c in columns]
+    result = s.execute(insert(row).from_select(columns, select(*literals).where(~seen.exists())))
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def same_request(a: UnmetRequest, b: UnmetRequest) -> bool:

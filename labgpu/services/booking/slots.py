@@ -36,6 +36,7 @@ from labgpu.core.inventory.servers import ServerState
 if TYPE_CHECKING:
     from labgpu.services.booking.service import BookingService
     from labgpu.storage import Store
+    from labgpu.storage.busy_cache import SearchBasis
 
 #: Statuses stored in the database that hold a GPU (``active`` is only ever derived).
 HELD = (BookingStatus.PENDING, BookingStatus.BOOKED)
@@ -65,6 +66,14 @@ class SlotFinder:
 
     def __init__(self, service: BookingService) -> None:
         self.service = service
+        self._basis: SearchBasis | None = None
+
+    def _lab(self) -> SearchBasis:
+        """The rules, GPUs and blocked windows of this search, read once (kept per process
+        by the store while the lab has not changed)."""
+        if self._basis is None:
+            self._basis = self.store.bookings.search_basis()
+        return self._basis
 
     @property
     def store(self) -> Store:
@@ -101,6 +110,7 @@ class SlotFinder:
         ``UNMET_AFTER`` of the wanted time is unmet demand; one a lab rule refuses (exit 3,
         not malformed input) is recorded with that rule, apart from it.
         """
+        self._basis = None  # a new search reads the lab as it is now
         wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
         try:
             with self.store.reading():  # one transaction for the search's many reads
@@ -129,7 +139,7 @@ class SlotFinder:
         are one request), or what was typed when it matches none or several."""
         if model is None:
             return "any"
-        gpus = self.store.inventory.list_gpus()
+        gpus = self._lab().gpus
         pool = [SlotGpu(g.id or 0, g.server_name, g.model, g.memory_mb) for g in gpus]
         return _one_model(select_gpus(pool, model, None), model)
 
@@ -144,7 +154,7 @@ class SlotFinder:
         same_server: bool,
         alternatives: int,
     ) -> _Search:
-        rules, now = self.service.rules(), self.clock()
+        rules, now = self._lab().rules, self.clock()
         check_length(rules, duration)
         if duration <= timedelta(0):
             raise RuleRefusedError(
@@ -221,7 +231,7 @@ class SlotFinder:
     ) -> list[SlotOption]:
         """Search the horizon: its busy map is read at once (one query of a few hundred rows
         costs less than a second round trip and a second search over a growing span)."""
-        busy = self.service.busy_map(start, deadline)
+        busy = self._lab().busy_windows(start, deadline)
         for gpu_id, windows in self._unbooked_blocks(pool, self.clock()).items():
             busy.setdefault(gpu_id, []).extend(windows)
         return find_earliest_slots(
@@ -264,7 +274,7 @@ class SlotFinder:
             )
         bookable = [
             SlotGpu(g.id, g.server_name, g.model, g.memory_mb)
-            for g in self.store.inventory.list_gpus()
+            for g in self._lab().gpus
             if g.bookable and g.id is not None
         ]
         pool = check_pool(
