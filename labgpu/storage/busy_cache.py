@@ -15,7 +15,8 @@ booking is never missed:
   transaction still running may commit an id below the newest one later. The counter is
   therefore the newest id *and* how many lines there are among the last ``SETTLED`` ids
   before it: a line committed late among them changes the count. (Only a transaction kept
-  open while more than ``SETTLED`` other changes were audited — days of a lab's changes —
+  open while more than ``SETTLED`` other changes were audited — hours of a lab's changes,
+  where a booking's transaction lasts milliseconds —
   could go unseen, and then only until the next change.)
 - the store's own booking writes drop the map whatever their outcome (a refused booking must
   not be offered again from a map that a write not audited — direct SQL on a plain database —

@@ -131,3 +131,23 @@ def test_the_counter_moves_with_every_audit_line(store: Store) -> None:
     store.audit("admin", "test.touch", "x")
     with Session(store._engine) as s:  # noqa: SLF001
         assert change_counter(s) == (newest + 1, recent + 1)
+
+
+def test_rules_and_gpus_kept_with_the_map_follow_every_change(store: Store) -> None:
+    """The search's rules and GPUs come from the same kept basis: a manager's change of
+    either is seen by the next search."""
+    from labgpu.core.booking.rules import BookingRules
+
+    first = store.bookings.search_basis()
+    assert store.bookings.search_basis() is first  # nothing changed: kept
+    gpu = first.gpus[0]
+    assert gpu.id is not None
+    assert gpu.bookable
+    store.bookings.set_gpu_bookable(gpu.id, False, "admin")
+    second = store.bookings.search_basis()
+    assert [g.bookable for g in second.gpus if g.id == gpu.id] == [False]
+    store.bookings.set_rules(BookingRules(max_hours=12.0), "admin")
+    assert store.bookings.search_basis().rules.max_hours == 12.0
+    more = [GpuReading(i, f"V{i}", "NVIDIA A40", 46068, 0, 0.0, 30, 50) for i in range(2)]
+    store.inventory.register_server("gpu-02", SshTarget("h2"), more, "admin")
+    assert len(store.bookings.search_basis().gpus) == 6
