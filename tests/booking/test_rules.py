@@ -1,4 +1,4 @@
-"""The pure booking rules (core/rules.py): windows, lengths, holdings, quota, approval."""
+"""The pure booking rules (core/booking/rules.py): windows, lengths, holdings, quota, approval."""
 
 from __future__ import annotations
 
