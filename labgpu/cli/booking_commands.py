@@ -16,7 +16,7 @@ from labgpu.cli import booking_change_commands, commands, output, rules_commands
 from labgpu.cli.booking_format import group_json, group_line, hosts_of, slot_json
 from labgpu.cli.times import show_time, time_arg
 from labgpu.core.booking.bookings import BookingStatus
-from labgpu.core.errors import LabgpuError
+from labgpu.core.errors import LabgpuError, UsageError
 from labgpu.core.i18n import N_, _
 from labgpu.core.inventory.servers import Gpu
 from labgpu.services import Labgpu
@@ -43,7 +43,15 @@ def usage_error(message: str) -> int:
 
 
 def gpu_ids_by_name(names: Sequence[str], gpus: Sequence[Gpu]) -> list[int]:
-    """``SERVER:INDEX`` names as GPU ids; an unknown name is a request the lab cannot serve."""
+    """``SERVER:INDEX`` names as GPU ids; a name not of that form is a usage error (exit 2), an
+    unknown one a request the lab cannot serve (exit 1)."""
+    malformed = [n for n in names if ":" not in n or not n.rpartition(":")[2].isdigit()]
+    if malformed:
+        raise UsageError(
+            _("{gpus}: give each GPU as SERVER:INDEX, e.g. gpu05:2").format(
+                gpus=", ".join(malformed)
+            )
+        )
     known = {f"{g.server_name}:{g.index}": g.id for g in gpus if g.id is not None}
     missing = [n for n in names if n not in known]
     if missing:

@@ -296,6 +296,19 @@ def test_end_now_and_ics(lab_url: str, capsys: pytest.CaptureFixture[str], tmp_p
     assert str(event["uid"]) == f"{group['group_id']}@labgpu"
 
 
+def test_a_gpu_not_named_server_colon_index_is_a_usage_error(
+    lab_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, lab_url, "book", "--gpu", "gpu-01", "--hours", "1")
+    assert code == 2
+    assert out == ""
+    assert "gpu-01: give each GPU as SERVER:INDEX, e.g. gpu05:2" in err
+    code, _out, err = run(capsys, lab_url, "book", "--gpu", "gpu-09:0", "--hours", "1")
+    assert code == 1  # well formed, but not in the lab
+    assert "no GPU gpu-09:0 in the lab" in err
+    assert run_json(capsys, lab_url, "bookings") == []  # nothing was booked
+
+
 def test_cancelling_a_started_booking_says_it_ended(
     lab_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
