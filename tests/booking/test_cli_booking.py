@@ -11,47 +11,22 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
-from labgpu.cli.main import main
 from labgpu.cli.rules_commands import apply_changes
 from labgpu.cli.times import parse_time
 from labgpu.core.booking.rules import BookingRules
 from labgpu.core.errors import LabgpuError
-from labgpu.storage import Store
-from tests.booking.test_booking_service import seed_lab
+from tests.helpers.booking_lab import lab_url, run, run_json
+
+__all__ = ["lab_url"]  # a fixture
 
 NEW_YORK = ZoneInfo("America/New_York")
 SEOUL = ZoneInfo("Asia/Seoul")
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def lab_url(db_url: str) -> str:
-    store = Store(db_url)
-    store.upgrade()
-    seed_lab(store)
-    store.close()
-    return db_url
-
-
-def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(["--db", url, *argv])
-    except SystemExit as exc:  # argparse: usage error
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
-    code, out, err = run(capsys, url, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def local_iso(moment: datetime, zone: ZoneInfo) -> str:

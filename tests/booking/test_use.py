@@ -5,22 +5,21 @@ GPU's host, index and uuid."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labgpu.cli.main import main
 from labgpu.core.booking.bookings import Booking, BookingStatus, Window
 from labgpu.core.booking.rules import BookingGroupView, BookingView
 from labgpu.core.booking.use import plan_use, ssh_line
 from labgpu.core.errors import ConfigError, RefusedError
 from labgpu.core.inventory.servers import Gpu, Server, SshTarget
 from labgpu.remote.ssh_config import alias_for
-from labgpu.storage import Store
-from tests.helpers.booking_lab import seed_lab
+from tests.helpers.booking_lab import lab_url, run, run_json
+
+__all__ = ["lab_url"]  # a fixture
 
 H = timedelta(hours=1)
 T0 = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
@@ -122,30 +121,6 @@ def test_a_broken_ssh_config_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # -- the command line ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def lab_url(db_url: str) -> str:
-    store = Store(db_url)
-    store.upgrade()
-    seed_lab(store)
-    store.close()
-    return db_url
-
-
-def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(["--db", url, *argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
-    code, out, err = run(capsys, url, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def book_two(capsys: pytest.CaptureFixture[str], url: str) -> dict[str, Any]:

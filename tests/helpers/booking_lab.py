@@ -1,13 +1,17 @@
 """A booking lab for the service tests: gpu-01 and gpu-02 with four RTX A4000s each, gpu-03 with
-two A40s, a settable clock at ``NOW`` and two members' booking services (``me`` and ``kim``)."""
+two A40s, a settable clock at ``NOW`` and two members' booking services (``me`` and ``kim``);
+for the CLI tests, the same lab at a database URL (``lab_url``) and ``run``/``run_json``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from labgpu.cli.main import main
 from labgpu.core.inventory.servers import GpuReading, SshTarget
 from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
@@ -72,3 +76,30 @@ def me(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
 @pytest.fixture
 def kim(store: Store, gpus: dict[str, int], clock: Clock) -> BookingService:
     return BookingService(store, "kim", clock)
+
+
+@pytest.fixture
+def lab_url(db_url: str) -> str:
+    """The lab of ``seed_lab`` at a fresh database URL (SQLite and PostgreSQL)."""
+    store = Store(db_url)
+    store.upgrade()
+    seed_lab(store)
+    store.close()
+    return db_url
+
+
+def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
+    """``labgpu --db URL ARGV...`` in this process: exit code, stdout, stderr."""
+    try:
+        code = main(["--db", url, *argv])
+    except SystemExit as exc:  # argparse: usage error
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> Any:
+    """``run`` with ``--json``, which must succeed; its output parsed."""
+    code, out, err = run(capsys, url, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
