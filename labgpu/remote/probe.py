@@ -1,26 +1,27 @@
-"""One round trip per host per sweep: a fixed sh script printing GPU rows, compute apps, owners.
+"""One round trip per host per sweep: a fixed sh script printing GPU rows, compute apps, owners
+and the containers they run in.
 
-The script contains no user input. Its marked output is parsed by
-:func:`labgpu.core.inventory.nvidia_smi.parse_probe_output`.
+The script contains no user input but the owner label's name (checked, then shell-quoted). Its
+marked output is parsed by :func:`labgpu.core.inventory.nvidia_smi.parse_probe_output`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from datetime import UTC, datetime
 
-from labgpu.core.errors import ProbeError
+from labgpu.core.errors import ConfigError, ProbeError
 from labgpu.core.i18n import _
 from labgpu.core.inventory import nvidia_smi
+from labgpu.core.inventory.containers import DEFAULT_OWNER_LABEL, valid_label_name
 from labgpu.core.inventory.servers import ProbeResult, SshTarget
 from labgpu.remote.ssh import SshPool
 
 GPU_QUERY = "index,uuid,name,memory.total,memory.used,utilization.gpu,temperature.gpu,power.draw"
 APP_QUERY = "gpu_uuid,pid,used_memory,process_name"
 
-#: The remote command of a sweep (POSIX sh). ``ps -p`` is skipped when there are no pids,
-#: and the exit status of the first failing nvidia-smi call is reported.
-PROBE_SCRIPT = f"""\
+_PROBE_START = f"""\
 LC_ALL=C; export LC_ALL
 echo '{nvidia_smi.HEADER}'
 echo '{nvidia_smi.GPUS}'
@@ -37,20 +38,120 @@ pids=$(printf '%s\\n' "$apps" | awk -F, '{{gsub(/ /, "", $2)}} $2 ~ /^[0-9]+$/ \
 {{printf "%s%s", sep, $2; sep = ","}}')
 echo '{nvidia_smi.PS}'
 if [ -n "$pids" ]; then ps -o pid=,user:32=,etimes=,args= -p "$pids" 2>/dev/null; fi
+"""
+
+# Per GPU pid: the first cgroup line that may be a container's and the first uid_map line,
+# with builtins only (no process per pid). Then, if a container was found: one `inspect` of
+# those containers where docker or podman is on PATH (a failure prints nothing; `timeout`
+# bounds a hung daemon), and one `getent passwd` for the names and uids the owner rule needs.
+# {fmt} is the inspect format, shell-quoted. Read by core/inventory/containers.py.
+_CONTAINER_PART = """\
+if [ -n "$pids" ]; then
+  echo '{containers}'
+  set -f; IFS=,; set -- $pids; unset IFS
+  cids=''; keys=''
+  for p do
+    c=-
+    if [ -r "/proc/$p/cgroup" ]; then
+      while IFS= read -r l; do
+        case $l in *docker*|*containerd*|*libpod*|*kubepods*|*crio-*|*nerdctl*) c=$l; break ;; esac
+      done < "/proc/$p/cgroup"
+    fi
+    a=-; b=-; n=-
+    if [ -r "/proc/$p/uid_map" ]; then read -r a b n < "/proc/$p/uid_map"; fi
+    echo "$p $a $b $n $c"
+    if [ "$c" != - ]; then
+      id=''
+      IFS=/
+      for x in ${{c#*:*:}}; do
+        x=${{x%.scope}}; x=${{x##*-}}
+        case $x in *[!0-9a-f]*) ;; {id64}) id=$x ;; esac
+      done
+      unset IFS
+      if [ -n "$id" ]; then
+        case " $cids " in *" $id "*) ;; *) cids="$cids $id" ;; esac
+      fi
+      if [ "$a" = 0 ] && [ "$b" != 0 ]; then keys="$keys $b"; fi
+    fi
+  done
+  cids=${{cids# }}
+  if [ -n "$cids" ]; then
+    d=''
+    if command -v docker >/dev/null 2>&1; then d=docker
+    elif command -v podman >/dev/null 2>&1; then d=podman; fi
+    if [ -n "$d" ]; then
+      t=''
+      if command -v timeout >/dev/null 2>&1; then t='timeout 5'; fi
+      labels=$($t $d inspect --format {fmt} $cids 2>/dev/null)
+      echo '{labels}'
+      printf '%s\\n' "$labels"
+      while read -r i m l; do
+        if [ -n "$l" ]; then keys="$keys $l"; fi
+      done <<LABGPU_LABELS
+$labels
+LABGPU_LABELS
+    fi
+  fi
+  if [ -n "$keys" ] && command -v getent >/dev/null 2>&1; then
+    echo '{accounts}'
+    getent passwd -- $keys 2>/dev/null
+  fi
+fi
+"""
+
+_PROBE_END = f"""\
 echo "{nvidia_smi.EXIT_PREFIX}$rc"
 echo '{nvidia_smi.END}'
 """
 
 
-def probe(pool: SshPool, target: SshTarget, timeout: float = 30.0) -> ProbeResult:
-    """Probe one host: GPUs, their compute processes and the owners of those processes.
+def probe_script(owner_label: str | None = DEFAULT_OWNER_LABEL) -> str:
+    """The remote command of a sweep (POSIX sh). ``ps -p`` is skipped when there are no pids,
+    and the exit status of the first failing nvidia-smi call is reported.
+
+    ``owner_label``: the container label that names a process's owner (letters, digits and
+    ``._/-`` only, else ``ConfigError``); None leaves the container part out (the probe as it
+    was before containers, which ``bench/poll_sweep.py`` compares against).
+    """
+    if owner_label is None:
+        return _PROBE_START + _PROBE_END
+    if not valid_label_name(owner_label):
+        raise ConfigError(
+            _(
+                "container owner label {label} is not a valid label name "
+                "(letters, digits and . _ / - only)"
+            ).format(label=repr(owner_label))
+        )
+    template = f'{{{{.Id}}}} {{{{.Name}}}} {{{{index .Config.Labels "{owner_label}"}}}}'
+    part = _CONTAINER_PART.format(
+        containers=nvidia_smi.CONTAINERS,
+        labels=nvidia_smi.LABELS,
+        accounts=nvidia_smi.ACCOUNTS,
+        fmt=shlex.quote(template),
+        id64="?" * 64,
+    )
+    return _PROBE_START + part + _PROBE_END
+
+
+#: The sweep's command with the default owner label.
+PROBE_SCRIPT = probe_script()
+
+
+def probe(
+    pool: SshPool,
+    target: SshTarget,
+    timeout: float = 30.0,
+    owner_label: str = DEFAULT_OWNER_LABEL,
+) -> ProbeResult:
+    """Probe one host: GPUs, their compute processes, their containers and their owners.
 
     Raises the pool's ``RemoteError`` subclasses for connection trouble, ``ProbeError`` when
     nvidia-smi is missing or fails (the message names the host and quotes its first line), and
     ``ProbeParseError`` for output that cannot be read. Never returns a partial result.
     """
     taken_at = datetime.now(UTC)
-    result = pool.run_script(target, PROBE_SCRIPT, timeout=timeout)
+    script = PROBE_SCRIPT if owner_label == DEFAULT_OWNER_LABEL else probe_script(owner_label)
+    result = pool.run_script(target, script, timeout=timeout)
     # Errors name the host as connection errors do: host:port unless the port is 22.
     label = pool.resolve(target).label
     if result.exit_status != 0:

@@ -10,6 +10,12 @@ The probe script (``labgpu.remote.probe``) prints marked sections::
     <nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory,process_name --format=csv,...>
     @@ps
     <ps -o pid=,user:32=,etimes=,args= -p PIDS>
+    @@containers                     (only when there are pids)
+    <PID UID-MAP-LINE CGROUP-LINE per pid, see core/inventory/containers.py>
+    @@labels                         (only where docker or podman is on PATH)
+    <ID NAME LABEL per container, from one inspect>
+    @@accounts                       (only when a label or a rootless uid needs a name)
+    <getent passwd lines>
     @@nvidia-smi-exit N
     @@end
 
@@ -21,17 +27,23 @@ Values may carry units (``16376 MiB``, ``35 %``, ``69.85 W``) or not, and any va
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from labgpu.core.errors import ProbeError, ProbeParseError
 from labgpu.core.i18n import N_, _
+from labgpu.core.inventory import containers
 from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult
 
 HEADER = "@@labgpu-probe 1"
 GPUS = "@@gpus"
 APPS = "@@apps"
 PS = "@@ps"
+CONTAINERS = "@@containers"
+LABELS = "@@labels"
+ACCOUNTS = "@@accounts"
+#: Sections after ``@@ps`` that a probe prints only when it has something to say.
+OPTIONAL = (CONTAINERS, LABELS, ACCOUNTS)
 EXIT_PREFIX = "@@nvidia-smi-exit "
 END = "@@end"
 
@@ -53,6 +65,7 @@ class ProbeSections:
     app_lines: tuple[str, ...]
     ps_lines: tuple[str, ...]
     nvidia_smi_exit: int
+    optional: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +227,9 @@ def split_sections(host: str, text: str) -> ProbeSections:
     app_lines, pos = _body(lines, pos)
     pos = _expect(host, lines, pos, PS)
     ps_lines, pos = _body(lines, pos)
+    optional: dict[str, tuple[str, ...]] = {}
+    while pos < len(lines) and lines[pos] in OPTIONAL and lines[pos] not in optional:
+        optional[lines[pos]], pos = _body(lines, pos + 1)
     if pos >= len(lines) or not lines[pos].startswith(EXIT_PREFIX):
         line = lines[pos] if pos < len(lines) else ""
         raise ProbeParseError(
@@ -224,7 +240,7 @@ def split_sections(host: str, text: str) -> ProbeSections:
     pos = _expect(host, lines, pos + 1, END)
     if pos != len(lines):
         raise ProbeParseError(host, lines[pos], _("unexpected output after the end marker"))
-    return ProbeSections(gpu_lines, app_lines, ps_lines, exit_code)
+    return ProbeSections(gpu_lines, app_lines, ps_lines, exit_code, optional)
 
 
 def _failure(host: str, sections: ProbeSections, stderr: str) -> ProbeError:
@@ -281,4 +297,34 @@ def parse_probe_output(host: str, text: str, taken_at: datetime, stderr: str = "
         if line.strip().lower() not in _NO_PROCESSES
     ]
     ps = {entry.pid: entry for entry in (parse_ps_line(host, ln) for ln in sections.ps_lines)}
-    return ProbeResult(host=host, taken_at=taken_at, gpus=gpus, processes=_join(apps, ps))
+    processes = _attribute(_join(apps, ps), sections.optional)
+    return ProbeResult(host=host, taken_at=taken_at, gpus=gpus, processes=processes)
+
+
+def _attribute(
+    processes: tuple[GpuProcess, ...], optional: dict[str, tuple[str, ...]]
+) -> tuple[GpuProcess, ...]:
+    """Give processes in containers their container and real owner (or none: unknown).
+
+    Lines of these sections that cannot be read are skipped: a process whose place is not
+    known keeps its ``ps`` user only if no line says it is in a container.
+    """
+    places = {
+        place.pid: place
+        for place in map(containers.parse_place, optional.get(CONTAINERS, ()))
+        if place is not None
+    }
+    if not any(place.container for place in places.values()):
+        return processes
+    inspected = dict(filter(None, map(containers.parse_inspect_line, optional.get(LABELS, ()))))
+    accounts = list(filter(None, map(containers.parse_account_line, optional.get(ACCOUNTS, ()))))
+    joined = []
+    for proc in processes:
+        place = places.get(proc.pid)
+        found = None if place is None else containers.attribute(place, inspected, accounts)
+        if found is not None and proc.user is not None:
+            proc = replace(
+                proc, user=found.user, container=found.container, container_runtime=found.runtime
+            )
+        joined.append(proc)
+    return tuple(joined)

@@ -42,7 +42,9 @@ class GpuProcess:
     """A compute process on a GPU, joined with what ``ps`` says of its pid.
 
     ``user``, ``elapsed_s`` and ``command`` are ``None`` when the process exited between the
-    nvidia-smi query and the ps query.
+    nvidia-smi query and the ps query. In a container (``container``: its name or short id,
+    ``container_runtime``: docker, podman, containerd, cri-o, kubernetes) ``user`` is the owner
+    found by ``core/inventory/containers.py``, ``None`` when it is unknown.
     """
 
     gpu_uuid: str
@@ -52,6 +54,19 @@ class GpuProcess:
     user: str | None = None
     elapsed_s: int | None = None
     command: str | None = None
+    container: str | None = None
+    container_runtime: str | None = None
+
+    @property
+    def owner_known(self) -> bool:
+        """True when labgpu knows whose process this is (False: exited, or a container whose
+        owner could not be found; such a process is never counted as a member's)."""
+        return self.user is not None
+
+    @property
+    def owner_unknown_container(self) -> bool:
+        """A process in a container whose owner is unknown: the GPU is in use by someone."""
+        return self.container is not None and self.user is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from labgpu.core.errors import AuthFailedError, HostKeyChangedError, LabgpuError
+from labgpu.core.errors import AuthFailedError, ConfigError, HostKeyChangedError, LabgpuError
 from labgpu.core.i18n import _
+from labgpu.core.inventory.containers import DEFAULT_OWNER_LABEL, valid_label_name
 from labgpu.core.inventory.servers import Gpu, GpuStatus, ProbeResult, Server, SshTarget
 from labgpu.services.inventory.collector import Collector, SweepOutcome
 
@@ -60,6 +61,7 @@ class InventoryService:
         self._housekeeping = housekeeping
         self._collector: Collector | None = None
         self._lock = threading.Lock()
+        self._owner_label: str | None = None
 
     @property
     def pool(self) -> SshPool:
@@ -177,13 +179,33 @@ class InventoryService:
         from labgpu.remote import probe
 
         try:
-            return probe(self.pool, target, timeout=PROBE_TIMEOUT_S)
+            return probe(self.pool, target, timeout=PROBE_TIMEOUT_S, owner_label=self.owner_label())
         except AuthFailedError:
             # The pool refuses to retry a failed login by itself; a lab server with key
             # auth may be fixed (authorized_keys) meanwhile, so the next sweep (after the
             # collector's back-off) tries afresh.
             self.pool.close(target)
             raise
+
+    def owner_label(self) -> str:
+        """The container label that names a GPU process's owner (``labgpu.user`` unless
+        config.toml's ``[monitoring] owner_label`` says otherwise); read once."""
+        if self._owner_label is None:
+            from labgpu.services.platform.paths import load_config
+
+            section = load_config().get("monitoring")
+            label = section.get("owner_label") if isinstance(section, dict) else None
+            if label is None:
+                label = DEFAULT_OWNER_LABEL
+            if not isinstance(label, str) or not valid_label_name(label):
+                raise ConfigError(
+                    _(
+                        "config.toml: [monitoring] owner_label must be a container label name "
+                        "(letters, digits and . _ / - only), got {label}"
+                    ).format(label=repr(label))
+                )
+            self._owner_label = label
+        return self._owner_label
 
     def make_collector(self, interval_s: float = 5.0) -> Collector:
         """A collector over this lab's servers (not started); it also runs the housekeeping."""
