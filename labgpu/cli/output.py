@@ -52,6 +52,9 @@ def process_json(proc: GpuProcess) -> dict[str, Any]:
         "used_memory_mb": proc.used_memory_mb,
         "elapsed_s": proc.elapsed_s,
         "command": proc.command,
+        "container": proc.container,
+        "container_runtime": proc.container_runtime,
+        "owner_known": proc.owner_known,
     }
 
 
@@ -118,6 +121,14 @@ def gpu_state(gpu: GpuStatus, holder: BookingView | None) -> str:
     return "requested" if holder.status is BookingStatus.PENDING else "booked"
 
 
+def process_cell(proc: GpuProcess) -> str:
+    """``kim:4242``, ``kim:4242 (container vit-train)``, ``owner unknown:4242 (container
+    vit-train)``, or ``?:4242`` for a process gone before ``ps`` saw it."""
+    if proc.container is None:
+        return f"{proc.user or '?'}:{proc.pid}"
+    return f"{proc.user or 'owner unknown'}:{proc.pid} (container {proc.container})"
+
+
 def booked_cell(holder: BookingView | None, unbooked: str) -> str:
     """``kim``, ``⚠ lee, no booking``, ``kim · ⚠ lee runs here`` or ``-``."""
     user = "" if holder is None else holder.user
@@ -147,7 +158,7 @@ def status_rows(
     for g in gpus:
         holder = holders.get(g.uuid)
         mem = f"{fmt(g.memory_used_mb)}/{fmt(g.memory_total_mb)} MiB"
-        procs = ", ".join(f"{p.user or '?'}:{p.pid}" for p in g.processes) or "-"
+        procs = ", ".join(process_cell(p) for p in g.processes) or "-"
         if g.server_state is not ServerState.ONLINE:
             reason = f": {g.server_reason}" if g.server_reason else ""
             procs = f"{last_seen(g.sampled_at)} ({g.server_state.value}{reason})"

@@ -391,7 +391,7 @@ class LiveModel(QAbstractItemModel):
             Column.MEMORY: text.memory(gpu.memory_used_mb, gpu.memory_total_mb),
             Column.TEMP: text.celsius(gpu.temperature_c),
             Column.POWER: text.watts(gpu.power_w),
-            Column.OWNERS: ", ".join(gpu.owners),
+            Column.OWNERS: text.owners(gpu.processes),
             Column.PROCESSES: "; ".join(text.process_line(p) for p in gpu.processes),
         }
         return values[column]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication
@@ -70,9 +71,29 @@ def dated_time(ts: datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def owner(proc: GpuProcess) -> str:
+    """``kim.minjun``, ``kim.minjun (container vit-train)``, ``owner unknown (container
+    vit-train)``, or ``(exited)`` for a process gone before ``ps`` saw it."""
+    if proc.container is None:
+        return proc.user or QCoreApplication.translate("text", "(exited)")
+    if proc.user is None:
+        return QCoreApplication.translate("text", "owner unknown (container {name})").format(
+            name=proc.container
+        )
+    return QCoreApplication.translate("text", "{user} (container {name})").format(
+        user=proc.user, name=proc.container
+    )
+
+
+def owners(processes: Sequence[GpuProcess]) -> str:
+    """The distinct owners of a GPU's processes, in order (exited ones left out)."""
+    seen = dict.fromkeys(owner(p) for p in processes if p.user or p.container)
+    return ", ".join(seen)
+
+
 def process_line(proc: GpuProcess) -> str:
     """``alice  pid 4242  3.1 GiB  python train.py`` (the command may be long; views elide)."""
-    user = proc.user or QCoreApplication.translate("text", "(exited)")
+    user = owner(proc)
     command = proc.command or proc.process_name
     return QCoreApplication.translate("text", "{user}  pid {pid}  {mem} GiB  {command}").format(
         user=user, pid=proc.pid, mem=gib(proc.used_memory_mb), command=command

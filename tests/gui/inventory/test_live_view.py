@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,3 +205,23 @@ def test_every_column_is_visible_at_the_default_size(qtbot: QtBot, window: MainW
         (Column.BOOKED, "⚠ oh.taeyang, no booking"),
     ):
         assert metrics.horizontalAdvance(sample) < header.sectionSize(column), column.name
+
+
+def test_owners_name_the_container(qtbot: QtBot, lab: Labgpu, window: MainWindow) -> None:
+    """``kim.minjun (container vit-train)``; ``owner unknown (container notebook)``."""
+    base = make_probe("gpu-09", "NVIDIA A40", 46068, {0: "kim.minjun", 1: "x"})
+    boxed, unknown = base.processes
+    procs = (
+        replace(boxed, container="vit-train", container_runtime="docker"),
+        replace(unknown, user=None, container="notebook", container_runtime="docker"),
+    )
+    add_server(lab, "gpu-09", replace(base, processes=procs))
+    window.refresh()
+    model = window.live_page.live.model
+    qtbot.waitUntil(lambda: len(model.groups()) == 1, timeout=10_000)
+    server = model.index(0, 0)
+    owners = [model.data(model.index(r, Column.OWNERS, server)) for r in range(2)]
+    assert owners == ["kim.minjun (container vit-train)", "owner unknown (container notebook)"]
+    tooltip = model.data(model.index(1, Column.OWNERS, server), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.startswith("owner unknown (container notebook)  pid 4001")
+    assert [text.owner(p) for p in procs] == owners
