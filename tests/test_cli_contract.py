@@ -330,7 +330,7 @@ def test_clusters_add_needs_host_user_scheduler_unless_update(
 
 #: Commands that report nothing to parse: the app, interactive logins and password changes,
 #: the lab database's one-time setup.
-NO_JSON = {"gui", "lab init", "clusters login", "users passwd"}
+NO_JSON = {"gui", "lab init", "clusters login", "users passwd", "jobs log"}
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, set[str]]:

@@ -17,6 +17,7 @@ from labgpu.cli import (
     commands,
     lab_commands,
     offload_commands,
+    run_commands,
     usage_commands,
 )
 from labgpu.core import i18n
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     booking_commands.register(sub)
     lab_commands.register(sub)
     offload_commands.register(sub)
+    run_commands.register(sub)
     usage_commands.register(sub)
     accept_demo_after_command(parser)
     return parser

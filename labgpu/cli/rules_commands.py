@@ -65,6 +65,8 @@ def _rule_value(key: str, text: str, current: object) -> object:
             return tuple(m.strip() for m in text.split(",") if m.strip())
         if key == "weekly_quota_gpu_hours":
             return None if text.lower() in ("none", "off", "") else float(text)
+        if isinstance(current, str):
+            return text
         if isinstance(current, bool):
             if text.lower() not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
                 raise ValueError(text)

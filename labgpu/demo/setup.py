@@ -39,6 +39,7 @@ from labgpu.services.inventory.servers import InventoryService
 from labgpu.services.members.identity import current_user
 
 if TYPE_CHECKING:
+    from labgpu.services.booking.run import RunService
     from labgpu.services.offload.service import OffloadService
     from labgpu.services.usage.service import UsageService
 
@@ -138,6 +139,15 @@ class DemoSetup(Setup):
     def offload(self, lab: Labgpu) -> OffloadService:
         """The demo's offloaded jobs, followed from the seeded plan; no cluster is asked."""
         return DemoOffloadService(lab.store, lab.pool, lab.user, self._model())
+
+    def runs(self, lab: Labgpu) -> RunService:
+        """Jobs on bookings: listed, but none is started (the demo's servers are simulated)."""
+        service = super().runs(lab)
+        service.simulated = _(
+            "the demo lab's servers are simulated: nothing can run on them; "
+            "`labgpu use ID` shows what a real lab's booking gives"
+        )
+        return service
 
     def usage(self, lab: Labgpu) -> UsageService:
         """Usage history; without the feed running (the CLI), the recent past is first filled

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.remote import SshPool
     from labgpu.services.booking.policy import RulesService
     from labgpu.services.booking.reality import AutoReleaser
+    from labgpu.services.booking.run import RunService
     from labgpu.services.booking.service import BookingService
     from labgpu.services.inventory.host_keys import LabHostKeys
     from labgpu.services.inventory.servers import InventoryService
@@ -104,6 +105,12 @@ class Setup:
 
         return OffloadService(lab.store, lab.pool, lab.user)
 
+    def runs(self, lab: Labgpu) -> RunService:
+        """Jobs on the member's bookings, over their own SSH login to the booked server."""
+        from labgpu.services.booking.run import RunService
+
+        return RunService(lab.store, lambda: lab.pool, lab.bookings)
+
     def usage(self, lab: Labgpu) -> UsageService:
         """Usage history: rollups, retention, and the PI's graphs and reports."""
         from labgpu.services.usage.service import UsageService
@@ -174,6 +181,11 @@ class Labgpu:
     def offload(self) -> OffloadService:
         """Clusters and offloaded jobs, as this member."""
         return self._part("offload", lambda: self.setup.offload(self))
+
+    @property
+    def runs(self) -> RunService:
+        """Jobs run on this member's bookings, on the lab's own servers."""
+        return self._part("runs", lambda: self.setup.runs(self))
 
     @property
     def usage(self) -> UsageService:

@@ -117,8 +117,10 @@ class BookingStore:
         decided_by: str | None = None,
         decision_reason: str | None = None,
         decided_at: datetime | None = None,
+        why: str = "",
     ) -> list[Booking]:
-        """Change a whole group in one transaction (audited ``booking.update``, before → after).
+        """Change a whole group in one transaction (audited ``booking.update``, before → after;
+        with ``why``, a release by a job's end: ``booking.release_by_job`` and the reason).
 
         A longer window (or a group coming back to life) is checked for conflicts and
         maintenance like a new booking, the group itself left out.
@@ -127,6 +129,10 @@ class BookingStore:
         span = partial(self._span, group_id, end)
         try:
             with self._no_double_booking(span, group_id), self._write() as s:
+                if why:
+                    return bookings.update(
+                        s, group_id, change, actor, "booking.release_by_job", why
+                    )
                 return bookings.update(s, group_id, change, actor)
         finally:
             self._busy.drop()

@@ -261,8 +261,16 @@ def _new_window(row: BookingRow, end: datetime | None) -> Window:
     return Window(row.start_ts, end)
 
 
-def update(s: Session, group_id: str, change: GroupChange, actor: str) -> list[Booking]:
-    """Change every row of a group at once; audited as ``booking.update`` (before → after).
+def update(
+    s: Session,
+    group_id: str,
+    change: GroupChange,
+    actor: str,
+    action: str = "booking.update",
+    why: str = "",
+) -> list[Booking]:
+    """Change every row of a group at once; audited as ``action`` (before → after, then
+    ``why`` when given).
 
     A group that is (or becomes) live and grows, or comes back to life, is checked for
     conflicts and maintenance again, leaving itself out.
@@ -288,7 +296,7 @@ def update(s: Session, group_id: str, change: GroupChange, actor: str) -> list[B
     s.flush()
     detail = describe_changes(before, _fields(first))
     if detail:
-        add_audit(s, actor, "booking.update", group_id, detail)
+        add_audit(s, actor, action, group_id, f"{detail}; {why}" if why else detail)
     return [to_booking(r, labels[r.gpu_id]) for r in rows]
 
 

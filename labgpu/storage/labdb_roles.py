@@ -50,6 +50,7 @@ ROLLED_UP = (
 #: (managers write any). Clusters are registered by managers or by a member for themselves.
 OWNED = {
     "offload_jobs": ("user_name", "offloaded job"),
+    "lab_jobs": ("user_name", "job on a booking"),
     "clusters": ("created_by", "cluster"),
     "unmet_requests": ("user_name", "unmet request"),
 }

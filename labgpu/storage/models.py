@@ -459,3 +459,7 @@ class UnmetRequestRow(Base):
     earliest_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: The rule that refused the request (null: the lab had no capacity when wanted).
     refused_rule: Mapped[str | None] = mapped_column(String(32))
+
+
+# Tables kept in modules of their own (each imports ``Base`` from here).
+from labgpu.storage import job_rows as _job_rows  # noqa: E402, F401

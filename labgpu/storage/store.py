@@ -24,6 +24,7 @@ from labgpu.storage.db_errors import known_errors
 from labgpu.storage.host_keys import HostKeyStore
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.inventory_store import InventoryStore
+from labgpu.storage.lab_jobs import LabJobStore
 from labgpu.storage.lab_passwords import LabPasswords
 from labgpu.storage.models import AuditRow, UserRow
 from labgpu.storage.offload import OffloadStore
@@ -85,6 +86,11 @@ class Store:
     def offload(self) -> OffloadStore:
         """Clusters and offloaded jobs (issue 5)."""
         return OffloadStore(self._read, self._write)
+
+    @property
+    def lab_jobs(self) -> LabJobStore:
+        """Jobs run on bookings on the lab's servers (issue 15)."""
+        return LabJobStore(self._read, self._write)
 
     @property
     def host_keys(self) -> HostKeyStore:

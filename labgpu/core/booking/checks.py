@@ -155,6 +155,14 @@ def validate_rules(rules: BookingRules) -> None:
             raise UsageError(
                 _("rule {name} must be greater than 0, not {value}").format(name=name, value=value)
             )
+    if rules.at_booking_end not in ("warn", "stop"):
+        raise UsageError(
+            _("at_booking_end must be 'warn' or 'stop', not {value}").format(
+                value=repr(rules.at_booking_end)
+            )
+        )
+    if rules.stop_grace_s < 1:
+        raise UsageError(_("stop_grace_s must be at least 1 second"))
     if rules.release_warning_minutes < 0 or not 0 <= rules.idle_util_pct <= 100:
         raise UsageError(_("release_warning_minutes must be >= 0 and idle_util_pct 0-100"))
     for query, weight in rules.model_weights:

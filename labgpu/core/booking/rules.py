@@ -37,6 +37,10 @@ class BookingRules:
     auto_release: bool = False  # release idle bookings (off by default)
     auto_release_minutes: int = 120  # idle this long -> released
     release_warning_minutes: int = 15  # the holder is warned this long before the release
+    # A job run on a booking (``labgpu run``) that still runs at the booking's end: "warn"
+    # (a line in its log, the default) or "stop" (SIGTERM, then SIGKILL after the grace).
+    at_booking_end: str = "warn"
+    stop_grace_s: int = 60
 
     def weight(self, model: str) -> float:
         """The quota weight of one GPU-hour of ``model`` (first matching entry, else 1)."""

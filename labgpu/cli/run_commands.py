@@ -1,0 +1,258 @@
+"""``labgpu run BOOKING_ID -- COMMAND…`` and ``labgpu jobs …`` (issue 15, point 2): run work on
+a booking, detached on the booked server under the member's own login, and follow it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from labgpu.cli import commands, output
+from labgpu.cli.times import show_time
+from labgpu.core.booking.run import LabJob, RunRequest
+from labgpu.core.errors import LabgpuError, UsageError
+from labgpu.core.i18n import N_, _
+from labgpu.services import Labgpu
+
+Sub = Any  # argparse's _SubParsersAction is private
+
+_minutes_arg = commands.bounded_arg(
+    float,
+    N_("a number of minutes"),
+    lambda v: v >= 0,
+    N_("--warn-before must be 0 minutes or more, not {text}"),
+)
+
+
+def register(sub: Sub) -> None:
+    """Add ``run`` and ``jobs``."""
+    p = sub.add_parser(
+        "run",
+        help="run a command detached on a booking's server, with exactly its GPUs",
+        description=(
+            "Stage --dir to the booked server (only changed files), then start COMMAND there "
+            "under your own SSH login, detached: it survives the connection and this program. "
+            "A booking that starts later makes the job wait on the server. When the job ends "
+            "before the booking, the rest of the booking is given back."
+        ),
+    )
+    p.add_argument("booking_id", metavar="BOOKING_ID", help="the booking (see `labgpu bookings`)")
+    p.add_argument("--dir", type=Path, help="local folder to copy over; the command runs in it")
+    p.add_argument(
+        "--result", action="append", default=[], metavar="PATH",
+        help="path (relative to --dir) to bring back with `labgpu jobs fetch` (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--server", default="", help="which server, for a booking that spans several")
+    p.add_argument(
+        "--warn-before", type=_minutes_arg, default=10.0, metavar="MINUTES",
+        help="write a warning into the job's log this long before the booking ends (default 10)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the job as JSON")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
+    p.set_defaults(handler=run_run)
+
+    j = sub.add_parser("jobs", help="your jobs on bookings: list, status, log, cancel, fetch")
+    jsub = j.add_subparsers(dest="jobs_command", metavar="ACTION")
+    j.set_defaults(handler=run_list, json=False)
+    ls = jsub.add_parser("list", help="your jobs, refreshed from their servers")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_list)
+    for name, handler, helptext in (
+        ("status", run_status, "one job, refreshed, with the end of its log"),
+        ("log", run_log, "the job's log (its output and labgpu's notes) as it is now"),
+        ("cancel", run_cancel, "stop a waiting or running job (your booking stays)"),
+        ("fetch", run_fetch, "copy the job's log and --result paths home"),
+    ):
+        a = jsub.add_parser(name, help=helptext)
+        a.add_argument("id", type=int, metavar="JOB_ID")
+        if name == "fetch":
+            a.add_argument("--to", type=Path, help="folder to copy into")
+        if name != "log":
+            a.add_argument("--json", action="store_true")
+        a.set_defaults(handler=handler)
+
+
+def _command(words: Sequence[str]) -> str:
+    words = list(words)
+    if words and words[0] == "--":
+        words = words[1:]
+    if not words:
+        raise UsageError(_("give the command to run after --, e.g. `-- python train.py`"))
+    if len(words) == 1:
+        return words[0]  # one argument: a shell command line the member wrote themselves
+    return shlex.join(words)
+
+
+def job_json(job: LabJob) -> dict[str, Any]:
+    """One job on a booking, as the README documents it."""
+    return {
+        "id": job.id,
+        "name": job.name,
+        "where": job.server,
+        "server": job.server,
+        "booking": job.group_id,
+        "user": job.user_name,
+        "state": job.state.value,
+        "reason": job.reason,
+        "exit_code": job.exit_code,
+        "pid": job.pid,
+        "command": job.command,
+        "local_dir": job.local_dir,
+        "remote_dir": job.remote_dir,
+        "log": f"~/{job.job_dir}/labgpu-output.log",
+        "at_booking_end": job.at_end,
+        "booking_start": output.iso(job.starts_at),
+        "booking_end": output.iso(job.ends_at),
+        "submitted_at": output.iso(job.submitted_at),
+        "started_at": output.iso(job.started_at),
+        "ended_at": output.iso(job.ended_at),
+        "released_at": output.iso(job.released_at),
+        "results": list(job.results),
+        "fetched_at": output.iso(job.fetched_at),
+    }
+
+
+def state_text(job: LabJob) -> str:
+    """``running``, ``failed (exit 2)``, ``queued (waits for 14:00)``…"""
+    text = job.state.value
+    if job.state.is_final and job.exit_code not in (None, 0):
+        text += _(" (exit {code})").format(code=job.exit_code)
+    elif job.state.value == "queued":
+        text += _(" (waits for {start})").format(start=show_time(job.starts_at))
+    elif job.reason and job.state.is_final:
+        text += f" ({job.reason})"
+    if job.released_at is not None:
+        text += _(", booking given back")
+    return text
+
+
+def _rows(jobs: Sequence[LabJob]) -> str:
+    rows = [
+        [str(j.id), j.server, j.group_id[:8], state_text(j), show_time(j.submitted_at), j.command]
+        for j in jobs
+    ]
+    return output.table(rows, ["ID", "WHERE", "BOOKING", "STATE", "SUBMITTED", "COMMAND"])
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Start the job; print it."""
+    request = RunRequest(
+        booking=args.booking_id,
+        command=_command(args.command),
+        local_dir=str(args.dir) if args.dir else "",
+        results=tuple(args.result),
+        warn_before=timedelta(minutes=args.warn_before),
+        server=args.server,
+    )
+
+    def work(lab: Labgpu) -> int:
+        job = lab.runs.start(request)
+        if args.json:
+            output.print_json(job_json(job))
+            return 0
+        print(
+            _("job {id} ({name}) on {server}: {state}").format(
+                id=job.id, name=job.name, server=job.server, state=state_text(job)
+            )
+        )
+        print(
+            _("  log: `labgpu jobs log {id}`; stop it: `labgpu jobs cancel {id}`").format(id=job.id)
+        )
+        return 0
+
+    return commands.with_lab(args, work)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Refresh the unfinished jobs from their servers, then list them."""
+
+    def work(lab: Labgpu) -> int:
+        lab.runs.refresh()
+        jobs = lab.runs.jobs()
+        if args.json:
+            output.print_json([job_json(j) for j in jobs])
+        elif jobs:
+            print(_rows(jobs))
+        else:
+            print(_("no jobs on bookings yet; start one with `labgpu run BOOKING_ID -- COMMAND`"))
+        return 0
+
+    return commands.with_lab(args, work)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """One job, refreshed, with the end of its log."""
+
+    def work(lab: Labgpu) -> int:
+        lab.runs.job(args.id)
+        lab.runs.refresh()
+        job = lab.runs.job(args.id)
+        if args.json:
+            output.print_json(job_json(job))
+            return 0
+        print(_rows([job]))
+        try:
+            text = lab.runs.tail(job.id, 4096)
+        except LabgpuError as exc:
+            print(_("labgpu: no log tail ({error})").format(error=exc), file=sys.stderr)
+            return 0
+        if text.strip():
+            print(_("--- log (end) ---"))
+            print("\n".join(text.rstrip().splitlines()[-20:]))
+        return 0
+
+    return commands.with_lab(args, work)
+
+
+def run_log(args: argparse.Namespace) -> int:
+    """Print the job's log as it is now."""
+
+    def work(lab: Labgpu) -> int:
+        sys.stdout.write(lab.runs.tail(args.id, 1 << 20))
+        return 0
+
+    return commands.with_lab(args, work)
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Stop a job."""
+
+    def work(lab: Labgpu) -> int:
+        job = lab.runs.cancel(args.id)
+        if args.json:
+            output.print_json(job_json(job))
+        else:
+            print(_("cancelled job {id} ({name})").format(id=job.id, name=job.name))
+        return 0
+
+    return commands.with_lab(args, work)
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Copy a job's log and results home."""
+
+    def work(lab: Labgpu) -> int:
+        dest, report = lab.runs.fetch(args.id, args.to)
+        if args.json:
+            output.print_json(
+                {"to": str(dest), "copied": report.files_copied,
+                 "unchanged": report.files_skipped, "missing": list(report.missing)}
+            )  # fmt: skip
+        else:
+            print(
+                _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
+                    dest=dest, copied=report.files_copied, unchanged=report.files_skipped
+                )
+            )
+        for path in report.missing:
+            print(
+                _("labgpu: {path} does not exist on the server (yet)").format(path=path),
+                file=sys.stderr,
+            )
+        return 0
+
+    return commands.with_lab(args, work)
