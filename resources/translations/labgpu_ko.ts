@@ -2661,6 +2661,14 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>(종료됨)</translation>
     </message>
     <message>
+        <source>owner unknown (container {name})</source>
+        <translation>소유자 알 수 없음 (컨테이너 {name})</translation>
+    </message>
+    <message>
+        <source>{user} (container {name})</source>
+        <translation>{user} (컨테이너 {name})</translation>
+    </message>
+    <message>
         <source>{user}  pid {pid}  {mem} GiB  {command}</source>
         <translation>{user}  pid {pid}  {mem} GiB  {command}</translation>
     </message>
