@@ -79,6 +79,8 @@ def to_process(row: GpuProcessRow, gpu_uuid: str) -> GpuProcess:
         user=row.user_name,
         elapsed_s=row.elapsed_s,
         command=row.command,
+        container=row.container,
+        container_runtime=row.container_runtime,
     )
 
 

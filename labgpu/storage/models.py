@@ -158,6 +158,10 @@ class GpuProcessRow(Base):
     command: Mapped[str | None] = mapped_column(Text)
     used_memory_mb: Mapped[int | None] = mapped_column(Integer)
     elapsed_s: Mapped[int | None] = mapped_column(Integer)
+    # The container it runs in (name or short id) and its runtime; user_name is then the owner
+    # found for the container, null when unknown (migration 0010).
+    container: Mapped[str | None] = mapped_column(String(128))
+    container_runtime: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditRow(Base):

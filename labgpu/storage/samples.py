@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, tuple_
+from sqlalchemy import Table, and_, func, insert, or_, select, tuple_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -171,6 +171,8 @@ def _process_values(gpu_id: int, ts: datetime, proc: GpuProcess) -> dict[str, An
         "command": proc.command,
         "used_memory_mb": proc.used_memory_mb,
         "elapsed_s": proc.elapsed_s,
+        "container": proc.container,
+        "container_runtime": proc.container_runtime,
     }
 
 
@@ -209,7 +211,8 @@ def latest_status(s: Session) -> list[GpuStatus]:
 def current_users(s: Session) -> dict[int, set[str]]:
     """``{gpu id: users}`` running processes on each current GPU of an online server at its
     latest sample (GPUs with none are left out). One query, only the columns needed: what the
-    slot search asks before offering a window that starts now."""
+    slot search asks before offering a window that starts now. A container whose owner is
+    unknown counts as the user ``""`` (someone, never a member)."""
     newest = _newest_sample_ts()
     query = (
         select(GpuRow.id, GpuProcessRow.user_name)
@@ -218,12 +221,12 @@ def current_users(s: Session) -> dict[int, set[str]]:
         .where(
             GpuRow.retired_at.is_(None),
             ServerRow.state == ServerState.ONLINE.value,
-            GpuProcessRow.user_name.is_not(None),
+            or_(GpuProcessRow.user_name.is_not(None), GpuProcessRow.container.is_not(None)),
         )
     )
     found: dict[int, set[str]] = defaultdict(set)
     for gpu_id, user in s.execute(query):
-        found[int(gpu_id)].add(str(user))
+        found[int(gpu_id)].add("" if user is None else str(user))
     return dict(found)
 
 
