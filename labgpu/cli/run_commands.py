@@ -53,7 +53,7 @@ def register(sub: Sub) -> None:
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the job as JSON")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
-    p.set_defaults(handler=run_run)
+    p.set_defaults(handler=run_run, parser=p)
 
     j = sub.add_parser("jobs", help="your jobs on bookings: list, status, log, cancel, fetch")
     jsub = j.add_subparsers(dest="jobs_command", metavar="ACTION")
@@ -138,8 +138,24 @@ def _rows(jobs: Sequence[LabJob]) -> str:
     return output.table(rows, ["ID", "WHERE", "BOOKING", "STATE", "SUBMITTED", "COMMAND"])
 
 
+def _options_before_command(args: argparse.Namespace) -> argparse.Namespace:
+    """``run ID --dir x -- cmd``: argparse hands everything after ID to the command; the
+    options before ``--`` are parsed here, as the contract's ``run BOOKING_ID [--dir PATH]
+    [--result PATH] -- COMMAND...`` has them."""
+    words = list(args.command)
+    if "--" not in words or words[0] == "--":
+        return args
+    cut = words.index("--")
+    parsed = args.parser.parse_args(
+        [*words[:cut], args.booking_id], namespace=argparse.Namespace(**vars(args))
+    )
+    parsed.command = words[cut:]
+    return parsed
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Start the job; print it."""
+    args = _options_before_command(args)
     request = RunRequest(
         booking=args.booking_id,
         command=_command(args.command),
