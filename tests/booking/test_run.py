@@ -6,8 +6,6 @@ job's real process seen by the probe as the booking holder's."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -33,8 +31,9 @@ from labgpu.remote.ssh import SshPool
 from labgpu.services.booking.run import RunService
 from labgpu.services.booking.service import BookingService
 from labgpu.storage import Store
-from tests.helpers.nvidia_smi_standin import FakeApp, make_gpus
-from tests.helpers.sshd import Fleet, SshdHost, start_sshd
+from tests.helpers.nvidia_smi_standin import FakeApp
+from tests.helpers.run_host import booked_server, member_ssh
+from tests.helpers.sshd import Fleet, SshdHost
 from tests.helpers.sshd_support import REMOTE_USER
 
 S = timedelta(seconds=1)
@@ -85,15 +84,8 @@ def ended(job: LabJob) -> bool:
 @pytest.fixture(scope="module")
 def run_host(gpu_hosts: Fleet) -> Iterator[SshdHost]:
     """An sshd of its own (its nvidia-smi answers are this module's to change)."""
-    root = Path(tempfile.mkdtemp(prefix="labgpu-run-"))
-    host = start_sshd(
-        "runhost", root, gpu_hosts.client_key, gpus=make_gpus("run", "NVIDIA A40", 46068)
-    )
-    try:
+    with booked_server(gpu_hosts) as host:
         yield host
-    finally:
-        host.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite"])
@@ -114,13 +106,7 @@ def lab(
     store.inventory.register_server("gpu-r", run_host.target, readings, "admin")
     gpu_ids = sorted(g.id for g in store.inventory.list_gpus() if g.id is not None)
     home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    config = home / ".ssh" / "config"
-    config.write_text(
-        f"Host 127.0.0.1\n  User {REMOTE_USER}\n  IdentityFile {gpu_hosts.client_key}\n"
-    )
-    known = home / ".ssh" / "known_hosts"
-    known.write_text(run_host.known_hosts_line())
+    known = member_ssh(home, gpu_hosts, run_host)
     pool = SshPool(tmp_path / "labgpu_known_hosts", home=home, use_agent=False)
     monitor = SshPool(
         tmp_path / "monitor_known_hosts", home=home, use_agent=False, user_known_hosts=known
@@ -335,3 +321,23 @@ def test_an_unreachable_server_records_no_job_and_leaves_the_booking(
     assert lab.runs.jobs() == []
     assert lab.bookings.group(group_id).status is BookingStatus.BOOKED
     assert any(a.action == "run.failed_start" for a in lab.store.list_audit())
+
+
+def test_a_job_recorded_but_not_confirmed_is_found_again_by_its_folder(lab: RunLab) -> None:
+    """The desktop died between starting the job and storing that it started: the job's
+    folder on the server names it, and the next refresh re-attaches."""
+    group_id = lab.book(S, timedelta(hours=1), count=1)
+    plan = lab.bookings.use(group_id)
+    now = datetime.now(UTC)
+    job = lab.store.lab_jobs.add(
+        LabJob(
+            0, "run-labuser-crashed-000001", group_id, "gpu-r", REMOTE_USER,
+            JobState.SUBMITTING, "sleep 30", "", "", ".labgpu/jobs/run-labuser-crashed-000001",
+            now, plan.group.window.start, plan.group.window.end,
+        )
+    )  # fmt: skip
+    wrapper = wrapper_script(job, plan.servers[0].environment, 10 * S, 5 * S)
+    lab.runs._server(job).start(job.job_dir, wrapper, job.command)
+    found = lab.wait(job, lambda j: j.state is JobState.RUNNING)
+    assert found.pid is not None
+    lab.runs.cancel(job.id)
