@@ -15,6 +15,7 @@ from labgpu.cli import (
     booking_commands,
     cluster_commands,
     commands,
+    jobs_commands,
     lab_commands,
     offload_commands,
     run_commands,
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands.register(sub)
     offload_commands.register(sub)
     run_commands.register(sub)
+    jobs_commands.register(sub)
     usage_commands.register(sub)
     accept_demo_after_command(parser)
     return parser

@@ -1,11 +1,10 @@
-"""``labgpu run BOOKING_ID -- COMMAND…`` and ``labgpu jobs …`` (issue 15, point 2): run work on
-a booking, detached on the booked server under the member's own login, and follow it."""
+"""``labgpu run BOOKING_ID -- COMMAND…`` (issue 15, point 2): run work on a booking, detached on
+the booked server under the member's own login (``labgpu jobs`` follows it: ``jobs_commands``)."""
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 from labgpu.cli import commands, output
 from labgpu.cli.times import show_time
 from labgpu.core.booking.run import LabJob, RunRequest
-from labgpu.core.errors import LabgpuError, UsageError
+from labgpu.core.errors import UsageError
 from labgpu.core.i18n import N_, _
 from labgpu.services import Labgpu
 
@@ -29,7 +28,7 @@ _minutes_arg = commands.bounded_arg(
 
 
 def register(sub: Sub) -> None:
-    """Add ``run`` and ``jobs``."""
+    """Add ``run`` (``jobs`` is in ``jobs_commands``)."""
     p = sub.add_parser(
         "run",
         help="run a command detached on a booking's server, with exactly its GPUs",
@@ -54,26 +53,6 @@ def register(sub: Sub) -> None:
     p.add_argument("--json", action="store_true", help="print the job as JSON")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
     p.set_defaults(handler=run_run, parser=p)
-
-    j = sub.add_parser("jobs", help="your jobs on bookings: list, status, log, cancel, fetch")
-    jsub = j.add_subparsers(dest="jobs_command", metavar="ACTION")
-    j.set_defaults(handler=run_list, json=False)
-    ls = jsub.add_parser("list", help="your jobs, refreshed from their servers")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=run_list)
-    for name, handler, helptext in (
-        ("status", run_status, "one job, refreshed, with the end of its log"),
-        ("log", run_log, "the job's log (its output and labgpu's notes) as it is now"),
-        ("cancel", run_cancel, "stop a waiting or running job (your booking stays)"),
-        ("fetch", run_fetch, "copy the job's log and --result paths home"),
-    ):
-        a = jsub.add_parser(name, help=helptext)
-        a.add_argument("id", type=int, metavar="JOB_ID")
-        if name == "fetch":
-            a.add_argument("--to", type=Path, help="folder to copy into")
-        if name != "log":
-            a.add_argument("--json", action="store_true")
-        a.set_defaults(handler=handler)
 
 
 def _command(words: Sequence[str]) -> str:
@@ -178,97 +157,6 @@ def run_run(args: argparse.Namespace) -> int:
         print(
             _("  log: `labgpu jobs log {id}`; stop it: `labgpu jobs cancel {id}`").format(id=job.id)
         )
-        return 0
-
-    return commands.with_lab(args, work)
-
-
-def run_list(args: argparse.Namespace) -> int:
-    """Refresh the unfinished jobs from their servers, then list them."""
-
-    def work(lab: Labgpu) -> int:
-        lab.runs.refresh()
-        jobs = lab.runs.jobs()
-        if args.json:
-            output.print_json([job_json(j) for j in jobs])
-        elif jobs:
-            print(_rows(jobs))
-        else:
-            print(_("no jobs on bookings yet; start one with `labgpu run BOOKING_ID -- COMMAND`"))
-        return 0
-
-    return commands.with_lab(args, work)
-
-
-def run_status(args: argparse.Namespace) -> int:
-    """One job, refreshed, with the end of its log."""
-
-    def work(lab: Labgpu) -> int:
-        lab.runs.job(args.id)
-        lab.runs.refresh()
-        job = lab.runs.job(args.id)
-        if args.json:
-            output.print_json(job_json(job))
-            return 0
-        print(_rows([job]))
-        try:
-            text = lab.runs.tail(job.id, 4096)
-        except LabgpuError as exc:
-            print(_("labgpu: no log tail ({error})").format(error=exc), file=sys.stderr)
-            return 0
-        if text.strip():
-            print(_("--- log (end) ---"))
-            print("\n".join(text.rstrip().splitlines()[-20:]))
-        return 0
-
-    return commands.with_lab(args, work)
-
-
-def run_log(args: argparse.Namespace) -> int:
-    """Print the job's log as it is now."""
-
-    def work(lab: Labgpu) -> int:
-        sys.stdout.write(lab.runs.tail(args.id, 1 << 20))
-        return 0
-
-    return commands.with_lab(args, work)
-
-
-def run_cancel(args: argparse.Namespace) -> int:
-    """Stop a job."""
-
-    def work(lab: Labgpu) -> int:
-        job = lab.runs.cancel(args.id)
-        if args.json:
-            output.print_json(job_json(job))
-        else:
-            print(_("cancelled job {id} ({name})").format(id=job.id, name=job.name))
-        return 0
-
-    return commands.with_lab(args, work)
-
-
-def run_fetch(args: argparse.Namespace) -> int:
-    """Copy a job's log and results home."""
-
-    def work(lab: Labgpu) -> int:
-        dest, report = lab.runs.fetch(args.id, args.to)
-        if args.json:
-            output.print_json(
-                {"to": str(dest), "copied": report.files_copied,
-                 "unchanged": report.files_skipped, "missing": list(report.missing)}
-            )  # fmt: skip
-        else:
-            print(
-                _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
-                    dest=dest, copied=report.files_copied, unchanged=report.files_skipped
-                )
-            )
-        for path in report.missing:
-            print(
-                _("labgpu: {path} does not exist on the server (yet)").format(path=path),
-                file=sys.stderr,
-            )
         return 0
 
     return commands.with_lab(args, work)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labgpu.core.inventory.servers import GpuReading
+from labgpu.core.offload.jobs import JobState, OffloadJob
 from labgpu.storage import Store
 from tests.booking.test_run import run_host
 from tests.helpers.booking_lab import run
@@ -91,6 +92,33 @@ def test_run_then_jobs_follow_the_job_to_its_end(
     assert "gpu-r" in out
 
 
+def test_one_list_holds_jobs_on_bookings_and_on_clusters(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    store = Store(url)
+    now = datetime.now(UTC)
+    store.offload.add_job(
+        OffloadJob(
+            0, "labgpu-labuser-1", "neuron", REMOTE_USER, JobState.COMPLETED, 1, "", 1.0,
+            "python x.py", "/l", "r", "j", "#!", now - timedelta(hours=2),
+        )
+    )  # fmt: skip
+    store.close()
+    booked = cli_json(capsys, url, "book", "--gpu", "gpu-r:3", "--hours", "1", "--json")
+    cli_json(capsys, url, "run", booked["group_id"], "--json", "--", "sleep", "30")
+    jobs = cli_json(capsys, url, "jobs", "list", "--json")
+    assert [(j["kind"], j["ref"], j["where"]) for j in jobs] == [
+        ("lab", "1", "gpu-r"),  # newest first
+        ("cluster", "c1", "neuron"),
+    ]
+    code, out, _err = run(capsys, url, "jobs")
+    assert code == 0
+    assert "c1" in out
+    assert "neuron" in out
+    cancelled = cli_json(capsys, url, "jobs", "cancel", "1", "--json")
+    assert cancelled["state"] == "cancelled"
+
+
 def test_refusals_and_usage_errors_have_their_exit_codes(
     capsys: pytest.CaptureFixture[str], url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,4 +138,7 @@ def test_refusals_and_usage_errors_have_their_exit_codes(
     assert "no job 99" in err
     code, out, _err = run(capsys, url, "jobs")
     assert code == 0
-    assert "no jobs on bookings yet" in out
+    assert "no jobs yet" in out
+    code, _out, err = run(capsys, url, "jobs", "log", "x7")
+    assert code == 2
+    assert "c7" in err
