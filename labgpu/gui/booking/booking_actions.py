@@ -18,17 +18,22 @@ from labgpu.gui.booking.calendar_data import compact_labels
 from labgpu.gui.booking.calendar_paint import status_label
 from labgpu.gui.booking.my_bookings import window_text
 
-USE, EXTEND, END, CANCEL = "use", "extend", "end", "cancel"
+USE, RUN, EXTEND, END, CANCEL = "use", "run", "extend", "end", "cancel"
 OPEN = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.ACTIVE)
+RUNNABLE = (BookingStatus.BOOKED, BookingStatus.ACTIVE)
 
 
 def allowed_actions(group: BookingGroupView, user: str) -> list[str]:
     """What ``user`` may do with ``group`` from the calendar: only their own open bookings
-    (the service decides in the end); use or extend an open one, end an active one, cancel one
-    that has not started."""
+    (the service decides in the end); use or extend an open one, run work on an approved one,
+    end an active one, cancel one that has not started."""
     if group.user != user:
         return []
-    actions = [USE, EXTEND] if group.status in OPEN else []
+    actions = [USE] if group.status in OPEN else []
+    if group.status in RUNNABLE:
+        actions.append(RUN)
+    if group.status in OPEN:
+        actions.append(EXTEND)
     if group.status is BookingStatus.ACTIVE:
         actions.append(END)
     if group.status in (BookingStatus.PENDING, BookingStatus.BOOKED):
@@ -40,6 +45,7 @@ def action_label(action: str) -> str:
     """A button or menu text for an action."""
     labels = {
         USE: QCoreApplication.translate("calendar", "Use…"),
+        RUN: QCoreApplication.translate("calendar", "Run on this booking…"),
         EXTEND: QCoreApplication.translate("calendar", "Extend…"),
         END: QCoreApplication.translate("calendar", "End now…"),
         CANCEL: QCoreApplication.translate("calendar", "Cancel booking…"),

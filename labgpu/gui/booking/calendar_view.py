@@ -26,6 +26,7 @@ from labgpu.gui.booking.booking_actions import (
     CANCEL,
     END,
     EXTEND,
+    RUN,
     USE,
     BookingInfoDialog,
     action_label,
@@ -47,6 +48,7 @@ from labgpu.gui.booking.calendar_paint import (
 )
 from labgpu.gui.booking.find_slot_dialog import FindSlotDialog
 from labgpu.gui.booking.my_bookings import ask_new_end, ask_yes_no, group_views, window_text
+from labgpu.gui.booking.run_dialog import RunDialog
 from labgpu.gui.booking.use_dialog import UseDialog
 from labgpu.gui.shell.errors import handle_error, report_load
 from labgpu.gui.shell.notifier import reminder_lead_min
@@ -437,6 +439,9 @@ class CalendarPage(QWidget):
         elif action == USE:
             self.open_use(group.group_id)
             return
+        elif action == RUN:
+            self.open_run(group)
+            return
         elif action == EXTEND:
             end = self.ask_end(group)
             if end is None:
@@ -451,6 +456,20 @@ class CalendarPage(QWidget):
         """*Use…*: the ssh line and environment of a booking (window-modal); returns the dialog."""
         dialog = UseDialog(self.labgpu, group_id, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_run(self, group: BookingGroupView) -> RunDialog:
+        """*Run on this booking…* (window-modal); the job is listed on My bookings."""
+        dialog = RunDialog(self.labgpu, group, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.started.connect(
+            lambda job: self.exported.emit(
+                self.tr("Job {id} started on {server}; see My bookings.").format(
+                    id=job.id, server=job.server
+                )
+            )
+        )
         dialog.open()
         return dialog
 

@@ -1,4 +1,5 @@
-"""My bookings: the current user's bookings, with cancel, end early, extend and .ics export."""
+"""My bookings: the current user's bookings, with use, run, cancel, end early, extend and .ics
+export; below them, the jobs run on them (``booking_jobs.JobsPanel``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from labgpu.core.booking.bookings import BookingStatus, Window
 from labgpu.core.booking.rules import BookingGroupView, BookingView
+from labgpu.core.booking.run import LabJob
+from labgpu.core.offload.jobs import JobState
 from labgpu.gui.booking.booking_changes import is_others, others_question
 from labgpu.gui.booking.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.booking.calendar_data import compact_labels
@@ -41,6 +45,8 @@ from labgpu.services import Labgpu
 #: Finished bookings shown this far back.
 HISTORY = timedelta(days=14)
 OPEN = (BookingStatus.PENDING, BookingStatus.BOOKED, BookingStatus.ACTIVE)
+#: Work runs on an approved booking that is not over.
+RUNNABLE = (BookingStatus.BOOKED, BookingStatus.ACTIVE)
 
 
 def group_views(bookings: Iterable[BookingView]) -> list[BookingGroupView]:
@@ -124,11 +130,18 @@ class MyBookingsPage(ActionPage):
         self.tree.header().resizeSection(1, 220)
         self.tree.header().resizeSection(2, 130)
         self.use_button = QPushButton(self.tr("Use…"))
+        self.run_button = QPushButton(self.tr("Run on this booking…"))
         self.cancel_button = QPushButton(self.tr("Cancel booking…"))
         self.end_button = QPushButton(self.tr("End now…"))
         self.extend_button = QPushButton(self.tr("Extend…"))
         self.export_button = QPushButton(self.tr("Export .ics…"))
         self.message = InlineMessage()
+        from labgpu.gui.booking.booking_jobs import JobsPanel  # it uses this module's texts
+
+        #: The jobs run on my bookings, under the list.
+        self.jobs = JobsPanel(labgpu)
+        self.jobs.released.connect(self.changed)
+        self.jobs.changed.connect(self.reload)
         #: Asks the person; tests replace it. (title, text) -> yes?
         self.confirm: Callable[[str, str], bool] = partial(ask_yes_no, self)
         #: Asks for a new end; tests replace it. group -> end or None
@@ -136,6 +149,7 @@ class MyBookingsPage(ActionPage):
         self._lay_out()
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.use_button.clicked.connect(self.use_selected)
+        self.run_button.clicked.connect(self.run_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.end_button.clicked.connect(self.end_selected)
         self.extend_button.clicked.connect(self.extend_selected)
@@ -144,18 +158,34 @@ class MyBookingsPage(ActionPage):
 
     def _lay_out(self) -> None:
         buttons = QHBoxLayout()
-        for button in (self.use_button, self.cancel_button, self.end_button, self.extend_button):
+        for button in (
+            self.use_button,
+            self.run_button,
+            self.cancel_button,
+            self.end_button,
+            self.extend_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
         title = QLabel(self.tr("My bookings (the last two weeks and everything ahead)"))
         title.setObjectName("hint")
-        layout.addWidget(title)
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(self.message)
-        layout.addLayout(buttons)
+        top = QHBoxLayout()  # the export is of the whole list: above it, not with its row's
+        top.addWidget(title, 1)
+        top.addWidget(self.export_button)
+        upper_layout.addLayout(top)
+        upper_layout.addWidget(self.tree, 1)
+        upper_layout.addWidget(self.message)
+        upper_layout.addLayout(buttons)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(self.jobs)
+        split.setSizes([380, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split, 1)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -219,6 +249,7 @@ class MyBookingsPage(ActionPage):
         self.end_button.setEnabled(idle and status is BookingStatus.ACTIVE)
         self.extend_button.setEnabled(idle and status in OPEN)
         self.use_button.setEnabled(status in OPEN)
+        self.run_button.setEnabled(status in RUNNABLE)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -233,6 +264,30 @@ class MyBookingsPage(ActionPage):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    def run_selected(self) -> QDialog | None:
+        """*Run on this booking…*: start a job on the selected booking; returns the dialog."""
+        from labgpu.gui.booking.run_dialog import RunDialog  # it uses this module's texts
+
+        group = self.selected()
+        if group is None:
+            return None
+        dialog = RunDialog(self.labgpu, group, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.started.connect(self.job_started)
+        dialog.open()
+        return dialog
+
+    def job_started(self, job: LabJob) -> None:
+        """A job was started from here: say so and show it in the jobs list."""
+        if job.state is JobState.QUEUED:
+            text = self.tr("Job {id} waits on {server} for the booking's start.")
+        else:
+            text = self.tr("Job {id} runs on {server}.")
+        self.show_message(text.format(id=job.id, server=job.server))
+        self.jobs.set_jobs([job, *(j for j in self.jobs.jobs if j.id != job.id)])
+        self.jobs.select(job.id)
+        self.jobs.reload()
 
     def cancel_selected(self) -> None:
         """Cancel the selected booking after confirmation."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from labgpu.core.booking.rules import BookingRules, Maintenance
+from labgpu.core.booking.run import AT_END_STOP, AT_END_WARN
 from labgpu.core.inventory.servers import Gpu
 from labgpu.gui.booking.booking_dialog import datetime_edit, from_qdatetime
 from labgpu.gui.booking.calendar_data import compact_labels, ordered_gpus
@@ -102,6 +104,15 @@ class RulesPage(QWidget):
         self.warning_min = QSpinBox()
         self.warning_min.setRange(1, 24 * 60)
         self.warning_min.setSuffix(self.tr(" min"))
+        self.at_end = QComboBox()
+        self.at_end.addItem(self.tr("Warn only"), AT_END_WARN)
+        self.at_end.addItem(self.tr("Stop the job"), AT_END_STOP)
+        self.stop_grace = QSpinBox()
+        self.stop_grace.setRange(1, 3600)
+        self.stop_grace.setSuffix(self.tr(" s"))
+        self.at_end.currentIndexChanged.connect(
+            lambda _i: self.stop_grace.setEnabled(self.at_end.currentData() == AT_END_STOP)
+        )
         self.save_button = QPushButton(self.tr("Save rules"))
         self.save_button.clicked.connect(self.save_rules)
 
@@ -135,6 +146,8 @@ class RulesPage(QWidget):
         form.addRow("", self.auto_release)
         form.addRow(self.tr("Release after idle for:"), self.release_min)
         form.addRow(self.tr("Warn the holder before:"), self.warning_min)
+        form.addRow(self.tr("When a booking ends and its job still runs:"), self.at_end)
+        form.addRow(self.tr("Grace before SIGKILL:"), self.stop_grace)
         form.addRow("", self.save_button)
         rules_box = QGroupBox(self.tr("Booking rules"))
         rules_box.setLayout(form)
@@ -216,6 +229,10 @@ class RulesPage(QWidget):
         self.auto_release.setChecked(rules.auto_release)
         self.release_min.setValue(rules.auto_release_minutes)
         self.warning_min.setValue(rules.release_warning_minutes)
+        index = self.at_end.findData(rules.at_booking_end)
+        self.at_end.setCurrentIndex(max(index, 0))
+        self.stop_grace.setValue(rules.stop_grace_s)
+        self.stop_grace.setEnabled(rules.at_booking_end == AT_END_STOP)
 
     def show_gpus(self, gpus: list[Gpu]) -> None:
         """List GPUs with a bookable check box."""
@@ -261,6 +278,8 @@ class RulesPage(QWidget):
             auto_release=self.auto_release.isChecked(),
             auto_release_minutes=self.release_min.value(),
             release_warning_minutes=self.warning_min.value(),
+            at_booking_end=str(self.at_end.currentData()),
+            stop_grace_s=self.stop_grace.value(),
         )
 
     def save_rules(self) -> None:

@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self.labgpu, self.settings, self)
         self.notifier.message.connect(lambda text_: self.statusBar().showMessage(text_, 30_000))
         self.offload_page.notify.connect(self._offload_notice)
+        self.my_bookings_page.jobs.notify.connect(self._job_notice)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.set_refresh_interval(prefs.refresh_interval_s(settings))
@@ -189,7 +190,7 @@ class MainWindow(QMainWindow):
             for page in range(self.nav.count())
         ]
         shortcuts += [
-            (self.tr("Refresh"), "F5", self.refresh),
+            (self.tr("Refresh"), "F5", self.refresh_now),
             (self.tr("Add server…"), "Ctrl+N", self.open_add_server),
             (self.tr("Quit"), "Ctrl+Q", self.close),
         ]
@@ -242,6 +243,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(line, 30_000)
         if self.notifier.tray is not None:
             self.notifier.tray.showMessage(self.tr("Offloaded job finished"), line)
+
+    def _job_notice(self, line: str) -> None:
+        """A job on a booking ended: tray (if any) and status bar."""
+        self.statusBar().showMessage(line, 30_000)
+        if self.notifier.tray is not None:
+            self.notifier.tray.showMessage(self.tr("Job ended"), line)
+
+    def refresh_now(self) -> None:
+        """F5: read servers and GPUs now, and the jobs on my bookings when they are shown."""
+        self.refresh()
+        if self.my_bookings_page.jobs.isVisible():
+            self.my_bookings_page.jobs.reload()
 
     def _pending_count(self, count: int) -> None:
         show_pending_count(self.nav, count)

@@ -304,7 +304,7 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     from PySide6.QtGui import QContextMenuEvent
     from PySide6.QtWidgets import QApplication, QMenu
 
-    from labgpu.gui.booking.booking_actions import CANCEL, EXTEND, USE, BookingInfoDialog
+    from labgpu.gui.booking.booking_actions import CANCEL, EXTEND, RUN, USE, BookingInfoDialog
 
     ids = gpu_ids(sample_lab, "gpu-01")
     sample_lab.bookings.book([ids[0]], tomorrow_at(9), tomorrow_at(11), "mine")
@@ -322,7 +322,7 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=mine)
     dialog = page.findChild(BookingInfoDialog)
     assert dialog is not None
-    assert set(dialog.action_buttons) == {USE, EXTEND, CANCEL}
+    assert set(dialog.action_buttons) == {USE, RUN, EXTEND, CANCEL}
     page.ask_end = lambda _group: tomorrow_at(12)
     dialog.action_buttons[EXTEND].click()
     qtbot.waitUntil(
@@ -336,7 +336,7 @@ def test_a_booking_opens_on_double_click_offers_a_menu_and_cancels_on_delete(
     menus = [m for m in page.findChildren(QMenu) if m.isVisible()]
     assert len(menus) == 1
     texts = [a.text() for a in menus[0].actions() if a.text()]
-    assert texts == ["Open…", "Use…", "Extend…", "Cancel booking…"]
+    assert texts == ["Open…", "Use…", "Run on this booking…", "Extend…", "Cancel booking…"]
     menus[0].close()
     # Someone else's booking opens without actions; Delete names its holder.
     qtbot.mouseDClick(
