@@ -10,7 +10,7 @@ apt_packages=(
   slurmctld slurmd slurm-client munge
   xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 fonts-nanum fonts-dejavu-core
-  poppler-utils
+  poppler-utils sudo
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

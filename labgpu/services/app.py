@@ -27,6 +27,7 @@ from labgpu.services.platform import paths
 
 if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the GUI's start
     from labgpu.remote import SshPool
+    from labgpu.services.booking.intruders import IntruderWatch
     from labgpu.services.booking.policy import RulesService
     from labgpu.services.booking.reality import AutoReleaser
     from labgpu.services.booking.run import RunService
@@ -232,11 +233,16 @@ class Labgpu:
                 self._refuse_if_closed(N_("SSH connections"))
                 from labgpu.remote import SshPool
 
-                self._pool = SshPool(
-                    known_hosts=paths.known_hosts_path(),
-                    ssh_config=paths.ssh_config_path(),
-                    pins=self.host_key_pins(),
-                )
+                if self.relay_logins:
+                    from labgpu.services.offload.agent import relay_pool
+
+                    self._pool = relay_pool(self.host_key_pins())
+                else:
+                    self._pool = SshPool(
+                        known_hosts=paths.known_hosts_path(),
+                        ssh_config=paths.ssh_config_path(),
+                        pins=self.host_key_pins(),
+                    )
             return self._pool
 
     def host_key_pins(self) -> LabHostKeys | None:

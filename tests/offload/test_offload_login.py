@@ -1,19 +1,14 @@
 """Keyboard-interactive (OTP, then password) login against an in-process paramiko server.
 
-The server asks ``Password(OTP):`` then ``Password:`` like KISTI's login nodes, and counts
-every login attempt: a wrong answer must cost exactly one.
+The server (``tests/helpers/otp_server.py``) asks ``Password(OTP):`` then ``Password:`` like
+KISTI's login nodes, and counts every login attempt: a wrong answer must cost exactly one.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import paramiko
 import pytest
 
 from labgpu.core.errors import AuthFailedError
@@ -21,92 +16,19 @@ from labgpu.core.offload.jobs import Cluster, LoginCancelled
 from labgpu.remote.ssh import SshPool
 from labgpu.services.offload.service import OffloadService, save_password
 from labgpu.storage import Store
-
-OTP, PASSWORD = "123456", "s3cret"
-
-
-class _Server(paramiko.ServerInterface):
-    def __init__(self, counter: OtpServer) -> None:
-        self.counter = counter
-
-    def get_allowed_auths(self, username: str) -> str:
-        return "keyboard-interactive"
-
-    def check_auth_interactive(self, username: str, submethods: str) -> paramiko.InteractiveQuery:
-        with self.counter.lock:
-            self.counter.attempts += 1
-        query = paramiko.InteractiveQuery("", "")
-        query.add_prompt("Password(OTP): ", False)
-        query.add_prompt("Password: ", False)
-        return query
-
-    def check_auth_interactive_response(self, responses: Sequence[str]) -> int:
-        if list(responses) == [OTP, PASSWORD]:
-            return paramiko.common.AUTH_SUCCESSFUL
-        return paramiko.common.AUTH_FAILED
-
-    def check_channel_request(self, kind: str, chanid: int) -> int:
-        return paramiko.common.OPEN_SUCCEEDED
-
-    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        def answer() -> None:
-            time.sleep(0.2)  # after paramiko has confirmed the exec request
-            channel.sendall(b"hello\n")
-            channel.send_exit_status(0)
-            channel.close()
-
-        threading.Thread(target=answer, daemon=True).start()
-        return True
-
-
-@dataclass
-class OtpServer:
-    port: int
-    key: paramiko.PKey
-    attempts: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    transports: list[paramiko.Transport] = field(default_factory=list)
+from tests.helpers.otp_server import OTP, PASSWORD, OtpServer, serve_otp
 
 
 @pytest.fixture
 def otp_server() -> Iterator[OtpServer]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)  # so that the accept loop notices ``stop``
-    server = OtpServer(listener.getsockname()[1], paramiko.ECDSAKey.generate())
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(server.key)
-            server.transports.append(transport)
-            transport.start_server(server=_Server(server))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with serve_otp() as server:
         yield server
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-        for transport in server.transports:
-            transport.close()
 
 
 @pytest.fixture
 def pool(otp_server: OtpServer, tmp_path: Path) -> Iterator[SshPool]:
     user_known = tmp_path / "known_hosts"
-    key = otp_server.key
-    user_known.write_text(f"[127.0.0.1]:{otp_server.port} {key.get_name()} {key.get_base64()}\n")
+    user_known.write_text(otp_server.known_hosts_line())
     pool = SshPool(
         known_hosts=tmp_path / "labgpu_known_hosts",
         home=tmp_path / "home",
@@ -118,7 +40,7 @@ def pool(otp_server: OtpServer, tmp_path: Path) -> Iterator[SshPool]:
 
 
 def _cluster(server: OtpServer) -> Cluster:
-    return Cluster("neuron", "127.0.0.1", "kisti01", port=server.port, login="interactive")
+    return server.cluster()
 
 
 class Answers:

@@ -161,6 +161,14 @@ def validate_rules(rules: BookingRules) -> None:
                 value=repr(rules.at_booking_end)
             )
         )
+    if rules.intruder_action not in ("show", "message", "stop"):
+        raise UsageError(
+            _("intruder_action must be 'show', 'message' or 'stop', not {value}").format(
+                value=repr(rules.intruder_action)
+            )
+        )
+    if rules.intruder_grace_minutes < 1:
+        raise UsageError(_("intruder_grace_minutes must be at least 1"))
     if rules.stop_grace_s < 1:
         raise UsageError(_("stop_grace_s must be at least 1 second"))
     if rules.release_warning_minutes < 0 or not 0 <= rules.idle_util_pct <= 100:

@@ -41,6 +41,11 @@ class BookingRules:
     # (a line in its log, the default) or "stop" (SIGTERM, then SIGKILL after the grace).
     at_booking_end: str = "warn"
     stop_grace_s: int = 60
+    # A GPU used by someone other than its holder: "show" (the holder is told; the default),
+    # "message" (also on the intruder's terminals), "stop" (also SIGTERM after the grace,
+    # SIGKILL after as long again). Unknown owners and root are only ever shown.
+    intruder_action: str = "show"
+    intruder_grace_minutes: int = 10
 
     def weight(self, model: str) -> float:
         """The quota weight of one GPU-hour of ``model`` (first matching entry, else 1)."""
@@ -155,6 +160,7 @@ class ReminderKind(enum.StrEnum):
     STARTS = "starts"
     ENDS = "ends"
     RELEASE = "release"  # the idle rule will release it at ``at`` unless the GPUs get busy
+    INTRUDER = "intruder"  # someone else uses a GPU of it (``note``: who; ``at``: since when)
 
 
 @dataclass(frozen=True, slots=True)

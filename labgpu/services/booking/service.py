@@ -434,13 +434,14 @@ class BookingService:
     # -- reminders --------------------------------------------------------------------------
 
     def upcoming_reminders(self, now: datetime, lead: timedelta) -> list[Reminder]:
-        """This user's bookings starting or ending within ``lead`` of ``now``, and warnings
-        that an idle booking is about to be released."""
+        """This user's bookings starting or ending within ``lead`` of ``now``, warnings that
+        an idle booking is about to be released, and who else uses a GPU they hold."""
+        from labgpu.services.booking.intruders import intrusion_reminders
         from labgpu.services.booking.reality import release_reminders
 
         now = as_utc(now, "now")
         horizon = now + lead
-        reminders = release_reminders(self, now, lead)
+        reminders = release_reminders(self, now, lead) + intrusion_reminders(self, now)
         for group in groups_of(self.between(now, horizon + timedelta(seconds=1), mine=True)):
             if group.status not in (BookingStatus.BOOKED, BookingStatus.ACTIVE):
                 continue
