@@ -384,6 +384,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <source>Booking extended.</source>
         <translation>예약을 연장했습니다.</translation>
     </message>
+    <message>
+        <source>Job {id} started on {server}; see My bookings.</source>
+        <translation>작업 {id}을(를) {server}에서 시작했습니다. 내 예약에서 확인하세요.</translation>
+    </message>
 </context>
 <context>
     <name>ChangePasswordDialog</name>
@@ -754,7 +758,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>ExtendDialog</name>
     <message>
         <source>Extend booking</source>
-        <extracomment>Finished bookings shown this far back.</extracomment>
+        <extracomment>Finished bookings shown this far back. Work runs on an approved booking that is not over.</extracomment>
         <translation>예약 연장</translation>
     </message>
     <message>
@@ -871,6 +875,127 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>no readings</source>
         <translation>측정값 없음</translation>
+    </message>
+</context>
+<context>
+    <name>JobsPanel</name>
+    <message>
+        <source>ID</source>
+        <extracomment>&quot;Job 3 on gpu05 ended (completed); booking given back&quot;, once per job. A refresh gave a booking back (the booking lists should read again).</extracomment>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>위치</translation>
+    </message>
+    <message>
+        <source>Booking</source>
+        <translation>예약</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>제출 시각</translation>
+    </message>
+    <message>
+        <source>Command</source>
+        <translation>명령</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>Log…</source>
+        <translation>로그…</translation>
+    </message>
+    <message>
+        <source>Cancel job…</source>
+        <translation>작업 취소…</translation>
+    </message>
+    <message>
+        <source>Fetch results…</source>
+        <translation>결과 가져오기…</translation>
+    </message>
+    <message>
+        <source>Jobs on my bookings</source>
+        <extracomment>Asks the person; tests replace it. (title, text) -&gt; yes? Asks where results go; tests replace it. (title, default) -&gt; folder or None</extracomment>
+        <translation>내 예약에서 실행한 작업</translation>
+    </message>
+    <message>
+        <source>Job {id} on {server} ended ({state})</source>
+        <translation>{server}의 작업 {id}이(가) 끝났습니다 ({state})</translation>
+    </message>
+    <message>
+        <source>; booking given back</source>
+        <translation>; 예약을 반납했습니다</translation>
+    </message>
+    <message>
+        <source>No jobs here: the demo lab&apos;s servers are simulated, so nothing runs on them. In a real lab, select a booking above and press Run on this booking… to start a command on its GPUs; it shows here with its state and log.</source>
+        <translation>작업이 없습니다: 데모 연구실의 서버는 시뮬레이션이라 아무것도 실행되지 않습니다. 실제 연구실에서는 위에서 예약을 고르고 이 예약에서 실행…을 누르면 그 GPU에서 명령이 시작되고, 여기에 상태와 로그가 표시됩니다.</translation>
+    </message>
+    <message>
+        <source>No jobs on your bookings in the last two weeks. Select a booking above and press Run on this booking… to start a command on its GPUs; it runs on the server under your own login and shows here with its state and log.</source>
+        <translation>최근 2주 동안 내 예약에서 실행한 작업이 없습니다. 위에서 예약을 고르고 이 예약에서 실행…을 누르면 그 GPU에서 명령이 시작됩니다. 작업은 서버에서 내 계정으로 실행되며 여기에 상태와 로그가 표시됩니다.</translation>
+    </message>
+    <message>
+        <source>starting</source>
+        <translation>시작 중</translation>
+    </message>
+    <message>
+        <source>waits for {start}</source>
+        <translation>{start}까지 대기</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>실행 중</translation>
+    </message>
+    <message>
+        <source>completed</source>
+        <translation>완료</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>실패</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <source>stopped at the booking&apos;s end</source>
+        <translation>예약 종료로 중지됨</translation>
+    </message>
+    <message>
+        <source>failed (exit {code})</source>
+        <translation>실패 (종료 코드 {code})</translation>
+    </message>
+    <message>
+        <source>, booking given back</source>
+        <translation>, 예약 반납됨</translation>
+    </message>
+    <message>
+        <source>Stop job {id} on {server} ({command})? Its booking stays yours.</source>
+        <translation>{server}의 작업 {id}({command})을(를) 중지할까요? 예약은 그대로 유지됩니다.</translation>
+    </message>
+    <message>
+        <source>Cancel job</source>
+        <translation>작업 취소</translation>
+    </message>
+    <message>
+        <source>Job {id} cancelled.</source>
+        <translation>작업 {id}을(를) 취소했습니다.</translation>
+    </message>
+    <message>
+        <source>Fetch results of job {id}</source>
+        <translation>작업 {id}의 결과 가져오기</translation>
+    </message>
+    <message>
+        <source>Fetched the results of job {id} into {path}.</source>
+        <translation>작업 {id}의 결과를 {path}에 가져왔습니다.</translation>
     </message>
 </context>
 <context>
@@ -1005,6 +1130,22 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>LogDialog</name>
+    <message>
+        <source>Log of job {id} on {server}</source>
+        <extracomment>How often the shown list asks the servers (ms). What a refresh hands back: the jobs to show, those it changed, why nothing runs (the demo).</extracomment>
+        <translation>{server}의 작업 {id} 로그</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>(the log is empty so far)</source>
+        <translation>(아직 로그가 비어 있습니다)</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>labgpu — Demo lab</source>
@@ -1126,6 +1267,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Step {number} of {total}: {step}</source>
         <translation>{total}단계 중 {number}단계: {step}</translation>
+    </message>
+    <message>
+        <source>Job ended</source>
+        <translation>작업 종료</translation>
     </message>
     <message>
         <source>{title} {step}</source>
@@ -1279,6 +1424,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>사용…</translation>
     </message>
     <message>
+        <source>Run on this booking…</source>
+        <translation>이 예약에서 실행…</translation>
+    </message>
+    <message>
         <source>Cancel booking…</source>
         <translation>예약 취소…</translation>
     </message>
@@ -1296,8 +1445,16 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source>My bookings (the last two weeks and everything ahead)</source>
-        <extracomment>Asks the person; tests replace it. (title, text) -&gt; yes? Asks for a new end; tests replace it. group -&gt; end or None</extracomment>
+        <extracomment>The jobs run on my bookings, under the list. Asks the person; tests replace it. (title, text) -&gt; yes? Asks for a new end; tests replace it. group -&gt; end or None</extracomment>
         <translation>내 예약 (지난 2주와 앞으로의 모든 예약)</translation>
+    </message>
+    <message>
+        <source>Job {id} waits on {server} for the booking&apos;s start.</source>
+        <translation>작업 {id}이(가) {server}에서 예약 시작을 기다립니다.</translation>
+    </message>
+    <message>
+        <source>Job {id} runs on {server}.</source>
+        <translation>작업 {id}이(가) {server}에서 실행 중입니다.</translation>
     </message>
     <message>
         <source>Cancel your booking of {gpus} ({when})?</source>
@@ -1614,6 +1771,18 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>유휴 예약 자동 해제</translation>
     </message>
     <message>
+        <source>Warn only</source>
+        <translation>경고만</translation>
+    </message>
+    <message>
+        <source>Stop the job</source>
+        <translation>작업 중지</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation>초</translation>
+    </message>
+    <message>
         <source>Save rules</source>
         <translation>규칙 저장</translation>
     </message>
@@ -1670,6 +1839,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>해제 전 예약자에게 알림:</translation>
     </message>
     <message>
+        <source>When a booking ends and its job still runs:</source>
+        <translation>예약이 끝났는데 작업이 아직 실행 중이면:</translation>
+    </message>
+    <message>
+        <source>Grace before SIGKILL:</source>
+        <translation>SIGKILL 전 유예 시간:</translation>
+    </message>
+    <message>
         <source>Booking rules</source>
         <translation>예약 규칙</translation>
     </message>
@@ -1716,6 +1893,90 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Maintenance window removed.</source>
         <translation>점검 일정을 삭제했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>RunDialog</name>
+    <message>
+        <source>Run on this booking</source>
+        <extracomment>The longest warning before the end the dialog offers (minutes).</extracomment>
+        <translation>이 예약에서 실행</translation>
+    </message>
+    <message>
+        <source>optional: staged to the server first</source>
+        <translation>선택: 먼저 서버로 복사됩니다</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>찾아보기…</translation>
+    </message>
+    <message>
+        <source>optional, comma-separated: checkpoints, out.csv</source>
+        <translation>선택, 쉼표로 구분: checkpoints, out.csv</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation>분</translation>
+    </message>
+    <message>
+        <source>Reading the lab&apos;s rule…</source>
+        <translation>연구실 규칙을 읽는 중…</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>시작</translation>
+    </message>
+    <message>
+        <source>Booking of {user}: {gpus}, {when}</source>
+        <translation>{user}의 예약: {gpus}, {when}</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>서버:</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>폴더:</translation>
+    </message>
+    <message>
+        <source>Command:</source>
+        <translation>명령:</translation>
+    </message>
+    <message>
+        <source>Results to bring back:</source>
+        <translation>가져올 결과:</translation>
+    </message>
+    <message>
+        <source>Warn before the end:</source>
+        <translation>종료 전 경고:</translation>
+    </message>
+    <message>
+        <source>At the booking&apos;s end:</source>
+        <translation>예약이 끝나면:</translation>
+    </message>
+    <message>
+        <source>The job runs on the server under your own login and goes on when this app closes; a booking that starts later makes it wait there until the start.</source>
+        <translation>작업은 서버에서 내 계정으로 실행되며 이 앱을 닫아도 계속됩니다. 나중에 시작하는 예약이면 시작 시각까지 서버에서 기다립니다.</translation>
+    </message>
+    <message>
+        <source>The lab&apos;s rule could not be read.</source>
+        <translation>연구실 규칙을 읽지 못했습니다.</translation>
+    </message>
+    <message>
+        <source>the job is stopped (SIGTERM, then SIGKILL after {grace} s) — the lab&apos;s rule</source>
+        <translation>작업을 중지합니다 (SIGTERM, {grace}초 뒤 SIGKILL) — 연구실 규칙</translation>
+    </message>
+    <message>
+        <source>a warning in the job&apos;s log; the job goes on — the lab&apos;s rule</source>
+        <translation>작업 로그에 경고를 남기고 작업은 계속됩니다 — 연구실 규칙</translation>
+    </message>
+    <message>
+        <source>Folder to run in</source>
+        <translation>실행할 폴더</translation>
+    </message>
+    <message>
+        <source>Give the command to run.</source>
+        <translation>실행할 명령을 입력하세요.</translation>
     </message>
 </context>
 <context>
@@ -2326,6 +2587,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Use…</source>
         <translation>사용…</translation>
+    </message>
+    <message>
+        <source>Run on this booking…</source>
+        <translation>이 예약에서 실행…</translation>
     </message>
     <message>
         <source>Extend…</source>
