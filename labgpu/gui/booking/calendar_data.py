@@ -6,6 +6,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor
 
 from labgpu.core.booking.bookings import BookingStatus
@@ -148,6 +149,15 @@ def load_live_marks(labgpu: Labgpu) -> LiveMarks:
     for use in report.unbooked_use:
         label = labels.get(use.gpu_id, "")
         unbooked[label] = ", ".join(filter(None, (unbooked.get(label), use.user)))
+    from labgpu.services.booking.intruders import current_intrusions  # off the GUI's start
+
+    for intrusion in current_intrusions(labgpu.bookings, now):
+        if intrusion.user is None:  # a container nobody owns, on a held GPU
+            who = QCoreApplication.translate("live", "owner unknown (container {name})").format(
+                name=intrusion.container
+            )
+            label = intrusion.gpu_label
+            unbooked[label] = ", ".join(filter(None, (unbooked.get(label), who)))
     coming = next_starts(labgpu.bookings.between(now, now + FREE_UNTIL_HORIZON), now)
     return LiveMarks(
         {b.gpu_label: b.user for b in active},

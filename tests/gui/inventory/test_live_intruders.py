@@ -1,0 +1,55 @@
+"""The Live view flags a GPU used by someone other than its holder (issue 15, point 5): a
+member by name, a container nobody owns as such — never as a member."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from labgpu.core.inventory.servers import GpuProcess
+from labgpu.gui.booking.calendar_data import load_live_marks
+from labgpu.gui.shell.main_window import MainWindow
+from labgpu.services import Labgpu
+from tests.gui.conftest import make_probe
+
+pytestmark = pytest.mark.gui
+
+
+def gpu_id(lab: Labgpu, label: str) -> int:
+    server, _, index = label.partition(":")
+    [gpu] = [
+        g for g in lab.inventory.list_gpus() if (g.server_name, g.index) == (server, int(index))
+    ]
+    assert gpu.id is not None
+    return gpu.id
+
+
+def test_others_on_a_held_gpu_are_flagged_and_an_unknown_owner_stays_unknown(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    probe = make_probe("gpu-01", "NVIDIA RTX A4000", 16376, {0: "alice"})
+    container = GpuProcess(
+        probe.gpus[1].uuid, 4242, 900, "python", None, 60, "python vit.py", "vit-train", "docker"
+    )
+    sample_lab.store.inventory.store_probe(
+        "gpu-01", replace(probe, processes=(*probe.processes, container))
+    )
+    now = datetime.now(UTC)
+    for label in ("gpu-01:0", "gpu-01:1"):
+        sample_lab.bookings.book([gpu_id(sample_lab, label)], now, now + timedelta(hours=2))
+    marks = load_live_marks(sample_lab)
+    assert marks.unbooked["gpu-01:0"] == "alice"
+    assert marks.unbooked["gpu-01:1"] == "owner unknown (container vit-train)"
+    window.refresh_marks()
+    model = window.live_page.live.model
+    assert window.snapshot is not None
+    gpus = {(g.server, g.index): g for g in window.snapshot.gpus}
+    qtbot.waitUntil(
+        lambda: "⚠ alice runs here" in model.booked_text(gpus["gpu-01", 0]), timeout=10_000
+    )
+    assert model.booked_text(gpus["gpu-01", 1]) == (
+        "tester · ⚠ owner unknown (container vit-train) runs here"
+    )
