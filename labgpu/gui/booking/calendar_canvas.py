@@ -266,15 +266,17 @@ class CalendarCanvas(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect, 3, 3)
         idle = self.data is not None and booking.group_id in self.data.idle_groups
-        if idle:
-            painter.setPen(QPen(QColor("#e08a00"), 2))
+        key = (booking.group_id, booking.gpu_id)
+        other = "" if self.data is None else self.data.intruded.get(key, "")
+        if idle or other:
+            painter.setPen(QPen(QColor("#c0392b" if other else "#e08a00"), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
         painter.setPen(QColor("#1f2326"))
         painter.drawText(
             rect.adjusted(4, 0, -2, 0),
             Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine,
-            booking_caption(booking, idle),
+            booking_caption(booking, idle, other or ""),
         )
 
     def _paint_selection(self, painter: QPainter, axis: TimeAxis) -> None:

@@ -28,6 +28,8 @@ class CalendarData:
     maintenance: tuple[Maintenance, ...]
     idle_groups: frozenset[str] = field(default_factory=frozenset)
     taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: (group id, GPU id) of a booking held now → who else runs on that GPU.
+    intruded: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def bookings_of(self, gpu_id: int) -> list[BookingView]:
         """The bookings of one GPU, by start."""
@@ -47,7 +49,16 @@ def load_calendar(labgpu: Labgpu, start: datetime, end: datetime) -> CalendarDat
     maintenance = tuple(labgpu.rules.maintenance(start, end))
     report = labgpu.bookings.reality()
     idle = frozenset(item.group_id for item in report.idle_bookings)
-    return CalendarData(start, end, gpus, bookings, maintenance, idle)
+    from labgpu.services.booking.intruders import current_intrusions  # off the GUI's start
+
+    intruded: dict[tuple[str, int], str] = {}
+    for intrusion in current_intrusions(labgpu.bookings, report.now):
+        key = (intrusion.group_id, intrusion.gpu_id)
+        who = intrusion.user or QCoreApplication.translate(
+            "live", "owner unknown (container {name})"
+        ).format(name=intrusion.container)
+        intruded[key] = ", ".join(filter(None, (intruded.get(key), who)))
+    return CalendarData(start, end, gpus, bookings, maintenance, idle, intruded=intruded)
 
 
 def ordered_gpus(gpus: tuple[Gpu, ...] | list[Gpu]) -> list[Gpu]:

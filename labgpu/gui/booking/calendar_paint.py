@@ -77,8 +77,9 @@ def paint_maintenance(painter: QPainter, rect: QRectF) -> None:
     painter.fillRect(rect, QBrush(MAINTENANCE, Qt.BrushStyle.BDiagPattern))
 
 
-def booking_caption(booking: BookingView, idle: bool = False) -> str:
-    """``kim · training ViT`` (+ a pending / idle mark)."""
+def booking_caption(booking: BookingView, idle: bool = False, other: str = "") -> str:
+    """``kim · training ViT`` (+ a pending / idle mark, and ``⚠ lee runs here`` when someone
+    else uses the GPU now)."""
     parts = [booking.user]
     if booking.note:
         parts.append(booking.note)
@@ -93,6 +94,10 @@ def booking_caption(booking: BookingView, idle: bool = False) -> str:
         )
     if idle:
         caption = QCoreApplication.translate("calendar", "{caption} (idle)").format(caption=caption)
+    if other:
+        caption = QCoreApplication.translate("calendar", "{caption}  ⚠ {other} runs here").format(
+            caption=caption, other=other
+        )
     return caption
 
 

@@ -53,3 +53,18 @@ def test_others_on_a_held_gpu_are_flagged_and_an_unknown_owner_stays_unknown(
     assert model.booked_text(gpus["gpu-01", 1]) == (
         "tester · ⚠ owner unknown (container vit-train) runs here"
     )
+    # The calendar flags the same blocks.
+    from labgpu.gui.booking.calendar_data import load_calendar
+    from labgpu.gui.booking.calendar_paint import booking_caption
+
+    data = load_calendar(sample_lab, now - timedelta(hours=1), now + timedelta(hours=3))
+    flagged = {
+        b.gpu_label: booking_caption(b, other=data.intruded[(b.group_id, b.gpu_id)])
+        for b in data.bookings
+        if (b.group_id, b.gpu_id) in data.intruded
+    }
+    assert flagged == {
+        "gpu-01:0": "tester  ⚠ alice runs here",
+        "gpu-01:1": "tester  ⚠ owner unknown (container vit-train) runs here",
+    }
+    window.calendar_page.grab().save("/tmp/issue15_calendar_intruders.png")
