@@ -113,6 +113,9 @@ class Notifier(QObject):
             title = self.tr("Booking starts at {time}").format(time=at)
         elif reminder.kind is ReminderKind.ENDS:
             title = self.tr("Booking ends at {time}").format(time=at)
+        elif reminder.kind is ReminderKind.INTRUDER:
+            title = self.tr("{who} uses a GPU you hold").format(who=reminder.note)
+            return title, gpus
         else:
             title = self.tr("Idle booking released at {time}").format(time=at)
         body = f"{gpus}  {reminder.note}".strip()

@@ -154,7 +154,8 @@ def _describe(intrusion: Intrusion) -> str:
 
 
 def intrusion_reminders(service: BookingService, now: datetime) -> list[Reminder]:
-    """For this user's held GPUs: who else uses them now (``at``: when it began, or now)."""
+    """For this user's held GPUs: who else uses them now (``at``: when it began, else the
+    booking's start, so that the app tells it once)."""
     now = as_utc(now, "now")
     reminders = []
     for intrusion in current_intrusions(service, now):
@@ -168,7 +169,7 @@ def intrusion_reminders(service: BookingService, now: datetime) -> list[Reminder
             Reminder(
                 group.group_id,
                 ReminderKind.INTRUDER,
-                intrusion.since or now,
+                intrusion.since or group.window.start,  # stable: shown once
                 group.window,
                 (intrusion.gpu_label,),
                 who,

@@ -68,3 +68,17 @@ def test_others_on_a_held_gpu_are_flagged_and_an_unknown_owner_stays_unknown(
         "gpu-01:1": "tester  ⚠ owner unknown (container vit-train) runs here",
     }
     window.calendar_page.grab().save("/tmp/issue15_calendar_intruders.png")
+
+
+def test_the_holder_is_told_once(qtbot: QtBot, sample_lab: Labgpu, window: MainWindow) -> None:
+    from labgpu.gui.shell.notifier import Notifier
+
+    now = datetime.now(UTC)
+    sample_lab.bookings.book([gpu_id(sample_lab, "gpu-01:0")], now, now + timedelta(hours=2))
+    notifier = Notifier(sample_lab, window.settings)
+    seen: list[str] = []
+    notifier.message.connect(seen.append)
+    for _ in range(2):
+        notifier.check()
+        qtbot.waitUntil(lambda: not notifier.is_checking(), timeout=10_000)
+    assert seen == ["alice uses a GPU you hold: gpu-01:0"]
