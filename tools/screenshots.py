@@ -5,10 +5,11 @@
 Re-runs itself under ``xvfb-run -a`` when no X display is set. Saves docs/welcome.png from an
 empty database, then builds the demo lab (``labgpu --demo``: 12 × 4 RTX A4000 + 4 A40, 15
 members, 90 days of bookings) in a temporary directory and saves docs/live.png, servers.png,
-settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png, approvals.png
-and rules.png (each also ``_ko``), docs/connect.png (the lab database sign-in), members.png and
-members_password.png, and offload.png, offload_submit.png, offload_clusters.png and
-offload_login.png, and usage.png, usage_heatmap.png, usage_members.png and usage_demand.png
+settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
+run_booking.png, booking_jobs.png, approvals.png and rules.png (each also ``_ko``),
+docs/connect.png (the lab database sign-in), members.png and members_password.png, and
+offload.png, offload_submit.png, offload_clusters.png and offload_login.png, and usage.png,
+usage_heatmap.png, usage_members.png and usage_demand.png
 (each + ``_ko``), and demo_preparing.png (+ ``_ko``: the demo's first start while it is
 generated). ``--only live|calendar|connect|members|offload|usage|report|preparing`` takes just
 those (``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
@@ -152,6 +153,7 @@ def shoot_bookings(
     from labgpu.gui.booking.calendar_view import WEEK
     from labgpu.gui.shell import settings as prefs
     from labgpu.gui.shell.main_window import APPROVALS, CALENDAR, MY_BOOKINGS, RULES, MainWindow
+    from tools.screenshot_runs import shoot_runs
 
     translators = prefs.install_translators(app, lang)
     font = QFont(app.font())
@@ -198,6 +200,7 @@ def shoot_bookings(
         settle(app, lambda: bool(use.lines) or bool(use.message.text()))
         save(use, out / f"use_booking{suffix}.png")
         use.close()
+    shoot_runs(mine, lab, save, lambda until: settle(app, until), window, out, suffix)
     student = lab.user
     lab.act_as(demo_manager())  # the demo enforces roles: Approvals and Rules are the manager's
     window.read_identity()

@@ -130,7 +130,7 @@ class JobsPanel(ActionPage):
             [self.tr("ID"), self.tr("Where"), self.tr("Booking"), self.tr("State"),
              self.tr("Submitted"), self.tr("Command")]
         )  # fmt: skip
-        for column, width in enumerate((50, 90, 220, 260, 120)):
+        for column, width in enumerate((50, 90, 250, 260, 130)):
             self.tree.header().resizeSection(column, width)
         self.placeholder = QLabel()
         self.placeholder.setObjectName("hint")
