@@ -1,6 +1,7 @@
 """``labgpu clusters ...`` (issue 5): register, list, remove and log in to the shared clusters
 jobs are offloaded to; also the terminal's answers to a cluster's login questions, which the
-``offload`` commands use too.
+``offload`` commands use too. ``clusters login`` leaves the login with the member's login agent
+for later commands (``--hours``, default 8); ``clusters logout`` ends it (issue 15, point 6).
 """
 
 from __future__ import annotations
@@ -10,21 +11,27 @@ import dataclasses
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from labgpu.cli import commands, output
 from labgpu.core.errors import HostKeyUnknownError, LabgpuError
-from labgpu.core.i18n import _
+from labgpu.core.i18n import N_, _
 from labgpu.core.offload.jobs import LOGINS, SCHEDULERS, Cluster, LoginCancelled
 from labgpu.services import Labgpu
+from labgpu.services.offload import agent
 from labgpu.services.offload.service import save_password
 
 Sub = Any  # argparse's _SubParsersAction is private
 
+_hours_arg = commands.bounded_arg(
+    float, N_("a number of hours"), lambda v: v > 0, N_("--hours must be more than 0, not {text}")
+)
+
 
 def add_clusters(sub: Sub) -> None:
-    """``labgpu clusters add|list|remove|login``."""
+    """``labgpu clusters add|list|remove|login|logout``."""
     c = sub.add_parser("clusters", help="shared clusters jobs can be offloaded to")
     csub = c.add_subparsers(dest="clusters_command", metavar="ACTION", required=True)
     add = csub.add_parser(
@@ -73,7 +80,15 @@ def add_clusters(sub: Sub) -> None:
     )  # fmt: skip
     li.add_argument("--forget-password", action="store_true", help="remove a kept password")
     li.add_argument("--trust-host-key", metavar="SHA256:...", help="accept this host key")
+    li.add_argument(
+        "--hours", type=_hours_arg, default=agent.DEFAULT_HOURS,
+        help="how long later commands may use this login (default 8)",
+    )  # fmt: skip
     li.set_defaults(handler=run_clusters_login)
+    lo = csub.add_parser("logout", help="end a held login (every one without NAME)")
+    lo.add_argument("name", nargs="?")
+    lo.add_argument("--json", action="store_true")
+    lo.set_defaults(handler=run_clusters_logout)
 
 
 # -- prompting -------------------------------------------------------------------------------
@@ -117,6 +132,7 @@ def terminal_prompter(
 def with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
     """``work`` on the open lab, a cluster's login questions asked on the terminal."""
     lab = commands.lab_for(args)  # --demo: the demo lab, whose cluster is simulated
+    lab.relay_logins = True  # the logins `clusters login` left with the member's agent
     lab.open()
     try:
         lab.offload.ask = terminal_prompter("cluster")
@@ -125,8 +141,9 @@ def with_lab(args: argparse.Namespace, work: Callable[[Labgpu], int]) -> int:
         lab.close()
 
 
-def cluster_json(cluster: Cluster) -> dict[str, Any]:
-    """One cluster as documented in the README."""
+def cluster_json(cluster: Cluster, held_until: datetime | None = None) -> dict[str, Any]:
+    """One cluster as documented in the README (``held_until``: when the login the member's
+    agent holds ends; null when none is held)."""
     return {
         "name": cluster.name,
         "host": cluster.host,
@@ -142,6 +159,7 @@ def cluster_json(cluster: Cluster) -> dict[str, Any]:
         "base_dir": cluster.base_dir,
         "max_hours": cluster.max_hours,
         "created_by": cluster.created_by,
+        "held_until": output.iso(held_until),
     }
 
 
@@ -204,18 +222,36 @@ def run_clusters_list(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         clusters = lab.offload.list_clusters()
+        held = _held_until(lab, clusters)
         if args.json:
-            output.print_json([cluster_json(c) for c in clusters])
+            output.print_json([cluster_json(c, held.get(c.name)) for c in clusters])
             return 0
         rows = [
             [c.name, f"{c.user}@{c.host}" + (f":{c.port}" if c.port else ""), c.scheduler,
-             c.partition or "-", c.login, c.base_dir]
+             c.partition or "-", c.login, c.base_dir, _local(held.get(c.name))]
             for c in clusters
         ]  # fmt: skip
-        print(output.table(rows, ["NAME", "LOGIN NODE", "SCHEDULER", "PARTITION", "AUTH", "BASE"]))
+        header = ["NAME", "LOGIN NODE", "SCHEDULER", "PARTITION", "AUTH", "BASE", "HELD UNTIL"]
+        print(output.table(rows, header))
         return 0
 
     return with_lab(args, work)
+
+
+def _held_until(lab: Labgpu, clusters: Sequence[Cluster]) -> dict[str, datetime]:
+    """When each cluster's held login ends (the demo's clusters hold none)."""
+    if lab.setup.simulated:
+        return {}
+    targets = {c.name: c.target for c in clusters}
+    return {
+        h.name: datetime.fromtimestamp(h.until, UTC)
+        for h in agent.held_logins()
+        if targets.get(h.name) == h.target
+    }
+
+
+def _local(ts: datetime | None) -> str:
+    return ts.astimezone().strftime("%Y-%m-%d %H:%M") if ts is not None else "-"
 
 
 def run_clusters_remove(args: argparse.Namespace) -> int:
@@ -246,7 +282,7 @@ def run_clusters_login(args: argparse.Namespace) -> int:
         if args.trust_host_key:
             lab.offload.trust_host_key(cluster.name, args.trust_host_key)
         try:
-            lab.offload.login(cluster.name)
+            until = _log_in(lab, cluster, args.hours)
         except HostKeyUnknownError as exc:
             raise LabgpuError(
                 _(
@@ -262,10 +298,42 @@ def run_clusters_login(args: argparse.Namespace) -> int:
                     name=cluster.name
                 )
             )
-        print(_("logged in to {name}").format(name=cluster.name))
+        if until is None:
+            print(_("logged in to {name}").format(name=cluster.name))
+        else:
+            print(
+                _(
+                    "logged in to {name}; later commands use this login until {until} "
+                    "(`labgpu clusters logout {name}` ends it)"
+                ).format(name=cluster.name, until=_local(until))
+            )
         return 0
 
     return with_lab(args, work)
+
+
+def _log_in(lab: Labgpu, cluster: Cluster, hours: float) -> datetime | None:
+    """Log in through the member's agent, which holds the login for ``hours`` (until when);
+    the demo's simulated clusters log in in this process (``None``). One attempt either way."""
+    if lab.setup.simulated:
+        lab.offload.login(cluster.name)
+        return None
+    assert lab.offload.ask is not None  # set by run_clusters_login
+    return agent.hold_login(lab.offload, cluster.name, hours, lab.offload.ask)
+
+
+def run_clusters_logout(args: argparse.Namespace) -> int:
+    """End a held login (or all of them): later commands log in afresh."""
+    ended = agent.logout(args.name)
+    if args.json:
+        output.print_json({"logged_out": ended})
+    elif ended:
+        print(_("logged out of {names}").format(names=", ".join(ended)))
+    elif args.name:
+        print(_("no login to {name} is held").format(name=args.name))
+    else:
+        print(_("no login is held"))
+    return 0
 
 
 def join_option_values(argv: Sequence[str]) -> list[str]:

@@ -133,6 +133,9 @@ class Labgpu:
         self._closed = False
         #: Told what ``open`` is doing when it takes long (see ``Progress``).
         self.progress: Progress | None = None
+        #: The CLI's: SSH goes first through the cluster logins the member's agent holds
+        #: (``services/offload/agent.py``); the desktop app keeps its logins in its process.
+        self.relay_logins = False
 
     @property
     def title(self) -> str | None:
@@ -263,13 +266,27 @@ class Labgpu:
         return store if store is not None else self.store
 
     def housekeeping(self) -> list[str]:
-        """The collector's minute job: usage rollups (and retention), then the idle rule."""
+        """The collector's minute job: usage rollups (and retention), then the idle rule and the
+        intruder rule; returns the groups the idle rule released."""
         try:
             self.usage.housekeep()
         except LabgpuError as exc:  # the idle rule still runs
             log.warning("usage rollup: %s", exc)
         # One releaser per lab, so a warning is remembered between sweeps.
-        return self._part("releaser", self._new_releaser).run()
+        released = self._part("releaser", self._new_releaser).run()
+        try:  # one watch per lab, so an intrusion is acted on once
+            acted = self._part("intruders", self._new_intruder_watch).run()
+        except LabgpuError as exc:
+            log.warning("intruder rule: %s", exc)
+            acted = []
+        for line in acted:
+            log.info("intruder rule: %s", line)
+        return released
+
+    def _new_intruder_watch(self) -> IntruderWatch:
+        from labgpu.services.booking.intruders import IntruderWatch
+
+        return IntruderWatch(self.bookings, lambda: self.pool)
 
     def _new_releaser(self) -> AutoReleaser:
         from labgpu.services.booking.reality import AutoReleaser
