@@ -86,10 +86,15 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def listen(place: AgentPlace, authkey: bytes) -> Listener:
-    """The agent's listener; its socket file made 0600 at once (the folder is 0700 already)."""
-    listener = Listener(place.address, place.family, authkey=authkey)
-    if not _WINDOWS:
-        os.chmod(place.address, 0o600)
+    """The agent's listener; its socket file created 0600 (the folder is 0700 already)."""
+    if _WINDOWS:
+        return Listener(place.address, place.family, authkey=authkey)
+    mask = os.umask(0o177)  # the agent is single-threaded here
+    try:
+        listener = Listener(place.address, place.family, authkey=authkey)
+    finally:
+        os.umask(mask)
+    os.chmod(place.address, 0o600)
     return listener
 
 

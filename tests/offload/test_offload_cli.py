@@ -96,3 +96,36 @@ def test_cli_refusals_and_usage_errors(
     assert "at most 48 hours" in capsys.readouterr().err
     assert main([*db, "offload", "status", "999"]) == 1
     assert "no offloaded job 999" in capsys.readouterr().err
+
+
+def test_cli_commands_use_the_held_login(
+    db: list[str], slurm_cluster: SlurmCluster, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Issue 15, point 6: after `clusters login`, submit and list run through the login the
+    member's agent holds: the key is gone by then, so a fresh login could not succeed."""
+    import shutil
+
+    from labgpu.services.offload import agent
+
+    key = tmp_path / "held_key"
+    shutil.copy(str(slurm_cluster.login.target.identity_file), key)
+    key.chmod(0o600)
+    assert main([*db, "clusters", "add", "neuron", "--update", "--identity", str(key)]) == 0
+    try:
+        assert main([*db, "clusters", "login", "neuron", "--hours", "1"]) == 0
+        key.unlink()
+        project = tmp_path / "proj"
+        project.mkdir()
+        (project / "train.py").write_text("print('held')\n")
+        argv = [*db, "offload", "submit", "--cluster", "neuron", "--dir", str(project),
+                "--gpus", "1", "--hours", "0.5", "--json", "--", "python3", "train.py"]  # fmt: skip
+        capsys.readouterr()
+        job = _json(capsys, argv)
+        assert isinstance(job, dict)
+        assert job["remote_id"]
+        listed = _json(capsys, [*db, "offload", "list", "--json"])
+        assert isinstance(listed, list)
+        assert [j["id"] for j in listed] == [job["id"]]
+    finally:
+        agent.logout(None)
