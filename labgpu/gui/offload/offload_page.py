@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labgpu.core.booking.run import LabJob
 from labgpu.core.offload.jobs import DEFAULT_POLL_S, Cluster, JobState, OffloadJob
 from labgpu.gui.offload.clusters_dialog import ClustersDialog
 from labgpu.gui.offload.offload_login import GuiPrompter
@@ -37,6 +38,10 @@ from labgpu.gui.widgets.action_page import ActionPage
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 from labgpu.services.offload.service import OffloadService, save_password
+
+if TYPE_CHECKING:
+    from labgpu.gui.offload.where_dialog import WhereToRunDialog
+    from labgpu.services.offload.placement import Placement
 
 T = TypeVar("T")
 
@@ -95,7 +100,7 @@ class OffloadPage(ActionPage):
         self.timer.setInterval(int(DEFAULT_POLL_S * 1000))
         self.timer.timeout.connect(self.poll)
         self.tree.currentItemChanged.connect(lambda *_: self._selected())
-        self.submit_button.clicked.connect(self.open_submit)
+        self.submit_button.clicked.connect(self.open_where)
         self.clusters_button.clicked.connect(self.open_clusters)
         self.refresh_button.clicked.connect(self.poll)
         self.cancel_button.clicked.connect(self.cancel_selected)
@@ -286,20 +291,59 @@ class OffloadPage(ActionPage):
             save_password(self.service.cluster(cluster), password)
         return fn()
 
-    def open_submit(self) -> SubmitJobDialog:
-        """Open the *Submit job* dialog."""
+    def open_where(self) -> WhereToRunDialog:
+        """*Submit job…*: where would it start first — the lab's GPUs or a cluster."""
+        from labgpu.gui.offload.where_dialog import WhereToRunDialog
+
+        dialog = WhereToRunDialog(self.labgpu, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.ran_in_lab.connect(self._ran_in_lab)
+        dialog.to_cluster.connect(self._to_cluster)
+        dialog.open()
+        return dialog
+
+    def _ran_in_lab(self, job: LabJob) -> None:
+        self.show_message(
+            self.tr("Booked {server} and started job {id} there (My bookings lists it).").format(
+                server=job.server, id=job.id
+            )
+        )
+        self.changed.emit()
+
+    def _to_cluster(self, cluster: str, placement: Placement) -> SubmitJobDialog:
+        dialog = self.open_submit(cluster)
+        if placement.local_dir:
+            dialog.set_folder(Path(placement.local_dir))
+        dialog.command_edit.setText(placement.command)
+        dialog.set_resources(placement.gpus, placement.hours)
+        dialog.type_edit.setText(placement.gpu_type)
+        dialog.results_edit.setText(", ".join(placement.results))
+        return dialog
+
+    def open_submit(self, cluster: str = "") -> SubmitJobDialog:
+        """Open the *Submit job to a cluster* dialog (``cluster``: chosen once listed)."""
         dialog = SubmitJobDialog(self.service, [], self.logged_in, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.submitted.connect(lambda job: self._job_submitted(job))
-        run_task(self.service.list_clusters, lambda c, e: self._fill_clusters(dialog, c, e), dialog)
+        run_task(
+            self.service.list_clusters,
+            lambda c, e: self._fill_clusters(dialog, c, e, cluster),
+            dialog,
+        )
         dialog.open()
         return dialog
 
     def _fill_clusters(
-        self, dialog: SubmitJobDialog, clusters: list[Cluster] | None, error: BaseException | None
+        self,
+        dialog: SubmitJobDialog,
+        clusters: list[Cluster] | None,
+        error: BaseException | None,
+        chosen: str = "",
     ) -> None:
         for cluster in clusters or []:
             dialog.cluster_box.addItem(f"{cluster.name} ({cluster.scheduler})", cluster.name)
+        if chosen:
+            dialog.cluster_box.setCurrentIndex(max(0, dialog.cluster_box.findData(chosen)))
         if not clusters:
             dialog.show_message(self.tr("Register a cluster first (Clusters…)."), error=True)
 

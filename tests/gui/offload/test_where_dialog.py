@@ -1,0 +1,86 @@
+"""*Submit job…* compares where the work starts first (issue 15, point 3): the lab's free GPUs
+now (a real sshd server, where the member's own account runs the job) against a cluster that
+cannot be asked; the lab option books the GPUs and starts the job on the booking; a cluster
+option hands the request to *Submit job to a cluster*, filled in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from labgpu.core.booking.bookings import BookingStatus
+from labgpu.core.offload.jobs import Cluster
+from labgpu.gui.offload.where_dialog import WhereToRunDialog
+from labgpu.gui.shell.main_window import MainWindow
+from labgpu.services import Labgpu
+from labgpu.services.offload.placement import Placement
+from tests.gui.booking.test_run_dialog import run_host, run_lab
+from tests.helpers.sshd_support import free_port
+
+__all__ = ["run_host", "run_lab"]  # fixtures
+
+pytestmark = pytest.mark.gui
+
+
+def open_dialog(qtbot: QtBot, lab: Labgpu, window: MainWindow) -> WhereToRunDialog:
+    dialog = window.offload_page.open_where()
+    qtbot.waitUntil(lambda: dialog.model_box.count() == 2, timeout=10_000)  # any, NVIDIA A40
+    dialog.command_edit.setText("echo placed; sleep 20")
+    dialog.model_box.setCurrentIndex(1)
+    dialog.hours_spin.setValue(1)
+    return dialog
+
+
+def compare(qtbot: QtBot, dialog: WhereToRunDialog) -> list[tuple[str, str, str]]:
+    dialog.compare_button.click()
+    qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() > 0, timeout=30_000)
+    qtbot.waitUntil(dialog.compare_button.isEnabled, timeout=30_000)
+    rows = []
+    for i in range(dialog.table.topLevelItemCount()):
+        item = dialog.table.topLevelItem(i)
+        assert item is not None
+        rows.append((item.text(0), item.text(1), item.text(2)))
+    return rows
+
+
+def test_the_lab_now_comes_first_and_is_booked_and_run_when_picked(
+    qtbot: QtBot, run_lab: Labgpu, window: MainWindow
+) -> None:
+    far = Cluster("far", "127.0.0.1", "labuser", port=free_port())  # a key login nobody answers
+    run_lab.offload.add_cluster(far)
+    dialog = open_dialog(qtbot, run_lab, window)
+    rows = compare(qtbot, dialog)
+    assert rows[0][:2] == ("lab", "now")
+    assert rows[0][2].startswith("free now: gpu-r:")
+    assert rows[1][:2] == ("far", "–")  # no estimate: its error says why
+    assert rows[1][2]
+    dialog.grab().save("/tmp/issue15_where.png")
+    ran: list[object] = []
+    dialog.ran_in_lab.connect(ran.append)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: ran != [], timeout=30_000)
+    [job] = run_lab.runs.jobs()
+    assert job.server == "gpu-r"
+    assert job.command == "echo placed; sleep 20"
+    group = run_lab.bookings.group(job.group_id)
+    assert group.user == run_lab.user
+    assert group.status in (BookingStatus.BOOKED, BookingStatus.ACTIVE)
+
+
+def test_a_cluster_option_opens_the_cluster_dialog_filled_in(
+    qtbot: QtBot, run_lab: Labgpu, window: MainWindow, tmp_path: Path
+) -> None:
+    run_lab.offload.add_cluster(Cluster("far", "127.0.0.1", "labuser", port=free_port()))
+    dialog = open_dialog(qtbot, run_lab, window)
+    dialog.folder_edit.setText(str(tmp_path))
+    compare(qtbot, dialog)
+    dialog.table.setCurrentItem(dialog.table.topLevelItem(1))
+    handed: list[tuple[str, Placement]] = []
+    dialog.to_cluster.connect(lambda name, placement: handed.append((name, placement)))
+    assert dialog.run_button.isEnabled()
+    dialog.run_button.click()
+    assert handed[0][0] == "far"
+    assert handed[0][1].command == "echo placed; sleep 20"
+    assert run_lab.runs.jobs() == []  # nothing booked or run in the lab
