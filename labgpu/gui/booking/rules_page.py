@@ -110,6 +110,16 @@ class RulesPage(QWidget):
         self.stop_grace = QSpinBox()
         self.stop_grace.setRange(1, 3600)
         self.stop_grace.setSuffix(self.tr(" s"))
+        self.intruders = QComboBox()
+        self.intruders.addItem(self.tr("Show it (tell the holder)"), "show")
+        self.intruders.addItem(self.tr("Also message the user's terminals"), "message")
+        self.intruders.addItem(self.tr("Also stop their processes"), "stop")
+        self.intruder_grace = QSpinBox()
+        self.intruder_grace.setRange(1, 1440)
+        self.intruder_grace.setSuffix(self.tr(" min"))
+        self.intruders.currentIndexChanged.connect(
+            lambda _i: self.intruder_grace.setEnabled(self.intruders.currentData() == "stop")
+        )
         self.at_end.currentIndexChanged.connect(
             lambda _i: self.stop_grace.setEnabled(self.at_end.currentData() == AT_END_STOP)
         )
@@ -148,6 +158,8 @@ class RulesPage(QWidget):
         form.addRow(self.tr("Warn the holder before:"), self.warning_min)
         form.addRow(self.tr("When a booking ends and its job still runs:"), self.at_end)
         form.addRow(self.tr("Grace before SIGKILL:"), self.stop_grace)
+        form.addRow(self.tr("Someone else uses a held GPU:"), self.intruders)
+        form.addRow(self.tr("Stop their processes after:"), self.intruder_grace)
         form.addRow("", self.save_button)
         rules_box = QGroupBox(self.tr("Booking rules"))
         rules_box.setLayout(form)
@@ -233,6 +245,9 @@ class RulesPage(QWidget):
         self.at_end.setCurrentIndex(max(index, 0))
         self.stop_grace.setValue(rules.stop_grace_s)
         self.stop_grace.setEnabled(rules.at_booking_end == AT_END_STOP)
+        self.intruders.setCurrentIndex(max(self.intruders.findData(rules.intruder_action), 0))
+        self.intruder_grace.setValue(rules.intruder_grace_minutes)
+        self.intruder_grace.setEnabled(rules.intruder_action == "stop")
 
     def show_gpus(self, gpus: list[Gpu]) -> None:
         """List GPUs with a bookable check box."""
@@ -280,6 +295,8 @@ class RulesPage(QWidget):
             release_warning_minutes=self.warning_min.value(),
             at_booking_end=str(self.at_end.currentData()),
             stop_grace_s=self.stop_grace.value(),
+            intruder_action=str(self.intruders.currentData()),
+            intruder_grace_minutes=self.intruder_grace.value(),
         )
 
     def save_rules(self) -> None:

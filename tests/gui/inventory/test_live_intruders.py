@@ -82,3 +82,28 @@ def test_the_holder_is_told_once(qtbot: QtBot, sample_lab: Labgpu, window: MainW
         notifier.check()
         qtbot.waitUntil(lambda: not notifier.is_checking(), timeout=10_000)
     assert seen == ["alice uses a GPU you hold: gpu-01:0"]
+
+
+def test_the_rules_page_keeps_the_intruder_rule(
+    qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from labgpu.core.booking.rules import BookingRules
+    from labgpu.gui.shell.main_window import RULES
+
+    window.show_page(RULES)
+    page = window.rules_page
+    qtbot.waitUntil(lambda: page.gpu_list.count() == 12, timeout=10_000)
+    assert page.intruders.currentData() == "show"
+    assert not page.intruder_grace.isEnabled()
+    page.intruders.setCurrentIndex(page.intruders.findData("stop"))
+    assert page.intruder_grace.isEnabled()
+    page.intruder_grace.setValue(3)
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: sample_lab.rules.current().intruder_action == "stop", timeout=10_000)
+    assert sample_lab.rules.current().intruder_grace_minutes == 3
+    page.show_rules(BookingRules())
+    page.reload()
+    qtbot.waitUntil(lambda: page.intruders.currentData() == "stop", timeout=10_000)
+    assert page.intruder_grace.value() == 3
