@@ -1528,6 +1528,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>{time}에 예약이 끝납니다</translation>
     </message>
     <message>
+        <source>{who} uses a GPU you hold</source>
+        <translation>{who} 님이 내가 예약한 GPU를 사용 중입니다</translation>
+    </message>
+    <message>
         <source>Idle booking released at {time}</source>
         <translation>유휴 예약이 {time}에 해제됩니다</translation>
     </message>
@@ -1646,6 +1650,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>(nothing fetched yet)</source>
         <translation>(아직 가져온 파일이 없습니다)</translation>
+    </message>
+    <message>
+        <source>Booked {server} and started job {id} there (My bookings lists it).</source>
+        <translation>{server}를 예약하고 그곳에서 작업 {id}을(를) 시작했습니다 (내 예약에 표시됩니다).</translation>
     </message>
     <message>
         <source>Register a cluster first (Clusters…).</source>
@@ -1783,6 +1791,18 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>초</translation>
     </message>
     <message>
+        <source>Show it (tell the holder)</source>
+        <translation>표시만 (예약자에게 알림)</translation>
+    </message>
+    <message>
+        <source>Also message the user&apos;s terminals</source>
+        <translation>사용자의 터미널에도 메시지 보내기</translation>
+    </message>
+    <message>
+        <source>Also stop their processes</source>
+        <translation>해당 프로세스도 중지</translation>
+    </message>
+    <message>
         <source>Save rules</source>
         <translation>규칙 저장</translation>
     </message>
@@ -1845,6 +1865,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Grace before SIGKILL:</source>
         <translation>SIGKILL 전 유예 시간:</translation>
+    </message>
+    <message>
+        <source>Someone else uses a held GPU:</source>
+        <translation>다른 사람이 예약된 GPU를 사용할 때:</translation>
+    </message>
+    <message>
+        <source>Stop their processes after:</source>
+        <translation>프로세스 중지까지 유예:</translation>
     </message>
     <message>
         <source>Booking rules</source>
@@ -2490,6 +2518,113 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     </message>
 </context>
 <context>
+    <name>WhereToRunDialog</name>
+    <message>
+        <source>now</source>
+        <translation>지금</translation>
+    </message>
+    <message>
+        <source>Submit job</source>
+        <translation>작업 제출</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>찾아보기…</translation>
+    </message>
+    <message>
+        <source>e.g. python train.py --epochs 10</source>
+        <translation>예: python train.py --epochs 10</translation>
+    </message>
+    <message>
+        <source>any model</source>
+        <translation>모든 모델</translation>
+    </message>
+    <message>
+        <source>on a cluster: any (e.g. a100)</source>
+        <translation>클러스터: 아무거나 (예: a100)</translation>
+    </message>
+    <message>
+        <source>paths to bring back, e.g. outputs, logs</source>
+        <translation>가져올 경로, 예: outputs, logs</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>위치</translation>
+    </message>
+    <message>
+        <source>Starts</source>
+        <translation>시작</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>세부 정보</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>비교</translation>
+    </message>
+    <message>
+        <source>Run there</source>
+        <translation>그곳에서 실행</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>닫기</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>폴더:</translation>
+    </message>
+    <message>
+        <source>Command:</source>
+        <translation>명령:</translation>
+    </message>
+    <message>
+        <source>GPUs:</source>
+        <translation>GPU 수:</translation>
+    </message>
+    <message>
+        <source>Lab model:</source>
+        <translation>연구실 모델:</translation>
+    </message>
+    <message>
+        <source>Cluster GPU type:</source>
+        <translation>클러스터 GPU 종류:</translation>
+    </message>
+    <message>
+        <source>Hours:</source>
+        <translation>시간:</translation>
+    </message>
+    <message>
+        <source>Results:</source>
+        <translation>결과:</translation>
+    </message>
+    <message>
+        <source>Folder to send</source>
+        <translation>보낼 폴더</translation>
+    </message>
+    <message>
+        <source>Give the command to run.</source>
+        <translation>실행할 명령을 입력하세요.</translation>
+    </message>
+    <message>
+        <source>Asking the lab and the clusters…</source>
+        <translation>연구실과 클러스터에 묻는 중…</translation>
+    </message>
+    <message>
+        <source>lab</source>
+        <translation>연구실</translation>
+    </message>
+    <message>
+        <source>Earliest start first; pick one and Run there.</source>
+        <translation>가장 빨리 시작하는 곳이 먼저입니다. 하나를 골라 &quot;그곳에서 실행&quot;을 누르세요.</translation>
+    </message>
+    <message>
+        <source>Booking the GPUs and starting the job…</source>
+        <translation>GPU를 예약하고 작업을 시작하는 중…</translation>
+    </message>
+</context>
+<context>
     <name>app</name>
     <message>
         <source>labgpu cannot start</source>
@@ -2549,6 +2684,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>{caption} (idle)</source>
         <translation>{caption} (유휴)</translation>
+    </message>
+    <message>
+        <source>{caption}  ⚠ {other} runs here</source>
+        <translation>{caption}  ⚠ {other} 사용 중</translation>
     </message>
     <message>
         <source>{user} on {gpu}
@@ -2615,6 +2754,16 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Something went wrong inside labgpu: {error}. The details below are also in the log file {path}; please send them to whoever maintains labgpu in your lab.</source>
         <translation>labgpu 내부에서 문제가 생겼습니다: {error}. 아래 자세한 내용은 로그 파일 {path}에도 남아 있습니다. 연구실에서 labgpu를 관리하는 사람에게 보내 주세요.</translation>
+    </message>
+</context>
+<context>
+    <name>live</name>
+    <message>
+        <source>owner unknown (container {name})</source>
+        <extracomment>(group id, GPU id) of a booking held now → who else runs on that GPU.
+----------
+How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;free&quot; (&quot;free until 07:00&quot;).</extracomment>
+        <translation>소유자 알 수 없음 (컨테이너 {name})</translation>
     </message>
 </context>
 <context>
