@@ -177,6 +177,15 @@ def servers_of(lab: DemoLab) -> dict[str, list[int]]:
     return servers
 
 
+#: Jobs the demo's members run in Docker, labelled with their owner (``labgpu.user``), so the
+#: Live view shows ``lee.seoyeon (container lora-ft)``.
+CONTAINERS = {"python finetune.py": "lora-ft", "python run_diffusion.py": "diffusion"}
+
+
+def _container_of(command: str | None) -> str | None:
+    return next((name for cmd, name in CONTAINERS.items() if (command or "").startswith(cmd)), None)
+
+
 def probe_at(lab: DemoLab, server: str, gpus: Sequence[int], ts: datetime) -> ProbeResult:
     """What probing ``server`` (its GPUs at positions ``gpus``) at ``ts`` would have returned."""
     readings, processes = [], []
@@ -204,6 +213,8 @@ def probe_at(lab: DemoLab, server: str, gpus: Sequence[int], ts: datetime) -> Pr
                     user=point.owner,
                     elapsed_s=point.elapsed_s,
                     command=point.command,
+                    container=_container_of(point.command),
+                    container_runtime="docker" if _container_of(point.command) else None,
                 )
             )
     return ProbeResult(f"{server}.lab.example", ts, tuple(readings), tuple(processes))
