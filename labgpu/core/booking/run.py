@@ -179,7 +179,7 @@ done
 if command -v bash >/dev/null 2>&1; then shell=bash; else shell=sh; fi
 jobdir=$(pwd)
 log="$jobdir/{LOG}"
-cd "$HOME"{('/' + q(job.remote_dir)) if job.remote_dir else ''} || {{
+cd "$HOME"{("/" + q(job.remote_dir)) if job.remote_dir else ""} || {{
   note 'the job folder is missing'; echo "127 $(date +%s)" > "$jobdir/{EXIT}.tmp"
   mv "$jobdir/{EXIT}.tmp" "$jobdir/{EXIT}"; exit 1; }}
 note {q(f"starting on GPUs {environment.get('CUDA_VISIBLE_DEVICES', '')}")}
