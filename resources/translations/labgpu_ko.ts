@@ -1544,16 +1544,16 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>이름</translation>
     </message>
     <message>
-        <source>Cluster</source>
-        <translation>클러스터</translation>
-    </message>
-    <message>
         <source>State</source>
         <translation>상태</translation>
     </message>
     <message>
         <source>GPUs</source>
         <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>위치</translation>
     </message>
     <message>
         <source>Elapsed</source>
@@ -1678,6 +1678,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Reading the log…</source>
         <translation>로그를 읽는 중…</translation>
+    </message>
+    <message>
+        <source>{server} (booking)</source>
+        <translation>{server} (예약)</translation>
+    </message>
+    <message>
+        <source>{state}, booking given back</source>
+        <translation>{state}, 예약 반환됨</translation>
     </message>
 </context>
 <context>

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from labgpu.core.booking.run import LabJob
 from labgpu.core.offload.jobs import DEFAULT_POLL_S, Cluster, JobState, OffloadJob
 from labgpu.gui.offload.clusters_dialog import ClustersDialog
+from labgpu.gui.offload.lab_rows import lab_id, lab_item, lab_script, results_listing
 from labgpu.gui.offload.offload_login import GuiPrompter
 from labgpu.gui.offload.submit_dialog import SubmitJobDialog
 from labgpu.gui.shell.errors import handle_error
@@ -58,7 +59,8 @@ def elapsed_text(job: OffloadJob) -> str:
 
 
 class OffloadPage(ActionPage):
-    """My offloaded jobs; submit, cancel, resubmit, fetch; log tail and outputs."""
+    """My jobs, wherever they run — on clusters and on my bookings on the lab's servers, one
+    list with a *Where* column (``lab_rows``); submit, cancel, resubmit, fetch; log and outputs."""
 
     #: Lines such as "labgpu-…: completed; results in …" for the tray / status bar.
     notify = Signal(str)
@@ -67,6 +69,7 @@ class OffloadPage(ActionPage):
         super().__init__(parent)
         self.labgpu = labgpu
         self.jobs: list[OffloadJob] = []
+        self.lab_jobs: list[LabJob] = []  # run on the member's bookings (``lab_rows``)
         self.prompter = GuiPrompter(self)
         self._polling = False
         self._poll_failure = ""  # the message of the last poll that failed
@@ -75,7 +78,7 @@ class OffloadPage(ActionPage):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setHeaderLabels(
-            [self.tr("Name"), self.tr("Cluster"), self.tr("State"), self.tr("GPUs"),
+            [self.tr("Name"), self.tr("Where"), self.tr("State"), self.tr("GPUs"),
              self.tr("Elapsed"), self.tr("Submitted")]
         )  # fmt: skip
         for column, width in enumerate((300, 110, 230, 50, 80)):
@@ -167,7 +170,7 @@ class OffloadPage(ActionPage):
         """Read my jobs from the database (on a worker)."""
         if not self._active:
             return
-        run_task(lambda: self.service.jobs(), self._loaded, context=self)
+        run_task(lambda: (self.service.jobs(), self.labgpu.runs.jobs()), self._loaded, context=self)
 
     def poll(self) -> None:
         """Ask the clusters (those needing no new login), fetch ended jobs' results, reload."""
@@ -181,6 +184,7 @@ class OffloadPage(ActionPage):
         usable = service.pollable_clusters()
         report = service.refresh(usable)
         fetched = service.fetch_finished(usable)
+        self.labgpu.runs.refresh()  # jobs on bookings: their servers, as the member
         errors = [f"{name}: {message}" for name, message in report.errors.items()]
         return errors, fetched
 
@@ -211,20 +215,28 @@ class OffloadPage(ActionPage):
         self._poll_failure = problem
         self.reload()
 
-    def _loaded(self, jobs: list[OffloadJob] | None, error: BaseException | None) -> None:
-        if not self.loaded(error) or jobs is None:
+    def _loaded(
+        self, found: tuple[list[OffloadJob], list[LabJob]] | None, error: BaseException | None
+    ) -> None:
+        if not self.loaded(error) or found is None:
             return
-        selected = self.selected()
-        self.jobs = jobs
+        item = self.tree.currentItem()
+        selected = None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+        self.jobs, self.lab_jobs = found
         self.tree.clear()
-        for job in jobs:
+        rows: list[tuple[datetime, QTreeWidgetItem]] = []
+        for job in self.jobs:
             item = QTreeWidgetItem(
                 [job.name, job.cluster, self.state_text(job), str(job.gpus), elapsed_text(job),
                  job.submitted_at.astimezone().strftime("%m-%d %H:%M")]
             )  # fmt: skip
             item.setData(0, Qt.ItemDataRole.UserRole, job.id)
+            rows.append((job.submitted_at, item))
+        for lab_job in self.lab_jobs:
+            rows.append((lab_job.submitted_at, lab_item(lab_job, self.state_label(lab_job.state))))
+        for _when, item in sorted(rows, key=lambda r: r[0], reverse=True):
             self.tree.addTopLevelItem(item)
-            if selected is not None and job.id == selected.id:
+            if selected is not None and item.data(0, Qt.ItemDataRole.UserRole) == selected:
                 self.tree.setCurrentItem(item)
         self._update_buttons()
 
@@ -252,32 +264,42 @@ class OffloadPage(ActionPage):
         return text
 
     def selected(self) -> OffloadJob | None:
-        """The job selected in the list."""
+        """The cluster job selected in the list."""
         item = self.tree.currentItem()
         if item is None:
             return None
         job_id = item.data(0, Qt.ItemDataRole.UserRole)
         return next((j for j in self.jobs if j.id == job_id), None)
 
+    def selected_lab(self) -> LabJob | None:
+        """The job on a booking selected in the list."""
+        item = self.tree.currentItem()
+        job_id = None if item is None else lab_id(item.data(0, Qt.ItemDataRole.UserRole))
+        return next((j for j in self.lab_jobs if j.id == job_id), None)
+
     def _selected(self) -> None:
-        job = self.selected()
+        job, lab_job = self.selected(), self.selected_lab()
         self._update_buttons()
-        if job is None:
+        if job is None and lab_job is None:
             return
-        self.script_view.setPlainText(job.script)
-        folder = self.service.default_results_dir(job)
-        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) \
-            if folder.is_dir() else []  # fmt: skip
+        if lab_job is not None:
+            self.script_view.setPlainText(lab_script(lab_job))
+            folder = self.labgpu.runs.default_results_dir(lab_job)
+        else:
+            assert job is not None
+            self.script_view.setPlainText(job.script)
+            folder = self.service.default_results_dir(job)
+        files = results_listing(folder)
         lines = [self.tr("Results folder: {path}").format(path=folder), *files]
         if not files:
             lines.append(self.tr("(nothing fetched yet)"))
         self.outputs_view.setPlainText("\n".join(lines))
 
     def _update_buttons(self) -> None:
-        job = self.selected()
+        job = self.selected() or self.selected_lab()
         live = job is not None and not job.state.is_final
         self.cancel_button.setEnabled(live and not self._busy)
-        self.resubmit_button.setEnabled(job is not None and not self._busy)
+        self.resubmit_button.setEnabled(self.selected() is not None and not self._busy)
         self.fetch_button.setEnabled(job is not None and not self._busy)
         self.log_button.setEnabled(job is not None and not self._busy)
 
@@ -362,7 +384,13 @@ class OffloadPage(ActionPage):
         return dialog
 
     def cancel_selected(self) -> None:
-        """Cancel the selected job."""
+        """Cancel the selected job (a job on a booking: the booking stays yours)."""
+        lab_job = self.selected_lab()
+        if lab_job is not None:
+            self._run(
+                lambda: self.labgpu.runs.cancel(lab_job.id),
+                self.tr("Cancelled {name}.").format(name=lab_job.name),
+            )
         job = self.selected()
         if job is not None:
             self._run(
@@ -381,6 +409,12 @@ class OffloadPage(ActionPage):
 
     def fetch_selected(self) -> None:
         """Copy the selected job's output and results home."""
+        lab_job = self.selected_lab()
+        if lab_job is not None:
+            self._run(
+                lambda: self.labgpu.runs.fetch(lab_job.id),
+                self.tr("Fetched the results of {name}.").format(name=lab_job.name),
+            )
         job = self.selected()
         if job is not None:
             self._run(
@@ -389,17 +423,18 @@ class OffloadPage(ActionPage):
             )
 
     def show_log(self) -> None:
-        """Read the end of the job's stdout and stderr (on a worker)."""
-        job = self.selected()
-        if job is None:
+        """Read the end of the job's output (on a worker)."""
+        job, lab_job = self.selected(), self.selected_lab()
+        if job is None and lab_job is None:
             return
         self.log_view.setPlainText(self.tr("Reading the log…"))
         self.details.setCurrentWidget(self.log_view)
-        run_task(
-            lambda: self.logged_in(job.cluster, lambda: self.service.tail(job.id)),
-            self._log_read,
-            context=self,
-        )
+        if lab_job is not None:
+            work: Callable[[], tuple[str, str]] = lambda: (self.labgpu.runs.tail(lab_job.id), "")  # noqa: E731
+        else:
+            assert job is not None
+            work = lambda: self.logged_in(job.cluster, lambda: self.service.tail(job.id))  # noqa: E731
+        run_task(work, self._log_read, context=self)
 
     def _log_read(self, result: tuple[str, str] | None, error: BaseException | None) -> None:
         if error is not None:

@@ -84,3 +84,41 @@ def test_a_cluster_option_opens_the_cluster_dialog_filled_in(
     assert handed[0][0] == "far"
     assert handed[0][1].command == "echo placed; sleep 20"
     assert run_lab.runs.jobs() == []  # nothing booked or run in the lab
+
+
+def test_one_list_holds_jobs_on_bookings_beside_cluster_jobs(
+    qtbot: QtBot, run_lab: Labgpu, window: MainWindow
+) -> None:
+    from labgpu.core.booking.run import RunRequest
+    from labgpu.gui.shell.main_window import OFFLOAD
+    from tests.gui.booking.test_run_dialog import book
+
+    group = book(run_lab, count=1)
+    job = run_lab.runs.start(RunRequest(group.group_id, "echo from-the-list; sleep 30"))
+    window.show_page(OFFLOAD)
+    page = window.offload_page
+    page.reload()
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=10_000)
+    item = page.tree.topLevelItem(0)
+    assert item is not None
+    assert item.text(0) == job.name
+    assert item.text(1) == "gpu-r (booking)"
+    page.tree.setCurrentItem(item)
+    assert page.selected_lab() is not None
+    assert page.selected() is None
+    assert not page.resubmit_button.isEnabled()  # a cluster's action
+    assert "echo from-the-list" in page.script_view.toPlainText()
+
+    def started() -> bool:
+        run_lab.runs.refresh()
+        return run_lab.runs.job(job.id).started_at is not None
+
+    qtbot.waitUntil(started, timeout=30_000)
+    page.log_button.click()
+    qtbot.waitUntil(lambda: "from-the-list" in page.log_view.toPlainText(), timeout=30_000)
+    page.cancel_button.click()
+    qtbot.waitUntil(lambda: run_lab.runs.job(job.id).state.value == "cancelled", timeout=30_000)
+    page.reload()
+    qtbot.waitUntil(
+        lambda: "cancelled" in (page.tree.topLevelItem(0) or item).text(2), timeout=10_000
+    )
