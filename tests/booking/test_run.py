@@ -264,9 +264,9 @@ def test_a_job_for_a_booking_an_hour_ahead_waits_on_the_server(lab: RunLab) -> N
 
 def test_at_the_end_the_stop_rule_sends_sigterm_then_sigkill_after_the_grace(lab: RunLab) -> None:
     set_rules(lab, at_booking_end="stop", stop_grace_s=2)
-    group_id = lab.book(S, 5 * S, count=1)
+    group_id = lab.book(S, 8 * S, count=1)  # the warning window: 5 s wide, even under load
     stubborn = "trap 'echo got TERM' TERM; while true; do sleep 1; done"
-    job = lab.runs.start(RunRequest(group_id, stubborn, warn_before=3 * S))
+    job = lab.runs.start(RunRequest(group_id, stubborn, warn_before=5 * S))
     job = lab.wait(job, ended, seconds=60)
     assert job.state is JobState.TIMEOUT
     log = lab.runs.tail(job.id)
