@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from labgpu.core.errors import ConfigError, ProbeError
+from labgpu.core.errors import ConfigError, LabgpuError, ProbeError
 from labgpu.core.i18n import _
-from labgpu.core.inventory import nvidia_smi
+from labgpu.core.inventory import containers, nvidia_smi
 from labgpu.core.inventory.containers import DEFAULT_OWNER_LABEL, valid_label_name
 from labgpu.core.inventory.servers import ProbeResult, SshTarget
 from labgpu.remote.ssh import SshPool
@@ -45,6 +49,8 @@ if [ -n "$pids" ]; then ps -o pid=,user:32=,etimes=,args= -p "$pids" 2>/dev/null
 # those containers where docker or podman is on PATH (a failure prints nothing; `timeout`
 # bounds a hung daemon), and one `getent passwd` for the names and uids the owner rule needs.
 # {fmt} is the inspect format, shell-quoted. Read by core/inventory/containers.py.
+# ``known_ids`` / ``known_keys`` (set before this part): containers and accounts an earlier probe
+# of this host already answered for; they are not asked again (see ``_Known``).
 _CONTAINER_PART = """\
 if [ -n "$pids" ]; then
   echo '{containers}'
@@ -69,7 +75,7 @@ if [ -n "$pids" ]; then
       done
       unset IFS
       if [ -n "$id" ]; then
-        case " $cids " in *" $id "*) ;; *) cids="$cids $id" ;; esac
+        case " $cids $known_ids " in *" $id "*) ;; *) cids="$cids $id" ;; esac
       fi
       if [ "$a" = 0 ] && [ "$b" != 0 ]; then keys="$keys $b"; fi
     fi
@@ -85,16 +91,23 @@ if [ -n "$pids" ]; then
       labels=$($t $d inspect --format {fmt} $cids 2>/dev/null)
       echo '{labels}'
       printf '%s\\n' "$labels"
-      while read -r i m l; do
-        if [ -n "$l" ]; then keys="$keys $l"; fi
-      done <<LABGPU_LABELS
-$labels
-LABGPU_LABELS
+      echo "asked $cids"
+      set -f; IFS='
+'
+      for line in $labels; do
+        IFS=' '; set -- $line
+        if [ -n "$3" ]; then keys="$keys $3"; fi
+      done
+      unset IFS
     fi
   fi
-  if [ -n "$keys" ] && command -v getent >/dev/null 2>&1; then
+  need=''
+  for k in $keys; do
+    case " $need $known_keys " in *" $k "*) ;; *) need="$need $k" ;; esac
+  done
+  if [ -n "$need" ] && command -v getent >/dev/null 2>&1; then
     echo '{accounts}'
-    getent passwd -- $keys 2>/dev/null
+    getent passwd -- $need 2>/dev/null
   fi
 fi
 """
@@ -135,6 +148,75 @@ def probe_script(owner_label: str | None = DEFAULT_OWNER_LABEL) -> str:
 
 #: The sweep's command with the default owner label.
 PROBE_SCRIPT = probe_script()
+#: How long what ``inspect`` and ``getent`` said of a host is reused. A container's labels never
+#: change; a new container is asked at once; an account renamed is seen within this time.
+KEEP_S = 600.0
+
+
+@dataclass
+class _Known:
+    """One host's answers of earlier probes: inspect lines by container id, getent lines by
+    account name and uid, each with when it was read."""
+
+    labels: dict[str, tuple[str, float]] = field(default_factory=dict)
+    accounts: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def fresh(self, now: float) -> None:
+        for table in (self.labels, self.accounts):
+            for key in [k for k, (_line, at) in table.items() if now - at > KEEP_S]:
+                del table[key]
+
+    def preamble(self) -> str:
+        ids = " ".join(sorted(self.labels))
+        keys = " ".join(sorted(self.accounts))
+        return f"known_ids={shlex.quote(ids)}; known_keys={shlex.quote(keys)}\n"
+
+    def lines(self) -> dict[str, tuple[str, ...]]:
+        return {
+            nvidia_smi.LABELS: tuple(
+                dict.fromkeys(line for line, _at in self.labels.values() if line)
+            ),
+            nvidia_smi.ACCOUNTS: tuple(dict.fromkeys(line for line, _at in self.accounts.values())),
+        }
+
+    def learn(self, text: str, host: str, now: float) -> None:
+        try:
+            sections = nvidia_smi.split_sections(host, text)
+        except LabgpuError:
+            return
+        for line in sections.optional.get(nvidia_smi.LABELS, ()):
+            if line.startswith("asked "):  # asked, and not answered: not asked again soon
+                for cid in line.split()[1:]:
+                    self.labels.setdefault(cid, ("", now))
+                continue
+            found = containers.parse_inspect_line(line)
+            if found is not None:
+                self.labels[found[0]] = (line, now)
+        for line in sections.optional.get(nvidia_smi.ACCOUNTS, ()):
+            account = containers.parse_account_line(line)
+            if account is not None:
+                self.accounts[account[0]] = (line, now)
+                self.accounts[str(account[1])] = (line, now)
+
+
+#: Per SSH pool (a collector, a test), per host: what earlier probes learnt.
+_KNOWN: weakref.WeakKeyDictionary[SshPool, dict[str, _Known]] = weakref.WeakKeyDictionary()
+_KNOWN_LOCK = threading.Lock()
+
+
+def _known_for(pool: SshPool, label: str) -> _Known:
+    with _KNOWN_LOCK:
+        return _KNOWN.setdefault(pool, {}).setdefault(label, _Known())
+
+
+def script_for(pool: SshPool, target: SshTarget, owner_label: str = DEFAULT_OWNER_LABEL) -> str:
+    """The command the next probe of ``target`` through ``pool`` sends: the sweep's script
+    after what earlier probes already know (``bench/poll_sweep.py`` measures it)."""
+    script = PROBE_SCRIPT if owner_label == DEFAULT_OWNER_LABEL else probe_script(owner_label)
+    known = _known_for(pool, f"{pool.resolve(target).label} {owner_label}")
+    with _KNOWN_LOCK:
+        known.fresh(time.monotonic())
+        return known.preamble() + script
 
 
 def probe(
@@ -151,9 +233,14 @@ def probe(
     """
     taken_at = datetime.now(UTC)
     script = PROBE_SCRIPT if owner_label == DEFAULT_OWNER_LABEL else probe_script(owner_label)
-    result = pool.run_script(target, script, timeout=timeout)
     # Errors name the host as connection errors do: host:port unless the port is 22.
     label = pool.resolve(target).label
+    known = _known_for(pool, f"{label} {owner_label}")
+    with _KNOWN_LOCK:
+        known.fresh(time.monotonic())
+        script = known.preamble() + script
+        earlier = known.lines()
+    result = pool.run_script(target, script, timeout=timeout)
     if result.exit_status != 0:
         first = next((ln for ln in result.stderr.splitlines() if ln.strip()), _("no message"))
         raise ProbeError(
@@ -162,5 +249,9 @@ def probe(
                 "probe script failed (exit {code}): {error} — is /bin/sh available to that account?"
             ).format(code=result.exit_status, error=first.strip()),
         )
-    parsed = nvidia_smi.parse_probe_output(label, result.stdout, taken_at, result.stderr)
+    parsed = nvidia_smi.parse_probe_output(
+        label, result.stdout, taken_at, result.stderr, known=earlier
+    )
+    with _KNOWN_LOCK:
+        known.learn(result.stdout, label, time.monotonic())
     return dataclasses.replace(parsed, host=target.host)

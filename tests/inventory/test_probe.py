@@ -131,4 +131,6 @@ def test_probe_is_one_command_per_sweep(gpu_hosts: Fleet, pool: SshPool) -> None
 
     pool.run = spy  # type: ignore[method-assign]
     probe(pool, gpu_hosts.a4000.target)
-    assert commands == [["sh", "-c", PROBE_SCRIPT]]
+    assert len(commands) == 1
+    assert commands[0][:2] == ["sh", "-c"]
+    assert commands[0][2].endswith(PROBE_SCRIPT)  # after what earlier probes already know

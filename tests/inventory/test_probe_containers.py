@@ -195,6 +195,24 @@ def test_probe_names_the_real_owner_of_each_container(
     assert set(call.split()) == set(ids.values())
 
 
+def test_later_probes_reuse_what_inspect_and_getent_said(
+    container_host: ContainerHost, pool: SshPool, docker: DockerStandIn
+) -> None:
+    """A steady lab pays for inspect and getent once per container, not every sweep: the
+    answers (and the containers inspect did not know) are kept per host for a while."""
+    first = probe(pool, container_host.host.target)
+    again = probe(pool, container_host.host.target)
+    assert again.processes == first.processes
+    assert len(docker.calls()) == 1
+    # Another pool (another collector) asks afresh.
+    other = container_host.pool(Path(tempfile.mkdtemp(prefix="labgpu-pool-")))
+    try:
+        assert probe(other, container_host.host.target).processes == first.processes
+    finally:
+        other.close_all()
+    assert len(docker.calls()) == 2
+
+
 def test_owner_label_name_is_configurable(
     container_host: ContainerHost, pool: SshPool, docker: DockerStandIn
 ) -> None:

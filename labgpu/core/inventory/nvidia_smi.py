@@ -27,6 +27,7 @@ Values may carry units (``16376 MiB``, ``35 %``, ``69.85 W``) or not, and any va
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -280,8 +281,17 @@ def _join(apps: list[GpuProcess], ps: dict[int, PsEntry]) -> tuple[GpuProcess, .
     return tuple(joined)
 
 
-def parse_probe_output(host: str, text: str, taken_at: datetime, stderr: str = "") -> ProbeResult:
+def parse_probe_output(
+    host: str,
+    text: str,
+    taken_at: datetime,
+    stderr: str = "",
+    known: Mapping[str, tuple[str, ...]] | None = None,
+) -> ProbeResult:
     """Parse a whole probe's stdout into a :class:`ProbeResult`.
+
+    ``known``: lines an earlier probe of the host printed in the ``LABELS`` and ``ACCOUNTS``
+    sections, which this probe did not ask again (``labgpu.remote.probe`` keeps them).
 
     Raises :class:`ProbeParseError` for malformed output (never a partial result) and
     :class:`ProbeError` when the output is well formed but nvidia-smi exited non-zero (its
@@ -297,7 +307,10 @@ def parse_probe_output(host: str, text: str, taken_at: datetime, stderr: str = "
         if line.strip().lower() not in _NO_PROCESSES
     ]
     ps = {entry.pid: entry for entry in (parse_ps_line(host, ln) for ln in sections.ps_lines)}
-    processes = _attribute(_join(apps, ps), sections.optional)
+    optional = dict(sections.optional)
+    for marker, lines in (known or {}).items():
+        optional[marker] = (*lines, *optional.get(marker, ()))
+    processes = _attribute(_join(apps, ps), optional)
     return ProbeResult(host=host, taken_at=taken_at, gpus=gpus, processes=processes)
 
 
