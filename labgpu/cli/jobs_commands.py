@@ -53,8 +53,11 @@ def register(sub: Sub) -> None:
             "those sent to clusters (`labgpu offload submit`, c7)."
         ),
     )
+    j.add_argument(
+        "--json", action="store_true", help="the list as JSON (same as jobs list --json)"
+    )
     jsub = j.add_subparsers(dest="jobs_command", metavar="ACTION")
-    j.set_defaults(handler=run_list, json=False)
+    j.set_defaults(handler=run_list)
     ls = jsub.add_parser("list", help="your jobs, refreshed from their servers and clusters")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=run_list)

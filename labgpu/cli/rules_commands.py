@@ -22,7 +22,8 @@ def add_rules(sub: Sub) -> None:
     p.add_argument(
         "--set",
         dest="changes",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY=VALUE",
         help="e.g. max_hours=48, weekly_quota_gpu_hours=none, model_weights=A40=3,A100=2",

@@ -144,8 +144,8 @@ class DemoSetup(Setup):
         """Jobs on bookings: listed, but none is started (the demo's servers are simulated)."""
         service = super().runs(lab)
         service.simulated = _(
-            "the demo lab's servers are simulated: nothing can run on them; "
-            "`labgpu use ID` shows what a real lab's booking gives"
+            "the demo lab's servers are simulated: nothing can run on them; Use… "
+            "(`labgpu use ID`) shows what a booking in a real lab gives"
         )
         return service
 

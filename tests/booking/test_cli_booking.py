@@ -312,6 +312,13 @@ def test_rules_show_and_set(lab_url: str, capsys: pytest.CaptureFixture[str]) ->
     assert code == 2
     code, out, err = run(capsys, lab_url, "rules")
     assert "max_hours = 48.0" in out
+    both = run_json(  # several changes after one --set, as the README writes it
+        capsys, lab_url, "rules", "--set", "at_booking_end=stop", "intruder_action=message"
+    )
+    assert (both["at_booking_end"], both["intruder_action"]) == ("stop", "message")
+    code, out, err = run(capsys, lab_url, "rules", "--set", "intruder_action=kill")
+    assert code == 2
+    assert "intruder_action" in err
 
 
 def test_refusal_exit_code_from_the_real_command(lab_url: str, tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ def test_refusals_and_usage_errors_have_their_exit_codes(
     code, out, _err = run(capsys, url, "jobs")
     assert code == 0
     assert "no jobs yet" in out
+    assert cli_json(capsys, url, "jobs", "--json") == []
     code, _out, err = run(capsys, url, "jobs", "log", "x7")
     assert code == 2
     assert "c7" in err

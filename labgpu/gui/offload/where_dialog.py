@@ -191,9 +191,7 @@ class WhereToRunDialog(QDialog):
 
     def _update_buttons(self) -> None:
         option = self.chosen()
-        self.run_button.setEnabled(
-            option is not None and (option.start is not None or not option.is_lab)
-        )
+        self.run_button.setEnabled(option is not None and option.runnable)
 
     def run_there(self) -> None:
         """Run the job where the member picked."""
@@ -222,4 +220,5 @@ class WhereToRunDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         self.compare_button.setEnabled(not busy)
-        self.run_button.setEnabled(not busy and self.chosen() is not None)
+        option = self.chosen()
+        self.run_button.setEnabled(not busy and option is not None and option.runnable)

@@ -74,8 +74,6 @@ class RunService:
         a booking that starts later makes the job wait on the server until its start.
         """
         check_run_request(request)
-        if self.simulated:
-            raise LabgpuError(self.simulated)
         plan = self.bookings.use(request.booking)
         group = plan.group
         if group.status is BookingStatus.PENDING:
@@ -87,6 +85,8 @@ class RunService:
         now = self._now()
         refuse_ended_booking(group.window.end, now, group.group_id)
         use = self._server_of(plan.servers, request.server, group)
+        if self.simulated:  # after the refusals: they hold in the demo too
+            raise LabgpuError(self.simulated)
         rules = self.bookings.rules()
         local = Path(request.local_dir).expanduser().resolve() if request.local_dir else None
         if local is not None and not local.is_dir():

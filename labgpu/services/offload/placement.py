@@ -44,12 +44,18 @@ class Option:
     where: str  # "lab" or a cluster's name
     start: datetime | None  # None: not known (see ``note``)
     note: str  # the GPUs, or why there is no estimate
-    slot: SlotOption | None = None  # the lab's slot
+    slot: SlotOption | None = None  # the lab's slot (None: the lab cannot serve it)
+    lab: bool = False  # the lab's own GPUs (else a cluster)
 
     @property
     def is_lab(self) -> bool:
         """True for the lab's own GPUs."""
-        return self.slot is not None
+        return self.lab
+
+    @property
+    def runnable(self) -> bool:
+        """True when *Run there* can do something: a lab slot, or a cluster (asked there)."""
+        return self.slot is not None if self.lab else True
 
 
 def lab_option(lab: Labgpu, placement: Placement, now: datetime) -> Option:
@@ -63,15 +69,15 @@ def lab_option(lab: Labgpu, placement: Placement, now: datetime) -> Option:
             alternatives=1,
         )
     except LabgpuError as exc:
-        return Option("lab", None, str(exc))
+        return Option("lab", None, str(exc), lab=True)
     if not slots:
-        return Option("lab", None, _("no slot within the booking horizon"))
+        return Option("lab", None, _("no slot within the booking horizon"), lab=True)
     slot = slots[0]
     gpus = lab.bookings.gpus()
     labels = ", ".join(f"{gpus[i].server_name}:{gpus[i].index}" for i in slot.gpu_ids if i in gpus)
     if slot.start <= now + NOW_SLACK:
-        return Option("lab", slot.start, _("free now: {gpus}").format(gpus=labels), slot)
-    return Option("lab", slot.start, _("earliest slot: {gpus}").format(gpus=labels), slot)
+        return Option("lab", slot.start, _("free now: {gpus}").format(gpus=labels), slot, True)
+    return Option("lab", slot.start, _("earliest slot: {gpus}").format(gpus=labels), slot, True)
 
 
 def cluster_options(lab: Labgpu, placement: Placement) -> list[Option]:
@@ -111,6 +117,8 @@ def run_in_lab(
     start the job on the booking; it waits on the server for a later start."""
     if option.slot is None:
         raise LabgpuError(_("only a lab option is run on the lab's GPUs"))
+    if lab.runs.simulated:  # nothing booked for a job that cannot start
+        raise LabgpuError(lab.runs.simulated)
     slot = option.slot
     try:
         group = lab.bookings.book(
@@ -132,4 +140,10 @@ def run_in_lab(
         results=placement.results,
         server=servers[0] if len(servers) == 1 else "",
     )
-    return lab.runs.start(request, progress)
+    try:
+        return lab.runs.start(request, progress)
+    except LabgpuError as exc:  # no booking left behind for a job that did not start
+        lab.bookings.cancel(group.group_id)
+        raise LabgpuError(
+            _("{error} (the booking made for it was cancelled again)").format(error=exc)
+        ) from exc

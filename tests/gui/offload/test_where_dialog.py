@@ -122,3 +122,43 @@ def test_one_list_holds_jobs_on_bookings_beside_cluster_jobs(
     qtbot.waitUntil(
         lambda: "cancelled" in (page.tree.topLevelItem(0) or item).text(2), timeout=10_000
     )
+
+
+def test_a_lab_row_the_lab_cannot_serve_runs_nothing(
+    qtbot: QtBot, run_lab: Labgpu, window: MainWindow
+) -> None:
+    dialog = open_dialog(qtbot, run_lab, window)
+    dialog.gpus_spin.setValue(8)  # more than a member may hold at once
+    rows = compare(qtbot, dialog)
+    assert rows[0][:2] == ("lab", "–")
+    assert "at once" in rows[0][2]
+    dialog.table.setCurrentItem(dialog.table.topLevelItem(0))
+    assert not dialog.run_button.isEnabled()  # no slot: nothing to book, no cluster to open
+
+
+def test_the_demo_books_nothing_for_a_job_that_cannot_start(demo_folder: Path) -> None:
+    from datetime import UTC, datetime
+
+    from labgpu.core.booking.run import RunRequest
+    from labgpu.core.errors import LabgpuError, RefusedError
+    from labgpu.demo.setup import demo_lab
+    from labgpu.services.offload.placement import compare, run_in_lab
+
+    lab = demo_lab()
+    lab.open()
+    try:
+        placement = Placement("python train.py", "", 1, 1.0, "A4000")
+        now = datetime.now(UTC)
+        lab_option = next(o for o in compare(lab, placement, now) if o.is_lab)
+        before = len(lab.bookings.between(now, None, mine=True))
+        with pytest.raises(LabgpuError, match="simulated"):
+            run_in_lab(lab, placement, lab_option)
+        assert len(lab.bookings.between(now, None, mine=True)) == before
+        # The refusals come before the demo's message, as in a real lab.
+        theirs = next(
+            b for b in lab.bookings.between(now, None) if b.user != lab.user and b.booking.is_live
+        )
+        with pytest.raises(RefusedError, match="not yours"):
+            lab.runs.start(RunRequest(theirs.group_id, "python train.py"))
+    finally:
+        lab.close()
