@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +123,7 @@ def run_list(args: argparse.Namespace) -> int:
     def work(lab: Labgpu) -> int:
         lab.runs.refresh()
         offload = lab.offload
-        for cluster, message in offload.refresh(offload.pollable_clusters()).errors.items():
-            print(
-                _("labgpu: {cluster}: not refreshed ({error}); states shown as last known").format(
-                    cluster=cluster, error=message
-                ),
-                file=sys.stderr,
-            )
+        _not_refreshed(offload.refresh(offload.pollable_clusters()).errors)
         lab_jobs, cluster_jobs = lab.runs.jobs(), offload.jobs()
         if args.json:
             merged = [(j.submitted_at, lab_json(j)) for j in lab_jobs]
@@ -158,10 +153,18 @@ def _cluster(args: argparse.Namespace, handler: Any) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """One job, refreshed, with the end of its output."""
     kind, number = args.ref
-    if kind == "cluster":
-        return _cluster(args, offload_commands.run_status)
 
     def work(lab: Labgpu) -> int:
+        if kind == "cluster":
+            cluster_job = lab.offload.job(number)
+            _not_refreshed(lab.offload.refresh([cluster_job.cluster]).errors)
+            cluster_job = lab.offload.job(number)
+            if args.json:
+                output.print_json(cluster_json(cluster_job))
+                return 0
+            print(_rows([], [cluster_job]))
+            _print_tail(lambda: "\n".join(t for t in lab.offload.tail(number, 4096) if t.strip()))
+            return 0
         lab.runs.job(number)
         lab.runs.refresh()
         job = lab.runs.job(number)
@@ -169,17 +172,33 @@ def run_status(args: argparse.Namespace) -> int:
             output.print_json(lab_json(job))
             return 0
         print(_rows([job], []))
-        try:
-            text = lab.runs.tail(job.id, 4096)
-        except LabgpuError as exc:
-            print(_("labgpu: no log tail ({error})").format(error=exc), file=sys.stderr)
-            return 0
-        if text.strip():
-            print(_("--- log (end) ---"))
-            print("\n".join(text.rstrip().splitlines()[-20:]))
+        _print_tail(lambda: lab.runs.tail(job.id, 4096))
         return 0
 
-    return commands.with_lab(args, work)
+    return with_lab(args, work)
+
+
+def _not_refreshed(errors: dict[str, str]) -> None:
+    """Say which clusters could not be asked (their jobs show their last known state)."""
+    for cluster, message in errors.items():
+        print(
+            _("labgpu: {cluster}: not refreshed ({error}); states shown as last known").format(
+                cluster=cluster, error=message
+            ),
+            file=sys.stderr,
+        )
+
+
+def _print_tail(read: Callable[[], str]) -> None:
+    """The last 20 lines of a job's output, or why there are none."""
+    try:
+        text = read()
+    except LabgpuError as exc:
+        print(_("labgpu: no log tail ({error})").format(error=exc), file=sys.stderr)
+        return
+    if text.strip():
+        print(_("--- log (end) ---"))
+        print("\n".join(text.rstrip().splitlines()[-20:]))
 
 
 def run_log(args: argparse.Namespace) -> int:

@@ -115,6 +115,11 @@ def test_one_list_holds_jobs_on_bookings_and_on_clusters(
     assert code == 0
     assert "c1" in out
     assert "neuron" in out
+    status = cli_json(capsys, url, "jobs", "status", "c1", "--json")
+    assert (status["kind"], status["ref"], status["where"]) == ("cluster", "c1", "neuron")
+    code, out, _err = run(capsys, url, "jobs", "status", "c1")
+    assert code == 0
+    assert out.splitlines()[1].startswith("c1 ")  # named as the list names it
     cancelled = cli_json(capsys, url, "jobs", "cancel", "1", "--json")
     assert cancelled["state"] == "cancelled"
 
