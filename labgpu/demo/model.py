@@ -217,7 +217,24 @@ def probe_at(lab: DemoLab, server: str, gpus: Sequence[int], ts: datetime) -> Pr
                     container_runtime="docker" if _container_of(point.command) else None,
                 )
             )
+            guest = _guest(point.owner, point.pid, info.uuid, ts)
+            if guest is not None:
+                processes.append(guest)
     return ProbeResult(f"{server}.lab.example", ts, tuple(readings), tuple(processes))
+
+
+def _guest(owner: str, pid: int, uuid: str, ts: datetime) -> GpuProcess | None:
+    """Now and then someone else runs on a GPU in use — on about one GPU in five, every other
+    hour: another member's debugging run, or a notebook container nobody labelled (owner
+    unknown) — so the demo shows what labgpu flags on a held GPU."""
+    if pid % 5 or (ts.hour + pid // 5) % 2:
+        return None
+    members = [m.name for m in reference_members() if m.name != owner]
+    if (pid // 5) % 2:
+        return GpuProcess(uuid, pid + 100_000, 1200, "python3", None, 900, "jupyter-lab",
+                          f"notebook-{pid:x}", "docker")  # fmt: skip
+    guest = members[(pid // 10) % len(members)]
+    return GpuProcess(uuid, pid + 100_000, 1400, "python3", guest, 600, "python debug.py")
 
 
 def iter_probes(
