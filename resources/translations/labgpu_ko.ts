@@ -1588,6 +1588,14 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>새로 고침</translation>
     </message>
     <message>
+        <source>All members&apos; jobs</source>
+        <translation>모든 구성원의 작업</translation>
+    </message>
+    <message>
+        <source>Every member&apos;s jobs, as the lab records them (only yours are followed)</source>
+        <translation>연구실에 기록된 모든 구성원의 작업 (상태는 내 작업만 갱신됩니다)</translation>
+    </message>
+    <message>
         <source>Cancel job</source>
         <translation>작업 취소</translation>
     </message>

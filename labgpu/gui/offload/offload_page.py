@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
@@ -93,6 +94,12 @@ class OffloadPage(ActionPage):
         self.submit_button = QPushButton(self.tr("Submit job…"))
         self.clusters_button = QPushButton(self.tr("Clusters…"))
         self.refresh_button = QPushButton(self.tr("Refresh"))
+        self.all_check = QCheckBox(self.tr("All members' jobs"))
+        self.all_check.setToolTip(
+            self.tr("Every member's jobs, as the lab records them (only yours are followed)")
+        )
+        self.all_check.setVisible(False)  # PIs and managers (``show_all_allowed``)
+        self.all_check.toggled.connect(lambda _on: self.reload())
         self.cancel_button = QPushButton(self.tr("Cancel job"))
         self.resubmit_button = QPushButton(self.tr("Resubmit"))
         self.fetch_button = QPushButton(self.tr("Fetch results"))
@@ -134,6 +141,7 @@ class OffloadPage(ActionPage):
         for button in (self.submit_button, self.clusters_button, self.refresh_button):
             top.addWidget(button)
         top.addStretch(1)
+        top.addWidget(self.all_check)
         actions = QHBoxLayout()
         for button in (self.cancel_button, self.resubmit_button, self.fetch_button,
                        self.log_button):  # fmt: skip
@@ -170,7 +178,18 @@ class OffloadPage(ActionPage):
         """Read my jobs from the database (on a worker)."""
         if not self._active:
             return
-        run_task(lambda: (self.service.jobs(), self.labgpu.runs.jobs()), self._loaded, context=self)
+        mine = not self.all_check.isChecked()
+        run_task(
+            lambda: (self.service.jobs(mine=mine), self.labgpu.runs.jobs(mine=mine)),
+            self._loaded,
+            context=self,
+        )
+
+    def show_all_allowed(self, allowed: bool) -> None:
+        """Offer *All members' jobs* (PIs and managers; the lab database lets everyone read)."""
+        self.all_check.setVisible(allowed)
+        if not allowed and self.all_check.isChecked():
+            self.all_check.setChecked(False)
 
     def poll(self) -> None:
         """Ask the clusters (those needing no new login), fetch ended jobs' results, reload."""

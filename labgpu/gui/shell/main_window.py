@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         self.servers_page.add_button.setVisible(identity.can_manage and not self.demo)
         self.servers_page.forget_key_button.setVisible(identity.can_manage and not self.demo)
         self.add_server_action.setEnabled(identity.can_manage and not self.demo)
+        self.offload_page.show_all_allowed(identity.can_approve)
         if identity.can_approve:
             self.approvals_page.reload()
 

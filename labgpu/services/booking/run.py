@@ -159,9 +159,9 @@ class RunService:
 
     # -- following --------------------------------------------------------------------------
 
-    def jobs(self, since: datetime | None = None) -> list[LabJob]:
-        """This member's jobs on bookings, newest first."""
-        return self.store.lab_jobs.list(user=self.user, since=since)
+    def jobs(self, since: datetime | None = None, mine: bool = True) -> list[LabJob]:
+        """This member's jobs on bookings (or the lab's), newest first."""
+        return self.store.lab_jobs.list(user=self.user if mine else None, since=since)
 
     def job(self, job_id: int) -> LabJob:
         """One of this member's jobs (``LabgpuError`` if there is none)."""

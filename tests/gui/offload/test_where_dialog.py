@@ -162,3 +162,33 @@ def test_the_demo_books_nothing_for_a_job_that_cannot_start(demo_folder: Path) -
             lab.runs.start(RunRequest(theirs.group_id, "python train.py"))
     finally:
         lab.close()
+
+
+def test_a_manager_may_list_every_members_jobs(
+    qtbot: QtBot, run_lab: Labgpu, window: MainWindow
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from labgpu.core.booking.run import LabJob
+    from labgpu.core.offload.jobs import JobState, OffloadJob
+    from labgpu.gui.shell.main_window import OFFLOAD
+
+    now = datetime.now(UTC)
+    run_lab.store.lab_jobs.add(
+        LabJob(0, "run-kim-1", "g-kim", "gpu-r", "kim", JobState.COMPLETED, "python a.py", "",
+               "", ".labgpu/jobs/run-kim-1", now - timedelta(hours=1), now, now)
+    )  # fmt: skip
+    run_lab.store.offload.add_job(
+        OffloadJob(0, "labgpu-kim-1", "neuron", "kim", JobState.COMPLETED, 1, "", 1.0,
+                   "python b.py", "/l", "r", "j", "#!", now - timedelta(hours=2))
+    )  # fmt: skip
+    window.show_page(OFFLOAD)
+    page = window.offload_page
+    qtbot.waitUntil(lambda: window.identity is not None, timeout=10_000)
+    assert page.all_check.isVisibleTo(page)  # single seat: the local user manages
+    page.reload()
+    qtbot.waitUntil(lambda: page.jobs == [] and page.lab_jobs == [], timeout=10_000)
+    page.all_check.setChecked(True)
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 2, timeout=10_000)
+    names = [page.tree.topLevelItem(i).text(0) for i in range(2)]  # type: ignore[union-attr]
+    assert names == ["run-kim-1", "labgpu-kim-1"]
