@@ -12,6 +12,7 @@ monitoring account (issue 15, point 5). One short command each; every value quot
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +32,22 @@ class Delivery:
     refused: tuple[str, ...]
 
 
+#: An account name labgpu acts on: no ``#uid`` form, no options, nothing a shell would read.
+_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$", re.IGNORECASE)
+#: Accounts below this uid are the system's: never messaged or signalled.
+FIRST_MEMBER_UID = 1000
+
+
+def check_name(user: str) -> str:
+    """``user`` if it is a plain account name, else ``ValueError``."""
+    if not _NAME.fullmatch(user):
+        raise ValueError(f"not an account name: {user!r}")
+    return user
+
+
 def message_script(user: str, text: str) -> str:
     """Write ``text`` on each terminal of ``user``; prints ``sent TTY`` / ``denied TTY``."""
+    check_name(user)
     clean = "".join(c if c.isprintable() else " " for c in text)
     return f"""\
 user={shlex.quote(user)}
@@ -50,9 +65,14 @@ def stop_script(user: str, pids: Sequence[int], signal: str) -> str:
     ``signalled PID`` / ``refused PID`` / ``skipped PID`` (no longer that user's)."""
     if signal not in SIGNALS:
         raise ValueError(signal)
+    check_name(user)
     listed = " ".join(str(int(p)) for p in pids)
     return f"""\
 user={shlex.quote(user)}
+uid=$(id -u "$user" 2>/dev/null)
+if [ -z "$uid" ] || [ "$uid" -lt {FIRST_MEMBER_UID} ]; then
+  for p in {listed}; do echo "refused $p"; done; exit 0
+fi
 for p in {listed}; do
   owner=$(ps -o user:32= -p "$p" 2>/dev/null | tr -d ' ')
   if [ "$owner" != "$user" ]; then echo "skipped $p"; continue; fi

@@ -151,6 +151,8 @@ PROBE_SCRIPT = probe_script()
 #: How long what ``inspect`` and ``getent`` said of a host is reused. A container's labels never
 #: change; a new container is asked at once; an account renamed is seen within this time.
 KEEP_S = 600.0
+#: How long a container inspect did not answer for (a timeout, no daemon) is not asked again.
+ASK_AGAIN_S = 60.0
 
 
 @dataclass
@@ -163,8 +165,10 @@ class _Known:
 
     def fresh(self, now: float) -> None:
         for table in (self.labels, self.accounts):
-            for key in [k for k, (_line, at) in table.items() if now - at > KEEP_S]:
-                del table[key]
+            for key, (line, at) in list(table.items()):
+                # A container inspect did not answer for is asked again sooner (a timeout).
+                if now - at > (KEEP_S if line else ASK_AGAIN_S):
+                    del table[key]
 
     def preamble(self) -> str:
         ids = " ".join(sorted(self.labels))
@@ -204,16 +208,21 @@ _KNOWN: weakref.WeakKeyDictionary[SshPool, dict[str, _Known]] = weakref.WeakKeyD
 _KNOWN_LOCK = threading.Lock()
 
 
-def _known_for(pool: SshPool, label: str) -> _Known:
+def _known_for(pool: SshPool, target: SshTarget, owner_label: str) -> _Known:
+    """What earlier probes learnt of the machine ``target`` reaches: keyed by where the
+    connection really goes (host, port, login, jump host), so two servers behind different
+    jump hosts with the same address never share an answer."""
+    end = pool.resolve(target)
+    key = f"{end.hostname}|{end.port}|{end.user}|{end.jump}|{owner_label}"
     with _KNOWN_LOCK:
-        return _KNOWN.setdefault(pool, {}).setdefault(label, _Known())
+        return _KNOWN.setdefault(pool, {}).setdefault(key, _Known())
 
 
 def script_for(pool: SshPool, target: SshTarget, owner_label: str = DEFAULT_OWNER_LABEL) -> str:
     """The command the next probe of ``target`` through ``pool`` sends: the sweep's script
     after what earlier probes already know (``bench/poll_sweep.py`` measures it)."""
     script = PROBE_SCRIPT if owner_label == DEFAULT_OWNER_LABEL else probe_script(owner_label)
-    known = _known_for(pool, f"{pool.resolve(target).label} {owner_label}")
+    known = _known_for(pool, target, owner_label)
     with _KNOWN_LOCK:
         known.fresh(time.monotonic())
         return known.preamble() + script
@@ -235,7 +244,7 @@ def probe(
     script = PROBE_SCRIPT if owner_label == DEFAULT_OWNER_LABEL else probe_script(owner_label)
     # Errors name the host as connection errors do: host:port unless the port is 22.
     label = pool.resolve(target).label
-    known = _known_for(pool, f"{label} {owner_label}")
+    known = _known_for(pool, target, owner_label)
     with _KNOWN_LOCK:
         known.fresh(time.monotonic())
         script = known.preamble() + script

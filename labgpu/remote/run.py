@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from labgpu.core.booking import run
@@ -73,9 +74,13 @@ class BookedServer:
         result = self.pool.run_script(self.target, run.status_script(job_dirs), CALL_TIMEOUT_S)
         return run.parse_status(result.stdout)
 
-    def cancel(self, job_dir: str) -> None:
-        """Stop the job (SIGTERM to its session) and mark it cancelled."""
-        self.pool.run_script(self.target, run.cancel_script(job_dir), CALL_TIMEOUT_S)
+    def cancel(self, job_dir: str, grace: timedelta) -> bool:
+        """Stop the job (SIGTERM to its session, SIGKILL after ``grace``) and mark it
+        cancelled; False when it had already ended (nothing is changed then)."""
+        result = self.pool.run_script(
+            self.target, run.cancel_script(job_dir, grace), CALL_TIMEOUT_S
+        )
+        return "ended" not in result.stdout.split()
 
     def tail(self, job_dir: str, max_bytes: int = 16384) -> str:
         """The end of the job's log as it is now."""

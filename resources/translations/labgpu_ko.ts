@@ -2628,6 +2628,10 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>연구실과 클러스터에 묻는 중…</translation>
     </message>
     <message>
+        <source>The form changed meanwhile; compare again.</source>
+        <translation>그 사이 입력이 바뀌었습니다. 다시 비교하세요.</translation>
+    </message>
+    <message>
         <source>lab</source>
         <translation>연구실</translation>
     </message>

@@ -87,8 +87,10 @@ def test_the_stop_rule_waits_the_grace_then_terms_then_kills() -> None:
 
 
 def test_scripts_quote_what_they_are_given() -> None:
-    text = message_script("lee; rm -rf ~", "it's $(reboot)\x1b[2J")
-    assert "user='lee; rm -rf ~'" in text
+    with pytest.raises(ValueError, match="account name"):
+        message_script("lee; rm -rf ~", "hello")  # never a name a shell would read
+    text = message_script("lee", "it's $(reboot)\x1b[2J")
+    assert "user=lee" in text
     assert "$(reboot)" in text.split("msg=")[1].split("\n")[0]  # inside single quotes
     assert "\x1b" not in text  # no terminal control sequences reach another's terminal
     assert "for p in 1 2; do" in stop_script("lee", [1, 2], "TERM")
@@ -285,3 +287,34 @@ def test_stop_signals_the_intruder_after_the_grace_and_spares_the_holder(
     stops = audit(watched, "intruder.stop")
     assert stops == [f"SIGTERM to {INTRUDER}: {terminal.process.pid}"]
     assert watched.holder_process.poll() is None  # the holder's process on that GPU
+
+
+def test_a_system_account_is_never_signalled(
+    intruded_host: SshdHost, server_access: None, tmp_path: Path
+) -> None:
+    """The sudoers line allows any user but root; labgpu itself keeps to members' uids."""
+    from labgpu.remote.intruders import check_name, send_signal
+
+    daemon = pwd.getpwnam("daemon")
+    assert daemon.pw_uid < 1000
+    process = subprocess.Popen(
+        ["setpriv", f"--reuid={daemon.pw_uid}", f"--regid={daemon.pw_gid}", "--clear-groups",
+         "sleep", "60"]
+    )  # fmt: skip
+    monitor = SshPool(
+        tmp_path / "known_hosts",
+        home=tmp_path / "home",
+        use_agent=False,
+        user_known_hosts=_known(tmp_path, intruded_host),
+    )
+    try:
+        sent = send_signal(monitor, intruded_host.target, "daemon", [process.pid], "TERM")
+        assert sent.done == ()
+        assert sent.refused == (str(process.pid),)
+        assert process.poll() is None
+        with pytest.raises(ValueError, match="account name"):
+            check_name("#-1")
+    finally:
+        process.kill()
+        process.wait(10)
+        monitor.close_all()

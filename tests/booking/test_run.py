@@ -65,7 +65,9 @@ class RunLab:
             if done(job):
                 return job
             time.sleep(0.3)
-        raise AssertionError(f"job {job.id} still {job.state} after {seconds} s")
+        raise AssertionError(
+            f"job {job.id} still {job.state} after {seconds} s; log:\n{self.runs.tail(job.id)}"
+        )
 
     def remote(self, script: str) -> str:
         return self.pool.run_script(self.runs._server(replace_server()).target, script).stdout
@@ -341,3 +343,80 @@ def test_a_job_recorded_but_not_confirmed_is_found_again_by_its_folder(lab: RunL
     found = lab.wait(job, lambda j: j.state is JobState.RUNNING)
     assert found.pid is not None
     lab.runs.cancel(job.id)
+
+
+def test_a_refresh_while_a_job_is_being_started_changes_nothing(lab: RunLab) -> None:
+    """The app's poll or another terminal's `labgpu jobs` during staging: the job has no folder
+    yet; it is neither failed nor does its booking go back. Only long after is it failed, and a
+    job that never ran gives nothing back."""
+    group_id = lab.book(timedelta(seconds=-30), timedelta(hours=1), count=1)
+    plan = lab.bookings.use(group_id)
+    now = datetime.now(UTC)
+
+    def submitting(name: str, submitted: datetime) -> LabJob:
+        return lab.store.lab_jobs.add(
+            LabJob(
+                0, name, group_id, "gpu-r", REMOTE_USER, JobState.SUBMITTING, "true", "", "",
+                f".labgpu/jobs/{name}", submitted, plan.group.window.start, plan.group.window.end,
+            )
+        )  # fmt: skip
+
+    young = submitting("run-labuser-young-000001", now)
+    old = submitting("run-labuser-old-000001", now - timedelta(minutes=20))
+    lab.runs.refresh()
+    assert lab.runs.job(young.id).state is JobState.SUBMITTING
+    failed = lab.runs.job(old.id)
+    assert failed.state is JobState.FAILED
+    assert failed.released_at is None
+    assert lab.bookings.group(group_id).status is BookingStatus.ACTIVE
+
+
+def test_what_the_command_leaves_running_keeps_the_job_and_the_booking(lab: RunLab) -> None:
+    group_id = lab.book(S, timedelta(hours=1), count=1)
+    job = lab.runs.start(RunRequest(group_id, "sleep 5 & echo parent-done"))
+    job = lab.wait(job, lambda j: "parent-done" in lab.runs.tail(j.id) and j.pid is not None)
+    time.sleep(1)
+    lab.runs.refresh()
+    assert lab.runs.job(job.id).state is JobState.RUNNING  # its child still runs
+    assert lab.bookings.group(group_id).status is BookingStatus.ACTIVE
+    done = lab.wait(job, ended)
+    assert done.state is JobState.COMPLETED
+    assert done.released_at is not None
+
+
+def test_cancel_kills_a_job_that_ignores_sigterm_and_not_one_that_ended(lab: RunLab) -> None:
+    set_rules(lab, stop_grace_s=2)
+    group_id = lab.book(S, timedelta(hours=1), count=2)
+    stubborn = "trap 'echo got TERM' TERM; while true; do sleep 1; done"
+    job = lab.runs.start(RunRequest(group_id, stubborn))
+    job = lab.wait(job, lambda j: j.pid is not None and j.state is JobState.RUNNING)
+    assert lab.runs.cancel(job.id).state is JobState.CANCELLED
+    deadline = time.monotonic() + 20
+    alive = f"kill -0 -{job.pid} 2>/dev/null && echo alive"
+    while time.monotonic() < deadline and "alive" in lab.remote(alive):
+        time.sleep(0.3)
+    assert "alive" not in lab.remote(alive)  # SIGKILL after the grace
+    quick = lab.runs.start(RunRequest(group_id, "echo quick"))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "labgpu-exit" not in lab.remote(f"ls {quick.job_dir}"):
+        time.sleep(0.3)
+    assert lab.runs.cancel(quick.id).state is JobState.COMPLETED  # its own record stands
+
+
+def test_a_wrapper_started_after_the_booking_ended_runs_nothing(lab: RunLab) -> None:
+    group_id = lab.book(S, timedelta(hours=1), count=1)
+    plan = lab.bookings.use(group_id)
+    now = datetime.now(UTC)
+    job = lab.store.lab_jobs.add(
+        LabJob(
+            0, "run-labuser-late-000001", group_id, "gpu-r", REMOTE_USER, JobState.RUNNING,
+            "echo should-not-run", "", "", ".labgpu/jobs/run-labuser-late-000001",
+            now, now - timedelta(hours=2), now - timedelta(hours=1),
+        )
+    )  # fmt: skip
+    wrapper = wrapper_script(job, plan.servers[0].environment, 10 * S, 5 * S)
+    lab.runs._server(job).start(job.job_dir, wrapper, job.command)
+    ended_job = lab.wait(job, ended)
+    assert ended_job.exit_code == 125
+    assert "should-not-run" not in lab.runs.tail(job.id)
+    assert "not started" in lab.runs.tail(job.id)

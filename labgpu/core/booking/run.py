@@ -38,6 +38,8 @@ EXIT = "labgpu-exit"  # "<status> <epoch seconds>" once the command ended
 JOBS_DIR = ".labgpu/jobs"  # under the member's home on the server
 WORK_DIR = "labgpu/work"  # staged folders, under the member's home
 
+#: How long a job recorded as being started may have no folder on its server yet.
+START_GRACE = timedelta(minutes=15)
 #: A marker line of the status script: ``@job NAME|wrapper alive|started|pid|exit|stopped``.
 _STATUS_RE = re.compile(
     r"^@job (?P<name>[^|]+)\|(?P<alive>[01])\|(?P<started>\d*)\|"
@@ -179,9 +181,15 @@ done
 if command -v bash >/dev/null 2>&1; then shell=bash; else shell=sh; fi
 jobdir=$(pwd)
 log="$jobdir/{LOG}"
+finish() {{
+  echo "$1 $(date +%s)" > "$jobdir/{EXIT}.tmp"; mv "$jobdir/{EXIT}.tmp" "$jobdir/{EXIT}"
+}}
+if [ -e "$jobdir/cancelled" ]; then note 'cancelled before it started'; finish 143; exit 0; fi
+if [ "$(date +%s)" -ge "$end" ]; then
+  note 'the booking ended before the job could start: not started'; finish 125; exit 0
+fi
 cd "$HOME"{("/" + q(job.remote_dir)) if job.remote_dir else ""} || {{
-  note 'the job folder is missing'; echo "127 $(date +%s)" > "$jobdir/{EXIT}.tmp"
-  mv "$jobdir/{EXIT}.tmp" "$jobdir/{EXIT}"; exit 1; }}
+  note 'the job folder is missing'; finish 127; exit 1; }}
 note {q(f"starting on GPUs {environment.get('CUDA_VISIBLE_DEVICES', '')}")}
 date +%s > "$jobdir/started"
 {env} setsid "$shell" "$jobdir/{COMMAND}" >> "$log" 2>&1 < /dev/null &
@@ -189,7 +197,8 @@ pid=$!
 echo "$pid" > "$jobdir/pid"
 (
   warned=0; ended=0
-  while kill -0 "$pid" 2>/dev/null; do
+  # The leader's pid first: its session may not exist yet the moment after the fork.
+  while kill -0 "$pid" 2>/dev/null || kill -0 "-$pid" 2>/dev/null; do
     now=$(date +%s)
     if [ "$warned" = 0 ] && [ "$now" -ge "$warn_at" ] && [ "$now" -lt "$end" ]; then
       warned=1; note "the booking ends in $(((end - now + 59) / 60)) min"
@@ -201,10 +210,10 @@ echo "$pid" > "$jobdir/pid"
         date +%s > "$jobdir/stopped"
         kill -TERM "-$pid" 2>/dev/null
         waited=0
-        while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$grace" ]; do
+        while kill -0 "-$pid" 2>/dev/null && [ "$waited" -lt "$grace" ]; do
           sleep 1; waited=$((waited + 1))
         done
-        if kill -0 "$pid" 2>/dev/null; then
+        if kill -0 "-$pid" 2>/dev/null; then
           note "still running after ${{grace}} s: SIGKILL"
           kill -KILL "-$pid" 2>/dev/null
         fi
@@ -217,21 +226,21 @@ echo "$pid" > "$jobdir/pid"
 ) &
 wait "$pid"
 status=$?
-echo "$status $(date +%s)" > "$jobdir/{EXIT}.tmp"
-mv "$jobdir/{EXIT}.tmp" "$jobdir/{EXIT}"
+# What the command left running in its session (``cmd &``) still holds the GPUs: wait for it.
+while kill -0 "-$pid" 2>/dev/null; do sleep 2; done
+finish "$status"
 note "the job ended with status $status"
 """
 
 
 def launch_script(job_dir: str) -> str:
-    """Start the wrapper detached (its own session, no terminal) and print its PID."""
+    """Start the wrapper detached (its own session, no terminal) and print its PID (``$!``:
+    ``setsid`` does not fork in a background job, which leads no process group)."""
     q = shlex.quote(job_dir)
     return f"""\
 cd {q} || exit 1
 setsid nohup sh {WRAPPER} > /dev/null 2>&1 < /dev/null &
-i=0
-while [ ! -s wrapper.pid ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-cat wrapper.pid
+echo "$!"
 """
 
 
@@ -240,8 +249,14 @@ def status_script(job_dirs: Sequence[str]) -> str:
     names = " ".join(shlex.quote(d) for d in job_dirs)
     return f"""\
 for d in {names}; do
+  if [ ! -d "$d" ]; then printf '@missing %s\n' "${{d##*/}}"; continue; fi
   alive=0; started=''; pid=''; ex=''; stopped=''; cancelled=0
-  if [ -s "$d/wrapper.pid" ] && kill -0 "$(cat "$d/wrapper.pid")" 2>/dev/null; then alive=1; fi
+  if [ -s "$d/wrapper.pid" ]; then
+    w=$(cat "$d/wrapper.pid")
+    if [ -r "/proc/$w/cmdline" ]; then  # a pid reused after a reboot is not the wrapper
+      case "$(tr '\\000' ' ' < "/proc/$w/cmdline" 2>/dev/null)" in *{WRAPPER}*) alive=1 ;; esac
+    elif [ ! -d /proc/self ] && kill -0 "$w" 2>/dev/null; then alive=1; fi
+  fi
   [ -s "$d/started" ] && started=$(cat "$d/started")
   [ -s "$d/pid" ] && pid=$(cat "$d/pid")
   [ -s "$d/{EXIT}" ] && ex=$(cat "$d/{EXIT}")
@@ -253,15 +268,25 @@ done
 """
 
 
-def cancel_script(job_dir: str) -> str:
-    """Mark the job cancelled, then stop the command's session and the wrapper's."""
+def cancel_script(job_dir: str, grace: timedelta = timedelta(seconds=10)) -> str:
+    """Mark the job cancelled and stop it: SIGTERM to its session (the wrapper's too while it
+    waits), SIGKILL after ``grace`` from a detached helper. Prints ``ended`` and changes
+    nothing when the job had already ended."""
     q = shlex.quote(job_dir)
+    g = max(1, int(grace.total_seconds()))
     return f"""\
 cd {q} || exit 0
+if [ -s {EXIT} ]; then echo ended; exit 0; fi
 : > cancelled
-if [ -s pid ]; then kill -TERM "-$(cat pid)" 2>/dev/null; fi
 if [ -s wrapper.pid ] && [ ! -s started ]; then kill -TERM "-$(cat wrapper.pid)" 2>/dev/null; fi
-exit 0
+i=0
+while [ -s started ] && [ ! -s pid ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -s pid ]; then
+  p=$(cat pid)
+  kill -TERM "-$p" 2>/dev/null
+  setsid sh -c "sleep {g}; kill -KILL -$p 2>/dev/null" > /dev/null 2>&1 < /dev/null &
+fi
+echo cancelled
 """
 
 
@@ -273,6 +298,8 @@ def parse_status(text: str) -> dict[str, Observed]:
     """The ``@job`` lines of :func:`status_script`, by job name (other lines ignored)."""
     found: dict[str, Observed] = {}
     for line in text.splitlines():
+        if line.startswith("@missing "):
+            continue  # no folder (yet): the caller decides what that means
         m = _STATUS_RE.match(line.strip())
         if m is None:
             continue
@@ -301,6 +328,9 @@ def state_of(job: LabJob, seen: Observed | None, now: datetime) -> dict[str, obj
     """
     if job.state in FINAL_STATES:
         return {}
+    starting = job.state is JobState.SUBMITTING and now - job.submitted_at < START_GRACE
+    if starting and (seen is None or (seen.exit_code is None and not seen.wrapper_alive)):
+        return {}  # still being staged and started: its folder or wrapper is not there yet
     if seen is None:
         return {
             "state": JobState.FAILED,
@@ -339,9 +369,12 @@ def state_of(job: LabJob, seen: Observed | None, now: datetime) -> dict[str, obj
 
 
 def should_release(job: LabJob, booking_end: datetime, now: datetime) -> bool:
-    """True when a job that ended on its own leaves its booking with time to give back."""
+    """True when a job that ended on its own leaves its booking with time to give back: it ran
+    and its wrapper recorded how it ended (a job that never started gives nothing back)."""
     return (
         job.state in (JobState.COMPLETED, JobState.FAILED)
+        and job.exit_code is not None
+        and job.started_at is not None
         and job.ended_at is not None
         and job.released_at is None
         and booking_end > now

@@ -71,6 +71,7 @@ class OffloadPage(ActionPage):
         self.labgpu = labgpu
         self.jobs: list[OffloadJob] = []
         self.lab_jobs: list[LabJob] = []  # run on the member's bookings (``lab_rows``)
+        self._reads = 0  # reads started: only the newest one's answer is shown
         self.prompter = GuiPrompter(self)
         self._polling = False
         self._poll_failure = ""  # the message of the last poll that failed
@@ -179,9 +180,11 @@ class OffloadPage(ActionPage):
         if not self._active:
             return
         mine = not self.all_check.isChecked()
+        self._reads += 1
+        read = self._reads
         run_task(
             lambda: (self.service.jobs(mine=mine), self.labgpu.runs.jobs(mine=mine)),
-            self._loaded,
+            lambda found, error: self._loaded(found, error) if read == self._reads else None,
             context=self,
         )
 

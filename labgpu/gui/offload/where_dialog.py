@@ -58,6 +58,8 @@ class WhereToRunDialog(QDialog):
         super().__init__(parent)
         self.labgpu = labgpu
         self.options: list[Option] = []
+        self._compared_for: Placement | None = None  # the form the options answer
+        self._working = False
         self.setWindowTitle(self.tr("Submit job"))
         self.folder_edit = QLineEdit()
         self.browse_button = QPushButton(self.tr("Browse…"))
@@ -163,12 +165,16 @@ class WhereToRunDialog(QDialog):
         self._busy(True)
         self.message.show_message(self.tr("Asking the lab and the clusters…"))
         now = datetime.now().astimezone()
+        self._compared_for = placement
         run_task(lambda: compare(self.labgpu, placement, now), self._compared, context=self)
 
     def _compared(self, options: list[Option] | None, error: BaseException | None) -> None:
         self._busy(False)
         if error is not None:
             self.message.show_message(handle_error(self, error) or "", True)
+            return
+        if self._compared_for != self.placement():  # edited meanwhile: the answer is stale
+            self.message.show_message(self.tr("The form changed meanwhile; compare again."))
             return
         self.options = options or []
         self.table.clear()
@@ -191,12 +197,12 @@ class WhereToRunDialog(QDialog):
 
     def _update_buttons(self) -> None:
         option = self.chosen()
-        self.run_button.setEnabled(option is not None and option.runnable)
+        self.run_button.setEnabled(not self._working and option is not None and option.runnable)
 
     def run_there(self) -> None:
         """Run the job where the member picked."""
         option = self.chosen()
-        if option is None:
+        if option is None or self._working or self._compared_for != self.placement():
             return
         placement = self.placement()
         if not option.is_lab:
@@ -219,6 +225,7 @@ class WhereToRunDialog(QDialog):
         self.accept()
 
     def _busy(self, busy: bool) -> None:
+        self._working = busy
         self.compare_button.setEnabled(not busy)
         option = self.chosen()
         self.run_button.setEnabled(not busy and option is not None and option.runnable)

@@ -78,8 +78,8 @@ class IntruderWatch:
                 continue
             assert intrusion.user is not None  # actionable
             if not seen.messaged:
-                seen.messaged = True
-                done.append(self._message(intrusion, rules.intruder_action, rules))
+                line, seen.messaged = self._message(intrusion, rules.intruder_action, rules)
+                done.append(line)
             grace = timedelta(minutes=rules.intruder_grace_minutes)
             signal = due_signal(rules.intruder_action, seen.first, now, grace)
             if signal is not None and signal not in seen.signals:
@@ -95,7 +95,9 @@ class IntruderWatch:
             raise LabgpuError(_("server {name} is no longer registered").format(name=server))
         return found.target
 
-    def _message(self, intrusion: Intrusion, action: str, rules: BookingRules) -> str:
+    def _message(self, intrusion: Intrusion, action: str, rules: BookingRules) -> tuple[str, bool]:
+        """Message the intruder; what was done, and whether to count it as done (a server that
+        could not be reached is asked again next minute)."""
         from labgpu.remote.intruders import send_message
 
         assert intrusion.user is not None
@@ -109,14 +111,14 @@ class IntruderWatch:
         try:
             target = self._target(intrusion.server)
             sent = send_message(self._pool(), target, intrusion.user, text)
-        except LabgpuError as exc:
+        except (LabgpuError, ValueError) as exc:
             self._audit("intruder.message", intrusion, f"not delivered: {exc}")
-            return f"message to {intrusion.user} failed: {exc}"
+            return f"message to {intrusion.user} failed: {exc}", isinstance(exc, ValueError)
         detail = f"to {intrusion.user} on {', '.join(sent.done) or 'no terminal'}"
         if sent.refused:
             detail += f"; not allowed on {', '.join(sent.refused)} (see the README: tty group)"
         self._audit("intruder.message", intrusion, detail)
-        return f"message to {intrusion.user}: {detail}"
+        return f"message to {intrusion.user}: {detail}", True
 
     def _signal(self, intrusion: Intrusion, signal: str) -> str:
         from labgpu.remote.intruders import send_signal
@@ -125,7 +127,7 @@ class IntruderWatch:
         try:
             target = self._target(intrusion.server)
             sent = send_signal(self._pool(), target, intrusion.user, intrusion.pids, signal)
-        except LabgpuError as exc:
+        except (LabgpuError, ValueError) as exc:
             self._audit("intruder.stop", intrusion, f"SIG{signal} not sent: {exc}")
             return f"SIG{signal} to {intrusion.user} failed: {exc}"
         detail = f"SIG{signal} to {intrusion.user}: {' '.join(sent.done) or 'no process'}"

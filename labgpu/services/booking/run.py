@@ -118,9 +118,12 @@ class RunService:
                 job, use.environment, request.warn_before, timedelta(seconds=rules.stop_grace_s)
             )
             server.start(job.job_dir, wrapper, request.command)
-        except LabgpuError as exc:
-            self.store.lab_jobs.delete(job.id, self.user, str(exc))
+        except BaseException as exc:  # an SFTP error, a timeout, Ctrl-C: no job left behind
+            self.store.lab_jobs.delete(job.id, self.user, str(exc) or type(exc).__name__)
             raise
+        current = self.store.lab_jobs.get(job.id)
+        if current is not None and current.state is not JobState.SUBMITTING:
+            return current  # cancelled (or followed) meanwhile: that stands
         state = JobState.QUEUED if group.window.start > now else JobState.RUNNING
         return self.store.lab_jobs.update(job.id, state=state)
 
@@ -241,7 +244,10 @@ class RunService:
             raise RefusedError(
                 _("job {id} has already ended ({state})").format(id=job_id, state=job.state.value)
             )
-        self._server(job).cancel(job.job_dir)
+        grace = timedelta(seconds=self.bookings.rules().stop_grace_s)
+        if not self._server(job).cancel(job.job_dir, grace):
+            self.refresh()  # it ended before the cancel came: its own record says how
+            return self.job(job_id)
         return self.store.lab_jobs.update(
             job.id,
             state=JobState.CANCELLED,

@@ -121,9 +121,8 @@ def run_in_lab(
         raise LabgpuError(lab.runs.simulated)
     slot = option.slot
     try:
-        group = lab.bookings.book(
-            list(slot.gpu_ids), slot.start, slot.end, note=placement.command[:80]
-        )
+        # No note: the calendar is the whole lab's, and a command line may hold secrets.
+        group = lab.bookings.book(list(slot.gpu_ids), slot.start, slot.end)
     except LabgpuError:
         group = lab.bookings.book_earliest(
             placement.model,
@@ -142,8 +141,10 @@ def run_in_lab(
     )
     try:
         return lab.runs.start(request, progress)
-    except LabgpuError as exc:  # no booking left behind for a job that did not start
+    except BaseException as exc:  # no booking left behind for a job that did not start
         lab.bookings.cancel(group.group_id)
+        if not isinstance(exc, LabgpuError):
+            raise
         raise LabgpuError(
             _("{error} (the booking made for it was cancelled again)").format(error=exc)
         ) from exc
