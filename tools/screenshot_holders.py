@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QThreadPool  # noqa: E402
 from PySide6.QtGui import QFont  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from labgpu.core.inventory.servers import (  # noqa: E402
     GpuProcess,
@@ -34,25 +34,10 @@ from labgpu.core.inventory.servers import (  # noqa: E402
 from labgpu.core.offload.jobs import Cluster  # noqa: E402
 from labgpu.services import Labgpu  # noqa: E402
 from labgpu.services.booking.service import BookingService  # noqa: E402
+from tools.screenshots import save, settle  # noqa: E402
 
 A4000 = "NVIDIA RTX A4000"
 ME = "kim.minjun"
-
-
-def settle(app: QApplication, until: object = None) -> None:
-    for _ in range(200):
-        QThreadPool.globalInstance().waitForDone(50)
-        app.processEvents()
-        if until is None or until():  # type: ignore[operator]
-            break
-    for _ in range(20):
-        app.processEvents()
-
-
-def save(widget: QWidget, path: Path) -> None:
-    if not widget.grab().save(str(path)):
-        raise SystemExit(f"could not write {path}")
-    print(f"wrote {path}")
 
 
 def build(lab: Labgpu) -> None:

@@ -243,22 +243,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         dest, report = lab.runs.fetch(number, args.to)
-        if args.json:
-            output.print_json(
-                {"to": str(dest), "copied": report.files_copied,
-                 "unchanged": report.files_skipped, "missing": list(report.missing)}
-            )  # fmt: skip
-        else:
-            print(
-                _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
-                    dest=dest, copied=report.files_copied, unchanged=report.files_skipped
-                )
-            )
-        for path in report.missing:
-            print(
-                _("labgpu: {path} does not exist on the server (yet)").format(path=path),
-                file=sys.stderr,
-            )
+        missing = _("labgpu: {path} does not exist on the server (yet)")
+        offload_commands.print_fetched(dest, report, args.json, missing)
         return 0
 
     return commands.with_lab(args, work)

@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labgpu.cli import cluster_commands, commands, output
 from labgpu.cli.cluster_commands import terminal_prompter, with_lab
@@ -16,6 +16,9 @@ from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import N_, _
 from labgpu.core.offload.jobs import DEFAULT_EXCLUDES, JobRequest, OffloadJob, job_gpu_hours
 from labgpu.services import Labgpu
+
+if TYPE_CHECKING:
+    from labgpu.remote.staging import TransferReport
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -277,25 +280,29 @@ def run_fetch(args: argparse.Namespace) -> int:
 
     def work(lab: Labgpu) -> int:
         dest, report = lab.offload.fetch(args.id, args.to)
-        if args.json:
-            output.print_json(
-                {"to": str(dest), "copied": report.files_copied,
-                 "unchanged": report.files_skipped, "missing": list(report.missing)}
-            )  # fmt: skip
-        else:
-            print(
-                _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
-                    dest=dest, copied=report.files_copied, unchanged=report.files_skipped
-                )
-            )
-        for path in report.missing:
-            print(
-                _("labgpu: {path} does not exist on the cluster (yet)").format(path=path),
-                file=sys.stderr,
-            )
+        missing = _("labgpu: {path} does not exist on the cluster (yet)")
+        print_fetched(dest, report, args.json, missing)
         return 0
 
     return with_lab(args, work)
+
+
+def print_fetched(dest: Path, report: TransferReport, as_json: bool, missing: str) -> None:
+    """What a fetch copied (JSON or a line), and each path not there yet (``missing``, with
+    ``{path}``) on stderr; ``labgpu jobs fetch`` says the same of jobs on bookings."""
+    if as_json:
+        output.print_json(
+            {"to": str(dest), "copied": report.files_copied,
+             "unchanged": report.files_skipped, "missing": list(report.missing)}
+        )  # fmt: skip
+    else:
+        print(
+            _("{dest}: {copied} file(s) copied, {unchanged} unchanged").format(
+                dest=dest, copied=report.files_copied, unchanged=report.files_skipped
+            )
+        )
+    for path in report.missing:
+        print(missing.format(path=path), file=sys.stderr)
 
 
 def run_usage(args: argparse.Namespace) -> int:

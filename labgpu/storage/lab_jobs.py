@@ -16,18 +16,12 @@ from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import JobState
 from labgpu.storage.inventory import add_audit
 from labgpu.storage.job_rows import LabJobRow
+from labgpu.storage.offload import job_state
 from labgpu.storage.types import utc_now
 
 _UPDATABLE = frozenset(
     {"state", "reason", "pid", "exit_code", "started_at", "ended_at", "fetched_at", "released_at"}
 )
-
-
-def _state(value: str) -> JobState:
-    try:
-        return JobState(value)
-    except ValueError:
-        return JobState.UNKNOWN
 
 
 def to_lab_job(row: LabJobRow) -> LabJob:
@@ -38,7 +32,7 @@ def to_lab_job(row: LabJobRow) -> LabJob:
         group_id=row.group_id,
         server=row.server,
         user_name=row.user_name,
-        state=_state(row.state),
+        state=job_state(row.state),
         command=row.command,
         local_dir=row.local_dir,
         remote_dir=row.remote_dir,

@@ -48,7 +48,8 @@ def to_cluster(row: ClusterRow) -> Cluster:
     )
 
 
-def _job_state(value: str) -> JobState:
+def job_state(value: str) -> JobState:
+    """A stored state; one this labgpu does not know (a newer one's) reads as unknown."""
     try:
         return JobState(value)
     except ValueError:
@@ -62,7 +63,7 @@ def to_job(row: OffloadJobRow) -> OffloadJob:
         name=row.name,
         cluster=row.cluster,
         user_name=row.user_name,
-        state=_job_state(row.state),
+        state=job_state(row.state),
         gpus=row.gpus,
         gpu_type=row.gpu_type,
         hours=row.hours,
