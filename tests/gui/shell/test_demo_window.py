@@ -165,7 +165,9 @@ def test_first_start_says_the_demo_is_being_prepared(
     assert seen["nav"] is False  # the pages wait for the lab
     assert int(str(seen["ticks"])) >= 10
     assert seen["after_preparing"] is False
-    assert seen["after_status"] == ""
+    # the preparing message is gone; the status bar may now carry a reminder from the demo lab
+    # itself (a guest on a GPU the demo user holds appears in some hours), never "Preparing"
+    assert not str(seen["after_status"]).startswith("Preparing"), seen["after_status"]
     assert seen["after_nav"] is True
     assert seen["gpus"] == 52
 
