@@ -26,7 +26,7 @@ from labgpu.core.inventory.servers import (
     LabUser,
     SshTarget,
 )
-from labgpu.core.usage.figures import UnmetRequest as Unmet
+from labgpu.core.usage.figures import SlotRequest as Unmet
 from labgpu.core.usage.figures import UsageBucket, UserSeconds
 from labgpu.demo.feed import (
     BUILD_HISTORY,
@@ -356,7 +356,7 @@ def write_unmet(store: Store, lab: DemoLab) -> int:
     the lab's earliest slot where there was one (none: nothing within 48 hours), and the rule
     that refused the ones longer than the rules allow."""
     for request in lab.unmet:
-        store.usage.add_unmet(
+        store.usage.add_request(
             Unmet(
                 user_name=request.member,
                 model=request.model,

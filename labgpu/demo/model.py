@@ -39,7 +39,7 @@ from labgpu.demo.reference import (
     DemoMember,
     GpuPoint,
     JobKind,
-    UnmetRequest,
+    SlotRequest,
     reference_gpus,
     reference_members,
 )
@@ -61,7 +61,7 @@ __all__ = [
     "DemoMember",
     "GpuPoint",
     "JobKind",
-    "UnmetRequest",
+    "SlotRequest",
     "booked_jobs",
     "generate_lab",
     "gpu_point",

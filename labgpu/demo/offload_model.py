@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from labgpu.core.offload.jobs import Cluster, JobState, JobStatus, new_job_name
-from labgpu.demo.reference import A40, DEMO_USER, DemoLab, UnmetRequest
+from labgpu.demo.reference import A40, DEMO_USER, DemoLab, SlotRequest
 
 #: Modelled on KISTI's Neuron (Slurm, OTP login); the host is not a real one.
 DEMO_CLUSTER = Cluster(
@@ -80,7 +80,7 @@ def plan_offload(lab: DemoLab) -> list[PlannedJob]:
     return sorted(jobs, key=lambda j: (j.submitted_at, j.name))
 
 
-def _plan_one(rng: random.Random, lab: DemoLab, request: UnmetRequest) -> PlannedJob:
+def _plan_one(rng: random.Random, lab: DemoLab, request: SlotRequest) -> PlannedJob:
     delay = timedelta(minutes=rng.randint(8, 90), seconds=rng.randint(0, 59))
     latest = max(request.wanted_at, lab.now - timedelta(minutes=2))
     submitted = min(request.wanted_at + delay, latest)

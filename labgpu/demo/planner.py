@@ -24,7 +24,7 @@ from labgpu.demo.reference import (
     DemoMaintenance,
     DemoMember,
     JobKind,
-    UnmetRequest,
+    SlotRequest,
 )
 
 
@@ -67,7 +67,7 @@ class Planner:
             for gpu in block.gpus:
                 self.busy[gpu].append((block.start, block.end))
         self.jobs: list[DemoJob] = []
-        self.unmet: list[UnmetRequest] = []
+        self.unmet: list[SlotRequest] = []
 
     def plan(self, members: Sequence[DemoMember], start: datetime) -> list[DemoJob]:
         queue = [(start + self._gap(m, start), n, m) for n, m in enumerate(members)]
@@ -99,7 +99,7 @@ class Planner:
         if wanted > MAX_HOURS and at <= self.now:  # the rules refuse it
             cluster = self.rng.random() < 0.5  # run it whole elsewhere, or ask again, shorter
             self.unmet.append(
-                UnmetRequest(
+                SlotRequest(
                     member.name, model, count, wanted, at, None, "max_hours", offloaded=cluster
                 )
             )
@@ -119,7 +119,7 @@ class Planner:
                 return window[1]
         # Past the plan's end no window fits: that is the horizon, not a full lab.
         if at <= self.now:
-            self.unmet.append(UnmetRequest(member.name, model, count, hours, at, earliest))
+            self.unmet.append(SlotRequest(member.name, model, count, hours, at, earliest))
         return at + timedelta(hours=12)  # the lab was full: try again later
 
     def _offloads(

@@ -94,7 +94,7 @@ class DemoJob:
 
 
 @dataclass(frozen=True, slots=True)
-class UnmetRequest:
+class SlotRequest:
     """Work a member wanted to start at ``wanted_at`` (before "now") that the lab did not
     serve: no free GPUs for 48 hours, or a slot more than a day away (six hours before their
     deadline) when they took the app's advice to use the cluster: the lab's unmet demand,
@@ -155,7 +155,7 @@ class DemoLab:
     gpus: tuple[DemoGpu, ...]
     jobs: tuple[DemoJob, ...]
     maintenance: tuple[DemoMaintenance, ...]
-    unmet: tuple[UnmetRequest, ...] = ()
+    unmet: tuple[SlotRequest, ...] = ()
     _starts: list[list[datetime]] = field(default_factory=list, repr=False)
     _jobs_on: list[list[DemoJob]] = field(default_factory=list, repr=False)
 

@@ -198,7 +198,7 @@ def create_triggers(conn: Connection) -> None:
         "EXECUTE FUNCTION public.labgpu_bookings_decided_at()",
     )
     trigger(
-        "unmet_requests",
+        "slot_requests",
         "labgpu_unmet_as_asked",
         "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION public.labgpu_unmet_as_asked()",

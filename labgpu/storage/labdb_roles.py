@@ -52,7 +52,7 @@ OWNED = {
     "offload_jobs": ("user_name", "offloaded job"),
     "lab_jobs": ("user_name", "job on a booking"),
     "clusters": ("created_by", "cluster"),
-    "unmet_requests": ("user_name", "unmet request"),
+    "slot_requests": ("user_name", "slot request"),
 }
 SERVER_STATE_COLUMNS = ("state", "state_reason", "state_since", "last_seen")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

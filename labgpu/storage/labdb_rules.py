@@ -141,8 +141,8 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
   ON CONFLICT (user_name) DO UPDATE SET changes = h.changes + 1
 $f$;
 
--- An unmet request is recorded when it is asked, as it is asked: the PI's evidence of missing
--- capacity cannot be back-dated or edited by members (managers may correct it).
+-- A slot request is recorded when it is asked, as it is asked: the PI's evidence of waits and
+-- missing capacity cannot be back-dated or edited by members (managers may correct it).
 CREATE OR REPLACE FUNCTION public.labgpu_unmet_as_asked() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
@@ -150,7 +150,7 @@ BEGIN
     RETURN NEW;
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    RAISE EXCEPTION 'permission denied: an unmet request stays as it was recorded'
+    RAISE EXCEPTION 'permission denied: a slot request stays as it was recorded'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   NEW.asked_at := clock_timestamp();

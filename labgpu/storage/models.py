@@ -226,6 +226,8 @@ class BookingRow(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     #: When a request was approved or rejected (the lab database's clock there).
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The project or grant the booking is for (``projects.name``; null: none named).
+    project: Mapped[str | None] = mapped_column(String(64))
 
 
 class BookingHolderRow(Base):
@@ -353,6 +355,8 @@ class OffloadJobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, default=utc_now, server_default=func.now()
     )
+    #: The project or grant the job is for (``projects.name``; null: none named).
+    project: Mapped[str | None] = mapped_column(String(64))
 
 
 class _UsageSums:
@@ -446,24 +450,6 @@ class UsageStateRow(Base):
     value: Mapped[float] = mapped_column(Float)
 
 
-class UnmetRequestRow(Base):
-    """A request the lab could not serve when asked: its earliest slot started later than the
-    member wanted (``earliest_at`` null: none within the booking horizon)."""
-
-    __tablename__ = "unmet_requests"
-    __table_args__ = (Index(None, "asked_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str] = mapped_column(String(200))
-    count: Mapped[int] = mapped_column(Integer)
-    hours: Mapped[float] = mapped_column(Float)
-    asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
-    wanted_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    earliest_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    #: The rule that refused the request (null: the lab had no capacity when wanted).
-    refused_rule: Mapped[str | None] = mapped_column(String(32))
-
-
 # Tables kept in modules of their own (each imports ``Base`` from here).
+from labgpu.storage import evidence_rows as _evidence_rows  # noqa: E402, F401
 from labgpu.storage import job_rows as _job_rows  # noqa: E402, F401

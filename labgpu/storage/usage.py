@@ -21,15 +21,15 @@ from labgpu.core.usage.figures import (
     BookedSpan,
     Level,
     Retention,
-    UnmetRequest,
+    SlotRequest,
     UsageBucket,
     UserSeconds,
 )
 from labgpu.storage.usage_queries import (
     HELD,
     GpuKey,
-    add_unmet,
-    add_unmet_unless_seen,
+    add_request,
+    add_request_unless_seen,
     booked_spans,
     buckets,
     database_bytes,
@@ -39,8 +39,8 @@ from labgpu.storage.usage_queries import (
     oldest_bucket,
     raw_points,
     request_counts,
+    requests,
     same_request,
-    unmet,
     user_seconds,
 )
 from labgpu.storage.usage_rollup import (
@@ -69,7 +69,7 @@ __all__ = [
     "RetentionReport",
     "RollupReport",
     "UsageStore",
-    "add_unmet",
+    "add_request",
     "apply_retention",
     "booked_spans",
     "buckets",
@@ -85,12 +85,12 @@ __all__ = [
     "raw_points",
     "reopen",
     "request_counts",
+    "requests",
     "retention",
     "rollup",
     "same_request",
     "sample_bounds",
     "set_retention",
-    "unmet",
     "user_seconds",
     "watermarks",
 ]
@@ -183,19 +183,19 @@ class UsageStore:
                 HOUR.name: oldest_bucket(s, HOUR),
             }
 
-    def add_unmet(self, request: UnmetRequest) -> None:
+    def add_request(self, request: SlotRequest) -> None:
         with self._write() as s:
-            add_unmet(s, request)
+            add_request(s, request)
 
-    def add_unmet_once(self, request: UnmetRequest, within: timedelta) -> bool:
+    def add_request_once(self, request: SlotRequest, within: timedelta) -> bool:
         """Record ``request`` unless the same member asked the same (model, GPUs, hours,
         outcome) within ``within`` before; one transaction. True if stored."""
         with self._write() as s:
-            return add_unmet_unless_seen(s, request, within)
+            return add_request_unless_seen(s, request, within)
 
-    def unmet(self, lo: datetime, hi: datetime) -> list[UnmetRequest]:
+    def requests(self, lo: datetime, hi: datetime) -> list[SlotRequest]:
         with self._read() as s:
-            return unmet(s, lo, hi)
+            return requests(s, lo, hi)
 
     def booked_spans(self, lo: datetime, hi: datetime) -> list[BookedSpan]:
         with self._read() as s:

@@ -28,17 +28,17 @@ from labgpu.core.usage.figures import (
     MINUTE,
     BookedSpan,
     Level,
-    UnmetRequest,
+    SlotRequest,
     UsageBucket,
     UserSeconds,
     merge_all,
 )
+from labgpu.storage.evidence_rows import SlotRequestRow
 from labgpu.storage.models import (
     BookingRow,
     GpuRow,
     LabUsageHourRow,
     ServerRow,
-    UnmetRequestRow,
     UsageHourRow,
     UsageMinuteRow,
     UserUsageHourRow,
@@ -292,13 +292,13 @@ def _bucket(start: int, length: int, gpu: int | None, sums: list[Any], gpus: int
     )
 
 
-# -- unmet demand ---------------------------------------------------------------------------
+# -- slot requests (demand) -----------------------------------------------------------------
 
 
-def add_unmet(s: Session, request: UnmetRequest) -> None:
-    """Record a request the lab could not serve in time."""
+def add_request(s: Session, request: SlotRequest) -> None:
+    """Record a slot request as asked."""
     s.execute(
-        insert(UnmetRequestRow).values(
+        insert(SlotRequestRow).values(
             user_name=request.user_name,
             model=request.model,
             count=request.count,
@@ -307,14 +307,15 @@ def add_unmet(s: Session, request: UnmetRequest) -> None:
             wanted_at=request.wanted_at,
             earliest_at=request.earliest_at,
             refused_rule=request.refused_rule,
+            project=request.project,
         )
     )
 
 
-def add_unmet_unless_seen(s: Session, request: UnmetRequest, within: timedelta) -> bool:
+def add_request_unless_seen(s: Session, request: SlotRequest, within: timedelta) -> bool:
     """Record ``request`` unless the same member asked the same (``same_request``) in the
     ``within`` before it; one statement (a slot search waits for it). True if stored."""
-    row = UnmetRequestRow
+    row = SlotRequestRow
     just_after = request.asked_at + timedelta(microseconds=1)  # asked at that moment too
     seen = select(row.id).where(
         row.user_name == request.user_name,
@@ -334,6 +335,7 @@ def add_unmet_unless_seen(s: Session, request: UnmetRequest, within: timedelta) 
         "wanted_at": request.wanted_at,
         "earliest_at": request.earliest_at,
         "refused_rule": request.refused_rule,
+        "project": request.project,
     }
     columns = [row.__table__.c[name] for name in values]
     literals = [literal(values[c.name], c.type) for c in columns]
@@ -341,7 +343,7 @@ def add_unmet_unless_seen(s: Session, request: UnmetRequest, within: timedelta) 
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-def same_request(a: UnmetRequest, b: UnmetRequest) -> bool:
+def same_request(a: SlotRequest, b: SlotRequest) -> bool:
     """True if ``a`` and ``b`` ask the same of the lab and had the same outcome."""
     return (a.user_name, a.model, a.count, a.hours, a.refused_rule) == (
         b.user_name,
@@ -352,15 +354,15 @@ def same_request(a: UnmetRequest, b: UnmetRequest) -> bool:
     )
 
 
-def unmet(s: Session, lo: datetime, hi: datetime) -> list[UnmetRequest]:
-    """Unmet requests (no capacity or refused by a rule) asked in ``[lo, hi)``, oldest first."""
+def requests(s: Session, lo: datetime, hi: datetime) -> list[SlotRequest]:
+    """Slot requests asked in ``[lo, hi)``, oldest first."""
     query = (
-        select(UnmetRequestRow)
-        .where(UnmetRequestRow.asked_at >= lo, UnmetRequestRow.asked_at < hi)
-        .order_by(UnmetRequestRow.asked_at, UnmetRequestRow.id)
+        select(SlotRequestRow)
+        .where(SlotRequestRow.asked_at >= lo, SlotRequestRow.asked_at < hi)
+        .order_by(SlotRequestRow.asked_at, SlotRequestRow.id)
     )
     return [
-        UnmetRequest(
+        SlotRequest(
             r.user_name,
             r.model,
             r.count,
@@ -369,6 +371,7 @@ def unmet(s: Session, lo: datetime, hi: datetime) -> list[UnmetRequest]:
             r.wanted_at,
             r.earliest_at,
             r.refused_rule,
+            r.project,
         )
         for r in s.scalars(query)
     ]

@@ -149,12 +149,12 @@ def test_unmet_demand_is_recorded_as_asked(rlab: RulesLab) -> None:
     """The PI's evidence: a member cannot back-date or edit an unmet request."""
     with rlab.connect("a") as a:
         row = a.execute(
-            "INSERT INTO unmet_requests (user_name, model, count, hours, asked_at, wanted_at) "
+            "INSERT INTO slot_requests (user_name, model, count, hours, asked_at, wanted_at) "
             "VALUES (session_user, 'A40', 4, 48, '2020-01-01', '2020-01-01') "
             "RETURNING asked_at > now() - interval '1 minute'"
         ).fetchone()
         assert row == (True,)
-        message = denied(lambda: a.execute("UPDATE unmet_requests SET count = 40"))
+        message = denied(lambda: a.execute("UPDATE slot_requests SET count = 40"))
         assert "stays as it was recorded" in message
 
 

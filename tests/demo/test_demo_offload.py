@@ -16,7 +16,7 @@ from labgpu.core.errors import LabgpuError
 from labgpu.core.offload.jobs import FINAL_STATES, JobRequest, JobState
 from labgpu.core.offload.jobscript import script_job_name
 from labgpu.demo.lab import build_database, sqlite_url
-from labgpu.demo.model import DEFAULT_SEED, DemoLab, UnmetRequest, generate_lab
+from labgpu.demo.model import DEFAULT_SEED, DemoLab, SlotRequest, generate_lab
 from labgpu.demo.offload import DemoOffloadService
 from labgpu.demo.offload_model import DEMO_CLUSTER, plan_offload, status_at
 from labgpu.demo.setup import demo_lab
@@ -49,7 +49,7 @@ def busy_lab() -> DemoLab:
     lab = generate_lab(DEFAULT_SEED, NOW)
     members = [m.name for m in lab.members]
     unmet = tuple(
-        UnmetRequest(
+        SlotRequest(
             members[i % len(members)], "NVIDIA A40" if i % 3 == 0 else "NVIDIA RTX A4000",
             1 + i % 4, 6 + (i * 7) % 80, NOW - timedelta(hours=2 + 5 * i),
         )

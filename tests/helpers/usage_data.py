@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from labgpu.core.booking.bookings import BookingStatus, Window
 from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
-from labgpu.core.usage.figures import UnmetRequest
+from labgpu.core.usage.figures import SlotRequest
 from labgpu.storage import Store
 
 BASE = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -75,11 +75,13 @@ def seed_usage(url: str) -> dict[str, int]:
             store.bookings.create_bookings(
                 str(uuid.uuid4()), [ids[gpu]], user, window, booked, "", user
             )
-        store.usage.add_unmet(
-            UnmetRequest("amy", "A40", 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
+        store.usage.add_request(
+            SlotRequest("amy", "A40", 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
         )
         asked = BASE + timedelta(minutes=20)
-        store.usage.add_unmet(UnmetRequest("bo", "A4000", 1, 96.0, asked, asked, None, "max_hours"))
+        store.usage.add_request(
+            SlotRequest("bo", "A4000", 1, 96.0, asked, asked, None, "max_hours")
+        )
         store.usage.rollup(END + timedelta(hours=1))
         return ids
     finally:

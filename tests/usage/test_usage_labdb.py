@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from labgpu.core.errors import RefusedError
-from labgpu.core.usage.figures import MINUTE, Retention, UnmetRequest
+from labgpu.core.usage.figures import MINUTE, Retention, SlotRequest
 from labgpu.storage import Store
 from tests.members.test_labdb import Lab, lab, refused
 
@@ -73,21 +73,21 @@ def test_only_managers_change_retention(lab: Lab) -> None:
         manager.close()
 
 
-def test_members_record_only_their_own_unmet_requests(lab: Lab) -> None:
+def test_members_record_only_their_own_slot_requests(lab: Lab) -> None:
     now = datetime.now(UTC)
     alice, bob = lab.names["a"], lab.names["b"]
     student = store_as(lab, "a")
     try:
-        student.usage.add_unmet(UnmetRequest(alice, "A100", 2, 24.0, now, now, None))
+        student.usage.add_request(SlotRequest(alice, "A100", 2, 24.0, now, now, None))
         with pytest.raises(RefusedError, match="permission denied"):
-            student.usage.add_unmet(UnmetRequest(bob, "A100", 2, 24.0, now, now, None))
+            student.usage.add_request(SlotRequest(bob, "A100", 2, 24.0, now, now, None))
         assert [
-            u.user_name for u in student.usage.unmet(now - timedelta(1), now + timedelta(1))
+            u.user_name for u in student.usage.requests(now - timedelta(1), now + timedelta(1))
         ] == [alice]
     finally:
         student.close()
     with lab.connect("b") as conn:
-        assert conn.execute("SELECT count(*) FROM unmet_requests").fetchone() == (1,)
-        refused(lambda: conn.execute("DELETE FROM unmet_requests"))
+        assert conn.execute("SELECT count(*) FROM slot_requests").fetchone() == (1,)
+        refused(lambda: conn.execute("DELETE FROM slot_requests"))
     with psycopg.connect(lab.server.conninfo(lab.dbname), autocommit=True) as admin:
-        assert admin.execute("SELECT count(*) FROM unmet_requests").fetchone() == (1,)
+        assert admin.execute("SELECT count(*) FROM slot_requests").fetchone() == (1,)

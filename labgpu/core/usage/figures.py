@@ -38,6 +38,8 @@ MINUTE_SPAN_MAX_S = 2 * DAY_S
 RAW_SPAN_MAX_S = DAY_S
 #: At most about this many points per line: longer ranges merge buckets (step).
 MAX_POINTS = 2000
+#: A request whose earliest slot starts this much after the wanted time counts as unmet.
+UNMET_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +136,14 @@ class UserSeconds:
 
 
 @dataclass(frozen=True, slots=True)
-class UnmetRequest:
-    """A slot search the lab did not serve when wanted.
+class SlotRequest:
+    """A slot search or ``book --earliest`` as a member asked it, and the lab's answer.
 
-    ``refused_rule`` None: no capacity: the earliest slot started later than wanted
-    (``earliest_at``), or none within the horizon (``earliest_at`` None): the PI's *unmet
-    demand*. Otherwise the lab's rule that refused it (``max_hours``, ``weekly_quota``, ...):
-    demand the lab's own rules turn away, not missing GPUs.
+    ``wanted_at`` is the earliest start the member asked for (now, or a later start they chose:
+    booking next Monday by choice is no wait); ``earliest_at`` the earliest start the lab
+    offered (None: none within the booking horizon). ``refused_rule`` None: the lab answered;
+    otherwise the lab's rule that refused it (``max_hours``, ``weekly_quota``, ...): demand the
+    lab's own rules turn away, not missing GPUs. ``project`` is the project it was asked for.
     """
 
     user_name: str
@@ -151,16 +154,27 @@ class UnmetRequest:
     wanted_at: datetime
     earliest_at: datetime | None
     refused_rule: str | None = None
+    project: str | None = None
 
     @property
     def wait(self) -> timedelta | None:
         """How much later than wanted the lab could start it (None: not within the horizon)."""
-        return None if self.earliest_at is None else self.earliest_at - self.wanted_at
+        if self.earliest_at is None:
+            return None
+        return max(timedelta(0), self.earliest_at - self.wanted_at)
 
     @property
     def no_capacity(self) -> bool:
-        """True if the lab lacked GPUs (not refused by a rule)."""
+        """True if the lab answered (not refused by a rule); with ``unmet``: lacked GPUs."""
         return self.refused_rule is None
+
+    @property
+    def unmet(self) -> bool:
+        """True if the lab lacked GPUs when wanted: no slot within the horizon, or none before
+        ``UNMET_AFTER`` past the wanted start (a rule's refusal is not unmet demand)."""
+        if self.refused_rule is not None:
+            return False
+        return self.earliest_at is None or self.earliest_at - self.wanted_at >= UNMET_AFTER
 
     @property
     def gpu_hours(self) -> float:

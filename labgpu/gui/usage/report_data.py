@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QCoreApplication
 
-from labgpu.core.usage.figures import MemberUsage, UnmetRequest, UsageBucket, hours_label
+from labgpu.core.usage.figures import MemberUsage, SlotRequest, UsageBucket, hours_label
 from labgpu.gui.widgets.text import rule_label, short_db
 from labgpu.services import Labgpu
 from labgpu.services.usage.service import Heatmap, Summary, check_month
@@ -32,7 +32,7 @@ class ReportData:
     heatmap: Heatmap
     members: list[MemberUsage]
     offloaded: dict[str, tuple[int, float]]  # cluster -> (jobs, GPU-hours)
-    unmet: list[UnmetRequest]
+    unmet: list[SlotRequest]
 
 
 def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
@@ -171,13 +171,13 @@ def member_rows(members: Sequence[MemberUsage]) -> list[list[str]]:
     ]
 
 
-def _request_cells(r: UnmetRequest, zone: tzinfo) -> list[str]:
+def _request_cells(r: SlotRequest, zone: tzinfo) -> list[str]:
     """Who asked for what, and when: the first columns of both request tables."""
     asked = r.asked_at.astimezone(zone).strftime("%m-%d %H:%M")
     return [r.user_name, r.model, str(r.count), f"{r.hours:g}", asked]
 
 
-def unmet_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]]:
+def unmet_rows(requests: Sequence[SlotRequest], zone: tzinfo) -> list[list[str]]:
     """Unmet requests with how long the member would have waited."""
     never = QCoreApplication.translate("report", "no slot")
     rows = []
@@ -188,6 +188,6 @@ def unmet_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]
     return rows
 
 
-def refused_rows(requests: Sequence[UnmetRequest], zone: tzinfo) -> list[list[str]]:
+def refused_rows(requests: Sequence[SlotRequest], zone: tzinfo) -> list[list[str]]:
     """Requests a rule refused, with the rule's name as the Rules page says it."""
     return [[*_request_cells(r, zone), rule_label(r.refused_rule or "")] for r in requests]

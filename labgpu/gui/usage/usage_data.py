@@ -15,8 +15,8 @@ from labgpu.core.usage.figures import (
     MEMBER_FIGURES,
     Level,
     MemberUsage,
+    SlotRequest,
     Table,
-    UnmetRequest,
     UsageBucket,
 )
 from labgpu.services.usage.service import Heatmap, Summary, UsageService
@@ -45,7 +45,7 @@ class UsageView:
     series: dict[str, list[UsageBucket]]
     heatmap: Heatmap
     members: list[MemberUsage]
-    unmet: list[UnmetRequest]
+    unmet: list[SlotRequest]
     offloaded: list[UsageRow]
     summary: Summary
 
@@ -55,12 +55,12 @@ class UsageView:
         return any(self.series.values())
 
     @property
-    def no_capacity(self) -> list[UnmetRequest]:
+    def no_capacity(self) -> list[SlotRequest]:
         """Requests the lab had no GPUs for when wanted (the unmet demand)."""
         return [r for r in self.unmet if r.no_capacity]
 
     @property
-    def refused(self) -> list[UnmetRequest]:
+    def refused(self) -> list[SlotRequest]:
         """Requests one of the lab's rules refused."""
         return [r for r in self.unmet if not r.no_capacity]
 
@@ -140,7 +140,7 @@ def members_table(members: list[MemberUsage]) -> Table:
     return Table(columns, [tuple(m.as_row().values()) for m in members])
 
 
-def unmet_table(requests: list[UnmetRequest]) -> Table:
+def unmet_table(requests: list[SlotRequest]) -> Table:
     """The unmet requests, oldest first."""
     rows: list[tuple[object, ...]] = [
         (

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labgpu.core.usage.figures import MemberUsage, UnmetRequest, hours_label
+from labgpu.core.usage.figures import MemberUsage, SlotRequest, hours_label
 from labgpu.gui.usage.usage_charts import local_time
 from labgpu.gui.widgets.text import rule_label
 from labgpu.services.usage.service import Summary
@@ -109,7 +109,7 @@ class DemandPanel(QWidget):
         layout.addWidget(splitter, 1)
 
     def set_data(
-        self, requests: list[UnmetRequest], members: list[MemberUsage], summary: Summary
+        self, requests: list[SlotRequest], members: list[MemberUsage], summary: Summary
     ) -> None:
         """Show the range's ``requests`` (unmet and refused) and the members' counts."""
         unmet = [r for r in requests if r.no_capacity]

@@ -106,9 +106,9 @@ class SlotFinder:
         When the member's own rules refuse every window that is free, the refusal of the
         latest one is raised (``RuleRefusedError``): it says why nothing is offered.
 
-        The PI's evidence is recorded as a side effect: a search the lab cannot serve within
-        ``UNMET_AFTER`` of the wanted time is unmet demand; one a lab rule refuses (exit 3,
-        not malformed input) is recorded with that rule, apart from it.
+        The PI's evidence is recorded as a side effect: every search, with the earliest start
+        offered (its wait; none within ``UNMET_AFTER`` of the wanted time is unmet demand); one a
+        lab rule refuses (exit 3, not malformed input) is recorded with that rule, apart.
         """
         self._basis = None  # a new search reads the lab as it is now
         wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
@@ -127,9 +127,9 @@ class SlotFinder:
         except RuleRefusedError as exc:
             if exc.exit_code == RefusedError.exit_code:  # a lab rule, not malformed input
                 name = self._model_name(model)
-                self._note_unmet(name, count, duration, wanted, [], refused_rule=exc.rule)
+                self._note_request(name, count, duration, wanted, [], refused_rule=exc.rule)
             raise
-        self._note_unmet(
+        self._note_request(
             search.model, count, duration, wanted, search.options, refused_rule=search.delayed_by
         )
         return search.options
@@ -186,7 +186,7 @@ class SlotFinder:
             limit.refusal.rule if delayed and limit.refusal is not None else None,
         )
 
-    def _note_unmet(
+    def _note_request(
         self,
         model: str | None,
         count: int,
@@ -195,15 +195,14 @@ class SlotFinder:
         options: Sequence[SlotOption],
         refused_rule: str | None = None,
     ) -> None:
-        """Remember a request the lab did not serve in time: no capacity when wanted (the
-        PI's *unmet demand*), or refused by one of the lab's rules (``refused_rule``)."""
-        from labgpu.core.usage.figures import UnmetRequest
-        from labgpu.services.usage.service import UNMET_AFTER, UsageService
+        """Remember the request and the lab's answer, the PI's evidence: its wait (the
+        earliest start offered), unmet demand when that is too late or none, or the lab rule
+        that refused it (``refused_rule``)."""
+        from labgpu.core.usage.figures import SlotRequest
+        from labgpu.services.usage.service import UsageService
 
         earliest = options[0].start if options else None
-        if earliest is not None and earliest - wanted < UNMET_AFTER:
-            return
-        request = UnmetRequest(
+        request = SlotRequest(
             user_name=self.user,
             model=model or "any",
             count=count,
@@ -214,7 +213,7 @@ class SlotFinder:
             refused_rule=refused_rule,
         )
         try:
-            UsageService(self.store, self.clock).record_unmet(request)
+            UsageService(self.store, self.clock).record_request(request)
         except LabgpuError as exc:  # the search's answer matters more than the record
             log.warning("could not record an unmet request: %s", exc)
 

@@ -25,8 +25,8 @@ from labgpu.core.usage.figures import (
     Level,
     MemberUsage,
     Retention,
+    SlotRequest,
     Table,
-    UnmetRequest,
     UsageBucket,
     UserSeconds,
     member_usage,
@@ -56,10 +56,8 @@ GROUPINGS = ("lab", "server", "model", "gpu")
 TABLE_BY = ("user", "gpu", "server", "model")
 #: Retention runs at most this often (it scans the oldest rows; rollups run every minute).
 RETENTION_EVERY_S = 3600.0
-#: A request whose earliest slot starts this much after the wanted time counts as unmet.
-UNMET_AFTER = timedelta(minutes=30)
-#: The same member asking the same again within this time is one unmet request, not two.
-UNMET_DEDUP = timedelta(hours=1)
+#: The same member asking the same again within this time is one request, not two.
+REQUEST_DEDUP = timedelta(hours=1)
 
 
 class UsageService:
@@ -326,13 +324,18 @@ class UsageService:
                 per_bucket[key] += item.gpu_s * share
         return [UserSeconds(b, g, u, v) for (b, g, u), v in per_bucket.items()]
 
-    def unmet(self, start: datetime, end: datetime) -> list[UnmetRequest]:
-        """Requests the lab could not serve in time, asked in ``[start, end)``."""
-        return self.store.usage.unmet(start, end)
+    def unmet(self, start: datetime, end: datetime) -> list[SlotRequest]:
+        """Requests asked in ``[start, end)`` the lab could not serve in time (``unmet``) or
+        a rule refused (``refused_rule``), oldest first."""
+        return [r for r in self.requests(start, end) if r.unmet or not r.no_capacity]
 
-    def record_unmet(self, request: UnmetRequest) -> bool:
-        """Remember an unmet request (not twice within ``UNMET_DEDUP``); True if stored."""
-        return self.store.usage.add_unmet_once(request, UNMET_DEDUP)
+    def requests(self, start: datetime, end: datetime) -> list[SlotRequest]:
+        """Every slot request asked in ``[start, end)``, served or not, oldest first."""
+        return self.store.usage.requests(start, end)
+
+    def record_request(self, request: SlotRequest) -> bool:
+        """Remember a slot request (not twice within ``REQUEST_DEDUP``); True if stored."""
+        return self.store.usage.add_request_once(request, REQUEST_DEDUP)
 
     def offloaded(self, start: datetime, end: datetime) -> list[UsageRow]:
         """GPU-hours sent to clusters, per month, member and cluster (jobs submitted then)."""

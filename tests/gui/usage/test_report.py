@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from labgpu.cli.main import main
 from labgpu.core.errors import LabgpuError
-from labgpu.core.usage.figures import MemberUsage, UnmetRequest
+from labgpu.core.usage.figures import MemberUsage, SlotRequest
 from labgpu.gui.usage import report, report_pages
 from labgpu.services import Labgpu
 from tests.helpers.usage_data import BASE, seed_usage
@@ -64,7 +64,7 @@ def test_long_tables_go_on_to_more_pages(
 ) -> None:
     crowd = [MemberUsage(f"member{n:03d}", booked_h=n, process_h=n / 2) for n in range(70)]
     asked = BASE + timedelta(hours=1)
-    unmet = [UnmetRequest(f"member{n:03d}", "A40", 1, 4.0, asked, asked, None) for n in range(40)]
+    unmet = [SlotRequest(f"member{n:03d}", "A40", 1, 4.0, asked, asked, None) for n in range(40)]
     monkeypatch.setattr(lab.usage, "members", lambda start, end: crowd)
     monkeypatch.setattr(lab.usage, "unmet", lambda start, end: unmet)
     path = tmp_path / "long.pdf"

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult, SshTarget
 from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob
-from labgpu.core.usage.figures import UnmetRequest, read_csv
+from labgpu.core.usage.figures import SlotRequest, read_csv
 from labgpu.gui.shell.main_window import USAGE, MainWindow
 from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.usage.usage_page import HEATMAP, MEMBERS, OFFLOADED, UTILISATION, UsagePage
@@ -65,10 +65,10 @@ def _fill(lab: Labgpu) -> None:
         service = BookingService(store, user, clock=lambda: BASE - timedelta(hours=1))
         service.book([ids[uuid]], BASE, BASE + timedelta(hours=2), "test")
     asked = BASE + timedelta(minutes=30)
-    lab.usage.record_unmet(
-        UnmetRequest("dave", A40, 2, 4.0, asked, asked, BASE + timedelta(hours=5))
+    lab.usage.record_request(
+        SlotRequest("dave", A40, 2, 4.0, asked, asked, BASE + timedelta(hours=5))
     )
-    lab.usage.record_unmet(UnmetRequest("bob", A4000, 1, 96.0, asked, asked, None, "max_hours"))
+    lab.usage.record_request(SlotRequest("bob", A4000, 1, 96.0, asked, asked, None, "max_hours"))
     lab.offload.add_cluster(Cluster("neuron", "neuron.example", "kim01"))
     job = store.offload.add_job(
         OffloadJob(0, "job-1", "neuron", "carol", JobState.SUBMITTING, 2, "a100", 4.0,
