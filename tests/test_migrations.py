@@ -180,3 +180,50 @@ def test_postgres_refuses_double_booking_by_itself(postgres_url: str) -> None:
         "WHERE (((status)::text = ANY ((ARRAY['pending'::character varying, "
         "'booked'::character varying])::text[])))"
     )
+
+
+def test_unmet_requests_become_slot_requests_and_back(engine: Engine) -> None:
+    """0011 keeps every old unmet request as it was; going back keeps the unmet and refused
+    ones and drops the requests the lab served within 30 minutes (the old table never had
+    those)."""
+    with engine.begin() as conn:
+        command.upgrade(db.alembic_config(conn), "0010_process_containers")
+    rows = [  # user, wanted, earliest (None: no slot), refused rule
+        ("amy", "2026-11-02 09:00:00+00:00", "2026-11-02 15:00:00+00:00", None),
+        ("bo", "2026-11-02 10:00:00+00:00", None, None),
+        ("cy", "2026-11-02 11:00:00+00:00", None, "max_hours"),
+    ]
+    insert = text(
+        "INSERT INTO unmet_requests (user_name, model, count, hours, asked_at, wanted_at, "
+        "earliest_at, refused_rule) VALUES (:u, 'NVIDIA A40', 2, 8.0, :w, :w, :e, :r)"
+    )
+    with engine.begin() as conn:
+        for user, wanted, earliest, rule in rows:
+            conn.execute(insert, {"u": user, "w": wanted, "e": earliest, "r": rule})
+    db.upgrade(engine)
+    select = (
+        "SELECT user_name, model, count, hours, earliest_at IS NULL, refused_rule, project "
+        "FROM {table} ORDER BY id"
+    )
+    with engine.connect() as conn:
+        copied = conn.execute(text(select.format(table="slot_requests"))).all()
+    assert [tuple(r) for r in copied] == [
+        ("amy", "NVIDIA A40", 2, 8.0, False, None, None),
+        ("bo", "NVIDIA A40", 2, 8.0, True, None, None),
+        ("cy", "NVIDIA A40", 2, 8.0, True, "max_hours", None),
+    ]
+    with engine.begin() as conn:  # a request served 10 minutes late: not an unmet one
+        conn.execute(
+            text(
+                "INSERT INTO slot_requests (user_name, model, count, hours, asked_at, wanted_at,"
+                " earliest_at) VALUES ('dee', 'NVIDIA A40', 1, 2.0, :w, :w, :e)"
+            ),
+            {"w": "2026-11-03 09:00:00+00:00", "e": "2026-11-03 09:10:00+00:00"},
+        )
+    with engine.begin() as conn:
+        command.downgrade(db.alembic_config(conn), "0010_process_containers")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT user_name FROM unmet_requests ORDER BY id")).all()
+    assert [r[0] for r in back] == ["amy", "bo", "cy"]
+    assert "slot_requests" not in _tables(engine)
+    db.upgrade(engine)
