@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.services.inventory.servers import InventoryService
     from labgpu.services.members.service import MembersService
     from labgpu.services.offload.service import OffloadService
+    from labgpu.services.usage.projects import ProjectsService
     from labgpu.services.usage.service import UsageService
     from labgpu.storage import Store
 
@@ -118,6 +119,12 @@ class Setup:
 
         return UsageService(lab.store)
 
+    def projects(self, lab: Labgpu) -> ProjectsService:
+        """The lab's projects and grants, as the member whose bookings name them."""
+        from labgpu.services.usage.projects import ProjectsService
+
+        return ProjectsService(lab.bookings)
+
 
 class Labgpu:
     """One lab, opened from one database URL, seen by one member."""
@@ -195,6 +202,11 @@ class Labgpu:
     def usage(self) -> UsageService:
         """Usage history: rollups, retention, and the PI's graphs and reports."""
         return self._part("usage", lambda: self.setup.usage(self))
+
+    @property
+    def projects(self) -> ProjectsService:
+        """The lab's projects and grants (managers change the list)."""
+        return self._part("projects", lambda: self.setup.projects(self))
 
     def _part(self, name: str, make: Callable[[], P]) -> P:
         """The part ``name``, made on first use."""

@@ -28,6 +28,7 @@ from labgpu.storage.lab_jobs import LabJobStore
 from labgpu.storage.lab_passwords import LabPasswords
 from labgpu.storage.models import AuditRow, UserRow
 from labgpu.storage.offload import OffloadStore
+from labgpu.storage.projects import ProjectStore
 from labgpu.storage.usage import UsageStore
 
 __all__ = ["GpuSyncReport", "Store"]
@@ -106,6 +107,11 @@ class Store:
     def bookings(self) -> BookingStore:
         """Bookings, booking rules, maintenance windows and bookable GPUs."""
         return BookingStore(self._read, self._write, lambda: self.booking_hook, self._busy)
+
+    @property
+    def projects(self) -> ProjectStore:
+        """The lab's projects and grants (issue 16)."""
+        return ProjectStore(self._read, self._write)
 
     @property
     def usage(self) -> UsageStore:
