@@ -8,17 +8,20 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labgpu.cli import output
 from labgpu.cli.signin import signed_in
-from labgpu.core.errors import HostKeyUnknownError
+from labgpu.core.errors import HostKeyUnknownError, LabgpuError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.host_keys import HostKeyNotPinnedError
 from labgpu.core.inventory.servers import ServerState, SshTarget
 from labgpu.launch import open_lab
 from labgpu.services import Labgpu
 from labgpu.services.inventory.collect_log import service_log, sweep_log
+
+if TYPE_CHECKING:
+    from labgpu.services.inventory.metrics import MetricsServer
 
 Sub = Any  # argparse's _SubParsersAction is private
 
@@ -385,7 +388,31 @@ def add_collect(sub: Sub) -> None:
     p.add_argument("--once", action="store_true", help="one sweep, then exit")
     p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS")
     p.add_argument("--json", action="store_true", help="with --once: each server's outcome")
+    p.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve the GPUs' metrics for Prometheus on this port (not with --once)",
+    )
+    p.add_argument(
+        "--metrics-address",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="where the metrics are served (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     p.set_defaults(handler=run_collect)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(
+            _("give a port from 1 to 65535, not {text}").format(text=text)
+        )
+    return port
 
 
 #: How long a stopping ``collect`` may take to store what it kept while the database was away
@@ -400,6 +427,11 @@ def run_collect(args: argparse.Namespace) -> int:
     a line per sweep) to stderr: under systemd, ``journalctl -u`` shows them.
     """
     _collect_logging(int(getattr(args, "verbose", 0) or 0))
+    if args.once and args.metrics_port is not None:
+        print(
+            _("labgpu: --metrics-port serves while collect runs; not with --once"), file=sys.stderr
+        )
+        return 2
     lab = _open(args)
     try:
         if args.once:
@@ -420,6 +452,7 @@ def run_collect(args: argparse.Namespace) -> int:
                     print(line)
             return 0 if all(o.state is ServerState.ONLINE for o in outcomes) else 1
         collector = lab.inventory.make_collector(args.interval)
+        metrics = None if args.metrics_port is None else _serve_metrics(lab, args)
         signal.signal(signal.SIGTERM, lambda *_signal: collector.request_stop())
         try:
             collector.run_forever()
@@ -427,9 +460,29 @@ def run_collect(args: argparse.Namespace) -> int:
             pass
         finally:
             collector.stop(COLLECT_STOP_S)
+            if metrics is not None:
+                metrics.stop()
     finally:
         lab.close()
     return 0
+
+
+def _serve_metrics(lab: Labgpu, args: argparse.Namespace) -> MetricsServer:
+    """Start the metrics endpoint (``services/inventory/metrics``) and say where it is."""
+    from labgpu.services.inventory.metrics import serve_metrics
+
+    try:
+        server = serve_metrics(lab, args.metrics_port, args.metrics_address)
+    except OSError as exc:
+        raise LabgpuError(
+            _("cannot serve metrics on {address}:{port}: {error}").format(
+                address=args.metrics_address, port=args.metrics_port, error=exc.strerror or exc
+            )
+        ) from exc
+    service_log.info(
+        "serving metrics on http://%s:%d/metrics", args.metrics_address, server.port
+    )
+    return server
 
 
 def _collect_logging(verbose: int) -> None:
