@@ -18,6 +18,7 @@ from labgpu.cli import (
     jobs_commands,
     lab_commands,
     offload_commands,
+    prices_commands,
     run_commands,
     usage_commands,
 )
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands.register(sub)
     jobs_commands.register(sub)
     usage_commands.register(sub)
+    prices_commands.register(sub)
     accept_demo_after_command(parser)
     return parser
 

@@ -23,6 +23,7 @@ AUDITED = (
     "users",
     "clusters",
     "host_keys",
+    "gpu_prices",
 )
 #: The audit log's guards and the audited tables' trigger function (last in ``init_lab``'s
 #: script).
@@ -66,6 +67,8 @@ BEGIN
     subject := coalesce(new_j, old_j) ->> 'name';
   ELSIF TG_TABLE_NAME = 'bookings' THEN
     subject := coalesce(new_j, old_j) ->> 'group_id';
+  ELSIF TG_TABLE_NAME = 'gpu_prices' THEN
+    subject := coalesce(new_j, old_j) ->> 'model';
   END IF;
   INSERT INTO public.audit_log (ts, actor, action, subject, detail)
   VALUES (clock_timestamp(), session_user, 'db.' || TG_TABLE_NAME || '.' || lower(TG_OP),

@@ -28,6 +28,7 @@ from labgpu.storage.lab_jobs import LabJobStore
 from labgpu.storage.lab_passwords import LabPasswords
 from labgpu.storage.models import AuditRow, UserRow
 from labgpu.storage.offload import OffloadStore
+from labgpu.storage.prices import PriceStore
 from labgpu.storage.projects import ProjectStore
 from labgpu.storage.usage import UsageStore
 
@@ -107,6 +108,11 @@ class Store:
     def bookings(self) -> BookingStore:
         """Bookings, booking rules, maintenance windows and bookable GPUs."""
         return BookingStore(self._read, self._write, lambda: self.booking_hook, self._busy)
+
+    @property
+    def prices(self) -> PriceStore:
+        """What GPU models cost elsewhere, as managers set it (issue 16)."""
+        return PriceStore(self._read, self._write)
 
     @property
     def projects(self) -> ProjectStore:

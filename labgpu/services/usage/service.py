@@ -47,6 +47,7 @@ from labgpu.services.usage.ranges import (
 from labgpu.services.usage.reports import Heatmap, Summary
 
 if TYPE_CHECKING:
+    from labgpu.services.usage.prices import PricesService
     from labgpu.storage import Store
     from labgpu.storage.usage import GpuKey, RetentionReport, RollupReport
 
@@ -340,6 +341,13 @@ class UsageService:
     def offloaded(self, start: datetime, end: datetime) -> list[UsageRow]:
         """GPU-hours sent to clusters, per month, member and cluster (jobs submitted then)."""
         return self.store.offload.usage(start, end)
+
+    @property
+    def prices(self) -> PricesService:
+        """GPU prices per model and the cost of a period's use (``prices.py``)."""
+        from labgpu.services.usage.prices import PricesService
+
+        return PricesService(self)
 
     # -- tables and totals ----------------------------------------------------------------------
 
