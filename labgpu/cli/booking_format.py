@@ -67,6 +67,7 @@ def group_json(
         "start": output.iso(group.window.start),
         "end": output.iso(group.window.end),
         "note": group.note,
+        "project": group.project,
         "gpus": [view_json(v, gpus, hosts) for v in group.gpus],
     }
 

@@ -65,8 +65,10 @@ class BookingStore:
         note: str,
         actor: str,
         created_at: datetime | None = None,
+        project: str | None = None,
     ) -> list[Booking]:
-        """Book ``gpu_ids`` over ``window`` as one group, all or nothing (audited).
+        """Book ``gpu_ids`` over ``window`` as one group, all or nothing (audited); for
+        ``project`` if given (``UsageError`` unless it exists and is active).
 
         Raises ``BookingConflictError`` naming every live booking in the way,
         ``MaintenanceClashError`` (a ``RefusedError``) for a maintenance window, ``LabgpuError``
@@ -82,7 +84,9 @@ class BookingStore:
             raise LabgpuError(
                 _("a GPU is listed twice in {gpus}; list each GPU once").format(gpus=list(gpu_ids))
             )
-        request = BookingRequest(group_id, tuple(gpu_ids), user, window, status, note, created_at)
+        request = BookingRequest(
+            group_id, tuple(gpu_ids), user, window, status, note, created_at, project
+        )
         try:
             with self._no_double_booking(lambda: (list(gpu_ids), window), None), self._write() as s:
                 return bookings.create(s, request, actor, self._hook())

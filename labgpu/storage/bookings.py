@@ -36,6 +36,7 @@ from labgpu.storage.models import (
     MaintenanceRow,
     ServerRow,
 )
+from labgpu.storage.projects import require_usable
 
 
 class MaintenanceClashError(RefusedError):
@@ -67,6 +68,8 @@ class BookingRequest:
     #: When it was asked (the booking service's clock; None: now). The lab database stamps
     #: members' bookings with its own clock whatever is given.
     created_at: datetime | None = None
+    #: The project or grant it is for (None: none); refused unless it exists and is active.
+    project: str | None = None
 
 
 def stored_status(status: BookingStatus) -> str:
@@ -187,6 +190,7 @@ def create(
     commit (tests use it to hold the transaction open).
     """
     status = stored_status(request.status)
+    require_usable(s, request.project)
     labels = require_gpus(s, request.gpu_ids)
     if status in LIVE_STORED:
         check_free(s, labels, request.window)
@@ -199,6 +203,7 @@ def create(
             end_ts=request.window.end,
             status=status,
             note=request.note,
+            project=request.project,
             created_by=actor,
             **({} if request.created_at is None else {"created_at": request.created_at}),
         )
@@ -207,6 +212,7 @@ def create(
     s.add_all(rows)
     detail = f"gpus {', '.join(labels[r.gpu_id] for r in rows)}; {request.window.describe()}; "
     detail += f"status {status}" + (f"; for {request.user}" if request.user != actor else "")
+    detail += f"; project {request.project}" if request.project else ""
     add_audit(s, actor, "booking.create", request.group_id, detail)
     s.flush()
     if hook is not None:

@@ -112,6 +112,7 @@ def to_booking(row: BookingRow, label: str) -> Booking:
         status=BookingStatus(row.status),
         note=row.note,
         gpu_label=label,
+        project=row.project,
     )
 
 

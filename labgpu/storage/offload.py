@@ -15,6 +15,7 @@ from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob, UsageRow, job_gpu_hours
 from labgpu.storage.models import AuditRow, ClusterRow, OffloadJobRow
+from labgpu.storage.projects import require_usable
 from labgpu.storage.types import utc_now
 
 
@@ -83,6 +84,7 @@ def to_job(row: OffloadJobRow) -> OffloadJob:
         results=_list(row.results),
         fetched_at=row.fetched_at,
         updated_at=row.updated_at,
+        project=row.project,
     )
 
 
@@ -138,7 +140,9 @@ def remove_cluster(s: Session, name: str, actor: str) -> None:
 
 
 def add_job(s: Session, job: OffloadJob) -> OffloadJob:
-    """Record a job about to be submitted (state ``submitting``)."""
+    """Record a job about to be submitted (state ``submitting``); its project must exist and be
+    active (``UsageError``)."""
+    require_usable(s, job.project)
     row = OffloadJobRow(
         name=job.name,
         cluster=job.cluster,
@@ -155,6 +159,7 @@ def add_job(s: Session, job: OffloadJob) -> OffloadJob:
         results=json.dumps(list(job.results)),
         submitted_at=job.submitted_at,
         updated_at=utc_now(),
+        project=job.project,
     )
     s.add(row)
     s.flush()

@@ -129,6 +129,8 @@ class Booking:
     status: BookingStatus = BookingStatus.BOOKED
     note: str = ""
     gpu_label: str = ""
+    #: The project or grant it is for (None: none named).
+    project: str | None = None
 
     @property
     def is_live(self) -> bool:

@@ -36,6 +36,7 @@ def groups_of(views: Iterable[BookingView]) -> list[BookingGroupView]:
                 status=first.status,
                 note=first.note,
                 gpus=tuple(gpus),
+                project=first.booking.project,
             )
         )
     return groups

@@ -144,6 +144,8 @@ class BookingGroupView:
     status: BookingStatus  # effective
     note: str
     gpus: tuple[BookingView, ...]
+    #: The project or grant the group is for (None: none named).
+    project: str | None = None
 
     @property
     def gpu_ids(self) -> tuple[int, ...]:

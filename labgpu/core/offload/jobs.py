@@ -146,6 +146,8 @@ class OffloadJob:
     fetched_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: The project or grant the job is for (None: none named).
+    project: str | None = None
 
 
 def job_gpu_hours(job: OffloadJob) -> float:

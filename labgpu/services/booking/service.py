@@ -231,9 +231,14 @@ class BookingService:
             check_quota(rules, self.user, window, models, used)
 
     def book(
-        self, gpu_ids: Sequence[int], start: datetime, end: datetime, note: str = ""
+        self,
+        gpu_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        note: str = "",
+        project: str | None = None,
     ) -> BookingGroupView:
-        """Book ``gpu_ids`` over ``[start, end)`` as one group; all or nothing."""
+        """Book ``gpu_ids`` over ``[start, end)`` as one group for ``project``; all or nothing."""
         window, chosen, status = self._check_rules(gpu_ids, start, end)
         ids = [g.id for g in chosen if g.id is not None]
         created = self.store.bookings.create_bookings(
@@ -245,10 +250,9 @@ class BookingService:
             note.strip(),
             self.user,
             created_at=self.clock(),
+            project=project or None,  # refused in the write unless it exists and is active
         )
         return groups_of(self.views(created))[0]
-
-    # -- earliest slot ----------------------------------------------------------------------
 
     # -- earliest slot (the search is in ``slots``) ------------------------------------------
 
@@ -263,9 +267,9 @@ class BookingService:
         deadline: datetime | None = None,
         same_server: bool = False,
         alternatives: int = 3,
+        project: str | None = None,
     ) -> list[SlotOption]:
-        """The earliest windows in which ``count`` bookable GPUs are free together and this
-        member may book (``SlotFinder.find_slots``); books nothing, records unmet demand."""
+        """Earliest windows this member may book (``SlotFinder.find_slots``); books nothing."""
         return SlotFinder(self).find_slots(
             model,
             count,
@@ -275,6 +279,7 @@ class BookingService:
             deadline=deadline,
             same_server=same_server,
             alternatives=alternatives,
+            project=project,
         )
 
     def book_earliest(
@@ -286,10 +291,11 @@ class BookingService:
         same_server: bool = False,
         after: datetime | None = None,
         note: str = "",
+        project: str | None = None,
     ) -> BookingGroupView:
         """Book the earliest slot; if someone takes it first, look again (a few times)."""
         return SlotFinder(self).book_earliest(
-            model, count, duration, same_server=same_server, after=after, note=note
+            model, count, duration, same_server=same_server, after=after, note=note, project=project
         )
 
     def book_model(
@@ -301,10 +307,11 @@ class BookingService:
         *,
         same_server: bool = False,
         note: str = "",
+        project: str | None = None,
     ) -> BookingGroupView:
         """Book ``count`` GPUs of ``model`` free over exactly ``[start, end)`` (fewest servers)."""
         return SlotFinder(self).book_model(
-            model, count, start, end, same_server=same_server, note=note
+            model, count, start, end, same_server=same_server, note=note, project=project
         )
 
     def busy_map(self, start: datetime, end: datetime) -> dict[int, list[Window]]:

@@ -32,6 +32,7 @@ from labgpu.core.booking.slots import SlotGpu, SlotOption, find_earliest_slots, 
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.servers import ServerState
+from labgpu.services.usage.projects import ProjectsService
 
 if TYPE_CHECKING:
     from labgpu.services.booking.service import BookingService
@@ -67,6 +68,7 @@ class SlotFinder:
     def __init__(self, service: BookingService) -> None:
         self.service = service
         self._basis: SearchBasis | None = None
+        self._project: str | None = None  # the project the search is for
 
     def _lab(self) -> SearchBasis:
         """The rules, GPUs and blocked windows of this search, read once (kept per process
@@ -97,9 +99,10 @@ class SlotFinder:
         deadline: datetime | None = None,
         same_server: bool = False,
         alternatives: int = 3,
+        project: str | None = None,
     ) -> list[SlotOption]:
         """The earliest windows in which ``count`` bookable GPUs are free together and this
-        member may book (GPUs held at once, weekly quota, length).
+        member may book (GPUs held at once, weekly quota, length), for ``project``.
 
         GPUs of servers that are offline or in error are not offered, nor, for a window
         starting within ``UNBOOKED_BLOCK``, GPUs running another member's unbooked process.
@@ -111,6 +114,7 @@ class SlotFinder:
         lab rule refuses (exit 3, not malformed input) is recorded with that rule, apart.
         """
         self._basis = None  # a new search reads the lab as it is now
+        self._project = ProjectsService(self.service).check(project)  # recorded with it
         wanted = self.clock() if after is None else max(as_utc(after, "after"), self.clock())
         try:
             with self.store.reading():  # one transaction for the search's many reads
@@ -211,6 +215,7 @@ class SlotFinder:
             wanted_at=wanted,
             earliest_at=earliest,
             refused_rule=refused_rule,
+            project=self._project,
         )
         try:
             UsageService(self.store, self.clock).record_request(request)
@@ -350,11 +355,18 @@ class SlotFinder:
         same_server: bool = False,
         after: datetime | None = None,
         note: str = "",
+        project: str | None = None,
     ) -> BookingGroupView:
         """Book the earliest slot; if someone takes it first, look again (a few times)."""
         for attempt in range(EARLIEST_TRIES):
             options = self.find_slots(
-                model, count, duration, after=after, same_server=same_server, alternatives=1
+                model,
+                count,
+                duration,
+                after=after,
+                same_server=same_server,
+                alternatives=1,
+                project=project,
             )
             if not options:  # the lab cannot serve it: exit 1, not a rule (README *Using it*)
                 raise LabgpuError(
@@ -369,7 +381,7 @@ class SlotFinder:
                 )
             slot = options[0]
             try:
-                return self.service.book(slot.gpu_ids, slot.start, slot.end, note)
+                return self.service.book(slot.gpu_ids, slot.start, slot.end, note, project)
             except BookingConflictError:
                 if attempt == EARLIEST_TRIES - 1:
                     raise
@@ -384,6 +396,7 @@ class SlotFinder:
         *,
         same_server: bool = False,
         note: str = "",
+        project: str | None = None,
     ) -> BookingGroupView:
         """Book ``count`` GPUs of ``model`` free over exactly ``[start, end)`` (fewest servers)."""
         rules = self.service.rules()
@@ -405,7 +418,9 @@ class SlotFinder:
                     ).format(count=count, model=model or _("GPU"), window=window.text())
                 )
             try:
-                return self.service.book(options[0].gpu_ids, window.start, window.end, note)
+                return self.service.book(
+                    options[0].gpu_ids, window.start, window.end, note, project
+                )
             except BookingConflictError:
                 if attempt == EARLIEST_TRIES - 1:
                     raise

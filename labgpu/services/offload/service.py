@@ -38,6 +38,7 @@ from labgpu.core.offload.jobs import (
 )
 from labgpu.services.offload.login import save_password, saved_password, with_saved_password
 from labgpu.services.offload.status import from_exit_file, status_changes
+from labgpu.services.usage.projects import usable_project
 
 if TYPE_CHECKING:
     from labgpu.remote import SshPool
@@ -183,12 +184,17 @@ class OffloadService:
         return Draft(request, name, plan.work_dir, plan.job_dir, script)
 
     def submit(
-        self, draft: Draft, script: str | None = None, progress: Progress | None = None
+        self,
+        draft: Draft,
+        script: str | None = None,
+        progress: Progress | None = None,
+        project: str | None = None,
     ) -> OffloadJob:
         """Stage the folder, record the job, then ``sbatch``/``qsub`` it.
 
         ``script`` is the member's edited script (it must keep the job name). A refusal by the
-        scheduler raises ``SubmitRejected`` and leaves nothing recorded.
+        scheduler raises ``SubmitRejected`` and leaves nothing recorded. ``project``: the one
+        the job is for (unknown or retired: ``UsageError`` before anything is staged).
         """
         from labgpu.remote.cluster import SubmitRejected
         from labgpu.remote.staging import upload_tree
@@ -201,11 +207,12 @@ class OffloadService:
                     "it after a restart"
                 ).format(name=draft.name)
             )
+        project = usable_project(self.store, project)
         request = draft.request
         client = self.client(self.cluster(request.cluster))
         with self.pool.sftp(client.target) as sftp:
             upload_tree(sftp, Path(request.local_dir), draft.work_dir, request.excludes, progress)
-        job = self.store.offload.add_job(self._new_job(draft, script))
+        job = self.store.offload.add_job(replace(self._new_job(draft, script), project=project))
         try:
             client.write_script(draft.job_dir, script)
             remote_id = client.submit(draft.job_dir)
@@ -247,7 +254,8 @@ class OffloadService:
         )  # fmt: skip
         draft = self.prepare(request)
         script = old.script.replace(old.name, draft.name) if old.script else draft.script
-        return self.submit(draft, script, progress)
+        kept = self.store.projects.get(old.project) if old.project else None  # while active
+        return self.submit(draft, script, progress, kept.name if kept and kept.active else None)
 
     def estimate_start(self, draft: Draft) -> datetime | None:
         """The cluster's own start estimate for a draft (``sbatch --test-only``), if given."""

@@ -16,6 +16,7 @@ from labgpu.core.usage.projects import Project, check_name, check_title
 
 if TYPE_CHECKING:
     from labgpu.services.booking.service import BookingService
+    from labgpu.storage import Store
     from labgpu.storage.projects import ProjectStore
 
 
@@ -56,14 +57,7 @@ class ProjectsService:
         """The project a new booking or job will carry: None for none (``None`` or ``""``),
         else ``name`` if it exists and is active; ``UsageError`` (exit 2) otherwise, before
         anything is written."""
-        if not name:
-            return None
-        project = self._store.get(name)
-        if project is None:
-            raise _unknown(name)
-        if not project.active:
-            raise _retired(name)
-        return name
+        return usable_project(self.bookings.store, name)
 
     # -- managers ---------------------------------------------------------------------------
 
@@ -97,6 +91,19 @@ class ProjectsService:
             raise RefusedError(
                 _("permission denied: only a lab manager can {what}").format(what=_(what))
             )
+
+
+def usable_project(store: Store, name: str | None) -> str | None:
+    """None for no project (``None`` or ``""``), else ``name`` if it exists and is active;
+    ``UsageError`` (exit 2) otherwise (``ProjectsService.check``, for parts without one)."""
+    if not name:
+        return None
+    project = store.projects.get(name)
+    if project is None:
+        raise _unknown(name)
+    if not project.active:
+        raise _retired(name)
+    return name
 
 
 def _unknown(name: str) -> UsageError:
