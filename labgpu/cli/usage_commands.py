@@ -18,6 +18,7 @@ from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.usage.figures import MEMBER_FIGURES, Retention, Table
 from labgpu.services import Labgpu
+from labgpu.services.usage.prices import price_hint
 from labgpu.services.usage.service import TABLE_BY, Summary, check_month, month_range
 
 Sub = Any  # argparse's _SubParsersAction is private
@@ -48,7 +49,11 @@ def register(sub: Sub) -> None:
         "--json", action="store_true", help="a JSON object on stdout: range, rows and totals"
     )
     p.add_argument("--report", type=Path, metavar="FILE.pdf", help="write the monthly PDF report")
-    p.add_argument("--month", metavar="YYYY-MM", help="the report's month (default: last month)")
+    p.add_argument(
+        "--month",
+        metavar="YYYY-MM",
+        help="a whole month: the table's range, or the report's (default: last month)",
+    )
     p.add_argument(
         "--lang",
         choices=("en", "ko"),
@@ -95,15 +100,18 @@ def run_usage(args: argparse.Namespace) -> int:
         month = args.month or last_month(datetime.now(UTC).astimezone(report_zone()))
         check_month(month, report_zone(), datetime.now(UTC))
         return commands.with_lab(args, lambda lab: _report(lab, month, args.report, args.lang))
-    start, end = usage_range(args.start, args.end, datetime.now(UTC))
+    if args.month is not None:
+        start, end = check_month(args.month, report_zone(), datetime.now(UTC))
+    else:
+        start, end = usage_range(args.start, args.end, datetime.now(UTC))
     return commands.with_lab(args, lambda lab: _table(lab, args, start, end))
 
 
 def _check_combination(args: argparse.Namespace, changes: bool) -> None:
     if args.csv and args.json:
         raise UsageArgsError(_("choose one of --csv and --json"))
-    if args.month is not None and args.report is None:
-        raise UsageArgsError(_("--month goes with --report FILE.pdf"))
+    if args.month is not None and (args.start or args.end):
+        raise UsageArgsError(_("--month is a whole month: use it or --from/--to, not both"))
     if args.lang is not None and args.report is None:
         raise UsageArgsError(_("--lang goes with --report FILE.pdf"))
     if args.month is not None:
@@ -173,6 +181,7 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
                 "by": args.by,
                 "rows": table.as_dicts(),
                 "totals": summary.as_dict(),
+                "cost": cost_json(lab, start, end),
             }
         )
     elif args.csv:
@@ -191,6 +200,15 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
             for column, meaning in MEMBER_FIGURES.items():
                 print(f"  {_header(column):<22} {_(meaning)}")
     return 0
+
+
+def cost_json(lab: Labgpu, start: datetime, end: datetime) -> dict[str, object]:
+    """The range's cost from the prices managers set (``core/usage/cost.py``), and the line
+    saying where to set the prices that are missing (null: none missing)."""
+    cost = lab.usage.prices.cost(start, end)
+    found = cost.as_dict()
+    found["note"] = price_hint(cost.unpriced) if cost.unpriced else None
+    return found
 
 
 def _iso(moment: datetime) -> str:

@@ -54,7 +54,7 @@ def test_cloud_cluster_and_payback_by_hand() -> None:
             "cluster_cost": 150.0,
             "unmet_gpu_hours": 900.0,
             "buy_gpus": 2,
-            "payback_months": 8.3,
+            "payback_periods": 8.33,
         }
     ]
 

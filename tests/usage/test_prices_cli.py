@@ -11,7 +11,7 @@ import pytest
 
 from labgpu.cli.main import main
 from labgpu.storage import Store
-from tests.helpers.usage_data import A40, A4000, seed_usage
+from tests.helpers.usage_data import A40, A4000, BASE, END, seed_usage
 from tests.members.test_labdb import Lab, lab
 
 __all__ = ["lab"]  # the fixture
@@ -103,3 +103,27 @@ def test_a_student_and_a_pi_are_refused_exit_3(
         f"postgresql+psycopg://{lab.names['manager']}@127.0.0.1:{lab.server.port}/{lab.dbname}"
     )
     assert run_json(capsys, manager, "--set", "A100", "cloud=3")["unpriced_models"] == []
+
+
+def test_usage_json_carries_the_cost(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """The seeded 2 h: amy and bo booked 2 + 1 h of the RTX A4000s; amy's 2 x 8 h request
+    for "A40" found no slot (16 unmet GPU-h)."""
+    run_json(capsys, url, "--set", A4000, "cloud=1.5")
+    run_json(capsys, url, "--set", "A40", "cloud=2", "purchase=1000")
+    code = main(["--db", url, "usage", "--from", BASE.isoformat(), "--to", END.isoformat(),
+                 "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    cost = json.loads(out)["cost"]
+    assert (cost["currency"], cost["period_hours"], cost["basis"]) == (
+        "USD",
+        2.0,
+        "booked_gpu_hours",
+    )
+    assert cost["cloud_cost"] == 4.5  # 3 GPU-h x 1.5; A40 booked nothing
+    by_model = {m["model"]: m for m in cost["models"]}
+    assert by_model[A4000]["cloud_cost"] == 4.5
+    # 16 unmet GPU-h in 2 h need 8 GPUs; they serve all 16, worth 32: 8 x 1000 / 32 periods.
+    assert (by_model["A40"]["buy_gpus"], by_model["A40"]["payback_periods"]) == (8, 250.0)
+    assert cost["unpriced_models"] == [A40]  # the lab's A40 has no price
+    assert "labgpu prices --set MODEL" in cost["note"]

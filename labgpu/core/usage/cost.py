@@ -123,9 +123,9 @@ class ModelCost:
             "cluster_cost": _money(self.cluster_cost),
             "unmet_gpu_hours": round(self.use.unmet_h, 3),
             "buy_gpus": self.buy_gpus,
-            "payback_months": None
+            "payback_periods": None
             if self.payback_periods is None
-            else round(self.payback_periods, 1),
+            else round(self.payback_periods, 2),
         }
 
 
@@ -157,6 +157,7 @@ class CostReport:
         """The ``cost`` object of ``labgpu usage --json``."""
         return {
             "basis": "booked_gpu_hours",
+            "period_hours": round(self.hours, 3),
             "currency": self.currency,
             "cloud_cost": _money(self.cloud_total),
             "cluster_cost": _money(self.cluster_total),

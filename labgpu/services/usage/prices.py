@@ -98,7 +98,11 @@ class PricesService:
             row[0] += figure.served_gpu_h
             row[1] += figure.offloaded_gpu_h
             row[2] += figure.unserved_gpu_h
-        return [ModelUse(m, gpus.get(m, 0), *v) for m, v in sorted(sums.items())]
+        return [
+            ModelUse(m, gpus.get(m, 0), *v)
+            for m, v in sorted(sums.items())
+            if m in gpus or any(v)  # a model only refused by a rule: nothing to price
+        ]
 
 
 def price_hint(models: builtins.list[str]) -> str:
