@@ -21,6 +21,7 @@ from labgpu.storage.booking_store import BookingStore
 from labgpu.storage.busy_cache import BusyCache
 from labgpu.storage.convert import to_audit
 from labgpu.storage.db_errors import known_errors
+from labgpu.storage.evidence_queries import EvidenceStore
 from labgpu.storage.host_keys import HostKeyStore
 from labgpu.storage.inventory import GpuSyncReport
 from labgpu.storage.inventory_store import InventoryStore
@@ -118,6 +119,11 @@ class Store:
     def projects(self) -> ProjectStore:
         """The lab's projects and grants (issue 16)."""
         return ProjectStore(self._read, self._write)
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        """The PI's evidence: saturated hours, booked GPU-time, offloaded jobs (issue 16)."""
+        return EvidenceStore(self._read)
 
     @property
     def usage(self) -> UsageStore:

@@ -148,7 +148,7 @@ def test_saturation_series_per_day() -> None:
     d0 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
     hours = [ModelHour(A40, d0 + h * 3600, 1, 1 if h < 6 else 0) for h in range(24)]
     hours += [ModelHour(A40, d0 + day + h * 3600, 1, 1) for h in range(12)]
-    (series,) = saturation_series(hours, d0 + 5, d0 + 3 * day, day)
+    (series,) = saturation_series(hours, d0, d0 + 3 * day, day)
     assert series.starts == (d0, d0 + day, d0 + 2 * day)
     assert series.shares == (6 / 24, 1.0, None)
     with pytest.raises(ValueError, match="whole hours"):

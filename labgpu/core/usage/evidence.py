@@ -298,11 +298,11 @@ def saturation_figures(hours: Iterable[ModelHour], tz: tzinfo = UTC) -> list[Sat
 def saturation_series(
     hours: Iterable[ModelHour], lo: int, hi: int, step: int
 ) -> list[SaturationSeries]:
-    """Per model, the share of saturated hours in each ``step`` bucket of ``[lo, hi)``
-    (``lo`` rounded down to ``step``; ``step`` a multiple of an hour), by model."""
+    """Per model, the share of saturated hours in each ``step`` bucket from ``lo`` (aligned by
+    the caller: a local midnight for days) up to ``hi``; ``step`` whole hours; by model."""
     if step <= 0 or step % HOUR_S:
         raise ValueError(f"a saturation step is whole hours, not {step} s")
-    first = lo // step * step
+    first = lo
     starts = tuple(range(first, hi, step))
     counts: dict[str, list[list[int]]] = {}
     for hour in hours:
@@ -377,7 +377,7 @@ def demand_figures(
     served: dict[tuple[str, str], float],
     tz: tzinfo = UTC,
 ) -> list[DemandFigure]:
-    """One ``DemandFigure`` per (month, model) with any figure, by month then model.
+    """One ``DemandFigure`` per (month, model) booked or asked for, by month then model.
 
     ``served``: ``{(month, model): booked GPU-hours}``; requests count in their month of
     asking, each as unserved, offloaded or refused (module docstring) or not at all (met).
@@ -390,12 +390,12 @@ def demand_figures(
         sums[key][0] += hours
     for request in requests:
         key = (month_of(request.asked_at, tz), request.model)
+        entry = sums[key]  # a model asked for has a row, even when all was met
         if not request.no_capacity:
-            sums[key][3] += request.gpu_hours
+            entry[3] += request.gpu_hours
         elif request.unmet:
             own = by_user.get(request.user_name, [])
-            column = 2 if followed_by_offload(request, own) else 1
-            sums[key][column] += request.gpu_hours
+            entry[2 if followed_by_offload(request, own) else 1] += request.gpu_hours
     return [DemandFigure(m, model, *sums[(m, model)]) for m, model in sorted(sums)]
 
 

@@ -11,12 +11,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import UsageRow
+from labgpu.core.usage.evidence import Evidence, SaturationSeries
 from labgpu.core.usage.figures import (
     HOUR,
     MINUTE,
@@ -36,6 +37,7 @@ from labgpu.core.usage.figures import (
     sum_buckets,
 )
 from labgpu.services.booking.service import utc_now
+from labgpu.services.usage import evidence as proof
 from labgpu.services.usage.ranges import (
     Piece,
     check_month,
@@ -341,6 +343,16 @@ class UsageService:
     def offloaded(self, start: datetime, end: datetime) -> list[UsageRow]:
         """GPU-hours sent to clusters, per month, member and cluster (jobs submitted then)."""
         return self.store.offload.usage(start, end)
+
+    def evidence(self, start: datetime, end: datetime, tz: tzinfo = UTC) -> Evidence:
+        """Waits, clusters' queues, saturation and demand up to now (``evidence.py``)."""
+        return proof.evidence(self.store, start, end, self.clock(), tz)
+
+    def saturation_series(
+        self, start: datetime, end: datetime, step: timedelta = proof.DAY, tz: tzinfo = UTC
+    ) -> list[SaturationSeries]:
+        """Per model, the share of saturated hours per ``step`` (``evidence.py``)."""
+        return proof.series(self.store, start, end, self.clock(), step, tz)
 
     @property
     def prices(self) -> PricesService:
