@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from labgpu.cli import booking_change_commands, commands, output, rules_commands, use_commands
+from labgpu.cli import (
+    booking_change_commands,
+    commands,
+    output,
+    project_commands,
+    rules_commands,
+    use_commands,
+)
 from labgpu.cli.booking_format import group_json, group_line, hosts_of, slot_json
 from labgpu.cli.times import show_time, time_arg
 from labgpu.core.booking.bookings import BookingStatus
@@ -83,6 +90,7 @@ def add_book(sub: Sub) -> None:
     when.add_argument("--earliest", action="store_true", help="the earliest free slot")
     p.add_argument("--same-server", action="store_true", help="all GPUs on one server")
     p.add_argument("--note", default="", help="what it is for (shown on the calendar)")
+    project_commands.add_project_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_book)
 
@@ -104,11 +112,11 @@ def run_book(args: argparse.Namespace) -> int:
         )
 
     def work(lab: Labgpu) -> int:
+        project = lab.projects.check(project_commands.chosen_project(lab, args))
         if args.gpu:
             end = args.until or start + timedelta(hours=args.hours)
-            group = lab.bookings.book(
-                gpu_ids_by_name(args.gpu, lab.inventory.list_gpus()), start, end, args.note
-            )
+            gpu_ids = gpu_ids_by_name(args.gpu, lab.inventory.list_gpus())
+            group = lab.bookings.book(gpu_ids, start, end, args.note, project)
         elif args.earliest:
             group = lab.bookings.book_earliest(
                 args.model,
@@ -116,11 +124,18 @@ def run_book(args: argparse.Namespace) -> int:
                 timedelta(hours=args.hours),
                 same_server=args.same_server,
                 note=args.note,
+                project=project,
             )
         else:
             end = args.until or start + timedelta(hours=args.hours)
             group = lab.bookings.book_model(
-                args.model, args.count, start, end, same_server=args.same_server, note=args.note
+                args.model,
+                args.count,
+                start,
+                end,
+                same_server=args.same_server,
+                note=args.note,
+                project=project,
             )
         if args.json:
             output.print_json(group_json(group, lab.bookings.gpus(), hosts_of(lab)))
@@ -144,6 +159,7 @@ def add_slots(sub: Sub) -> None:
     p.add_argument("--after", type=time_arg, metavar="T", help="not before (default: now)")
     p.add_argument("--deadline", type=time_arg, metavar="T", help="must end by")
     p.add_argument("--same-server", action="store_true")
+    project_commands.add_project_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_slots)
 
@@ -165,6 +181,7 @@ def run_slots(args: argparse.Namespace) -> int:
             after=args.after,
             deadline=args.deadline,
             same_server=args.same_server,
+            project=project_commands.chosen_project(lab, args),
         )
         gpus = lab.bookings.gpus()
         if args.json:

@@ -19,6 +19,7 @@ from labgpu.cli import (
     lab_commands,
     offload_commands,
     prices_commands,
+    project_commands,
     run_commands,
     usage_commands,
 )
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_commands.register(sub)
     usage_commands.register(sub)
     prices_commands.register(sub)
+    project_commands.register(sub)
     accept_demo_after_command(parser)
     return parser
 

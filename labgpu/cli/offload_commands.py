@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labgpu.cli import cluster_commands, commands, output
+from labgpu.cli import cluster_commands, commands, output, project_commands
 from labgpu.cli.cluster_commands import terminal_prompter, with_lab
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import N_, _
@@ -57,6 +57,7 @@ def _add_offload(sub: Sub) -> None:
     s.add_argument("--script", type=Path, help="send this (edited) job script instead")
     s.add_argument("--show-script", action="store_true", help="print the job script, send nothing")
     s.add_argument("--estimate", action="store_true", help="print the cluster's start estimate")
+    project_commands.add_project_args(s)
     s.add_argument("--json", action="store_true")
     s.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
     s.set_defaults(handler=run_submit)
@@ -119,6 +120,7 @@ def job_json(job: OffloadJob) -> dict[str, Any]:
         "gpu_hours": round(job_gpu_hours(job), 4),
         "results": list(job.results),
         "fetched_at": output.iso(job.fetched_at),
+        "project": job.project,
     }
 
 
@@ -185,6 +187,9 @@ def run_submit(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
     def work(lab: Labgpu) -> int:
+        project = None
+        if not args.show_script:  # an unknown project is refused before anything is sent
+            project = lab.projects.check(project_commands.chosen_project(lab, args))
         _ask_for(lab, args.cluster)
         draft = lab.offload.prepare(request)
         if args.show_script:
@@ -200,7 +205,7 @@ def run_submit(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         script = args.script.read_text() if args.script else None
-        job = lab.offload.submit(draft, script)
+        job = lab.offload.submit(draft, script, project=project)
         if args.json:
             output.print_json(job_json(job))
         else:

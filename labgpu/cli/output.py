@@ -146,6 +146,19 @@ def last_seen(ts: datetime | None) -> str:
     return "never seen" if ts is None else f"last seen {ts.astimezone():%Y-%m-%d %H:%M}"
 
 
+def _others(gpu: GpuStatus, holder: BookingView | None, unbooked: str) -> str:
+    """Who else runs on ``gpu``: members without a booking, and on a held GPU a container
+    nobody owns (``owner unknown (container vit-train)``), as the Live view flags them."""
+    if holder is None or gpu.server_state is not ServerState.ONLINE:
+        return unbooked
+    unknown = [
+        f"owner unknown (container {p.container})"
+        for p in gpu.processes
+        if p.user is None and p.container is not None
+    ]
+    return ", ".join([unbooked, *unknown] if unbooked else unknown)
+
+
 def status_rows(
     gpus: Sequence[GpuStatus],
     holders: Mapping[str, BookingView],
@@ -171,7 +184,7 @@ def status_rows(
                 fmt(g.utilization_pct, "%"),
                 mem,
                 fmt(g.temperature_c, "C"),
-                booked_cell(holder, (unbooked or {}).get(g.uuid, "")),
+                booked_cell(holder, _others(g, holder, (unbooked or {}).get(g.uuid, ""))),
                 procs,
             ]
         )

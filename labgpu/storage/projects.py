@@ -9,18 +9,25 @@ bookings, offloaded jobs and slot requests (``labdb_rules``).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from labgpu.core.errors import UsageError
 from labgpu.core.i18n import _
+from labgpu.core.offload.jobs import JobState
+from labgpu.core.usage.evidence import OffloadedJob
+from labgpu.core.usage.figures import BookedSpan
 from labgpu.core.usage.projects import Project
 from labgpu.storage.evidence_rows import ProjectRow
 from labgpu.storage.inventory import add_audit
 from labgpu.storage.models import BookingRow, OffloadJobRow
+from labgpu.storage.usage_queries import HELD
+from labgpu.storage.usage_rollup import epoch
 
 
 def to_project(row: ProjectRow) -> Project:
@@ -127,3 +134,35 @@ class ProjectStore:
         query = select(both.c.project).order_by(both.c.at.desc()).limit(1)
         with self._read() as s:
             return s.scalar(query)
+
+    # -- figures per project (``labgpu usage --by project``) ---------------------------------
+
+    def booked_spans(
+        self, lo: datetime, hi: datetime
+    ) -> builtins.list[tuple[str | None, BookedSpan]]:
+        """Every GPU held by a booking overlapping ``[lo, hi)``, with the booking's project
+        (held as ``storage/usage_queries.booked_spans`` counts it: booked, released, finished)."""
+        b = BookingRow
+        query = select(b.project, b.user_name, b.gpu_id, b.start_ts, b.end_ts).where(
+            b.status.in_(HELD), b.start_ts < hi, b.end_ts > lo
+        )
+        with self._read() as s:
+            return [(p, BookedSpan(u, g, epoch(a), epoch(e))) for p, u, g, a, e in s.execute(query)]
+
+    def offloaded_jobs(
+        self, lo: datetime, hi: datetime
+    ) -> builtins.list[tuple[str | None, OffloadedJob]]:
+        """Offloaded jobs submitted in ``[lo, hi)`` with their project (one still being
+        submitted is not one yet), oldest first."""
+        j = OffloadJobRow
+        query = (
+            select(j.project, j.user_name, j.cluster, j.gpu_type, j.gpus, j.submitted_at)
+            .add_columns(j.started_at, j.ended_at, j.elapsed_s)
+            .where(j.state != JobState.SUBMITTING.value, j.submitted_at >= lo, j.submitted_at < hi)
+            .order_by(j.submitted_at, j.id)
+        )
+        with self._read() as s:
+            return [
+                (p, OffloadedJob(u, c, t or "", int(n), sub, a, e, int(n) * (el or 0) / 3600))
+                for p, u, c, t, n, sub, a, e, el in s.execute(query)
+            ]

@@ -99,3 +99,35 @@ def test_demo_is_accepted_after_the_command(
     assert len(json.loads(capsys.readouterr().out)["gpus"]) == 52
     assert main(["servers", "list", "--demo"]) == 0
     assert "gpu01" in capsys.readouterr().out
+
+
+def test_status_text_flags_a_container_nobody_owns_on_a_held_gpu(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As the Live view does: on a GPU someone holds, a container whose owner labgpu could not
+    find is flagged beside the holder; on a free GPU it only shows as a process."""
+    now = datetime.now(UTC)
+    result = probe("gpu-01", now, {})
+    boxed = tuple(
+        GpuProcess(result.gpus[i].uuid, 5000 + i, 1200, "python3", None, 60, "jupyter-lab",
+                   f"notebook-{i}", "docker")
+        for i in (0, 2)
+    )  # fmt: skip
+    lab = Labgpu()
+    lab.open()
+    try:
+        add(
+            lab, "gpu-01", ProbeResult("127.0.0.1", now, result.gpus, boxed), ServerState.ONLINE, ""
+        )
+        ids = {g.index: g.id for g in lab.inventory.list_gpus()}
+        lab.bookings.book([ids[0]], now, now + timedelta(hours=2), "mine")
+    finally:
+        lab.close()
+    assert main(["status"]) == 0
+    table = rows(capsys.readouterr().out)
+    assert (
+        table["gpu-01:0"]["BOOKED BY"]
+        == "tester · ⚠ owner unknown (container notebook-0) runs here"
+    )
+    assert table["gpu-01:2"]["BOOKED BY"] == "-"
+    assert table["gpu-01:2"]["PROCESSES"] == "owner unknown:5002 (container notebook-2)"

@@ -8,14 +8,25 @@ still active: the booking dialog and ``labgpu book`` preselect it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from labgpu.core.errors import RefusedError, UsageError
 from labgpu.core.i18n import N_, _
-from labgpu.core.usage.projects import Project, check_name, check_title
+from labgpu.core.usage.evidence import OFFLOAD_FOLLOW
+from labgpu.core.usage.figures import MINUTE, RAW, Table
+from labgpu.core.usage.projects import (
+    PROJECT_COLUMNS,
+    Project,
+    check_name,
+    check_title,
+    project_usage,
+)
+from labgpu.services.usage.ranges import epoch
 
 if TYPE_CHECKING:
     from labgpu.services.booking.service import BookingService
+    from labgpu.services.usage.service import UsageService
     from labgpu.storage import Store
     from labgpu.storage.projects import ProjectStore
 
@@ -116,3 +127,24 @@ def _retired(name: str) -> UsageError:
             name=repr(name)
         )
     )
+
+
+def project_table(usage: UsageService, start: datetime, end: datetime) -> Table:
+    """``labgpu usage --by project``: one row per project (``core/usage/projects.project_usage``
+    says what each figure is), then work with no project; counted up to now."""
+    store = usage.store
+    until = max(start, usage._until(end))  # the figures stop now, like every usage table
+    level = usage.level_for(start, until) if until > start else MINUTE
+    level = MINUTE if level is RAW else level
+    lo, hi = epoch(start), epoch(until)
+    rows = project_usage(
+        store.projects.list(),
+        store.projects.booked_spans(start, until),
+        usage._user_seconds(level, lo, hi) if hi > lo else [],
+        level.seconds,
+        lo,
+        hi,
+        usage.requests(start, until),
+        store.projects.offloaded_jobs(start, until + OFFLOAD_FOLLOW),
+    )
+    return Table(PROJECT_COLUMNS, [r.as_row() for r in rows])

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 #: How a graph groups GPUs: the whole lab, per server, per model or per GPU.
 GROUPINGS = ("lab", "server", "model", "gpu")
 #: ``labgpu usage --by``.
-TABLE_BY = ("user", "gpu", "server", "model")
+TABLE_BY = ("user", "gpu", "server", "model", "project")
 #: Retention runs at most this often (it scans the oldest rows; rollups run every minute).
 RETENTION_EVERY_S = 3600.0
 #: The same member asking the same again within this time is one request, not two.
@@ -404,7 +404,7 @@ class UsageService:
         )
 
     def table(self, by: str, start: datetime, end: datetime) -> Table:
-        """``labgpu usage --by``: one row per member, GPU, server or model."""
+        """``labgpu usage --by``: one row per member, GPU, server, model or project."""
         if by not in TABLE_BY:
             raise LabgpuError(
                 _("cannot list usage by {by}; use one of {choices}").format(
@@ -420,6 +420,10 @@ class UsageService:
         until = max(start, self._until(end))
         level = self.level_for(start, until) if until > start else MINUTE
         if level is RAW:
+        if by == "project":  # booked, used, waits, offloaded and unmet GPU-hours per project
+            from labgpu.services.usage.projects import project_table
+
+            return project_table(self, start, end)
             level = MINUTE
         lo, hi = epoch(start), epoch(until)
         keys = self.store.usage.gpu_keys()
