@@ -32,6 +32,7 @@ from labgpu.storage.offload import OffloadStore
 from labgpu.storage.prices import PriceStore
 from labgpu.storage.projects import ProjectStore
 from labgpu.storage.usage import UsageStore
+from labgpu.storage.what_if_history import WhatIfStore
 
 __all__ = ["GpuSyncReport", "Store"]
 
@@ -114,6 +115,11 @@ class Store:
     def prices(self) -> PriceStore:
         """What GPU models cost elsewhere, as managers set it (issue 16)."""
         return PriceStore(self._read, self._write)
+
+    @property
+    def what_if(self) -> WhatIfStore:
+        """Booking groups with when each was made, for the what-if replay (issue 16)."""
+        return WhatIfStore(self._read)
 
     @property
     def projects(self) -> ProjectStore:

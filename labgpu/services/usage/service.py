@@ -49,6 +49,7 @@ from labgpu.services.usage.ranges import (
 from labgpu.services.usage.reports import Heatmap, Summary
 
 if TYPE_CHECKING:
+    from labgpu.core.usage.what_if import WhatIf
     from labgpu.services.usage.prices import PricesService
     from labgpu.storage import Store
     from labgpu.storage.usage import GpuKey, RetentionReport, RollupReport
@@ -335,6 +336,12 @@ class UsageService:
     def requests(self, start: datetime, end: datetime) -> list[SlotRequest]:
         """Every slot request asked in ``[start, end)``, served or not, oldest first."""
         return self.store.usage.requests(start, end)
+
+    def what_if(self, change: str, start: datetime, end: datetime) -> WhatIf:
+        """The requests of ``[start, end)`` replayed with GPUs added or removed ("+8 A40")."""
+        from labgpu.services.usage.what_if import run_what_if
+
+        return run_what_if(self.store, change, start, end)
 
     def record_request(self, request: SlotRequest) -> bool:
         """Remember a slot request (not twice within ``REQUEST_DEDUP``); True if stored."""

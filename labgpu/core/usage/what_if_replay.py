@@ -1,0 +1,403 @@
+"""Replaying a period's slot requests on a lab, in their order, through the lab's own slot
+search (``core/booking/slots.find_earliest_slots``) and member limits.
+
+What a replay starts from (``History``): the lab's bookable GPUs, its rules, its maintenance
+windows, and the period's booking groups. A request is matched to the group it produced (same
+member, created within ``within`` after it was asked, same GPU count and hours, GPUs of the
+model asked); matched groups are taken out and placed again by the replay, the others stay
+where they were, each blocking the requests asked after it was made. A request that was never
+booked is placed only if the lab had no slot for it in time (it was unmet) and the replay has
+one within ``UNMET_AFTER`` (the member would have booked it then); a search that was served
+but not booked was the member's choice and adds nothing. Requests a rule refused outright are
+not replayed: the rules do not change with the GPUs.
+
+Two replays (``Replay.greedy``, ``Replay.monotone``):
+
+- *greedy* asks each request's search in turn, seeing what was booked when it was asked (the
+  fixed groups made by then and the replay's own earlier placements): the real lab's order of
+  events. With the lab unchanged it gives back the recorded answers (tests/usage).
+- *monotone* (for GPUs added): greedy replay on more GPUs can make a member wait longer. The
+  property test found the plainest case: two A40s, a request for three (unmet) and then one
+  for one A40 served at once; with a third A40 the first is served and booked, takes all three,
+  and the second now waits an hour. More served demand is real, but "more GPUs, longer waits"
+  is no answer to give a committee, and greedy's choices among equal slots could do the same.
+  So each request keeps the slot the unchanged replay gave it unless an earlier slot is free of
+  every other placement, every fixed group and the answers later searches were given (so
+  every base placement and answer stays free, and no wait grows); a request that held nothing
+  gets the answer its search would have had when asked, never later than the unchanged one.
+  It is a lower bound on what the GPUs would change, not a forecast of a cleverer lab.
+
+Not replayed (no history of them): servers that were down, another member's unbooked
+processes on a GPU, same-server searches, a member choosing a later option than the earliest,
+and cancelled bookings (they blocked the lab until cancelled).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from labgpu.core.booking.bookings import Booking, Window
+from labgpu.core.booking.rules import (
+    BookingRules,
+    RuleRefusedError,
+    check_at_once,
+    check_quota,
+    week_start,
+)
+from labgpu.core.booking.slots import SlotGpu, SlotOption, find_earliest_slots, select_gpus
+from labgpu.core.inventory.models import model_matches
+from labgpu.core.usage.figures import UNMET_AFTER, SlotRequest
+
+WEEK = timedelta(days=7)
+_Key = tuple[str, object]  # ("g", group id) a fixed group, ("r", index) a replayed request
+
+
+@dataclass(frozen=True, slots=True)
+class BookedGroup:
+    """A booking group as the lab holds it: its GPUs, window, member and when it was made."""
+
+    group_id: str
+    user_name: str
+    gpu_ids: tuple[int, ...]
+    window: Window
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What a replay starts from (requests oldest first)."""
+
+    gpus: tuple[SlotGpu, ...]  # the lab's bookable GPUs as it is
+    rules: BookingRules
+    requests: tuple[SlotRequest, ...]
+    groups: tuple[BookedGroup, ...] = ()
+    maintenance: Mapping[int, Sequence[Window]] = field(default_factory=dict)
+    within: timedelta = timedelta(hours=1)  # a booking this soon after its request is its own
+
+
+def replayed(request: SlotRequest) -> bool:
+    """True if the replay asks ``request`` again: the lab answered it (a rule that refused it
+    outright refuses it whatever the GPUs)."""
+    return request.refused_rule is None or request.earliest_at is not None
+
+
+def match_groups(history: History) -> dict[int, BookedGroup]:
+    """Request index -> the booking group it produced (each group used once)."""
+    models = {g.id: g.model for g in history.gpus}
+    free: dict[str, list[BookedGroup]] = defaultdict(list)
+    for group in sorted(history.groups, key=lambda g: (g.created_at, g.group_id)):
+        free[group.user_name].append(group)
+    found: dict[int, BookedGroup] = {}
+    for i, request in enumerate(history.requests):
+        if not replayed(request):
+            continue
+        for group in free[request.user_name]:
+            if group.created_at < request.asked_at:
+                continue
+            if group.created_at > request.asked_at + history.within:
+                break
+            hours = round(group.window.duration / timedelta(hours=1), 2)
+            same_model = request.model == "any" or all(
+                model_matches(request.model, models.get(g, request.model)) for g in group.gpu_ids
+            )
+            if len(group.gpu_ids) == request.count and hours == request.hours and same_model:
+                found[i] = group
+                free[request.user_name].remove(group)
+                break
+    return found
+
+
+class _Load:
+    """Blocked windows per GPU, by start, each with its owner's key."""
+
+    def __init__(self) -> None:
+        self._starts: dict[int, list[datetime]] = defaultdict(list)
+        self._items: dict[int, list[tuple[datetime, datetime, int, _Key]]] = defaultdict(list)
+        self._longest: dict[int, timedelta] = defaultdict(timedelta)
+        self._n = 0
+
+    def add(self, gpu_id: int, window: Window, key: _Key) -> None:
+        self._n += 1  # ties by insertion order: keys need not compare
+        item = (window.start, window.end, self._n, key)
+        i = bisect_left(self._items[gpu_id], item[:3], key=lambda t: t[:3])
+        self._items[gpu_id].insert(i, item)
+        self._starts[gpu_id].insert(i, window.start)
+        self._longest[gpu_id] = max(self._longest[gpu_id], window.duration)
+
+    def remove(self, gpu_id: int, key: _Key) -> None:
+        items = self._items[gpu_id]
+        i = next(n for n, item in enumerate(items) if item[3] == key)
+        del items[i]
+        del self._starts[gpu_id][i]
+
+    def busy(
+        self, gpu_ids: Iterable[int], lo: datetime, hi: datetime, skip: _Key | None = None
+    ) -> dict[int, list[Window]]:
+        """Per GPU, the windows overlapping ``[lo, hi)`` (but ``skip``'s)."""
+        found: dict[int, list[Window]] = {}
+        for gpu_id in gpu_ids:
+            starts = self._starts.get(gpu_id)
+            if not starts:
+                continue
+            first = bisect_left(starts, lo - self._longest[gpu_id])
+            last = bisect_left(starts, hi)
+            windows = [
+                Window.trusted(s, e)
+                for s, e, _n, k in self._items[gpu_id][first:last]
+                if e > lo and k != skip
+            ]
+            if windows:
+                found[gpu_id] = windows
+        return found
+
+
+class _Members:
+    """Each member's bookings in the replay, for their limits (GPUs at once, weekly quota)."""
+
+    def __init__(self, models: Mapping[int, str]) -> None:
+        self.models = models
+        self._held: dict[str, dict[_Key, list[Booking]]] = defaultdict(dict)
+
+    def add(self, user: str, key: _Key, gpu_ids: Sequence[int], window: Window) -> None:
+        self._held[user][key] = [Booking(None, "", g, user, window) for g in gpu_ids]
+
+    def remove(self, user: str, key: _Key) -> None:
+        self._held[user].pop(key, None)
+
+    def limit(
+        self, rules: BookingRules, user: str, lo: datetime, hi: datetime, skip: _Key
+    ) -> tuple[Callable[[SlotOption], bool], list[datetime]]:
+        """Whether ``user`` may book an option of ``[lo, hi)`` besides ``skip``'s bookings (a
+        request never limits itself), and where their limits lift."""
+        near = [
+            b
+            for key, group in self._held[user].items()
+            if key != skip
+            for b in group
+            if b.window.end > lo - WEEK and b.window.start < hi + WEEK
+        ]
+        used = [(b.window, self.models.get(b.gpu_id, "")) for b in near]
+
+        def allows(option: SlotOption) -> bool:
+            models = [self.models.get(i, "") for i in option.gpu_ids]
+            try:
+                check_at_once(rules, user, option.window, len(models), near)
+                check_quota(rules, user, option.window, models, used)
+            except RuleRefusedError:
+                return False
+            return True
+
+        starts = {b.window.end for b in near if lo < b.window.end < hi}
+        if rules.weekly_quota_gpu_hours is not None:
+            week = week_start(lo) + WEEK
+            while week < hi:
+                starts.add(week)
+                week += WEEK
+        return allows, sorted(starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One request in a replay: the earliest start it was given (None: none within the
+    horizon, or not replayed) and whether it holds GPUs in the replay."""
+
+    start: datetime | None
+    placed: bool = False
+    option: SlotOption | None = None
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+class Replay:
+    """The replays of one history on one set of GPUs."""
+
+    def __init__(self, history: History, gpus: Sequence[SlotGpu]) -> None:
+        self.history = history
+        self.gpus = list(gpus)
+        self.matched = match_groups(history)
+        taken = {g.group_id for g in self.matched.values()}
+        self.fixed = sorted(
+            (g for g in history.groups if g.group_id not in taken), key=lambda g: g.created_at
+        )
+        self.models = {g.id: g.model for g in (*history.gpus, *self.gpus)}
+        self._pools: dict[str, list[SlotGpu]] = {}
+
+    def _pool(self, model: str) -> list[SlotGpu]:
+        if model not in self._pools:
+            self._pools[model] = select_gpus(self.gpus, None if model == "any" else model)
+        return self._pools[model]
+
+    def _wants_place(self, i: int, start: datetime | None) -> bool:
+        """True if request ``i`` answered with ``start`` would hold GPUs: it was booked, or it
+        was unmet and now has a slot within ``UNMET_AFTER`` (the member would book it)."""
+        if start is None:
+            return False
+        if i in self.matched:
+            return True
+        request = self.history.requests[i]
+        return request.unmet and start - request.wanted_at < UNMET_AFTER
+
+    def _search(
+        self, i: int, load: _Load | _Union, members: _Members, skip: _Key
+    ) -> SlotOption | None:
+        """Request ``i``'s earliest slot on ``load`` (without ``skip``'s own windows)."""
+        request = self.history.requests[i]
+        pool = self._pool(request.model)
+        if len(pool) < request.count:
+            return None
+        duration = timedelta(hours=request.hours)
+        after = _ceil_minute(max(request.wanted_at, request.asked_at))
+        deadline = request.asked_at + timedelta(days=self.history.rules.horizon_days) + duration
+        if deadline - duration < after:
+            return None
+        rules = self.history.rules
+        allows, starts = members.limit(rules, request.user_name, after, deadline, skip)
+        busy = load.busy((g.id for g in pool), after, deadline, skip)
+        options = find_earliest_slots(
+            pool,
+            busy,
+            request.count,
+            duration,
+            after,
+            deadline,
+            alternatives=1,
+            allowed=allows,
+            extra_starts=starts,
+        )
+        return options[0] if options else None
+
+    def _start(self) -> tuple[_Load, _Members]:
+        load, members = _Load(), _Members(self.models)
+        for gpu_id, windows in self.history.maintenance.items():
+            for w in windows:
+                load.add(gpu_id, w, ("m", id(w)))
+        return load, members
+
+    @staticmethod
+    def _put(
+        load: _Load, members: _Members, key: _Key, user: str, ids: Sequence[int], w: Window
+    ) -> None:
+        for gpu_id in ids:
+            load.add(gpu_id, w, key)
+        members.add(user, key, ids, w)
+
+    @staticmethod
+    def _take(load: _Load, members: _Members, key: _Key, user: str, ids: Sequence[int]) -> None:
+        for gpu_id in ids:
+            load.remove(gpu_id, key)
+        members.remove(user, key)
+
+    def greedy(self) -> list[Answer]:
+        """Each request asked in turn on what was booked when it was asked."""
+        load, members = self._start()
+        answers: list[Answer] = []
+        fixed = iter(self.fixed)
+        pending = next(fixed, None)
+        for i, request in enumerate(self.history.requests):
+            while pending is not None and pending.created_at <= request.asked_at:
+                key = ("g", pending.group_id)
+                self._put(load, members, key, pending.user_name, pending.gpu_ids, pending.window)
+                pending = next(fixed, None)
+            if not replayed(request):
+                answers.append(Answer(None))
+                continue
+            option = self._search(i, load, members, ("r", i))
+            start = None if option is None else option.start
+            placed = option is not None and self._wants_place(i, start)
+            if placed and option is not None:
+                self._put(load, members, ("r", i), request.user_name, option.gpu_ids, option.window)
+            answers.append(Answer(start, placed, option))
+        return answers
+
+    def monotone(self, base: Sequence[Answer]) -> list[Answer]:
+        """Requests moved only to time no other placement, fixed group or later answer uses,
+        from ``base`` (this history's greedy replay on GPUs that are all still here)."""
+        full, members = self._start()  # every fixed group and placement, for moves
+        seen, seen_members = self._start()  # what each search saw when asked (greedy's view)
+        promised = _Load()  # later requests' base answers that hold nothing: kept free
+        for g in self.fixed:
+            self._put(full, members, ("g", g.group_id), g.user_name, g.gpu_ids, g.window)
+        for i, answer in enumerate(base):
+            user = self.history.requests[i].user_name
+            if answer.option is not None and answer.placed:
+                self._put(
+                    full, members, ("r", i), user, answer.option.gpu_ids, answer.option.window
+                )
+            elif answer.option is not None:
+                for gpu_id in answer.option.gpu_ids:
+                    promised.add(gpu_id, answer.option.window, ("r", i))
+        answers: list[Answer] = []
+        fixed = iter(self.fixed)
+        pending = next(fixed, None)
+        for i, request in enumerate(self.history.requests):
+            while pending is not None and pending.created_at <= request.asked_at:
+                key = ("g", pending.group_id)
+                self._put(
+                    seen, seen_members, key, pending.user_name, pending.gpu_ids, pending.window
+                )
+                pending = next(fixed, None)
+            was = base[i]
+            if was.option is not None and not was.placed:
+                for gpu_id in was.option.gpu_ids:
+                    promised.remove(gpu_id, ("r", i))
+            if not replayed(request):
+                answers.append(was)
+                continue
+            answer = self._monotone_one(i, was, full, members, seen, seen_members, promised)
+            if answer.placed and answer.option is not None:
+                ids, w = answer.option.gpu_ids, answer.option.window
+                self._put(seen, seen_members, ("r", i), request.user_name, ids, w)
+            answers.append(answer)
+        return answers
+
+    def _monotone_one(
+        self,
+        i: int,
+        was: Answer,
+        full: _Load,
+        members: _Members,
+        seen: _Load,
+        seen_members: _Members,
+        promised: _Load,
+    ) -> Answer:
+        request = self.history.requests[i]
+        key = ("r", i)
+        if was.placed or i in self.matched or request.unmet:  # it books, or would
+            move = self._search(i, _Union(full, promised), members, key)
+            if move is None or (was.start is not None and move.start >= was.start):
+                return was
+            if was.placed and was.option is not None:
+                self._take(full, members, key, request.user_name, was.option.gpu_ids)
+            if was.placed or self._wants_place(i, move.start):
+                self._put(full, members, key, request.user_name, move.gpu_ids, move.window)
+                return Answer(move.start, True, move)
+            return Answer(move.start, False, move)  # earlier, still too late: books nothing
+        # Held nothing: the answer it would have had when asked, never later than the base
+        # one (that slot is still free then: moves keep off it).
+        option = self._search(i, seen, seen_members, key)
+        if option is None or (was.option is not None and was.option.start <= option.start):
+            return Answer(was.start, False, was.option)
+        return Answer(option.start, False, option)
+
+
+class _Union:
+    """Two loads read as one (the search only reads ``busy``)."""
+
+    def __init__(self, a: _Load, b: _Load) -> None:
+        self.a, self.b = a, b
+
+    def busy(
+        self, gpu_ids: Iterable[int], lo: datetime, hi: datetime, skip: _Key | None = None
+    ) -> dict[int, list[Window]]:
+        ids = list(gpu_ids)
+        found = self.a.busy(ids, lo, hi, skip)
+        for gpu_id, windows in self.b.busy(ids, lo, hi, skip).items():
+            found.setdefault(gpu_id, []).extend(windows)
+        return found
