@@ -420,6 +420,10 @@ class UsageService:
             )
         if end <= start:
             raise LabgpuError(_("the usage range must end after it starts (--from before --to)"))
+        if by == "project":  # booked, used, waits, offloaded and unmet GPU-hours per project
+            from labgpu.services.usage.projects import project_table
+
+            return project_table(self, start, end)
         if by == "user":
             member_rows = [m.as_row() for m in self.members(start, end)]
             columns = tuple(MemberUsage("").as_row())
@@ -427,10 +431,6 @@ class UsageService:
         until = max(start, self._until(end))
         level = self.level_for(start, until) if until > start else MINUTE
         if level is RAW:
-        if by == "project":  # booked, used, waits, offloaded and unmet GPU-hours per project
-            from labgpu.services.usage.projects import project_table
-
-            return project_table(self, start, end)
             level = MINUTE
         lo, hi = epoch(start), epoch(until)
         keys = self.store.usage.gpu_keys()
