@@ -29,6 +29,7 @@ from labgpu.core.usage.figures import Table, hours_label
 from labgpu.gui.shell.errors import report_load
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.usage import usage_report
+from labgpu.gui.usage.prices_dialog import prices_button
 from labgpu.gui.usage.usage_charts import BarChart, HeatmapChart, UtilisationChart
 from labgpu.gui.usage.usage_data import (
     UsageView,
@@ -185,6 +186,8 @@ class UsagePage(QWidget):
         self.export_row.addWidget(self.png_button)
         self.export_row.addWidget(self.csv_button)
         self.export_row.addWidget(self.report_button)
+        self.prices_button = prices_button(self.labgpu, self)  # managers only
+        self.export_row.addWidget(self.prices_button)
         self.png_button.clicked.connect(self.ask_export_png)
         self.csv_button.clicked.connect(self.ask_export_csv)
         self.report_button.clicked.connect(self.ask_report)
