@@ -24,6 +24,7 @@ AUDITED = (
     "clusters",
     "host_keys",
     "gpu_prices",
+    "projects",
 )
 #: The audit log's guards and the audited tables' trigger function (last in ``init_lab``'s
 #: script).
@@ -63,7 +64,7 @@ BEGIN
     RETURN NULL;
   END IF;
   subject := coalesce(new_j, old_j) ->> 'id';
-  IF TG_TABLE_NAME = 'servers' THEN
+  IF TG_TABLE_NAME IN ('servers', 'projects') THEN
     subject := coalesce(new_j, old_j) ->> 'name';
   ELSIF TG_TABLE_NAME = 'bookings' THEN
     subject := coalesce(new_j, old_j) ->> 'group_id';

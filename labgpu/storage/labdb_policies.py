@@ -66,7 +66,8 @@ BEGIN
   END IF;
   IF OLD.user_name <> session_user AND (
        NEW.start_ts IS DISTINCT FROM OLD.start_ts OR NEW.end_ts IS DISTINCT FROM OLD.end_ts
-       OR NEW.gpu_id IS DISTINCT FROM OLD.gpu_id OR NEW.note IS DISTINCT FROM OLD.note) THEN
+       OR NEW.gpu_id IS DISTINCT FROM OLD.gpu_id OR NEW.note IS DISTINCT FROM OLD.note
+       OR NEW.project IS DISTINCT FROM OLD.project) THEN
     RAISE EXCEPTION 'permission denied: a PI decides on others'' bookings but does not edit them'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
@@ -89,6 +90,30 @@ BEGIN
         AND NOT public.labgpu_is('labgpu_manager') THEN
     RAISE EXCEPTION 'permission denied: a decision keeps the time it was made'
       USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END
+$f$;
+
+-- A booking, offloaded job or slot request names a project that exists and is active (for
+-- everyone: a manager retires a project, then nothing new names it); a row keeping its project
+-- passes. Refused as a rule (LGR01), which the app turns back into its own message.
+CREATE OR REPLACE FUNCTION public.labgpu_project_usable() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  live boolean;
+BEGIN
+  IF NEW.project IS NULL OR (TG_OP = 'UPDATE' AND NEW.project IS NOT DISTINCT FROM OLD.project)
+  THEN
+    RETURN NEW;
+  END IF;
+  SELECT p.active INTO live FROM public.projects p WHERE p.name = NEW.project;
+  IF live IS NULL THEN
+    PERFORM public.labgpu_refuse('project_unknown', '', NEW.project,
+      'unknown project ' || quote_literal(NEW.project) || '; see `labgpu projects`');
+  ELSIF NOT live THEN
+    PERFORM public.labgpu_refuse('project_retired', '', NEW.project,
+      'project ' || quote_literal(NEW.project) || ' is retired; pick an active one');
   END IF;
   RETURN NEW;
 END
@@ -203,6 +228,13 @@ def create_triggers(conn: Connection) -> None:
         "TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
         "EXECUTE FUNCTION public.labgpu_unmet_as_asked()",
     )
+    for table in ("bookings", "offload_jobs", "slot_requests"):  # after the guards (by name)
+        trigger(
+            table,
+            "labgpu_project_usable",
+            "TRIGGER {name} BEFORE INSERT OR UPDATE OF project ON {table} FOR EACH ROW "
+            "EXECUTE FUNCTION public.labgpu_project_usable()",
+        )
     for table, (column, what) in OWNED.items():
         trigger(
             table,

@@ -36,6 +36,7 @@ MANAGED = (
     "users",
     "host_keys",  # pinned by managers, verified by every desktop and the collector
     "gpu_prices",  # prices per GPU model (issue 16)
+    "projects",  # projects and grants work is accounted to (issue 16)
 )
 COLLECTED = ("gpu_samples", "gpu_processes")
 #: Usage rollups and their watermarks: written by the collector (and managers), read by all.

@@ -452,6 +452,8 @@ _REFUSALS = {
     "maintenance": N_(
         "GPU {current} is in maintenance during that window; choose another time or GPU"
     ),
+    "project_unknown": N_("unknown project {current}; see `labgpu projects`"),
+    "project_retired": N_("project {current} is retired; pick an active one (`labgpu projects`)"),
 }
 
 _WORDS = re.compile(r"^(start|started|end|ended) | (GPUs|days ahead)$")
