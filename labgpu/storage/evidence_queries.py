@@ -2,143 +2,122 @@
 GPU-time per model, offloaded jobs' times. ``EvidenceStore`` runs them, one short read each;
 the figures are made in ``core/usage/evidence.py``.
 
-Saturation reads the hourly rollups in one aggregate per (hour, model) — how many bookable GPUs
-had readings, how many were busy for half the hour and which — and the held bookings, so that a
-year of a 52-GPU lab is one pass over ``usage_hour`` and never a row per GPU-hour in Python.
+Saturation reads the hourly rollups in one aggregate per hour — per model, how many bookable GPUs
+had readings, how many were busy for half the hour and which — and the held bookings as epoch
+seconds, so that a year of a 52-GPU lab is one pass over ``usage_hour`` in its key order and
+never a Python object per GPU-hour.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labgpu.core.offload.jobs import JobState
-from labgpu.core.usage.evidence import (
-    HOUR_S,
-    TAKEN_S,
-    ModelHour,
-    OffloadedJob,
-    hours_taken,
-)
-from labgpu.storage.models import BookingRow, GpuRow, OffloadJobRow, UsageHourRow
-from labgpu.storage.usage_queries import HELD
-from labgpu.storage.usage_rollup import epoch
+from labgpu.core.usage import saturation
+from labgpu.core.usage.evidence import HOUR_S, TAKEN_S, ModelHour, OffloadedJob
+from labgpu.core.usage.saturation import BookableGpu, HourRow, booked_runs
+from labgpu.storage.models import GpuRow, OffloadJobRow, UsageHourRow
+from labgpu.storage.usage_queries import HELD, _plain_rows, _stamp
+from labgpu.storage.usage_rollup import epoch, epoch_sql
 
 
-def _bookable(s: Session) -> dict[int, tuple[str, float]]:
-    """``{gpu id: (model, retired at as epoch or inf)}`` of the GPUs marked bookable."""
-    query = select(GpuRow.id, GpuRow.model, GpuRow.retired_at).where(GpuRow.bookable)
-    return {int(g): (m, math.inf if r is None else float(epoch(r))) for g, m, r in s.execute(query)}
-
-
-def _first_hours(s: Session, gpu_ids: list[int]) -> dict[int, int]:
-    """``{gpu id: its oldest hourly rollup}``: a GPU counts in a model's hours from then."""
+def bookable_gpus(s: Session) -> list[BookableGpu]:
+    """The GPUs marked bookable that have hourly history, with their first hour and retirement
+    (a GPU counts in its model's hours from its first hourly rollup until it was retired)."""
     h = UsageHourRow
-    query = select(h.gpu_id, func.min(h.bucket)).where(h.gpu_id.in_(gpu_ids)).group_by(h.gpu_id)
-    return {int(g): int(b) for g, b in s.execute(query) if b is not None}
+    first = select(func.min(h.bucket)).where(h.gpu_id == GpuRow.id).scalar_subquery()
+    query = select(GpuRow.id, GpuRow.model, first, GpuRow.retired_at).where(GpuRow.bookable)
+    return [
+        BookableGpu(int(g), m, int(f), None if r is None else epoch(r))
+        for g, m, f, r in s.execute(query.order_by(GpuRow.id))
+        if f is not None
+    ]
 
 
 def held_spans(s: Session, lo: datetime, hi: datetime) -> list[tuple[int, int, int]]:
     """``(gpu id, start, end)`` epoch seconds of held bookings overlapping ``[lo, hi)`` (booked,
-    released or finished, up to their real end; pending, cancelled, rejected: not held)."""
-    b = BookingRow
-    query = select(b.gpu_id, b.start_ts, b.end_ts).where(
-        b.status.in_(HELD), b.start_ts < hi, b.end_ts > lo
+    released or finished, up to their real end; pending, cancelled, rejected: not held).
+
+    The database turns the times into epoch seconds: a year of bookings is tens of thousands of
+    rows, and parsing each timestamp in Python would cost more than the query."""
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    held = ", ".join(f"'{status}'" for status in HELD)
+    sql = (
+        f"SELECT gpu_id, {epoch_sql(s, 'start_ts')}, {epoch_sql(s, 'end_ts')} FROM bookings "
+        f"WHERE status IN ({held}) AND start_ts < ? AND end_ts > ?"
     )
-    return [(int(g), epoch(a), epoch(z)) for g, a, z in s.execute(query)]
+    params = (_stamp(hi), _stamp(lo)) if sqlite else (hi, lo)
+    return [(int(g), int(a), int(z)) for g, a, z in _plain_rows(s, sql, params)]
 
 
 def served_spans(s: Session, lo: datetime, hi: datetime) -> list[tuple[str, int, int]]:
     """``(model, start, end)`` epoch seconds of held bookings overlapping ``[lo, hi)``."""
-    b = BookingRow
-    query = (
-        select(GpuRow.model, b.start_ts, b.end_ts)
-        .join(GpuRow, GpuRow.id == b.gpu_id)
-        .where(b.status.in_(HELD), b.start_ts < hi, b.end_ts > lo)
+    models = {int(g): m for g, m in s.execute(select(GpuRow.id, GpuRow.model))}
+    return [(models[g], a, z) for g, a, z in held_spans(s, lo, hi) if g in models]
+
+
+#: Bits of one mask column: a signed 64-bit sum of distinct powers of two below 2**62.
+MASK_BITS = 62
+
+
+def hour_rows(s: Session, lo: int, hi: int) -> tuple[list[HourRow], dict[int, int]]:
+    """Per hour starting in ``[lo, hi)``: the GPUs with readings and those busy for at least
+    ``TAKEN_S``, as bit masks (``core/usage/saturation.HourRow``), and each GPU's bit.
+
+    One pass over ``usage_hour`` in its key order (hour, GPU), grouped by hour: no sort, a row
+    per hour rather than per GPU-hour, and a bit per GPU summed in the database. GPU ids are
+    cut into runs of ``MASK_BITS``; a lab whose ids all fit in one run (most) needs no test of
+    the id per row."""
+    ids = sorted(int(g) for g in s.scalars(select(GpuRow.id)))
+    if not ids:
+        return [], {}
+    base = ids[0]
+    bits = {g: g - base for g in ids}
+    groups = sorted({(g - base) // MASK_BITS for g in ids})
+    one = "1" if s.get_bind().dialect.name == "sqlite" else "CAST(1 AS BIGINT)"
+    busy = f"busy_s >= {TAKEN_S}"
+    columns = []
+    for group in groups:
+        first = base + group * MASK_BITS
+        bit = f"{one} << (gpu_id - {first})"
+        if len(groups) == 1:
+            columns += [f"sum({bit})", f"sum(CASE WHEN {busy} THEN {bit} ELSE 0 END)"]
+        else:
+            inside = f"gpu_id >= {first} AND gpu_id < {first + MASK_BITS}"
+            columns += [
+                f"sum(CASE WHEN {inside} THEN {bit} ELSE 0 END)",
+                f"sum(CASE WHEN {inside} AND {busy} THEN {bit} ELSE 0 END)",
+            ]
+    sql = (
+        f"SELECT bucket, {', '.join(columns)} FROM usage_hour "
+        "WHERE bucket >= ? AND bucket < ? GROUP BY bucket ORDER BY bucket"
     )
-    return [(m, epoch(a), epoch(z)) for m, a, z in s.execute(query)]
-
-
-def _busy_ids(s: Session, column: Any) -> Any:
-    """The ids of the rows where ``column`` is not null, as one comma-separated text."""
-    text = cast(column, String)
-    if s.get_bind().dialect.name == "sqlite":
-        return func.group_concat(text)
-    return func.string_agg(text, ",")
-
-
-def _roster(
-    gpus: dict[int, tuple[str, float]], first: dict[int, int]
-) -> dict[str, tuple[list[int], list[float]]]:
-    """Per model, the sorted hours its bookable GPUs arrive (first readings) and retire."""
-    arrive: dict[str, list[int]] = defaultdict(list)
-    leave: dict[str, list[float]] = defaultdict(list)
-    for gpu, (model, retired) in gpus.items():
-        if gpu in first:
-            arrive[model].append(first[gpu])
-            leave[model].append(retired)
-    return {m: (sorted(arrive[m]), sorted(leave[m])) for m in arrive}
+    rows: list[HourRow] = []
+    for row in _plain_rows(s, sql, (lo, hi)):
+        observed = busy_mask = 0
+        for n, group in enumerate(groups):
+            shift = group * MASK_BITS
+            observed |= int(row[1 + 2 * n] or 0) << shift
+            busy_mask |= int(row[2 + 2 * n] or 0) << shift
+        rows.append((int(row[0]), observed, busy_mask))
+    return rows, bits
 
 
 def model_hours(s: Session, lo: datetime, hi: datetime) -> list[ModelHour]:
     """Every hour starting in ``[lo, hi)`` with readings of a model's bookable GPUs: how many
-    bookable GPUs the model had then and how many were taken (``core/usage/evidence.py``).
+    bookable GPUs the model had then and how many were taken (``core/usage/saturation.py``).
 
-    A GPU counts in a model's hours from its first hourly rollup until it was retired, so GPUs
-    added later do not make earlier hours look free; a counted GPU without readings in an hour
-    and not booked in it is not taken. Hours not rolled up yet are not read.
-    """
-    gpus = _bookable(s)
+    Hours not rolled up yet are not read."""
+    gpus = bookable_gpus(s)
     if not gpus:
         return []
-    a, z = epoch(lo), epoch(hi)
-    first = _first_hours(s, list(gpus))
-    roster = _roster(gpus, first)
-    booked: dict[tuple[str, int], set[int]] = defaultdict(set)
-    for (gpu, hour), _seconds in hours_taken(held_spans(s, lo, hi)).items():
-        if gpu in gpus and a <= hour < z:
-            booked[(gpus[gpu][0], hour)].add(gpu)
-    h = UsageHourRow
-    is_busy = h.busy_s >= TAKEN_S
-    query = (
-        select(
-            h.bucket,
-            GpuRow.model,
-            func.sum(case((is_busy, 1), else_=0)),
-            _busy_ids(s, case((is_busy, h.gpu_id), else_=None)),
-        )
-        .join(GpuRow, GpuRow.id == h.gpu_id)
-        .where(GpuRow.bookable, h.bucket >= a, h.bucket < z, h.observed_s > 0)
-        .group_by(h.bucket, GpuRow.model)
-    )
-    found: list[ModelHour] = []
-    for bucket, model, busy_n, busy_text in s.execute(query):
-        bucket = int(bucket)
-        arrive, leave = roster.get(model, ([], []))
-        # Arrived by this hour, minus those retired by its start.
-        count = bisect_right(arrive, bucket) - bisect_right(leave, bucket)
-        taken = int(busy_n or 0)
-        held = booked.get((model, bucket))
-        if held:
-            busy = set(_ids(busy_text))
-            counted = {g for g in held if first.get(g, z) <= bucket < gpus[g][1]}
-            taken += len(counted - busy)
-        found.append(ModelHour(model, bucket, count, min(taken, count)))
-    return found
-
-
-def _ids(text: str | None) -> Iterator[int]:
-    for part in (text or "").split(","):
-        if part:
-            yield int(float(part))
+    rows, bits = hour_rows(s, epoch(lo), epoch(hi))
+    return saturation.model_hours(rows, gpus, booked_runs(held_spans(s, lo, hi)), bits)
 
 
 def offloaded_jobs(s: Session, lo: datetime, hi: datetime) -> list[OffloadedJob]:

@@ -17,7 +17,6 @@ from labgpu.core.usage.evidence import (
     ModelHour,
     OffloadedJob,
     demand_figures,
-    hours_taken,
     percentile,
     queue_figures,
     saturation_figures,
@@ -26,6 +25,7 @@ from labgpu.core.usage.evidence import (
     wait_figures,
 )
 from labgpu.core.usage.figures import SlotRequest
+from labgpu.core.usage.saturation import BookableGpu, booked_runs, model_hours
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 A40 = "NVIDIA A40"
@@ -155,23 +155,49 @@ def test_saturation_series_per_day() -> None:
         saturation_series(hours, d0, d0 + day, 1800)
 
 
-def test_hours_taken_keeps_hours_booked_at_least_half() -> None:
+def test_booked_runs_keep_hours_booked_at_least_half() -> None:
     h = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
     spans = [
         (1, h + 1200, h + 3 * 3600 + 1800),  # 40 min of hour 0, hours 1-2, 30 min of hour 3
         (2, h, h + 1000),  # 1000 s: not half
         (2, h + 2000, h + 3000),  # with the one before: 2000 s, taken
+        (2, h + 3600 + 600, h + 3600 + 1500),  # 900 s of hour 1: not taken
+        (3, h + 5400, h + 9000),  # 30 min of hour 1 and 30 min of hour 2: both taken
+        (3, h + 9000, h + 9000 + 3600),  # back to back: rest of hour 2, 30 min of hour 3
     ]
-    taken = hours_taken(spans)
-    assert sorted(taken) == [
-        (1, h),
-        (1, h + 3600),
-        (1, h + 7200),
-        (1, h + 3 * 3600),
-        (2, h),
+    assert booked_runs(spans) == {
+        1: [(h, h + 4 * 3600)],
+        2: [(h, h + 3600)],
+        3: [(h + 3600, h + 4 * 3600)],
+    }
+
+
+def test_model_hours_combine_busy_and_booked_gpus() -> None:
+    h = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
+    gpus = [
+        BookableGpu(11, A40, h),
+        BookableGpu(12, A40, h),
+        BookableGpu(13, A40, h + 2 * 3600),  # arrives in hour 2
+        BookableGpu(14, "NVIDIA RTX A4000", h, retired=h + 3600),  # gone from hour 1
     ]
-    assert taken[(1, h)] == 2400
-    assert taken[(2, h)] == 2000
+    bits = {11: 0, 12: 1, 13: 2, 14: 3, 15: 4}  # 15: a first-come GPU (not bookable)
+    booked = {12: [(h, h + 2 * 3600)], 13: [(h + 2 * 3600, h + 3 * 3600)], 15: [(h, h + 3600)]}
+    rows = [
+        (h, 0b11011, 0b01001),  # A40: 11 busy, 12 booked: 2 of 2; A4000: 14 busy: 1 of 1
+        (h + 3600, 0b11011, 0b01010),  # A40: 12 busy and booked, 11 free: 1 of 2; 14 retired
+        (h + 2 * 3600, 0b00111, 0b00011),  # 11, 12 busy, 13 booked: 3 of 3
+        (h + 3 * 3600, 0b10111, 0b10000),  # none of the A40s: 0 of 3
+        (h + 4 * 3600, 0b10000, 0b10000),  # readings of 15 only: no hour of either model
+    ]
+    found = model_hours(rows, gpus, booked, bits)
+    assert [(m.model, (m.start - h) // 3600, m.gpus, m.taken, m.saturated) for m in found] == [
+        (A40, 0, 2, 2, True),
+        ("NVIDIA RTX A4000", 0, 1, 1, True),
+        (A40, 1, 2, 1, False),
+        ("NVIDIA RTX A4000", 1, 0, 0, False),
+        (A40, 2, 3, 3, True),
+        (A40, 3, 3, 0, False),
+    ]
 
 
 def test_served_hours_split_at_month_boundaries_and_clipped() -> None:

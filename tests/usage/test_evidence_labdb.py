@@ -49,8 +49,9 @@ def store(db_url: str) -> Iterator[Store]:
 
     Held bookings: a1 00:00-00:30 (half an hour: taken in H0), a0 02:00-03:00, a1 03:00-03:20
     (a third of H3: not taken); a1's cancelled and pending bookings in H2 are not held. So the
-    A40s are saturated in H0 (a0 busy, a1 booked half) and H1 (a0 busy exactly half, a1 busy), not in H2 (a1 free)
-    nor H3 (a1 has no readings and a third booked); the A4000 b0 in H2 and H3.
+    A40s are saturated in H0 (a0 busy, a1 booked half) and H1 (a0 busy exactly half, a1 busy),
+    not in H2 (a1 free) nor H3 (a1 has no readings and a third booked); the A4000 b0 in H2 and
+    H3.
     """
     store = Store(db_url)
     store.upgrade()

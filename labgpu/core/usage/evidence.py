@@ -320,18 +320,6 @@ def saturation_series(
     ]
 
 
-def hours_taken(spans: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
-    """``{(gpu_id, hour): booked seconds}`` of held ``(gpu_id, start, end)`` spans (epoch
-    seconds), keeping only hours booked for at least ``TAKEN_S``."""
-    booked: dict[tuple[int, int], int] = defaultdict(int)
-    for gpu, start, end in spans:
-        hour = start // HOUR_S * HOUR_S
-        while hour < end:
-            booked[(gpu, hour)] += min(end, hour + HOUR_S) - max(start, hour)
-            hour += HOUR_S
-    return {key: s for key, s in booked.items() if s >= TAKEN_S}
-
-
 # -- demand: served, unserved, offloaded, refused --------------------------------------------
 
 
