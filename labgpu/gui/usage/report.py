@@ -1,8 +1,10 @@
 """The PI's monthly usage report as a PDF (A4), drawn with QPainter on a QPdfWriter.
 
-Page 1: title, the month's totals and the lab's busy GPUs over the month; page 2: GPUs × time
-heatmap and booked vs process GPU-hours per member; page 3 on: the members' table, offloaded
-GPU-hours per cluster, unmet requests (no capacity) and requests refused by a rule. A month in
+Page 1: the case for a committee (capacity, shares, saturation, waits, unserved and offloaded
+GPU-hours, the trend, projects, cost); page 2: the month's totals and the lab's busy GPUs over
+the month; page 3: GPUs × time heatmap and booked vs process GPU-hours per member; page 4 on: the
+members' table, offloaded GPU-hours per cluster, unmet requests (no capacity) and requests
+refused by a rule. A month in
 progress is reported up to now and says so; a month that has not begun is refused.
 ``labgpu usage --report`` calls it without a window.
 
@@ -24,6 +26,7 @@ from PySide6.QtGui import QGuiApplication
 
 from labgpu.core.errors import LabgpuError
 from labgpu.gui.shell import settings as prefs
+from labgpu.gui.usage.report_case import page_case
 from labgpu.gui.usage.report_data import ReportData, gather
 from labgpu.gui.usage.report_pages import Document, page_pictures, page_summary, page_tables
 from labgpu.services import Labgpu
@@ -105,4 +108,9 @@ def render(data: ReportData, path: Path) -> int:
     return doc.finish()
 
 
-PAGES: tuple[Callable[[Document], None], ...] = (page_summary, page_pictures, page_tables)
+PAGES: tuple[Callable[[Document], None], ...] = (
+    page_case,
+    page_summary,
+    page_pictures,
+    page_tables,
+)

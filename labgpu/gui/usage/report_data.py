@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from PySide6.QtCore import QCoreApplication
 
 from labgpu.core.usage.figures import MemberUsage, SlotRequest, UsageBucket, hours_label
+from labgpu.gui.usage.report_case import CaseData, gather_case
 from labgpu.gui.widgets.text import rule_label, short_db
 from labgpu.services import Labgpu
 from labgpu.services.usage.service import Heatmap, Summary, check_month
@@ -33,11 +34,13 @@ class ReportData:
     members: list[MemberUsage]
     offloaded: dict[str, tuple[int, float]]  # cluster -> (jobs, GPU-hours)
     unmet: list[SlotRequest]
+    case: CaseData  # page 1
 
 
 def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
     """Read the month's figures (SQL; not on the GUI thread in the app)."""
     start, end = check_month(month, zone, lab.usage.clock())
+    summary = lab.usage.summary(start, end)
     _level, series = lab.usage.series(start, end, "lab", max_points=800)
     offloaded: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for row in lab.usage.offloaded(start, end):
@@ -50,12 +53,13 @@ def gather(lab: Labgpu, month: str, zone: tzinfo) -> ReportData:
         end=end,
         zone=zone,
         generated=lab.usage.clock().astimezone(UTC),
-        summary=lab.usage.summary(start, end),
+        summary=summary,
         lab_series=series.get("lab", []),
         heatmap=lab.usage.heatmap(start, end, max_columns=400),
         members=lab.usage.members(start, end),
         offloaded={c: (int(v[0]), v[1]) for c, v in sorted(offloaded.items())},
         unmet=lab.usage.unmet(start, end),
+        case=gather_case(lab, month, zone, summary),
     )
 
 

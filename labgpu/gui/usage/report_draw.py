@@ -29,6 +29,7 @@ BUSY = QColor("#2b6cb0")
 BOOKED = QColor("#90cdf4")
 USED = QColor("#2c5282")
 NO_DATA = QColor("#edf2f7")
+SHARE = QColor("#dd6b20")
 
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -345,3 +346,63 @@ def paired_bars(
             text(p, label, f"{value:.0f}", fonts.of(6), LEFT, MUTED)
     p.setPen(QPen(RULE, 0.8))
     p.drawLine(QPointF(x0, top), QPointF(x0, top + band * len(names)))
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """One series of a month chart: a value per month (None: nothing known that month)."""
+
+    label: str
+    values: Sequence[float | None]
+    color: QColor
+
+
+def month_chart(
+    p: QPainter,
+    rect: QRectF,
+    labels: Sequence[str],
+    bars: Sequence[Bars],
+    share: Bars,
+    fonts: Fonts,
+) -> None:
+    """Bars side by side per month (GPU-hours, left axis) and a share in % as a line with dots
+    (right axis, 0-100); a month with nothing known shows no bar and breaks the line."""
+    plot = QRectF(rect.left() + 40, rect.top() + 16, rect.width() - 80, rect.height() - 32)
+    top = max((v for b in bars for v in b.values if v is not None), default=0.0)
+    step = _nice_step(max(top, 1.0) / 4)
+    y_max = step * math.ceil(max(top, 1.0) * 1.04 / step)
+    _y_grid(p, QRectF(plot.left() - 10, plot.top(), plot.width() + 10, plot.height()), y_max,
+            step, fonts)  # fmt: skip
+    for pct in (0, 25, 50, 75, 100):
+        y = plot.bottom() - pct / 100 * plot.height()
+        text(p, QRectF(plot.right() + 4, y - 6, 34, 12), f"{pct} %", fonts.of(7), LEFT, MUTED)
+    slot = plot.width() / max(len(labels), 1)
+    width = slot * 0.7 / max(len(bars), 1)
+    points: list[QPointF | None] = []
+    for n, label in enumerate(labels):
+        x = plot.left() + n * slot
+        text(p, QRectF(x, plot.bottom() + 2, slot, 12), label, fonts.of(7), CENTER, MUTED)
+        for k, series in enumerate(bars):
+            value = series.values[n]
+            if value is None:
+                continue
+            height = value / y_max * plot.height()
+            bar = QRectF(x + slot * 0.15 + k * width, plot.bottom() - height, width, height)
+            p.fillRect(bar, series.color)
+        value = share.values[n]
+        centre = x + slot / 2
+        points.append(
+            None if value is None else QPointF(centre, plot.bottom() - value / 100 * plot.height())
+        )
+    p.setPen(QPen(share.color, 1.2))
+    previous: QPointF | None = None
+    for point in points:
+        if point is not None:
+            if previous is not None:
+                p.drawLine(previous, point)
+            p.setBrush(QBrush(share.color))
+            p.drawEllipse(point, 1.8, 1.8)
+        previous = point
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    lines = [Line(b.label, (), b.color) for b in (*bars, share)]
+    _legend(p, QRectF(plot.left(), rect.top(), plot.width(), 12), lines, fonts)

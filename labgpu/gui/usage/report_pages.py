@@ -1,9 +1,10 @@
 """The monthly usage report's pages, drawn with QPainter on a QPdfWriter (``Document``).
 
-Page 1: title, the month's totals and the lab's busy GPUs over the month; page 2: GPUs × time
-heatmap and booked vs process GPU-hours per member; page 3 on: the members' table, offloaded
-GPU-hours per cluster, unmet requests (no capacity) and requests refused by a rule.
-``report.render`` draws them in order (``report.PAGES``).
+Page 1: the case for a committee (``report_case``); page 2: the month's totals and the lab's
+busy GPUs over the month; page 3: GPUs × time heatmap and booked vs process GPU-hours per
+member; page 4 on: the members' table, offloaded GPU-hours per cluster, unmet requests (no
+capacity) and requests refused by a rule. ``report.render`` draws them in order
+(``report.PAGES``).
 """
 
 from __future__ import annotations
@@ -96,10 +97,11 @@ def _title(data: ReportData) -> str:
     return QCoreApplication.translate("report", "GPU usage report {month}").format(month=data.month)
 
 
-# -- page 1: totals and the month's graph --------------------------------------------------------
+# -- the title (page 1) and page 2: totals and the month's graph ---------------------------------
 
 
-def page_summary(doc: Document) -> None:
+def title_block(doc: Document) -> float:
+    """The report's title, what it covers and what its figures do not; returns the y under."""
     data, p = doc.data, doc.painter
     y = doc.heading(MARGIN, _title(data), 20)
     info = QCoreApplication.translate(
@@ -114,7 +116,13 @@ def page_summary(doc: Document) -> None:
     for note in range_notes(data):
         y += 14
         draw.text(p, QRectF(MARGIN, y - 6, doc.inner, 14), note, doc.fonts.of(8.5, True))
-    y = doc.heading(y + 16, QCoreApplication.translate("report", "The month in GPU-hours"))
+    return y + 8
+
+
+def page_summary(doc: Document) -> None:
+    doc.new_page()
+    data, p = doc.data, doc.painter
+    y = doc.heading(MARGIN, QCoreApplication.translate("report", "The month in GPU-hours"))
     columns = [
         draw.Column(QCoreApplication.translate("report", "Figure"), 270, draw.LEFT),
         draw.Column(QCoreApplication.translate("report", "Value"), 120),

@@ -53,6 +53,11 @@ class Summary:
         return 100.0 * self.busy_h / self.observed_h if self.observed_h else None
 
     @property
+    def booked_pct(self) -> float | None:
+        """Booked GPU-hours as a share of capacity."""
+        return 100.0 * self.booked_h / self.capacity_h if self.capacity_h else None
+
+    @property
     def partial(self) -> bool:
         """True if the range runs past now: its figures stop at ``until``."""
         return self.until < self.end
@@ -71,6 +76,7 @@ class Summary:
             "busy_pct": None if self.busy_pct is None else round(self.busy_pct, 1),
             "mean_util_pct": None if self.mean_util_pct is None else round(self.mean_util_pct, 1),
             "booked_gpu_hours": hours(self.booked_h),
+            "booked_pct": None if self.booked_pct is None else round(self.booked_pct, 1),
             "process_gpu_hours": hours(self.process_h),
             "idle_booked_gpu_hours": hours(self.idle_booked_h),
             "unbooked_process_gpu_hours": hours(self.unbooked_h),

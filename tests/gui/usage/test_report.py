@@ -1,5 +1,6 @@
-"""The monthly PDF report: written whole (3 A4 pages for a small lab, more when tables are
-long), with the month and the members in its text; a failed write leaves nothing behind."""
+"""The monthly PDF report: written whole (4 A4 pages for a small lab, more when tables are
+long), with the month and the members in its text; a failed write leaves nothing behind. Its
+first page, the case for a committee, is in ``test_report_case.py``."""
 
 from __future__ import annotations
 
@@ -43,12 +44,12 @@ def words(path: Path) -> str:
     return re.sub(r"[\s\x01]+", " ", " ".join(page.extract_text() for page in reader.pages))
 
 
-def test_report_has_three_a4_pages_with_month_and_members(lab: Labgpu, tmp_path: Path) -> None:
+def test_report_has_four_a4_pages_with_month_and_members(lab: Labgpu, tmp_path: Path) -> None:
     path = tmp_path / "out" / "march.pdf"
     path.parent.mkdir()
     pages = report.write_monthly_report(lab, "2026-03", path, UTC)
     reader = PdfReader(path)
-    assert pages == len(reader.pages) == 3
+    assert pages == len(reader.pages) == 4
     for page in reader.pages:
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4
     text = words(path)
@@ -105,8 +106,8 @@ def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code = main(["--db", url, "usage", "--report", str(path), "--month", "2026-03"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert out.strip() == f"wrote the 2026-03 usage report (3 pages) to {path}"
-    assert len(PdfReader(path).pages) == 3
+    assert out.strip() == f"wrote the 2026-03 usage report (4 pages) to {path}"
+    assert len(PdfReader(path).pages) == 4
     code = main(["--db", url, "usage", "--report", str(tmp_path / "no" / "r.pdf")])
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
@@ -125,7 +126,7 @@ def test_the_report_text_copies_word_by_word(lab: Labgpu, tmp_path: Path) -> Non
         ["pdftotext", "-l", "1", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "GPU usage report 2026-03" in shown
-    assert "The month in GPU-hours" in shown
+    assert "Per GPU model" in shown  # page 1: the case
 
 
 def test_the_report_in_korean_from_the_cli(tmp_path: Path) -> None:
@@ -142,7 +143,8 @@ def test_the_report_in_korean_from_the_cli(tmp_path: Path) -> None:
     korean = PdfReader(tmp_path / "ko.pdf").pages[0].extract_text()
     assert not any("\uac00" <= ch <= "\ud7a3" for ch in english)
     assert any("\uac00" <= ch <= "\ud7a3" for ch in korean)  # Hangul
-    assert " " in korean.strip()  # words stay apart in Korean too
+    assert "\x01" not in korean  # words stay apart in Korean too (pypdf: spaces or tabs)
+    assert re.search(r"GPU\s+사용\s+보고서", korean)
 
 
 def test_a_folder_that_takes_no_file_is_one_clear_line(tmp_path: Path) -> None:

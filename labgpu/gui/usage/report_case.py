@@ -1,0 +1,361 @@
+"""The monthly report's first page: the case a PI hands to a committee (issue 16, point 7).
+
+Capacity, busy and booked shares, saturation and waits per model, unserved and offloaded
+GPU-hours with the clusters' queue waits, the month against the previous one and the same month
+a year earlier, twelve months in a chart, GPU-hours per project and the cost where prices are
+set. Every figure is one ``labgpu usage --month M --json`` prints for the same month: the totals
+(``totals``), the rows of ``--by model``, the evidence (``evidence``), ``cost``, and for the
+trend the totals of the other months. ``gather_case`` reads them (on a worker in the app),
+``page_case`` draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QRectF
+
+from labgpu.core.errors import LabgpuError
+from labgpu.core.usage.cost import CostReport
+from labgpu.core.usage.evidence import Evidence
+from labgpu.core.usage.figures import Table, hours_label
+from labgpu.gui.usage import report_draw as draw
+from labgpu.services import Labgpu
+from labgpu.services.usage.prices import price_hint
+from labgpu.services.usage.service import Summary, month_range
+
+if TYPE_CHECKING:
+    from labgpu.gui.usage.report_pages import Document
+
+#: Months in the trend chart, the report's own last.
+TREND_MONTHS = 12
+MARGIN = 42.0
+#: Projects listed on the page (the busiest first; the CLI has them all).
+PROJECTS = 6
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("report", text)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    """One month's totals for the trend (``known``: usage history covers some of it)."""
+
+    month: str
+    summary: Summary
+
+    @property
+    def known(self) -> bool:
+        s = self.summary
+        return s.history_from is not None and s.history_from < s.until
+
+
+@dataclass(frozen=True, slots=True)
+class CaseData:
+    """What the first page shows, read before drawing starts."""
+
+    models: Table  # ``usage --by model``'s rows
+    evidence: Evidence
+    cost: CostReport
+    projects: Table | None  # None: this lab keeps no projects (yet)
+    months: list[MonthFigures]  # oldest first, the report's month last
+
+    def month(self, offset: int) -> MonthFigures | None:
+        """The report's month (0), the previous (1), a year earlier (12); None: not read."""
+        index = len(self.months) - 1 - offset
+        return self.months[index] if 0 <= index < len(self.months) else None
+
+
+def shift_month(month: str, back: int) -> str:
+    """``YYYY-MM`` ``back`` months before ``month``."""
+    year, number = (int(p) for p in month.split("-"))
+    total = year * 12 + number - 1 - back
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def gather_case(lab: Labgpu, month: str, zone: tzinfo, summary: Summary) -> CaseData:
+    """Read the first page's figures for ``month`` (``summary``: its totals, already read)."""
+    start, end = month_range(month, zone)
+    usage = lab.usage
+    evidence = usage.evidence(start, end, zone)
+    months = [MonthFigures(month, summary)]
+    for back in range(1, TREND_MONTHS + 1):  # 12 back: the same month a year earlier
+        earlier = shift_month(month, back)
+        a, b = month_range(earlier, zone)
+        months.insert(0, MonthFigures(earlier, usage.summary(a, b)))
+    try:
+        projects: Table | None = usage.table("project", start, end)
+    except LabgpuError:
+        projects = None
+    return CaseData(
+        models=usage.table("model", start, end),
+        evidence=evidence,
+        cost=usage.prices.cost(start, end, evidence),
+        projects=projects,
+        months=months,
+    )
+
+
+# -- rows -----------------------------------------------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} %"
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} h"
+
+
+def headline_rows(s: Summary) -> list[list[str]]:
+    """The lab's month: capacity, busy and booked shares, unmet and offloaded GPU-hours."""
+    return [
+        [tr("GPUs"), str(s.gpus)],
+        [tr("Capacity (GPU-h)"), hours_label(s.capacity_h)],
+        [tr("Busy share (of observed GPU-time)"), pct(s.busy_pct)],
+        [
+            tr("Booked GPU-h (share of capacity)"),
+            f"{hours_label(s.booked_h)} ({pct(s.booked_pct)})",
+        ],
+        [tr("Unmet requests (GPU-h asked)"), hours_label(s.unmet_gpu_h)],
+        [tr("Run on clusters (GPU-h, jobs)"), f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})"],
+    ]
+
+
+def model_rows(data: CaseData) -> list[list[str]]:
+    """Per model: GPUs, busy share, saturated share, waits, unserved and offloaded GPU-h."""
+    columns = data.models.columns
+    rows = {str(r[0]): dict(zip(columns, r, strict=True)) for r in data.models.rows}
+    saturation: dict[str, list[int]] = {}
+    for figure in data.evidence.saturation:
+        seen = saturation.setdefault(figure.model, [0, 0])
+        seen[0] += figure.hours
+        seen[1] += figure.saturated_hours
+    waits = {w.model: w for w in data.evidence.waits}
+    demand: dict[str, list[float]] = {}
+    for d in data.evidence.demand:
+        sums = demand.setdefault(d.model, [0.0, 0.0])
+        sums[0] += d.unserved_gpu_h
+        sums[1] += d.offloaded_gpu_h
+    found = []
+    for model in sorted(set(rows) | set(waits) | {m for m, v in demand.items() if any(v)}):
+        row = rows.get(model, {})
+        sat = saturation.get(model)
+        wait = waits.get(model)
+        unserved, offloaded = demand.get(model, [0.0, 0.0])
+        busy = row.get("busy_pct")
+        found.append(
+            [
+                model,
+                str(row.get("gpus", 0)),
+                pct(busy if isinstance(busy, float | int) else None),
+                pct(100.0 * sat[1] / sat[0] if sat and sat[0] else None),
+                str(wait.requests) if wait else "0",
+                hours(wait.median_h) if wait else "—",
+                hours(wait.p90_h) if wait else "—",
+                hours_label(unserved),
+                hours_label(offloaded),
+            ]
+        )
+    return found
+
+
+def cluster_rows(data: CaseData) -> list[list[str]]:
+    """Per cluster: jobs, GPU-hours run, queue wait (median, p90), median turnaround."""
+    return [
+        [
+            q.cluster,
+            str(q.jobs),
+            hours_label(q.gpu_hours),
+            hours(q.median_wait_h),
+            hours(q.p90_wait_h),
+            hours(q.median_turnaround_h),
+        ]
+        for q in data.evidence.queues
+    ]
+
+
+def trend_rows(data: CaseData) -> list[list[str]]:
+    """The month beside the previous one and the same month a year earlier."""
+    columns = [data.month(0), data.month(1), data.month(12)]
+    figures = (
+        (tr("Busy share"), lambda s: pct(s.busy_pct)),
+        (tr("Booked GPU-h"), lambda s: hours_label(s.booked_h)),
+        (tr("Unmet GPU-h"), lambda s: hours_label(s.unmet_gpu_h)),
+        (tr("Cluster GPU-h"), lambda s: hours_label(s.offloaded_h)),
+    )
+    return [
+        [label, *(show(m.summary) if m is not None and m.known else "—" for m in columns)]
+        for label, show in figures
+    ]
+
+
+def project_rows(table: Table) -> tuple[list[str], list[list[str]]]:
+    """The project table's name column and its first three GPU-hour columns, the most GPU-hours
+    (of the first) first."""
+    keep = [0] + [n for n, c in enumerate(table.columns) if c.endswith("_gpu_hours")][:3]
+    header = [_column_label(table.columns[n]) for n in keep]
+
+    def cell(value: object) -> str:
+        return hours_label(float(value)) if isinstance(value, int | float) else "—"
+
+    def weight(row: tuple[object, ...]) -> float:
+        value = row[keep[1]] if len(keep) > 1 else 0.0
+        return -float(value) if isinstance(value, int | float) else 0.0
+
+    ordered = sorted(table.rows, key=weight)
+    return header, [[str(r[0]), *(cell(r[n]) for n in keep[1:])] for r in ordered]
+
+
+def _column_label(column: str) -> str:
+    return column.removesuffix("_gpu_hours").replace("_", " ").capitalize()
+
+
+def cost_lines(cost: CostReport) -> list[str]:
+    """One line per priced model, then where to set the missing prices."""
+    lines = []
+    for m in cost.models:
+        if m.currency is None:
+            continue
+        parts = [m.model + ":"]
+        if m.cloud_cost is not None and m.use.booked_h:
+            parts.append(
+                tr("{h} GPU-h booked would have cost {money} in the cloud;").format(
+                    h=hours_label(m.use.booked_h), money=money(m.cloud_cost, m.currency)
+                )
+            )
+        if m.cluster_cost is not None and m.use.offloaded_h:
+            parts.append(
+                tr("{h} GPU-h offloaded cost {money} on clusters;").format(
+                    h=hours_label(m.use.offloaded_h), money=money(m.cluster_cost, m.currency)
+                )
+            )
+        if m.payback_periods is not None and m.buy_gpus is not None:
+            parts.append(
+                tr("{n} more GPU(s) would pay for themselves in {months:.1f} months of such use.")
+                .format(n=m.buy_gpus, months=m.payback_periods)
+            )  # fmt: skip
+        if len(parts) > 1:
+            lines.append(" ".join(parts))
+    if cost.unpriced:
+        lines.append(price_hint(cost.unpriced))
+    return lines
+
+
+def money(value: float, currency: str) -> str:
+    """``USD 1,234`` (cents shown under 100)."""
+    return f"{currency} {value:,.2f}" if value < 100 else f"{currency} {value:,.0f}"
+
+
+# -- drawing --------------------------------------------------------------------------------------
+
+
+def page_case(doc: Document) -> None:
+    """Page 1: the case."""
+    from labgpu.gui.usage.report_pages import title_block  # the report's own title lines
+
+    data, case = doc.data, doc.data.case
+    p, fonts = doc.painter, doc.fonts
+    y = title_block(doc)
+    half = (doc.inner - 16) / 2
+    top = doc.heading(y + 6, tr("The month"), 11)
+    columns = [draw.Column(tr("Figure"), half - 76, draw.LEFT), draw.Column(tr("Value"), 76)]
+    _n, left_end = draw.table(
+        p, MARGIN, top, columns, headline_rows(data.summary), fonts, doc.bottom
+    )
+    right = MARGIN + half + 16
+    draw.text(p, QRectF(right, y + 6, half, 20), tr("Against earlier months"), fonts.of(11, True))
+    trend_columns = [
+        draw.Column(tr("Figure"), half - 3 * 52, draw.LEFT),
+        draw.Column(data.month, 52),
+        draw.Column(shift_month(data.month, 1), 52),
+        draw.Column(shift_month(data.month, 12), 52),
+    ]
+    _n, right_end = draw.table(p, right, top, trend_columns, trend_rows(case), fonts, doc.bottom)
+    y = doc.heading(max(left_end, right_end) + 12, tr("Per GPU model"), 11)
+    model_columns = [
+        draw.Column(tr("Model"), doc.inner - 404, draw.LEFT),
+        draw.Column(tr("GPUs"), 32),
+        draw.Column(tr("Busy"), 46),
+        draw.Column(tr("Saturated"), 50),
+        draw.Column(tr("Requests"), 52),
+        draw.Column(tr("Median wait"), 64),
+        draw.Column(tr("p90 wait"), 50),
+        draw.Column(tr("Unserved"), 54),
+        draw.Column(tr("Offloaded"), 56),
+    ]
+    _n, y = draw.table(p, MARGIN, y, model_columns, model_rows(case), fonts, doc.bottom)
+    note = tr(
+        "Busy: share of the GPU-time with readings that a GPU computed. Saturated: share of hours "
+        "in which every bookable GPU of the model was booked or busy. Wait: the earliest start "
+        "the lab offered minus the start asked for (median, 90th percentile; requests with no "
+        "slot within the horizon not in them). Unserved: GPU-hours asked for and not served "
+        "within 30 minutes of the wanted start; Offloaded: GPU-hours of such requests the member "
+        "then sent to a cluster."
+    )
+    y = draw.paragraph(p, MARGIN, y + 3, doc.inner, note, fonts.of(6.5), draw.MUTED)
+    queues = cluster_rows(case)
+    if queues:
+        y = doc.heading(y + 8, tr("Offloaded to clusters"), 11)
+        cluster_columns = [
+            draw.Column(tr("Cluster"), doc.inner - 400, draw.LEFT),
+            draw.Column(tr("Jobs"), 40),
+            draw.Column(tr("GPU-h run"), 60),
+            draw.Column(tr("Median queue wait"), 100),
+            draw.Column(tr("p90 queue wait"), 90),
+            draw.Column(tr("Median turnaround"), 110),
+        ]
+        _n, y = draw.table(p, MARGIN, y, cluster_columns, queues, fonts, doc.bottom)
+    y = doc.heading(y + 8, tr("Twelve months"), 11)
+    chart_h = 150.0
+    _trend_chart(doc, QRectF(MARGIN, y, doc.inner, chart_h))
+    y += chart_h + 10
+    _projects_and_cost(doc, y)
+
+
+def _trend_chart(doc: Document, rect: QRectF) -> None:
+    case = doc.data.case
+    shown = case.months[1:]  # the 12 months up to the report's
+    labels = [m.month[2:] for m in shown]
+    unmet = [m.summary.unmet_gpu_h if m.known else None for m in shown]
+    run = [m.summary.offloaded_h if m.known else None for m in shown]
+    busy = [m.summary.busy_pct if m.known else None for m in shown]
+    draw.month_chart(
+        doc.painter,
+        rect,
+        labels,
+        [
+            draw.Bars(tr("Unmet GPU-h asked"), unmet, draw.BOOKED),
+            draw.Bars(tr("GPU-h run on clusters"), run, draw.USED),
+        ],
+        draw.Bars(tr("Busy share (%)"), busy, draw.SHARE),
+        doc.fonts,
+    )
+
+
+def _projects_and_cost(doc: Document, y: float) -> None:
+    """Projects (the busiest ``PROJECTS`` of them), then the cost, each the page's width."""
+    case, p, fonts = doc.data.case, doc.painter, doc.fonts
+    if case.projects is not None:
+        y = doc.heading(y, tr("Projects (GPU-hours)"), 11)
+        header, rows = project_rows(case.projects)
+        columns = [draw.Column(header[0], 170, draw.LEFT)]
+        columns += [draw.Column(h, 90) for h in header[1:]]
+        if rows:
+            _n, y = draw.table(p, MARGIN, y, columns, rows[:PROJECTS], fonts, doc.bottom)
+            if len(rows) > PROJECTS:
+                more = tr("{n} more projects: see `labgpu usage --by project`").format(
+                    n=len(rows) - PROJECTS
+                )
+                y = draw.paragraph(p, MARGIN, y + 2, doc.inner, more, fonts.of(7), draw.MUTED)
+        else:
+            draw.text(p, QRectF(MARGIN, y, doc.inner, 14), tr("No GPU-hours named a project."),
+                      fonts.of(8.5), color=draw.MUTED)  # fmt: skip
+            y += 14
+        y += 8
+    y = doc.heading(y, tr("Cost"), 11)
+    for line in cost_lines(case.cost):
+        y = draw.paragraph(p, MARGIN, y, doc.inner, line, fonts.of(8), draw.INK) + 3
