@@ -59,6 +59,9 @@ def register(sub: Sub) -> None:
         choices=("en", "ko"),
         help="the report's language (default: the app's language setting)",
     )
+    p.add_argument(
+        "--demand", action="store_true", help="GPU-hours served/unserved/offloaded per model, month"
+    )
     p.add_argument("--retention", action="store_true", help="show how long usage history is kept")
     for level, what in (("raw", "raw samples"), ("minute", "minute rollups")):
         p.add_argument(
@@ -92,6 +95,10 @@ def _days_arg(text: str) -> float:
 
 def run_usage(args: argparse.Namespace) -> int:
     """Dispatch to the table, the report or the retention settings."""
+    if args.demand:  # the demand survey (cli/usage_evidence.py)
+        from labgpu.cli.usage_evidence import run_demand
+
+        return run_demand(args)
     changes = _retention_changes(args)
     _check_combination(args, bool(changes))
     if args.retention or changes:
@@ -171,6 +178,8 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
     summary = lab.usage.summary(start, end)
     history = summary.history_from
     if args.json:
+        from labgpu.cli import usage_evidence  # imports this module
+
         output.print_json(
             {
                 "from": _iso(start),
@@ -181,6 +190,7 @@ def _table(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime
                 "by": args.by,
                 "rows": table.as_dicts(),
                 "totals": summary.as_dict(),
+                "evidence": usage_evidence.evidence_json(lab, start, end),
                 "cost": cost_json(lab, start, end),
             }
         )
