@@ -34,7 +34,7 @@ and cancelled bookings (they blocked the lab until cancelled).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,27 +86,32 @@ def replayed(request: SlotRequest) -> bool:
 
 
 def match_groups(history: History) -> dict[int, BookedGroup]:
-    """Request index -> the booking group it produced (each group used once)."""
+    """Request index -> the booking group it produced: each group goes to its member's latest
+    request before it (within ``within``) that asked for as many GPUs, as long, of its model,
+    was offered a start no later than the group's, and has no group yet (a booking follows the
+    search just before it, and books what it offered)."""
     models = {g.id: g.model for g in history.gpus}
-    free: dict[str, list[BookedGroup]] = defaultdict(list)
-    for group in sorted(history.groups, key=lambda g: (g.created_at, g.group_id)):
-        free[group.user_name].append(group)
-    found: dict[int, BookedGroup] = {}
+    asked: dict[str, list[int]] = defaultdict(list)
     for i, request in enumerate(history.requests):
-        if not replayed(request):
-            continue
-        for group in free[request.user_name]:
-            if group.created_at < request.asked_at:
+        if replayed(request) and request.earliest_at is not None:
+            asked[request.user_name].append(i)
+    found: dict[int, BookedGroup] = {}
+    for group in sorted(history.groups, key=lambda g: (g.created_at, g.group_id)):
+        hours = round(group.window.duration / timedelta(hours=1), 2)
+        for i in reversed(asked.get(group.user_name, ())):
+            request = history.requests[i]
+            offered = request.earliest_at
+            if request.asked_at > group.created_at or i in found:
                 continue
-            if group.created_at > request.asked_at + history.within:
+            if offered is None or group.window.start < offered:
+                continue
+            if request.asked_at + history.within < group.created_at:
                 break
-            hours = round(group.window.duration / timedelta(hours=1), 2)
             same_model = request.model == "any" or all(
                 model_matches(request.model, models.get(g, request.model)) for g in group.gpu_ids
             )
             if len(group.gpu_ids) == request.count and hours == request.hours and same_model:
                 found[i] = group
-                free[request.user_name].remove(group)
                 break
     return found
 
@@ -116,21 +121,19 @@ class _Load:
 
     def __init__(self) -> None:
         self._starts: dict[int, list[datetime]] = defaultdict(list)
-        self._items: dict[int, list[tuple[datetime, datetime, int, _Key]]] = defaultdict(list)
+        self._items: dict[int, list[tuple[Window, _Key]]] = defaultdict(list)
         self._longest: dict[int, timedelta] = defaultdict(timedelta)
-        self._n = 0
 
     def add(self, gpu_id: int, window: Window, key: _Key) -> None:
-        self._n += 1  # ties by insertion order: keys need not compare
-        item = (window.start, window.end, self._n, key)
-        i = bisect_left(self._items[gpu_id], item[:3], key=lambda t: t[:3])
-        self._items[gpu_id].insert(i, item)
-        self._starts[gpu_id].insert(i, window.start)
+        starts = self._starts[gpu_id]
+        i = bisect_right(starts, window.start)
+        starts.insert(i, window.start)
+        self._items[gpu_id].insert(i, (window, key))
         self._longest[gpu_id] = max(self._longest[gpu_id], window.duration)
 
     def remove(self, gpu_id: int, key: _Key) -> None:
         items = self._items[gpu_id]
-        i = next(n for n, item in enumerate(items) if item[3] == key)
+        i = next(n for n, item in enumerate(items) if item[1] == key)
         del items[i]
         del self._starts[gpu_id][i]
 
@@ -145,11 +148,7 @@ class _Load:
                 continue
             first = bisect_left(starts, lo - self._longest[gpu_id])
             last = bisect_left(starts, hi)
-            windows = [
-                Window.trusted(s, e)
-                for s, e, _n, k in self._items[gpu_id][first:last]
-                if e > lo and k != skip
-            ]
+            windows = [w for w, k in self._items[gpu_id][first:last] if w.end > lo and k != skip]
             if windows:
                 found[gpu_id] = windows
         return found
@@ -160,26 +159,30 @@ class _Members:
 
     def __init__(self, models: Mapping[int, str]) -> None:
         self.models = models
-        self._held: dict[str, dict[_Key, list[Booking]]] = defaultdict(dict)
+        self._held: dict[str, dict[_Key, tuple[Window, list[Booking]]]] = defaultdict(dict)
 
     def add(self, user: str, key: _Key, gpu_ids: Sequence[int], window: Window) -> None:
-        self._held[user][key] = [Booking(None, "", g, user, window) for g in gpu_ids]
+        self._held[user][key] = (window, [Booking(None, "", g, user, window) for g in gpu_ids])
 
     def remove(self, user: str, key: _Key) -> None:
         self._held[user].pop(key, None)
 
     def limit(
-        self, rules: BookingRules, user: str, lo: datetime, hi: datetime, skip: _Key
-    ) -> tuple[Callable[[SlotOption], bool], list[datetime]]:
-        """Whether ``user`` may book an option of ``[lo, hi)`` besides ``skip``'s bookings (a
-        request never limits itself), and where their limits lift."""
+        self, rules: BookingRules, user: str, count: int, lo: datetime, hi: datetime, skip: _Key
+    ) -> tuple[Callable[[SlotOption], bool] | None, list[datetime]]:
+        """Whether ``user`` may book ``count`` GPUs over a window in ``[lo, hi)`` besides
+        ``skip``'s bookings (a request never limits itself), and where their limits lift;
+        None when nothing they hold could refuse one (most searches: no check at all)."""
+        quota = rules.weekly_quota_gpu_hours is not None
+        reach = WEEK if quota else timedelta(0)
         near = [
             b
-            for key, group in self._held[user].items()
-            if key != skip
+            for key, (window, group) in self._held[user].items()
+            if key != skip and window.end > lo - reach and window.start < hi + reach
             for b in group
-            if b.window.end > lo - WEEK and b.window.start < hi + WEEK
         ]
+        if not quota and len(near) + count <= rules.max_gpus_at_once:
+            return None, []
         used = [(b.window, self.models.get(b.gpu_id, "")) for b in near]
 
         def allows(option: SlotOption) -> bool:
@@ -192,7 +195,7 @@ class _Members:
             return True
 
         starts = {b.window.end for b in near if lo < b.window.end < hi}
-        if rules.weekly_quota_gpu_hours is not None:
+        if quota:
             week = week_start(lo) + WEEK
             while week < hi:
                 starts.add(week)
@@ -226,7 +229,8 @@ class Replay:
         self.fixed = sorted(
             (g for g in history.groups if g.group_id not in taken), key=lambda g: g.created_at
         )
-        self.models = {g.id: g.model for g in (*history.gpus, *self.gpus)}
+        self.models = {g.id: g.model for g in self.gpus}
+        self._server = {g.id: g.server for g in self.gpus}
         self._pools: dict[str, list[SlotGpu]] = {}
 
     def _pool(self, model: str) -> list[SlotGpu]:
@@ -244,21 +248,36 @@ class Replay:
         request = self.history.requests[i]
         return request.unmet and start - request.wanted_at < UNMET_AFTER
 
+    def _after(self, i: int) -> datetime:
+        """The earliest start request ``i``'s search looks at (its wanted start)."""
+        request = self.history.requests[i]
+        return _ceil_minute(max(request.wanted_at, request.asked_at))
+
     def _search(
-        self, i: int, load: _Load | _Union, members: _Members, skip: _Key
+        self,
+        i: int,
+        load: _Load | _Union,
+        members: _Members,
+        skip: _Key,
+        before: datetime | None = None,
     ) -> SlotOption | None:
-        """Request ``i``'s earliest slot on ``load`` (without ``skip``'s own windows)."""
+        """Request ``i``'s earliest slot on ``load`` (without ``skip``'s own windows); with
+        ``before``, only one starting before it (a replay looking for an earlier slot)."""
         request = self.history.requests[i]
         pool = self._pool(request.model)
         if len(pool) < request.count:
             return None
         duration = timedelta(hours=request.hours)
-        after = _ceil_minute(max(request.wanted_at, request.asked_at))
+        after = self._after(i)
         deadline = request.asked_at + timedelta(days=self.history.rules.horizon_days) + duration
+        if before is not None:
+            deadline = min(deadline, before + duration - timedelta(microseconds=1))
         if deadline - duration < after:
             return None
         rules = self.history.rules
-        allows, starts = members.limit(rules, request.user_name, after, deadline, skip)
+        allows, starts = members.limit(
+            rules, request.user_name, request.count, after, deadline, skip
+        )
         busy = load.busy((g.id for g in pool), after, deadline, skip)
         options = find_earliest_slots(
             pool,
@@ -272,6 +291,21 @@ class Replay:
             extra_starts=starts,
         )
         return options[0] if options else None
+
+    def _kept(self, i: int, option: SlotOption | None, load: _Load) -> SlotOption | None:
+        """``option``, or the GPUs request ``i`` really booked when it starts at that very
+        start and they are free: the lab chose among equal GPUs by what the replay cannot
+        know (a server down, someone's unbooked process), and what follows depends on it."""
+        group = self.matched.get(i)
+        if option is None or group is None or group.window != option.window:
+            return option
+        if load.busy(group.gpu_ids, option.start, option.end) or not all(
+            g in self.models for g in group.gpu_ids
+        ):
+            return option
+        ids = tuple(sorted(group.gpu_ids))
+        servers = tuple(sorted({self._server[g] for g in ids}))
+        return SlotOption(option.start, option.end, ids, servers)
 
     def _start(self) -> tuple[_Load, _Members]:
         load, members = _Load(), _Members(self.models)
@@ -308,7 +342,7 @@ class Replay:
             if not replayed(request):
                 answers.append(Answer(None))
                 continue
-            option = self._search(i, load, members, ("r", i))
+            option = self._kept(i, self._search(i, load, members, ("r", i)), load)
             start = None if option is None else option.start
             placed = option is not None and self._wants_place(i, start)
             if placed and option is not None:
@@ -369,9 +403,11 @@ class Replay:
     ) -> Answer:
         request = self.history.requests[i]
         key = ("r", i)
+        if was.start is not None and was.start <= self._after(i):
+            return was  # no wait: nothing to gain
         if was.placed or i in self.matched or request.unmet:  # it books, or would
-            move = self._search(i, _Union(full, promised), members, key)
-            if move is None or (was.start is not None and move.start >= was.start):
+            move = self._search(i, _Union(full, promised), members, key, was.start)
+            if move is None:
                 return was
             if was.placed and was.option is not None:
                 self._take(full, members, key, request.user_name, was.option.gpu_ids)
@@ -381,8 +417,8 @@ class Replay:
             return Answer(move.start, False, move)  # earlier, still too late: books nothing
         # Held nothing: the answer it would have had when asked, never later than the base
         # one (that slot is still free then: moves keep off it).
-        option = self._search(i, seen, seen_members, key)
-        if option is None or (was.option is not None and was.option.start <= option.start):
+        option = self._search(i, seen, seen_members, key, was.start)
+        if option is None:
             return Answer(was.start, False, was.option)
         return Answer(option.start, False, option)
 
