@@ -28,12 +28,15 @@ from labgpu.core.inventory.servers import (
 )
 from labgpu.core.usage.figures import SlotRequest as Unmet
 from labgpu.core.usage.figures import UsageBucket, UserSeconds
+from labgpu.core.usage.projects import Project
 from labgpu.demo.feed import (
     BUILD_HISTORY,
     HISTORY_WINDOW,
     write_history,
 )
 from labgpu.demo.model import (
+    A40,
+    A4000,
     DEFAULT_SEED,
     GENERATOR_VERSION,
     SAMPLES_PER_HOUR,
@@ -45,6 +48,8 @@ from labgpu.demo.model import (
     servers_of,
 )
 from labgpu.demo.offload import write_offloaded_jobs
+from labgpu.demo.reference import PROJECTS
+from labgpu.demo.requests import booking_requests, cancelled_at, decided_at
 from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.service import BookingService
 from labgpu.services.platform import paths
@@ -68,11 +73,18 @@ DEMO_RULES = BookingRules(
     model_weights=(("A40", 3.0),),
 )
 #: What a build is doing, in order, as ``build_database`` reports it to ``progress``: members,
-#: servers, rules and maintenance; the bookings through the booking service; the offloaded jobs;
-#: the usage history; the unmet requests and the last samples.
+#: projects, prices, servers, rules and maintenance; the bookings through the booking service;
+#: the offloaded jobs; the usage history; the slot requests and the last samples.
 BUILD_STEPS = ("members", "bookings", "offloaded", "usage", "samples")
 #: A build's progress: called with each of ``BUILD_STEPS`` as it begins, on the building thread.
 Progress = Callable[[str], None]
+#: Example prices (USD), round figures of the kind a PI would look up, not quotes: a cloud
+#: GPU-hour, the national cluster's rate per GPU-hour, and one GPU bought with its share of a
+#: server.
+DEMO_PRICES: dict[str, dict[str, float]] = {
+    A4000: {"cloud_per_gpu_h": 0.76, "cluster_per_gpu_h": 0.35, "purchase_per_gpu": 2500.0},
+    A40: {"cloud_per_gpu_h": 1.30, "cluster_per_gpu_h": 0.80, "purchase_per_gpu": 9000.0},
+}
 REJECTIONS = (
     "the A40s are kept for the deadline runs this week",
     "please try on two A4000s first",
@@ -233,6 +245,8 @@ def build_database(
         manager = next(m.name for m in lab.members if m.role == "manager")
         for member in lab.members:
             store.add_user(LabUser(member.name, member.display_name, member.role), manager)
+        write_projects(store, manager)
+        write_prices(store, manager)
         gpu_ids = _register_servers(store, lab, manager)
         admin = BookingService(store, manager, clock=_fixed(lab.now - timedelta(days=91)))
         rules = RulesService(admin)
@@ -247,7 +261,7 @@ def build_database(
         step("usage")
         write_usage_history(store, lab, gpu_ids, usage_history_end(lab))
         step("samples")
-        write_unmet(store, lab)
+        write_requests(store, lab)
         write_history(store, lab, lab.now - history, lab.now)
     finally:
         store.close()
@@ -297,19 +311,16 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
     jobs = booked_jobs(lab)
     for job in jobs:
         member = acting(job.member, job.requested_at)
-        group = member.book([gpu_ids[g] for g in job.gpus], job.start, job.end, job.note)
-        lead = job.start - job.requested_at
+        ids = [gpu_ids[g] for g in job.gpus]
+        group = member.book(ids, job.start, job.end, job.note, project=job.project)
         if group.status is BookingStatus.PENDING and job.kind is not JobKind.PENDING:
-            # Decided a while after it was asked, and never after now: a decision dated in
-            # the future would count as waiting at the end of every range up to it.
-            decided = min(job.requested_at + lead / 4, lab.now - timedelta(minutes=1))
-            decider = acting(pi, max(decided, job.requested_at))
+            decider = acting(pi, decided_at(job, lab.now))
             if job.kind is JobKind.REJECTED:
                 decider.reject(group.group_id, REJECTIONS[job.key % len(REJECTIONS)])
                 continue
             decider.approve(group.group_id)
         if job.kind is JobKind.CANCELLED:
-            acting(job.member, job.requested_at + lead / 2).cancel(group.group_id)
+            acting(job.member, cancelled_at(job)).cancel(group.group_id)
         elif job.kind is JobKind.RELEASED and job.released_at is not None:
             acting(job.member, job.released_at).end_early(group.group_id)
     return len(jobs)
@@ -351,21 +362,36 @@ def write_usage_history(store: Store, lab: DemoLab, gpu_ids: Sequence[int], end:
     return store.usage.import_hours(rows, users, int(end.timestamp()))
 
 
-def write_unmet(store: Store, lab: DemoLab) -> int:
-    """Record the model's unmet requests as a slot search records them, asked when wanted, with
-    the lab's earliest slot where there was one (none: nothing within 48 hours), and the rule
-    that refused the ones longer than the rules allow."""
-    for request in lab.unmet:
-        store.usage.add_request(
-            Unmet(
-                user_name=request.member,
-                model=request.model,
-                count=request.count,
-                hours=float(request.hours),
-                asked_at=min(request.wanted_at, lab.now),
-                wanted_at=request.wanted_at,
-                earliest_at=request.earliest_at,
-                refused_rule=request.refused_rule,
-            )
+def write_requests(store: Store, lab: DemoLab) -> int:
+    """Record the slot searches of the model: those behind its bookings (asked when booked,
+    wanted when the member wanted the GPUs, offered the booking's start), and those the lab did
+    not serve, asked when wanted, with the lab's earliest slot where there was one (none:
+    nothing within 48 hours) or the rule that refused them. Returns the requests recorded."""
+    requests = [
+        Unmet(
+            user_name=request.member,
+            model=request.model,
+            count=request.count,
+            hours=float(request.hours),
+            asked_at=request.asked_at or min(request.wanted_at, lab.now),
+            wanted_at=request.wanted_at,
+            earliest_at=request.earliest_at,
+            refused_rule=request.refused_rule,
+            project=request.project,
         )
-    return len(lab.unmet)
+        for request in [*booking_requests(lab), *lab.unmet]
+    ]
+    store.usage.add_requests(requests)
+    return len(requests)
+
+
+def write_projects(store: Store, manager: str) -> None:
+    """The lab's projects and grants, kept by its manager."""
+    for name, title in PROJECTS:
+        store.projects.add(Project(name, title), manager)
+
+
+def write_prices(store: Store, manager: str) -> None:
+    """Example prices for both models, as a manager would set them (``DEMO_PRICES``)."""
+    for model, prices in DEMO_PRICES.items():
+        store.prices.set(model, {"currency": "USD", **prices}, manager)

@@ -78,7 +78,7 @@ def write_offloaded_jobs(store: Store, lab: DemoLab) -> int:
 def offload_job(plan: PlannedJob) -> OffloadJob:
     """The job as ``OffloadService.submit`` records it, script written by the real generator."""
     cluster = DEMO_CLUSTER
-    local_dir = f"/home/{plan.member}/projects/{plan.project}"
+    local_dir = f"/home/{plan.member}/projects/{plan.folder}"
     base = cluster.base_dir.replace("$USER", plan.member)
     work_dir = posixpath.join(base, "work", folder_slug(PurePosixPath(local_dir), plan.member))
     job_dir = posixpath.join(base, "jobs", plan.name)
@@ -102,6 +102,7 @@ def offload_job(plan: PlannedJob) -> OffloadJob:
         job_dir=job_dir,
         script=script,
         submitted_at=plan.submitted_at,
+        project=plan.project,
     )
 
 

@@ -53,7 +53,8 @@ class PlannedJob:
     gpus: int
     hours: float  # walltime asked for
     partition: str
-    project: str
+    folder: str  # the project folder it was sent from
+    project: str | None  # the project or grant it is for (the request's)
     command: str
     remote_id: str
     submitted_at: datetime
@@ -87,7 +88,7 @@ def _plan_one(rng: random.Random, lab: DemoLab, request: SlotRequest) -> Planned
     # "You use it two days, then wait a week": a day as a rule, hours or days at times.
     wait_h = min(144.0, rng.lognormvariate(math.log(24.0), 1.0))
     walltime = float(min(request.hours, DEMO_CLUSTER.max_hours or request.hours))
-    project, command = COMMANDS[rng.randrange(len(COMMANDS))]
+    folder, command = COMMANDS[rng.randrange(len(COMMANDS))]
     start = (submitted + timedelta(hours=wait_h)).replace(microsecond=0)
     started, ended, final, raw, code = _outcome(rng, start, walltime, submitted)
     minutes = int((submitted - lab.start).total_seconds() // 60)
@@ -97,7 +98,8 @@ def _plan_one(rng: random.Random, lab: DemoLab, request: SlotRequest) -> Planned
         gpus=request.count,
         hours=walltime,
         partition=A100_PARTITION if request.model == A40 else DEMO_CLUSTER.partition,
-        project=project,
+        folder=folder,
+        project=request.project,
         command=command.format(n=request.count, k=rng.randint(1, 40)),
         remote_id=str(FIRST_JOB_ID + minutes * JOBS_PER_MINUTE + rng.randrange(JOBS_PER_MINUTE)),
         submitted_at=submitted.replace(microsecond=0),

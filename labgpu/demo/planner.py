@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from labgpu.core.offload.jobs import should_offer_cluster
@@ -16,6 +16,7 @@ from labgpu.demo.reference import (
     A4000,
     BOOKED,
     HOUR,
+    INTERNAL,
     MAX_HOURS,
     NOTES,
     SCRIPTS,
@@ -26,6 +27,10 @@ from labgpu.demo.reference import (
     JobKind,
     SlotRequest,
 )
+
+#: The share of bookings made on what a slot search offered (the rest picked on the calendar);
+#: every booking that waited for GPUs was.
+SEARCHED = 0.7
 
 
 def plan_maintenance(gpus: Sequence[DemoGpu], now: datetime) -> tuple[DemoMaintenance, ...]:
@@ -66,6 +71,9 @@ class Planner:
         for block in maintenance:
             for gpu in block.gpus:
                 self.busy[gpu].append((block.start, block.end))
+        self._of_model: dict[str, list[int]] = {}
+        for i, info in enumerate(gpus):
+            self._of_model.setdefault(info.model, []).append(i)
         self.jobs: list[DemoJob] = []
         self.unmet: list[SlotRequest] = []
 
@@ -92,35 +100,56 @@ class Planner:
 
     def _place(self, member: DemoMember, at: datetime) -> datetime:
         """Plan one job from ``at`` (or a little later); returns when the member is free again."""
-        wants_a40 = self.rng.random() < member.a40
+        wants_a40 = self.rng.random() < member.a40 * (3 if self._rushed(member, at) else 1)
         model = A40 if wants_a40 else A4000
         count = self.rng.randint(1, 2) if wants_a40 else self.rng.randint(2, member.max_gpus)
         wanted = max(2, round(self.rng.lognormvariate(3.2, 0.6)))
+        project = self._project(member)
         if wanted > MAX_HOURS and at <= self.now:  # the rules refuse it
             cluster = self.rng.random() < 0.5  # run it whole elsewhere, or ask again, shorter
             self.unmet.append(
                 SlotRequest(
-                    member.name, model, count, wanted, at, None, "max_hours", offloaded=cluster
+                    member.name, model, count, wanted, at, None, "max_hours", cluster, project
                 )
             )
             if cluster:
                 return at + timedelta(hours=12)
         hours = min(MAX_HOURS, wanted)
         earliest: datetime | None = None
-        for shift in range(0, 48, 3):
-            start = at + timedelta(hours=shift)
+        for start in self._starts(model, at):
             window = (start, start + timedelta(hours=hours))
             chosen = self._free(model, count, window)
             if chosen is not None and window[1] <= self.end:
                 if self._offloads(member, at, window):
                     earliest = start  # the lab's slot, too late for them
                     break
-                self._add(member, chosen, window, model)
+                self._add(member, chosen, window, model, at, project)
                 return window[1]
         # Past the plan's end no window fits: that is the horizon, not a full lab.
         if at <= self.now:
-            self.unmet.append(SlotRequest(member.name, model, count, hours, at, earliest))
+            self.unmet.append(
+                SlotRequest(member.name, model, count, hours, at, earliest, project=project)
+            )
         return at + timedelta(hours=12)  # the lab was full: try again later
+
+    def _starts(self, model: str, at: datetime) -> Iterator[datetime]:
+        """Where a slot search from ``at`` looks within 48 hours: ``at``, then every three
+        hours and each moment a GPU of ``model`` comes free (so work that waits starts when
+        GPUs do; worked out only when ``at`` itself is taken, as it seldom is)."""
+        yield at
+        limit = at + timedelta(hours=48)
+        starts = {at + timedelta(hours=shift) for shift in range(3, 48, 3)}
+        for i in self._of_model[model]:
+            starts.update(end for _, end in self.busy[i] if at < end < limit)
+        yield from sorted(starts)
+
+    def _project(self, member: DemoMember) -> str | None:
+        """The project a piece of work is for: the member's usual one as a rule, now and then
+        the lab's internal one (a pilot, a course), at times none named."""
+        roll = self.rng.random()
+        if roll < 0.85:
+            return member.project
+        return INTERNAL if roll < 0.95 else None
 
     def _offloads(
         self, member: DemoMember, at: datetime, window: tuple[datetime, datetime]
@@ -130,10 +159,14 @@ class Planner:
         deadline), and most members then offload."""
         if at > self.now:
             return False
-        deadline = self.now - timedelta(days=member.deadline_day)
-        rushed = timedelta(0) <= deadline - at <= timedelta(days=14)
-        wait = timedelta(hours=6 if rushed else 24)
+        wait = timedelta(hours=6 if self._rushed(member, at) else 24)
         return should_offer_cluster(window, at, max_wait=wait) and self.rng.random() < 0.7
+
+    def _rushed(self, member: DemoMember, at: datetime) -> bool:
+        """True in the two weeks before the member's deadline (they ask for the A40s twice as
+        often, and would rather offload than wait long)."""
+        deadline = self.now - timedelta(days=member.deadline_day)
+        return timedelta(0) <= deadline - at <= timedelta(days=14)
 
     def _free(
         self, model: str, count: int, window: tuple[datetime, datetime]
@@ -153,8 +186,17 @@ class Planner:
         return tuple(sorted(picked)) if len(picked) == count else None
 
     def _add(
-        self, member: DemoMember, gpus: tuple[int, ...], window: tuple[datetime, datetime], m: str
+        self,
+        member: DemoMember,
+        gpus: tuple[int, ...],
+        window: tuple[datetime, datetime],
+        m: str,
+        at: datetime,
+        project: str | None,
     ) -> None:
+        """Plan the job on ``gpus`` over ``window``, wanted from ``at``: work that waited was
+        asked for with a slot search when it came up (``at``), the rest booked ahead or on
+        the spot, most of it through a slot search too."""
         start, end = window
         kind = self._kind(member, start, m)
         released = None
@@ -168,6 +210,9 @@ class Planner:
                 self.busy[gpu].append(window)
         lead = timedelta(hours=self.rng.uniform(0.1, 72))
         requested = max(start - lead, start - timedelta(days=13))
+        searched = self.rng.random() < SEARCHED
+        if start > at:  # it waited: asked when it came up, and booked on the earliest slot
+            requested, searched = at, True
         requested = min(requested, self.now - timedelta(minutes=5))
         task = self.rng.randrange(len(SCRIPTS))
         script = SCRIPTS[task].format(n=len(gpus), k=self.rng.randint(1, 40))
@@ -185,6 +230,9 @@ class Planner:
                 mem=self.rng.uniform(0.35, 0.95),
                 script=script,
                 note=NOTES[task] if self.rng.random() < 0.7 else "",
+                project=project,
+                searched=searched and kind is not JobKind.UNBOOKED,
+                wanted_at=at,
             )
         )
 

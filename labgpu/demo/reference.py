@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 # 2: unmet requests are real ones, offloaded to a simulated cluster; 3: hourly usage history;
-# 4: requests longer than the rules are refusals, asked again within them; decisions dated
-GENERATOR_VERSION = 4
+# 4: requests longer than the rules are refusals, asked again within them; decisions dated;
+# 5: bookings found by a slot search are recorded as requests (with the wait the lab imposed),
+# and carry the members' projects; a booking that waited starts when GPUs came free
+GENERATOR_VERSION = 5
 DEFAULT_SEED = 6
 HISTORY_DAYS = 90
 AHEAD_DAYS = 12  # future bookings start at most this far ahead (the horizon is 14 days)
@@ -57,6 +59,7 @@ class DemoMember:
     a40: float  # 0..1: how often they ask for the A40s
     max_gpus: int
     deadline_day: int  # days before "now" of a paper deadline (busier the two weeks before)
+    project: str  # the project or grant their work is usually for (``PROJECTS``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,9 @@ class DemoJob:
     mem: float  # share of the GPU's memory used while running
     script: str
     note: str
+    project: str | None = None  # the project it was booked (or run) for; None: none named
+    searched: bool = False  # booked on what a slot search offered (its request is recorded)
+    wanted_at: datetime | None = None  # when its member wanted it to start (None: at ``start``)
 
     @property
     def use_end(self) -> datetime:
@@ -95,12 +101,13 @@ class DemoJob:
 
 @dataclass(frozen=True, slots=True)
 class SlotRequest:
-    """Work a member wanted to start at ``wanted_at`` (before "now") that the lab did not
-    serve: no free GPUs for 48 hours, or a slot more than a day away (six hours before their
-    deadline) when they took the app's advice to use the cluster: the lab's unmet demand,
-    and the demo's offloaded jobs (``core.demo_offload``). Or (``refused_rule``) a first ask
-    longer than the lab's 72 hours, which the rules refuse; the member then runs it on the
-    cluster (``offloaded``) or asks the lab again within the rules.
+    """A slot search: work a member wanted to start at ``wanted_at``. In ``DemoLab.unmet``,
+    one the lab did not serve (before "now"): no free GPUs for 48 hours, or a slot more than a
+    day away (six hours before their deadline) when they took the app's advice to use the
+    cluster: the lab's unmet demand, and the demo's offloaded jobs (``demo.offload_model``).
+    Or (``refused_rule``) a first ask longer than the lab's 72 hours, which the rules refuse;
+    the member then runs it on the cluster (``offloaded``) or asks the lab again within the
+    rules. From ``demo.requests``: one the lab served, booked at ``earliest_at``.
     """
 
     member: str
@@ -111,11 +118,18 @@ class SlotRequest:
     earliest_at: datetime | None = None  # the lab's slot they did not wait for, if any
     refused_rule: str | None = None  # a rule refused it: not missing capacity
     offloaded: bool = True  # the member ran it on the cluster (else asked the lab again)
+    project: str | None = None  # the project it was asked for
+    asked_at: datetime | None = None  # when it was asked (None: when wanted, or now if later)
 
     @property
     def no_capacity(self) -> bool:
         """True if the lab lacked GPUs (the request is unmet demand)."""
         return self.refused_rule is None
+
+    @property
+    def wait(self) -> timedelta | None:
+        """How much later than wanted the lab could start it (None: no slot offered)."""
+        return None if self.earliest_at is None else self.earliest_at - self.wanted_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,23 +203,33 @@ class DemoLab:
 
 # -- the reference lab ----------------------------------------------------------------------
 
+VISION, LLM, MEDICAL, INTERNAL = "nrf-vision-2025", "iitp-llm", "nrf-medical-2024", "internal"
+#: The lab's projects and grants (name, title): made up, like the members.
+PROJECTS = (
+    (VISION, "Vision foundation models (NRF, 2025-2027)"),
+    (LLM, "Efficient training of large language models (IITP)"),
+    (MEDICAL, "Self-supervised medical imaging (NRF, 2024-2026)"),
+    (INTERNAL, "Lab infrastructure, courses and pilot studies"),
+)
+
 _MEMBERS = (
-    # name, display name, role, jobs/week, weekend, books, idles, a40, max GPUs, deadline day
-    ("park.jiwon", "Park Jiwon", "pi", 1.0, 0.1, 1.0, 0.3, 0.5, 2, 40),
-    ("lee.seungho", "Lee Seungho", "manager", 4.0, 0.2, 0.9, 0.1, 0.3, 3, 20),
-    ("kim.minjun", "Kim Minjun", "student", 9.0, 0.5, 0.85, 0.15, 0.25, 4, 6),
-    ("choi.yuna", "Choi Yuna", "student", 8.0, 0.3, 0.95, 0.05, 0.2, 4, 25),
-    ("jung.hyunwoo", "Jung Hyunwoo", "student", 7.0, 0.6, 0.6, 0.2, 0.1, 4, 50),
-    ("kang.seoyeon", "Kang Seoyeon", "student", 7.0, 0.2, 0.9, 0.1, 0.2, 4, 6),
-    ("yoon.jaehyun", "Yoon Jaehyun", "student", 6.0, 0.4, 0.7, 0.3, 0.1, 3, 70),
-    ("han.jisoo", "Han Jisoo", "student", 7.0, 0.3, 0.9, 0.1, 0.15, 4, 25),
-    ("lim.dohyun", "Lim Dohyun", "student", 5.0, 0.7, 0.5, 0.2, 0.0, 3, 60),
-    ("shin.haeun", "Shin Haeun", "student", 6.0, 0.2, 0.95, 0.05, 0.2, 4, 6),
-    ("oh.taeyang", "Oh Taeyang", "student", 4.0, 0.3, 0.8, 0.4, 0.1, 3, 80),
-    ("ana.silva", "Ana Silva", "student", 6.0, 0.2, 0.9, 0.1, 0.2, 4, 25),
-    ("rahul.mehta", "Rahul Mehta", "student", 7.0, 0.5, 0.75, 0.15, 0.15, 4, 50),
-    ("li.wei", "Li Wei", "student", 6.0, 0.3, 0.9, 0.1, 0.3, 3, 6),
-    ("emma.novak", "Emma Novak", "student", 3.0, 0.1, 0.9, 0.2, 0.0, 2, 35),
+    # name, display name, role, jobs/week, weekend, books, idles, a40, max GPUs, deadline day,
+    # usual project
+    ("park.jiwon", "Park Jiwon", "pi", 1.0, 0.1, 1.0, 0.3, 0.5, 2, 40, VISION),
+    ("lee.seungho", "Lee Seungho", "manager", 4.0, 0.2, 0.9, 0.1, 0.3, 3, 20, INTERNAL),
+    ("kim.minjun", "Kim Minjun", "student", 9.0, 0.5, 0.85, 0.15, 0.25, 4, 6, LLM),
+    ("choi.yuna", "Choi Yuna", "student", 8.0, 0.3, 0.95, 0.05, 0.2, 4, 25, VISION),
+    ("jung.hyunwoo", "Jung Hyunwoo", "student", 7.0, 0.6, 0.6, 0.2, 0.1, 4, 50, MEDICAL),
+    ("kang.seoyeon", "Kang Seoyeon", "student", 7.0, 0.2, 0.9, 0.1, 0.2, 4, 6, LLM),
+    ("yoon.jaehyun", "Yoon Jaehyun", "student", 6.0, 0.4, 0.7, 0.3, 0.1, 3, 70, MEDICAL),
+    ("han.jisoo", "Han Jisoo", "student", 7.0, 0.3, 0.9, 0.1, 0.15, 4, 25, VISION),
+    ("lim.dohyun", "Lim Dohyun", "student", 5.0, 0.7, 0.5, 0.2, 0.0, 3, 60, MEDICAL),
+    ("shin.haeun", "Shin Haeun", "student", 6.0, 0.2, 0.95, 0.05, 0.2, 4, 6, LLM),
+    ("oh.taeyang", "Oh Taeyang", "student", 4.0, 0.3, 0.8, 0.4, 0.1, 3, 80, INTERNAL),
+    ("ana.silva", "Ana Silva", "student", 6.0, 0.2, 0.9, 0.1, 0.2, 4, 25, VISION),
+    ("rahul.mehta", "Rahul Mehta", "student", 7.0, 0.5, 0.75, 0.15, 0.15, 4, 50, MEDICAL),
+    ("li.wei", "Li Wei", "student", 6.0, 0.3, 0.9, 0.1, 0.3, 3, 6, LLM),
+    ("emma.novak", "Emma Novak", "student", 3.0, 0.1, 0.9, 0.2, 0.0, 2, 35, VISION),
 )
 #: The student the demo runs as.
 DEMO_USER = "kim.minjun"

@@ -187,6 +187,12 @@ class UsageStore:
         with self._write() as s:
             add_request(s, request)
 
+    def add_requests(self, requests: Sequence[SlotRequest]) -> None:
+        """Record many requests in one transaction (the demo's history)."""
+        with self._write() as s:
+            for request in requests:
+                add_request(s, request)
+
     def add_request_once(self, request: SlotRequest, within: timedelta) -> bool:
         """Record ``request`` unless the same member asked the same (model, GPUs, hours,
         outcome) within ``within`` before; one transaction. True if stored."""
