@@ -5,7 +5,7 @@ service: managers only, values checked, changes audited (SQLite)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,12 +14,14 @@ from labgpu.core.errors import RefusedError, UsageError
 from labgpu.core.usage.cost import (
     GpuPrice,
     ModelUse,
+    attribute_jobs,
     check_price_value,
     cost_report,
     fewest_gpus,
     payback_periods,
 )
-from labgpu.core.usage.evidence import DemandFigure, Evidence
+from labgpu.core.usage.evidence import DemandFigure, Evidence, OffloadedJob
+from labgpu.core.usage.figures import SlotRequest
 from labgpu.services import Labgpu
 from labgpu.services.usage.prices import price_hint
 from labgpu.storage import Store
@@ -31,17 +33,18 @@ A40_PRICE = GpuPrice(A40, "USD", cloud_per_gpu_h=2.0, cluster_per_gpu_h=0.5, pur
 
 
 def test_cloud_cluster_and_payback_by_hand() -> None:
-    # 1000 GPU-h booked, 300 offloaded, 900 unmet: 1200 unserved in a 720 h month.
-    use = ModelUse(A40, gpus=4, booked_h=1000.0, offloaded_h=300.0, unmet_h=900.0)
+    # 1000 GPU-h booked, 300 offloaded, 900 unmet: 1200 unserved in a 720 h month; the
+    # offloaded jobs ran 250 GPU-h on clusters.
+    use = ModelUse(A40, gpus=4, booked_h=1000.0, offloaded_h=300.0, unmet_h=900.0, cluster_h=250)
     report = cost_report([use], {A40: A40_PRICE}, MONTH_H)
     (cost,) = report.models
     assert cost.cloud_cost == 2000.0  # 1000 GPU-h x 2.0
-    assert cost.cluster_cost == 150.0  # 300 GPU-h x 0.5
+    assert cost.cluster_cost == 125.0  # 250 GPU-h run x 0.5
     assert cost.buy_gpus == 2  # ceil(1200 / 720)
     # Two GPUs serve min(1200, 2 x 720) = 1200 GPU-h a month, worth 2400: 20000 / 2400.
     assert cost.payback_periods == pytest.approx(20000 / 2400)
     assert report.cloud_total == 2000.0
-    assert report.cluster_total == 150.0
+    assert report.cluster_total == 125.0
     assert report.unpriced == []
     assert report.as_dict()["models"] == [
         {
@@ -51,7 +54,8 @@ def test_cloud_cluster_and_payback_by_hand() -> None:
             "booked_gpu_hours": 1000.0,
             "cloud_cost": 2000.0,
             "offloaded_gpu_hours": 300.0,
-            "cluster_cost": 150.0,
+            "cluster_gpu_hours_run": 250.0,
+            "cluster_cost": 125.0,
             "unmet_gpu_hours": 900.0,
             "buy_gpus": 2,
             "payback_periods": 8.33,
@@ -94,7 +98,7 @@ def test_no_price_gives_none_and_says_where_to_set_it() -> None:
 
 def test_a_cluster_rate_alone_prices_only_the_offloaded_hours() -> None:
     price = GpuPrice(A40, "KRW", cluster_per_gpu_h=700.0)
-    (cost,) = cost_report([ModelUse(A40, 4, 100.0, 10.0, 0.0)], {A40: price}, MONTH_H).models
+    (cost,) = cost_report([ModelUse(A40, 4, 100.0, 0.0, 0.0, 10.0)], {A40: price}, MONTH_H).models
     assert (cost.cloud_cost, cost.cluster_cost, cost.payback_periods) == (None, 7000.0, None)
 
 
@@ -104,6 +108,31 @@ def test_totals_in_two_currencies_are_not_added() -> None:
     assert [m.cloud_cost for m in report.models] == [20.0, 9000.0]
     assert report.currency is None
     assert report.cloud_total is None
+
+
+def test_jobs_count_for_the_model_they_name_or_followed() -> None:
+    t = datetime(2026, 3, 2, tzinfo=UTC)
+    hour = timedelta(hours=1)
+
+    def job(user: str, gpu_type: str, at: timedelta, gpu_h: float) -> OffloadedJob:
+        return OffloadedJob(user, "hpc", gpu_type, 1, t + at, None, None, gpu_h)
+
+    requests = [
+        SlotRequest("amy", A40, 1, 8.0, t, t, None),  # no slot: unmet
+        SlotRequest("bo", A4000, 1, 1.0, t, t, t),  # served at once: not unmet
+        SlotRequest("amy", A4000, 1, 8.0, t + 2 * hour, t + 2 * hour, None),  # unmet, later
+    ]
+    jobs = [
+        job("cy", "a40", hour, 3.0),  # names the A40 (its last word)
+        job("amy", "", hour, 5.0),  # follows amy's A40 request
+        job("amy", "", 3 * hour, 7.0),  # follows her later A4000 request (the latest)
+        job("bo", "", hour, 11.0),  # bo's request was served: no model
+        job("amy", "", 30 * hour, 13.0),  # more than a day after: no model
+        job("dee", "NVIDIA RTX A4000", hour, 2.0),  # names the model in full
+    ]
+    run, left = attribute_jobs(jobs, requests, [A40, A4000], timedelta(hours=24))
+    assert run == {A40: 8.0, A4000: 9.0}
+    assert left == 24.0
 
 
 @pytest.mark.parametrize("bad", ["-1", "abc", "nan", "inf", ""])

@@ -5,7 +5,10 @@ told where to set one (``PRICE_HINT``).
 
 - *Cloud cost*: the GPU-hours the lab provided (booked GPU-hours of the model: what members
   were given, used or not) × the model's cloud price per GPU-hour.
-- *Cluster cost*: the GPU-hours offloaded for the model × its cluster rate per GPU-hour.
+- *Cluster cost*: the GPU-hours the model's offloaded jobs ran on clusters × its cluster rate
+  per GPU-hour. A job counts for the model its GPU type names, else for the model of the
+  member's latest unmet request asked at most ``follow`` before it was submitted (the
+  evidence's rule); a job neither places is left out and counted apart (``attribute_jobs``).
 - *Payback*: buying ``n`` GPUs of a model would have served the period's unserved GPU-hours of
   that model (unmet + offloaded), at most ``n`` × the period's hours; valued at the cloud
   price that is what those GPUs save per period. Buying them pays for itself in
@@ -16,11 +19,13 @@ told where to set one (``PRICE_HINT``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from labgpu.core.i18n import N_, _
+from labgpu.core.usage.evidence import OffloadedJob
+from labgpu.core.usage.figures import SlotRequest
 
 #: Where prices are set, said wherever a figure lacks one.
 PRICE_HINT = N_(
@@ -91,8 +96,9 @@ class ModelUse:
     model: str
     gpus: int
     booked_h: float
-    offloaded_h: float = 0.0
+    offloaded_h: float = 0.0  # asked for, not served in time, then offloaded (the evidence's)
     unmet_h: float = 0.0
+    cluster_h: float = 0.0  # run on clusters by the jobs that count for the model
 
     @property
     def unserved_h(self) -> float:
@@ -120,6 +126,7 @@ class ModelCost:
             "booked_gpu_hours": round(self.use.booked_h, 3),
             "cloud_cost": _money(self.cloud_cost),
             "offloaded_gpu_hours": round(self.use.offloaded_h, 3),
+            "cluster_gpu_hours_run": round(self.use.cluster_h, 3),
             "cluster_cost": _money(self.cluster_cost),
             "unmet_gpu_hours": round(self.use.unmet_h, 3),
             "buy_gpus": self.buy_gpus,
@@ -136,6 +143,8 @@ class CostReport:
     hours: float
     models: list[ModelCost] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
+    #: GPU-hours run on clusters by jobs no model could be named for (not priced).
+    unattributed_cluster_h: float = 0.0
 
     @property
     def currency(self) -> str | None:
@@ -163,6 +172,7 @@ class CostReport:
             "cluster_cost": _money(self.cluster_total),
             "models": [m.as_dict() for m in self.models],
             "unpriced_models": list(self.unpriced),
+            "unattributed_cluster_gpu_hours": round(self.unattributed_cluster_h, 3),
         }
 
 
@@ -187,7 +197,10 @@ def fewest_gpus(unserved_h: float, hours: float) -> int | None:
 
 
 def cost_report(
-    uses: Sequence[ModelUse], prices: Mapping[str, GpuPrice], hours: float
+    uses: Sequence[ModelUse],
+    prices: Mapping[str, GpuPrice],
+    hours: float,
+    unattributed_cluster_h: float = 0.0,
 ) -> CostReport:
     """The cost figures of each model's use over a period of ``hours`` (models by name)."""
     models, unpriced = [], []
@@ -209,14 +222,53 @@ def cost_report(
                 currency=price.currency,
                 use=use,
                 cloud_cost=None if cloud is None else use.booked_h * cloud,
-                cluster_cost=None if cluster is None else use.offloaded_h * cluster,
+                cluster_cost=None if cluster is None else use.cluster_h * cluster,
                 buy_gpus=n,
                 payback_periods=None
                 if n is None
                 else payback_periods(price.purchase_per_gpu, cloud, n, use.unserved_h, hours),
             )
         )
-    return CostReport(hours, models, unpriced)
+    return CostReport(hours, models, unpriced, unattributed_cluster_h)
+
+
+def attribute_jobs(
+    jobs: Iterable[OffloadedJob],
+    requests: Iterable[SlotRequest],
+    models: Collection[str],
+    follow: timedelta,
+) -> tuple[dict[str, float], float]:
+    """GPU-hours run on clusters per model (``{model: GPU-h}``) and those no model is named for.
+
+    A job counts for the model its GPU type names (the same, ignoring case, or the model's last
+    word: ``a40`` for ``NVIDIA A40``); else for the model of its member's latest unmet request
+    asked at most ``follow`` before the job was submitted; else it is unattributed.
+    """
+    by_name: dict[str, str] = {}
+    for name in models:
+        by_name.setdefault(name.lower(), name)
+        by_name.setdefault(name.split()[-1].lower() if name.split() else "", name)
+    asked: dict[str, list[SlotRequest]] = {}
+    for request in sorted((r for r in requests if r.unmet), key=lambda r: r.asked_at):
+        asked.setdefault(request.user_name, []).append(request)
+    found: dict[str, float] = {}
+    unattributed = 0.0
+    for job in jobs:
+        model: str | None = None
+        if job.gpu_type.strip():
+            model = by_name.get(job.gpu_type.strip().lower())
+        if model is None:
+            earlier = [
+                r
+                for r in asked.get(job.user_name, [])
+                if r.asked_at <= job.submitted_at < r.asked_at + follow
+            ]
+            model = earlier[-1].model if earlier else None
+        if model is None:
+            unattributed += job.gpu_hours
+        else:
+            found[model] = found.get(model, 0.0) + job.gpu_hours
+    return found, unattributed
 
 
 def _total(values: Sequence[float | None], currency: str | None) -> float | None:

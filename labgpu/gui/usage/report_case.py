@@ -215,31 +215,38 @@ def _column_label(column: str) -> str:
 
 
 def cost_lines(cost: CostReport) -> list[str]:
-    """One line per priced model, then where to set the missing prices."""
+    """One sentence per priced model, then the cluster hours no model is named for, then where
+    to set the missing prices."""
     lines = []
     for m in cost.models:
         if m.currency is None:
             continue
-        parts = [m.model + ":"]
+        clauses = []
         if m.cloud_cost is not None and m.use.booked_h:
-            parts.append(
-                tr("{h} GPU-h booked would have cost {money} in the cloud;").format(
+            clauses.append(
+                tr("{h} GPU-h booked would have cost {money} in the cloud").format(
                     h=hours_label(m.use.booked_h), money=money(m.cloud_cost, m.currency)
                 )
             )
-        if m.cluster_cost is not None and m.use.offloaded_h:
-            parts.append(
-                tr("{h} GPU-h offloaded cost {money} on clusters;").format(
-                    h=hours_label(m.use.offloaded_h), money=money(m.cluster_cost, m.currency)
+        if m.cluster_cost is not None and m.use.cluster_h:
+            clauses.append(
+                tr("{h} GPU-h run on clusters cost {money} at the cluster rate").format(
+                    h=hours_label(m.use.cluster_h), money=money(m.cluster_cost, m.currency)
                 )
             )
         if m.payback_periods is not None and m.buy_gpus is not None:
-            parts.append(
-                tr("{n} more GPU(s) would pay for themselves in {months:.1f} months of such use.")
+            clauses.append(
+                tr("{n} more GPU(s) would pay for themselves in {months:.1f} months of such use")
                 .format(n=m.buy_gpus, months=m.payback_periods)
             )  # fmt: skip
-        if len(parts) > 1:
-            lines.append(" ".join(parts))
+        if clauses:
+            lines.append(f"{m.model}: " + "; ".join(clauses) + ".")
+    if cost.unattributed_cluster_h:
+        lines.append(
+            tr("{h} GPU-h run on clusters name no GPU model and are not priced.").format(
+                h=hours_label(cost.unattributed_cluster_h)
+            )
+        )
     if cost.unpriced:
         lines.append(price_hint(cost.unpriced))
     return lines

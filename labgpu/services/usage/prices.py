@@ -22,10 +22,11 @@ from labgpu.core.usage.cost import (
     CostReport,
     GpuPrice,
     ModelUse,
+    attribute_jobs,
     check_price_value,
     cost_report,
 )
-from labgpu.core.usage.evidence import Evidence
+from labgpu.core.usage.evidence import OFFLOAD_FOLLOW, Evidence
 
 if TYPE_CHECKING:
     from labgpu.services.usage.service import UsageService
@@ -86,23 +87,32 @@ class PricesService:
         here if not given)."""
         found = evidence if evidence is not None else self.usage.evidence(start, end)
         hours = max(0.0, (found.until - found.start).total_seconds() / 3600)
-        return cost_report(self.uses(found), {p.model: p for p in self.list()}, hours)
-
-    def uses(self, evidence: Evidence) -> builtins.list[ModelUse]:
-        """Each model's GPUs and GPU-hours (served, offloaded, unserved) over the evidence's
-        range, its months added up: the lab's models, and any other model asked for."""
         gpus = Counter(g.model for g in self.store.inventory.list_gpus())
-        sums: dict[str, list[float]] = {m: [0.0, 0.0, 0.0] for m in gpus}
-        for figure in evidence.demand:
-            row = sums.setdefault(figure.model, [0.0, 0.0, 0.0])
-            row[0] += figure.served_gpu_h
-            row[1] += figure.offloaded_gpu_h
-            row[2] += figure.unserved_gpu_h
-        return [
-            ModelUse(m, gpus.get(m, 0), *v)
-            for m, v in sorted(sums.items())
-            if m in gpus or any(v)  # a model only refused by a rule: nothing to price
-        ]
+        jobs = self.store.evidence.offloaded_jobs(found.start, found.until)
+        asked = self.store.usage.requests(found.start - OFFLOAD_FOLLOW, found.until)
+        run, unattributed = attribute_jobs(jobs, asked, sorted(gpus), OFFLOAD_FOLLOW)
+        prices = {p.model: p for p in self.list()}
+        return cost_report(uses(found, gpus, run), prices, hours, unattributed)
+
+
+def uses(
+    evidence: Evidence, gpus: Mapping[str, int], run: Mapping[str, float]
+) -> builtins.list[ModelUse]:
+    """Each model's GPUs and GPU-hours (served, offloaded, unserved; ``run`` on clusters) over
+    the evidence's range, its months added up: the lab's models, and any other with use."""
+    sums: dict[str, builtins.list[float]] = {m: [0.0, 0.0, 0.0] for m in gpus}
+    for figure in evidence.demand:
+        row = sums.setdefault(figure.model, [0.0, 0.0, 0.0])
+        row[0] += figure.served_gpu_h
+        row[1] += figure.offloaded_gpu_h
+        row[2] += figure.unserved_gpu_h
+    for model in run:
+        sums.setdefault(model, [0.0, 0.0, 0.0])
+    return [
+        ModelUse(m, gpus.get(m, 0), v[0], v[1], v[2], run.get(m, 0.0))
+        for m, v in sorted(sums.items())
+        if m in gpus or any(v) or run.get(m)  # a model only refused by a rule: nothing to price
+    ]
 
 
 def price_hint(models: builtins.list[str]) -> str:
