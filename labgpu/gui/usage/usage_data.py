@@ -19,6 +19,7 @@ from labgpu.core.usage.figures import (
     Table,
     UsageBucket,
 )
+from labgpu.gui.usage.evidence_data import EvidenceView, load_evidence
 from labgpu.services.usage.service import Heatmap, Summary, UsageService
 
 #: The page's fixed ranges: name -> span.
@@ -48,6 +49,7 @@ class UsageView:
     unmet: list[SlotRequest]
     offloaded: list[UsageRow]
     summary: Summary
+    evidence: EvidenceView | None = None  # the Saturation and waits tab (evidence_data.py)
 
     @property
     def has_samples(self) -> bool:
@@ -79,6 +81,7 @@ def load_usage(usage: UsageService, start: datetime, end: datetime, by: str) -> 
         unmet=usage.unmet(start, end),
         offloaded=usage.offloaded(start, end),
         summary=usage.summary(start, end),
+        evidence=load_evidence(usage, start, end),
     )
 
 

@@ -41,13 +41,14 @@ from labgpu.gui.usage.usage_data import (
     series_table,
     unmet_table,
 )
+from labgpu.gui.usage.usage_evidence import EvidencePanel
 from labgpu.gui.usage.usage_range import RangeBar
 from labgpu.gui.usage.usage_tables import DemandPanel
 from labgpu.gui.widgets.busy import SingleRead
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
-UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED = range(5)
+UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED, EVIDENCE = range(6)
 GROUPINGS = ("lab", "server", "model", "gpu")
 EXPORT_DIR_KEY = "usage/export_dir"
 #: Asks for a file to save: (title, suggested name, filter) -> path or None.
@@ -138,6 +139,7 @@ class UsagePage(QWidget):
         self.member_bars = BarChart(self.tr("GPU-hours"))
         self.demand = DemandPanel()
         self.offload_bars = BarChart(self.tr("Offloaded GPU-hours"))
+        self.evidence = EvidencePanel()
         empty = self.tr(
             "No usage recorded in this range yet — the collector rolls samples up every minute."
         )
@@ -151,6 +153,7 @@ class UsagePage(QWidget):
             self.member_bars,
             self.demand,
             self.offload_bars,
+            self.evidence,
         ]
         tabs = (
             (self._make_grouping(), self.tr("Utilisation"), empty),
@@ -158,6 +161,7 @@ class UsagePage(QWidget):
             (self._make_members(), self.tr("Members"), no_members),
             (self.demand, self.tr("Unmet demand"), ""),
             (self.offload_bars, self.tr("Offloaded"), no_offload),
+            (self.evidence, self.tr("Saturation and waits"), self.tr("No requests or usage.")),
         )
         for widget, title, empty_text in tabs:
             stack = QStackedWidget()
@@ -281,12 +285,14 @@ class UsagePage(QWidget):
         self.demand.set_data(view.unmet, members, view.summary)
         offloaders, months = offloaded_by_member(view.offloaded)
         self.offload_bars.set_bars(offloaders, months)
+        self.evidence.set_view(view.evidence)
         shown = (
             view.has_samples,
             view.has_samples and bool(view.heatmap.labels),
             any(m.booked_h or m.process_h for m in members),
             True,
             bool(offloaders),
+            self.evidence.has_data,
         )
         for n, has_data in enumerate(shown):
             stack = self.tabs.widget(n)
@@ -366,6 +372,8 @@ class UsagePage(QWidget):
             return members_table(view.members)
         if tab == DEMAND:
             return unmet_table(view.unmet)
+        if tab == EVIDENCE:
+            return self.evidence.table_data()
         return offloaded_table(view.offloaded)
 
     def current_graph(self) -> QWidget:
@@ -375,7 +383,7 @@ class UsagePage(QWidget):
         return stack if stack is not None and self.is_empty(tab) else self.graphs[tab]
 
     def _file_name(self, suffix: str) -> str:
-        names = ("utilisation", "heatmap", "members", "unmet", "offloaded")
+        names = ("utilisation", "heatmap", "members", "unmet", "offloaded", "saturation")
         start, end = self.bounds()
         last = _day(end - timedelta(seconds=1))
         return f"labgpu-usage-{names[self.tabs.currentIndex()]}-{_day(start)}-{last}.{suffix}"
