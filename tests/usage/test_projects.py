@@ -194,10 +194,16 @@ def test_an_unknown_or_retired_project_writes_nothing(
 
 @pytest.fixture
 def usage_lab(db_url: str) -> Iterator[Store]:
-    """``tests/helpers/usage_data``'s two hours of use, with bookings, requests and offloaded
-    jobs for projects (see the test's table)."""
     store = Store(db_url)
     store.upgrade()
+    seed_projects(store)
+    yield store
+    store.close()
+
+
+def seed_projects(store: Store) -> None:
+    """``tests/helpers/usage_data``'s two hours of use, with bookings, requests and offloaded
+    jobs for projects (see ``test_usage_by_project_hand_computed``), in an empty lab."""
     store.inventory.register_server(
         "gpu-01",
         SshTarget("h1"),
@@ -254,8 +260,6 @@ def usage_lab(db_url: str) -> Iterator[Store]:
         added = store.offload.add_job(job(user, at, project, n))
         store.offload.update_job(added.id, state=JobState.COMPLETED, elapsed_s=elapsed)
     store.usage.rollup(END + H)
-    yield store
-    store.close()
 
 
 def test_usage_by_project_hand_computed(usage_lab: Store) -> None:

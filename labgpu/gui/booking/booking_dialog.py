@@ -28,6 +28,7 @@ from labgpu.core.inventory.servers import Gpu
 from labgpu.gui.booking.calendar_data import ordered_gpus
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.usage.projects_combo import ProjectCombo
 from labgpu.services import Labgpu
 
 CHECK_DELAY_MS = 250
@@ -80,6 +81,7 @@ class BookingDialog(QDialog):
         self.end_edit = datetime_edit(end)
         self.note = QLineEdit()
         self.note.setPlaceholderText(self.tr("What for (shown on the calendar)"))
+        self.project_box = ProjectCombo(labgpu)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -105,6 +107,7 @@ class BookingDialog(QDialog):
         form.addRow(self.tr("From:"), self.start_edit)
         form.addRow(self.tr("Until:"), self.end_edit)
         form.addRow(self.tr("Note:"), self.note)
+        form.addRow(self.tr("Project:"), self.project_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.verdict)
@@ -196,10 +199,11 @@ class BookingDialog(QDialog):
         gpu_ids = self.selected_gpu_ids()
         start, end = self.chosen_window()
         note = self.note.text().strip()
+        project = self.project_box.project()
         self._saving = True
         self.save_button.setEnabled(False)
         run_task(
-            lambda: self.labgpu.bookings.book(gpu_ids, start, end, note),
+            lambda: self.labgpu.bookings.book(gpu_ids, start, end, note, project),
             self._saved,
             context=self,
         )

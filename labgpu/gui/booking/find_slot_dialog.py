@@ -34,6 +34,7 @@ from labgpu.gui.booking.calendar_data import compact_labels
 from labgpu.gui.offload.submit_dialog import SubmitJobDialog, run_logged_in
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.usage.projects_combo import ProjectCombo
 from labgpu.gui.widgets.dates import DAY_TIME, local_text
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
@@ -96,6 +97,7 @@ class FindSlotDialog(QDialog):
         self.results = QListWidget()
         self.note = QLineEdit()
         self.note.setPlaceholderText(self.tr("What for (shown on the calendar)"))
+        self.project_box = ProjectCombo(labgpu)
         self.message = InlineMessage()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.book_button = self.buttons.addButton(
@@ -139,6 +141,7 @@ class FindSlotDialog(QDialog):
         deadline.addWidget(self.use_deadline)
         deadline.addWidget(self.deadline, 1)
         form.addRow(self.tr("Deadline:"), deadline)
+        form.addRow(self.tr("Project:"), self.project_box)
         search = QHBoxLayout()
         search.addStretch(1)
         search.addWidget(self.search_button)
@@ -173,12 +176,13 @@ class FindSlotDialog(QDialog):
             from_qdatetime(self.deadline.dateTime()) if self.use_deadline.isChecked() else None
         )
         self._deadline = deadline
+        project = self.project_box.project()
         self._busy = True
         self.search_button.setEnabled(False)
         self._show(self.tr("Searching…"))
         run_task(
             lambda: self.labgpu.bookings.find_slots(
-                model, count, duration, deadline=deadline, same_server=same_server
+                model, count, duration, deadline=deadline, same_server=same_server, project=project
             ),
             self._found,
             context=self,
@@ -229,7 +233,11 @@ class FindSlotDialog(QDialog):
         gpus, hours = self.count.value(), self.hours.value()
         service = self.labgpu.offload
         dialog = SubmitJobDialog(
-            service, [], lambda c, fn: run_logged_in(service, c, fn), self.parentWidget()
+            service,
+            [],
+            lambda c, fn: run_logged_in(service, c, fn),
+            self.parentWidget(),
+            projects=self.labgpu,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.set_resources(gpus, hours)
@@ -283,11 +291,13 @@ class FindSlotDialog(QDialog):
         if not 0 <= row < len(self.options) or self._busy:
             return
         option = self.options[row]
-        note = self.note.text().strip()
+        note, project = self.note.text().strip(), self.project_box.project()
         self._busy = True
         self.book_button.setEnabled(False)
         run_task(
-            lambda: self.labgpu.bookings.book(option.gpu_ids, option.start, option.end, note),
+            lambda: self.labgpu.bookings.book(
+                option.gpu_ids, option.start, option.end, note, project
+            ),
             self._booked,
             context=self,
         )

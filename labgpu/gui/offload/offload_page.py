@@ -366,7 +366,7 @@ class OffloadPage(ActionPage):
 
     def open_submit(self, cluster: str = "") -> SubmitJobDialog:
         """Open the *Submit job to a cluster* dialog (``cluster``: chosen once listed)."""
-        dialog = SubmitJobDialog(self.service, [], self.logged_in, self)
+        dialog = SubmitJobDialog(self.service, [], self.logged_in, self, projects=self.labgpu)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.submitted.connect(lambda job: self._job_submitted(job))
         run_task(

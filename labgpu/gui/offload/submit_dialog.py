@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 from labgpu.core.offload.jobs import Cluster, JobRequest, OffloadJob
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
+from labgpu.gui.usage.projects_combo import ProjectCombo
 from labgpu.gui.widgets.inline_message import InlineMessage
+from labgpu.services import Labgpu
 from labgpu.services.offload.service import Draft, OffloadService
 
 T = TypeVar("T")
@@ -62,7 +64,9 @@ class SubmitJobDialog(QDialog):
         clusters: list[Cluster],
         logged_in: LoggedIn,
         parent: QWidget | None = None,
+        projects: Labgpu | None = None,
     ) -> None:
+        """``projects``: the lab whose projects the Project box offers (None: no project)."""
         super().__init__(parent)
         self.service = service
         self.logged_in = logged_in
@@ -85,6 +89,7 @@ class SubmitJobDialog(QDialog):
         self.hours_spin.setValue(4)
         self.results_edit = QLineEdit()
         self.results_edit.setPlaceholderText(self.tr("paths to bring back, e.g. outputs, logs"))
+        self.project_box = ProjectCombo(projects)
         self.script_edit = QPlainTextEdit()
         self.script_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.script_edit.setPlaceholderText(
@@ -121,6 +126,7 @@ class SubmitJobDialog(QDialog):
         form.addRow(self.tr("GPU type:"), self.type_edit)
         form.addRow(self.tr("Hours:"), self.hours_spin)
         form.addRow(self.tr("Results:"), self.results_edit)
+        form.addRow(self.tr("Project:"), self.project_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.prepare_button)
         buttons.addStretch(1)
@@ -183,7 +189,7 @@ class SubmitJobDialog(QDialog):
         draft = self.draft
         if draft is None:
             return
-        script = self.script_edit.toPlainText()
+        script, project = self.script_edit.toPlainText(), self.project_box.project()
         self._busy(True, self.tr("Sending the folder…"))
         self.progress.setVisible(True)
         self.progress.setValue(0)
@@ -191,7 +197,7 @@ class SubmitJobDialog(QDialog):
         def work() -> OffloadJob:
             return self.logged_in(
                 draft.request.cluster,
-                lambda: self.service.submit(draft, script, self._progress.emit),
+                lambda: self.service.submit(draft, script, self._progress.emit, project),
             )
 
         run_task(work, self._submitted, context=self)
