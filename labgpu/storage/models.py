@@ -453,3 +453,4 @@ class UsageStateRow(Base):
 # Tables kept in modules of their own (each imports ``Base`` from here).
 from labgpu.storage import evidence_rows as _evidence_rows  # noqa: E402, F401
 from labgpu.storage import job_rows as _job_rows  # noqa: E402, F401
+from labgpu.storage import notify_rows as _notify_rows  # noqa: E402, F401
