@@ -62,6 +62,9 @@ def register(sub: Sub) -> None:
     p.add_argument(
         "--demand", action="store_true", help="GPU-hours served/unserved/offloaded per model, month"
     )
+    p.add_argument(
+        "--what-if", metavar="CHANGE", help='replay the requests with GPUs added/removed: "+8 A40"'
+    )
     p.add_argument("--retention", action="store_true", help="show how long usage history is kept")
     for level, what in (("raw", "raw samples"), ("minute", "minute rollups")):
         p.add_argument(
@@ -95,6 +98,10 @@ def _days_arg(text: str) -> float:
 
 def run_usage(args: argparse.Namespace) -> int:
     """Dispatch to the table, the report or the retention settings."""
+    if args.what_if is not None:  # the replay with GPUs added or removed (cli/what_if_commands.py)
+        from labgpu.cli.what_if_commands import run_what_if
+
+        return run_what_if(args)
     if args.demand:  # the demand survey (cli/usage_evidence.py)
         from labgpu.cli.usage_evidence import run_demand
 

@@ -25,12 +25,11 @@ from labgpu.core.usage.what_if_change import (
     resolve,
 )
 from labgpu.core.usage.what_if_replay import BookedGroup, History, Replay
-from labgpu.services.booking.service import BookingService
 from labgpu.services.usage.service import UsageService
 from labgpu.services.usage.what_if import read_history, run_what_if
 from labgpu.storage import Store
-from tests.helpers.booking_lab import A40, A4000, Clock, seed_lab
-from tests.usage.what_if_cases import MODELS, histories
+from tests.helpers.booking_lab import A40, A4000, seed_lab
+from tests.usage.what_if_cases import MODELS, STEPS, book_history, histories
 
 T = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)
@@ -197,29 +196,9 @@ def test_replaying_a_booked_history_unchanged_gives_every_recorded_wait(store: S
     """Members book the earliest slot (and some only look) at a sequence of times on the
     booking lab (8 A4000s on two servers, 2 A40s); the replay of the lab as it is answers each
     request with the start the lab really offered."""
-    clock = Clock(T)
-    members = {u: BookingService(store, u, clock) for u in ("ann", "bo", "cy", "dee", "eve")}
-    steps = [  # minutes after T, member, model, count, hours, book (else only search)
-        (0, "ann", "A4000", 4, 6, True),
-        (5, "bo", "A4000", 4, 5, True),
-        (10, "cy", "A4000", 2, 3, True),  # waits for ann's or bo's GPUs
-        (12, "dee", "A40", 2, 4, True),
-        (20, "eve", "A40", 1, 2, False),  # looks: both A40s are dee's until 12:12
-        (30, "eve", "A4000", 4, 2, True),
-        (95, "ann", "A40", 1, 1, True),
-        (100, "bo", None, 3, 1, False),
-        (130, "dee", "A4000", 1, 8, True),
-        (200, "cy", "A40", 2, 2, True),
-    ]
-    for minutes, user, model, count, hours, book in steps:
-        clock.now = T + minutes * M
-        service = members[user]
-        if book:
-            service.book_earliest(model, count, hours * H)
-        else:
-            service.find_slots(model, count, hours * H)
-    recorded = UsageService(store, clock).requests(T - H, T + 24 * H)
-    assert len(recorded) == len(steps)
+    book_history(store)
+    recorded = UsageService(store).requests(T - H, T + 24 * H)
+    assert len(recorded) == len(STEPS)
     # ann's A40 at 09:35 waits for her four A4000s to end (at most 4 GPUs at once): a rule's
     # delay, recorded apart and not counted, but replayed with her limit all the same.
     assert [r.refused_rule for r in recorded].count("max_gpus_at_once") == 1
