@@ -110,5 +110,5 @@ class ProjectsTable(QWidget):
         if value is None:
             return "–"
         if isinstance(value, float):
-            return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+            return f"{value:,.2f}"
         return str(value)

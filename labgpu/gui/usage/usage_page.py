@@ -30,6 +30,8 @@ from labgpu.gui.shell.errors import report_load
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.usage import usage_report
 from labgpu.gui.usage.prices_dialog import prices_button
+from labgpu.gui.usage.projects_dialog import projects_button
+from labgpu.gui.usage.projects_table import ProjectsTable
 from labgpu.gui.usage.usage_charts import BarChart, HeatmapChart, UtilisationChart
 from labgpu.gui.usage.usage_data import (
     UsageView,
@@ -44,11 +46,12 @@ from labgpu.gui.usage.usage_data import (
 from labgpu.gui.usage.usage_evidence import EvidencePanel
 from labgpu.gui.usage.usage_range import RangeBar
 from labgpu.gui.usage.usage_tables import DemandPanel
+from labgpu.gui.usage.what_if_dialog import what_if_button
 from labgpu.gui.widgets.busy import SingleRead
 from labgpu.gui.widgets.inline_message import InlineMessage
 from labgpu.services import Labgpu
 
-UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED, EVIDENCE = range(6)
+UTILISATION, HEATMAP, MEMBERS, DEMAND, OFFLOADED, EVIDENCE, PROJECTS = range(7)
 GROUPINGS = ("lab", "server", "model", "gpu")
 EXPORT_DIR_KEY = "usage/export_dir"
 #: Asks for a file to save: (title, suggested name, filter) -> path or None.
@@ -173,6 +176,9 @@ class UsagePage(QWidget):
             stack.addWidget(label)
             self.empty_labels.append(label)
             self.tabs.addTab(stack, title)
+        self.projects = ProjectsTable(self.labgpu)  # read on its own worker (projects_table.py)
+        self.graphs.append(self.projects)
+        self.tabs.addTab(self.projects, self.tr("Projects"))
         self.message = InlineMessage(problems_only=True, hide_empty=True)
 
     def _make_exports(self) -> None:
@@ -192,6 +198,8 @@ class UsagePage(QWidget):
         self.export_row.addWidget(self.report_button)
         self.prices_button = prices_button(self.labgpu, self)  # managers only
         self.export_row.addWidget(self.prices_button)
+        self.export_row.addWidget(what_if_button(self.labgpu, self.bounds, self))
+        self.export_row.addWidget(projects_button(self.labgpu, self))  # managers only
         self.png_button.clicked.connect(self.ask_export_png)
         self.csv_button.clicked.connect(self.ask_export_csv)
         self.report_button.clicked.connect(self.ask_report)
@@ -239,6 +247,7 @@ class UsagePage(QWidget):
         if not self._read.begin():
             return  # read again with the latest choice when this read ends
         by = self.by()
+        self.projects.load(start, end)
         run_task(
             lambda: load_usage(self.labgpu.usage, start, end, by),
             self._loaded,
@@ -374,6 +383,8 @@ class UsagePage(QWidget):
             return unmet_table(view.unmet)
         if tab == EVIDENCE:
             return self.evidence.table_data()
+        if tab == PROJECTS:
+            return self.projects.table
         return offloaded_table(view.offloaded)
 
     def current_graph(self) -> QWidget:
@@ -384,6 +395,7 @@ class UsagePage(QWidget):
 
     def _file_name(self, suffix: str) -> str:
         names = ("utilisation", "heatmap", "members", "unmet", "offloaded", "saturation")
+        names += ("projects",)
         start, end = self.bounds()
         last = _day(end - timedelta(seconds=1))
         return f"labgpu-usage-{names[self.tabs.currentIndex()]}-{_day(start)}-{last}.{suffix}"

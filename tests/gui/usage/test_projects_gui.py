@@ -10,17 +10,20 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from labgpu.core.usage.figures import read_csv
 from labgpu.gui.booking.booking_dialog import BookingDialog
 from labgpu.gui.offload.submit_dialog import SubmitJobDialog
 from labgpu.gui.shell.main_window import MainWindow
+from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.shell.worker import tasks_in_flight
 from labgpu.gui.usage.projects_combo import ProjectCombo
 from labgpu.gui.usage.projects_dialog import ProjectsDialog, projects_button
 from labgpu.gui.usage.projects_table import ProjectsTable
+from labgpu.gui.usage.usage_page import PROJECTS, UsagePage
 from labgpu.services import Labgpu
 from labgpu.storage import Store
 from tests.helpers.usage_data import BASE, END
@@ -203,7 +206,26 @@ def test_the_projects_table_shows_the_usage_by_project(qtbot: QtBot, usage_lab: 
     assert cells == [
         ["idle", "", "0.00", "0.00", "0", "–", "0.00", "0.00"],
         ["kaist", "KAIST grant", "1.00", "0.00", "4", "0.25", "1.00", "0.00"],
-        ["nrf", "NRF", "2.00", "2.00", "2", "1.00", "0.00", "18.0"],
+        ["nrf", "NRF", "2.00", "2.00", "2", "1.00", "0.00", "18.00"],
         ["(none)", "", "0.00", "2.00", "1", "–", "2.00", "1.00"],
     ]
     assert table.table.rows[2][7] == 18.0  # the CSV keeps the figures as they are
+
+
+def test_the_usage_page_has_a_projects_tab_with_the_cli_figures(
+    qtbot: QtBot, usage_lab: Labgpu, tmp_path: Path
+) -> None:
+    page = UsagePage(usage_lab, open_settings(), clock=lambda: END + timedelta(hours=3))
+    qtbot.addWidget(page)
+    page.set_custom(QDate(2026, 3, 1), QDate(2026, 3, 3))
+    qtbot.waitUntil(lambda: page.view is not None and not page.is_loading(), timeout=20_000)
+    qtbot.waitUntil(lambda: page.projects.grid.rowCount() == 4, timeout=10_000)
+    page.tabs.setCurrentIndex(PROJECTS)
+    assert page.tabs.tabText(PROJECTS) == "Projects"
+    expected = usage_lab.usage.table("project", *page.bounds())  # `usage --by project`'s
+    assert page.current_table() == expected
+    assert [row[0] for row in expected.rows] == ["idle", "kaist", "nrf", "(none)"]
+    path = tmp_path / "projects.csv"
+    assert page.export_csv(path)
+    assert read_csv(path.read_text()).rows[2][:3] == ("nrf", "NRF", "2.0")
+    assert page._file_name("csv") == "labgpu-usage-projects-2026-03-01-2026-03-03.csv"
