@@ -394,8 +394,9 @@ class UsagePage(QWidget):
         return stack if stack is not None and self.is_empty(tab) else self.graphs[tab]
 
     def _file_name(self, suffix: str) -> str:
-        names = ("utilisation", "heatmap", "members", "unmet", "offloaded", "saturation")
-        names += ("projects",)
+        names = (
+            "utilisation", "heatmap", "members", "unmet", "offloaded", "saturation", "projects",
+        )  # fmt: skip
         start, end = self.bounds()
         last = _day(end - timedelta(seconds=1))
         return f"labgpu-usage-{names[self.tabs.currentIndex()]}-{_day(start)}-{last}.{suffix}"
