@@ -48,8 +48,8 @@ from labgpu.demo.model import (
     servers_of,
 )
 from labgpu.demo.offload import write_offloaded_jobs
-from labgpu.demo.reference import PROJECTS
-from labgpu.demo.requests import booking_requests, cancelled_at, decided_at
+from labgpu.demo.reference import PROJECTS, cancelled_at, decided_at
+from labgpu.demo.requests import booking_requests
 from labgpu.services.booking.policy import RulesService
 from labgpu.services.booking.service import BookingService
 from labgpu.services.platform import paths
@@ -314,13 +314,13 @@ def write_bookings(store: Store, lab: DemoLab, gpu_ids: Sequence[int]) -> int:
         ids = [gpu_ids[g] for g in job.gpus]
         group = member.book(ids, job.start, job.end, job.note, project=job.project)
         if group.status is BookingStatus.PENDING and job.kind is not JobKind.PENDING:
-            decider = acting(pi, decided_at(job, lab.now))
+            decider = acting(pi, decided_at(job.requested_at, job.start, lab.now))
             if job.kind is JobKind.REJECTED:
                 decider.reject(group.group_id, REJECTIONS[job.key % len(REJECTIONS)])
                 continue
             decider.approve(group.group_id)
         if job.kind is JobKind.CANCELLED:
-            acting(job.member, cancelled_at(job)).cancel(group.group_id)
+            acting(job.member, cancelled_at(job.requested_at, job.start)).cancel(group.group_id)
         elif job.kind is JobKind.RELEASED and job.released_at is not None:
             acting(job.member, job.released_at).end_early(group.group_id)
     return len(jobs)

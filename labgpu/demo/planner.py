@@ -14,7 +14,6 @@ from labgpu.core.offload.jobs import should_offer_cluster
 from labgpu.demo.reference import (
     A40,
     A4000,
-    BOOKED,
     HOUR,
     INTERNAL,
     MAX_HOURS,
@@ -26,8 +25,12 @@ from labgpu.demo.reference import (
     DemoMember,
     JobKind,
     SlotRequest,
+    cancelled_at,
+    decided_at,
 )
 
+#: A GPU taken over ``[start, end)``, and when that was given up (None: never).
+Held = tuple[datetime, datetime, datetime | None]
 #: The share of bookings made on what a slot search offered (the rest picked on the calendar);
 #: every booking that waited for GPUs was.
 SEARCHED = 0.7
@@ -67,10 +70,10 @@ class Planner:
         maintenance: Sequence[DemoMaintenance],
     ) -> None:
         self.rng, self.now, self.end, self.gpus = rng, now, end, gpus
-        self.busy: list[list[tuple[datetime, datetime]]] = [[] for _ in gpus]
+        self.busy: list[list[Held]] = [[] for _ in gpus]
         for block in maintenance:
             for gpu in block.gpus:
-                self.busy[gpu].append((block.start, block.end))
+                self.busy[gpu].append((block.start, block.end, None))
         self._of_model: dict[str, list[int]] = {}
         for i, info in enumerate(gpus):
             self._of_model.setdefault(info.model, []).append(i)
@@ -118,7 +121,7 @@ class Planner:
         earliest: datetime | None = None
         for start in self._starts(model, at):
             window = (start, start + timedelta(hours=hours))
-            chosen = self._free(model, count, window)
+            chosen = self._free(model, count, window, at)
             if chosen is not None and window[1] <= self.end:
                 if self._offloads(member, at, window):
                     earliest = start  # the lab's slot, too late for them
@@ -140,7 +143,7 @@ class Planner:
         limit = at + timedelta(hours=48)
         starts = {at + timedelta(hours=shift) for shift in range(3, 48, 3)}
         for i in self._of_model[model]:
-            starts.update(end for _, end in self.busy[i] if at < end < limit)
+            starts.update(end for _, end, _gone in self.busy[i] if at < end < limit)
         yield from sorted(starts)
 
     def _project(self, member: DemoMember) -> str | None:
@@ -168,15 +171,25 @@ class Planner:
         deadline = self.now - timedelta(days=member.deadline_day)
         return timedelta(0) <= deadline - at <= timedelta(days=14)
 
+    def _asked_by(self, at: datetime) -> datetime:
+        """When work that comes up at ``at`` is asked for at the latest (bookings are all
+        made by five minutes before now)."""
+        return min(at, self.now - timedelta(minutes=5))
+
     def _free(
-        self, model: str, count: int, window: tuple[datetime, datetime]
+        self, model: str, count: int, window: tuple[datetime, datetime], at: datetime
     ) -> tuple[int, ...] | None:
-        """``count`` free GPUs of ``model``, on as few servers as possible."""
+        """``count`` GPUs of ``model`` free over ``window`` as the lab stood when asked from
+        ``at`` (a booking cancelled, rejected or given back by then holds nothing), on as few
+        servers as possible."""
+        asked = self._asked_by(at)
         free = [
             i
-            for i, g in enumerate(self.gpus)
-            if g.model == model
-            and not any(a < window[1] and window[0] < b for a, b in self.busy[i])
+            for i in self._of_model[model]
+            if not any(
+                a < window[1] and window[0] < b and (gone is None or gone > asked)
+                for a, b, gone in self.busy[i]
+            )
         ]
         by_server: dict[str, list[int]] = {}
         for i in free:
@@ -205,15 +218,15 @@ class Planner:
             released = (start + used).replace(second=0, microsecond=0)
             if released <= start or (start <= self.now and released > self.now):
                 kind, released = JobKind.USED, None
-        if kind in BOOKED or kind is JobKind.UNBOOKED:
-            for gpu in gpus:
-                self.busy[gpu].append(window)
         lead = timedelta(hours=self.rng.uniform(0.1, 72))
         requested = max(start - lead, start - timedelta(days=13))
         searched = self.rng.random() < SEARCHED
         if start > at:  # it waited: asked when it came up, and booked on the earliest slot
             requested, searched = at, True
-        requested = min(requested, self.now - timedelta(minutes=5))
+        # Never before what it takes was given up: it was free when booked.
+        requested = max(requested, self._freed_by(gpus, window, at) or requested)
+        requested = min(requested, self.now - timedelta(minutes=5)).replace(microsecond=0)
+        self._hold(gpus, window, kind, requested, released)
         task = self.rng.randrange(len(SCRIPTS))
         script = SCRIPTS[task].format(n=len(gpus), k=self.rng.randint(1, 40))
         self.jobs.append(
@@ -224,7 +237,7 @@ class Planner:
                 start=start,
                 end=end,
                 kind=kind,
-                requested_at=requested.replace(microsecond=0),
+                requested_at=requested,
                 released_at=released,
                 util=self.rng.uniform(55, 98),
                 mem=self.rng.uniform(0.35, 0.95),
@@ -235,6 +248,41 @@ class Planner:
                 wanted_at=at,
             )
         )
+
+    def _freed_by(
+        self, gpus: tuple[int, ...], window: tuple[datetime, datetime], at: datetime
+    ) -> datetime | None:
+        """When the last booking that held part of ``window`` on ``gpus`` was given up (None:
+        none did)."""
+        asked = self._asked_by(at)
+        gone = [
+            g
+            for gpu in gpus
+            for a, b, g in self.busy[gpu]
+            if g is not None and g <= asked and a < window[1] and window[0] < b
+        ]
+        return max(gone, default=None)
+
+    def _hold(
+        self,
+        gpus: tuple[int, ...],
+        window: tuple[datetime, datetime],
+        kind: JobKind,
+        requested: datetime,
+        released: datetime | None,
+    ) -> None:
+        """Mark ``gpus`` taken over ``window``: until the end, or until the booking is given
+        up (cancelled, rejected, or released early: its tail is free from then)."""
+        start, end = window
+        held: list[Held] = [(start, end, None)]
+        if kind is JobKind.CANCELLED:
+            held = [(start, end, cancelled_at(requested, start))]
+        elif kind is JobKind.REJECTED:
+            held = [(start, end, decided_at(requested, start, self.now))]
+        elif kind is JobKind.RELEASED and released is not None:
+            held = [(start, released, None), (released, end, released)]
+        for gpu in gpus:
+            self.busy[gpu].extend(held)
 
     def _kind(self, member: DemoMember, start: datetime, model: str) -> JobKind:
         roll = self.rng.random()

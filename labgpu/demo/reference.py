@@ -132,6 +132,19 @@ class SlotRequest:
         return None if self.earliest_at is None else self.earliest_at - self.wanted_at
 
 
+def decided_at(requested: datetime, start: datetime, now: datetime) -> datetime:
+    """When the PI decided on a request (an A40 one) made at ``requested`` for ``start``: a
+    while after it was asked, and never after ``now`` (a decision dated in the future would
+    count it as waiting)."""
+    decided = min(requested + (start - requested) / 4, now - timedelta(minutes=1))
+    return max(decided, requested)
+
+
+def cancelled_at(requested: datetime, start: datetime) -> datetime:
+    """When its member cancelled a booking made at ``requested`` for ``start``: half-way."""
+    return requested + (start - requested) / 2
+
+
 @dataclass(frozen=True, slots=True)
 class DemoMaintenance:
     """GPUs blocked over ``[start, end)``."""

@@ -11,9 +11,9 @@ while the A40s were all taken wait until one came free. Pure and stdlib only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from labgpu.demo.reference import DemoJob, DemoLab, JobKind, SlotRequest
+from labgpu.demo.reference import DemoLab, JobKind, SlotRequest, decided_at
 
 #: Kinds whose bookings hold their GPUs to the end (a released one until it was given back),
 #: and a rejected request until it was decided; a cancelled booking is left out (it was given
@@ -23,19 +23,6 @@ HOLDING = frozenset(
 )
 #: One GPU's holds: (start, end, made at, let go at) of each booking that held it, by start.
 Holds = list[tuple[datetime, datetime, datetime, datetime | None]]
-
-
-def decided_at(job: DemoJob, now: datetime) -> datetime:
-    """When the PI decided on ``job``'s request (an A40 one): a while after it was asked, and
-    never after ``now`` (a decision dated in the future would count it as waiting)."""
-    lead = job.start - job.requested_at
-    decided = min(job.requested_at + lead / 4, now - timedelta(minutes=1))
-    return max(decided, job.requested_at)
-
-
-def cancelled_at(job: DemoJob) -> datetime:
-    """When its member cancelled ``job`` (a cancelled one): half-way to its start."""
-    return job.requested_at + (job.start - job.requested_at) / 2
 
 
 def booking_requests(lab: DemoLab) -> list[SlotRequest]:
@@ -75,7 +62,8 @@ def _holds(lab: DemoLab) -> list[Holds]:
     holds: list[Holds] = [[] for _ in lab.gpus]
     for job in lab.jobs:
         if job.kind in HOLDING:
-            gone = decided_at(job, lab.now) if job.kind is JobKind.REJECTED else None
+            rejected = job.kind is JobKind.REJECTED
+            gone = decided_at(job.requested_at, job.start, lab.now) if rejected else None
             for gpu in job.gpus:
                 holds[gpu].append((job.start, job.use_end, job.requested_at, gone))
     for spans in holds:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from labgpu.core.booking.bookings import BookingStatus
 from labgpu.demo import lab as demo
-from labgpu.demo.model import A40, A4000, DEFAULT_SEED, DemoLab, generate_lab
+from labgpu.demo.model import A40, A4000, DEFAULT_SEED, DemoLab, JobKind, generate_lab
 from labgpu.demo.offload_model import plan_offload
-from labgpu.demo.reference import PROJECTS
+from labgpu.demo.reference import PROJECTS, cancelled_at, decided_at
 from labgpu.demo.requests import booking_requests
 from labgpu.storage import Store
 from labgpu.storage.models import BookingRow
@@ -114,6 +114,51 @@ def test_every_searched_booking_is_a_request_and_most_wait_nothing() -> None:
     assert len(waited) < len(waits[A40]) / 3  # most A40 requests are served when wanted
     assert all(timedelta(0) < w <= timedelta(hours=48) for w in waited if w)
     assert booking_requests(generate_lab(DEFAULT_SEED, NOW)) == requests
+
+
+def test_the_unserved_had_no_slot_before_the_one_the_lab_offered() -> None:
+    """An unserved request with a slot (too late: the member offloaded) had no earlier one:
+    at its wanted start and each moment a GPU of its model came free before the slot, fewer
+    GPUs than it asked for were free for its whole length, as the lab stood when asked
+    (booked or busy; a booking cancelled, rejected or given back by then held nothing)."""
+    lab = generate_lab(DEFAULT_SEED, NOW)
+    holds: dict[int, list[tuple[datetime, datetime, datetime, datetime | None]]] = {}
+    for job in lab.jobs:
+        gone: datetime | None = None
+        if job.kind is JobKind.CANCELLED:
+            gone = cancelled_at(job.requested_at, job.start)
+        elif job.kind is JobKind.REJECTED:
+            gone = decided_at(job.requested_at, job.start, lab.now)
+        made = job.start if job.kind is JobKind.UNBOOKED else job.requested_at
+        spans = [(job.start, job.end, made, gone)]
+        if job.released_at is not None:
+            spans = [(job.start, job.released_at, made, None)]
+            spans.append((job.released_at, job.end, made, job.released_at))
+        for gpu in job.gpus:
+            holds.setdefault(gpu, []).extend(spans)
+    for block in lab.maintenance:
+        for gpu in block.gpus:
+            holds.setdefault(gpu, []).append((block.start, block.end, lab.start, None))
+
+    def free(gpu: int, lo: datetime, hi: datetime, asked: datetime) -> bool:
+        return not any(
+            a < hi and lo < b and (made <= asked or a <= asked) and (gone is None or gone > asked)
+            for a, b, made, gone in holds.get(gpu, [])
+        )
+
+    late = [u for u in lab.unmet if u.earliest_at is not None]
+    assert late
+    for request in late:
+        assert request.earliest_at is not None
+        gpus = [i for i, g in enumerate(lab.gpus) if g.model == request.model]
+        ends = {b for g in gpus for _a, b, _m, _g in holds.get(g, [])}
+        moments = {request.wanted_at} | {
+            t for t in ends if request.wanted_at < t < request.earliest_at
+        }
+        length = timedelta(hours=request.hours)
+        for t in sorted(moments):
+            n = sum(free(g, t, t + length, request.wanted_at) for g in gpus)
+            assert n < request.count, (request, t)
 
 
 def test_members_work_for_their_usual_project() -> None:
