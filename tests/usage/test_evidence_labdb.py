@@ -20,6 +20,9 @@ from labgpu.services.booking.service import BookingService
 from labgpu.services.usage.service import UsageService
 from labgpu.storage import Store
 from tests.helpers.booking_lab import NOW, Clock, seed_lab
+from tests.helpers.labdb import Lab, lab
+
+__all__ = ["lab"]  # the fixture
 
 T = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -45,19 +48,29 @@ def _hour(gpu: int, start: int, busy: float) -> UsageBucket:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
+    store = _build(db_url)
+    yield store
+    store.close()
+
+
+def _build(db_url: str, filler: int = 0) -> Store:
     """a40 (a0, a1: A40) and a4k (b0, b1: A4000; b1 first-come) for four hours from ``T``.
 
     Held bookings: a1 00:00-00:30 (half an hour: taken in H0), a0 02:00-03:00, a1 03:00-03:20
     (a third of H3: not taken); a1's cancelled and pending bookings in H2 are not held. So the
     A40s are saturated in H0 (a0 busy, a1 booked half) and H1 (a0 busy exactly half, a1 busy),
     not in H2 (a1 free) nor H3 (a1 has no readings and a third booked); the A4000 b0 in H2 and
-    H3.
+    H3. ``filler`` GPUs without history registered between the two servers put the A4000s' ids
+    far from the A40s'.
     """
     store = Store(db_url)
     store.upgrade()
     store.inventory.register_server(
         "a40", SshTarget("a40"), [_reading(0, "a0", A40), _reading(1, "a1", A40)], "admin"
     )
+    if filler:
+        spare = [_reading(i, f"t{i}", "NVIDIA T4") for i in range(filler)]
+        store.inventory.register_server("t4", SshTarget("t4"), spare, "admin")
     store.inventory.register_server(
         "a4k", SshTarget("a4k"), [_reading(0, "b0", A4000), _reading(1, "b1", A4000)], "admin"
     )
@@ -81,8 +94,7 @@ def store(db_url: str) -> Iterator[Store]:
         store.bookings.create_bookings(
             str(uuid.uuid4()), [ids[uid]], "amy", Window(a, z), status, "", "amy"
         )
-    yield store
-    store.close()
+    return store
 
 
 def test_saturated_hours_from_rollups_and_bookings(store: Store) -> None:
@@ -102,6 +114,26 @@ def test_saturated_hours_from_rollups_and_bookings(store: Store) -> None:
     ]
     (day,) = [s for s in usage.saturation_series(T, T + 24 * H) if s.model == A40]
     assert (day.starts, day.shares) == ((int(T.timestamp()),), (0.5,))
+
+
+def test_saturation_with_gpu_ids_far_apart(db_url: str) -> None:
+    # 70 GPUs between the servers: the ids no longer fit one 62-bit mask column.
+    store = _build(db_url, filler=70)
+    try:
+        ids = sorted(g.id or 0 for g in store.inventory.list_gpus())
+        assert ids[-1] - ids[0] > 62
+        usage = UsageService(store, clock=lambda: T + 5 * H)
+        assert list(usage.evidence(T, T + 24 * H).saturation) == [
+            SaturationFigure(MONTH, A40, 2, 4, 2),
+            SaturationFigure(MONTH, A4000, 1, 4, 2),
+        ]
+        lines = usage.saturation_series(T, T + 4 * H, step=H)
+        assert [(s.model, s.shares) for s in lines] == [
+            (A40, (1.0, 1.0, 0.0, 0.0)),
+            (A4000, (0.0, 0.0, 1.0, 1.0)),
+        ]
+    finally:
+        store.close()
 
 
 def test_hours_not_reached_yet_are_not_counted(store: Store) -> None:
@@ -236,3 +268,49 @@ def test_a_slot_search_is_recorded_with_its_wait(db_url: str) -> None:
         assert unserved == {A40: 2.0, A4000: 0.0}
     finally:
         store.close()
+
+
+def test_every_member_reads_the_same_evidence_in_a_lab_database(lab: Lab) -> None:
+    """Under row-level security a student, the PI and the owner see the same figures: the
+    evidence reads other members' bookings, requests and jobs, which every member may read."""
+    t0 = int(T.timestamp())
+    with lab.admin() as admin:
+        for n, busy in enumerate((3600, 0)):
+            admin.execute(
+                "INSERT INTO usage_hour VALUES (%s, %s, 360, 360, 0, 0, 0, 0, NULL, 3600, %s)",
+                (t0 + n * 3600, lab.gpu_id, busy),
+            )
+    owner = Store(lab.url)
+    try:
+        owner.bookings.create_bookings(
+            str(uuid.uuid4()), [lab.gpu_id], lab.names["b"], Window(T + H, T + 2 * H),
+            BookingStatus.BOOKED, "", lab.names["b"],
+        )  # fmt: skip
+    finally:
+        owner.close()
+    with lab.admin() as admin:  # a member's own rows are stamped now: the owner back-dates
+        admin.execute(
+            "INSERT INTO slot_requests (user_name, model, count, hours, asked_at, wanted_at, "
+            "earliest_at) VALUES (%s, 'A100', 1, 3.0, %s, %s, %s)",
+            (lab.names["a"], T, T, T + 2 * H),
+        )
+    found = []
+    for who in ("a", "pi", None):
+        url = lab.url if who is None else store_as(lab, who)
+        store = Store(url)
+        try:
+            found.append(UsageService(store, clock=lambda: T + 3 * H).evidence(T, T + 3 * H))
+        finally:
+            store.close()
+    first = found[0]
+    assert [(f.model, f.hours, f.saturated_hours) for f in first.saturation] == [("A100", 2, 2)]
+    assert [(w.requests, w.median_h) for w in first.waits] == [(1, 2.0)]
+    assert [(d.model, d.served_gpu_h, d.unserved_gpu_h) for d in first.demand] == [
+        ("A100", 1.0, 3.0)
+    ]
+    assert all(e == first for e in found[1:])
+
+
+def store_as(lab: Lab, who: str) -> str:
+    name = lab.names.get(who, who)
+    return f"postgresql+psycopg://{name}@127.0.0.1:{lab.server.port}/{lab.dbname}"
