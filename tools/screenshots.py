@@ -12,7 +12,8 @@ offload.png, offload_submit.png, offload_clusters.png and offload_login.png, and
 usage_heatmap.png, usage_members.png and usage_demand.png
 (each + ``_ko``), and demo_preparing.png (+ ``_ko``: the demo's first start while it is
 generated). ``--only live|calendar|connect|members|offload|usage|report|preparing`` takes just
-those (``report``: the demo's last complete month as PDF pages, docs/report_pN.png).
+those (``report``: the demo's last complete month as PDF pages, docs/report_case.png and
+docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
 """
 
@@ -536,7 +537,8 @@ def take_usage(out: Path) -> int:
 
 
 def shoot_report(lab: Labgpu, out: Path) -> None:
-    """The last complete month's PDF report, its pages as docs/report_pN.png (pdftoppm)."""
+    """The last complete month's PDF report, its pages as docs/report_case.png (page 1, the
+    case) and docs/report_pN.png (pdftoppm)."""
     from labgpu.gui.usage.report import write_monthly_report
     from labgpu.gui.usage.usage_report import recent_months
 
@@ -552,7 +554,8 @@ def shoot_report(lab: Labgpu, out: Path) -> None:
         )
         for n in range(1, pages + 1):
             found = sorted(Path(tmp).glob(f"page-*{n}.png"))
-            shutil.copyfile(found[0], out / f"report_p{n}.png")
+            name = "report_case.png" if n == 1 else f"report_p{n}.png"  # page 1: the case
+            shutil.copyfile(found[0], out / name)
     print(f"report: {pages} pages of {month}")
 
 

@@ -115,7 +115,7 @@ def headline_rows(s: Summary) -> list[list[str]]:
     return [
         [tr("GPUs"), str(s.gpus)],
         [tr("Capacity (GPU-h)"), hours_label(s.capacity_h)],
-        [tr("Busy share (of observed GPU-time)"), pct(s.busy_pct)],
+        [tr("Busy share of observed GPU-time"), pct(s.busy_pct)],
         [
             tr("Booked GPU-h (share of capacity)"),
             f"{hours_label(s.booked_h)} ({pct(s.booked_pct)})",
@@ -269,7 +269,7 @@ def page_case(doc: Document) -> None:
     y = title_block(doc)
     half = (doc.inner - 16) / 2
     top = doc.heading(y + 6, tr("The month"), 11)
-    columns = [draw.Column(tr("Figure"), half - 76, draw.LEFT), draw.Column(tr("Value"), 76)]
+    columns = [draw.Column(tr("Figure"), half - 86, draw.LEFT), draw.Column(tr("Value"), 86)]
     _n, left_end = draw.table(
         p, MARGIN, top, columns, headline_rows(data.summary), fonts, doc.bottom
     )
@@ -284,8 +284,8 @@ def page_case(doc: Document) -> None:
     _n, right_end = draw.table(p, right, top, trend_columns, trend_rows(case), fonts, doc.bottom)
     y = doc.heading(max(left_end, right_end) + 12, tr("Per GPU model"), 11)
     model_columns = [
-        draw.Column(tr("Model"), doc.inner - 404, draw.LEFT),
-        draw.Column(tr("GPUs"), 32),
+        draw.Column(tr("Model"), doc.inner - 412, draw.LEFT),
+        draw.Column(tr("GPUs"), 40),
         draw.Column(tr("Busy"), 46),
         draw.Column(tr("Saturated"), 50),
         draw.Column(tr("Requests"), 52),

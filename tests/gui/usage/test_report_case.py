@@ -124,7 +124,7 @@ def test_page_one_figures_are_the_json_figures(made: tuple[str, str, dict[str, A
     for line in (
         f"GPUs {totals['gpus']}",
         f"Capacity (GPU-h) {hours_label(totals['capacity_gpu_hours'])}",
-        f"Busy share (of observed GPU-time) {pct(totals['busy_pct'])}",
+        f"Busy share of observed GPU-time {pct(totals['busy_pct'])}",
         f"Booked GPU-h (share of capacity) {hours_label(totals['booked_gpu_hours'])} "
         f"({pct(totals['booked_pct'])})",
         f"Unmet requests (GPU-h asked) {hours_label(totals['unmet_gpu_hours'])}",
