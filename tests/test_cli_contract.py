@@ -92,6 +92,10 @@ def book(capsys: pytest.CaptureFixture[str], url: str, *extra: str) -> dict[str,
             "--hours must be more than 0",
         ),
         (["usage", "--from", at(-2), "--to", at(-5)], 2, "before --to"),
+        (["usage", "--demand", "--month", "2026-13"], 2, "not a month"),
+        (["projects", "add", "Not A Name"], 2, "not a usable project name"),
+        (["projects", "retire", "nope"], 2, "unknown project"),
+        (["book", "--model", "A4000", "--hours", "1", "--project", "nope"], 2, "unknown project"),
         # a request the lab cannot serve: 1, with a message
         (
             [
