@@ -12,7 +12,7 @@ trend the totals of the other months. ``gather_case`` reads them (on a worker in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QRectF
@@ -42,15 +42,44 @@ def tr(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MonthFigures:
-    """One month's totals for the trend (``known``: usage history covers some of it)."""
+    """One month's totals for the trend, as ``labgpu usage --month M --json``'s ``totals`` give
+    them (``known``: usage history covers some of the month; otherwise no figure is shown)."""
 
     month: str
-    summary: Summary
+    known: bool
+    busy_pct: float | None
+    booked_h: float
+    unmet_gpu_h: float
+    offloaded_h: float
 
-    @property
-    def known(self) -> bool:
-        s = self.summary
-        return s.history_from is not None and s.history_from < s.until
+    @classmethod
+    def of(cls, month: str, s: Summary) -> MonthFigures:
+        known = s.history_from is not None and s.history_from < s.until
+        return cls(month, known, s.busy_pct, s.booked_h, s.unmet_gpu_h, s.offloaded_h)
+
+
+def month_figures(lab: Labgpu, month: str, zone: tzinfo, history: datetime | None) -> MonthFigures:
+    """An earlier month's trend figures without the members' breakdown a whole ``summary``
+    reads (ten times faster): busy and booked from ``usage --by model``'s rows, unmet and
+    offloaded GPU-hours from the requests and jobs, counted as ``summary`` counts them."""
+    usage = lab.usage
+    start, end = month_range(month, zone)
+    until = max(start, min(end, usage.clock()))
+    table = usage.table("model", start, end)
+    column = {c: n for n, c in enumerate(table.columns)}
+
+    def total(name: str) -> float:
+        return sum(float(v) for r in table.rows if isinstance(v := r[column[name]], int | float))
+
+    observed, busy = total("observed_gpu_hours"), total("busy_gpu_hours")
+    return MonthFigures(
+        month,
+        history is not None and history < until,
+        100.0 * busy / observed if observed else None,
+        total("booked_gpu_hours"),
+        sum(r.gpu_hours for r in usage.unmet(start, until) if r.no_capacity),
+        sum(row.gpu_hours for row in usage.offloaded(start, until)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +110,10 @@ def gather_case(lab: Labgpu, month: str, zone: tzinfo, summary: Summary) -> Case
     start, end = month_range(month, zone)
     usage = lab.usage
     evidence = usage.evidence(start, end, zone)
-    months = [MonthFigures(month, summary)]
+    months = [MonthFigures.of(month, summary)]
+    history = usage.history_start()
     for back in range(1, TREND_MONTHS + 1):  # 12 back: the same month a year earlier
-        earlier = shift_month(month, back)
-        a, b = month_range(earlier, zone)
-        months.insert(0, MonthFigures(earlier, usage.summary(a, b)))
+        months.insert(0, month_figures(lab, shift_month(month, back), zone, history))
     try:
         projects: Table | None = usage.table("project", start, end)
     except LabgpuError:
@@ -182,13 +210,13 @@ def trend_rows(data: CaseData) -> list[list[str]]:
     """The month beside the previous one and the same month a year earlier."""
     columns = [data.month(0), data.month(1), data.month(12)]
     figures = (
-        (tr("Busy share"), lambda s: pct(s.busy_pct)),
-        (tr("Booked GPU-h"), lambda s: hours_label(s.booked_h)),
-        (tr("Unmet GPU-h"), lambda s: hours_label(s.unmet_gpu_h)),
-        (tr("Cluster GPU-h"), lambda s: hours_label(s.offloaded_h)),
+        (tr("Busy share"), lambda m: pct(m.busy_pct)),
+        (tr("Booked GPU-h"), lambda m: hours_label(m.booked_h)),
+        (tr("Unmet GPU-h"), lambda m: hours_label(m.unmet_gpu_h)),
+        (tr("Cluster GPU-h"), lambda m: hours_label(m.offloaded_h)),
     )
     return [
-        [label, *(show(m.summary) if m is not None and m.known else "—" for m in columns)]
+        [label, *(show(m) if m is not None and m.known else "—" for m in columns)]
         for label, show in figures
     ]
 
@@ -327,9 +355,9 @@ def _trend_chart(doc: Document, rect: QRectF) -> None:
     case = doc.data.case
     shown = case.months[1:]  # the 12 months up to the report's
     labels = [m.month[2:] for m in shown]
-    unmet = [m.summary.unmet_gpu_h if m.known else None for m in shown]
-    run = [m.summary.offloaded_h if m.known else None for m in shown]
-    busy = [m.summary.busy_pct if m.known else None for m in shown]
+    unmet = [m.unmet_gpu_h if m.known else None for m in shown]
+    run = [m.offloaded_h if m.known else None for m in shown]
+    busy = [m.busy_pct if m.known else None for m in shown]
     draw.month_chart(
         doc.painter,
         rect,

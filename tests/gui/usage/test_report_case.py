@@ -221,3 +221,37 @@ def test_the_trend_reads_the_previous_month_and_a_year_earlier() -> None:
     assert shift_month("2026-01", 1) == "2025-12"
     assert shift_month("2026-01", 13) == "2024-12"
     assert datetime(2026, 3, 1, tzinfo=UTC) < BASE  # the seed lies in the report's month
+
+
+def test_the_trend_columns_are_each_months_json_totals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """April's report: March (the seeded month) is its previous month, read the trend's
+    lighter way; each of its figures is March's ``usage --month 2026-03 --json`` total."""
+    monkeypatch.setenv("TZ", "UTC")
+    url = f"sqlite:///{tmp_path / 'db' / 'labgpu.db'}"
+    seed_case(url)
+    lab = Labgpu(url)
+    lab.open()
+    try:
+        path = tmp_path / "april.pdf"
+        report.write_monthly_report(lab, "2026-04", path, UTC, "en")
+    finally:
+        lab.close()
+    text = page_one(path)
+    march = usage_json(capsys, url)["totals"]
+    assert "GPU usage report 2026-04" in text
+    # April: history covers it (nothing happened): no readings, so no busy share; March; none
+    # a year earlier.
+    for line in (
+        f"Busy share — {pct(march['busy_pct'])} —",
+        f"Booked GPU-h 0.0 {hours_label(march['booked_gpu_hours'])} —",
+        f"Unmet GPU-h 0.0 {hours_label(march['unmet_gpu_hours'])} —",
+        f"Cluster GPU-h 0.0 {hours_label(march['offloaded_gpu_hours'])} —",
+    ):
+        assert line in text, line
+    assert (march["busy_pct"], march["unmet_gpu_hours"], march["offloaded_gpu_hours"]) == (
+        80.0,
+        27.0,
+        4.0,
+    )
