@@ -200,8 +200,9 @@ def what_if(
     change is a ``UsageError`` (exit 2) saying the grammar."""
     changes = resolve(parse_change(change), history.gpus)
     after = changed_gpus(history.gpus, changes)
-    base = Replay(history, history.gpus).greedy()
-    changed_replay = Replay(history, after)
+    base_replay = Replay(history, history.gpus)
+    base = base_replay.greedy()
+    changed_replay = Replay(history, after, base_replay.matched)
     if all(c.count > 0 for c in changes):
         method, answers = "monotone", changed_replay.monotone(base)
     else:

@@ -53,6 +53,8 @@ from labgpu.core.inventory.models import model_matches
 from labgpu.core.usage.figures import UNMET_AFTER, SlotRequest
 
 WEEK = timedelta(days=7)
+#: How often (in requests) a replay forgets members' bookings no search can meet any more.
+FORGET_EVERY = 200
 _Key = tuple[str, object]  # ("g", group id) a fixed group, ("r", index) a replayed request
 
 
@@ -95,13 +97,18 @@ def match_groups(history: History) -> dict[int, BookedGroup]:
     for i, request in enumerate(history.requests):
         if replayed(request) and request.earliest_at is not None:
             asked[request.user_name].append(i)
+    times = {
+        user: [history.requests[i].asked_at for i in indices] for user, indices in asked.items()
+    }
     found: dict[int, BookedGroup] = {}
     for group in sorted(history.groups, key=lambda g: (g.created_at, g.group_id)):
         hours = round(group.window.duration / timedelta(hours=1), 2)
-        for i in reversed(asked.get(group.user_name, ())):
+        indices = asked.get(group.user_name, [])
+        last = bisect_right(times.get(group.user_name, []), group.created_at)
+        for i in reversed(indices[:last]):  # asked by then, latest first
             request = history.requests[i]
             offered = request.earliest_at
-            if request.asked_at > group.created_at or i in found:
+            if i in found:
                 continue
             if offered is None or group.window.start < offered:
                 continue
@@ -167,6 +174,13 @@ class _Members:
     def remove(self, user: str, key: _Key) -> None:
         self._held[user].pop(key, None)
 
+    def forget(self, before: datetime) -> None:
+        """Drop what ends by ``before``: requests come in order, so no later search's limits
+        look back that far (a week for the quota)."""
+        for held in self._held.values():
+            for key in [k for k, (window, _group) in held.items() if window.end <= before]:
+                del held[key]
+
     def limit(
         self, rules: BookingRules, user: str, count: int, lo: datetime, hi: datetime, skip: _Key
     ) -> tuple[Callable[[SlotOption], bool] | None, list[datetime]]:
@@ -221,10 +235,15 @@ def _ceil_minute(moment: datetime) -> datetime:
 class Replay:
     """The replays of one history on one set of GPUs."""
 
-    def __init__(self, history: History, gpus: Sequence[SlotGpu]) -> None:
+    def __init__(
+        self,
+        history: History,
+        gpus: Sequence[SlotGpu],
+        matched: dict[int, BookedGroup] | None = None,
+    ) -> None:
         self.history = history
         self.gpus = list(gpus)
-        self.matched = match_groups(history)
+        self.matched = match_groups(history) if matched is None else matched
         taken = {g.group_id for g in self.matched.values()}
         self.fixed = sorted(
             (g for g in history.groups if g.group_id not in taken), key=lambda g: g.created_at
@@ -335,6 +354,8 @@ class Replay:
         fixed = iter(self.fixed)
         pending = next(fixed, None)
         for i, request in enumerate(self.history.requests):
+            if i % FORGET_EVERY == 0:
+                members.forget(request.asked_at - 2 * WEEK)
             while pending is not None and pending.created_at <= request.asked_at:
                 key = ("g", pending.group_id)
                 self._put(load, members, key, pending.user_name, pending.gpu_ids, pending.window)
@@ -371,6 +392,9 @@ class Replay:
         fixed = iter(self.fixed)
         pending = next(fixed, None)
         for i, request in enumerate(self.history.requests):
+            if i % FORGET_EVERY == 0:
+                members.forget(request.asked_at - 2 * WEEK)
+                seen_members.forget(request.asked_at - 2 * WEEK)
             while pending is not None and pending.created_at <= request.asked_at:
                 key = ("g", pending.group_id)
                 self._put(
