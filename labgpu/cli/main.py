@@ -17,6 +17,7 @@ from labgpu.cli import (
     commands,
     jobs_commands,
     lab_commands,
+    notify_commands,
     offload_commands,
     prices_commands,
     project_commands,
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_commands.register(sub)
     usage_commands.register(sub)
     prices_commands.register(sub)
+    notify_commands.register(sub)
     project_commands.register(sub)
     accept_demo_after_command(parser)
     return parser

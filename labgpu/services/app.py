@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.services.inventory.host_keys import LabHostKeys
     from labgpu.services.inventory.servers import InventoryService
     from labgpu.services.members.service import MembersService
+    from labgpu.services.notify.watch import NotifyWatch
     from labgpu.services.offload.service import OffloadService
     from labgpu.services.usage.projects import ProjectsService
     from labgpu.services.usage.service import UsageService
@@ -293,7 +294,16 @@ class Labgpu:
             acted = []
         for line in acted:
             log.info("intruder rule: %s", line)
+        try:  # one watch per lab: it remembers which channels are failing (issue 17)
+            self._part("notify", self._new_notify_watch).run()
+        except LabgpuError as exc:
+            log.warning("notifications: %s", exc)
         return released
+
+    def _new_notify_watch(self) -> NotifyWatch:
+        from labgpu.services.notify.watch import NotifyWatch
+
+        return NotifyWatch(self.store)
 
     def _new_intruder_watch(self) -> IntruderWatch:
         from labgpu.services.booking.intruders import IntruderWatch

@@ -25,6 +25,7 @@ from labgpu.core.booking.bookings import (
 )
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
+from labgpu.core.notify import events as ev
 from labgpu.storage.convert import gpu_label, to_booking
 from labgpu.storage.inventory import add_audit, describe_changes
 from labgpu.storage.models import (
@@ -215,6 +216,7 @@ def create(
     detail += f"; project {request.project}" if request.project else ""
     add_audit(s, actor, "booking.create", request.group_id, detail)
     s.flush()
+    _notify(s, request.group_id, ev.booking_change_kind(None, status, None, None, None))
     if hook is not None:
         hook()
     return [to_booking(r, labels[r.gpu_id]) for r in rows]
@@ -284,6 +286,7 @@ def update(
     rows = _group_rows(s, group_id)
     first = rows[0]
     before = _fields(first)
+    old_status, old_decided_by = first.status, first.decided_by
     status = first.status if change.status is None else stored_status(change.status)
     window = _new_window(first, change.end)
     grows = window.end > first.end_ts or first.status not in LIVE_STORED
@@ -300,10 +303,23 @@ def update(
         if change.decided_at is not None:
             row.decided_at = change.decided_at
     s.flush()
+    kind = ev.booking_change_kind(
+        old_status, status, old_decided_by, first.decided_by, first.decision_reason
+    )
+    _notify(s, group_id, kind)
     detail = describe_changes(before, _fields(first))
     if detail:
         add_audit(s, actor, action, group_id, f"{detail}; {why}" if why else detail)
     return [to_booking(r, labels[r.gpu_id]) for r in rows]
+
+
+def _notify(s: Session, group_id: str, kind: str | None) -> None:
+    """Write a booking event to the outbox in this transaction, on SQLite; the lab database's
+    trigger writes it there (``labdb_notify``), where members cannot write the outbox."""
+    if kind is not None and s.get_bind().dialect.name == "sqlite":
+        from labgpu.storage.outbox import enqueue_booking_event  # it reads bookings through us
+
+        enqueue_booking_event(s, group_id, kind)
 
 
 def query_bookings(

@@ -53,7 +53,14 @@ from labgpu.core.booking.rules import BookingRules
 from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import N_, _
 from labgpu.core.members.roles import Member
-from labgpu.storage import labdb_audit, labdb_policies, labdb_roles, labdb_rules, policies
+from labgpu.storage import (
+    labdb_audit,
+    labdb_notify,
+    labdb_policies,
+    labdb_roles,
+    labdb_rules,
+    policies,
+)
 from labgpu.storage.labdb_audit import AUDITED
 from labgpu.storage.labdb_roles import (
     COLLECTED,
@@ -153,6 +160,7 @@ def init_lab(engine: Engine) -> None:
         labdb_policies.create_policies(conn, tables)
         labdb_policies.create_triggers(conn)
         labdb_audit.create_triggers(conn)
+        labdb_notify.apply(conn, tables)  # outbox, deliveries, settings (issue 17)
 
 
 def permission_message(orig: BaseException | None) -> str | None:

@@ -29,6 +29,7 @@ from labgpu.storage.lab_jobs import LabJobStore
 from labgpu.storage.lab_passwords import LabPasswords
 from labgpu.storage.models import AuditRow, UserRow
 from labgpu.storage.offload import OffloadStore
+from labgpu.storage.outbox import NotifyStore
 from labgpu.storage.prices import PriceStore
 from labgpu.storage.projects import ProjectStore
 from labgpu.storage.usage import UsageStore
@@ -110,6 +111,11 @@ class Store:
     def bookings(self) -> BookingStore:
         """Bookings, booking rules, maintenance windows and bookable GPUs."""
         return BookingStore(self._read, self._write, lambda: self.booking_hook, self._busy)
+
+    @property
+    def notify(self) -> NotifyStore:
+        """Members' notification settings, the outbox and its deliveries (issue 17)."""
+        return NotifyStore(self._read, self._write)
 
     @property
     def prices(self) -> PriceStore:

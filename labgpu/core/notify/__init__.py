@@ -1,0 +1,1 @@
+"""Notifications as plain values: events, members' settings, back-off, message texts."""

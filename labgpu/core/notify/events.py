@@ -1,0 +1,134 @@
+"""Events the lab tells people about, as plain values (issue 17).
+
+An event is facts (``payload``), never text: the sender renders it in each reader's language
+(``core/notify/messages.py``). Its ``dedup_key`` makes writing it twice a no-op, so a collector
+restarted in the same minute, or a trigger fired once per GPU of a group, enqueues it once.
+The lab database's trigger (``storage/labdb_notify.py``) decides booking events by the same
+rule as ``booking_change_kind``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+#: Event kinds (``labgpu notify set --mute KIND``).
+REQUEST_PENDING = "request_pending"  # to deciders: a request waits for a decision
+REQUEST_APPROVED = "request_approved"  # to the member
+REQUEST_REJECTED = "request_rejected"  # to the member, with the reason
+BOOKING_RELEASED = "booking_released"  # to the member: released as idle by the collector
+BOOKING_STARTS = "booking_starts"  # to the member, lead_minutes before the start
+BOOKING_ENDS = "booking_ends"  # to the member, lead_minutes before the end
+SERVER_OFFLINE = "server_offline"  # to managers: a server offline for N minutes
+TEST = "test"  # ``labgpu notify test``: to yourself; never muted
+KINDS = (
+    REQUEST_PENDING,
+    REQUEST_APPROVED,
+    REQUEST_REJECTED,
+    BOOKING_RELEASED,
+    BOOKING_STARTS,
+    BOOKING_ENDS,
+    SERVER_OFFLINE,
+    TEST,
+)
+MUTABLE = tuple(k for k in KINDS if k != TEST)
+
+MEMBER, DECIDERS, MANAGERS = "member", "deciders", "managers"
+EMAIL, WEBHOOK = "email", "webhook"
+#: What the idle rule writes as a released booking's reason (``services/booking/reality.py``).
+IDLE_REASON_PREFIX = "released: idle"
+DEFAULT_LEAD_MINUTES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing to tell: ``user`` is the member it is for (audience ``member``) or about."""
+
+    kind: str
+    audience: str
+    user: str
+    dedup_key: str
+    payload: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """Where a member hears from the lab; ``muted``: event kinds turned off."""
+
+    user: str
+    email: str = ""
+    webhook_url: str = ""
+    muted: tuple[str, ...] = ()
+    lead_minutes: int = DEFAULT_LEAD_MINUTES
+    language: str = ""
+
+    def wants(self, kind: str) -> bool:
+        """True unless the member turned ``kind`` off (a test always goes)."""
+        return kind == TEST or kind not in self.muted
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """``(channel, address)`` for each channel the member gave."""
+        found = [(EMAIL, self.email), (WEBHOOK, self.webhook_url)]
+        return [(channel, address) for channel, address in found if address]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to one member over one channel, as the sender claimed it."""
+
+    id: int
+    channel: str
+    address: str
+    user: str
+    kind: str
+    payload: dict[str, object]
+    language: str
+    attempts: int
+
+
+def booking_change_kind(
+    old_status: str | None,
+    new_status: str,
+    old_decided_by: str | None,
+    new_decided_by: str | None,
+    reason: str | None,
+) -> str | None:
+    """The event a booking row's change causes (``old_status`` None: it was inserted)."""
+    if old_status is None:
+        return REQUEST_PENDING if new_status == "pending" else None
+    if old_status == new_status:
+        return None
+    if old_status == "pending" and new_status == "booked":
+        return REQUEST_APPROVED
+    decided = new_decided_by is not None and new_decided_by != old_decided_by
+    if old_status == "pending" and new_status == "cancelled" and decided:
+        return REQUEST_REJECTED
+    if new_status == "released" and decided and (reason or "").startswith(IDLE_REASON_PREFIX):
+        return BOOKING_RELEASED
+    return None
+
+
+def audience_of(kind: str) -> str:
+    """Who an event of ``kind`` is for."""
+    if kind == REQUEST_PENDING:
+        return DECIDERS
+    if kind == SERVER_OFFLINE:
+        return MANAGERS
+    return MEMBER
+
+
+def utc_text(moment: datetime) -> str:
+    """A UTC time as the payload keeps it (``2026-12-02T07:00:00+00:00``), the same text the
+    lab database's trigger writes."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def backoff(attempts: int, base_s: float = 30.0, cap_s: float = 3600.0) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try: doubling from ``base_s``."""
+    return timedelta(seconds=min(cap_s, base_s * math.pow(2, max(0, attempts - 1))))
+
+
+def parse_muted(text: str) -> tuple[str, ...]:
+    """The stored comma list as kinds (unknown words dropped: a kind may have been retired)."""
+    return tuple(k for k in (w.strip() for w in text.split(",")) if k in MUTABLE)

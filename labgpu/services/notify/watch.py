@@ -1,0 +1,90 @@
+"""The collector's minute job for notifications (issue 17): the time-based events, then the
+sender where the lab's channels are configured (``notify.toml``).
+
+Each event's ``dedup_key`` names what it is about and when (``starts:GROUP:START``,
+``offline:SERVER:SINCE``), so a collector restarted in the same minute, or two collectors,
+enqueue it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from labgpu.core.errors import ConfigError, LabgpuError, RefusedError
+from labgpu.core.notify import events as ev
+from labgpu.core.notify.events import Event
+from labgpu.services.notify import config as notify_config
+from labgpu.services.notify.sender import FailureLog, Sender
+from labgpu.storage import Store
+
+log = logging.getLogger(__name__)
+
+#: The longest lead a member may choose (``labgpu notify set --lead``).
+MAX_LEAD_MINUTES = 24 * 60
+
+
+def time_events(store: Store, now: datetime, offline_minutes: int = 10) -> list[Event]:
+    """Bookings starting or ending within each member's lead, servers offline long enough."""
+    settings = store.notify.all_settings()
+    found = []
+    for group_id, user, payload in store.notify.upcoming(now, timedelta(minutes=MAX_LEAD_MINUTES)):
+        lead = timedelta(minutes=settings.get(user, ev.NotifySettings(user)).lead_minutes)
+        start = datetime.fromisoformat(str(payload["start"]))
+        end = datetime.fromisoformat(str(payload["end"]))
+        if now < start <= now + lead:
+            key = f"starts:{group_id}:{payload['start']}"
+            found.append(Event(ev.BOOKING_STARTS, ev.MEMBER, user, key, payload))
+        if start <= now < end <= now + lead:
+            key = f"ends:{group_id}:{payload['end']}"
+            found.append(Event(ev.BOOKING_ENDS, ev.MEMBER, user, key, payload))
+    before = now - timedelta(minutes=offline_minutes)
+    for name, state, reason, since in store.notify.offline_servers(before):
+        key = f"offline:{name}:{ev.utc_text(since)}"
+        payload = {"server": name, "state": state, "reason": reason, "since": ev.utc_text(since)}
+        found.append(Event(ev.SERVER_OFFLINE, ev.MANAGERS, name, key, payload))
+    return found
+
+
+class NotifyWatch:
+    """Run by the collector's housekeeping: enqueue what is due, then send."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        load_config: Callable[[], notify_config.NotifyConfig | None] = notify_config.load,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.load_config = load_config
+        self.failures = FailureLog()
+        self._sender: Sender | None = None
+        self._refused = False
+
+    def run(self) -> int:
+        """Enqueue the time-based events, send what is due; returns the messages sent."""
+        try:
+            config = self.load_config()
+        except ConfigError as exc:
+            log.warning("notify: %s", exc)
+            config = None
+        offline = config.offline_minutes if config is not None else 10
+        try:
+            self.store.notify.enqueue(time_events(self.store, self.clock(), offline))
+        except RefusedError as exc:  # not the collector of a lab database: not ours to write
+            if not self._refused:
+                log.info("notify: time-based events not enqueued here: %s", exc)
+            self._refused = True
+        if config is None:  # no [notify]: this machine does not send
+            return 0
+        if self._sender is None or self._sender.config != config:
+            self._sender = Sender(self.store.notify, config, self.clock)
+        try:
+            report = self._sender.run()
+        except LabgpuError as exc:
+            log.warning("notify: %s", exc)
+            return 0
+        self.failures.note(report)
+        return report.sent

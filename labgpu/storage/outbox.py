@@ -1,0 +1,323 @@
+"""Notifications in the database (issue 17): members' settings, the outbox, deliveries.
+
+Events are written in the caller's transaction (``enqueue``), once per ``dedup_key``. In a lab
+database the booking events come from the trigger in ``labdb_notify`` (members cannot write the
+outbox); on SQLite ``storage/bookings.py`` calls ``enqueue_booking_event`` in its own session.
+The sender expands each event into deliveries, claims a few at a time (PostgreSQL: ``FOR UPDATE
+SKIP LOCKED``, so two senders never take the same row), and marks each one in its own short
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from labgpu.core.notify import events as ev
+from labgpu.core.notify.events import Delivery, Event, NotifySettings
+from labgpu.storage.bookings import query_bookings
+from labgpu.storage.models import BookingRow, ServerRow, UserRow
+from labgpu.storage.notify_rows import DeliveryRow, NotifySettingsRow, OutboxRow
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def enqueue(s: Session, event: Event) -> bool:
+    """Write ``event`` unless one with its ``dedup_key`` exists; True if written."""
+    values = {
+        "kind": event.kind,
+        "audience": event.audience,
+        "user_name": event.user,
+        "dedup_key": event.dedup_key,
+        "payload": json.dumps(event.payload, sort_keys=True),
+    }
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(OutboxRow).values(**values).on_conflict_do_nothing()
+    return s.execute(statement.returning(OutboxRow.id)).scalar() is not None
+
+
+def booking_payload(s: Session, group_id: str) -> tuple[str, dict[str, object]]:
+    """The member and the facts of a booking group, as the lab database's trigger writes them."""
+    rows = query_bookings(s, group_id=group_id)
+    first = rows[0]
+    payload: dict[str, object] = {
+        "group": group_id,
+        "user": first.user_name,
+        "gpus": sorted(b.gpu_label for b in rows),
+        "start": ev.utc_text(first.window.start),
+        "end": ev.utc_text(first.window.end),
+    }
+    return first.user_name, payload
+
+
+def enqueue_booking_event(s: Session, group_id: str, kind: str) -> bool:
+    """Write the event ``kind`` of a booking group (SQLite; the lab database's trigger there)."""
+    user, payload = booking_payload(s, group_id)
+    row = s.scalars(select(BookingRow).where(BookingRow.group_id == group_id).limit(1)).one()
+    payload["reason"] = row.decision_reason or ""
+    payload["by"] = row.decided_by or ""
+    key = f"{kind}:{group_id}"
+    return enqueue(s, Event(kind, ev.audience_of(kind), user, key, payload))
+
+
+def _settings(row: NotifySettingsRow | None, user: str) -> NotifySettings:
+    if row is None:
+        return NotifySettings(user)
+    return NotifySettings(
+        row.user_name,
+        row.email,
+        row.webhook_url,
+        ev.parse_muted(row.muted),
+        row.lead_minutes,
+        row.language,
+    )
+
+
+class NotifyStore:
+    """Settings, outbox and deliveries, each call in its own short transaction."""
+
+    def __init__(self, read: SessionFactory, write: SessionFactory) -> None:
+        self._read = read
+        self._write = write
+
+    # -- members' settings -------------------------------------------------------------------
+
+    def settings(self, user: str) -> NotifySettings:
+        """``user``'s settings (the defaults where they saved none)."""
+        with self._read() as s:
+            return _settings(s.get(NotifySettingsRow, user), user)
+
+    def all_settings(self) -> dict[str, NotifySettings]:
+        """Every saved row the caller may read (a member: their own; collector, managers: all)."""
+        with self._read() as s:
+            rows = s.scalars(select(NotifySettingsRow))
+            return {r.user_name: _settings(r, r.user_name) for r in rows}
+
+    def save_settings(self, settings: NotifySettings, now: datetime) -> NotifySettings:
+        """Write ``settings`` as the row of ``settings.user``."""
+        with self._write() as s:
+            row = s.get(NotifySettingsRow, settings.user)
+            if row is None:
+                row = NotifySettingsRow(user_name=settings.user)
+                s.add(row)
+            row.email, row.webhook_url = settings.email, settings.webhook_url
+            row.muted = ",".join(settings.muted)
+            row.lead_minutes, row.language = settings.lead_minutes, settings.language
+            row.updated_at = now
+            s.flush()
+            return _settings(row, settings.user)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def enqueue(self, events: Iterable[Event]) -> int:
+        """Write the events not yet written, in one transaction; returns how many were new."""
+        with self._write() as s:
+            return sum(enqueue(s, event) for event in events)
+
+    def enqueue_test(self, user: str, now: datetime) -> bool:
+        """A test message to ``user`` (at most one a minute). In a lab database through
+        ``labgpu_notify_test()``, which writes it for the login itself."""
+        with self._write() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                found = s.execute(text("SELECT to_regprocedure('public.labgpu_notify_test()')"))
+                if found.scalar() is not None:
+                    return bool(s.execute(text("SELECT public.labgpu_notify_test()")).scalar())
+            key = f"test:{user}:{now:%Y%m%d%H%M}"
+            return enqueue(s, Event(ev.TEST, ev.MEMBER, user, key, {"user": user}))
+
+    def upcoming(
+        self, now: datetime, horizon: timedelta
+    ) -> list[tuple[str, str, dict[str, object]]]:
+        """Booked groups starting, or ending, within ``horizon`` of ``now``:
+        ``(group id, member, payload)``."""
+        with self._read() as s:
+            soon = now + horizon
+            found = s.execute(
+                select(BookingRow.group_id)
+                .where(
+                    BookingRow.status == "booked",
+                    ((BookingRow.start_ts > now) & (BookingRow.start_ts <= soon))
+                    | ((BookingRow.end_ts > now) & (BookingRow.end_ts <= soon)),
+                )
+                .distinct()
+            )
+            out = []
+            for (group_id,) in found:
+                user, payload = booking_payload(s, group_id)
+                out.append((group_id, user, payload))
+            return out
+
+    def offline_servers(self, before: datetime) -> list[tuple[str, str, str, datetime]]:
+        """Servers neither online nor unknown since ``before`` or earlier:
+        ``(name, state, reason, since)``."""
+        with self._read() as s:
+            rows = s.execute(
+                select(
+                    ServerRow.name, ServerRow.state, ServerRow.state_reason, ServerRow.state_since
+                )
+                .where(
+                    ServerRow.state.not_in(("online", "unknown")), ServerRow.state_since <= before
+                )
+                .order_by(ServerRow.name)
+            )
+            return [(n, st, why, since) for n, st, why, since in rows]
+
+    # -- the sender --------------------------------------------------------------------------
+
+    def unexpanded(self, limit: int = 200) -> list[tuple[int, str, str, str]]:
+        """Events without deliveries yet, oldest first: ``(id, kind, audience, user)``."""
+        with self._read() as s:
+            rows = s.execute(
+                select(OutboxRow.id, OutboxRow.kind, OutboxRow.audience, OutboxRow.user_name)
+                .where(OutboxRow.expanded_at.is_(None))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            return [(i, k, a, u) for i, k, a, u in rows]
+
+    def role_members(self, roles: tuple[str, ...]) -> list[str]:
+        """Members in one of ``roles`` (``pi``, ``manager``): the lab database's login roles,
+        else the ``users`` table."""
+        with self._read() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                names = s.execute(
+                    text(
+                        "SELECT DISTINCT r.rolname FROM pg_catalog.pg_auth_members m "
+                        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid "
+                        "JOIN pg_catalog.pg_roles r ON r.oid = m.member "
+                        "WHERE g.rolname = ANY(:groups) AND r.rolcanlogin ORDER BY 1"
+                    ),
+                    {"groups": [f"labgpu_{r}" for r in roles]},
+                ).scalars()
+                found = list(names)
+                if found:
+                    return found
+            rows = s.scalars(
+                select(UserRow.name).where(UserRow.role.in_(roles)).order_by(UserRow.name)
+            )
+            return list(rows)
+
+    def expand(
+        self,
+        outbox_id: int,
+        recipients: Iterable[str],
+        settings: dict[str, NotifySettings],
+        kind: str,
+        now: datetime,
+    ) -> int:
+        """Write one delivery per recipient and channel they want ``kind`` on, and mark the
+        event expanded, in one transaction; returns the deliveries written."""
+        written = 0
+        with self._write() as s:
+            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            for user in recipients:
+                mine = settings.get(user, NotifySettings(user))
+                if not mine.wants(kind):
+                    continue
+                for channel, address in mine.addresses():
+                    statement = dialect.insert(DeliveryRow).values(
+                        outbox_id=outbox_id,
+                        user_name=user,
+                        channel=channel,
+                        address=address,
+                        state="pending",
+                        attempts=0,
+                        next_at=now,
+                        last_error="",
+                    )
+                    statement = statement.on_conflict_do_nothing().returning(DeliveryRow.id)
+                    written += s.execute(statement).scalar() is not None
+            s.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(expanded_at=now))
+        return written
+
+    def recover(self, now: datetime) -> int:
+        """Deliveries left ``sending`` whose claim ran out (their sender was killed) go back
+        to pending, to be sent again under the same id; returns how many."""
+        with self._write() as s:
+            ids = s.scalars(
+                update(DeliveryRow)
+                .where(DeliveryRow.state == "sending", DeliveryRow.next_at <= now)
+                .values(state="pending", next_at=now)
+                .returning(DeliveryRow.id)
+            )
+            return len(list(ids))
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        """Take up to ``limit`` due deliveries, oldest first, as ``sending`` until
+        ``now + lease`` (rows another sender holds are skipped)."""
+        with self._write() as s:
+            ids = list(
+                s.scalars(
+                    select(DeliveryRow.id)
+                    .where(DeliveryRow.state == "pending", DeliveryRow.next_at <= now)
+                    .order_by(DeliveryRow.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return []
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids))
+                .values(state="sending", next_at=now + lease)
+            )
+            rows = s.execute(
+                select(DeliveryRow, OutboxRow.kind, OutboxRow.payload, NotifySettingsRow.language)
+                .join(OutboxRow, OutboxRow.id == DeliveryRow.outbox_id)
+                .outerjoin(NotifySettingsRow, NotifySettingsRow.user_name == DeliveryRow.user_name)
+                .where(DeliveryRow.id.in_(ids))
+                .order_by(DeliveryRow.id)
+            )
+            return [
+                Delivery(
+                    d.id,
+                    d.channel,
+                    d.address,
+                    d.user_name,
+                    kind,
+                    json.loads(payload),
+                    lang or "",
+                    d.attempts,
+                )
+                for d, kind, payload, lang in rows
+            ]
+
+    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+        """The channel took it: never send it again."""
+        with self._write() as s:
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id)
+                .values(state="sent", sent_at=now, last_error="")
+            )
+
+    def mark_failed(self, delivery: Delivery, error: str, now: datetime, max_attempts: int) -> str:
+        """A try failed: back off (``next_at``), or give up after ``max_attempts``; returns the
+        new state."""
+        attempts = delivery.attempts + 1
+        state = "failed" if attempts >= max_attempts else "pending"
+        with self._write() as s:
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery.id)
+                .values(
+                    state=state,
+                    attempts=attempts,
+                    last_error=error[:500],
+                    next_at=now + ev.backoff(attempts),
+                )
+            )
+        return state
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries are in each state."""
+        with self._read() as s:
+            rows = s.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state))
+            return {state: n for state, n in rows}

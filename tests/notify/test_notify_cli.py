@@ -1,0 +1,60 @@
+"""``labgpu notify`` (issue 17): show, set and test a member's own settings; exit 2 for an
+unknown kind or a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labgpu.storage import Store
+from tests.helpers.booking_lab import run, run_json
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    store = Store(url)
+    store.upgrade()
+    store.close()
+    return url
+
+
+def test_set_show_and_test(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    shown = run_json(capsys, url, "notify")
+    assert shown["email"] == ""
+    assert shown["lead_minutes"] == 10
+    assert shown["muted"] == []
+    got = run_json(
+        capsys, url, "notify", "set", "--email", "me@lab.test", "--mute", "booking_ends",
+        "booking_starts", "--lead", "25", "--language", "ko",
+    )  # fmt: skip
+    assert got["email"] == "me@lab.test"
+    assert got["muted"] == ["booking_starts", "booking_ends"]
+    assert (got["lead_minutes"], got["language"]) == (25, "ko")
+    got = run_json(capsys, url, "notify", "set", "--unmute", "booking_starts", "--email", "")
+    assert got["muted"] == ["booking_ends"]
+    assert got["email"] == ""
+    assert run_json(capsys, url, "notify")["lead_minutes"] == 25  # stored
+    code, out, _err = run(capsys, url, "notify")
+    assert code == 0
+    assert "booking_ends" in out
+    assert run_json(capsys, url, "notify", "test")["queued"] is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("set", "--mute", "everything"),
+        ("set", "--email", "not an address"),
+        ("set", "--webhook", "ftp://x"),
+        ("set", "--lead", "0"),
+        ("show", "--email", "a@b.c"),
+    ],
+)
+def test_bad_values_exit_2(
+    capsys: pytest.CaptureFixture[str], url: str, argv: tuple[str, ...]
+) -> None:
+    code, _out, err = run(capsys, url, "notify", *argv)
+    assert code == 2, err
+    assert run_json(capsys, url, "notify")["email"] == ""  # nothing was stored
