@@ -104,6 +104,8 @@ def group_line(verb: str, group: BookingGroupView) -> str:
         end=show_time(group.window.end),
         id=group.group_id,
     )
+    if group.project:
+        line += _("; project {name}").format(name=group.project)
     if group.status is BookingStatus.PENDING:
         line += _(" (pending: waits for a PI or manager to approve)")
     return line

@@ -23,24 +23,28 @@ Sub = Any  # argparse's _SubParsersAction is private
 
 
 def register(sub: Sub) -> None:
-    """Add the ``projects`` command and its actions."""
+    """Add the ``projects`` command and its actions (``--json`` before or after the action)."""
     p = sub.add_parser("projects", help="the lab's projects and grants (change: manager)")
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
     p.set_defaults(handler=run_projects, action="list", name=None, title="")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     listing = actions.add_parser("list", help="every project, retired ones too")
-    listing.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    listing.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="a JSON array on stdout"
+    )
     add = actions.add_parser("add", help="add a project (manager)")
     add.add_argument("name", metavar="NAME", help="lowercase letters, digits, '-', '_', '.'")
     add.add_argument("--title", default="", help="what it is, e.g. the grant's full name")
-    add.add_argument("--json", action="store_true", help="the project as a JSON object")
+    add.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="as JSON")
     for verb, text in (
         ("retire", "retire a project: its history stays, new work cannot name it (manager)"),
         ("reactivate", "make a retired project active again (manager)"),
     ):
         change = actions.add_parser(verb, help=text)
         change.add_argument("name", metavar="NAME")
-        change.add_argument("--json", action="store_true", help="the project as a JSON object")
+        change.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="as JSON"
+        )
 
 
 def project_json(project: Project) -> dict[str, object]:

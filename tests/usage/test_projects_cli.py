@@ -38,6 +38,8 @@ def test_projects_listed_added_retired_and_reactivated(
     listed = run_json(capsys, lab_url, "projects")
     assert [(p["name"], p["active"]) for p in listed] == [("kaist", False), ("nrf-2026", True)]
     assert run_json(capsys, lab_url, "projects", "list") == listed
+    code, out, _err = run(capsys, lab_url, "projects", "--json", "list")  # --json before too
+    assert json.loads(out) == listed
     code, out, _err = run(capsys, lab_url, "projects", "list")
     assert out.splitlines()[1:] == ["kaist     retired  -", "nrf-2026  active   NRF grant"]
     assert run_json(capsys, lab_url, "projects", "reactivate", "kaist")["active"] is True
@@ -110,6 +112,7 @@ def test_book_for_a_project_then_by_default_then_for_none(
     code, out, err = run(capsys, lab_url, *base, "--start", at(6))
     assert code == 0
     assert "for project p2, your default" in err
+    assert out.strip().endswith("; project p2")
     bookings = run_json(capsys, lab_url, "bookings")
     assert sorted(str(b["project"]) for b in bookings) == ["None", "None", "p1", "p1", "p2", "p2"]
 
