@@ -36,10 +36,6 @@ MARGIN = 42.0
 PROJECTS = 6
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("report", text)
-
-
 @dataclass(frozen=True, slots=True)
 class MonthFigures:
     """One month's totals for the trend, as ``labgpu usage --month M --json``'s ``totals`` give
@@ -141,15 +137,21 @@ def hours(value: float | None) -> str:
 def headline_rows(s: Summary) -> list[list[str]]:
     """The lab's month: capacity, busy and booked shares, unmet and offloaded GPU-hours."""
     return [
-        [tr("GPUs"), str(s.gpus)],
-        [tr("Capacity (GPU-h)"), hours_label(s.capacity_h)],
-        [tr("Busy share of observed GPU-time"), pct(s.busy_pct)],
+        [QCoreApplication.translate("report", "GPUs"), str(s.gpus)],
+        [QCoreApplication.translate("report", "Capacity (GPU-h)"), hours_label(s.capacity_h)],
+        [QCoreApplication.translate("report", "Busy share of observed GPU-time"), pct(s.busy_pct)],
         [
-            tr("Booked GPU-h (share of capacity)"),
+            QCoreApplication.translate("report", "Booked GPU-h (share of capacity)"),
             f"{hours_label(s.booked_h)} ({pct(s.booked_pct)})",
         ],
-        [tr("Unmet requests (GPU-h asked)"), hours_label(s.unmet_gpu_h)],
-        [tr("Run on clusters (GPU-h, jobs)"), f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})"],
+        [
+            QCoreApplication.translate("report", "Unmet requests (GPU-h asked)"),
+            hours_label(s.unmet_gpu_h),
+        ],
+        [
+            QCoreApplication.translate("report", "Run on clusters (GPU-h, jobs)"),
+            f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})",
+        ],
     ]
 
 
@@ -210,10 +212,13 @@ def trend_rows(data: CaseData) -> list[list[str]]:
     """The month beside the previous one and the same month a year earlier."""
     columns = [data.month(0), data.month(1), data.month(12)]
     figures = (
-        (tr("Busy share"), lambda m: pct(m.busy_pct)),
-        (tr("Booked GPU-h"), lambda m: hours_label(m.booked_h)),
-        (tr("Unmet GPU-h"), lambda m: hours_label(m.unmet_gpu_h)),
-        (tr("Cluster GPU-h"), lambda m: hours_label(m.offloaded_h)),
+        (QCoreApplication.translate("report", "Busy share"), lambda m: pct(m.busy_pct)),
+        (QCoreApplication.translate("report", "Booked GPU-h"), lambda m: hours_label(m.booked_h)),
+        (QCoreApplication.translate("report", "Unmet GPU-h"), lambda m: hours_label(m.unmet_gpu_h)),
+        (
+            QCoreApplication.translate("report", "Cluster GPU-h"),
+            lambda m: hours_label(m.offloaded_h),
+        ),
     )
     return [
         [label, *(show(m) if m is not None and m.known else "—" for m in columns)]
@@ -252,28 +257,29 @@ def cost_lines(cost: CostReport) -> list[str]:
         clauses = []
         if m.cloud_cost is not None and m.use.booked_h:
             clauses.append(
-                tr("{h} GPU-h booked would have cost {money} in the cloud").format(
-                    h=hours_label(m.use.booked_h), money=money(m.cloud_cost, m.currency)
-                )
+                QCoreApplication.translate(
+                    "report", "{h} GPU-h booked would have cost {money} in the cloud"
+                ).format(h=hours_label(m.use.booked_h), money=money(m.cloud_cost, m.currency))
             )
         if m.cluster_cost is not None and m.use.cluster_h:
             clauses.append(
-                tr("{h} GPU-h run on clusters cost {money} at the cluster rate").format(
-                    h=hours_label(m.use.cluster_h), money=money(m.cluster_cost, m.currency)
-                )
+                QCoreApplication.translate(
+                    "report", "{h} GPU-h run on clusters cost {money} at the cluster rate"
+                ).format(h=hours_label(m.use.cluster_h), money=money(m.cluster_cost, m.currency))
             )
         if m.payback_periods is not None and m.buy_gpus is not None:
-            clauses.append(
-                tr("{n} more GPU(s) would pay for themselves in {months:.1f} months of such use")
-                .format(n=m.buy_gpus, months=m.payback_periods)
-            )  # fmt: skip
+            payback = QCoreApplication.translate(
+                "report",
+                "{n} more GPU(s) would pay for themselves in {months:.1f} months of such use",
+            )
+            clauses.append(payback.format(n=m.buy_gpus, months=m.payback_periods))
         if clauses:
             lines.append(f"{m.model}: " + "; ".join(clauses) + ".")
     if cost.unattributed_cluster_h:
         lines.append(
-            tr("{h} GPU-h run on clusters name no GPU model and are not priced.").format(
-                h=hours_label(cost.unattributed_cluster_h)
-            )
+            QCoreApplication.translate(
+                "report", "{h} GPU-h run on clusters name no GPU model and are not priced."
+            ).format(h=hours_label(cost.unattributed_cluster_h))
         )
     if cost.unpriced:
         lines.append(price_hint(cost.unpriced))
@@ -296,55 +302,68 @@ def page_case(doc: Document) -> None:
     p, fonts = doc.painter, doc.fonts
     y = title_block(doc)
     half = (doc.inner - 16) / 2
-    top = doc.heading(y + 6, tr("The month"), 11)
-    columns = [draw.Column(tr("Figure"), half - 86, draw.LEFT), draw.Column(tr("Value"), 86)]
+    top = doc.heading(y + 6, QCoreApplication.translate("report", "The month"), 11)
+    columns = [
+        draw.Column(QCoreApplication.translate("report", "Figure"), half - 86, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Value"), 86),
+    ]
     _n, left_end = draw.table(
         p, MARGIN, top, columns, headline_rows(data.summary), fonts, doc.bottom
     )
     right = MARGIN + half + 16
-    draw.text(p, QRectF(right, y + 6, half, 20), tr("Against earlier months"), fonts.of(11, True))
+    draw.text(
+        p,
+        QRectF(right, y + 6, half, 20),
+        QCoreApplication.translate("report", "Against earlier months"),
+        fonts.of(11, True),
+    )
     trend_columns = [
-        draw.Column(tr("Figure"), half - 3 * 52, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "Figure"), half - 3 * 52, draw.LEFT),
         draw.Column(data.month, 52),
         draw.Column(shift_month(data.month, 1), 52),
         draw.Column(shift_month(data.month, 12), 52),
     ]
     _n, right_end = draw.table(p, right, top, trend_columns, trend_rows(case), fonts, doc.bottom)
-    y = doc.heading(max(left_end, right_end) + 12, tr("Per GPU model"), 11)
+    y = doc.heading(
+        max(left_end, right_end) + 12, QCoreApplication.translate("report", "Per GPU model"), 11
+    )
     model_columns = [
-        draw.Column(tr("Model"), doc.inner - 412, draw.LEFT),
-        draw.Column(tr("GPUs"), 40),
-        draw.Column(tr("Busy"), 46),
-        draw.Column(tr("Saturated"), 50),
-        draw.Column(tr("Requests"), 52),
-        draw.Column(tr("Median wait"), 64),
-        draw.Column(tr("p90 wait"), 50),
-        draw.Column(tr("Unserved"), 54),
-        draw.Column(tr("Offloaded"), 56),
+        draw.Column(QCoreApplication.translate("report", "Model"), doc.inner - 412, draw.LEFT),
+        draw.Column(QCoreApplication.translate("report", "GPUs"), 40),
+        draw.Column(QCoreApplication.translate("report", "Busy"), 46),
+        draw.Column(QCoreApplication.translate("report", "Saturated"), 50),
+        draw.Column(QCoreApplication.translate("report", "Requests"), 52),
+        draw.Column(QCoreApplication.translate("report", "Median wait"), 64),
+        draw.Column(QCoreApplication.translate("report", "p90 wait"), 50),
+        draw.Column(QCoreApplication.translate("report", "Unserved"), 54),
+        draw.Column(QCoreApplication.translate("report", "Offloaded"), 56),
     ]
     _n, y = draw.table(p, MARGIN, y, model_columns, model_rows(case), fonts, doc.bottom)
-    note = tr(
+    note = QCoreApplication.translate(
+        "report",
         "Busy: share of the GPU-time with readings that a GPU computed. Saturated: share of hours "
         "in which every bookable GPU of the model was booked or busy. Wait: the earliest start "
         "the lab offered minus the start asked for (median, 90th percentile; requests with no "
         "slot within the horizon not in them). Unserved: GPU-hours asked for and not served "
         "within 30 minutes of the wanted start; Offloaded: GPU-hours of such requests the member "
-        "then sent to a cluster."
+        "then sent to a cluster.",
     )
     y = draw.paragraph(p, MARGIN, y + 3, doc.inner, note, fonts.of(6.5), draw.MUTED)
     queues = cluster_rows(case)
     if queues:
-        y = doc.heading(y + 8, tr("Offloaded to clusters"), 11)
+        y = doc.heading(y + 8, QCoreApplication.translate("report", "Offloaded to clusters"), 11)
         cluster_columns = [
-            draw.Column(tr("Cluster"), doc.inner - 400, draw.LEFT),
-            draw.Column(tr("Jobs"), 40),
-            draw.Column(tr("GPU-h run"), 60),
-            draw.Column(tr("Median queue wait"), 100),
-            draw.Column(tr("p90 queue wait"), 90),
-            draw.Column(tr("Median turnaround"), 110),
+            draw.Column(
+                QCoreApplication.translate("report", "Cluster"), doc.inner - 400, draw.LEFT
+            ),
+            draw.Column(QCoreApplication.translate("report", "Jobs"), 40),
+            draw.Column(QCoreApplication.translate("report", "GPU-h run"), 60),
+            draw.Column(QCoreApplication.translate("report", "Median queue wait"), 100),
+            draw.Column(QCoreApplication.translate("report", "p90 queue wait"), 90),
+            draw.Column(QCoreApplication.translate("report", "Median turnaround"), 110),
         ]
         _n, y = draw.table(p, MARGIN, y, cluster_columns, queues, fonts, doc.bottom)
-    y = doc.heading(y + 8, tr("Twelve months"), 11)
+    y = doc.heading(y + 8, QCoreApplication.translate("report", "Twelve months"), 11)
     chart_h = 150.0
     _trend_chart(doc, QRectF(MARGIN, y, doc.inner, chart_h))
     y += chart_h + 10
@@ -363,10 +382,14 @@ def _trend_chart(doc: Document, rect: QRectF) -> None:
         rect,
         labels,
         [
-            draw.Bars(tr("Unmet GPU-h asked"), unmet, draw.BOOKED),
-            draw.Bars(tr("GPU-h run on clusters"), run, draw.USED),
+            draw.Bars(
+                QCoreApplication.translate("report", "Unmet GPU-h asked"), unmet, draw.BOOKED
+            ),
+            draw.Bars(
+                QCoreApplication.translate("report", "GPU-h run on clusters"), run, draw.USED
+            ),
         ],
-        draw.Bars(tr("Busy share (%)"), busy, draw.SHARE),
+        draw.Bars(QCoreApplication.translate("report", "Busy share (%)"), busy, draw.SHARE),
         doc.fonts,
     )
 
@@ -375,22 +398,22 @@ def _projects_and_cost(doc: Document, y: float) -> None:
     """Projects (the busiest ``PROJECTS`` of them), then the cost, each the page's width."""
     case, p, fonts = doc.data.case, doc.painter, doc.fonts
     if case.projects is not None:
-        y = doc.heading(y, tr("Projects (GPU-hours)"), 11)
+        y = doc.heading(y, QCoreApplication.translate("report", "Projects (GPU-hours)"), 11)
         header, rows = project_rows(case.projects)
         columns = [draw.Column(header[0], 170, draw.LEFT)]
         columns += [draw.Column(h, 90) for h in header[1:]]
         if rows:
             _n, y = draw.table(p, MARGIN, y, columns, rows[:PROJECTS], fonts, doc.bottom)
             if len(rows) > PROJECTS:
-                more = tr("{n} more projects: see `labgpu usage --by project`").format(
-                    n=len(rows) - PROJECTS
-                )
+                more = QCoreApplication.translate(
+                    "report", "{n} more projects: see `labgpu usage --by project`"
+                ).format(n=len(rows) - PROJECTS)
                 y = draw.paragraph(p, MARGIN, y + 2, doc.inner, more, fonts.of(7), draw.MUTED)
         else:
-            draw.text(p, QRectF(MARGIN, y, doc.inner, 14), tr("No GPU-hours named a project."),
-                      fonts.of(8.5), color=draw.MUTED)  # fmt: skip
+            none = QCoreApplication.translate("report", "No GPU-hours named a project.")
+            draw.text(p, QRectF(MARGIN, y, doc.inner, 14), none, fonts.of(8.5), color=draw.MUTED)
             y += 14
         y += 8
-    y = doc.heading(y, tr("Cost"), 11)
+    y = doc.heading(y, QCoreApplication.translate("report", "Cost"), 11)
     for line in cost_lines(case.cost):
         y = draw.paragraph(p, MARGIN, y, doc.inner, line, fonts.of(8), draw.INK) + 3
