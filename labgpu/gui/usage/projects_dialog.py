@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,7 +36,16 @@ def projects_button(labgpu: Labgpu, parent: QWidget) -> QPushButton:
         QCoreApplication.translate("ProjectsDialog", "The projects and grants work is booked for")
     )
     button.hide()
-    button.clicked.connect(lambda: ProjectsDialog(labgpu, parent).open())
+
+    def open_dialog() -> None:
+        dialog = ProjectsDialog(labgpu, parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        reload = getattr(parent, "reload", None)  # the Usage page shows the figures afresh
+        if callable(reload):
+            dialog.changed.connect(reload)
+        dialog.open()
+
+    button.clicked.connect(open_dialog)
 
     def shown(manager: bool | None, error: BaseException | None) -> None:
         button.setVisible(bool(manager) and error is None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from labgpu.core.usage.figures import read_csv
@@ -229,3 +229,24 @@ def test_the_usage_page_has_a_projects_tab_with_the_cli_figures(
     assert page.export_csv(path)
     assert read_csv(path.read_text()).rows[2][:3] == ("nrf", "NRF", "2.0")
     assert page._file_name("csv") == "labgpu-usage-projects-2026-03-01-2026-03-03.csv"
+
+
+def test_a_project_added_from_the_usage_page_shows_in_its_table(
+    qtbot: QtBot, usage_lab: Labgpu
+) -> None:
+    page = UsagePage(usage_lab, open_settings(), clock=lambda: END + timedelta(hours=3))
+    qtbot.addWidget(page)
+    page.show()
+    page.set_custom(QDate(2026, 3, 1), QDate(2026, 3, 3))
+    qtbot.waitUntil(lambda: page.projects.grid.rowCount() == 4, timeout=20_000)
+    button = next(b for b in page.findChildren(QPushButton) if b.text() == "Projects…")
+    qtbot.waitUntil(button.isVisible, timeout=10_000)  # the single seat's user manages
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = page.findChild(ProjectsDialog)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 4, timeout=10_000)  # the retired one too
+    dialog.name_edit.setText("new-grant")
+    dialog.add()
+    qtbot.waitUntil(lambda: page.projects.grid.rowCount() == 5, timeout=20_000)
+    names = [page.projects.grid.item(r, 0).text() for r in range(5)]  # type: ignore[union-attr]
+    assert names == ["idle", "kaist", "new-grant", "nrf", "(none)"]
