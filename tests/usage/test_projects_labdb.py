@@ -7,13 +7,16 @@ row behind that the app would count."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from psycopg import errors
 
 from labgpu.core.booking.rules import RuleRefusedError
-from labgpu.core.errors import RefusedError
+from labgpu.core.errors import RefusedError, UsageError
+from labgpu.services.booking.service import BookingService
+from labgpu.services.usage.projects import ProjectsService
 from labgpu.storage import Store
 from tests.helpers.labdb import lab
 from tests.helpers.rules_lab import DAY, RulesLab, denied, insert, rlab, rule_refused
@@ -286,3 +289,27 @@ def test_a_temporary_table_cannot_stand_in_for_the_projects(rlab: RulesLab) -> N
         assert rule_refused(lambda: book(a, rlab, rlab.a4000[0], "fake"))[0] == "project_unknown"
         assert rule_refused(lambda: add_request(a, "fake"))[0] == "project_unknown"
         assert count(a, "public.bookings") == 0
+
+
+def test_a_member_books_for_a_project_through_the_app(rlab: RulesLab) -> None:
+    """The app on a lab database, signed in as a student: books for a project, remembers it
+    as the default, cannot change the list (said before the database is asked)."""
+    add_project(rlab, "live")
+    add_project(rlab, "ended", active=False)
+    lab = rlab.lab
+    name = lab.names["a"]
+    store = Store(f"postgresql+psycopg://{name}@127.0.0.1:{lab.server.port}/{lab.dbname}")
+    try:
+        me = BookingService(store, name)
+        projects = ProjectsService(me)
+        start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=2)
+        group = me.book([rlab.a4000[1]], start, start + timedelta(hours=1), "", "live")
+        assert (group.project, projects.default()) == ("live", "live")
+        with pytest.raises(UsageError, match="is retired"):
+            me.book([rlab.a4000[2]], start, start + timedelta(hours=1), "", "ended")
+        with pytest.raises(RefusedError, match="only a lab manager can add projects"):
+            projects.add("mine")
+        assert [p.name for p in projects.list()] == ["ended", "live"]
+        assert len(store.bookings.list_bookings()) == 1
+    finally:
+        store.close()
