@@ -1,9 +1,8 @@
-"""``labgpu usage --what-if`` on a SQLite lab with a history booked for real: the JSON fields
-and figures, the text table, and exit 2 for a change or options that are not one."""
+"""``labgpu usage --what-if`` on a lab with a history booked for real (SQLite and PostgreSQL):
+the JSON fields and figures, the text table, and exit 2 for a change or options that are not
+one."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,9 @@ FIELDS = {
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'lab.db'}"
+def url(db_url: str) -> str:
+    """The booking lab with ``book_history`` booked, on SQLite and on PostgreSQL."""
+    url = db_url
     store = Store(url)
     store.upgrade()
     seed_lab(store)

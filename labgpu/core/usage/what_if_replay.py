@@ -2,10 +2,13 @@
 search (``core/booking/slots.find_earliest_slots``) and member limits.
 
 What a replay starts from (``History``): the lab's bookable GPUs, its rules, its maintenance
-windows, and the period's booking groups. A request is matched to the group it produced (same
-member, created within ``within`` after it was asked, same GPU count and hours, GPUs of the
-model asked); matched groups are taken out and placed again by the replay, the others stay
-where they were, each blocking the requests asked after it was made. A request that was never
+windows, and the period's booking groups. A request is matched to the group it produced
+(``match_groups``: the member's latest request before the group, within ``within``, with the
+same GPU count and hours, of the group's model, offered a start no later than the group's);
+matched groups are taken out and placed again by the replay (on the GPUs really booked when
+the replay finds the same start and they are free: the lab chose among equal GPUs by what the
+replay cannot know), the others stay where they were, each blocking the requests asked after
+it was made. A request that was never
 booked is placed only if the lab had no slot for it in time (it was unmet) and the replay has
 one within ``UNMET_AFTER`` (the member would have booked it then); a search that was served
 but not booked was the member's choice and adds nothing. Requests a rule refused outright are
