@@ -113,7 +113,7 @@ def what_if_text(result: WhatIf) -> list[str]:
     lines.append("")
     if result.refused:
         lines.append(
-            _("{n} requests a lab rule refused or held back are not counted").format(
+            _("not counted: requests a lab rule refused or held back ({n})").format(
                 n=result.refused
             )
         )

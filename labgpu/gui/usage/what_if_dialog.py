@@ -214,7 +214,7 @@ class WhatIfDialog(QDialog):
             )
         if result.refused:
             notes.append(
-                self.tr("{n} requests a lab rule refused or held back are not counted.").format(
+                self.tr("Not counted: requests a lab rule refused or held back ({n}).").format(
                     n=result.refused
                 )
             )

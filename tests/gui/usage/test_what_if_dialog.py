@@ -64,7 +64,7 @@ def test_run_shows_the_three_columns(qtbot: QtBot, lab: Labgpu) -> None:
     assert _column(dialog, 1) == happened
     assert _column(dialog, 2) == ["9", "0", "0.0", "3.4", "3", "19.0", "0.0", "0.0"]
     assert "+4 NVIDIA RTX A4000, +2 NVIDIA A40: 10 → 16 GPUs" in dialog.title.text()
-    assert "1 requests a lab rule refused" in dialog.notes.text()
+    assert "refused or held back (1)" in dialog.notes.text()
 
 
 def test_a_change_that_is_not_one_says_the_grammar(qtbot: QtBot, lab: Labgpu) -> None:
