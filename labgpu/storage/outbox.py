@@ -205,35 +205,35 @@ class NotifyStore:
 
     def expand(
         self,
-        outbox_id: int,
-        recipients: Iterable[str],
+        events: Iterable[tuple[int, str, Iterable[str]]],
         settings: dict[str, NotifySettings],
-        kind: str,
         now: datetime,
     ) -> int:
-        """Write one delivery per recipient and channel they want ``kind`` on, and mark the
-        event expanded, in one transaction; returns the deliveries written."""
-        written = 0
-        with self._write() as s:
-            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+        """For each ``(outbox id, kind, recipients)``, one delivery per recipient and channel
+        they want ``kind`` on; the events marked expanded; all in one transaction. Returns the
+        deliveries written."""
+        rows: list[dict[str, object]] = []
+        ids = []
+        for outbox_id, kind, recipients in events:
+            ids.append(outbox_id)
             for user in recipients:
                 mine = settings.get(user, NotifySettings(user))
-                if not mine.wants(kind):
-                    continue
-                for channel, address in mine.addresses():
-                    statement = dialect.insert(DeliveryRow).values(
-                        outbox_id=outbox_id,
-                        user_name=user,
-                        channel=channel,
-                        address=address,
-                        state="pending",
-                        attempts=0,
-                        next_at=now,
-                        last_error="",
-                    )
-                    statement = statement.on_conflict_do_nothing().returning(DeliveryRow.id)
-                    written += s.execute(statement).scalar() is not None
-            s.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(expanded_at=now))
+                if mine.wants(kind):
+                    rows += [
+                        {"outbox_id": outbox_id, "user_name": user, "channel": channel,
+                         "address": address, "state": "pending", "attempts": 0, "next_at": now,
+                         "last_error": ""}
+                        for channel, address in mine.addresses()
+                    ]  # fmt: skip
+        with self._write() as s:
+            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            written = 0
+            for start in range(0, len(rows), 500):
+                statement = dialect.insert(DeliveryRow).values(rows[start : start + 500])
+                statement = statement.on_conflict_do_nothing().returning(DeliveryRow.id)
+                written += len(list(s.scalars(statement)))
+            if ids:
+                s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(expanded_at=now))
         return written
 
     def recover(self, now: datetime) -> int:

@@ -66,29 +66,36 @@ class Sender:
         self.recovered = store.recover(clock())  # a killed sender's claims whose lease ran out
 
     def expand(self) -> int:
-        """Deliveries for every event not yet expanded; returns how many were written."""
+        """Deliveries for the events not yet expanded (a few hundred at a time, each lot in one
+        transaction); returns how many were written."""
+        written = 0
+        while True:
+            lot = self._expand_lot()
+            if lot is None:
+                return written
+            written += lot
+
+    def _expand_lot(self) -> int | None:
         events = self.store.unexpanded()
         if not events:
-            return 0
+            return None
         settings = self.store.all_settings()
         deciders: list[str] | None = None
         managers: list[str] | None = None
-        written = 0
+        plans: list[tuple[int, str, list[str]]] = []
         for outbox_id, kind, audience, user in events:
             if audience == ev.DECIDERS:
-                deciders = (
-                    deciders if deciders is not None else self.store.role_members(("pi", "manager"))
-                )
+                if deciders is None:
+                    deciders = self.store.role_members(("pi", "manager"))
                 recipients = [d for d in deciders if d != user]
             elif audience == ev.MANAGERS:
-                managers = (
-                    managers if managers is not None else self.store.role_members(("manager",))
-                )
+                if managers is None:
+                    managers = self.store.role_members(("manager",))
                 recipients = managers
             else:
                 recipients = [user]
-            written += self.store.expand(outbox_id, recipients, settings, kind, self.clock())
-        return written
+            plans.append((outbox_id, kind, recipients))
+        return self.store.expand(plans, settings, self.clock())
 
     def run(self, max_batches: int = 1000) -> SendReport:
         """Expand, then send every due delivery (``max_batches`` batches at most)."""
