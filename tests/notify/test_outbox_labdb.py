@@ -204,3 +204,31 @@ def test_the_store_saves_a_members_own_settings(lab: Lab) -> None:
             )
     finally:
         store.close()
+
+
+def test_the_collector_enqueues_time_events_and_a_student_cannot(rlab: RulesLab) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from labgpu.services.notify.watch import NotifyWatch, time_events
+
+    lab = rlab.lab
+    with lab.connect("a") as a:
+        insert(a, rlab.a4000[0], DAY, DAY + " + interval '1 hour'")
+        start = a.execute("SELECT start_ts FROM bookings").fetchone()[0]  # type: ignore[index]
+    at = start - timedelta(minutes=5)
+    collector, student = store_as(lab, "collector"), store_as(lab, "a")
+    try:
+        NotifyWatch(student, lambda: at, load_config=lambda: None).run()  # refused, logged
+        assert len(time_events(collector, at)) == 1
+        NotifyWatch(collector, lambda: at, load_config=lambda: None).run()
+        NotifyWatch(collector, lambda: at, load_config=lambda: None).run()
+    finally:
+        collector.close()
+        student.close()
+    with lab.admin() as admin:
+        rows = outbox(admin)
+    assert [(k, u) for k, _a, u, _d, _p in rows] == [("booking_starts", lab.names["a"])]
+    assert rows[0][3].startswith("starts:")
+    assert datetime.fromisoformat(str(rows[0][4]["start"])) == start.astimezone(UTC).replace(
+        microsecond=0
+    )

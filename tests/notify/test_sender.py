@@ -192,3 +192,23 @@ def _email_rows(store: Store) -> list[tuple[int, datetime, str]]:
             text("SELECT attempts, next_at, last_error FROM deliveries WHERE channel = 'email'")
         )
         return [(a, n, e) for a, n, e in rows]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["victim@x.test\r\nBcc: all@x.test", "a@x.test, b@x.test", "Boss <boss@x.test>", "nobody"],
+)
+def test_an_address_that_would_add_recipients_fails_alone(
+    store: Store, smtp: tuple[Mailbox, int], address: str
+) -> None:
+    box, port = smtp
+    store.notify.save_settings(NotifySettings("bad", address), NOW)
+    store.notify.save_settings(NotifySettings("good", "good@lab.test"), NOW)
+    store.notify.enqueue(
+        [Event(ev.TEST, ev.MEMBER, u, f"test:{u}", {"user": u}) for u in ("bad", "good")]
+    )
+    report = Sender(store.notify, smtp_config(port), lambda: NOW).run()
+    assert report.sent == 1
+    assert report.retried == 1
+    assert [str(m["To"]) for m in box.mails] == ["good@lab.test"]
+    assert [m["Bcc"] for m in box.mails] == [None]

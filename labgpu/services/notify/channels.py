@@ -14,6 +14,7 @@ import ssl
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
+from email.utils import parseaddr
 from urllib.error import URLError
 
 from labgpu.core.notify.events import Delivery
@@ -28,6 +29,15 @@ class ChannelError(Exception):
     def __init__(self, message: str, broken: bool = False) -> None:
         super().__init__(message)
         self.broken = broken
+
+
+def single_address(address: str) -> str:
+    """``address`` if it is one plain ``user@host`` (no name, list, or line break: a member's
+    address must not add recipients or headers); else ``ValueError``."""
+    name, addr = parseaddr(address)
+    if name or addr != address or addr.count("@") != 1 or any(c in addr for c in ",;<>\r\n "):
+        raise ValueError("not one plain e-mail address")
+    return addr
 
 
 def message_id(delivery_id: int) -> str:
@@ -66,11 +76,14 @@ class SmtpChannel:
     def send(self, delivery: Delivery, message: Message) -> None:
         """Hand the mail to the server; returns once it accepted it."""
         mail = EmailMessage()
-        mail["From"] = self.config.sender
-        mail["To"] = delivery.address
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = message_id(delivery.id)
-        mail.set_content(message.body)
+        try:
+            mail["From"] = self.config.sender
+            mail["To"] = single_address(delivery.address)
+            mail["Subject"] = message.subject
+            mail["Message-ID"] = message_id(delivery.id)
+            mail.set_content(message.body)
+        except ValueError as exc:  # a line break or a list in an address a member typed
+            raise ChannelError(f"cannot mail {delivery.address!r}: {exc}") from exc
         if self._smtp is None:
             self._smtp = self._connect()
         try:

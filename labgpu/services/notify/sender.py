@@ -135,6 +135,9 @@ class Sender:
                     error = str(exc)
                     if exc.broken:
                         broken[delivery.channel] = error
+                except Exception as exc:  # noqa: BLE001 — one bad row must not stop the rest
+                    log.exception("notify: delivery %d", delivery.id)
+                    error = f"{type(exc).__name__}: {exc}"
                 else:
                     self.store.mark_sent(delivery.id, self.clock())
                     report.sent += 1
