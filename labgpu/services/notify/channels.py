@@ -58,15 +58,15 @@ class SmtpChannel:
             raise ChannelError("no smtp_host in the [notify] settings", broken=True)
         try:
             smtp: smtplib.SMTP
+            context = ssl.create_default_context(cafile=c.ca_file or None)
             if c.security == "tls":
-                context = ssl.create_default_context()
                 smtp = smtplib.SMTP_SSL(
                     c.smtp_host, c.smtp_port, timeout=c.timeout_s, context=context
                 )
             else:
                 smtp = smtplib.SMTP(c.smtp_host, c.smtp_port, timeout=c.timeout_s)
                 if c.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
             if c.smtp_user:
                 smtp.login(c.smtp_user, c.smtp_password)
         except (OSError, smtplib.SMTPException) as exc:

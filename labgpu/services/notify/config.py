@@ -32,6 +32,8 @@ class NotifyConfig:
     smtp_user: str = ""
     smtp_password: str = ""
     sender: str = "labgpu@localhost"
+    #: A CA file to trust for the SMTP server's certificate (a lab's own CA); "": the system's.
+    ca_file: str = ""
     timeout_s: float = 20.0
     max_attempts: int = 8
     offline_minutes: int = 10
