@@ -47,6 +47,10 @@ def test_no_file_sends_nothing_and_a_readable_file_is_refused() -> None:
         "secret",
         "starttls",
     )
+    write('[notify]\nwebhook_hosts = ["Hooks.Slack.com", "chat.lab.test"]\n', 0o600)
+    loaded = notify_config.load()
+    assert loaded is not None
+    assert loaded.webhook_hosts == ("hooks.slack.com", "chat.lab.test")
     write('[notify]\nsecurity = "ssl3"\n', 0o600)
     with pytest.raises(ConfigError, match="starttls, tls or none"):
         notify_config.load()

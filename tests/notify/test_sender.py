@@ -212,3 +212,21 @@ def test_an_address_that_would_add_recipients_fails_alone(
     assert report.retried == 1
     assert [str(m["To"]) for m in box.mails] == ["good@lab.test"]
     assert [m["Bcc"] for m in box.mails] == [None]
+
+
+def test_webhooks_go_only_to_the_hosts_the_lab_allows(
+    store: Store, smtp: tuple[Mailbox, int], hooks: Hooks
+) -> None:
+    _box, port = smtp
+    store.notify.save_settings(NotifySettings("inside", webhook_url=hooks.url("inside")), NOW)
+    store.notify.save_settings(
+        NotifySettings("prober", webhook_url="http://localhost:9/admin/reset"), NOW
+    )
+    store.notify.enqueue(
+        [Event(ev.TEST, ev.MEMBER, u, f"test:{u}", {"user": u}) for u in ("inside", "prober")]
+    )
+    config = smtp_config(port, webhook_hosts=("127.0.0.1",))
+    report = Sender(store.notify, config, lambda: NOW).run()
+    assert report.sent == 1
+    assert [path for path, _k, _b in hooks.posts] == ["/hooks/inside"]
+    assert "not an allowed webhook host" in report.failing["webhook"]

@@ -105,11 +105,17 @@ class SmtpChannel:
 class WebhookChannel:
     """Slack's incoming-webhook JSON (``{"text": ...}``; Mattermost, Rocket.Chat take it too)."""
 
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, hosts: tuple[str, ...] = ()) -> None:
         self.timeout_s = timeout_s
+        self.hosts = hosts  # empty: any host
 
     def send(self, delivery: Delivery, message: Message) -> None:
         """POST the message; returns once the receiver answered 2xx."""
+        parts = urllib.parse.urlsplit(delivery.address)
+        if parts.scheme not in ("http", "https") or (
+            self.hosts and (parts.hostname or "").lower() not in self.hosts
+        ):
+            raise ChannelError(f"webhook {_host(delivery.address)}: not an allowed webhook host")
         body = json.dumps({"text": message.chat_text()}).encode()
         request = urllib.request.Request(
             delivery.address,

@@ -35,6 +35,9 @@ class NotifyConfig:
     #: A CA file to trust for the SMTP server's certificate (a lab's own CA); "": the system's.
     ca_file: str = ""
     timeout_s: float = 20.0
+    #: The hosts members' webhooks may point at (empty: any): members type the URL, and the
+    #: collector POSTs to it from inside the lab's network.
+    webhook_hosts: tuple[str, ...] = ()
     max_attempts: int = 8
     offline_minutes: int = 10
     batch: int = 50
@@ -68,6 +71,8 @@ def load(path: Path | None = None) -> NotifyConfig | None:
     if not isinstance(section, dict):
         return None
     known = {k: v for k, v in section.items() if k in NotifyConfig.__dataclass_fields__}
+    if isinstance(known.get("webhook_hosts"), list):
+        known["webhook_hosts"] = tuple(str(h).lower() for h in known["webhook_hosts"])
     config = NotifyConfig(**known)
     if config.security not in ("starttls", "tls", "none"):
         raise ConfigError(_("{path}: security must be starttls, tls or none").format(path=path))

@@ -104,7 +104,7 @@ class Sender:
         report.expanded = self.expand()
         channels = self._channels or {
             ev.EMAIL: SmtpChannel(self.config),
-            ev.WEBHOOK: WebhookChannel(self.config.timeout_s),
+            ev.WEBHOOK: WebhookChannel(self.config.timeout_s, self.config.webhook_hosts),
         }
         try:
             for _batch in range(max_batches):
