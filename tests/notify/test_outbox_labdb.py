@@ -15,9 +15,10 @@ from labgpu.services.notify.config import NotifyConfig
 from labgpu.services.notify.sender import Sender
 from labgpu.storage import Store
 from tests.helpers.labdb import Lab, lab
+from tests.helpers.notify_receivers import Mailbox, smtp
 from tests.helpers.rules_lab import DAY, RulesLab, denied, insert, rlab
 
-__all__ = ["lab", "rlab"]  # the fixtures
+__all__ = ["lab", "rlab", "smtp"]  # the fixtures
 
 
 def outbox(conn: psycopg.Connection) -> list[tuple[str, str, str, str, dict[str, object]]]:
@@ -40,7 +41,7 @@ def collector(lab: Lab) -> Iterator[Store]:
 
 
 def test_a_pending_request_enqueues_one_event_for_each_decider(
-    rlab: RulesLab, collector: Store
+    rlab: RulesLab, collector: Store, smtp: tuple[Mailbox, int]
 ) -> None:
     lab = rlab.lab
     a, pi, manager = lab.names["a"], lab.names["pi"], lab.names["manager"]
@@ -65,12 +66,20 @@ def test_a_pending_request_enqueues_one_event_for_each_decider(
             conn.execute(
                 "INSERT INTO notify_settings (email) VALUES (%s)", (f"{lab.names[who]}@lab.test",)
             )
-    Sender(collector.notify, NotifyConfig()).expand()
+    box, port = smtp
+    config = NotifyConfig(smtp_host="127.0.0.1", smtp_port=port, security="none")
+    Sender(collector.notify, config).expand()
     with lab.admin() as admin:
         got = admin.execute(
             "SELECT user_name, channel FROM deliveries ORDER BY user_name"
         ).fetchall()
     assert got == sorted([(manager, "email"), (pi, "email")])
+    # The collector claims, sends and marks them under the lab database's policies.
+    assert Sender(collector.notify, config).run().sent == 2
+    to = sorted(str(m["To"]) for m in box.mails)
+    assert to == sorted([f"{manager}@lab.test", f"{pi}@lab.test"])
+    assert {str(m["Subject"]) for m in box.mails} == {f"labgpu: {a} asks for 1 GPU(s)"}
+    assert collector.notify.delivery_counts() == {"sent": 2}
 
 
 def test_decisions_and_an_idle_release_reach_the_member(rlab: RulesLab) -> None:
