@@ -479,9 +479,7 @@ def _serve_metrics(lab: Labgpu, args: argparse.Namespace) -> MetricsServer:
                 address=args.metrics_address, port=args.metrics_port, error=exc.strerror or exc
             )
         ) from exc
-    service_log.info(
-        "serving metrics on http://%s:%d/metrics", args.metrics_address, server.port
-    )
+    service_log.info("serving metrics on http://%s:%d/metrics", args.metrics_address, server.port)
     return server
 
 
