@@ -218,6 +218,10 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>메모:</translation>
     </message>
     <message>
+        <source>Project:</source>
+        <translation>프로젝트:</translation>
+    </message>
+    <message>
         <source>Choose at least one GPU.</source>
         <translation>GPU를 하나 이상 선택하세요.</translation>
     </message>
@@ -755,6 +759,69 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>EvidencePanel</name>
+    <message>
+        <source>Month</source>
+        <translation>월</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Requests</source>
+        <translation>요청</translation>
+    </message>
+    <message>
+        <source>Median wait (h)</source>
+        <translation>대기 중앙값 (시간)</translation>
+    </message>
+    <message>
+        <source>p90 wait (h)</source>
+        <translation>대기 p90 (시간)</translation>
+    </message>
+    <message>
+        <source>No slot</source>
+        <translation>빈 시간 없음</translation>
+    </message>
+    <message>
+        <source>Saturated (%)</source>
+        <translation>포화 (%)</translation>
+    </message>
+    <message>
+        <source>Served GPU-h</source>
+        <translation>제공된 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Unserved GPU-h</source>
+        <translation>제공되지 않은 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Offloaded GPU-h</source>
+        <translation>클러스터로 보낸 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Refused GPU-h</source>
+        <translation>거절된 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Saturated: an hour in which every bookable GPU of the model was booked or busy for at least half the hour, as a share of the hours with readings. Wait: the earliest start the lab offered minus the start asked for (median and 90th percentile of the searches; rule refusals left out, searches with no slot in the booking horizon counted apart). Unserved: GPU-hours asked for with no GPUs within 30 minutes of the wanted start that the member neither booked later nor sent to a cluster within 24 hours (those are served or offloaded); refused: turned away by a lab rule.</source>
+        <translation>포화: 그 모델의 예약 가능한 모든 GPU가 한 시간 중 절반 이상 예약되었거나 사용 중이던 시간이, 측정값이 있는 시간 중 차지하는 비율. 대기: 연구실이 제시한 가장 빠른 시작에서 요청한 시작을 뺀 시간 (빈 시간 찾기의 중앙값과 90번째 백분위수; 규칙 거절은 제외하고, 예약 가능 기간 안에 빈 시간이 없던 찾기는 따로 셈). 제공되지 않음: 원하는 시작 30분 안에 GPU가 없었고, 구성원이 나중에 예약하지도 24시간 안에 클러스터로 보내지도 않은 요청 GPU 시간 (그런 것은 제공됨 또는 클러스터로 보냄에 셈). 거절: 연구실 규칙이 거절한 것.</translation>
+    </message>
+    <message>
+        <source>No job was sent to a cluster in this range.</source>
+        <translation>이 기간에 클러스터로 보낸 작업이 없습니다.</translation>
+    </message>
+    <message>
+        <source>{cluster} ({month}): {jobs} jobs, queue wait median {median} h, p90 {p90} h, turnaround median {turnaround} h</source>
+        <translation>{cluster} ({month}): 작업 {jobs}개, 큐 대기 중앙값 {median}시간, p90 {p90}시간, 처리 시간 중앙값 {turnaround}시간</translation>
+    </message>
+    <message>
+        <source>Cluster queues: </source>
+        <translation>클러스터 큐: </translation>
+    </message>
+</context>
+<context>
     <name>ExtendDialog</name>
     <message>
         <source>Extend booking</source>
@@ -828,6 +895,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Deadline:</source>
         <translation>마감:</translation>
+    </message>
+    <message>
+        <source>Project:</source>
+        <translation>프로젝트:</translation>
     </message>
     <message>
         <source>Earliest free windows:</source>
@@ -1742,6 +1813,173 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>PricesDialog</name>
+    <message>
+        <source>Prices…</source>
+        <extracomment>The editable columns, after the model&apos;s.</extracomment>
+        <translation>가격…</translation>
+    </message>
+    <message>
+        <source>What each GPU model costs in the cloud, on a cluster and to buy</source>
+        <translation>GPU 모델별 클라우드, 클러스터 비용과 구입 가격</translation>
+    </message>
+    <message>
+        <source>GPU prices</source>
+        <translation>GPU 가격</translation>
+    </message>
+    <message>
+        <source>What each model would cost elsewhere, for the monthly report&apos;s cost: a cloud price and a cluster rate per GPU-hour, and the price of one GPU. Leave a cell empty for no price: no cost is shown without one.</source>
+        <translation>월간 보고서의 비용에 쓰는, 각 모델을 다른 곳에서 썼다면 들었을 비용입니다: GPU 시간당 클라우드 가격과 클러스터 요금, 그리고 GPU 한 개의 가격. 가격이 없으면 칸을 비워 두세요: 가격이 없으면 비용은 표시되지 않습니다.</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Currency</source>
+        <translation>통화</translation>
+    </message>
+    <message>
+        <source>Cloud / GPU-h</source>
+        <translation>클라우드 / GPU 시간</translation>
+    </message>
+    <message>
+        <source>Cluster / GPU-h</source>
+        <translation>클러스터 / GPU 시간</translation>
+    </message>
+    <message>
+        <source>Purchase / GPU</source>
+        <translation>구입가 / GPU</translation>
+    </message>
+    <message>
+        <source>Nothing changed.</source>
+        <translation>바뀐 것이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Saved the prices of {n} model(s).</source>
+        <translation>모델 {n}개의 가격을 저장했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>ProjectCombo</name>
+    <message>
+        <source>(none)</source>
+        <extracomment>What the worker reads: the active projects and the member&apos;s default project.</extracomment>
+        <translation>(없음)</translation>
+    </message>
+    <message>
+        <source>The project or grant this work is for</source>
+        <translation>이 작업이 속한 프로젝트 또는 연구 과제</translation>
+    </message>
+</context>
+<context>
+    <name>ProjectsDialog</name>
+    <message>
+        <source>Projects…</source>
+        <translation>프로젝트…</translation>
+    </message>
+    <message>
+        <source>The projects and grants work is booked for</source>
+        <translation>작업을 예약할 때 지정하는 프로젝트와 연구 과제</translation>
+    </message>
+    <message>
+        <source>Projects</source>
+        <translation>프로젝트</translation>
+    </message>
+    <message>
+        <source>Bookings and offloaded jobs may name a project; the Usage page and the monthly report show GPU-hours per project. A retired project keeps its history but new work cannot name it.</source>
+        <translation>예약과 클러스터 작업에는 프로젝트를 지정할 수 있습니다. 사용 현황 화면과 월간 보고서에 프로젝트별 GPU 시간이 표시됩니다. 종료된 프로젝트는 기록은 남지만 새 작업에는 지정할 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>제목</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>name, e.g. nrf-2026</source>
+        <translation>이름, 예: nrf-2026</translation>
+    </message>
+    <message>
+        <source>title, e.g. the grant&apos;s full name</source>
+        <translation>제목, 예: 연구 과제의 전체 이름</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>추가</translation>
+    </message>
+    <message>
+        <source>Retire</source>
+        <translation>종료</translation>
+    </message>
+    <message>
+        <source>active</source>
+        <translation>활성</translation>
+    </message>
+    <message>
+        <source>retired</source>
+        <translation>종료됨</translation>
+    </message>
+    <message>
+        <source>Reactivate</source>
+        <translation>다시 활성화</translation>
+    </message>
+    <message>
+        <source>Give the project a name.</source>
+        <translation>프로젝트 이름을 입력하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>ProjectsTable</name>
+    <message>
+        <source>Project</source>
+        <extracomment>The figures shown (what *Save data as CSV* writes on this tab).</extracomment>
+        <translation>프로젝트</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>제목</translation>
+    </message>
+    <message>
+        <source>Booked GPU-h</source>
+        <translation>예약 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Used GPU-h</source>
+        <translation>사용 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Slot requests</source>
+        <translation>빈 시간 요청</translation>
+    </message>
+    <message>
+        <source>Median wait (h)</source>
+        <translation>대기 중앙값 (시간)</translation>
+    </message>
+    <message>
+        <source>Offloaded GPU-h</source>
+        <translation>클러스터로 보낸 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Unmet GPU-h</source>
+        <translation>미충족 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unmet: GPU-hours it asked for and the lab lacked (not followed by an offloaded job). (none): work that named no project.</source>
+        <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미충족: 요청했지만 연구실에 없었던 GPU 시간 (클러스터 작업으로 이어지지 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(없음)</translation>
+    </message>
+</context>
+<context>
     <name>RangeBar</name>
     <message>
         <source>24 h</source>
@@ -2024,6 +2262,17 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>SaturationChart</name>
+    <message>
+        <source>Hours saturated (%)</source>
+        <translation>포화된 시간 (%)</translation>
+    </message>
+    <message>
+        <source>{model}: {share} % of hours saturated</source>
+        <translation>{model}: 시간의 {share} % 포화</translation>
+    </message>
+</context>
+<context>
     <name>ServersModel</name>
     <message>
         <source>Name</source>
@@ -2219,6 +2468,10 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>결과 경로:</translation>
     </message>
     <message>
+        <source>Project:</source>
+        <translation>프로젝트:</translation>
+    </message>
+    <message>
         <source>Job script:</source>
         <translation>작업 스크립트:</translation>
     </message>
@@ -2309,6 +2562,18 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <message>
         <source>Offloaded</source>
         <translation>클러스터 작업</translation>
+    </message>
+    <message>
+        <source>Saturation and waits</source>
+        <translation>포화와 대기</translation>
+    </message>
+    <message>
+        <source>No requests or usage.</source>
+        <translation>요청도 사용도 없습니다.</translation>
+    </message>
+    <message>
+        <source>Projects</source>
+        <translation>프로젝트</translation>
     </message>
     <message>
         <source>Save graph as PNG…</source>
@@ -2531,6 +2796,98 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <message>
         <source>Add a server…</source>
         <translation>서버 추가…</translation>
+    </message>
+</context>
+<context>
+    <name>WhatIfDialog</name>
+    <message>
+        <source>What if…</source>
+        <extracomment>The table&apos;s rows: the field of ``Figures`` and whether it is hours.</extracomment>
+        <translation>가정 분석…</translation>
+    </message>
+    <message>
+        <source>Replay this period&apos;s slot requests with GPUs added or removed</source>
+        <translation>이 기간의 빈 시간 요청을 GPU를 더하거나 빼서 다시 재현합니다</translation>
+    </message>
+    <message>
+        <source>What more GPUs would have changed</source>
+        <translation>GPU가 더 있었다면 달라졌을 것</translation>
+    </message>
+    <message>
+        <source>The slot requests asked from {start} to {end}, replayed in their order through the lab&apos;s own slot search and rules on the lab with GPUs added or removed.</source>
+        <translation>{start}부터 {end}까지 들어온 빈 시간 요청을, GPU를 더하거나 뺀 연구실에서 연구실의 빈 시간 찾기와 규칙으로 순서대로 재현합니다.</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>실행</translation>
+    </message>
+    <message>
+        <source>Change:</source>
+        <translation>변경:</translation>
+    </message>
+    <message>
+        <source>requests the lab answered (rule refusals apart)</source>
+        <translation>연구실이 답한 요청 (규칙 거절 제외)</translation>
+    </message>
+    <message>
+        <source>of them, with no slot within the booking horizon</source>
+        <translation>그중 예약 가능 기간 안에 빈 시간이 없던 요청</translation>
+    </message>
+    <message>
+        <source>median wait, hours (requests with a slot)</source>
+        <translation>대기 시간 중앙값, 시간 (빈 시간이 있던 요청)</translation>
+    </message>
+    <message>
+        <source>90th percentile wait, hours</source>
+        <translation>대기 시간 90번째 백분위수, 시간</translation>
+    </message>
+    <message>
+        <source>unmet: no slot within 30 minutes of the wanted start</source>
+        <translation>미충족: 원하는 시작 30분 안에 빈 시간 없음</translation>
+    </message>
+    <message>
+        <source>unmet GPU-hours</source>
+        <translation>미충족 GPU 시간</translation>
+    </message>
+    <message>
+        <source>GPU-hours sent to clusters</source>
+        <translation>클러스터로 보낸 GPU 시간</translation>
+    </message>
+    <message>
+        <source>GPU-hours that would have stayed home</source>
+        <translation>연구실에 남았을 GPU 시간</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>실제</translation>
+    </message>
+    <message>
+        <source>Replayed as is</source>
+        <translation>그대로 재현</translation>
+    </message>
+    <message>
+        <source>With the change</source>
+        <translation>변경 후</translation>
+    </message>
+    <message>
+        <source>{change}: {before} → {after} GPUs</source>
+        <translation>{change}: GPU {before} → {after}개</translation>
+    </message>
+    <message>
+        <source>No change: the lab replayed as it is ({n} GPUs)</source>
+        <translation>변경 없음: 연구실을 그대로 재현했습니다 (GPU {n}개)</translation>
+    </message>
+    <message>
+        <source>“Replayed as is” is the replay without the change: where it differs from what happened, the replay could not know something (a server down, unbooked use).</source>
+        <translation>“그대로 재현”은 변경 없이 다시 돌려 본 결과입니다. 실제와 다른 곳은 재현이 알 수 없었던 일(서버 중단, 예약 없는 사용)이 있었던 곳입니다.</translation>
+    </message>
+    <message>
+        <source>With GPUs added a request only moves to time nobody else&apos;s slot needs: no wait grows; the figures are what the GPUs would at least have changed.</source>
+        <translation>GPU를 더하면 요청은 다른 누구의 빈 시간도 필요로 하지 않는 시간으로만 옮겨집니다: 대기 시간은 늘지 않으며, 수치는 그 GPU가 적어도 바꾸었을 만큼입니다.</translation>
+    </message>
+    <message>
+        <source>Not counted: requests a lab rule refused or held back ({n}).</source>
+        <translation>제외: 연구실 규칙이 거절하거나 보류한 요청 ({n}).</translation>
     </message>
 </context>
 <context>
@@ -2805,12 +3162,148 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>이달의 GPU 시간</translation>
     </message>
     <message>
+        <source>Busy share of observed GPU-time</source>
+        <translation>측정된 GPU 시간 중 사용 중 비율</translation>
+    </message>
+    <message>
+        <source>Booked GPU-h (share of capacity)</source>
+        <translation>예약 GPU 시간 (용량 대비 비율)</translation>
+    </message>
+    <message>
+        <source>Unmet requests (GPU-h asked)</source>
+        <translation>미충족 요청 (요청한 GPU 시간)</translation>
+    </message>
+    <message>
+        <source>Run on clusters (GPU-h, jobs)</source>
+        <translation>클러스터에서 실행 (GPU 시간, 작업 수)</translation>
+    </message>
+    <message>
+        <source>Busy share</source>
+        <translation>사용 중 비율</translation>
+    </message>
+    <message>
+        <source>Booked GPU-h</source>
+        <translation>예약 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Unmet GPU-h</source>
+        <translation>미충족 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Cluster GPU-h</source>
+        <translation>클러스터 GPU 시간</translation>
+    </message>
+    <message>
+        <source>{h} GPU-h booked would have cost {money} in the cloud</source>
+        <translation>예약한 {h} GPU 시간은 클라우드에서 {money}이(가) 들었을 것입니다</translation>
+    </message>
+    <message>
+        <source>{h} GPU-h run on clusters cost {money} at the cluster rate</source>
+        <translation>클러스터에서 실행한 {h} GPU 시간은 클러스터 요금으로 {money}이(가) 들었습니다</translation>
+    </message>
+    <message>
+        <source>{n} more GPU(s) would pay for themselves in {months:.1f} months of such use</source>
+        <translation>GPU {n}개를 더 사면 이런 사용으로 {months:.1f}개월 만에 본전을 찾습니다</translation>
+    </message>
+    <message>
+        <source>{h} GPU-h run on clusters name no GPU model and are not priced.</source>
+        <translation>클러스터에서 실행한 {h} GPU 시간은 GPU 모델이 없어 가격을 매기지 않았습니다.</translation>
+    </message>
+    <message>
+        <source>The month</source>
+        <translation>이달</translation>
+    </message>
+    <message>
         <source>Figure</source>
         <translation>항목</translation>
     </message>
     <message>
         <source>Value</source>
         <translation>값</translation>
+    </message>
+    <message>
+        <source>Against earlier months</source>
+        <translation>지난달들과 비교</translation>
+    </message>
+    <message>
+        <source>Per GPU model</source>
+        <translation>GPU 모델별</translation>
+    </message>
+    <message>
+        <source>Busy</source>
+        <translation>사용 중</translation>
+    </message>
+    <message>
+        <source>Saturated</source>
+        <translation>포화</translation>
+    </message>
+    <message>
+        <source>Requests</source>
+        <translation>요청</translation>
+    </message>
+    <message>
+        <source>Median wait</source>
+        <translation>대기 중앙값</translation>
+    </message>
+    <message>
+        <source>p90 wait</source>
+        <translation>대기 p90</translation>
+    </message>
+    <message>
+        <source>Unserved</source>
+        <translation>제공되지 않음</translation>
+    </message>
+    <message>
+        <source>Busy: share of the GPU-time with readings that a GPU computed. Saturated: share of hours in which every bookable GPU of the model was booked or busy. Wait: the earliest start the lab offered minus the start asked for (median, 90th percentile; requests with no slot within the horizon not in them). Unserved: GPU-hours asked for with no GPUs within 30 minutes of the wanted start that the member neither booked later nor sent to a cluster; Offloaded: GPU-hours of such requests the member sent to a cluster instead.</source>
+        <translation>사용 중: 측정값이 있는 GPU 시간 중 GPU가 계산한 비율. 포화: 그 모델의 예약 가능한 모든 GPU가 예약되었거나 사용 중이던 시간의 비율. 대기: 연구실이 제시한 가장 빠른 시작에서 요청한 시작을 뺀 시간 (중앙값, 90번째 백분위수; 탐색 기간 안에 빈 시간이 없던 요청은 제외). 제공되지 않음: 원하는 시작 30분 안에 GPU가 없었고, 구성원이 나중에 예약하지도 클러스터로 보내지도 않은 요청 GPU 시간. 외부 전송: 그런 요청 중 구성원이 대신 클러스터로 보낸 GPU 시간.</translation>
+    </message>
+    <message>
+        <source>GPU-h run</source>
+        <translation>실행한 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Median queue wait</source>
+        <translation>큐 대기 중앙값</translation>
+    </message>
+    <message>
+        <source>p90 queue wait</source>
+        <translation>큐 대기 p90</translation>
+    </message>
+    <message>
+        <source>Median turnaround</source>
+        <translation>처리 시간 중앙값</translation>
+    </message>
+    <message>
+        <source>Twelve months</source>
+        <translation>열두 달</translation>
+    </message>
+    <message>
+        <source>Unmet GPU-h asked</source>
+        <translation>요청한 미충족 GPU 시간</translation>
+    </message>
+    <message>
+        <source>GPU-h run on clusters</source>
+        <translation>클러스터에서 실행한 GPU 시간</translation>
+    </message>
+    <message>
+        <source>Busy share (%)</source>
+        <translation>사용 중 비율 (%)</translation>
+    </message>
+    <message>
+        <source>Projects (GPU-hours)</source>
+        <translation>프로젝트 (GPU 시간)</translation>
+    </message>
+    <message>
+        <source>{n} more projects: see `labgpu usage --by project`</source>
+        <translation>프로젝트 {n}개 더: `labgpu usage --by project`를 보세요</translation>
+    </message>
+    <message>
+        <source>No GPU-hours named a project.</source>
+        <translation>프로젝트를 지정한 GPU 시간이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Cost</source>
+        <translation>비용</translation>
     </message>
     <message>
         <source>Busy GPUs over the month</source>
@@ -2834,6 +3327,7 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
     </message>
     <message>
         <source>GPUs</source>
+        <extracomment>Months in the trend chart, the report&apos;s own last. Projects listed on the page (the busiest first; the CLI has them all).</extracomment>
         <translation>GPU 수</translation>
     </message>
     <message>
