@@ -24,7 +24,8 @@ from labgpu.services.usage.service import check_month
 DEMAND_MEANINGS = {
     "served_gpu_hours": N_("GPU-hours booked (held bookings, up to now)"),
     "unserved_gpu_hours": N_(
-        "GPU-hours asked for that the lab had no GPUs for within 30 minutes of the wanted start"
+        "GPU-hours asked for that the lab had no GPUs for within 30 minutes of the wanted start, "
+        "and that the member neither booked later nor sent to a cluster"
     ),
     "offloaded_gpu_hours": N_(
         "GPU-hours asked for and not served, then sent to a cluster by the member within 24 h"

@@ -12,10 +12,12 @@ import pytest
 
 from labgpu.core.usage.evidence import (
     DEMAND_COLUMNS,
+    BookedAsk,
     DemandFigure,
     Evidence,
     ModelHour,
     OffloadedJob,
+    booked_later,
     demand_figures,
     percentile,
     queue_figures,
@@ -227,6 +229,33 @@ def test_demand_counts_unserved_offloaded_refused_and_served() -> None:
         DemandFigure("2026-03", A40, 100.0, 6.0 + 2.0, 40.0, 8.0),
         DemandFigure("2026-03", "NVIDIA RTX A4000", 7.5, 0.0, 0.0, 0.0),
     ]
+
+
+def test_a_late_request_the_member_then_booked_is_served_not_unserved() -> None:
+    """Each GPU-hour asked counts once: an unmet request the member booked anyway (a booking of
+    theirs with the GPUs and hours asked, made within 24 h, starting no earlier than wanted) is
+    in the served hours and the waits, not unserved; one booking serves one request."""
+    wanted = T0 + 2 * H
+    MIN1, MIN10 = timedelta(minutes=1), timedelta(minutes=10)  # noqa: N806
+    requests = [
+        _req(5.0, count=2, hours=3.0),  # late by 5 h; amy books the 5 h-later slot: served
+        _req(5.0, count=2, hours=3.0, at=T0 + MIN10),  # asked again: one booking serves one
+        _req(None, user="bo", hours=6.0),  # no slot; bo books 6 h elsewhere, 30 h later: unserved
+        _req(None, user="cy", hours=4.0),  # no slot; cy books 1 h (not what was asked): unserved
+    ]
+    booked = [
+        BookedAsk("amy", T0 + MIN1, 2, wanted + 5 * H, 3.0),
+        BookedAsk("bo", T0 + 30 * H, 1, T0 + 40 * H, 6.0),  # made after the 24 h window
+        BookedAsk("cy", T0 + MIN1, 1, wanted, 1.0),
+        BookedAsk("amy", T0 - H, 2, wanted + 5 * H, 3.0),  # made before asking: not an answer
+    ]
+    assert booked_later(requests, booked) == {0}
+    figures = demand_figures(requests, [], {("2026-03", A40): 6.0}, booked=booked)
+    assert figures == [
+        DemandFigure("2026-03", A40, 6.0, 6.0 + 6.0 + 4.0, 0.0, 0.0)
+    ]  # 2nd ask, bo, cy
+    # without the bookings the first request would count as unserved too (and as served)
+    assert demand_figures(requests, [], {("2026-03", A40): 6.0})[0].unserved_gpu_h == 22.0
 
 
 def test_evidence_json_and_csv_read_back() -> None:

@@ -22,10 +22,13 @@ Definitions, the same everywhere they are shown:
   at least half the hour, or busy (the rollups' busy seconds) for at least half the hour.
   *Share* = saturated hours / hours with readings of that model, up to now.
 - *Unserved GPU-hours*: GPUs × hours of requests the lab lacked GPUs for (``SlotRequest.unmet``),
-  by model and month of asking, except those the member followed by an offloaded job (same
-  member, submitted within ``OFFLOAD_FOLLOW`` after asking), which count as *offloaded*.
-  Requests a rule refused count apart (*refused*). *Served*: GPU-hours booked on the model
-  (held bookings clipped to the period and to now).
+  by model and month of asking, that the lab never served: not booked later by the member
+  (a booking of theirs with the same GPUs and hours made within ``OFFLOAD_FOLLOW`` after asking,
+  starting no earlier than wanted: its hours are *served*, its delay is in the waits) and not
+  followed by an offloaded job (same member, submitted within ``OFFLOAD_FOLLOW`` after asking),
+  which counts as *offloaded*. Requests a rule refused count apart (*refused*). *Served*:
+  GPU-hours booked on the model (held bookings clipped to the period and to now). A GPU-hour
+  is thus counted once: served, unserved, offloaded or refused.
 """
 
 from __future__ import annotations
@@ -350,6 +353,43 @@ class DemandFigure:
         return dict(zip(DEMAND_COLUMNS, self.row(), strict=True))
 
 
+@dataclass(frozen=True, slots=True)
+class BookedAsk:
+    """A booking group as a request's outcome: its member, when it was made, its GPUs, its
+    start and its length in hours."""
+
+    user_name: str
+    created_at: datetime
+    gpus: int
+    start: datetime
+    hours: float
+
+
+def booked_later(requests: Iterable[SlotRequest], groups: Iterable[BookedAsk]) -> set[int]:
+    """Indexes (in ``requests``' order) of the unmet requests a booking of the same member
+    later served: made within ``OFFLOAD_FOLLOW`` after asking, with the GPUs and hours asked,
+    starting no earlier than wanted. Each booking serves one request, the earliest asked."""
+    free: dict[str, list[BookedAsk]] = defaultdict(list)
+    for group in sorted(groups, key=lambda g: g.created_at):
+        free[group.user_name].append(group)
+    served: set[int] = set()
+    for i, request in enumerate(requests):
+        if not request.unmet:
+            continue
+        own = free.get(request.user_name, [])
+        for group in own:
+            if (
+                request.asked_at <= group.created_at < request.asked_at + OFFLOAD_FOLLOW
+                and group.gpus == request.count
+                and abs(group.hours - request.hours) < 0.01
+                and group.start >= request.wanted_at - timedelta(minutes=1)
+            ):
+                own.remove(group)
+                served.add(i)
+                break
+    return served
+
+
 def followed_by_offload(request: SlotRequest, jobs: Sequence[OffloadedJob]) -> bool:
     """True if the member submitted an offloaded job within ``OFFLOAD_FOLLOW`` after asking."""
     return any(
@@ -364,24 +404,28 @@ def demand_figures(
     jobs: Sequence[OffloadedJob],
     served: dict[tuple[str, str], float],
     tz: tzinfo = UTC,
+    booked: Iterable[BookedAsk] = (),
 ) -> list[DemandFigure]:
     """One ``DemandFigure`` per (month, model) booked or asked for, by month then model.
 
     ``served``: ``{(month, model): booked GPU-hours}``; requests count in their month of
-    asking, each as unserved, offloaded or refused (module docstring) or not at all (met).
+    asking, each as unserved, offloaded or refused (module docstring) or not at all (met, or
+    booked later: ``booked`` are the bookings that may have served them, ``booked_later``).
     """
     by_user: dict[str, list[OffloadedJob]] = defaultdict(list)
     for job in jobs:
         by_user[job.user_name].append(job)
+    asked = list(requests)
+    later = booked_later(asked, booked)
     sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for key, hours in served.items():
         sums[key][0] += hours
-    for request in requests:
+    for i, request in enumerate(asked):
         key = (month_of(request.asked_at, tz), request.model)
         entry = sums[key]  # a model asked for has a row, even when all was met
         if not request.no_capacity:
             entry[3] += request.gpu_hours
-        elif request.unmet:
+        elif request.unmet and i not in later:
             own = by_user.get(request.user_name, [])
             entry[2 if followed_by_offload(request, own) else 1] += request.gpu_hours
     return [DemandFigure(m, model, *sums[(m, model)]) for m, model in sorted(sums)]

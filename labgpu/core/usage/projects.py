@@ -14,7 +14,13 @@ from datetime import datetime
 
 from labgpu.core.errors import UsageError
 from labgpu.core.i18n import _
-from labgpu.core.usage.evidence import OffloadedJob, followed_by_offload, percentile
+from labgpu.core.usage.evidence import (
+    BookedAsk,
+    OffloadedJob,
+    booked_later,
+    followed_by_offload,
+    percentile,
+)
 from labgpu.core.usage.figures import BookedSpan, SlotRequest, UserSeconds
 
 #: A project's name: lowercase letters, digits, ``-``, ``_`` and ``.``, 1 to 64 characters.
@@ -84,7 +90,7 @@ class ProjectUsage:
     *median wait*: the nearest-rank median of their waits (rule refusals and requests with no
     slot in the horizon left out, as in ``core/usage/evidence.py``). *Offloaded*: GPU-hours of
     its jobs submitted in the range. *Unmet*: GPU-hours of its requests the lab lacked GPUs for,
-    except those the member followed by an offloaded job (``evidence.followed_by_offload``)."""
+    except those the member booked later or followed by an offloaded job (``evidence``)."""
 
     project: str | None
     title: str = ""
@@ -124,6 +130,7 @@ def project_usage(
     hi: int,
     requests: Iterable[SlotRequest],
     jobs: Sequence[tuple[str | None, OffloadedJob]],
+    booked: Iterable[BookedAsk] = (),
 ) -> list[ProjectUsage]:
     """Per project, the figures of ``ProjectUsage`` over ``[lo, hi)`` (epoch seconds): every
     project that has a figure or is active, by name, then work with no project (if any).
@@ -131,7 +138,8 @@ def project_usage(
     ``spans``: held bookings with their project; ``used``: members' process GPU-seconds per
     ``bucket_s`` bucket; ``requests``: slot requests asked in the range; ``jobs``: offloaded
     jobs submitted from the range's start (those in the range count; later ones only tell
-    which unmet requests were followed by one)."""
+    which unmet requests were followed by one); ``booked``: bookings that may have served an
+    unmet request later (``evidence.booked_later``: its hours are booked, not unmet)."""
     found: dict[str | None, ProjectUsage] = {
         p.name: ProjectUsage(p.name, p.title) for p in projects if p.active
     }
@@ -165,7 +173,9 @@ def project_usage(
     for name, job in jobs:
         if job.submitted_at.timestamp() < hi:
             row(name).offloaded_h += job.gpu_hours
-    for request in requests:
+    asked = list(requests)
+    later = booked_later(asked, booked)
+    for i, request in enumerate(asked):
         entry = row(request.project)
         entry.requests += 1
         if not request.no_capacity:
@@ -173,7 +183,7 @@ def project_usage(
         wait = request.wait
         if wait is not None:
             entry.waits_h.append(wait.total_seconds() / 3600)
-        if request.unmet and not followed_by_offload(request, all_jobs):
+        if request.unmet and i not in later and not followed_by_offload(request, all_jobs):
             entry.unmet_h += request.gpu_hours
     named = sorted(n for n in found if n is not None)
     return [found[n] for n in named] + ([found[None]] if None in found else [])

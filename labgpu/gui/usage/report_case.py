@@ -344,9 +344,9 @@ def page_case(doc: Document) -> None:
         "Busy: share of the GPU-time with readings that a GPU computed. Saturated: share of hours "
         "in which every bookable GPU of the model was booked or busy. Wait: the earliest start "
         "the lab offered minus the start asked for (median, 90th percentile; requests with no "
-        "slot within the horizon not in them). Unserved: GPU-hours asked for and not served "
-        "within 30 minutes of the wanted start; Offloaded: GPU-hours of such requests the member "
-        "then sent to a cluster.",
+        "slot within the horizon not in them). Unserved: GPU-hours asked for with no GPUs within "
+        "30 minutes of the wanted start that the member neither booked later nor sent to a "
+        "cluster; Offloaded: GPU-hours of such requests the member sent to a cluster instead.",
     )
     y = draw.paragraph(p, MARGIN, y + 3, doc.inner, note, fonts.of(6.5), draw.MUTED)
     queues = cluster_rows(case)

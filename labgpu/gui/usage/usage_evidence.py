@@ -109,8 +109,9 @@ class EvidencePanel(QWidget):
                 "earliest start the lab offered minus the start asked for (median and 90th "
                 "percentile of the searches; rule refusals left out, searches with no slot in "
                 "the booking horizon counted apart). Unserved: GPU-hours asked for with no GPUs "
-                "within 30 minutes of the wanted start; offloaded: such requests the member then "
-                "sent to a cluster within 24 hours; refused: turned away by a lab rule."
+                "within 30 minutes of the wanted start that the member neither booked later nor "
+                "sent to a cluster within 24 hours (those are served or offloaded); refused: "
+                "turned away by a lab rule."
             )
         )
         self.notes.setObjectName("hint")

@@ -16,6 +16,7 @@ from labgpu.core.i18n import _
 from labgpu.core.usage.evidence import (
     HOUR_S,
     OFFLOAD_FOLLOW,
+    BookedAsk,
     Evidence,
     SaturationSeries,
     demand_figures,
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 #: The Usage page's saturation line: one point per day.
 DAY = timedelta(days=1)
 DAY_S = 86400
+#: How far after it was made a booking may start, for ``booked_asks`` (beyond any booking
+#: horizon a lab sets).
+LATEST_START = timedelta(days=366)
 
 
 def evidence(
@@ -56,8 +60,27 @@ def evidence(
         waits=tuple(wait_figures(requests, tz)),
         queues=tuple(queue_figures(in_range, tz)),
         saturation=tuple(saturation_figures(store.evidence.model_hours(start, until), tz)),
-        demand=tuple(demand_figures(requests, jobs, served, tz)),
+        demand=tuple(demand_figures(requests, jobs, served, tz, booked_asks(store, start, until))),
     )
+
+
+def booked_asks(store: Store, start: datetime, until: datetime) -> list[BookedAsk]:
+    """Bookings made from ``start`` to ``OFFLOAD_FOLLOW`` after ``until``: what may have
+    served the period's late requests (``evidence.booked_later``)."""
+    made_by = until + OFFLOAD_FOLLOW
+    # A booking made then may start as late as the booking horizon allows.
+    groups = store.what_if.booked_groups(start, made_by + LATEST_START)
+    return [
+        BookedAsk(
+            g.user_name,
+            g.created_at,
+            len(g.gpu_ids),
+            g.window.start,
+            (g.window.end - g.window.start).total_seconds() / 3600,
+        )
+        for g in groups
+        if start <= g.created_at < made_by
+    ]
 
 
 def series(

@@ -22,6 +22,7 @@ from labgpu.core.usage.projects import (
     check_title,
     project_usage,
 )
+from labgpu.services.usage.evidence import booked_asks
 from labgpu.services.usage.ranges import epoch
 
 if TYPE_CHECKING:
@@ -146,5 +147,6 @@ def project_table(usage: UsageService, start: datetime, end: datetime) -> Table:
         hi,
         usage.requests(start, until),
         store.projects.offloaded_jobs(start, until + OFFLOAD_FOLLOW),
+        booked_asks(store, start, until),
     )
     return Table(PROJECT_COLUMNS, [r.as_row() for r in rows])

@@ -303,8 +303,8 @@ def test_monthly_report_from_the_page(qtbot: QtBot, page: UsagePage, tmp_path: P
     target = tmp_path / "report.pdf"
     page.write_report(month, target)
     qtbot.waitUntil(lambda: bool(messages), timeout=30_000)
-    assert messages == [f"Wrote the {month} report (3 pages) to {target}."]
-    assert len(PdfReader(target).pages) == 3
+    assert messages == [f"Wrote the {month} report (4 pages) to {target}."]  # the case, then 3
+    assert len(PdfReader(target).pages) == 4
     assert page.report_button.isEnabled()
     # A folder that does not exist: a clear message, nothing written.
     page.write_report(month, tmp_path / "missing" / "r.pdf")
