@@ -470,6 +470,8 @@ USAGE_SHOTS = (
     ("usage_heatmap", "HEATMAP", "7d", "lab"),
     ("usage_members", "MEMBERS", "30d", "lab"),
     ("usage_demand", "DEMAND", "30d", "lab"),
+    ("usage_evidence", "EVIDENCE", "1y", "lab"),
+    ("usage_projects", "PROJECTS", "30d", "lab"),
 )
 
 
@@ -496,6 +498,7 @@ def shoot_usage(app: QApplication, lab: Labgpu, lang: str, out: Path) -> None:
         page.set_grouping(by)
         page.set_range(span)
         settle(app, lambda: page.view is not None and not page.is_loading())
+        settle(app)  # a tab with a worker of its own (Projects) fills in after the page
         save(window, out / f"{name}{suffix}.png")
     window.timer.stop()
     window.close()

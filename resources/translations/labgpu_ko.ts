@@ -1971,8 +1971,8 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>미충족 GPU 시간</translation>
     </message>
     <message>
-        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unmet: GPU-hours it asked for and the lab lacked (not followed by an offloaded job). (none): work that named no project.</source>
-        <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미충족: 요청했지만 연구실에 없었던 GPU 시간 (클러스터 작업으로 이어지지 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
+        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unmet: GPU-hours it asked for and the lab lacked (neither booked later nor followed by an offloaded job). (none): work that named no project.</source>
+        <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미충족: 요청했지만 연구실에 없었던 GPU 시간 (나중에 예약하지도, 클러스터 작업으로 이어지지도 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
     </message>
     <message>
         <source>(none)</source>

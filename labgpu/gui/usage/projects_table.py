@@ -56,8 +56,9 @@ class ProjectsTable(QWidget):
             self.tr(
                 "Booked: GPU-hours of bookings for the project. Used: its members' process "
                 "GPU-hours on GPUs they had booked for it. Median wait: of its slot searches "
-                "the lab answered. Unmet: GPU-hours it asked for and the lab lacked (not "
-                "followed by an offloaded job). (none): work that named no project."
+                "the lab answered. Unmet: GPU-hours it asked for and the lab lacked (neither "
+                "booked later nor followed by an offloaded job). (none): work that named no "
+                "project."
             )
         )
         self.note.setObjectName("hint")
