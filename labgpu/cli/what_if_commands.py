@@ -123,11 +123,27 @@ def what_if_text(result: WhatIf) -> list[str]:
             "happened, the replay could not know something (a server down, unbooked use)"
         )
     )
+    if result.not_reproduced and result.method == "monotone":
+        lines.append(
+            _(
+                "{n} requests the replay could not reproduce (it answered them worse than the "
+                "lab did) keep what really happened in 'with the change', unless the change "
+                "serves them sooner"
+            ).format(n=result.not_reproduced)
+        )
+    elif result.not_reproduced:
+        lines.append(
+            _(
+                "{n} requests the replay could not reproduce (it answered them worse than the "
+                "lab did): with GPUs removed, their figures are the replay's"
+            ).format(n=result.not_reproduced)
+        )
     if result.method == "monotone":
         lines.append(
             _(
                 "with GPUs added, a request only moves to time nobody else's slot needs: no "
-                "wait grows, and the figures are what the GPUs would at least have changed"
+                "wait grows, none exceeds what really happened, and the figures are what the "
+                "GPUs would at least have changed"
             )
         )
     return lines

@@ -163,6 +163,55 @@ def test_a_request_a_rule_refused_is_not_counted() -> None:
     assert result.changed.requests == 2
 
 
+def _unreproduced_history() -> tuple[History, list[OffloadedJob]]:
+    """``_one_a40_history`` plus one A4000 that cy's booking holds 08-10 in the record, yet
+    dee, asking for it at 08:00 for 1 h, was offered 08:00 (cy cancelled: what the replay
+    cannot know). The replay as is offers dee 10:00, a 2 h wait the lab never gave."""
+    history, jobs = _one_a40_history()
+    a4000 = SlotGpu(4, "gpu-04", A4000, 16376)
+    dee = SlotRequest("dee", A4000, 1, 1.0, T, T, T)
+    cy = BookedGroup("cy2", "cy", (4,), Window(T, T + 2 * H), T - 24 * H)
+    gpus, groups = (*history.gpus, a4000), (*history.groups, cy)
+    return History(gpus, history.rules, (*history.requests, dee), groups), jobs
+
+
+def test_a_request_the_replay_cannot_reproduce_keeps_what_happened() -> None:
+    history, jobs = _unreproduced_history()
+    result = what_if(history, "+2 A40", T, T + 24 * H, jobs)
+    assert result.waits_happened == (2.0, pytest.approx(3 + 50 / 60), 0.0)
+    assert result.waits_before == (2.0, pytest.approx(3 + 50 / 60), 2.0)  # dee: 2 h, unmet
+    assert result.not_reproduced == 1
+    assert result.to_json()["not_reproduced"] == 1
+    # dee keeps her real 08:00; the replay with two more A40s alone would still say 10:00.
+    assert result.waits_after == (0.0, 0.0, 0.0)
+    assert (result.replayed.unmet_requests, result.replayed.unmet_gpu_h) == (3, 4.0)
+    assert (result.changed.unmet_requests, result.changed.unmet_gpu_h) == (0, 0.0)
+    # one more A4000 serves dee at 08:00 in the replay too: the sooner of the two, the same.
+    more = what_if(history, "+1 A4000", T, T + 24 * H, jobs)
+    assert more.waits_after == (2.0, pytest.approx(3 + 50 / 60), 0.0)
+    # with GPUs removed the replay's answer stands: dee waits 2 h there too.
+    fewer = what_if(history, "-1 A40", T, T + 24 * H, jobs)
+    assert (fewer.method, fewer.not_reproduced) == ("greedy", 1)
+    assert fewer.waits_after == (None, None, 2.0)
+
+
+def test_a_request_the_replay_answers_worse_takes_the_sooner_of_the_lab_and_the_change() -> None:
+    """Bo really got 09:00 (someone gave the A40 back: the record cannot say); the replay as
+    is offers him 12:00. With two more A40s the replay serves him at 08:10, sooner than the
+    lab did: that stands."""
+    history, jobs = _one_a40_history()
+    ann, bo = history.requests
+    bo = SlotRequest("bo", A40, 1, 1.0, T + 10 * M, T + 10 * M, T + H)
+    history = History(history.gpus, history.rules, (ann, bo), history.groups)
+    result = what_if(history, "+2 A40", T, T + 24 * H, jobs)
+    assert result.waits_happened == (2.0, pytest.approx(50 / 60))
+    assert result.waits_before == (2.0, pytest.approx(3 + 50 / 60))
+    assert result.not_reproduced == 1
+    assert result.waits_after == (0.0, 0.0)
+    one = what_if(history, "+0", T, T + 24 * H, jobs)
+    assert one.waits_after == (2.0, pytest.approx(50 / 60))  # the lab's 09:00, not the 12:00
+
+
 def test_greedy_replay_would_make_a_member_wait_longer_with_more_gpus() -> None:
     """The case the property test found (what_if_replay's docstring): why the replay with GPUs
     added is monotone by construction."""
@@ -235,9 +284,14 @@ def _longer(after: float | None, before: float | None) -> bool:
 @given(histories(), st.sampled_from((*MODELS, "H100")), st.integers(0, 3))
 def test_adding_gpus_never_makes_a_wait_longer(history: History, model: str, n: int) -> None:
     result = what_if(history, f"+{n} {model}", T, T + 24 * H)
-    assert len(result.waits_after) == len(result.waits_before)
-    for before, after in zip(result.waits_before, result.waits_after, strict=True):
+    assert len(result.waits_after) == len(result.waits_before) == len(result.waits_happened)
+    waits = zip(result.waits_before, result.waits_after, result.waits_happened, strict=True)
+    worse = 0
+    for before, after, real in waits:
         assert not _longer(after, before)
+        assert not _longer(after, real)  # no wait beyond what really happened
+        worse += _longer(before, real)
+        if n == 0:  # the replay as is, or what happened where the replay answered worse
+            assert after == (real if _longer(before, real) else before)
+    assert result.not_reproduced == worse
     assert result.changed.unmet_requests <= result.replayed.unmet_requests
-    if n == 0:
-        assert result.waits_after == result.waits_before

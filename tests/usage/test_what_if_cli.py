@@ -4,10 +4,15 @@ one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from labgpu.cli.what_if_commands import what_if_text
+from labgpu.core.usage.what_if import what_if
 from labgpu.storage import Store
 from tests.helpers.booking_lab import A40, run, run_json, seed_lab
+from tests.usage.test_what_if import _unreproduced_history
 from tests.usage.what_if_cases import book_history
 
 RANGE = ("--from", "2026-11-02T07:00:00+00:00", "--to", "2026-11-03T07:00:00+00:00")
@@ -46,6 +51,7 @@ def test_json_puts_the_change_beside_what_happened(
     assert (data["gpus_before"], data["gpus_after"], data["method"]) == (10, 16, "monotone")
     assert data["refused_requests"] == 1  # ann's A40, held back by her own limit
     assert data["unmet_after_minutes"] == 30
+    assert data["not_reproduced"] == 0  # the replay gives every recorded answer back
     for column in ("happened", "replayed", "with_change"):
         assert set(data[column]) == FIELDS
     happened = data["happened"]
@@ -113,3 +119,14 @@ def test_a_month_with_no_requests_says_so(url: str, capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, url, "usage", "--what-if", "+1 A40", "--month", "2026-10")
     assert code == 0, err
     assert "no slot requests in this range" in out
+
+
+def test_text_says_how_many_requests_the_replay_could_not_reproduce() -> None:
+    history, jobs = _unreproduced_history()
+    start, end = history.requests[0].asked_at, history.requests[0].asked_at + timedelta(days=1)
+    added = "\n".join(what_if_text(what_if(history, "+2 A40", start, end, jobs)))
+    assert "1 requests the replay could not reproduce" in added
+    assert "keep what really happened in 'with the change'" in added
+    assert "none exceeds what really happened" in added
+    removed = "\n".join(what_if_text(what_if(history, "-1 A40", start, end, jobs)))
+    assert "with GPUs removed, their figures are the replay's" in removed

@@ -16,7 +16,14 @@ evidence counts a request (``core/usage/figures.SlotRequest``):
   unmet GPU-hours = GPUs x hours asked, offloaded or not (as ``lab.usage.summary``);
 - offloaded GPU-hours that would have stayed home: each job a member sent to a cluster follows
   the member's latest unmet request within ``OFFLOAD_FOLLOW`` before it (evidence's rule); it
-  stays home when the replay serves that request in time.
+  stays home when the replay serves that request in time;
+- the replay is trusted only where it reproduces what happened: a request the replay as is
+  answers worse than the lab did (a longer wait, or no slot where the lab had one) met what the
+  replay cannot know (a server down, unbooked use, a cancelled booking). With GPUs only added,
+  such a request keeps what really happened in the "with the change" column unless the replay
+  with the change serves it sooner (more GPUs cannot take its real booking away), so no
+  request's wait there exceeds its real wait. The "replayed as is" column is left as the replay
+  gives it: it shows how faithful the replay is.
 """
 
 from __future__ import annotations
@@ -92,6 +99,8 @@ class WhatIf:
     changed: Figures
     waits_before: tuple[float | None, ...] = ()  # per counted request, hours (None: no slot)
     waits_after: tuple[float | None, ...] = ()
+    waits_happened: tuple[float | None, ...] = ()
+    not_reproduced: int = 0  # counted requests the replay as is answered worse than the lab
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` object (README *Using it*)."""
@@ -104,6 +113,7 @@ class WhatIf:
             "gpus_after": self.gpus_after,
             "method": self.method,
             "refused_requests": self.refused,
+            "not_reproduced": self.not_reproduced,
             "unmet_after_minutes": int(UNMET_AFTER / timedelta(minutes=1)),
             "happened": self.happened.as_dict(),
             "replayed": self.replayed.as_dict(),
@@ -211,6 +221,14 @@ def what_if(
     offloaded_h = sum(j.gpu_hours for j in jobs)
     by_request = match_jobs(requests, jobs)
     happened = [r.earliest_at for r in requests]
+    before = _starts(base)
+    worse = [_worse(r, b, h) for r, b, h in zip(requests, before, happened, strict=True)]
+    changed = _starts(answers)
+    if method == "monotone":
+        changed = [
+            _sooner(r, a, h) if w else a
+            for r, a, h, w in zip(requests, changed, happened, worse, strict=True)
+        ]
     return WhatIf(
         change=change.strip(),
         changes=changes,
@@ -221,11 +239,30 @@ def what_if(
         method=method,
         refused=sum(not counted(r) for r in requests),
         happened=figures(requests, happened, by_request, offloaded_h, stays_home=False),
-        replayed=figures(requests, _starts(base), by_request, offloaded_h, stays_home=True),
-        changed=figures(requests, _starts(answers), by_request, offloaded_h, stays_home=True),
-        waits_before=_waits(requests, _starts(base)),
-        waits_after=_waits(requests, _starts(answers)),
+        replayed=figures(requests, before, by_request, offloaded_h, stays_home=True),
+        changed=figures(requests, changed, by_request, offloaded_h, stays_home=True),
+        waits_before=_waits(requests, before),
+        waits_after=_waits(requests, changed),
+        waits_happened=_waits(requests, happened),
+        not_reproduced=sum(w and counted(r) for r, w in zip(requests, worse, strict=True)),
     )
+
+
+def _worse(request: SlotRequest, replayed: datetime | None, happened: datetime | None) -> bool:
+    """True if the replay answered ``request`` worse than the lab did: a longer wait, or no
+    slot where the lab offered one."""
+    real, wait = _hours(request, happened), _hours(request, replayed)
+    if real is None:
+        return False
+    return wait is None or wait > real
+
+
+def _sooner(request: SlotRequest, one: datetime | None, other: datetime | None) -> datetime | None:
+    """The answer of the two that gives ``request`` the shorter wait (a slot before none)."""
+    a, b = _hours(request, one), _hours(request, other)
+    if a is None:
+        return other
+    return one if b is None or a <= b else other
 
 
 def _starts(answers: Sequence[Answer]) -> list[datetime | None]:

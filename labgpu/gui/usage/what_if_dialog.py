@@ -205,11 +205,27 @@ class WhatIfDialog(QDialog):
                 "happened, the replay could not know something (a server down, unbooked use)."
             )
         ]
+        if result.not_reproduced and result.method == "monotone":
+            notes.append(
+                self.tr(
+                    "{n} requests the replay could not reproduce (it answered them worse than "
+                    "the lab did) keep what really happened in “With the change”, unless the "
+                    "change serves them sooner."
+                ).format(n=result.not_reproduced)
+            )
+        elif result.not_reproduced:
+            notes.append(
+                self.tr(
+                    "{n} requests the replay could not reproduce (it answered them worse than "
+                    "the lab did): with GPUs removed, their figures are the replay's."
+                ).format(n=result.not_reproduced)
+            )
         if result.method == "monotone":
             notes.append(
                 self.tr(
                     "With GPUs added a request only moves to time nobody else's slot needs: no "
-                    "wait grows; the figures are what the GPUs would at least have changed."
+                    "wait grows, none exceeds what really happened; the figures are what the "
+                    "GPUs would at least have changed."
                 )
             )
         if result.refused:

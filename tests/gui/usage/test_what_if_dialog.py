@@ -12,12 +12,14 @@ import pytest
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
+from labgpu.core.usage.what_if import what_if
 from labgpu.gui.shell.settings import open_settings
 from labgpu.gui.usage.usage_page import UsagePage
 from labgpu.gui.usage.what_if_dialog import WhatIfDialog
 from labgpu.services import Labgpu
 from labgpu.storage import Store
 from tests.helpers.booking_lab import seed_lab
+from tests.usage.test_what_if import _unreproduced_history
 from tests.usage.what_if_cases import T0, book_history
 
 pytestmark = pytest.mark.gui
@@ -65,6 +67,21 @@ def test_run_shows_the_three_columns(qtbot: QtBot, lab: Labgpu) -> None:
     assert _column(dialog, 2) == ["9", "0", "0.0", "3.4", "3", "19.0", "0.0", "0.0"]
     assert "+4 NVIDIA RTX A4000, +2 NVIDIA A40: 10 → 16 GPUs" in dialog.title.text()
     assert "refused or held back (1)" in dialog.notes.text()
+    assert "could not reproduce" not in dialog.notes.text()  # this replay gives the record back
+
+
+def test_requests_the_replay_could_not_reproduce_are_said(qtbot: QtBot, lab: Labgpu) -> None:
+    dialog = WhatIfDialog(lab, START, END)
+    qtbot.addWidget(dialog)
+    history, jobs = _unreproduced_history()
+    dialog.show_result(what_if(history, "+2 A40", START, END, jobs))
+    # dee's 2 h wait in the replay as is: unmet there; with the change she keeps her 08:00.
+    assert _column(dialog, 1)[4:6] == ["3", "4.0"]
+    assert _column(dialog, 2)[4:6] == ["0", "0.0"]
+    assert "1 requests the replay could not reproduce" in dialog.notes.text()
+    assert "keep what really happened" in dialog.notes.text()
+    dialog.show_result(what_if(history, "-1 A40", START, END, jobs))
+    assert "with GPUs removed, their figures are the replay's" in dialog.notes.text()
 
 
 def test_a_change_that_is_not_one_says_the_grammar(qtbot: QtBot, lab: Labgpu) -> None:
