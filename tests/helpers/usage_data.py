@@ -76,12 +76,10 @@ def seed_usage(url: str) -> dict[str, int]:
                 str(uuid.uuid4()), [ids[gpu]], user, window, booked, "", user
             )
         store.usage.add_request(
-            SlotRequest("amy", "A40", 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
+            SlotRequest("amy", A40, 2, 8.0, BASE + timedelta(minutes=10), BASE, None)
         )
         asked = BASE + timedelta(minutes=20)
-        store.usage.add_request(
-            SlotRequest("bo", "A4000", 1, 96.0, asked, asked, None, "max_hours")
-        )
+        store.usage.add_request(SlotRequest("bo", A4000, 1, 96.0, asked, asked, None, "max_hours"))
         store.usage.rollup(END + timedelta(hours=1))
         return ids
     finally:

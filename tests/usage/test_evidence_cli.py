@@ -5,8 +5,8 @@ back, the text table, and usage errors (exit 2).
 That history, in figures: gpu-01's two A4000s are both taken in both hours (gpu-01/0 busy, and
 gpu-01/1 booked by bo in the first hour, busy in the second): 2 of 2 hours saturated; gpu-02's
 A40 is busy in the first hour and has no readings in the second: 1 of 1. Served: amy's 2 h and
-bo's 1 h on the A4000s. Requests: amy's "A40" x 2 for 8 h had no slot (16 GPU-h unserved);
-bo's "A4000" for 96 h was refused by the longest-booking rule (96 GPU-h refused).
+bo's 1 h on the A4000s. Requests: amy's A40 x 2 for 8 h had no slot (16 GPU-h unserved);
+bo's A4000 for 96 h was refused by the longest-booking rule (96 GPU-h refused).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ RANGE = ("--from", BASE.isoformat(), "--to", END.isoformat())
 ROWS = [
     {
         "month": "2026-03",
-        "model": "A40",
+        "model": A40,
         "served_gpu_hours": 0.0,
         "unserved_gpu_hours": 16.0,
         "offloaded_gpu_hours": 0.0,
@@ -33,19 +33,11 @@ ROWS = [
     },
     {
         "month": "2026-03",
-        "model": "A4000",
-        "served_gpu_hours": 0.0,
-        "unserved_gpu_hours": 0.0,
-        "offloaded_gpu_hours": 0.0,
-        "refused_gpu_hours": 96.0,
-    },
-    {
-        "month": "2026-03",
         "model": A4000,
         "served_gpu_hours": 3.0,
         "unserved_gpu_hours": 0.0,
         "offloaded_gpu_hours": 0.0,
-        "refused_gpu_hours": 0.0,
+        "refused_gpu_hours": 96.0,
     },
 ]
 
@@ -98,7 +90,7 @@ def test_demand_text(lab_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "SERVED GPU-H" in out
     assert "UNSERVED GPU-H" in out
     (row,) = [line for line in lines if A4000 in line]
-    assert row.split()[-4:] == ["3.0", "0.0", "0.0", "0.0"]
+    assert row.split()[-4:] == ["3.0", "0.0", "0.0", "96.0"]  # bo's refused 96 h
     assert any(line.strip().startswith("refused") for line in lines)
 
 
@@ -145,7 +137,7 @@ def test_usage_json_carries_the_evidence(lab_url: str, capsys: pytest.CaptureFix
     assert evidence["waits"] == [
         {
             "month": "2026-03",
-            "model": "A40",
+            "model": A40,
             "requests": 1,
             "median_wait_hours": None,
             "p90_wait_hours": None,

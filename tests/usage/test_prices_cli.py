@@ -79,6 +79,8 @@ def test_set_show_and_clear(capsys: pytest.CaptureFixture[str], url: str) -> Non
         (("--set", A40, "currency=US$"), "1 to 8 letters"),
         (("--set", A40, "currency=none"), "cannot be cleared"),
         (("--clear", A40), "has no prices to clear"),
+        (("--set", "A100", "cloud=1"), "'A100' is not a GPU model of the lab; price one of: "),
+        (("--set", "NVIDIA", "cloud=1"), "names several GPU models"),
     ],
 )
 def test_bad_input_is_exit_2_and_changes_nothing(
@@ -88,6 +90,16 @@ def test_bad_input_is_exit_2_and_changes_nothing(
     assert (code, out) == (2, "")
     assert message in err
     assert run_json(capsys, url)["prices"] == []
+
+
+def test_a_short_model_name_prices_the_lab_model_it_names(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    """``A40`` is the lab's ``NVIDIA A40`` (matched word by word, as --model is): the price
+    lands where the cost reads it, not in a row of its own."""
+    found = run_json(capsys, url, "--set", "A40", "cloud=1.5")
+    assert [p["model"] for p in found["prices"]] == [A40]
+    assert run_json(capsys, url, "--clear", "a40")["prices"] == []
 
 
 def test_a_student_and_a_pi_are_refused_exit_3(
@@ -107,9 +119,9 @@ def test_a_student_and_a_pi_are_refused_exit_3(
 
 def test_usage_json_carries_the_cost(capsys: pytest.CaptureFixture[str], url: str) -> None:
     """The seeded 2 h: amy and bo booked 2 + 1 h of the RTX A4000s; amy's 2 x 8 h request
-    for "A40" found no slot (16 unmet GPU-h)."""
+    for the A40s found no slot (16 unmet GPU-h)."""
     run_json(capsys, url, "--set", A4000, "cloud=1.5")
-    run_json(capsys, url, "--set", "A40", "cloud=2", "purchase=1000")
+    run_json(capsys, url, "--set", "A40", "cloud=2", "purchase=1000")  # the lab's NVIDIA A40
     code = main(["--db", url, "usage", "--from", BASE.isoformat(), "--to", END.isoformat(),
                  "--json"])  # fmt: skip
     out, err = capsys.readouterr()
@@ -124,6 +136,6 @@ def test_usage_json_carries_the_cost(capsys: pytest.CaptureFixture[str], url: st
     by_model = {m["model"]: m for m in cost["models"]}
     assert by_model[A4000]["cloud_cost"] == 4.5
     # 16 unmet GPU-h in 2 h need 8 GPUs; they serve all 16, worth 32: 8 x 1000 / 32 periods.
-    assert (by_model["A40"]["buy_gpus"], by_model["A40"]["payback_periods"]) == (8, 250.0)
-    assert cost["unpriced_models"] == [A40]  # the lab's A40 has no price
-    assert "labgpu prices --set MODEL" in cost["note"]
+    assert (by_model[A40]["buy_gpus"], by_model[A40]["payback_periods"]) == (8, 250.0)
+    assert cost["unpriced_models"] == []
+    assert cost["note"] is None  # every model is priced: no hint

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from labgpu.core.errors import RefusedError, UsageError
 from labgpu.core.i18n import _
+from labgpu.core.inventory.models import model_matches
 from labgpu.core.usage.cost import (
     PRICE_HINT,
     CostReport,
@@ -59,9 +60,7 @@ class PricesService:
         is a ``UsageError``."""
         if role != "manager":
             raise RefusedError(_("permission denied: only a lab manager can set GPU prices"))
-        model = model.strip()
-        if not model:
-            raise UsageError(_("name the GPU model to price"))
+        model = self.resolve(model)
         checked: dict[str, float | str | None] = {}
         for name, value in changes.items():
             if name not in FIELDS:
@@ -78,7 +77,33 @@ class PricesService:
         """Forget ``model``'s prices (managers only, audited); False if it had none."""
         if role != "manager":
             raise RefusedError(_("permission denied: only a lab manager can set GPU prices"))
-        return self.store.prices.remove(model, actor)
+        return self.store.prices.remove(self.resolve(model), actor)
+
+    def resolve(self, model: str) -> str:
+        """The one model ``model`` names, matched word by word as ``--model`` is (``A40``
+        names ``NVIDIA A40``): a price is only used under the exact name nvidia-smi gives, so a
+        name that matches no model of the lab or several is a ``UsageError``, never a row of
+        its own that no figure would read."""
+        query = model.strip()
+        if not query:
+            raise UsageError(_("name the GPU model to price"))
+        known = self.models()
+        if query in known:
+            return query
+        found = [m for m in known if model_matches(query, m)]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise UsageError(
+                _("{model} is not a GPU model of the lab; price one of: {models}").format(
+                    model=repr(query), models=", ".join(known) or _("(none yet)")
+                )
+            )
+        raise UsageError(
+            _("{model} names several GPU models: {models}; give the whole name").format(
+                model=repr(query), models=", ".join(found)
+            )
+        )
 
     # -- cost --------------------------------------------------------------------------------
 
