@@ -218,3 +218,22 @@ def test_prices_are_empty_in_a_new_lab(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'new.db'}")
     store.upgrade()
     assert store.prices.list() == []
+
+
+def test_a_cleared_cluster_rate_leaves_its_hours_out_and_says_so() -> None:
+    """A model whose cluster rate is cleared has no cluster cost (None, not 0) and its hours
+    run on clusters are named as left out of the total (trial: they vanished)."""
+    a40 = ModelUse("NVIDIA A40", 4, booked_h=100.0, cluster_h=30.0)
+    a4000 = ModelUse("NVIDIA RTX A4000", 48, booked_h=200.0, cluster_h=0.0)
+    prices = {
+        "NVIDIA A40": GpuPrice("NVIDIA A40", cloud_per_gpu_h=1.0),
+        "NVIDIA RTX A4000": GpuPrice(
+            "NVIDIA RTX A4000", cloud_per_gpu_h=0.5, cluster_per_gpu_h=0.2
+        ),
+    }
+    report = cost_report([a40, a4000], prices, 720.0).as_dict()
+    models = {m["model"]: m for m in report["models"]}  # type: ignore[attr-defined]
+    assert models["NVIDIA A40"]["cluster_cost"] is None
+    assert report["cluster_gpu_hours_without_rate"] == 30.0
+    assert report["booked_gpu_hours_without_cloud_price"] == 0.0
+    assert report["cloud_cost"] == 200.0  # 100 x 1.0 + 200 x 0.5

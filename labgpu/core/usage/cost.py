@@ -173,6 +173,13 @@ class CostReport:
             "models": [m.as_dict() for m in self.models],
             "unpriced_models": list(self.unpriced),
             "unattributed_cluster_gpu_hours": round(self.unattributed_cluster_h, 3),
+            # GPU-hours the totals leave out for want of a price: never a cost of 0
+            "booked_gpu_hours_without_cloud_price": round(
+                sum(m.use.booked_h for m in self.models if m.cloud_cost is None), 3
+            ),
+            "cluster_gpu_hours_without_rate": round(
+                sum(m.use.cluster_h for m in self.models if m.cluster_cost is None), 3
+            ),
         }
 
 

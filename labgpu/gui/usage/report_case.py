@@ -267,12 +267,26 @@ def cost_lines(cost: CostReport) -> list[str]:
                     "report", "{h} GPU-h run on clusters cost {money} at the cluster rate"
                 ).format(h=hours_label(m.use.cluster_h), money=money(m.cluster_cost, m.currency))
             )
+        if m.cluster_cost is None and m.use.cluster_h:
+            clauses.append(
+                QCoreApplication.translate(
+                    "report", "{h} GPU-h run on clusters have no cluster rate set"
+                ).format(h=hours_label(m.use.cluster_h))
+            )
         if m.payback_periods is not None and m.buy_gpus is not None:
             payback = QCoreApplication.translate(
                 "report",
-                "{n} more GPU(s) would pay for themselves in {months:.1f} months of such use",
+                "{n} more GPU(s) would pay for themselves in {months:.1f} months of such use "
+                "(the {h} GPU-h asked that the lab did not serve, sent to clusters or unserved, "
+                "valued at the cloud price)",
             )
-            clauses.append(payback.format(n=m.buy_gpus, months=m.payback_periods))
+            clauses.append(
+                payback.format(
+                    n=m.buy_gpus,
+                    months=m.payback_periods,
+                    h=hours_label(m.use.unserved_h),
+                )
+            )
         if clauses:
             lines.append(f"{m.model}: " + "; ".join(clauses) + ".")
     if cost.unattributed_cluster_h:
