@@ -137,7 +137,7 @@ def test_usage_by_project_as_json_csv_and_text(
             "slot_requests": 1,
             "median_wait_hours": found["rows"][0]["median_wait_hours"],
             "offloaded_gpu_hours": 0.0,
-            "unmet_gpu_hours": 0.0,
+            "unserved_gpu_hours": 0.0,
         }
     ]
     assert 0.0 <= found["rows"][0]["booked_gpu_hours"] <= 1.0

@@ -75,7 +75,7 @@ PROJECT_COLUMNS = (
     "slot_requests",
     "median_wait_hours",
     "offloaded_gpu_hours",
-    "unmet_gpu_hours",
+    "unserved_gpu_hours",
 )
 
 
@@ -99,7 +99,7 @@ class ProjectUsage:
     requests: int = 0
     waits_h: list[float] = field(default_factory=list)
     offloaded_h: float = 0.0
-    unmet_h: float = 0.0
+    unserved_h: float = 0.0
 
     @property
     def median_wait_h(self) -> float | None:
@@ -117,7 +117,7 @@ class ProjectUsage:
             self.requests,
             None if median is None else round(median, 3),
             round(self.offloaded_h, 3),
-            round(self.unmet_h, 3),
+            round(self.unserved_h, 3),
         )
 
 
@@ -184,6 +184,6 @@ def project_usage(
         if wait is not None:
             entry.waits_h.append(wait.total_seconds() / 3600)
         if request.unmet and i not in later and not followed_by_offload(request, all_jobs):
-            entry.unmet_h += request.gpu_hours
+            entry.unserved_h += request.gpu_hours
     named = sorted(n for n in found if n is not None)
     return [found[n] for n in named] + ([found[None]] if None in found else [])

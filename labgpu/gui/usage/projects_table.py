@@ -45,7 +45,7 @@ class ProjectsTable(QWidget):
                 self.tr("Slot requests"),
                 self.tr("Median wait (h)"),
                 self.tr("Offloaded GPU-h"),
-                self.tr("Unmet GPU-h"),
+                self.tr("Unserved GPU-h"),
             ]
         )
         self.grid.verticalHeader().hide()
@@ -56,7 +56,7 @@ class ProjectsTable(QWidget):
             self.tr(
                 "Booked: GPU-hours of bookings for the project. Used: its members' process "
                 "GPU-hours on GPUs they had booked for it. Median wait: of its slot searches "
-                "the lab answered. Unmet: GPU-hours it asked for and the lab lacked (neither "
+                "the lab answered. Unserved: GPU-hours it asked for and the lab lacked (neither "
                 "booked later nor followed by an offloaded job). (none): work that named no "
                 "project."
             )
