@@ -1967,12 +1967,12 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>클러스터로 보낸 GPU 시간</translation>
     </message>
     <message>
-        <source>Unmet GPU-h</source>
-        <translation>미충족 GPU 시간</translation>
+        <source>Unserved GPU-h</source>
+        <translation>제공되지 않은 GPU 시간</translation>
     </message>
     <message>
-        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unmet: GPU-hours it asked for and the lab lacked (neither booked later nor followed by an offloaded job). (none): work that named no project.</source>
-        <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미충족: 요청했지만 연구실에 없었던 GPU 시간 (나중에 예약하지도, 클러스터 작업으로 이어지지도 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
+        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unserved: GPU-hours it asked for and the lab lacked (neither booked later nor followed by an offloaded job). (none): work that named no project.</source>
+        <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미제공: 요청했지만 연구실에 없었던 GPU 시간 (나중에 예약하지도, 클러스터 작업으로 이어지지도 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
     </message>
     <message>
         <source>(none)</source>
@@ -2882,8 +2882,16 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>“그대로 재현”은 변경 없이 다시 돌려 본 결과입니다. 실제와 다른 곳은 재현이 알 수 없었던 일(서버 중단, 예약 없는 사용)이 있었던 곳입니다.</translation>
     </message>
     <message>
-        <source>With GPUs added a request only moves to time nobody else&apos;s slot needs: no wait grows; the figures are what the GPUs would at least have changed.</source>
-        <translation>GPU를 더하면 요청은 다른 누구의 빈 시간도 필요로 하지 않는 시간으로만 옮겨집니다: 대기 시간은 늘지 않으며, 수치는 그 GPU가 적어도 바꾸었을 만큼입니다.</translation>
+        <source>{n} requests the replay could not reproduce (it answered them worse than the lab did) keep what really happened in “With the change”, unless the change serves them sooner.</source>
+        <translation>재현이 실제보다 나쁘게 답한 요청 {n}건은 “변경 적용” 열에서 실제 결과를 유지합니다. 변경으로 더 빨리 처리되는 경우는 예외입니다.</translation>
+    </message>
+    <message>
+        <source>{n} requests the replay could not reproduce (it answered them worse than the lab did): with GPUs removed, their figures are the replay&apos;s.</source>
+        <translation>재현이 실제보다 나쁘게 답한 요청 {n}건: GPU를 줄인 경우 이 요청들의 수치는 재현 결과입니다.</translation>
+    </message>
+    <message>
+        <source>With GPUs added a request only moves to time nobody else&apos;s slot needs: no wait grows, none exceeds what really happened; the figures are what the GPUs would at least have changed.</source>
+        <translation>GPU를 추가하면 요청은 다른 누구의 빈 시간도 필요로 하지 않는 시간으로만 옮겨집니다. 어떤 대기도 늘지 않고 실제보다 길어지지도 않으며, 수치는 그 GPU가 적어도 바꾸었을 만큼입니다.</translation>
     </message>
     <message>
         <source>Not counted: requests a lab rule refused or held back ({n}).</source>
@@ -3178,6 +3186,10 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>클러스터에서 실행 (GPU 시간, 작업 수)</translation>
     </message>
     <message>
+        <source>… booked later / clusters / none</source>
+        <translation>… 나중 예약 / 클러스터 / 미제공</translation>
+    </message>
+    <message>
         <source>Busy share</source>
         <translation>사용 중 비율</translation>
     </message>
@@ -3202,8 +3214,12 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>클러스터에서 실행한 {h} GPU 시간은 클러스터 요금으로 {money}이(가) 들었습니다</translation>
     </message>
     <message>
-        <source>{n} more GPU(s) would pay for themselves in {months:.1f} months of such use</source>
-        <translation>GPU {n}개를 더 사면 이런 사용으로 {months:.1f}개월 만에 본전을 찾습니다</translation>
+        <source>{h} GPU-h run on clusters have no cluster rate set</source>
+        <translation>클러스터에서 실행한 {h} GPU 시간은 클러스터 요금이 정해지지 않았습니다</translation>
+    </message>
+    <message>
+        <source>{n} more GPU(s) would pay for themselves in {months:.1f} months of such use (the {h} GPU-h asked that the lab did not serve, sent to clusters or unserved, valued at the cloud price)</source>
+        <translation>GPU {n}개를 더 사면 이런 사용으로 {months:.1f}개월 만에 비용을 회수합니다 (연구실이 제공하지 못해 클러스터로 보냈거나 제공되지 않은 {h} GPU 시간을 클라우드 가격으로 계산)</translation>
     </message>
     <message>
         <source>{h} GPU-h run on clusters name no GPU model and are not priced.</source>

@@ -134,8 +134,10 @@ def hours(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} h"
 
 
-def headline_rows(s: Summary) -> list[list[str]]:
-    """The lab's month: capacity, busy and booked shares, unmet and offloaded GPU-hours."""
+def headline_rows(s: Summary, evidence: Evidence | None = None) -> list[list[str]]:
+    """The lab's month: capacity, busy and booked shares, unmet and offloaded GPU-hours; with
+    the ``evidence``, what became of the GPU-hours asked with no GPUs in time (booked later,
+    sent to clusters, unserved: they add up to the unmet GPU-hours)."""
     return [
         [QCoreApplication.translate("report", "GPUs"), str(s.gpus)],
         [QCoreApplication.translate("report", "Capacity (GPU-h)"), hours_label(s.capacity_h)],
@@ -148,10 +150,23 @@ def headline_rows(s: Summary) -> list[list[str]]:
             QCoreApplication.translate("report", "Unmet requests (GPU-h asked)"),
             hours_label(s.unmet_gpu_h),
         ],
+        *([] if evidence is None else [_fate_row(s, evidence)]),
         [
             QCoreApplication.translate("report", "Run on clusters (GPU-h, jobs)"),
             f"{hours_label(s.offloaded_h)} ({s.offloaded_jobs})",
         ],
+    ]
+
+
+def _fate_row(s: Summary, evidence: Evidence) -> list[str]:
+    """``… booked later / to clusters / unserved``: the unmet GPU-hours the member then booked
+    anyway (served, with a wait), sent to a cluster, or never had (the demand survey's)."""
+    unserved = sum(d.unserved_gpu_h for d in evidence.demand)
+    offloaded = sum(d.offloaded_gpu_h for d in evidence.demand)
+    later = max(0.0, s.unmet_gpu_h - unserved - offloaded)
+    return [
+        QCoreApplication.translate("report", "… booked later / clusters / none"),
+        f"{hours_label(later)} / {hours_label(offloaded)} / {hours_label(unserved)}",
     ]
 
 
@@ -322,7 +337,7 @@ def page_case(doc: Document) -> None:
         draw.Column(QCoreApplication.translate("report", "Value"), 86),
     ]
     _n, left_end = draw.table(
-        p, MARGIN, top, columns, headline_rows(data.summary), fonts, doc.bottom
+        p, MARGIN, top, columns, headline_rows(data.summary, case.evidence), fonts, doc.bottom
     )
     right = MARGIN + half + 16
     draw.text(

@@ -136,6 +136,16 @@ def test_page_one_figures_are_the_json_figures(made: tuple[str, str, dict[str, A
     ):
         assert line in text, line
     assert (totals["gpus"], totals["busy_pct"], totals["offloaded_jobs"]) == (3, 80.0, 1)
+    # what became of the unmet GPU-hours: they add up (booked later + clusters + unserved)
+    unserved = sum(d["unserved_gpu_hours"] for d in evidence["demand"])
+    to_clusters = sum(d["offloaded_gpu_hours"] for d in evidence["demand"])
+    later = totals["unmet_gpu_hours"] - unserved - to_clusters
+    assert later >= 0
+    fate = (
+        f"… booked later / clusters / none {hours_label(later)} / "
+        f"{hours_label(to_clusters)} / {hours_label(unserved)}"
+    )
+    assert fate in text, text[text.find("Unmet requests") : text.find("Unmet requests") + 200]
     # Per model: GPUs and busy share (--by model), saturation, waits and demand (evidence).
     waits = {w["model"]: w for w in evidence["waits"]}
     saturated = {s["model"]: s for s in evidence["saturation"]}
