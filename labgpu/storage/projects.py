@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
-from labgpu.core.errors import UsageError
+from labgpu.core.errors import RefusedError, UsageError
 from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import JobState
 from labgpu.core.usage.evidence import OffloadedJob
@@ -84,10 +84,11 @@ class ProjectStore:
             return None if row is None else to_project(row)
 
     def add(self, project: Project, actor: str) -> Project:
-        """Add a project (active); ``UsageError`` if the name is taken (audited)."""
+        """Add a project (active); ``RefusedError`` (a conflict, exit 3) if the name is taken
+        (audited)."""
         with self._write() as s:
             if s.get(ProjectRow, project.name) is not None:
-                raise UsageError(
+                raise RefusedError(
                     _("a project named {name} exists already; pick another name").format(
                         name=repr(project.name)
                     )

@@ -3206,6 +3206,14 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>클러스터 GPU 시간</translation>
     </message>
     <message>
+        <source>Project</source>
+        <translation>프로젝트</translation>
+    </message>
+    <message>
+        <source>Used</source>
+        <translation>사용</translation>
+    </message>
+    <message>
         <source>{h} GPU-h booked would have cost {money} in the cloud</source>
         <translation>예약한 {h} GPU 시간은 클라우드에서 {money}이(가) 들었을 것입니다</translation>
     </message>

@@ -98,7 +98,7 @@ def test_a_bad_name_is_a_usage_error(me: BookingService, name: str) -> None:
 def test_a_name_is_taken_once_and_titles_are_one_line(me: BookingService) -> None:
     projects = projects_of(me)
     projects.add("p1")
-    with pytest.raises(UsageError, match="exists already"):
+    with pytest.raises(RefusedError, match="exists already"):  # a conflict: exit 3
         projects.add("p1", "again")
     with pytest.raises(UsageError, match="one line"):
         projects.add("p2", "two\nlines")

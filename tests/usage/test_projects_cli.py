@@ -45,11 +45,20 @@ def test_projects_listed_added_retired_and_reactivated(
     assert run_json(capsys, lab_url, "projects", "reactivate", "kaist")["active"] is True
 
 
+def test_a_taken_name_is_a_conflict_exit_3(
+    lab_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_json(capsys, lab_url, "projects", "add", "p1", "--title", "first")
+    code, out, err = run(capsys, lab_url, "projects", "add", "p1", "--title", "second")
+    assert (code, out) == (3, "")
+    assert "exists already" in err
+    assert [p["title"] for p in run_json(capsys, lab_url, "projects", "list")] == ["first"]
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
         (["projects", "add", "NRF"], "not a usable project name"),
-        (["projects", "add", "p1"], "exists already"),
         (["projects", "retire", "nope"], "unknown project 'nope'"),
         (
             ["book", "--model", "A4000", "--hours", "1", "--start", at(2), "--project", "nope"],

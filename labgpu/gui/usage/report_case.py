@@ -259,7 +259,15 @@ def project_rows(table: Table) -> tuple[list[str], list[list[str]]]:
 
 
 def _column_label(column: str) -> str:
-    return column.removesuffix("_gpu_hours").replace("_", " ").capitalize()
+    """The project table's header for ``column``, in the report's language."""
+    labels = {
+        "project": QCoreApplication.translate("report", "Project"),
+        "booked_gpu_hours": QCoreApplication.translate("report", "Booked"),
+        "used_gpu_hours": QCoreApplication.translate("report", "Used"),
+        "offloaded_gpu_hours": QCoreApplication.translate("report", "Offloaded"),
+        "unserved_gpu_hours": QCoreApplication.translate("report", "Unserved"),
+    }
+    return labels.get(column, column.removesuffix("_gpu_hours").replace("_", " ").capitalize())
 
 
 def cost_lines(cost: CostReport) -> list[str]:
@@ -383,10 +391,10 @@ def page_case(doc: Document) -> None:
         y = doc.heading(y + 8, QCoreApplication.translate("report", "Offloaded to clusters"), 11)
         cluster_columns = [
             draw.Column(
-                QCoreApplication.translate("report", "Cluster"), doc.inner - 400, draw.LEFT
+                QCoreApplication.translate("report", "Cluster"), doc.inner - 420, draw.LEFT
             ),
             draw.Column(QCoreApplication.translate("report", "Jobs"), 40),
-            draw.Column(QCoreApplication.translate("report", "GPU-h run"), 60),
+            draw.Column(QCoreApplication.translate("report", "GPU-h run"), 80),
             draw.Column(QCoreApplication.translate("report", "Median queue wait"), 100),
             draw.Column(QCoreApplication.translate("report", "p90 queue wait"), 90),
             draw.Column(QCoreApplication.translate("report", "Median turnaround"), 110),
