@@ -401,7 +401,7 @@ def page_case(doc: Document) -> None:
         ]
         _n, y = draw.table(p, MARGIN, y, cluster_columns, queues, fonts, doc.bottom)
     y = doc.heading(y + 8, QCoreApplication.translate("report", "Twelve months"), 11)
-    chart_h = 150.0
+    chart_h = 115.0  # leaves the projects and the cost room above the footer
     _trend_chart(doc, QRectF(MARGIN, y, doc.inner, chart_h))
     y += chart_h + 10
     _projects_and_cost(doc, y)
