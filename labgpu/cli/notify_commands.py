@@ -96,6 +96,13 @@ def run_notify(args: argparse.Namespace) -> int:
             queued = store.enqueue_test(lab.user, datetime.now(UTC))
             if args.json:
                 output.print_json({"queued": queued, "settings": settings_json(settings)})
+            elif queued and getattr(args, "demo", False):
+                print(
+                    _(
+                        "a test message is queued, but the demo lab sends nothing (its collector "
+                        "is simulated); in a lab database the collector sends it within a minute"
+                    )
+                )
             elif queued:
                 print(_("a test message is queued; the collector sends it within a minute"))
             else:

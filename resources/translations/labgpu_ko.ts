@@ -3178,10 +3178,6 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>예약 GPU 시간 (용량 대비 비율)</translation>
     </message>
     <message>
-        <source>Unmet requests (GPU-h asked)</source>
-        <translation>미충족 요청 (요청한 GPU 시간)</translation>
-    </message>
-    <message>
         <source>Run on clusters (GPU-h, jobs)</source>
         <translation>클러스터에서 실행 (GPU 시간, 작업 수)</translation>
     </message>
@@ -3276,6 +3272,10 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
     <message>
         <source>Unserved</source>
         <translation>제공되지 않음</translation>
+    </message>
+    <message>
+        <source>Asked, no GPUs in time (GPU-h)</source>
+        <translation>요청했으나 제때 GPU 없음 (GPU 시간)</translation>
     </message>
     <message>
         <source>Busy: share of the GPU-time with readings that a GPU computed. Saturated: share of hours in which every bookable GPU of the model was booked or busy. Wait: the earliest start the lab offered minus the start asked for (median, 90th percentile; requests with no slot within the horizon not in them). Unserved: GPU-hours asked for with no GPUs within 30 minutes of the wanted start that the member neither booked later nor sent to a cluster; Offloaded: GPU-hours of such requests the member sent to a cluster instead.</source>

@@ -58,3 +58,16 @@ def test_bad_values_exit_2(
     code, _out, err = run(capsys, url, "notify", *argv)
     assert code == 2, err
     assert run_json(capsys, url, "notify")["email"] == ""  # nothing was stored
+
+
+def test_the_demo_says_it_sends_nothing(
+    demo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's collector is simulated: a test message there is never sent, and the
+    command says so rather than promising one within a minute (trial)."""
+    from labgpu.cli.main import main
+
+    assert main(["--demo", "notify", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "the demo lab sends nothing" in out
+    assert "the collector sends it within a minute" in out  # where a real lab would

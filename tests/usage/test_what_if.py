@@ -280,7 +280,12 @@ def _longer(after: float | None, before: float | None) -> bool:
     return after is None or after > before + 1e-9
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,  # the same examples every run: CI never meets a new one by chance
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(histories(), st.sampled_from((*MODELS, "H100")), st.integers(0, 3))
 def test_adding_gpus_never_makes_a_wait_longer(history: History, model: str, n: int) -> None:
     result = what_if(history, f"+{n} {model}", T, T + 24 * H)

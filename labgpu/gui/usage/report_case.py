@@ -147,7 +147,7 @@ def headline_rows(s: Summary, evidence: Evidence | None = None) -> list[list[str
             f"{hours_label(s.booked_h)} ({pct(s.booked_pct)})",
         ],
         [
-            QCoreApplication.translate("report", "Unmet requests (GPU-h asked)"),
+            QCoreApplication.translate("report", "Asked, no GPUs in time (GPU-h)"),
             hours_label(s.unmet_gpu_h),
         ],
         *([] if evidence is None else [_fate_row(s, evidence)]),

@@ -127,7 +127,7 @@ def test_page_one_figures_are_the_json_figures(made: tuple[str, str, dict[str, A
         f"Busy share of observed GPU-time {pct(totals['busy_pct'])}",
         f"Booked GPU-h (share of capacity) {hours_label(totals['booked_gpu_hours'])} "
         f"({pct(totals['booked_pct'])})",
-        f"Unmet requests (GPU-h asked) {hours_label(totals['unmet_gpu_hours'])}",
+        f"Asked, no GPUs in time (GPU-h) {hours_label(totals['unmet_gpu_hours'])}",
         f"Run on clusters (GPU-h, jobs) {hours_label(totals['offloaded_gpu_hours'])} "
         f"({totals['offloaded_jobs']})",
         # The trend: history starts 2026-03-02, so nothing is known of February or of last March.
