@@ -164,6 +164,31 @@ def usage_range(
     return start, end
 
 
+def month_or_range(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
+    """The range ``--month`` (cut in ``report_zone``) or ``--from``/``--to`` names."""
+    if args.month is not None:
+        return check_month(args.month, report_zone(), now)
+    return usage_range(args.start, args.end, now)
+
+
+def check_alone(args: argparse.Namespace, refusal: str, *others: bool) -> None:
+    """For a ``usage`` mode that takes only a range (``--demand``, ``--what-if``): ``--month``
+    or ``--from``/``--to``, and none of the table's, report's or retention's options (nor
+    ``others``); ``refusal`` is the message otherwise."""
+    if args.month is not None and (args.start is not None or args.end is not None):
+        raise UsageArgsError(_("--month covers a whole month: use it or --from/--to, not both"))
+    taken = [
+        *others,
+        args.report is not None,
+        args.retention,
+        args.lang is not None,
+        args.by != "user",
+        *(getattr(args, f"keep_{level}_days") is not None for level in ("raw", "minute", "hour")),
+    ]
+    if any(taken):
+        raise UsageArgsError(refusal)
+
+
 def report_zone() -> tzinfo:
     """The zone months are cut in: ``TZ`` if set, else the system's local offset."""
     zone = local_zone()

@@ -13,12 +13,17 @@ from datetime import UTC, datetime
 
 from labgpu.cli import commands, output
 from labgpu.cli.times import show_time
-from labgpu.cli.usage_commands import UsageArgsError, report_zone, text_table, usage_range
+from labgpu.cli.usage_commands import (
+    UsageArgsError,
+    check_alone,
+    month_or_range,
+    report_zone,
+    text_table,
+)
 from labgpu.core.i18n import N_, _
 from labgpu.core.usage.evidence import DEMAND_COLUMNS, Evidence
 from labgpu.core.usage.figures import Table
 from labgpu.services import Labgpu
-from labgpu.services.usage.service import check_month
 
 #: What each column of the survey means (marked with ``N_``: translated where shown).
 DEMAND_MEANINGS = {
@@ -37,31 +42,17 @@ DEMAND_MEANINGS = {
 def run_demand(args: argparse.Namespace) -> int:
     """``labgpu usage --demand [--month M | --from/--to] [--json | --csv]``."""
     _check(args)
-    zone = report_zone()
-    now = datetime.now(UTC)
-    if args.month is not None:
-        start, end = check_month(args.month, zone, now)
-    else:
-        start, end = usage_range(args.start, args.end, now)
+    start, end = month_or_range(args, datetime.now(UTC))
     return commands.with_lab(args, lambda lab: _demand(lab, args, start, end))
 
 
 def _check(args: argparse.Namespace) -> None:
     if args.csv and args.json:
         raise UsageArgsError(_("choose one of --csv and --json"))
-    if args.month is not None and (args.start is not None or args.end is not None):
-        raise UsageArgsError(_("--month covers a whole month: use it or --from/--to, not both"))
-    others = [
-        args.report is not None,
-        args.retention,
-        args.lang is not None,
-        args.by != "user",
-        *(getattr(args, f"keep_{level}_days") is not None for level in ("raw", "minute", "hour")),
-    ]
-    if any(others):
-        raise UsageArgsError(
-            _("--demand goes only with --month or --from/--to, and --json or --csv; run it apart")
-        )
+    check_alone(
+        args,
+        _("--demand goes only with --month or --from/--to, and --json or --csv; run it apart"),
+    )
 
 
 def _demand(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime) -> int:

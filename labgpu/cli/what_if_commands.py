@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 
 from labgpu.cli import commands, output
 from labgpu.cli.times import show_time
-from labgpu.cli.usage_commands import UsageArgsError, report_zone, text_table, usage_range
+from labgpu.cli.usage_commands import check_alone, month_or_range, report_zone, text_table
 from labgpu.core.i18n import N_, _
 from labgpu.core.usage.figures import Table
 from labgpu.core.usage.what_if import WhatIf
 from labgpu.core.usage.what_if_change import parse_change
 from labgpu.services import Labgpu
-from labgpu.services.usage.service import check_month
 
 #: The rows of the comparison: (field of ``Figures``, what it is; marked, translated where shown).
 ROWS = (
@@ -35,30 +34,17 @@ def run_what_if(args: argparse.Namespace) -> int:
     """``labgpu usage --what-if CHANGE [--month M | --from/--to] [--json]``."""
     parse_change(args.what_if)  # a bad change is exit 2 before the lab opens
     _check(args)
-    now = datetime.now(UTC)
-    if args.month is not None:
-        start, end = check_month(args.month, report_zone(), now)
-    else:
-        start, end = usage_range(args.start, args.end, now)
+    start, end = month_or_range(args, datetime.now(UTC))
     return commands.with_lab(args, lambda lab: _what_if(lab, args, start, end))
 
 
 def _check(args: argparse.Namespace) -> None:
-    if args.month is not None and (args.start is not None or args.end is not None):
-        raise UsageArgsError(_("--month covers a whole month: use it or --from/--to, not both"))
-    others = [
+    check_alone(
+        args,
+        _("--what-if goes only with --month or --from/--to, and --json; run it apart"),
         args.csv,
         args.demand,
-        args.report is not None,
-        args.retention,
-        args.lang is not None,
-        args.by != "user",
-        *(getattr(args, f"keep_{level}_days") is not None for level in ("raw", "minute", "hour")),
-    ]
-    if any(others):
-        raise UsageArgsError(
-            _("--what-if goes only with --month or --from/--to, and --json; run it apart")
-        )
+    )
 
 
 def _what_if(lab: Labgpu, args: argparse.Namespace, start: datetime, end: datetime) -> int:
