@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from labgpu.cli import commands, output
@@ -88,12 +87,12 @@ def run_notify(args: argparse.Namespace) -> int:
         raise UsageError(_("options like --email go with `labgpu notify set`"))
 
     def work(lab: Labgpu) -> int:
-        store = lab.store.notify
-        settings = store.settings(lab.user)
+        notify = lab.notify
+        settings = notify.settings()
         if args.action == "set":
-            settings = store.save_settings(changed(settings, args), datetime.now(UTC))
+            settings = notify.save(changed(settings, args))
         if args.action == "test":
-            queued = store.enqueue_test(lab.user, datetime.now(UTC))
+            queued = notify.test()
             if args.json:
                 output.print_json({"queued": queued, "settings": settings_json(settings)})
             elif queued and getattr(args, "demo", False):

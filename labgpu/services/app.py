@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # SQLAlchemy, Alembic and paramiko load on first use, off the
     from labgpu.services.inventory.host_keys import LabHostKeys
     from labgpu.services.inventory.servers import InventoryService
     from labgpu.services.members.service import MembersService
+    from labgpu.services.notify.member import NotifyService
     from labgpu.services.notify.watch import NotifyWatch
     from labgpu.services.offload.service import OffloadService
     from labgpu.services.usage.projects import ProjectsService
@@ -126,6 +127,12 @@ class Setup:
 
         return ProjectsService(lab.bookings)
 
+    def notify(self, lab: Labgpu) -> NotifyService:
+        """The member's notification settings, test message and kept messages."""
+        from labgpu.services.notify.member import NotifyService
+
+        return NotifyService(lab.store, lab.user)
+
 
 class Labgpu:
     """One lab, opened from one database URL, seen by one member."""
@@ -208,6 +215,11 @@ class Labgpu:
     def projects(self) -> ProjectsService:
         """The lab's projects and grants (managers change the list)."""
         return self._part("projects", lambda: self.setup.projects(self))
+
+    @property
+    def notify(self) -> NotifyService:
+        """This member's mail and chat notifications (issue 17)."""
+        return self._part("notify", lambda: self.setup.notify(self))
 
     def _part(self, name: str, make: Callable[[], P]) -> P:
         """The part ``name``, made on first use."""
@@ -295,7 +307,7 @@ class Labgpu:
         for line in acted:
             log.info("intruder rule: %s", line)
         try:  # one watch per lab: it remembers which channels are failing (issue 17)
-            self._part("notify", self._new_notify_watch).run()
+            self._part("notify_watch", self._new_notify_watch).run()
         except LabgpuError as exc:
             log.warning("notifications: %s", exc)
         return released

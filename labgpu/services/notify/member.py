@@ -1,0 +1,41 @@
+"""A member's own notifications (issue 17): where the lab reaches them, the test message, and
+the messages kept for them (the app's notification list).
+
+The CLI's ``labgpu notify`` and the app's settings page and bell both go through here, as the
+member the lab was opened for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from labgpu.core.notify.events import NotifySettings
+from labgpu.storage import Store
+
+
+class NotifyService:
+    """The signed-in member's notification settings and test message."""
+
+    def __init__(
+        self,
+        store: Store,
+        user: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.user = user
+        self.clock = clock
+
+    def settings(self) -> NotifySettings:
+        """The member's settings (the defaults where they saved none)."""
+        return self.store.notify.settings(self.user)
+
+    def save(self, settings: NotifySettings) -> NotifySettings:
+        """Store ``settings`` as the member's own (another member's name is not theirs to
+        write: the lab database refuses it)."""
+        return self.store.notify.save_settings(settings, self.clock())
+
+    def test(self) -> bool:
+        """Queue a test message to the member; False if one was queued this minute."""
+        return self.store.notify.enqueue_test(self.user, self.clock())
