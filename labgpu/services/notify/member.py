@@ -10,8 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from labgpu.core.errors import UsageError
+from labgpu.core.i18n import _
 from labgpu.core.notify.events import NotifySettings
+from labgpu.services.notify.watch import MAX_LEAD_MINUTES
 from labgpu.storage import Store
+
+
+def check_settings(settings: NotifySettings) -> None:
+    """Refuse an address that is not one, or a lead out of range (``UsageError``)."""
+    email = settings.email
+    if email and ("@" not in email or any(c.isspace() for c in email)):
+        raise UsageError(_("{email} is not an e-mail address").format(email=repr(email)))
+    url = settings.webhook_url
+    if url and (not url.startswith(("https://", "http://")) or any(c.isspace() for c in url)):
+        raise UsageError(_("a webhook is an http:// or https:// URL"))
+    if not 0 < settings.lead_minutes <= MAX_LEAD_MINUTES:
+        raise UsageError(_("--lead takes minutes from 1 to {most}").format(most=MAX_LEAD_MINUTES))
 
 
 class NotifyService:
@@ -33,7 +48,8 @@ class NotifyService:
 
     def save(self, settings: NotifySettings) -> NotifySettings:
         """Store ``settings`` as the member's own (another member's name is not theirs to
-        write: the lab database refuses it)."""
+        write: the lab database refuses it); a bad value is a ``UsageError``."""
+        check_settings(settings)
         return self.store.notify.save_settings(settings, self.clock())
 
     def test(self) -> bool:
