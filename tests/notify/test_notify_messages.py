@@ -48,7 +48,66 @@ def test_every_text_is_marked_for_the_catalogue() -> None:
     marked = source_messages()
     missing = [m for m in message_ids() if m not in marked]
     assert missing == []
-    assert len(message_ids()) == 2 * len(ev.KINDS)
+    assert set(messages._TEXTS) == set(ev.KINDS)  # noqa: SLF001 — a subject and a body each
+    # ...plus the job states' words, the project line and the unknown owner.
+    assert len(message_ids()) == 2 * len(ev.KINDS) + 4 + 1 + 1
+
+
+def test_intruder_idle_and_job_texts_from_the_facts() -> None:
+    intruder = {"gpu": "gpu05:2", "group": "g-7", "intruder": "lee", "who": "lee",
+                "pids": [4242, 4243], "since": "2026-12-02T07:58:20+00:00"}  # fmt: skip
+    told = render(ev.GPU_INTRUDER, intruder, "en", "kim")
+    assert told.subject == "labgpu: someone uses GPU gpu05:2 you hold"
+    assert told.body.startswith(
+        "lee runs process(es) 4242, 4243 on GPU gpu05:2, which your booking holds, "
+        "since 2026-12-02 07:58 UTC."
+    )
+    container = {**intruder, "intruder": None, "container": "vit-train",
+                 "who": "unknown (container vit-train)"}  # fmt: skip
+    assert render(ev.GPU_INTRUDER, container, "en").body.startswith(
+        "someone unknown (container vit-train) runs process(es) 4242, 4243"
+    )
+    idle = {**PAYLOAD, "since": "2026-12-03T07:10:00+00:00", "release": "2026-12-03T08:10:00+00:00"}
+    assert render(ev.BOOKING_IDLE, idle, "en").body == (
+        "Your booking of gpu-03:0, gpu-03:1 (2026-12-03 07:00 UTC to 2026-12-03 09:30 UTC) has "
+        "sat idle since 2026-12-03 07:10 UTC.\n"
+        "It will be released at 2026-12-03 08:10 UTC unless its GPUs get busy."
+    )
+    job = {"job": "run-kim-1", "id": 3, "on": "lab", "where": "gpu05", "user": "kim",
+           "state": "completed", "exit_code": 0, "started": "2026-12-02T07:00:00+00:00",
+           "ended": "2026-12-02T09:15:42+00:00", "project": None, "reason": ""}  # fmt: skip
+    ended = render(ev.JOB_ENDED, job, "en")
+    assert ended.subject == "labgpu: your job run-kim-1 ended"
+    assert ended.body == (
+        "Your job run-kim-1 on gpu05 ended at 2026-12-02 09:15 UTC "
+        "(started 2026-12-02 07:00 UTC), exit code 0."
+    )
+    timeout = {**job, "on": "cluster", "where": "neuron", "state": "timeout", "exit_code": None,
+               "project": "vit-grant", "reason": "TIMEOUT"}  # fmt: skip
+    failed = render(ev.JOB_FAILED, timeout, "en")
+    assert failed.subject == "labgpu: your job run-kim-1 failed"
+    assert failed.body == (
+        "Your job run-kim-1 on neuron ran out of time at 2026-12-02 09:15 UTC "
+        "(started 2026-12-02 07:00 UTC), exit code ?.\nProject: vit-grant\nTIMEOUT"
+    )
+    crashed = render(ev.JOB_FAILED, {**job, "state": "failed", "exit_code": 3}, "en")
+    assert crashed.body.startswith("Your job run-kim-1 on gpu05 failed at 2026-12-02 09:15 UTC")
+    assert "exit code 3." in crashed.body
+
+
+def test_the_job_rule_and_the_final_states_agree_with_the_offload_core() -> None:
+    from labgpu.core.offload.jobs import FINAL_STATES
+
+    assert set(ev.FINAL_JOB_STATES) == {s.value for s in FINAL_STATES}
+    assert ev.job_change_kind("running", "completed", 0) == ev.JOB_ENDED
+    assert ev.job_change_kind("running", "completed", None) == ev.JOB_ENDED
+    assert ev.job_change_kind("running", "completed", 1) == ev.JOB_FAILED
+    assert ev.job_change_kind("queued", "cancelled", None) == ev.JOB_FAILED
+    assert ev.job_change_kind("running", "timeout", None) == ev.JOB_FAILED
+    assert ev.job_change_kind(None, "failed", 2) == ev.JOB_FAILED  # inserted final
+    assert ev.job_change_kind("running", "unknown", None) is None
+    assert ev.job_change_kind("completed", "failed", 1) is None  # final already
+    assert ev.job_change_kind("failed", "failed", 1) is None
 
 
 def test_korean_readers_get_the_korean_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +125,20 @@ def test_korean_readers_get_the_korean_catalogue(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(messages, "translator", lambda lang: korean if lang == "ko" else english)
     assert render(ev.REQUEST_APPROVED, PAYLOAD, "ko").subject == "labgpu: 요청이 승인되었습니다"
     assert render(ev.REQUEST_APPROVED, PAYLOAD, "").subject == "labgpu: your request was approved"
+
+
+def test_a_korean_reader_gets_the_job_state_and_unknown_owner_in_korean(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = Catalog(locale="ko")
+    catalog.add("ran out of time", "시간이 다 되어 끝났습니다")
+    catalog.add("someone unknown (container {name})", "알 수 없는 사용자 (컨테이너 {name})")
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    korean = gettext.GNUTranslations(buffer)
+    monkeypatch.setattr(messages, "translator", lambda lang: korean)
+    job = {"job": "j", "where": "neuron", "state": "timeout", "ended": "", "started": ""}
+    assert "시간이 다 되어 끝났습니다" in render(ev.JOB_FAILED, job, "ko").body
+    who = {"gpu": "gpu05:2", "container": "vit", "who": "unknown (container vit)", "pids": [1]}
+    assert render(ev.GPU_INTRUDER, who, "ko").body.startswith("알 수 없는 사용자 (컨테이너 vit)")

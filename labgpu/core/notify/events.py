@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 #: Event kinds (``labgpu notify set --mute KIND``).
 REQUEST_PENDING = "request_pending"  # to deciders: a request waits for a decision
@@ -21,6 +21,10 @@ BOOKING_RELEASED = "booking_released"  # to the member: released as idle by the 
 BOOKING_STARTS = "booking_starts"  # to the member, lead_minutes before the start
 BOOKING_ENDS = "booking_ends"  # to the member, lead_minutes before the end
 SERVER_OFFLINE = "server_offline"  # to managers: a server offline for N minutes
+BOOKING_IDLE = "booking_idle"  # to the member: the idle rule will release their booking
+GPU_INTRUDER = "gpu_intruder"  # to the holder: someone else uses a GPU they hold
+JOB_ENDED = "job_ended"  # to the member: their job (lab or cluster) completed, exit 0
+JOB_FAILED = "job_failed"  # to the member: failed, cancelled, timed out or exit != 0
 TEST = "test"  # ``labgpu notify test``: to yourself; never muted
 KINDS = (
     REQUEST_PENDING,
@@ -30,6 +34,10 @@ KINDS = (
     BOOKING_STARTS,
     BOOKING_ENDS,
     SERVER_OFFLINE,
+    BOOKING_IDLE,
+    GPU_INTRUDER,
+    JOB_ENDED,
+    JOB_FAILED,
     TEST,
 )
 MUTABLE = tuple(k for k in KINDS if k != TEST)
@@ -39,6 +47,9 @@ EMAIL, WEBHOOK = "email", "webhook"
 #: What the idle rule writes as a released booking's reason (``services/booking/reality.py``).
 IDLE_REASON_PREFIX = "released: idle"
 DEFAULT_LEAD_MINUTES = 10
+#: A job's final states (``core/offload/jobs.py``'s ``FINAL_STATES``, as the lab database's
+#: trigger spells them); ``completed`` with exit code 0 (or none) is the one that ended well.
+FINAL_JOB_STATES = ("completed", "failed", "cancelled", "timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,17 @@ class NotifySettings:
         """``(channel, address)`` for each channel the member gave."""
         found = [(EMAIL, self.email), (WEBHOOK, self.webhook_url)]
         return [(channel, address) for channel, address in found if address]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An event as the app's notification list reads it: one the member would be sent."""
+
+    id: int
+    kind: str
+    user: str  # whom it is for (audience ``member``) or about (a request, a server)
+    created_at: datetime
+    payload: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +131,47 @@ def booking_change_kind(
     return None
 
 
+def job_change_kind(old_state: str | None, new_state: str, exit_code: int | None) -> str | None:
+    """The event a job row's change causes (``old_state`` None: it was inserted): only the
+    move from a state that was not final into a final one tells."""
+    if new_state not in FINAL_JOB_STATES or old_state in FINAL_JOB_STATES:
+        return None
+    if new_state == "completed" and exit_code in (None, 0):
+        return JOB_ENDED
+    return JOB_FAILED
+
+
+def job_event(
+    on: str,
+    job: dict[str, object],
+    old_state: str | None,
+) -> Event | None:
+    """The event of a job row's change, or None. ``on``: ``lab`` (a job on a booking, ``job``
+    has ``server``) or ``cluster`` (``job`` has ``cluster`` and maybe ``project``); ``job``
+    holds the row's columns. The lab database's trigger writes the same payload."""
+    state = str(job["state"])
+    exit_code = job.get("exit_code")
+    kind = job_change_kind(old_state, state, exit_code if isinstance(exit_code, int) else None)
+    if kind is None:
+        return None
+    user, name = str(job["user_name"]), str(job["name"])
+    started, ended = job.get("started_at"), job.get("ended_at")
+    payload: dict[str, object] = {
+        "job": name,
+        "id": job["id"],
+        "on": on,
+        "where": job.get("server") if on == "lab" else job.get("cluster"),
+        "user": user,
+        "state": state,
+        "exit_code": exit_code,
+        "started": _utc_or_none(started),
+        "ended": _utc_or_none(ended),
+        "project": job.get("project"),
+        "reason": job.get("reason") or "",
+    }
+    return Event(kind, MEMBER, user, f"job:{on}:{name}:{state}", payload)
+
+
 def audience_of(kind: str) -> str:
     """Who an event of ``kind`` is for."""
     if kind == REQUEST_PENDING:
@@ -122,6 +185,10 @@ def utc_text(moment: datetime) -> str:
     """A UTC time as the payload keeps it (``2026-12-02T07:00:00+00:00``), the same text the
     lab database's trigger writes."""
     return moment.replace(microsecond=0).isoformat()
+
+
+def _utc_or_none(moment: object) -> str | None:
+    return utc_text(moment.astimezone(UTC)) if isinstance(moment, datetime) else None
 
 
 def backoff(attempts: int, base_s: float = 30.0, cap_s: float = 3600.0) -> timedelta:

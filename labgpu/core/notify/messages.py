@@ -64,11 +64,50 @@ _TEXTS: dict[str, tuple[str, str]] = {
         N_("labgpu: server {server} is offline"),
         N_("Server {server} has been {state} since {since} ({reason})."),
     ),
+    ev.BOOKING_IDLE: (
+        N_("labgpu: your idle booking will be released"),
+        N_(
+            "Your booking of {gpus} ({start} to {end}) has sat idle since {since}.\n"
+            "It will be released at {release} unless its GPUs get busy."
+        ),
+    ),
+    ev.GPU_INTRUDER: (
+        N_("labgpu: someone uses GPU {gpu} you hold"),
+        N_(
+            "{who} runs process(es) {pids} on GPU {gpu}, which your booking holds, "
+            "since {since}.\nThe lab's intruder rule decides what happens to them."
+        ),
+    ),
+    ev.JOB_ENDED: (
+        N_("labgpu: your job {job} ended"),
+        N_(
+            "Your job {job} on {where} ended at {ended} (started {started}), "
+            "exit code {exit_code}.{project}"
+        ),
+    ),
+    ev.JOB_FAILED: (
+        N_("labgpu: your job {job} failed"),
+        N_(
+            "Your job {job} on {where} {state} at {ended} (started {started}), "
+            "exit code {exit_code}.{project}\n{reason}"
+        ),
+    ),
     ev.TEST: (
         N_("labgpu: test message"),
         N_("This is a test message for {user}: notifications reach you here."),
     ),
 }
+
+
+#: How a job's final state reads in a message ("Your job x on gpu05 failed at ...").
+_JOB_STATES = {
+    "completed": N_("completed"),
+    "failed": N_("failed"),
+    "cancelled": N_("was cancelled"),
+    "timeout": N_("ran out of time"),
+}
+_PROJECT = N_("Project: {project}")
+_UNKNOWN_OWNER = N_("someone unknown (container {name})")
 
 
 @cache
@@ -93,9 +132,12 @@ def _time(value: object) -> str:
         return value
 
 
-def _facts(payload: dict[str, object], user: str) -> dict[str, object]:
+def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -> dict[str, object]:
     gpus = payload.get("gpus")
     labels = [str(g) for g in gpus] if isinstance(gpus, list) else []
+    pids = payload.get("pids")
+    project = payload.get("project")
+    state = str(payload.get("state", ""))
     return {
         "user": payload.get("user", user),
         "group": payload.get("group", ""),
@@ -107,18 +149,39 @@ def _facts(payload: dict[str, object], user: str) -> dict[str, object]:
         "reason": payload.get("reason") or "",
         "by": payload.get("by") or "",
         "server": payload.get("server", ""),
-        "state": payload.get("state", ""),
+        "state": t.gettext(_JOB_STATES[state]) if state in _JOB_STATES else state,
+        "gpu": payload.get("gpu", ""),
+        "who": _who(payload, t),
+        "pids": ", ".join(str(p) for p in pids) if isinstance(pids, list) else "?",
+        "release": _time(payload.get("release")),
+        "job": payload.get("job", ""),
+        "where": payload.get("where", ""),
+        "exit_code": "?" if payload.get("exit_code") is None else payload["exit_code"],
+        "started": _time(payload.get("started")),
+        "ended": _time(payload.get("ended")),
+        "project": "\n" + t.gettext(_PROJECT).format(project=project) if project else "",
     }
+
+
+def _who(payload: dict[str, object], t: gettext.NullTranslations) -> object:
+    """The intruder by name; a process of an unknown owner by its container, in the reader's
+    language."""
+    if payload.get("intruder"):
+        return payload["intruder"]
+    if payload.get("container"):
+        return t.gettext(_UNKNOWN_OWNER).format(name=payload["container"])
+    return payload.get("who", "?")
 
 
 def render(kind: str, payload: dict[str, object], language: str, user: str = "") -> Message:
     """The message for an event of ``kind`` in ``language`` (``""``: English)."""
     subject, body = _TEXTS.get(kind, _TEXTS[ev.TEST])
     t = translator(language or i18n.ENGLISH)
-    facts = _facts(payload, user)
+    facts = _facts(payload, user, t)
     return Message(t.gettext(subject).format(**facts), t.gettext(body).format(**facts))
 
 
 def message_ids() -> list[str]:
     """Every text this module renders (for tests: each is marked for translation)."""
-    return [text for pair in _TEXTS.values() for text in pair]
+    pairs = [text for pair in _TEXTS.values() for text in pair]
+    return [*pairs, *_JOB_STATES.values(), _PROJECT, _UNKNOWN_OWNER]
