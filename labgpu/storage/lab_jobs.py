@@ -17,6 +17,7 @@ from labgpu.core.offload.jobs import JobState
 from labgpu.storage.inventory import add_audit
 from labgpu.storage.job_rows import LabJobRow
 from labgpu.storage.offload import job_state
+from labgpu.storage.outbox import notify_job
 from labgpu.storage.types import utc_now
 
 _UPDATABLE = frozenset(
@@ -86,20 +87,25 @@ class LabJobStore:
             s.add(row)
             s.flush()
             add_audit(s, job.user_name, "run.submit", job.name, f"booking {job.group_id}")
+            notify_job(s, "lab", row, None)
             return to_lab_job(row)
 
     def update(self, job_id: int, **changes: object) -> LabJob:
-        """Store what the server said of a job (``state`` as a ``JobState`` or its value)."""
+        """Store what the server said of a job (``state`` as a ``JobState`` or its value); a
+        job that turns final is told to its member (``job_ended``/``job_failed``) in the same
+        transaction."""
         with self._write() as s:
             row = s.get(LabJobRow, job_id)
             if row is None:
                 raise LabgpuError(_("no job {id}; see `labgpu jobs`").format(id=job_id))
+            old_state = row.state
             for key, value in changes.items():
                 if key not in _UPDATABLE:
                     raise ValueError(f"cannot change {key}")
                 setattr(row, key, value.value if isinstance(value, JobState) else value)
             row.updated_at = utc_now()
             s.flush()
+            notify_job(s, "lab", row, old_state)
             return to_lab_job(row)
 
     def delete(self, job_id: int, actor: str, why: str) -> None:

@@ -15,6 +15,7 @@ from labgpu.core.errors import LabgpuError, RefusedError
 from labgpu.core.i18n import _
 from labgpu.core.offload.jobs import Cluster, JobState, OffloadJob, UsageRow, job_gpu_hours
 from labgpu.storage.models import AuditRow, ClusterRow, OffloadJobRow
+from labgpu.storage.outbox import notify_job
 from labgpu.storage.projects import require_usable
 from labgpu.storage.types import utc_now
 
@@ -164,6 +165,7 @@ def add_job(s: Session, job: OffloadJob) -> OffloadJob:
     s.add(row)
     s.flush()
     _audit(s, job.user_name, "offload.submit", job.name, f"{job.cluster}: {job.gpus} GPU(s)")
+    notify_job(s, "cluster", row, None)
     return to_job(row)
 
 
@@ -174,16 +176,19 @@ _UPDATABLE = (
 
 
 def update_job(s: Session, job_id: int, **changes: object) -> OffloadJob:
-    """Change a job's scheduler-side fields (state as a ``JobState`` or its value)."""
+    """Change a job's scheduler-side fields (state as a ``JobState`` or its value); a job that
+    turns final is told to its member in the same transaction (``outbox.notify_job``)."""
     row = s.get(OffloadJobRow, job_id)
     if row is None:
         raise LabgpuError(_("no offloaded job {id}; see `labgpu offload list`").format(id=job_id))
+    old_state = row.state
     for key, value in changes.items():
         if key not in _UPDATABLE:
             raise ValueError(f"cannot change {key}")
         setattr(row, key, value.value if isinstance(value, JobState) else value)
     row.updated_at = utc_now()
     s.flush()
+    notify_job(s, "cluster", row, old_state)
     return to_job(row)
 
 

@@ -3,6 +3,8 @@
 Events are written in the caller's transaction (``enqueue``), once per ``dedup_key``. In a lab
 database the booking events come from the trigger in ``labdb_notify`` (members cannot write the
 outbox); on SQLite ``storage/bookings.py`` calls ``enqueue_booking_event`` in its own session.
+Job events likewise: the lab database's trigger on ``lab_jobs`` and ``offload_jobs``, else
+``notify_job`` from the storage code that turns a job's row final.
 The sender expands each event into deliveries, claims a few at a time (PostgreSQL: ``FOR UPDATE
 SKIP LOCKED``, so two senders never take the same row), and marks each one in its own short
 transaction.
@@ -15,13 +17,14 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from labgpu.core.notify import events as ev
-from labgpu.core.notify.events import Delivery, Event, NotifySettings
+from labgpu.core.notify.events import Delivery, Event, InboxEntry, NotifySettings
 from labgpu.storage.bookings import query_bookings
+from labgpu.storage.labdb_notify import INBOX_MOST
 from labgpu.storage.models import BookingRow, ServerRow, UserRow
 from labgpu.storage.notify_rows import DeliveryRow, NotifySettingsRow, OutboxRow
 
@@ -66,6 +69,22 @@ def enqueue_booking_event(s: Session, group_id: str, kind: str) -> bool:
     return enqueue(s, Event(kind, ev.audience_of(kind), user, key, payload))
 
 
+_JOB_COLUMNS = (
+    "id", "name", "server", "cluster", "user_name", "state", "exit_code", "started_at",
+    "ended_at", "project", "reason",
+)  # fmt: skip
+
+
+def notify_job(s: Session, on: str, row: object, old_state: str | None) -> bool:
+    """Write the event of a job row that turned final (``old_state`` None: inserted), on
+    SQLite, in the caller's transaction; the lab database's trigger writes it there
+    (``labdb_notify``). ``on``: ``lab`` or ``cluster``. True if written."""
+    if s.get_bind().dialect.name != "sqlite":
+        return False
+    event = ev.job_event(on, {c: getattr(row, c, None) for c in _JOB_COLUMNS}, old_state)
+    return event is not None and enqueue(s, event)
+
+
 def _settings(row: NotifySettingsRow | None, user: str) -> NotifySettings:
     if row is None:
         return NotifySettings(user)
@@ -77,6 +96,10 @@ def _settings(row: NotifySettingsRow | None, user: str) -> NotifySettings:
         row.lead_minutes,
         row.language,
     )
+
+
+def _entry(outbox_id: int, kind: str, user: str, created_at: datetime, payload: str) -> InboxEntry:
+    return InboxEntry(outbox_id, kind, user, created_at, json.loads(payload or "{}"))
 
 
 class NotifyStore:
@@ -130,6 +153,63 @@ class NotifyStore:
                     return bool(s.execute(text("SELECT public.labgpu_notify_test()")).scalar())
             key = f"test:{user}:{now:%Y%m%d%H%M}"
             return enqueue(s, Event(ev.TEST, ev.MEMBER, user, key, {"user": user}))
+
+    def told_since(self, prefix: str, since: datetime) -> bool:
+        """Whether an event was written whose dedup key is ``prefix`` then a UTC time at or
+        after ``since`` (the collector asks before telling again what a restart made it
+        forget, where the time in the key may move a little from sweep to sweep)."""
+        with self._read() as s:
+            keys = s.scalars(
+                select(OutboxRow.dedup_key).where(
+                    func.substr(OutboxRow.dedup_key, 1, len(prefix)) == prefix
+                )
+            )
+            for key in keys:
+                try:
+                    at = datetime.fromisoformat(key[len(prefix) :])
+                except ValueError:
+                    continue
+                if at.tzinfo is not None and at >= since:
+                    return True
+            return False
+
+    def inbox(self, user: str, after_id: int = 0, limit: int = 200) -> list[InboxEntry]:
+        """The newest ``limit`` events after ``after_id`` that ``user`` would be sent, oldest
+        first (whatever they muted: that is for the channels). In a lab database through
+        ``labgpu_notify_inbox``, which reads them for the login itself (``user`` unused)."""
+        limit = max(0, min(limit, INBOX_MOST))
+        with self._read() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                found = s.execute(
+                    text("SELECT to_regprocedure('public.labgpu_notify_inbox(bigint, integer)')")
+                )
+                if found.scalar() is not None:
+                    rows = s.execute(
+                        text(
+                            "SELECT id, kind, user_name, created_at, payload "
+                            "FROM public.labgpu_notify_inbox(:after, :lim)"
+                        ),
+                        {"after": after_id, "lim": limit},
+                    )
+                    return [_entry(*row) for row in rows]
+        deciders = self.role_members(("pi", "manager"))
+        managers = self.role_members(("manager",))
+        o = OutboxRow
+        mine = and_(o.audience == ev.MEMBER, o.user_name == user)
+        to_decide = and_(o.audience == ev.DECIDERS, o.user_name != user)
+        wanted = or_(
+            mine,
+            to_decide if user in deciders else false(),
+            o.audience == ev.MANAGERS if user in managers else false(),
+        )
+        with self._read() as s:
+            rows = s.execute(
+                select(o.id, o.kind, o.user_name, o.created_at, o.payload)
+                .where(o.id > after_id, wanted)
+                .order_by(o.id.desc())
+                .limit(limit)
+            )
+            return [_entry(*row) for row in reversed(list(rows))]
 
     def upcoming(
         self, now: datetime, horizon: timedelta

@@ -37,7 +37,7 @@ def test_english_texts_from_the_facts() -> None:
     assert rejected.body.endswith("Reason: rejected by pia: the A40s are promised")
     starts = render(ev.BOOKING_STARTS, PAYLOAD, "en")
     assert starts.subject == "labgpu: your booking starts at 2026-12-03 07:00 UTC"
-    offline = {"server": "gpu-02", "state": "offline", "reason": "timed out",
+    offline: dict[str, object] = {"server": "gpu-02", "state": "offline", "reason": "timed out",
                "since": "2026-12-02T08:00:00+00:00"}  # fmt: skip
     assert render(ev.SERVER_OFFLINE, offline, "en").body == (
         "Server gpu-02 has been offline since 2026-12-02 08:00 UTC (timed out)."
@@ -54,16 +54,26 @@ def test_every_text_is_marked_for_the_catalogue() -> None:
 
 
 def test_intruder_idle_and_job_texts_from_the_facts() -> None:
-    intruder = {"gpu": "gpu05:2", "group": "g-7", "intruder": "lee", "who": "lee",
-                "pids": [4242, 4243], "since": "2026-12-02T07:58:20+00:00"}  # fmt: skip
+    intruder: dict[str, object] = {
+        "gpu": "gpu05:2",
+        "group": "g-7",
+        "intruder": "lee",
+        "who": "lee",
+        "pids": [4242, 4243],
+        "since": "2026-12-02T07:58:20+00:00",
+    }
     told = render(ev.GPU_INTRUDER, intruder, "en", "kim")
     assert told.subject == "labgpu: someone uses GPU gpu05:2 you hold"
     assert told.body.startswith(
         "lee runs process(es) 4242, 4243 on GPU gpu05:2, which your booking holds, "
         "since 2026-12-02 07:58 UTC."
     )
-    container = {**intruder, "intruder": None, "container": "vit-train",
-                 "who": "unknown (container vit-train)"}  # fmt: skip
+    container: dict[str, object] = {
+        **intruder,
+        "intruder": None,
+        "container": "vit-train",
+        "who": "unknown (container vit-train)",
+    }
     assert render(ev.GPU_INTRUDER, container, "en").body.startswith(
         "someone unknown (container vit-train) runs process(es) 4242, 4243"
     )
@@ -73,17 +83,34 @@ def test_intruder_idle_and_job_texts_from_the_facts() -> None:
         "sat idle since 2026-12-03 07:10 UTC.\n"
         "It will be released at 2026-12-03 08:10 UTC unless its GPUs get busy."
     )
-    job = {"job": "run-kim-1", "id": 3, "on": "lab", "where": "gpu05", "user": "kim",
-           "state": "completed", "exit_code": 0, "started": "2026-12-02T07:00:00+00:00",
-           "ended": "2026-12-02T09:15:42+00:00", "project": None, "reason": ""}  # fmt: skip
+    job: dict[str, object] = {
+        "job": "run-kim-1",
+        "id": 3,
+        "on": "lab",
+        "where": "gpu05",
+        "user": "kim",
+        "state": "completed",
+        "exit_code": 0,
+        "started": "2026-12-02T07:00:00+00:00",
+        "ended": "2026-12-02T09:15:42+00:00",
+        "project": None,
+        "reason": "",
+    }
     ended = render(ev.JOB_ENDED, job, "en")
     assert ended.subject == "labgpu: your job run-kim-1 ended"
     assert ended.body == (
         "Your job run-kim-1 on gpu05 ended at 2026-12-02 09:15 UTC "
         "(started 2026-12-02 07:00 UTC), exit code 0."
     )
-    timeout = {**job, "on": "cluster", "where": "neuron", "state": "timeout", "exit_code": None,
-               "project": "vit-grant", "reason": "TIMEOUT"}  # fmt: skip
+    timeout: dict[str, object] = {
+        **job,
+        "on": "cluster",
+        "where": "neuron",
+        "state": "timeout",
+        "exit_code": None,
+        "project": "vit-grant",
+        "reason": "TIMEOUT",
+    }
     failed = render(ev.JOB_FAILED, timeout, "en")
     assert failed.subject == "labgpu: your job run-kim-1 failed"
     assert failed.body == (
@@ -138,7 +165,18 @@ def test_a_korean_reader_gets_the_job_state_and_unknown_owner_in_korean(
     buffer.seek(0)
     korean = gettext.GNUTranslations(buffer)
     monkeypatch.setattr(messages, "translator", lambda lang: korean)
-    job = {"job": "j", "where": "neuron", "state": "timeout", "ended": "", "started": ""}
+    job: dict[str, object] = {
+        "job": "j",
+        "where": "neuron",
+        "state": "timeout",
+        "ended": "",
+        "started": "",
+    }
     assert "시간이 다 되어 끝났습니다" in render(ev.JOB_FAILED, job, "ko").body
-    who = {"gpu": "gpu05:2", "container": "vit", "who": "unknown (container vit)", "pids": [1]}
+    who: dict[str, object] = {
+        "gpu": "gpu05:2",
+        "container": "vit",
+        "who": "unknown (container vit)",
+        "pids": [1],
+    }
     assert render(ev.GPU_INTRUDER, who, "ko").body.startswith("알 수 없는 사용자 (컨테이너 vit)")

@@ -6,7 +6,8 @@ intruder gets one message on their terminals on that server (``intruder.message`
 ``stop`` their processes on that GPU get SIGTERM once the intrusion is ``intruder_grace_minutes``
 old and SIGKILL after as long again (``intruder.stop``), as their own user, never touching the
 holder's. A process of an unknown owner (a container) or of root is shown, never acted on.
-The holder learns of it from the app's reminders (``intrusion_reminders``).
+The holder learns of it from the app's reminders (``intrusion_reminders``) and, once per
+intrusion, from the lab's notifications (``gpu_intruder``, also for an unknown owner's).
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ from labgpu.core.booking.rules import BookingRules, Reminder, ReminderKind
 from labgpu.core.errors import LabgpuError
 from labgpu.core.i18n import _
 from labgpu.core.inventory.servers import SshTarget
+from labgpu.core.notify import events as ev
 from labgpu.services.booking.service import BookingService
 
 if TYPE_CHECKING:  # paramiko loads when a rule acts, off the GUI's start
     from labgpu.remote.ssh import SshPool
 
 log = logging.getLogger(__name__)
+
+#: How far apart two sweeps may place the start of the same intrusion (``since`` is the sample's
+#: time less the processes' age, each read a moment apart): within it, it is the same one.
+SINCE_SLACK = timedelta(minutes=2)
 
 
 def current_intrusions(service: BookingService, now: datetime) -> list[Intrusion]:
@@ -74,6 +80,7 @@ class IntruderWatch:
             if seen is None:
                 seen = self.seen[intrusion.key] = _Seen(now)
                 self._audit("intruder.seen", intrusion, _describe(intrusion))
+                self._tell_holder(intrusion, now)
             if not intrusion.actionable or rules.intruder_action not in (MESSAGE, STOP):
                 continue
             assert intrusion.user is not None  # actionable
@@ -135,6 +142,35 @@ class IntruderWatch:
             detail += f"; refused for {' '.join(sent.refused)} (see the README: sudoers line)"
         self._audit("intruder.stop", intrusion, detail)
         return detail
+
+    def _tell_holder(self, intrusion: Intrusion, now: datetime) -> None:
+        """Queue ``gpu_intruder`` for the holder, unless it was told already: the dedup key
+        names the group, GPU, intruder and the intrusion's start, so a restarted collector
+        (which forgot ``seen``) does not tell it again."""
+        who = intrusion.user or f"container:{intrusion.container}"
+        prefix = f"{ev.GPU_INTRUDER}:{intrusion.group_id}:{intrusion.gpu_label}:{who}:"
+        began = ev.utc_text(intrusion.since) if intrusion.since is not None else "unknown"
+        payload: dict[str, object] = {
+            "gpu": intrusion.gpu_label,
+            "server": intrusion.server,
+            "group": intrusion.group_id,
+            "holder": intrusion.holder,
+            "intruder": intrusion.user,
+            "container": intrusion.container,
+            "who": intrusion.user or f"unknown (container {intrusion.container})",
+            "pids": list(intrusion.pids),
+            "since": ev.utc_text(intrusion.since or now),
+        }
+        event = ev.Event(ev.GPU_INTRUDER, ev.MEMBER, intrusion.holder, prefix + began, payload)
+        notify = self.service.store.notify
+        try:
+            if intrusion.since is not None and notify.told_since(
+                prefix, intrusion.since - SINCE_SLACK
+            ):
+                return
+            notify.enqueue([event])
+        except LabgpuError as exc:
+            log.warning("could not queue the intrusion on %s: %s", intrusion.gpu_label, exc)
 
     def _audit(self, action: str, intrusion: Intrusion, detail: str) -> None:
         try:

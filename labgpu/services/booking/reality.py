@@ -21,6 +21,7 @@ from labgpu.core.booking.rules import (
 )
 from labgpu.core.errors import LabgpuError
 from labgpu.core.inventory.servers import Gpu, GpuStatus, ServerState
+from labgpu.core.notify import events as ev
 from labgpu.services.booking.service import BookingService
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ class AutoReleaser:
                 f"idle since {idle.idle_since.isoformat()}; released at {release_at.isoformat()} "
                 "unless the GPUs get busy",
             )
+            self._tell(idle, now, release_at)
             return False
         if idle_for < release_after or now - self.warned[idle.group_id] < warn_lead:
             return False
@@ -198,6 +200,30 @@ class AutoReleaser:
             return False
         del self.warned[idle.group_id]
         return True
+
+    def _tell(self, idle: IdleBooking, now: datetime, release_at: datetime) -> None:
+        """Queue ``booking_idle`` for the holder, once per warning: a restarted collector warns
+        again (it forgot ``warned``) but does not tell it again while an event for this group
+        written since the idle spell began is there."""
+        prefix = f"{ev.BOOKING_IDLE}:{idle.group_id}:"
+        notify = self.service.store.notify
+        try:
+            if notify.told_since(prefix, idle.idle_since):
+                return
+            group = self.service.group(idle.group_id)
+            payload: dict[str, object] = {
+                "group": group.group_id,
+                "user": group.user,
+                "gpus": sorted(group.gpu_labels),
+                "start": ev.utc_text(group.window.start),
+                "end": ev.utc_text(group.window.end),
+                "since": ev.utc_text(idle.idle_since),
+                "release": ev.utc_text(release_at),
+            }
+            key = prefix + ev.utc_text(now)
+            notify.enqueue([ev.Event(ev.BOOKING_IDLE, ev.MEMBER, group.user, key, payload)])
+        except LabgpuError as exc:
+            log.warning("could not queue the idle warning of %s: %s", idle.group_id, exc)
 
     def pending_warnings(self) -> dict[str, datetime]:
         """Groups warned and not yet released, with when they will be released at the earliest."""

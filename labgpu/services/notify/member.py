@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from labgpu.core.errors import UsageError
 from labgpu.core.i18n import _
-from labgpu.core.notify.events import NotifySettings
+from labgpu.core.notify.events import InboxEntry, NotifySettings
 from labgpu.services.notify.watch import MAX_LEAD_MINUTES
 from labgpu.storage import Store
 
@@ -30,7 +30,7 @@ def check_settings(settings: NotifySettings) -> None:
 
 
 class NotifyService:
-    """The signed-in member's notification settings and test message."""
+    """The signed-in member's notification settings, test message and kept messages."""
 
     def __init__(
         self,
@@ -55,3 +55,10 @@ class NotifyService:
     def test(self) -> bool:
         """Queue a test message to the member; False if one was queued this minute."""
         return self.store.notify.enqueue_test(self.user, self.clock())
+
+    def inbox(self, after_id: int = 0) -> list[InboxEntry]:
+        """The lab's messages for the member newer than ``after_id``, newest last: what the
+        collector would mail or post them (their own events; waiting requests of others for a
+        PI or manager; offline servers for a manager). In a lab database the database chooses
+        them by the login, not by ``user``."""
+        return self.store.notify.inbox(self.user, after_id)
