@@ -49,8 +49,8 @@ def test_every_text_is_marked_for_the_catalogue() -> None:
     missing = [m for m in message_ids() if m not in marked]
     assert missing == []
     assert set(messages._TEXTS) == set(ev.KINDS)  # noqa: SLF001 — a subject and a body each
-    # ...plus the job states' words, the project line and the unknown owner.
-    assert len(message_ids()) == 2 * len(ev.KINDS) + 4 + 1 + 1
+    # ...plus a failed job's bodies by state, the project line and the unknown owner.
+    assert len(message_ids()) == 2 * len(ev.KINDS) + 3 + 1 + 1
 
 
 def test_intruder_idle_and_job_texts_from_the_facts() -> None:
@@ -115,7 +115,17 @@ def test_intruder_idle_and_job_texts_from_the_facts() -> None:
     assert failed.subject == "labgpu: your job run-kim-1 failed"
     assert failed.body == (
         "Your job run-kim-1 on neuron ran out of time at 2026-12-02 09:15 UTC "
-        "(started 2026-12-02 07:00 UTC), exit code ?.\nProject: vit-grant\nTIMEOUT"
+        "(started 2026-12-02 07:00 UTC).\nProject: vit-grant\nTIMEOUT"
+    )
+    cancelled = render(ev.JOB_FAILED, {**job, "state": "cancelled", "exit_code": None}, "en")
+    assert cancelled.body == (
+        "Your job run-kim-1 on gpu05 was cancelled at 2026-12-02 09:15 UTC "
+        "(started 2026-12-02 07:00 UTC)."
+    )  # no reason: no empty last line
+    nonzero = render(ev.JOB_FAILED, {**job, "exit_code": 3, "reason": "exit status 3"}, "en")
+    assert nonzero.body == (
+        "Your job run-kim-1 on gpu05 ended at 2026-12-02 09:15 UTC "
+        "(started 2026-12-02 07:00 UTC) with exit code 3.\nexit status 3"
     )
     crashed = render(ev.JOB_FAILED, {**job, "state": "failed", "exit_code": 3}, "en")
     assert crashed.body.startswith("Your job run-kim-1 on gpu05 failed at 2026-12-02 09:15 UTC")
@@ -158,7 +168,12 @@ def test_a_korean_reader_gets_the_job_state_and_unknown_owner_in_korean(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     catalog = Catalog(locale="ko")
-    catalog.add("ran out of time", "시간이 다 되어 끝났습니다")
+    catalog.add(
+        "Your job {job} on {where} ran out of time at {ended} (started {started}).{project}\n"
+        "{reason}",
+        "{where}의 작업 {job}이(가) 시간 제한으로 {ended}에 끝났습니다({started} 시작).{project}\n"
+        "{reason}",
+    )
     catalog.add("someone unknown (container {name})", "알 수 없는 사용자 (컨테이너 {name})")
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
@@ -172,7 +187,10 @@ def test_a_korean_reader_gets_the_job_state_and_unknown_owner_in_korean(
         "ended": "",
         "started": "",
     }
-    assert "시간이 다 되어 끝났습니다" in render(ev.JOB_FAILED, job, "ko").body
+    assert (
+        render(ev.JOB_FAILED, job, "ko").body
+        == "neuron의 작업 j이(가) 시간 제한으로 ?에 끝났습니다(? 시작)."
+    )
     who: dict[str, object] = {
         "gpu": "gpu05:2",
         "container": "vit",

@@ -88,7 +88,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ev.JOB_FAILED: (
         N_("labgpu: your job {job} failed"),
         N_(
-            "Your job {job} on {where} {state} at {ended} (started {started}), "
+            "Your job {job} on {where} failed at {ended} (started {started}), "
             "exit code {exit_code}.{project}\n{reason}"
         ),
     ),
@@ -99,12 +99,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-#: How a job's final state reads in a message ("Your job x on gpu05 failed at ...").
-_JOB_STATES = {
-    "completed": N_("completed"),
-    "failed": N_("failed"),
-    "cancelled": N_("was cancelled"),
-    "timeout": N_("ran out of time"),
+#: A failed job's body by its final state (``failed``: the one in ``_TEXTS``); whole sentences,
+#: so that each language words each its own way.
+_JOB_FAILED_BODIES = {
+    "completed": N_(
+        "Your job {job} on {where} ended at {ended} (started {started}) with exit code "
+        "{exit_code}.{project}\n{reason}"
+    ),
+    "cancelled": N_(
+        "Your job {job} on {where} was cancelled at {ended} (started {started}).{project}\n{reason}"
+    ),
+    "timeout": N_(
+        "Your job {job} on {where} ran out of time at {ended} (started {started}).{project}\n"
+        "{reason}"
+    ),
 }
 _PROJECT = N_("Project: {project}")
 _UNKNOWN_OWNER = N_("someone unknown (container {name})")
@@ -137,7 +145,6 @@ def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -
     labels = [str(g) for g in gpus] if isinstance(gpus, list) else []
     pids = payload.get("pids")
     project = payload.get("project")
-    state = str(payload.get("state", ""))
     return {
         "user": payload.get("user", user),
         "group": payload.get("group", ""),
@@ -149,7 +156,7 @@ def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -
         "reason": payload.get("reason") or "",
         "by": payload.get("by") or "",
         "server": payload.get("server", ""),
-        "state": t.gettext(_JOB_STATES[state]) if state in _JOB_STATES else state,
+        "state": payload.get("state", ""),
         "gpu": payload.get("gpu", ""),
         "who": _who(payload, t),
         "pids": ", ".join(str(p) for p in pids) if isinstance(pids, list) else "?",
@@ -176,12 +183,15 @@ def _who(payload: dict[str, object], t: gettext.NullTranslations) -> object:
 def render(kind: str, payload: dict[str, object], language: str, user: str = "") -> Message:
     """The message for an event of ``kind`` in ``language`` (``""``: English)."""
     subject, body = _TEXTS.get(kind, _TEXTS[ev.TEST])
+    if kind == ev.JOB_FAILED:
+        body = _JOB_FAILED_BODIES.get(str(payload.get("state", "")), body)
     t = translator(language or i18n.ENGLISH)
     facts = _facts(payload, user, t)
-    return Message(t.gettext(subject).format(**facts), t.gettext(body).format(**facts))
+    text = t.gettext(body).format(**facts).rstrip()  # no empty last line (no reason given)
+    return Message(t.gettext(subject).format(**facts), text)
 
 
 def message_ids() -> list[str]:
     """Every text this module renders (for tests: each is marked for translation)."""
     pairs = [text for pair in _TEXTS.values() for text in pair]
-    return [*pairs, *_JOB_STATES.values(), _PROJECT, _UNKNOWN_OWNER]
+    return [*pairs, *_JOB_FAILED_BODIES.values(), _PROJECT, _UNKNOWN_OWNER]
