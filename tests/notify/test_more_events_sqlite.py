@@ -162,6 +162,7 @@ def test_someone_on_a_held_gpu_is_told_to_the_holder_once(
     store: Store, gpus: dict[str, int], kim: BookingService, clock: Clock
 ) -> None:
     group = hold(kim, clock, gpus["gpu-01:0"])
+    gpu = gpus["gpu-01:0"]
     lee = GpuProcess("gpu-01-0", 4242, 900, "python", "lee", 600, "python steal.py")
     box = GpuProcess("gpu-01-0", 4300, 900, "python", None, 120, "python vit.py", "vit-train")
     probe(store, NOW, (lee, box))
@@ -179,9 +180,9 @@ def test_someone_on_a_held_gpu_is_told_to_the_holder_once(
     rows = outbox(store)
     assert [(k, a, u, d) for k, a, u, d, _p in rows] == [
         ("gpu_intruder", "member", "kim",
-         f"gpu_intruder:{group}:gpu-01:0:lee:2026-12-02T08:50:00+00:00"),
+         f"gpu_intruder:{group}:{gpu}:lee:2026-12-02T08:50:00+00:00"),
         ("gpu_intruder", "member", "kim",
-         f"gpu_intruder:{group}:gpu-01:0:container:vit-train:2026-12-02T08:58:00+00:00"),
+         f"gpu_intruder:{group}:{gpu}:container:vit-train:2026-12-02T08:58:00+00:00"),
     ]  # fmt: skip
     assert rows[0][4] == {
         "gpu": "gpu-01:0",
@@ -202,8 +203,23 @@ def test_someone_on_a_held_gpu_is_told_to_the_holder_once(
     again = GpuProcess("gpu-01-0", 5000, 900, "python", "lee", 30, "python steal.py")
     probe(store, NOW + 20 * MIN, (again,))
     watch.run(NOW + 20 * MIN)
-    assert outbox(store)[-1][3] == f"gpu_intruder:{group}:gpu-01:0:lee:2026-12-02T09:19:30+00:00"
+    assert outbox(store)[-1][3] == f"gpu_intruder:{group}:{gpu}:lee:2026-12-02T09:19:30+00:00"
     assert len(outbox(store)) == 3
+
+
+def test_a_long_container_name_keeps_the_key_within_its_column(
+    store: Store, gpus: dict[str, int], kim: BookingService, clock: Clock
+) -> None:
+    hold(kim, clock, gpus["gpu-01:0"])
+    name = "k8s_train_" + "x" * 240  # Kubernetes' container names run long
+    box = GpuProcess("gpu-01-0", 4300, 900, "python", None, 120, "python vit.py", name)
+    probe(store, NOW, (box,))
+    IntruderWatch(kim, no_ssh).run(NOW)  # type: ignore[arg-type]
+    IntruderWatch(kim, no_ssh).run(NOW)  # type: ignore[arg-type]
+    [(kind, _a, _u, key, payload)] = outbox(store)
+    assert kind == "gpu_intruder"
+    assert len(key) <= 200  # outbox.dedup_key is VARCHAR(200): PostgreSQL refuses more
+    assert payload["container"] == name
 
 
 def test_the_idle_warning_is_told_once_per_warning(

@@ -12,6 +12,7 @@ intrusion, from the lab's notifications (``gpu_intruder``, also for an unknown o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,7 +149,9 @@ class IntruderWatch:
         names the group, GPU, intruder and the intrusion's start, so a restarted collector
         (which forgot ``seen``) does not tell it again."""
         who = intrusion.user or f"container:{intrusion.container}"
-        prefix = f"{ev.GPU_INTRUDER}:{intrusion.group_id}:{intrusion.gpu_label}:{who}:"
+        if len(who) > 64:  # a container's name may be long; the key must stay within 200
+            who = "container#" + hashlib.sha256(who.encode()).hexdigest()[:16]
+        prefix = f"{ev.GPU_INTRUDER}:{intrusion.group_id}:{intrusion.gpu_id}:{who}:"
         began = ev.utc_text(intrusion.since) if intrusion.since is not None else "unknown"
         payload: dict[str, object] = {
             "gpu": intrusion.gpu_label,
