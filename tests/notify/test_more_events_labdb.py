@@ -225,3 +225,54 @@ def test_a_student_cannot_enqueue_what_the_collector_tells(lab: Lab, student: St
         student.notify.enqueue([forged])
     with pytest.raises(LabgpuError):
         student.notify.told_since("gpu_intruder:", T0)
+
+
+def test_the_collector_tells_an_intrusion_and_an_idle_warning_once_in_the_lab_database(
+    lab: Lab,
+) -> None:
+    from labgpu.core.booking.rules import BookingRules
+    from labgpu.core.inventory.servers import GpuProcess, GpuReading, ProbeResult
+    from labgpu.services.booking.intruders import IntruderWatch
+    from labgpu.services.booking.reality import AutoReleaser
+    from labgpu.services.booking.service import BookingService
+    from labgpu.storage import policies
+
+    a = lab.names["a"]
+    rules = BookingRules(auto_release=True, auto_release_minutes=60, release_warning_minutes=15)
+    with lab.admin() as admin:  # a booking held for an hour already, and the idle rule on
+        admin.execute(
+            "INSERT INTO bookings (group_id, gpu_id, user_name, start_ts, end_ts, status, "
+            "created_by) VALUES ('held-1', %s, %s, now() - interval '70 minutes', "
+            "now() + interval '1 hour', 'booked', %s)",
+            (lab.gpu_id, a, a),
+        )
+        admin.execute(
+            "UPDATE booking_rules SET data = %s WHERE id = 1", (policies.rules_to_json(rules),)
+        )
+        uuid = admin.execute("SELECT uuid FROM gpus WHERE id = %s", (lab.gpu_id,)).fetchone()
+    assert uuid is not None
+    now = datetime.now(UTC).replace(microsecond=0)
+    lee = GpuProcess(uuid[0], 4242, 900, "python", "lee", 600, "python steal.py")
+    collector = store_as(lab, "collector")
+    try:
+        for minutes in range(65, -1, -5):  # idle (0 %) for 65 minutes, lee's process at the end
+            reading = GpuReading(0, uuid[0], "A100", 40960, 900, 0.0, 30, 50)
+            at = now - timedelta(minutes=minutes)
+            procs = (lee,) if minutes == 0 else ()
+            collector.inventory.store_probe("node1", ProbeResult("node1", at, (reading,), procs))
+        service = BookingService(collector, lab.names["collector"], lambda: now)
+        IntruderWatch(service, lambda: pytest.fail("no server is reached")).run(now)
+        IntruderWatch(service, lambda: pytest.fail("no server is reached")).run(now)  # restarted
+        assert AutoReleaser(service).run(now) == []  # warned, not released yet
+        assert AutoReleaser(service).run(now) == []  # restarted: warned again, not told again
+    finally:
+        collector.close()
+    with lab.admin() as admin:
+        rows = outbox(admin)
+    assert [(k, au, u) for k, au, u, _d, _p in rows] == [
+        ("gpu_intruder", "member", a),
+        ("booking_idle", "member", a),
+    ]
+    assert rows[0][4]["intruder"] == "lee"
+    assert rows[0][4]["since"] == ev.utc_text(now - timedelta(seconds=600))
+    assert rows[1][4]["group"] == "held-1"
