@@ -316,6 +316,18 @@ class NotifyStore:
                 s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(expanded_at=now))
         return written
 
+    def has_work(self, now: datetime) -> bool:
+        """An event waits to be expanded or a delivery is due (pending, or claimed by a sender
+        whose lease ran out): one read, so an idle sender's minute job costs one query."""
+        with self._read() as s:
+            unexpanded = select(OutboxRow.id).where(OutboxRow.expanded_at.is_(None)).exists()
+            due = (
+                select(DeliveryRow.id)
+                .where(DeliveryRow.state.in_(("pending", "sending")), DeliveryRow.next_at <= now)
+                .exists()
+            )
+            return bool(s.scalar(select(or_(unexpanded, due))))
+
     def recover(self, now: datetime) -> int:
         """Deliveries left ``sending`` whose claim ran out (their sender was killed) go back
         to pending, to be sent again under the same id; returns how many."""

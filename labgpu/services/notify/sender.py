@@ -98,8 +98,11 @@ class Sender:
         return self.store.expand(plans, settings, self.clock())
 
     def run(self, max_batches: int = 1000) -> SendReport:
-        """Expand, then send every due delivery (``max_batches`` batches at most)."""
+        """Expand, then send every due delivery (``max_batches`` batches at most); with nothing
+        to do, one query and no connection to a channel."""
         report = SendReport()
+        if not self.store.has_work(self.clock()):
+            return report
         self.store.recover(self.clock())
         report.expanded = self.expand()
         channels = self._channels or {
