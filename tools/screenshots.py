@@ -5,8 +5,9 @@
 Re-runs itself under ``xvfb-run -a`` when no X display is set. Saves docs/welcome.png from an
 empty database, then builds the demo lab (``labgpu --demo``: 12 × 4 RTX A4000 + 4 A40, 15
 members, 90 days of bookings) in a temporary directory and saves docs/live.png, servers.png,
-settings.png, add_server.png, calendar_week.png, find_slot.png, my_bookings.png,
-run_booking.png, booking_jobs.png, approvals.png and rules.png (each also ``_ko``),
+settings.png, notifications.png (the bell's list), add_server.png, calendar_week.png,
+find_slot.png, my_bookings.png, run_booking.png, booking_jobs.png, approvals.png and rules.png
+(each also ``_ko``),
 docs/connect.png (the lab database sign-in), members.png and members_password.png, and
 offload.png, offload_submit.png, offload_clusters.png and offload_login.png, and usage.png,
 usage_heatmap.png, usage_members.png and usage_demand.png
@@ -99,6 +100,12 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path, live_only: bool 
     if live_only:
         close_window(app, window, translators)
         return
+    notices = window.notices
+    settle(app, lambda: not notices.inbox.is_polling() and notices.inbox.count() > 0)
+    notices.open_list()
+    settle(app)
+    save(notices.panel, out / f"notifications{suffix}.png")
+    notices.panel.hide()
     dialog = window.open_add_server()
     dialog.host.setText("a40-02.lab.example")
     dialog.user.setText("labgpu")

@@ -15,9 +15,7 @@ from tests.notify.test_notify_config import write
 __all__ = ["hooks", "smtp"]  # the fixtures
 
 
-def test_the_apps_own_collector_sends_a_reminder(
-    smtp: tuple[Mailbox, int], hooks: Hooks
-) -> None:
+def test_the_apps_own_collector_sends_a_reminder(smtp: tuple[Mailbox, int], hooks: Hooks) -> None:
     box, port = smtp
     write(
         f'[notify]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsecurity = "none"\n'
@@ -41,4 +39,5 @@ def test_the_apps_own_collector_sends_a_reminder(
         assert "your booking starts at" in body["text"]
     finally:
         lab.close()
-    assert len(box.mails) == 1 and len(hooks.posts) == 1  # nothing twice
+    assert len(box.mails) == 1
+    assert len(hooks.posts) == 1

@@ -35,6 +35,7 @@ from labgpu.core.booking.run import LabJob
 from labgpu.core.offload.jobs import FINAL_STATES, JobState
 from labgpu.gui.booking.my_bookings import HISTORY, ask_yes_no, window_text
 from labgpu.gui.shell.errors import handle_error
+from labgpu.gui.shell.inbox import job_key
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.action_page import ActionPage
 from labgpu.gui.widgets.busy import SingleRead
@@ -113,7 +114,7 @@ class JobsPanel(ActionPage):
     """My jobs on bookings; refreshed while shown, on Refresh and on F5."""
 
     #: "Job 3 on gpu05 ended (completed); booking given back", once per job.
-    notify = Signal(str)
+    notify = Signal(str, str)  # the text, and what it is about (``inbox.job_key``)
     #: A refresh gave a booking back (the booking lists should read again).
     released = Signal()
 
@@ -219,7 +220,7 @@ class JobsPanel(ActionPage):
                 )
                 if job.released_at is not None:
                     text += self.tr("; booking given back")
-                self.notify.emit(text)
+                self.notify.emit(text, job_key("lab", job.name))
         if any(job.released_at is not None for job in latest.values()):
             self.released.emit()
 

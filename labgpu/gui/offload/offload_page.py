@@ -35,6 +35,7 @@ from labgpu.gui.offload.lab_rows import lab_id, lab_item, lab_script, results_li
 from labgpu.gui.offload.offload_login import GuiPrompter
 from labgpu.gui.offload.submit_dialog import SubmitJobDialog
 from labgpu.gui.shell.errors import handle_error
+from labgpu.gui.shell.inbox import job_key
 from labgpu.gui.shell.worker import run_task
 from labgpu.gui.widgets.action_page import ActionPage
 from labgpu.gui.widgets.inline_message import InlineMessage
@@ -64,7 +65,7 @@ class OffloadPage(ActionPage):
     list with a *Where* column (``lab_rows``); submit, cancel, resubmit, fetch; log and outputs."""
 
     #: Lines such as "labgpu-…: completed; results in …" for the tray / status bar.
-    notify = Signal(str)
+    notify = Signal(str, str)  # the text, and what it is about (``inbox.job_key``)
 
     def __init__(self, labgpu: Labgpu, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -227,7 +228,8 @@ class OffloadPage(ActionPage):
                 self.notify.emit(
                     self.tr("{name} {state}; results in {path}").format(
                         name=job.name, state=self.state_label(job.state), path=dest
-                    )
+                    ),
+                    job_key("cluster", job.name),
                 )
             problem = "; ".join(errors)
         if problem:

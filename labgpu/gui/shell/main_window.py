@@ -54,7 +54,7 @@ from labgpu.gui.shell.navigation import (
 )
 from labgpu.gui.shell.navigation import SERVERS as SERVERS  # the pages, for callers of show_page
 from labgpu.gui.shell.navigation import SETTINGS as SETTINGS
-from labgpu.gui.shell.notifier import Notifier
+from labgpu.gui.shell.notices import Notices
 from labgpu.gui.shell.session import (
     ConnectionBanner,
     Identity,
@@ -93,11 +93,14 @@ class MainWindow(QMainWindow):
         labgpu.progress = self._emit_build_step
         self.setWindowTitle(self.tr("labgpu — Demo lab") if demo else "labgpu")
         self.setWindowIcon(resources.icon("labgpu"))
+        self.notices = Notices(self.labgpu, self.settings, self)
+        self.notifier = self.notices.notifier
         self._make_pages()
         self._make_status_bar()
         self._make_actions()
-        self.notifier = Notifier(self.labgpu, self.settings, self)
         self.notifier.message.connect(lambda text_: self.statusBar().showMessage(text_, 30_000))
+        self.notices.message.connect(lambda text_: self.statusBar().showMessage(text_, 30_000))
+        self.notices.settings_requested.connect(lambda: self.show_page(SETTINGS))
         self.offload_page.notify.connect(self._offload_notice)
         self.my_bookings_page.jobs.notify.connect(self._job_notice)
         self.timer = QTimer(self)
@@ -172,7 +175,11 @@ class MainWindow(QMainWindow):
         right.addWidget(self.pages, 1)
         central = QWidget()
         layout = QHBoxLayout(central)
-        layout.addWidget(self.nav)
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        left.addWidget(self.nav, 1)
+        left.addWidget(self.notices.bell)
+        layout.addLayout(left)
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
 
@@ -238,17 +245,13 @@ class MainWindow(QMainWindow):
         self.approvals_page.reload()
         self.refresh_marks()
 
-    def _offload_notice(self, line: str) -> None:
-        """An offloaded job ended and its results are home: tray (if any) and status bar."""
-        self.statusBar().showMessage(line, 30_000)
-        if self.notifier.tray is not None:
-            self.notifier.tray.showMessage(self.tr("Offloaded job finished"), line)
+    def _offload_notice(self, line: str, key: str = "") -> None:
+        """An offloaded job ended and its results are home: kept, tray (if any), status bar."""
+        self.notices.tell(self.tr("Offloaded job finished"), line, key)
 
-    def _job_notice(self, line: str) -> None:
-        """A job on a booking ended: tray (if any) and status bar."""
-        self.statusBar().showMessage(line, 30_000)
-        if self.notifier.tray is not None:
-            self.notifier.tray.showMessage(self.tr("Job ended"), line)
+    def _job_notice(self, line: str, key: str = "") -> None:
+        """A job on a booking ended: kept, tray (if any), status bar."""
+        self.notices.tell(self.tr("Job ended"), line, key)
 
     def refresh_now(self) -> None:
         """F5: read servers and GPUs now, and the jobs on my bookings when they are shown."""
@@ -349,7 +352,8 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.calendar_page.start()
         self.offload_page.start()
-        self.notifier.start()
+        self.notices.start(self.labgpu)
+        self.settings_page.open_lab(self.labgpu, self.demo)
         self.read_identity()
 
     def read_identity(self) -> None:
@@ -478,7 +482,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         self.calendar_page.tick.stop()
         self.offload_page.stop()
-        self.notifier.stop()
+        self.notices.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

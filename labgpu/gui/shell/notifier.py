@@ -8,6 +8,7 @@ Linux desktops) the reminder goes to ``message`` only.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -17,6 +18,9 @@ from labgpu.gui.shell import resources
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
 from labgpu.services import Labgpu
+
+if TYPE_CHECKING:
+    from labgpu.gui.shell.inbox import Inbox
 
 DEFAULT_LEAD_MIN = 15
 MIN_LEAD_MIN = 1
@@ -50,6 +54,8 @@ class Notifier(QObject):
         self.settings = settings
         self.shown: set[tuple[str, str, datetime]] = set()
         self.tray: QSystemTrayIcon | None = None
+        #: Where reminders are kept until dismissed (the window's list announces them).
+        self.inbox: Inbox | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(resources.icon("labgpu"), self)
             self.tray.setToolTip("labgpu")
@@ -99,8 +105,16 @@ class Notifier(QObject):
                 self.notify(reminder)
 
     def notify(self, reminder: Reminder) -> None:
-        """Show one reminder in the tray (if any) and through ``message``."""
+        """Keep one reminder in the inbox, which announces it; without one, show it in the tray
+        (if any) and through ``message``."""
         title, body = self.describe(reminder)
+        if self.inbox is not None:
+            from labgpu.gui.shell.inbox import InboxItem, reminder_key
+
+            now = datetime.now(UTC).replace(microsecond=0).isoformat()
+            kind = str(reminder.kind)
+            self.inbox.add(InboxItem(reminder_key(reminder), now, title, body, kind))
+            return
         if self.tray is not None:
             self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 15_000)
         self.message.emit(f"{title}: {body}")

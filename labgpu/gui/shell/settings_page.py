@@ -1,4 +1,5 @@
-"""The Settings page: language (a restart is offered), refresh interval, reminder lead time."""
+"""The Settings page: language (a restart is offered), refresh interval, reminder lead time, and
+where the lab reaches this member by mail and chat (``notify_settings.NotifyBox``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from PySide6.QtCore import QCoreApplication, QProcess, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QMessageBox,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -17,6 +20,9 @@ from PySide6.QtWidgets import (
 
 from labgpu.gui.shell import notifier
 from labgpu.gui.shell import settings as prefs
+from labgpu.gui.shell.notices import who_sends
+from labgpu.gui.shell.notify_settings import NotifyBox
+from labgpu.services import Labgpu
 
 
 class SettingsPage(QWidget):
@@ -47,12 +53,13 @@ class SettingsPage(QWidget):
             self.tr("A reminder before each of your bookings starts and ends")
         )
         self.reminder_lead.setValue(notifier.reminder_lead_min(settings))
+        self.notify_box = NotifyBox()
+        self.notify_box.lead_minutes = self.reminder_lead.value()
+        self.notify_box.lead_loaded.connect(self._lead_loaded)
         self._lay_out(db_url, user)
         self.language.currentIndexChanged.connect(self._language_changed)
         self.interval.valueChanged.connect(self._interval_changed)
-        self.reminder_lead.valueChanged.connect(
-            lambda minutes: notifier.set_reminder_lead_min(self._settings, minutes)
-        )
+        self.reminder_lead.valueChanged.connect(self._lead_changed)
 
     def _lay_out(self, db_url: str, user: str) -> None:
         form = QFormLayout()
@@ -67,9 +74,37 @@ class SettingsPage(QWidget):
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("Database:"), self.db_label)
         form.addRow(self.tr("Signed in as:"), QLabel(user))
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.addLayout(form)
+        inner.addWidget(self.notify_box)
+        inner.addStretch(1)
+        scroll = QScrollArea()  # the page must not set the window's minimum size
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addStretch(1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+    def open_lab(self, labgpu: Labgpu, demo: bool) -> None:
+        """Read the member's mail and chat settings from ``labgpu``."""
+        from labgpu.services.notify.config import config_path
+
+        path = config_path()
+        hint = who_sends(labgpu, demo, path if path.is_file() else None)
+        self.notify_box.open_lab(labgpu, hint)
+
+    def _lead_changed(self, minutes: int) -> None:
+        notifier.set_reminder_lead_min(self._settings, minutes)
+        self.notify_box.set_lead(minutes)
+
+    def _lead_loaded(self, minutes: int) -> None:
+        """The lab's lead for this member wins over this machine's (one lead for both)."""
+        if notifier.MIN_LEAD_MIN <= minutes <= notifier.MAX_LEAD_MIN:
+            self.reminder_lead.setValue(minutes)
+        else:  # longer than the app's range (set with `labgpu notify set --lead`): kept there
+            self.notify_box.lead_minutes = minutes
 
     def set_database(self, db_url: str) -> None:
         """Show another database URL (the demo lab's file changes when it is generated)."""

@@ -107,7 +107,7 @@ def test_run_from_my_bookings_starts_a_real_job_that_is_followed_to_its_end(
     command = 'echo "gpus=$CUDA_VISIBLE_DEVICES"; cat data.txt; echo done > out.txt'
     fill(dialog, command, folder, "out.txt")
     notices: list[str] = []
-    page.jobs.notify.connect(notices.append)
+    page.jobs.notify.connect(lambda text, _key: notices.append(text))
     assert dialog.results.isEnabled()
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(j.command == command for j in page.jobs.jobs), timeout=30_000)
