@@ -31,15 +31,18 @@ from labgpu.storage.notify_rows import DeliveryRow, NotifySettingsRow, OutboxRow
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
-def enqueue(s: Session, event: Event) -> bool:
-    """Write ``event`` unless one with its ``dedup_key`` exists; True if written."""
-    values = {
+def enqueue(s: Session, event: Event, at: datetime | None = None) -> bool:
+    """Write ``event`` unless one with its ``dedup_key`` exists; True if written. ``at``: when
+    the change happened, where the caller knows it (default: now)."""
+    values: dict[str, object] = {
         "kind": event.kind,
         "audience": event.audience,
         "user_name": event.user,
         "dedup_key": event.dedup_key,
         "payload": json.dumps(event.payload, sort_keys=True),
     }
+    if at is not None:
+        values["created_at"] = at
     dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(OutboxRow).values(**values).on_conflict_do_nothing()
     return s.execute(statement.returning(OutboxRow.id)).scalar() is not None
@@ -66,7 +69,9 @@ def enqueue_booking_event(s: Session, group_id: str, kind: str) -> bool:
     payload["reason"] = row.decision_reason or ""
     payload["by"] = row.decided_by or ""
     key = f"{kind}:{group_id}"
-    return enqueue(s, Event(kind, ev.audience_of(kind), user, key, payload))
+    # When it happened, by the booking service's clock (the demo writes months of history).
+    at = row.created_at if kind == ev.REQUEST_PENDING else row.decided_at
+    return enqueue(s, Event(kind, ev.audience_of(kind), user, key, payload), at)
 
 
 _JOB_COLUMNS = (
@@ -82,7 +87,7 @@ def notify_job(s: Session, on: str, row: object, old_state: str | None) -> bool:
     if s.get_bind().dialect.name != "sqlite":
         return False
     event = ev.job_event(on, {c: getattr(row, c, None) for c in _JOB_COLUMNS}, old_state)
-    return event is not None and enqueue(s, event)
+    return event is not None and enqueue(s, event, getattr(row, "ended_at", None))
 
 
 def _settings(row: NotifySettingsRow | None, user: str) -> NotifySettings:
@@ -250,16 +255,23 @@ class NotifyStore:
 
     # -- the sender --------------------------------------------------------------------------
 
-    def unexpanded(self, limit: int = 200) -> list[tuple[int, str, str, str]]:
-        """Events without deliveries yet, oldest first: ``(id, kind, audience, user)``."""
+    def unexpanded(self, limit: int = 200) -> list[tuple[int, str, str, str, datetime]]:
+        """Events without deliveries yet, oldest first:
+        ``(id, kind, audience, user, created_at)``."""
         with self._read() as s:
             rows = s.execute(
-                select(OutboxRow.id, OutboxRow.kind, OutboxRow.audience, OutboxRow.user_name)
+                select(
+                    OutboxRow.id,
+                    OutboxRow.kind,
+                    OutboxRow.audience,
+                    OutboxRow.user_name,
+                    OutboxRow.created_at,
+                )
                 .where(OutboxRow.expanded_at.is_(None))
                 .order_by(OutboxRow.id)
                 .limit(limit)
             )
-            return [(i, k, a, u) for i, k, a, u in rows]
+            return [(i, k, a, u, at) for i, k, a, u, at in rows]
 
     def role_members(self, roles: tuple[str, ...]) -> list[str]:
         """Members in one of ``roles`` (``pi``, ``manager``): the lab database's login roles,

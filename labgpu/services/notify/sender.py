@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: How long a claim holds a delivery: longer than any one send can take.
 LEASE = timedelta(minutes=10)
+#: An event older than this when the sender first sees it is not sent (it stays in the app's
+#: list): the channels were set up after months of use, or the sender was down for days.
+STALE = timedelta(hours=24)
 
 
 class Channel(Protocol):
@@ -83,7 +86,11 @@ class Sender:
         deciders: list[str] | None = None
         managers: list[str] | None = None
         plans: list[tuple[int, str, list[str]]] = []
-        for outbox_id, kind, audience, user in events:
+        stale = self.clock() - STALE
+        for outbox_id, kind, audience, user, created_at in events:
+            if created_at < stale:
+                plans.append((outbox_id, kind, []))  # old news: expanded, sent to nobody
+                continue
             if audience == ev.DECIDERS:
                 if deciders is None:
                     deciders = self.store.role_members(("pi", "manager"))
