@@ -25,6 +25,7 @@ BOOKING_IDLE = "booking_idle"  # to the member: the idle rule will release their
 GPU_INTRUDER = "gpu_intruder"  # to the holder: someone else uses a GPU they hold
 JOB_ENDED = "job_ended"  # to the member: their job (lab or cluster) completed, exit 0
 JOB_FAILED = "job_failed"  # to the member: failed, cancelled, timed out or exit != 0
+NOTIFY_FAILING = "notify_failing"  # to managers: a channel (SMTP, webhooks) started failing
 TEST = "test"  # ``labgpu notify test``: to yourself; never muted
 KINDS = (
     REQUEST_PENDING,
@@ -38,6 +39,7 @@ KINDS = (
     GPU_INTRUDER,
     JOB_ENDED,
     JOB_FAILED,
+    NOTIFY_FAILING,
     TEST,
 )
 MUTABLE = tuple(k for k in KINDS if k != TEST)
@@ -176,7 +178,7 @@ def audience_of(kind: str) -> str:
     """Who an event of ``kind`` is for."""
     if kind == REQUEST_PENDING:
         return DECIDERS
-    if kind == SERVER_OFFLINE:
+    if kind in (SERVER_OFFLINE, NOTIFY_FAILING):
         return MANAGERS
     return MEMBER
 

@@ -64,6 +64,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         N_("labgpu: server {server} is offline"),
         N_("Server {server} has been {state} since {since} ({reason})."),
     ),
+    ev.NOTIFY_FAILING: (
+        N_("labgpu: {channel} notifications are failing"),
+        N_(
+            "The collector could not send {channel} messages since {since}: {error}\n"
+            "It tries again with back-off; each delivery's state and last error are in the "
+            "deliveries table."
+        ),
+    ),
     ev.BOOKING_IDLE: (
         N_("labgpu: your idle booking will be released"),
         N_(
@@ -162,6 +170,8 @@ def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -
         "pids": ", ".join(str(p) for p in pids) if isinstance(pids, list) else "?",
         "release": _time(payload.get("release")),
         "job": payload.get("job", ""),
+        "channel": payload.get("channel", ""),
+        "error": payload.get("error", ""),
         "where": payload.get("where", ""),
         "exit_code": "?" if payload.get("exit_code") is None else payload["exit_code"],
         "started": _time(payload.get("started")),

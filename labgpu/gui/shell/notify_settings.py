@@ -55,6 +55,9 @@ def kind_label(kind: str) -> str:
         ev.SERVER_OFFLINE: QCoreApplication.translate(
             "NotifyBox", "A server is offline (managers)"
         ),
+        ev.NOTIFY_FAILING: QCoreApplication.translate(
+            "NotifyBox", "Mail or chat sending fails (managers)"
+        ),
     }
     return labels.get(kind, kind)
 
@@ -72,6 +75,7 @@ _ORDER = [
     ev.JOB_FAILED,
     ev.REQUEST_PENDING,
     ev.SERVER_OFFLINE,
+    ev.NOTIFY_FAILING,
 ]
 
 

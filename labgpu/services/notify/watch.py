@@ -86,5 +86,27 @@ class NotifyWatch:
         except LabgpuError as exc:
             log.warning("notify: %s", exc)
             return 0
+        newly = {c: e for c, e in report.failing.items() if self.failures.failing.get(c) != e}
         self.failures.note(report)
+        if newly:
+            self._tell_managers(newly)
         return report.sent
+
+    def _tell_managers(self, failing: dict[str, str]) -> None:
+        """A channel started failing (or fails otherwise): one event to managers, at most one
+        an hour per channel — it reaches them by their other channel and in the app's list."""
+        now = self.clock()
+        events = [
+            Event(
+                ev.NOTIFY_FAILING,
+                ev.MANAGERS,
+                "labgpu",
+                f"{ev.NOTIFY_FAILING}:{channel}:{now:%Y-%m-%dT%H}",
+                {"channel": channel, "error": error[:300], "since": ev.utc_text(now)},
+            )
+            for channel, error in sorted(failing.items())
+        ]
+        try:
+            self.store.notify.enqueue(events)
+        except LabgpuError as exc:
+            log.warning("notify: could not tell managers: %s", exc)
