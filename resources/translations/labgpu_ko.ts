@@ -1,5 +1,4 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="ko_KR">
 <context>
     <name>AddServerDialog</name>
@@ -88,7 +87,7 @@
         <translation>SSH 개인 키 선택</translation>
     </message>
     <message>
-        <source>Enter the server&apos;s host name or address first.</source>
+        <source>Enter the server's host name or address first.</source>
         <translation>먼저 서버의 호스트 이름이나 주소를 입력하세요.</translation>
     </message>
     <message>
@@ -104,7 +103,7 @@
         <translation>GPU를 찾지 못했습니다. 오류 보고를 확인하세요.</translation>
     </message>
     <message>
-        <source>The host key of {host} was not trusted, so labgpu did not log in. Check the fingerprint with the server&apos;s administrator and try again.</source>
+        <source>The host key of {host} was not trusted, so labgpu did not log in. Check the fingerprint with the server's administrator and try again.</source>
         <translation>{host}의 호스트 키를 신뢰하지 않았으므로 labgpu는 로그인하지 않았습니다. 서버 관리자에게 지문을 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
@@ -119,7 +118,7 @@
         <source>Key type: {key_type}
 Fingerprint: {fingerprint}
 
-Compare it with the fingerprint the server&apos;s administrator gives you. Trust this key?</source>
+Compare it with the fingerprint the server's administrator gives you. Trust this key?</source>
         <translation>키 종류: {key_type}
 지문: {fingerprint}
 
@@ -175,11 +174,11 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>승인을 기다리는 요청</translation>
     </message>
     <message>
-        <source>Approved {user}&apos;s request.</source>
+        <source>Approved {user}'s request.</source>
         <translation>{user}님의 요청을 승인했습니다.</translation>
     </message>
     <message>
-        <source>Rejected {user}&apos;s request.</source>
+        <source>Rejected {user}'s request.</source>
         <translation>{user}님의 요청을 거절했습니다.</translation>
     </message>
     <message>
@@ -187,8 +186,23 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>요청 거절</translation>
     </message>
     <message>
-        <source>Why is {user}&apos;s request rejected? (they will see this)</source>
+        <source>Why is {user}'s request rejected? (they will see this)</source>
         <translation>{user}님의 요청을 거절하는 이유는 무엇인가요? (요청자에게 표시됩니다)</translation>
+    </message>
+</context>
+<context>
+    <name>BellButton</name>
+    <message>
+        <source>Notifications ({count})</source>
+        <translation>알림 ({count})</translation>
+    </message>
+    <message>
+        <source>Notifications</source>
+        <translation>알림</translation>
+    </message>
+    <message>
+        <source>Reminders, decisions and finished jobs, kept until dismissed</source>
+        <translation>알림, 결정, 끝난 작업을 지울 때까지 보관합니다</translation>
     </message>
 </context>
 <context>
@@ -269,7 +283,7 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>메모:</translation>
     </message>
     <message>
-        <source>This is {user}&apos;s booking; ask them to change it.</source>
+        <source>This is {user}'s booking; ask them to change it.</source>
         <translation>{user}의 예약입니다. 변경은 본인에게 요청하세요.</translation>
     </message>
 </context>
@@ -305,7 +319,7 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>.ics 내보내기…</translation>
     </message>
     <message>
-        <source>Save the whole lab&apos;s bookings as a calendar file</source>
+        <source>Save the whole lab's bookings as a calendar file</source>
         <translation>연구실 전체 예약을 캘린더 파일로 저장</translation>
     </message>
     <message>
@@ -353,7 +367,7 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
         <translation>열기…</translation>
     </message>
     <message>
-        <source>This is {user}&apos;s booking; ask them to change it.</source>
+        <source>This is {user}'s booking; ask them to change it.</source>
         <translation>{user}의 예약입니다. 변경은 본인에게 요청하세요.</translation>
     </message>
     <message>
@@ -553,7 +567,7 @@ Compare it with the fingerprint the server&apos;s administrator gives you. Trust
 Key type: {key_type}
 Fingerprint: {fingerprint}
 
-Compare it with the fingerprint the cluster&apos;s administrators publish. Trust this key?</source>
+Compare it with the fingerprint the cluster's administrators publish. Trust this key?</source>
         <translation>labgpu가 {host}의 호스트 키를 처음 봅니다.
 
 키 종류: {key_type}
@@ -841,7 +855,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>FindSlotDialog</name>
     <message>
         <source>Find a slot</source>
-        <extracomment>A cluster&apos;s start estimate for the request: a time, none (not Slurm), or why it failed.</extracomment>
+        <extracomment>A cluster's start estimate for the request: a time, none (not Slurm), or why it failed.</extracomment>
         <translation>빈 시간 찾기</translation>
     </message>
     <message>
@@ -921,7 +935,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>맞는 시간이 없습니다. GPU 수를 줄이거나, 시간을 줄이거나, 마감을 늦춰 보세요.</translation>
     </message>
     <message>
-        <source>The lab&apos;s earliest slot is late for this request; a shared cluster may start it sooner (Run on a cluster instead…).</source>
+        <source>The lab's earliest slot is late for this request; a shared cluster may start it sooner (Run on a cluster instead…).</source>
         <translation>연구실의 가장 빠른 빈 시간이 이 요청에는 늦습니다. 공용 클러스터에서 더 빨리 시작할 수 있습니다 (대신 클러스터에서 실행…).</translation>
     </message>
     <message>
@@ -933,7 +947,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>등록된 클러스터가 없습니다. 클러스터 작업 화면에서 추가하세요.</translation>
     </message>
     <message>
-        <source>Offered: GPUs of servers that answer now, in windows your own rules allow (GPUs at once, weekly quota, length). A GPU running someone&apos;s process without a booking is offered from {minutes} minutes on.</source>
+        <source>Offered: GPUs of servers that answer now, in windows your own rules allow (GPUs at once, weekly quota, length). A GPU running someone's process without a booking is offered from {minutes} minutes on.</source>
         <translation>제안 대상: 지금 응답하는 서버의 GPU, 내 규칙(동시 GPU 수, 주간 할당량, 길이)이 허용하는 시간대. 예약 없이 다른 사람의 프로세스가 실행 중인 GPU는 {minutes}분 뒤부터 제안됩니다.</translation>
     </message>
 </context>
@@ -949,10 +963,29 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>InboxPanel</name>
+    <message>
+        <source>No notifications. Reminders, decisions on your requests and finished jobs are kept here until you dismiss them.</source>
+        <translation>알림이 없습니다. 예약 알림, 신청에 대한 결정, 끝난 작업은 지울 때까지 여기에 보관됩니다.</translation>
+    </message>
+    <message>
+        <source>Dismiss all</source>
+        <translation>모두 지우기</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>설정…</translation>
+    </message>
+    <message>
+        <source>Where the lab reaches you by mail or chat</source>
+        <translation>연구실이 메일이나 채팅으로 연락할 곳</translation>
+    </message>
+</context>
+<context>
     <name>JobsPanel</name>
     <message>
         <source>ID</source>
-        <extracomment>&quot;Job 3 on gpu05 ended (completed); booking given back&quot;, once per job. A refresh gave a booking back (the booking lists should read again).</extracomment>
+        <extracomment>"Job 3 on gpu05 ended (completed); booking given back", once per job. A refresh gave a booking back (the booking lists should read again).</extracomment>
         <translation>ID</translation>
     </message>
     <message>
@@ -1005,7 +1038,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>; 예약을 반납했습니다</translation>
     </message>
     <message>
-        <source>No jobs here: the demo lab&apos;s servers are simulated, so nothing runs on them. In a real lab, select a booking above and press Run on this booking… to start a command on its GPUs; it shows here with its state and log.</source>
+        <source>No jobs here: the demo lab's servers are simulated, so nothing runs on them. In a real lab, select a booking above and press Run on this booking… to start a command on its GPUs; it shows here with its state and log.</source>
         <translation>작업이 없습니다: 데모 연구실의 서버는 시뮬레이션이라 아무것도 실행되지 않습니다. 실제 연구실에서는 위에서 예약을 고르고 이 예약에서 실행…을 누르면 그 GPU에서 명령이 시작되고, 여기에 상태와 로그가 표시됩니다.</translation>
     </message>
     <message>
@@ -1037,7 +1070,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>취소됨</translation>
     </message>
     <message>
-        <source>stopped at the booking&apos;s end</source>
+        <source>stopped at the booking's end</source>
         <translation>예약 종료로 중지됨</translation>
     </message>
     <message>
@@ -1073,7 +1106,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>LiveModel</name>
     <message>
         <source>GPU</source>
-        <extracomment>Role carrying a bar&apos;s filled fraction (0..1) or None. Role carrying a server or GPU&apos;s state name (``online``, ``free``, ``busy``, ...).</extracomment>
+        <extracomment>Role carrying a bar's filled fraction (0..1) or None. Role carrying a server or GPU's state name (``online``, ``free``, ``busy``, ...).</extracomment>
         <translation>GPU</translation>
     </message>
     <message>
@@ -1157,7 +1190,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>예약됨</translation>
     </message>
     <message>
-        <source>No process runs, but {user}&apos;s booking holds it now.</source>
+        <source>No process runs, but {user}'s booking holds it now.</source>
         <translation>실행 중인 프로세스는 없지만 지금 {user}님의 예약이 잡혀 있습니다.</translation>
     </message>
     <message>
@@ -1173,7 +1206,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>요청됨</translation>
     </message>
     <message>
-        <source>No process runs; {user}&apos;s request holds it now, waiting for a PI or manager.</source>
+        <source>No process runs; {user}'s request holds it now, waiting for a PI or manager.</source>
         <translation>실행 중인 프로세스는 없고, {user}의 요청이 지금 이 GPU를 잡고 있습니다(PI나 관리자의 결정 대기 중).</translation>
     </message>
 </context>
@@ -1224,7 +1257,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
     <message>
         <source>Live</source>
-        <extracomment>Every page&apos;s shortcut, in the navigation&apos;s order (Ctrl+0 is the tenth, Settings).</extracomment>
+        <extracomment>Every page's shortcut, in the navigation's order (Ctrl+0 is the tenth, Settings).</extracomment>
         <translation>실시간</translation>
     </message>
     <message>
@@ -1320,7 +1353,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>구성원, 서버, 규칙</translation>
     </message>
     <message>
-        <source>bookings, through the lab&apos;s booking rules</source>
+        <source>bookings, through the lab's booking rules</source>
         <translation>예약 (연구실의 예약 규칙을 거쳐)</translation>
     </message>
     <message>
@@ -1520,7 +1553,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>내 예약 (지난 2주와 앞으로의 모든 예약)</translation>
     </message>
     <message>
-        <source>Job {id} waits on {server} for the booking&apos;s start.</source>
+        <source>Job {id} waits on {server} for the booking's start.</source>
         <translation>작업 {id}이(가) {server}에서 예약 시작을 기다립니다.</translation>
     </message>
     <message>
@@ -1588,10 +1621,35 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>Notices</name>
+    <message>
+        <source>The demo lab sends nothing. In a lab database the lab's collector service sends these messages, also while this app is closed.</source>
+        <extracomment>The kind of a message the app tells of its own (a job's end seen by its poll).</extracomment>
+        <translation>데모 연구실은 아무것도 보내지 않습니다. 연구실 데이터베이스에서는 연구실의 수집기 서비스가 이 메시지를 보냅니다. 이 앱이 닫혀 있을 때도 보냅니다.</translation>
+    </message>
+    <message>
+        <source>The lab's collector service sends these messages, also while this app is closed.</source>
+        <translation>연구실의 수집기 서비스가 이 메시지를 보냅니다. 이 앱이 닫혀 있을 때도 보냅니다.</translation>
+    </message>
+    <message>
+        <source>This app sends these messages while it runs, through the mail server set in {path}.</source>
+        <translation>이 앱이 실행되는 동안 {path}에 설정된 메일 서버를 통해 이 메시지를 보냅니다.</translation>
+    </message>
+    <message>
+        <source>Nothing is sent yet: this app sends mail and chat messages while it runs once the mail server is set in notify.toml (README, Notifications).</source>
+        <translation>아직 아무것도 보내지 않습니다: notify.toml에 메일 서버를 설정하면 이 앱이 실행되는 동안 메일과 채팅 메시지를 보냅니다 (README, Notifications).</translation>
+    </message>
+    <message>
+        <source>Notifications</source>
+        <extracomment>One line for the status bar. The list's *Settings…* button.</extracomment>
+        <translation>알림</translation>
+    </message>
+</context>
+<context>
     <name>Notifier</name>
     <message>
         <source>Booking starts at {time}</source>
-        <extracomment>The text of each reminder (the window shows it in its status bar too).</extracomment>
+        <extracomment>The text of each reminder (the window shows it in its status bar too). Where reminders are kept until dismissed (the window's list announces them).</extracomment>
         <translation>{time}에 예약이 시작됩니다</translation>
     </message>
     <message>
@@ -1608,10 +1666,130 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     </message>
 </context>
 <context>
+    <name>NotifyBox</name>
+    <message>
+        <source>A request waits for my decision (PIs, managers)</source>
+        <translation>신청이 내 결정을 기다림 (PI, 관리자)</translation>
+    </message>
+    <message>
+        <source>My request was approved</source>
+        <translation>내 신청이 승인됨</translation>
+    </message>
+    <message>
+        <source>My request was rejected</source>
+        <translation>내 신청이 거절됨</translation>
+    </message>
+    <message>
+        <source>My booking sits idle and will be released</source>
+        <translation>내 예약이 유휴 상태라 해제될 예정</translation>
+    </message>
+    <message>
+        <source>My idle booking was released</source>
+        <translation>유휴 상태인 내 예약이 해제됨</translation>
+    </message>
+    <message>
+        <source>My booking starts soon</source>
+        <translation>내 예약이 곧 시작됨</translation>
+    </message>
+    <message>
+        <source>My booking ends soon</source>
+        <translation>내 예약이 곧 끝남</translation>
+    </message>
+    <message>
+        <source>Someone uses a GPU I hold</source>
+        <translation>누군가 내가 예약한 GPU를 사용함</translation>
+    </message>
+    <message>
+        <source>A job of mine ended</source>
+        <translation>내 작업이 끝남</translation>
+    </message>
+    <message>
+        <source>A job of mine failed</source>
+        <translation>내 작업이 실패함</translation>
+    </message>
+    <message>
+        <source>A server is offline (managers)</source>
+        <translation>서버가 오프라인임 (관리자)</translation>
+    </message>
+    <message>
+        <source>Mail or chat sending fails (managers)</source>
+        <translation>메일이나 채팅 전송이 실패함 (관리자)</translation>
+    </message>
+    <message>
+        <source>Mail and chat, also when the app is closed</source>
+        <extracomment>The kinds in the box: the member's own first, then the deciders' and managers'. The lead (minutes) the lab has for this member, once read.</extracomment>
+        <translation>메일과 채팅 (앱이 닫혀 있을 때도)</translation>
+    </message>
+    <message>
+        <source>name@example.org</source>
+        <translation>name@example.org</translation>
+    </message>
+    <message>
+        <source>A Slack, Mattermost or Rocket.Chat incoming webhook of your own channel</source>
+        <translation>내 채널의 Slack, Mattermost 또는 Rocket.Chat 수신 웹후크</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>English</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>저장</translation>
+    </message>
+    <message>
+        <source>Send a test message</source>
+        <translation>테스트 메시지 보내기</translation>
+    </message>
+    <message>
+        <source>E-mail:</source>
+        <translation>이메일:</translation>
+    </message>
+    <message>
+        <source>Chat webhook:</source>
+        <translation>채팅 웹후크:</translation>
+    </message>
+    <message>
+        <source>Language of the messages:</source>
+        <translation>메시지 언어:</translation>
+    </message>
+    <message>
+        <source>Tell me when:</source>
+        <translation>알려 줄 때:</translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation>읽는 중…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>저장하는 중…</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>저장했습니다.</translation>
+    </message>
+    <message>
+        <source>Save an e-mail address or a webhook first.</source>
+        <translation>먼저 이메일 주소나 웹후크를 저장하세요.</translation>
+    </message>
+    <message>
+        <source>A test message is queued to your saved addresses.</source>
+        <translation>저장된 주소로 보낼 테스트 메시지를 대기열에 넣었습니다.</translation>
+    </message>
+    <message>
+        <source>A test message was already queued this minute.</source>
+        <translation>이번 1분 안에 이미 테스트 메시지를 대기열에 넣었습니다.</translation>
+    </message>
+    <message>
+        <source>Could not read or save: {error}</source>
+        <translation>읽거나 저장할 수 없습니다: {error}</translation>
+    </message>
+</context>
+<context>
     <name>OffloadPage</name>
     <message>
         <source>Name</source>
-        <extracomment>Lines such as &quot;labgpu-…: completed; results in …&quot; for the tray / status bar.</extracomment>
+        <extracomment>Lines such as "labgpu-…: completed; results in …" for the tray / status bar.</extracomment>
         <translation>이름</translation>
     </message>
     <message>
@@ -1659,11 +1837,11 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>새로 고침</translation>
     </message>
     <message>
-        <source>All members&apos; jobs</source>
+        <source>All members' jobs</source>
         <translation>모든 구성원의 작업</translation>
     </message>
     <message>
-        <source>Every member&apos;s jobs, as the lab records them (only yours are followed)</source>
+        <source>Every member's jobs, as the lab records them (only yours are followed)</source>
         <translation>연구실에 기록된 모든 구성원의 작업 (상태는 내 작업만 갱신됩니다)</translation>
     </message>
     <message>
@@ -1816,7 +1994,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>PricesDialog</name>
     <message>
         <source>Prices…</source>
-        <extracomment>The editable columns, after the model&apos;s.</extracomment>
+        <extracomment>The editable columns, after the model's.</extracomment>
         <translation>가격…</translation>
     </message>
     <message>
@@ -1828,7 +2006,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>GPU 가격</translation>
     </message>
     <message>
-        <source>What each model would cost elsewhere, for the monthly report&apos;s cost: a cloud price and a cluster rate per GPU-hour, and the price of one GPU. Leave a cell empty for no price: no cost is shown without one.</source>
+        <source>What each model would cost elsewhere, for the monthly report's cost: a cloud price and a cluster rate per GPU-hour, and the price of one GPU. Leave a cell empty for no price: no cost is shown without one.</source>
         <translation>월간 보고서의 비용에 쓰는, 각 모델을 다른 곳에서 썼다면 들었을 비용입니다: GPU 시간당 클라우드 가격과 클러스터 요금, 그리고 GPU 한 개의 가격. 가격이 없으면 칸을 비워 두세요: 가격이 없으면 비용은 표시되지 않습니다.</translation>
     </message>
     <message>
@@ -1864,7 +2042,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>ProjectCombo</name>
     <message>
         <source>(none)</source>
-        <extracomment>What the worker reads: the active projects and the member&apos;s default project.</extracomment>
+        <extracomment>What the worker reads: the active projects and the member's default project.</extracomment>
         <translation>(없음)</translation>
     </message>
     <message>
@@ -1907,7 +2085,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>이름, 예: nrf-2026</translation>
     </message>
     <message>
-        <source>title, e.g. the grant&apos;s full name</source>
+        <source>title, e.g. the grant's full name</source>
         <translation>제목, 예: 연구 과제의 전체 이름</translation>
     </message>
     <message>
@@ -1971,7 +2149,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>제공되지 않은 GPU 시간</translation>
     </message>
     <message>
-        <source>Booked: GPU-hours of bookings for the project. Used: its members&apos; process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unserved: GPU-hours it asked for and the lab lacked (neither booked later nor followed by an offloaded job). (none): work that named no project.</source>
+        <source>Booked: GPU-hours of bookings for the project. Used: its members' process GPU-hours on GPUs they had booked for it. Median wait: of its slot searches the lab answered. Unserved: GPU-hours it asked for and the lab lacked (neither booked later nor followed by an offloaded job). (none): work that named no project.</source>
         <translation>예약: 이 프로젝트로 한 예약의 GPU 시간. 사용: 구성원이 이 프로젝트로 예약한 GPU에서 프로세스가 쓴 GPU 시간. 대기 중앙값: 연구실이 답한 빈 시간 찾기 기준. 미제공: 요청했지만 연구실에 없었던 GPU 시간 (나중에 예약하지도, 클러스터 작업으로 이어지지도 않은 것). (없음): 프로젝트를 지정하지 않은 작업.</translation>
     </message>
     <message>
@@ -2049,7 +2227,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>표시만 (예약자에게 알림)</translation>
     </message>
     <message>
-        <source>Also message the user&apos;s terminals</source>
+        <source>Also message the user's terminals</source>
         <translation>사용자의 터미널에도 메시지 보내기</translation>
     </message>
     <message>
@@ -2201,7 +2379,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>분</translation>
     </message>
     <message>
-        <source>Reading the lab&apos;s rule…</source>
+        <source>Reading the lab's rule…</source>
         <translation>연구실 규칙을 읽는 중…</translation>
     </message>
     <message>
@@ -2233,7 +2411,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>종료 전 경고:</translation>
     </message>
     <message>
-        <source>At the booking&apos;s end:</source>
+        <source>At the booking's end:</source>
         <translation>예약이 끝나면:</translation>
     </message>
     <message>
@@ -2241,15 +2419,15 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>작업은 서버에서 내 계정으로 실행되며 이 앱을 닫아도 계속됩니다. 나중에 시작하는 예약이면 시작 시각까지 서버에서 기다립니다.</translation>
     </message>
     <message>
-        <source>The lab&apos;s rule could not be read.</source>
+        <source>The lab's rule could not be read.</source>
         <translation>연구실 규칙을 읽지 못했습니다.</translation>
     </message>
     <message>
-        <source>the job is stopped (SIGTERM, then SIGKILL after {grace} s) — the lab&apos;s rule</source>
+        <source>the job is stopped (SIGTERM, then SIGKILL after {grace} s) — the lab's rule</source>
         <translation>작업을 중지합니다 (SIGTERM, {grace}초 뒤 SIGKILL) — 연구실 규칙</translation>
     </message>
     <message>
-        <source>a warning in the job&apos;s log; the job goes on — the lab&apos;s rule</source>
+        <source>a warning in the job's log; the job goes on — the lab's rule</source>
         <translation>작업 로그에 경고를 남기고 작업은 계속됩니다 — 연구실 규칙</translation>
     </message>
     <message>
@@ -2743,7 +2921,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
     <name>UtilisationChart</name>
     <message>
         <source>Mean utilisation (%)</source>
-        <extracomment>Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues. The legend&apos;s columns (above the plots); the tooltip lists this many groups, busiest first. Bar charts with more categories than this stagger their labels on two lines.</extracomment>
+        <extracomment>Line and bar colours (Okabe–Ito, readable by most colour-blind people); more lines get hues. The legend's columns (above the plots); the tooltip lists this many groups, busiest first. Bar charts with more categories than this stagger their labels on two lines.</extracomment>
         <translation>평균 사용률 (%)</translation>
     </message>
     <message>
@@ -2755,7 +2933,7 @@ Compare it with the fingerprint the cluster&apos;s administrators publish. Trust
         <translation>전체 GPU</translation>
     </message>
     <message>
-        <source>GPUs busy (% of the model&apos;s)</source>
+        <source>GPUs busy (% of the model's)</source>
         <translation>사용 중인 GPU (모델 대비 %)</translation>
     </message>
     <message>
@@ -2802,11 +2980,11 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     <name>WhatIfDialog</name>
     <message>
         <source>What if…</source>
-        <extracomment>The table&apos;s rows: the field of ``Figures`` and whether it is hours.</extracomment>
+        <extracomment>The table's rows: the field of ``Figures`` and whether it is hours.</extracomment>
         <translation>가정 분석…</translation>
     </message>
     <message>
-        <source>Replay this period&apos;s slot requests with GPUs added or removed</source>
+        <source>Replay this period's slot requests with GPUs added or removed</source>
         <translation>이 기간의 빈 시간 요청을 GPU를 더하거나 빼서 다시 재현합니다</translation>
     </message>
     <message>
@@ -2814,7 +2992,7 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>GPU가 더 있었다면 달라졌을 것</translation>
     </message>
     <message>
-        <source>The slot requests asked from {start} to {end}, replayed in their order through the lab&apos;s own slot search and rules on the lab with GPUs added or removed.</source>
+        <source>The slot requests asked from {start} to {end}, replayed in their order through the lab's own slot search and rules on the lab with GPUs added or removed.</source>
         <translation>{start}부터 {end}까지 들어온 빈 시간 요청을, GPU를 더하거나 뺀 연구실에서 연구실의 빈 시간 찾기와 규칙으로 순서대로 재현합니다.</translation>
     </message>
     <message>
@@ -2886,11 +3064,11 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <translation>재현이 실제보다 나쁘게 답한 요청 {n}건은 “변경 적용” 열에서 실제 결과를 유지합니다. 변경으로 더 빨리 처리되는 경우는 예외입니다.</translation>
     </message>
     <message>
-        <source>{n} requests the replay could not reproduce (it answered them worse than the lab did): with GPUs removed, their figures are the replay&apos;s.</source>
+        <source>{n} requests the replay could not reproduce (it answered them worse than the lab did): with GPUs removed, their figures are the replay's.</source>
         <translation>재현이 실제보다 나쁘게 답한 요청 {n}건: GPU를 줄인 경우 이 요청들의 수치는 재현 결과입니다.</translation>
     </message>
     <message>
-        <source>With GPUs added a request only moves to time nobody else&apos;s slot needs: no wait grows, none exceeds what really happened; the figures are what the GPUs would at least have changed.</source>
+        <source>With GPUs added a request only moves to time nobody else's slot needs: no wait grows, none exceeds what really happened; the figures are what the GPUs would at least have changed.</source>
         <translation>GPU를 추가하면 요청은 다른 누구의 빈 시간도 필요로 하지 않는 시간으로만 옮겨집니다. 어떤 대기도 늘지 않고 실제보다 길어지지도 않으며, 수치는 그 GPU가 적어도 바꾸었을 만큼입니다.</translation>
     </message>
     <message>
@@ -3002,11 +3180,18 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
     </message>
     <message>
         <source>Earliest start first; pick one and Run there.</source>
-        <translation>가장 빨리 시작하는 곳이 먼저입니다. 하나를 골라 &quot;그곳에서 실행&quot;을 누르세요.</translation>
+        <translation>가장 빨리 시작하는 곳이 먼저입니다. 하나를 골라 "그곳에서 실행"을 누르세요.</translation>
     </message>
     <message>
         <source>Booking the GPUs and starting the job…</source>
         <translation>GPU를 예약하고 작업을 시작하는 중…</translation>
+    </message>
+</context>
+<context>
+    <name>_Row</name>
+    <message>
+        <source>Dismiss</source>
+        <translation>지우기</translation>
     </message>
 </context>
 <context>
@@ -3027,31 +3212,31 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
 <context>
     <name>booking_changes</name>
     <message>
-        <source>Cancel {holder}&apos;s booking</source>
+        <source>Cancel {holder}'s booking</source>
         <translation>{holder}의 예약 취소</translation>
     </message>
     <message>
-        <source>Cancel {holder}&apos;s booking of {gpus} ({when})?</source>
+        <source>Cancel {holder}'s booking of {gpus} ({when})?</source>
         <translation>{holder}의 {gpus} 예약({when})을 취소할까요?</translation>
     </message>
     <message>
-        <source>End {holder}&apos;s booking</source>
+        <source>End {holder}'s booking</source>
         <translation>{holder}의 예약 종료</translation>
     </message>
     <message>
-        <source>End {holder}&apos;s booking of {gpus} now and free the GPUs?</source>
+        <source>End {holder}'s booking of {gpus} now and free the GPUs?</source>
         <translation>{holder}의 {gpus} 예약을 지금 끝내고 GPU를 비울까요?</translation>
     </message>
     <message>
-        <source>Extend {holder}&apos;s booking</source>
+        <source>Extend {holder}'s booking</source>
         <translation>{holder}의 예약 연장</translation>
     </message>
     <message>
-        <source>Extend {holder}&apos;s booking of {gpus} ({when})?</source>
+        <source>Extend {holder}'s booking of {gpus} ({when})?</source>
         <translation>{holder}의 {gpus} 예약({when})을 연장할까요?</translation>
     </message>
     <message>
-        <source>This booking is {holder}&apos;s, not yours; they are not asked.</source>
+        <source>This booking is {holder}'s, not yours; they are not asked.</source>
         <translation>이 예약은 내 것이 아니라 {holder}의 것이며, 그 사람에게는 묻지 않습니다.</translation>
     </message>
 </context>
@@ -3147,7 +3332,7 @@ Start by adding a GPU server. labgpu connects to it over SSH, finds its GPUs wit
         <source>owner unknown (container {name})</source>
         <extracomment>(group id, GPU id) of a booking held now → who else runs on that GPU.
 ----------
-How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;free&quot; (&quot;free until 07:00&quot;).</extracomment>
+How far ahead the Live view looks for a booking that ends a GPU's "free" ("free until 07:00").</extracomment>
         <translation>소유자 알 수 없음 (컨테이너 {name})</translation>
     </message>
 </context>
@@ -3351,7 +3536,7 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
     </message>
     <message>
         <source>GPUs</source>
-        <extracomment>Months in the trend chart, the report&apos;s own last. Projects listed on the page (the busiest first; the CLI has them all).</extracomment>
+        <extracomment>Months in the trend chart, the report's own last. Projects listed on the page (the busiest first; the CLI has them all).</extracomment>
         <translation>GPU 수</translation>
     </message>
     <message>
@@ -3415,7 +3600,7 @@ How far ahead the Live view looks for a booking that ends a GPU&apos;s &quot;fre
         <translation>예약: 예약한 GPU 시간(승인 대기 중인 요청 제외). 프로세스: 구성원의 프로세스가 GPU에 올라가 있던 시간(계산 여부, 예약 여부와 무관; 예약 없이 실행하면 예약보다 커짐). 예약 유휴: 예약 중 GPU가 계산하지 않은 시간. 예약 없음: 예약 밖의 프로세스 시간. 외부 전송: 클러스터에서 실행한 작업의 GPU 시간. 미충족: 원하는 시각에 빈 GPU가 없던 요청. 규칙 거절: 연구실 규칙이 거절한 요청. 대기: 이 달에 요청되어 달 말까지 결정되지 않은 요청. 거절: 이 달에 거절된 요청.</translation>
     </message>
     <message>
-        <source>Held by members&apos; processes (GPU-h)</source>
+        <source>Held by members' processes (GPU-h)</source>
         <translation>구성원 프로세스 점유 (GPU 시간)</translation>
     </message>
     <message>

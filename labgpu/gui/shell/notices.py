@@ -25,24 +25,23 @@ APP = "app"
 def who_sends(labgpu: Labgpu, demo: bool, config: Path | None) -> str:
     """Who sends this member's mail and chat messages, for the settings' hint.
     ``config``: the single seat's ``notify.toml`` if it exists."""
-    tr = QCoreApplication.translate
     if demo:
-        return tr(
+        return QCoreApplication.translate(
             "Notices",
             "The demo lab sends nothing. In a lab database the lab's collector service sends "
             "these messages, also while this app is closed.",
         )
     if not labgpu.is_single_seat:
-        return tr(
+        return QCoreApplication.translate(
             "Notices",
             "The lab's collector service sends these messages, also while this app is closed.",
         )
     if config is not None:
-        return tr(
+        return QCoreApplication.translate(
             "Notices",
             "This app sends these messages while it runs, through the mail server set in {path}.",
         ).format(path=config)
-    return tr(
+    return QCoreApplication.translate(
         "Notices",
         "Nothing is sent yet: this app sends mail and chat messages while it runs once the "
         "mail server is set in notify.toml (README, Notifications).",
