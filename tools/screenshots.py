@@ -12,7 +12,7 @@ docs/connect.png (the lab database sign-in), members.png and members_password.pn
 offload.png, offload_submit.png, offload_clusters.png and offload_login.png, and usage.png,
 usage_heatmap.png, usage_members.png and usage_demand.png
 (each + ``_ko``), and demo_preparing.png (+ ``_ko``: the demo's first start while it is
-generated). ``--only live|calendar|connect|members|offload|usage|report|preparing`` takes just
+generated). ``--only live|shell|calendar|connect|members|offload|usage|report|preparing`` takes just
 those (``report``: the demo's last complete month as PDF pages, docs/report_case.png and
 docs/report_pN.png).
 Korean needs a CJK font (Debian: ``apt-get install fonts-nanum``).
@@ -85,7 +85,9 @@ def shoot(app: QApplication, lab: Labgpu, lang: str, out: Path, live_only: bool 
     font.setFamilies(["NanumGothic", *font.families()] if lang == "ko" else font.families())
     app.setFont(font)
     suffix = "" if lang == "en" else f"_{lang}"
-    window = MainWindow(lab, prefs.open_settings(), demo=True)
+    settings = prefs.open_settings()
+    settings.remove("inbox")  # the bell's list read afresh, in this language
+    window = MainWindow(lab, settings, demo=True)
     window.resize(1360, 900)
     window.show()
     window.start()
@@ -644,6 +646,7 @@ def main(argv: list[str]) -> int:
         "--only",
         choices=[
             "live",
+            "shell",
             "calendar",
             "bookings",
             "connect",
@@ -676,6 +679,8 @@ def main(argv: list[str]) -> int:
             return take_report(args.out)
         if args.only == "live":
             return take_live(args.out)
+        if args.only == "shell":  # Live, Servers, Settings, the bell's list, Add server
+            return _in_each_language(args.out, shoot)
         if args.only == "preparing":
             return take_preparing(args.out)
         if args.only in ("calendar", "bookings"):

@@ -980,6 +980,10 @@ Compare it with the fingerprint the cluster's administrators publish. Trust this
         <source>Where the lab reaches you by mail or chat</source>
         <translation>연구실이 메일이나 채팅으로 연락할 곳</translation>
     </message>
+    <message>
+        <source>Notifications</source>
+        <translation>알림</translation>
+    </message>
 </context>
 <context>
     <name>JobsPanel</name>

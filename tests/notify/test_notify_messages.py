@@ -34,7 +34,7 @@ def test_english_texts_from_the_facts() -> None:
     )
     assert "`labgpu approve g-7`" in pending.body
     rejected = render(ev.REQUEST_REJECTED, PAYLOAD, "en")
-    assert rejected.body.endswith("Reason: rejected by pia: the A40s are promised")
+    assert rejected.body.endswith("was rejected by pia.\nReason: the A40s are promised")
     starts = render(ev.BOOKING_STARTS, PAYLOAD, "en")
     assert starts.subject == "labgpu: your booking starts at 2026-12-03 07:00 UTC"
     offline: dict[str, object] = {"server": "gpu-02", "state": "offline", "reason": "timed out",

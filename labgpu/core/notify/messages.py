@@ -43,7 +43,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     ev.REQUEST_REJECTED: (
         N_("labgpu: your request was rejected"),
-        N_("Your request for {gpus} from {start} to {end} was rejected.\nReason: {reason}"),
+        N_(
+            "Your request for {gpus} from {start} to {end} was rejected by {by}.\n"
+            "Reason: {reason}"
+        ),
     ),
     ev.BOOKING_RELEASED: (
         N_("labgpu: your idle booking was released"),
@@ -161,7 +164,7 @@ def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -
         "start": _time(payload.get("start")),
         "end": _time(payload.get("end")),
         "since": _time(payload.get("since")),
-        "reason": payload.get("reason") or "",
+        "reason": _reason(payload),
         "by": payload.get("by") or "",
         "server": payload.get("server", ""),
         "state": payload.get("state", ""),
@@ -178,6 +181,13 @@ def _facts(payload: dict[str, object], user: str, t: gettext.NullTranslations) -
         "ended": _time(payload.get("ended")),
         "project": "\n" + t.gettext(_PROJECT).format(project=project) if project else "",
     }
+
+
+def _reason(payload: dict[str, object]) -> object:
+    """The reason as given: a rejection's stored reason starts ``rejected by NAME: ``, which the
+    text already says."""
+    reason = str(payload.get("reason") or "")
+    return reason.removeprefix(f"rejected by {payload.get('by') or ''}: ")
 
 
 def _who(payload: dict[str, object], t: gettext.NullTranslations) -> object:
