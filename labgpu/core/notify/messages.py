@@ -43,10 +43,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     ev.REQUEST_REJECTED: (
         N_("labgpu: your request was rejected"),
-        N_(
-            "Your request for {gpus} from {start} to {end} was rejected by {by}.\n"
-            "Reason: {reason}"
-        ),
+        N_("Your request for {gpus} from {start} to {end} was rejected by {by}.\nReason: {reason}"),
     ),
     ev.BOOKING_RELEASED: (
         N_("labgpu: your idle booking was released"),
