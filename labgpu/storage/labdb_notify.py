@@ -8,7 +8,8 @@ a trigger, and who may touch the outbox, the deliveries and members' settings.
   at commit, so a group of several GPUs is complete and gives one event (``dedup_key``).
 - Job events come from ``labgpu_notify_job``, an ``AFTER INSERT OR UPDATE OF state`` trigger
   on ``lab_jobs`` and ``offload_jobs`` (SECURITY DEFINER), when a row turns final, in the
-  transaction of that change: whoever follows the job (the member's app) writes it.
+  transaction of that change: whoever follows the job (the member's app) writes it; at most
+  ``JOB_EVENTS_PER_MINUTE`` a minute per member (members can write their own job rows).
 - ``labgpu_notify_test()`` (SECURITY DEFINER) is the one way a member enqueues anything: a test
   message to their own login, at most one a minute.
 - ``labgpu_notify_inbox(after, lim)`` (SECURITY DEFINER) is the one way a member reads events:
@@ -28,6 +29,8 @@ from labgpu.storage.labdb_roles import GROUPS, OWNER, execute
 
 #: The most events ``labgpu_notify_inbox`` returns at once.
 INBOX_MOST = 1000
+#: The most job messages (``job_ended``, ``job_failed``) one member's rows write in a minute.
+JOB_EVENTS_PER_MINUTE = 20
 _FINAL = "'completed', 'failed', 'cancelled', 'timeout'"  # events.FINAL_JOB_STATES
 _TIME = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
 
@@ -98,6 +101,14 @@ BEGIN
   END IF;
   event := CASE WHEN NEW.state = 'completed' AND coalesce(NEW.exit_code, 0) = 0
                 THEN 'job_ended' ELSE 'job_failed' END;
+  -- A member writes their own job rows: at most {JOB_EVENTS_PER_MINUTE} job messages a minute
+  -- each, so nobody floods an address through the lab's mail server (the job itself is kept).
+  IF (SELECT count(*) FROM public.outbox o
+      WHERE o.user_name = NEW.user_name AND o.kind IN ('job_ended', 'job_failed')
+        AND o.created_at > clock_timestamp() - interval '1 minute')
+     >= {JOB_EVENTS_PER_MINUTE} THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO public.outbox (kind, audience, user_name, dedup_key, payload, created_at)
   VALUES (event, 'member', NEW.user_name, 'job:' || place || ':' || NEW.name || ':' || NEW.state,
           jsonb_build_object('job', NEW.name, 'id', NEW.id, 'on', place,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select, text, update
+from sqlalchemy import and_, delete, false, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -419,6 +419,26 @@ class NotifyStore:
                 )
             )
         return state
+
+    def prune(self, before: datetime) -> int:
+        """Forget events written before ``before`` whose deliveries are all done (sent or given
+        up), with those deliveries; returns how many events went. The app's lists read only
+        newer ones, and the dedup keys of such old events are never written again."""
+        with self._write() as s:
+            busy = select(DeliveryRow.outbox_id).where(
+                DeliveryRow.state.in_(("pending", "sending"))
+            )
+            old = select(OutboxRow.id).where(
+                OutboxRow.created_at < before,
+                OutboxRow.expanded_at.is_not(None),
+                OutboxRow.id.not_in(busy),
+            )
+            ids = list(s.scalars(old))
+            for start in range(0, len(ids), 500):
+                lot = ids[start : start + 500]
+                s.execute(delete(DeliveryRow).where(DeliveryRow.outbox_id.in_(lot)))
+                s.execute(delete(OutboxRow).where(OutboxRow.id.in_(lot)))
+            return len(ids)
 
     def delivery_counts(self) -> dict[str, int]:
         """How many deliveries are in each state."""

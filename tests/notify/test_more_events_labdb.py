@@ -276,3 +276,27 @@ def test_the_collector_tells_an_intrusion_and_an_idle_warning_once_in_the_lab_da
     assert rows[0][4]["intruder"] == "lee"
     assert rows[0][4]["since"] == ev.utc_text(now - timedelta(seconds=600))
     assert rows[1][4]["group"] == "held-1"
+
+
+def test_a_member_cannot_flood_their_address_with_job_messages(lab: Lab) -> None:
+    """Members write their own job rows: forty jobs inserted already final by direct SQL make
+    at most ``JOB_EVENTS_PER_MINUTE`` messages; the rows themselves are all kept."""
+    from labgpu.storage.labdb_notify import JOB_EVENTS_PER_MINUTE
+
+    columns = "name, group_id, server, state, command, job_dir, starts_at, ends_at, exit_code"
+    with lab.connect("b") as b:
+        for n in range(40):
+            b.execute(
+                f"INSERT INTO lab_jobs ({columns}) VALUES "
+                "(%s, 'g-2', 'node1', 'completed', 'x', %s, now(), now(), 0)",
+                (f"flood-{n}", f".labgpu/jobs/flood-{n}"),
+            )
+        kept = b.execute("SELECT count(*) FROM lab_jobs WHERE name LIKE 'flood-%'").fetchone()
+    assert kept is not None
+    assert kept[0] == 40
+    with lab.admin() as admin:
+        rows = outbox(admin)
+    assert len(rows) == JOB_EVENTS_PER_MINUTE
+    assert {d for _k, _a, _u, d, _p in rows} == {
+        f"job:lab:flood-{n}:completed" for n in range(JOB_EVENTS_PER_MINUTE)
+    }

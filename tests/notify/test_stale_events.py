@@ -46,3 +46,38 @@ def test_an_event_older_than_a_day_is_kept_for_the_list_but_not_sent(tmp_path: P
     assert listed[0].created_at == now - STALE - timedelta(minutes=1)
     assert sender.run().sent == 0
     store.close()
+
+
+def test_the_minute_job_forgets_sent_events_after_ninety_days_once_a_day(tmp_path: Path) -> None:
+    from labgpu.services.notify.watch import KEEP, NotifyWatch
+
+    store = Store(f"sqlite:///{tmp_path / 'lab.db'}")
+    store.upgrade()
+    now = datetime.now(UTC).replace(microsecond=0)
+    store.notify.save_settings(NotifySettings("kim", "kim@lab.test"), now)
+    with store._write() as s:
+        for name, age in (("old", KEEP + timedelta(days=1)), ("recent", timedelta(days=1))):
+            enqueue(s, Event(ev.TEST, ev.MEMBER, "kim", f"test:{name}", {"user": "kim"}), now - age)
+    # Expanded while fresh (a clock 100 days back): one delivery each, still pending.
+    Sender(store.notify, NotifyConfig(), lambda: now - KEEP - timedelta(days=10)).expand()
+    assert store.notify.prune(now - KEEP) == 0  # a delivery still to send: kept
+    capture = Capture()
+    assert (
+        Sender(store.notify, NotifyConfig(), lambda: now, channels={ev.EMAIL: capture}).run().sent
+        == 2
+    )
+    clock = [now]
+    watch = NotifyWatch(store, lambda: clock[0], lambda: None)
+    watch.run()
+    assert [e.payload["user"] for e in store.notify.inbox("kim")] == ["kim"]  # the recent one
+    assert store.notify.delivery_counts() == {"sent": 1}
+    with store._write() as s:
+        enqueue(s, Event(ev.TEST, ev.MEMBER, "kim", "test:older", {"user": "kim"}), now - KEEP * 2)
+    Sender(store.notify, NotifyConfig(), lambda: now, channels={ev.EMAIL: capture}).run()
+    clock[0] = now + timedelta(hours=1)
+    watch.run()  # pruned less than a day ago: not yet
+    assert len(store.notify.inbox("kim")) == 2
+    clock[0] = now + timedelta(days=1)
+    watch.run()
+    assert len(store.notify.inbox("kim")) == 1
+    store.close()

@@ -21,6 +21,9 @@ from labgpu.storage import Store
 
 log = logging.getLogger(__name__)
 
+#: How long sent events are kept (the outbox is not a history: the audit log is).
+KEEP = timedelta(days=90)
+PRUNE_EVERY = timedelta(days=1)
 #: The longest lead a member may choose (``labgpu notify set --lead``).
 MAX_LEAD_MINUTES = 24 * 60
 
@@ -62,6 +65,7 @@ class NotifyWatch:
         self.failures = FailureLog()
         self._sender: Sender | None = None
         self._refused = False
+        self._pruned_at: datetime | None = None
 
     def run(self) -> int:
         """Enqueue the time-based events, send what is due; returns the messages sent."""
@@ -77,6 +81,7 @@ class NotifyWatch:
             if not self._refused:
                 log.info("notify: time-based events not enqueued here: %s", exc)
             self._refused = True
+        self._prune()
         if config is None:  # no [notify]: this machine does not send
             return 0
         if self._sender is None or self._sender.config != config:
@@ -91,6 +96,20 @@ class NotifyWatch:
         if newly:
             self._tell_managers(newly)
         return report.sent
+
+    def _prune(self) -> None:
+        """Once a day: events older than ``KEEP`` whose deliveries are done are forgotten."""
+        now = self.clock()
+        if self._refused or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return
+        self._pruned_at = now
+        try:
+            gone = self.store.notify.prune(now - KEEP)
+        except LabgpuError as exc:
+            log.warning("notify: could not forget old events: %s", exc)
+            return
+        if gone:
+            log.info("notify: forgot %d events older than %d days", gone, KEEP.days)
 
     def _tell_managers(self, failing: dict[str, str]) -> None:
         """A channel started failing (or fails otherwise): one event to managers, at most one
