@@ -15,7 +15,7 @@ sshd hosts (4x RTX A4000 stand-ins each) on the same PostgreSQL, 50 members with
 a webhook each and nothing due, run ``--cpu-runs`` times each way, alternating, for the same
 seconds (so the same sweeps and minute jobs): without ``notify.toml`` (this machine does not
 send) and with one (the sender runs at each minute job and finds nothing). Time is compressed
-5x: a sweep a second and the minute job every ``--housekeeping-s`` 12 s, the service's 5 s and
+5x: ``--interval 1`` and the minute job every ``--housekeeping-s`` 12 s, the service's 5 s and
 60 s. The CPU is the process's own (user + system, all threads, /proc/PID/stat) after a warm-up.
   collector_cpu_s_without      CPU seconds over the window, no notify.toml
   collector_cpu_s_idle_sender  the same with notify.toml, nothing to send
