@@ -6,11 +6,9 @@ would be sent, chosen by the login, never by an argument."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 
 from labgpu.core.booking.run import LabJob
@@ -20,22 +18,11 @@ from labgpu.services.notify.member import NotifyService
 from labgpu.storage import Store
 from tests.helpers.labdb import Lab, lab
 from tests.helpers.rules_lab import DAY, RulesLab, denied, insert, rlab
+from tests.notify.test_outbox_labdb import outbox, store_as
 
 __all__ = ["lab", "rlab"]  # the fixtures
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-
-def outbox(conn: psycopg.Connection) -> list[tuple[str, str, str, str, dict[str, object]]]:
-    rows = conn.execute(
-        "SELECT kind, audience, user_name, dedup_key, payload FROM outbox ORDER BY id"
-    ).fetchall()
-    return [(k, a, u, d, json.loads(p)) for k, a, u, d, p in rows]
-
-
-def store_as(lab: Lab, who: str) -> Store:
-    name = lab.names.get(who, who)
-    return Store(f"postgresql://{name}@127.0.0.1:{lab.server.port}/{lab.dbname}")
 
 
 @pytest.fixture
