@@ -90,6 +90,12 @@ def notify_job(s: Session, on: str, row: object, old_state: str | None) -> bool:
     return event is not None and enqueue(s, event, getattr(row, "ended_at", None))
 
 
+def _has_deciders(s: Session) -> bool:
+    """True if the ``users`` table names a PI or a manager (a lab with roles)."""
+    found = s.scalar(select(UserRow.name).where(UserRow.role.in_(("pi", "manager"))).limit(1))
+    return found is not None
+
+
 def _settings(row: NotifySettingsRow | None, user: str) -> NotifySettings:
     if row is None:
         return NotifySettings(user)
@@ -197,8 +203,12 @@ class NotifyStore:
                         {"after": after_id, "lim": limit},
                     )
                     return [_entry(*row) for row in rows]
+        with self._read() as s:
+            no_roles = not _has_deciders(s)  # a single seat: its user manages
         deciders = self.role_members(("pi", "manager"))
         managers = self.role_members(("manager",))
+        if no_roles:
+            deciders, managers = [*deciders, user], [*managers, user]
         o = OutboxRow
         mine = and_(o.audience == ev.MEMBER, o.user_name == user)
         to_decide = and_(o.audience == ev.DECIDERS, o.user_name != user)
@@ -275,7 +285,8 @@ class NotifyStore:
 
     def role_members(self, roles: tuple[str, ...]) -> list[str]:
         """Members in one of ``roles`` (``pi``, ``manager``): the lab database's login roles,
-        else the ``users`` table."""
+        else the ``users`` table; a database whose ``users`` name no PI or manager (a single
+        seat: whoever uses it manages it) gives everyone with notification settings."""
         with self._read() as s:
             if s.get_bind().dialect.name == "postgresql":
                 names = s.execute(
@@ -293,7 +304,11 @@ class NotifyStore:
             rows = s.scalars(
                 select(UserRow.name).where(UserRow.role.in_(roles)).order_by(UserRow.name)
             )
-            return list(rows)
+            found = list(rows)
+            if found or _has_deciders(s):
+                return found
+            everyone = select(NotifySettingsRow.user_name).order_by(NotifySettingsRow.user_name)
+            return list(s.scalars(everyone))
 
     def expand(
         self,
@@ -354,7 +369,9 @@ class NotifyStore:
 
     def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
         """Take up to ``limit`` due deliveries, oldest first, as ``sending`` until
-        ``now + lease`` (rows another sender holds are skipped)."""
+        ``now + lease`` (rows another sender holds are skipped). Each goes to the member's
+        address as it is now (a retry follows a changed address); one whose address the member
+        removed is given up, not sent."""
         with self._write() as s:
             ids = list(
                 s.scalars(
@@ -373,25 +390,40 @@ class NotifyStore:
                 .values(state="sending", next_at=now + lease)
             )
             rows = s.execute(
-                select(DeliveryRow, OutboxRow.kind, OutboxRow.payload, NotifySettingsRow.language)
+                select(DeliveryRow, OutboxRow.kind, OutboxRow.payload, NotifySettingsRow)
                 .join(OutboxRow, OutboxRow.id == DeliveryRow.outbox_id)
                 .outerjoin(NotifySettingsRow, NotifySettingsRow.user_name == DeliveryRow.user_name)
                 .where(DeliveryRow.id.in_(ids))
                 .order_by(DeliveryRow.id)
             )
-            return [
-                Delivery(
-                    d.id,
-                    d.channel,
-                    d.address,
-                    d.user_name,
-                    kind,
-                    json.loads(payload),
-                    lang or "",
-                    d.attempts,
+            claimed, removed = [], []
+            for d, kind, payload, mine in rows:
+                address = d.address
+                if mine is not None:
+                    address = mine.email if d.channel == ev.EMAIL else mine.webhook_url
+                if not address:
+                    removed.append(d.id)
+                    continue
+                language = mine.language if mine is not None else ""
+                claimed.append(
+                    Delivery(
+                        d.id,
+                        d.channel,
+                        address,
+                        d.user_name,
+                        kind,
+                        json.loads(payload),
+                        language or "",
+                        d.attempts,
+                    )  # fmt: skip
                 )
-                for d, kind, payload, lang in rows
-            ]
+            if removed:
+                s.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.id.in_(removed))
+                    .values(state="failed", last_error="the member removed this address")
+                )
+            return claimed
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None:
         """The channel took it: never send it again."""

@@ -55,3 +55,21 @@ def test_managers_are_told_once_that_mail_fails(tmp_path: Path, hooks: Hooks) ->
     assert len([e for e in store.notify.inbox("lee") if e.kind == ev.NOTIFY_FAILING]) == 1
     assert len(hooks.posts) == 1
     store.close()
+
+
+def test_a_single_seat_user_is_told_as_its_manager(tmp_path: Path, hooks: Hooks) -> None:
+    """A single seat has no roles in its ``users`` table: whoever uses it manages it, so the
+    managers' events (a failing channel, a server offline) reach them and their list."""
+    store = Store(f"sqlite:///{tmp_path / 'lab.db'}")
+    store.upgrade()
+    store.notify.enqueue([Event(ev.TEST, ev.MEMBER, "root", "test:root", {"user": "root"})])
+    config = NotifyConfig(
+        smtp_host="127.0.0.1", smtp_port=free_port(), security="none", webhook_hosts=("127.0.0.1",)
+    )
+    store.notify.save_settings(NotifySettings("root", "root@lab.test", hooks.url("root")), NOW)
+    watch = NotifyWatch(store, lambda: NOW, lambda: config)
+    watch.run()  # the mail fails: root is told
+    assert [e.kind for e in store.notify.inbox("root")] == [ev.TEST, ev.NOTIFY_FAILING]
+    watch.run()
+    assert any("email notifications are failing" in b["text"] for _p, _k, b in hooks.posts)
+    store.close()
