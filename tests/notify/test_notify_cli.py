@@ -71,3 +71,29 @@ def test_the_demo_says_it_sends_nothing(
     out = capsys.readouterr().out
     assert "the demo lab sends nothing" in out
     assert "the collector sends it within a minute" in out  # where a real lab would
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--email", "kim@@x.org", "is not an e-mail address"),
+        ("--email", "kim@example.org,lee@example.org", "is not an e-mail address"),
+        ("--email", "@example.org", "is not an e-mail address"),
+        ("--webhook", "https://", "http:// or https:// URL"),
+        ("--webhook", "ftp://chat.lab.test/x", "http:// or https:// URL"),
+        ("--language", "fr", "is not a language of labgpu's messages"),
+    ],
+)
+def test_values_that_are_not_one_are_refused_and_nothing_is_saved(
+    capsys: pytest.CaptureFixture[str], url: str, option: str, value: str, says: str
+) -> None:
+    run_json(capsys, url, "notify", "set", "--email", "kim@lab.test")
+    code, _out, err = run(capsys, url, "notify", "set", option, value)
+    assert code == 2, err
+    assert says in err
+    shown = run_json(capsys, url, "notify")
+    assert (shown["email"], shown["webhook_url"], shown["language"]) == ("kim@lab.test", "", "")
+
+
+def test_a_language_is_kept_in_lower_case(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    assert run_json(capsys, url, "notify", "set", "--language", "KO")["language"] == "ko"
