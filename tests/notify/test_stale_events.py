@@ -81,3 +81,42 @@ def test_the_minute_job_forgets_sent_events_after_ninety_days_once_a_day(tmp_pat
     watch.run()
     assert len(store.notify.inbox("kim")) == 1
     store.close()
+
+
+def test_a_retry_goes_to_the_address_as_it_is_now(tmp_path: Path) -> None:
+    from labgpu.services.notify.channels import ChannelError
+
+    class FailsOnce(Capture):
+        def send(self, delivery: Delivery, message: Message) -> None:
+            if not self.sent:
+                self.sent.append(("refused", delivery.address))
+                raise ChannelError("connection refused")
+            super().send(delivery, message)
+
+    store = Store(f"sqlite:///{tmp_path / 'lab.db'}")
+    store.upgrade()
+    now = datetime.now(UTC).replace(microsecond=0)
+    store.notify.save_settings(NotifySettings("kim", "old@lab.test"), now)
+    store.notify.save_settings(NotifySettings("lee", "lee@lab.test"), now)
+    store.notify.enqueue(
+        [Event(ev.TEST, ev.MEMBER, u, f"test:{u}", {"user": u}) for u in ("kim", "lee")]
+    )
+    channel = FailsOnce()
+    clock = [now]
+    sender = Sender(store.notify, NotifyConfig(), lambda: clock[0], channels={ev.EMAIL: channel})
+    assert sender.run().sent == 1  # kim's first try refused, lee's sent
+    store.notify.save_settings(NotifySettings("kim", "new@lab.test"), now)
+    clock[0] = now + timedelta(minutes=1)
+    assert sender.run().sent == 1
+    assert channel.sent == [
+        ("refused", "old@lab.test"),
+        ("lee@lab.test", "labgpu: test message"),
+        ("new@lab.test", "labgpu: test message"),
+    ]
+    store.notify.enqueue([Event(ev.TEST, ev.MEMBER, "kim", "test:kim2", {"user": "kim"})])
+    assert sender.expand() == 1  # a delivery to new@lab.test waits…
+    store.notify.save_settings(NotifySettings("kim", ""), now)  # …and kim removes the address
+    assert sender.run().sent == 0
+    assert len(channel.sent) == 3  # nothing went to the removed address
+    assert store.notify.delivery_counts() == {"sent": 2, "failed": 1}
+    store.close()
