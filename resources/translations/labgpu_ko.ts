@@ -1636,12 +1636,16 @@ Compare it with the fingerprint the cluster's administrators publish. Trust this
         <translation>연구실의 수집기 서비스가 이 메시지를 보냅니다. 이 앱이 닫혀 있을 때도 보냅니다.</translation>
     </message>
     <message>
+        <source>Nothing is sent: {problem}</source>
+        <translation>아무것도 보내지 않습니다: {problem}</translation>
+    </message>
+    <message>
         <source>This app sends these messages while it runs, through the mail server set in {path}.</source>
         <translation>이 앱이 실행되는 동안 {path}에 설정된 메일 서버를 통해 이 메시지를 보냅니다.</translation>
     </message>
     <message>
-        <source>Nothing is sent yet: this app sends mail and chat messages while it runs once the mail server is set in notify.toml (README, Notifications).</source>
-        <translation>아직 아무것도 보내지 않습니다: notify.toml에 메일 서버를 설정하면 이 앱이 실행되는 동안 메일과 채팅 메시지를 보냅니다 (README, Notifications).</translation>
+        <source>Nothing is sent yet: this app sends mail and chat messages while it runs once the mail server is set in {path} (README, Notifications).</source>
+        <translation>아직 아무것도 보내지 않습니다: {path}에 메일 서버를 설정하면 이 앱이 실행되는 동안 메일과 채팅 메시지를 보냅니다 (README, Notifications).</translation>
     </message>
     <message>
         <source>Notifications</source>
@@ -1720,9 +1724,9 @@ Compare it with the fingerprint the cluster's administrators publish. Trust this
         <translation>메일이나 채팅 전송이 실패함 (관리자)</translation>
     </message>
     <message>
-        <source>Mail and chat, also when the app is closed</source>
+        <source>Mail and chat</source>
         <extracomment>The kinds in the box: the member's own first, then the deciders' and managers'. The lead (minutes) the lab has for this member, once read.</extracomment>
-        <translation>메일과 채팅 (앱이 닫혀 있을 때도)</translation>
+        <translation>메일과 채팅</translation>
     </message>
     <message>
         <source>name@example.org</source>
@@ -1775,6 +1779,10 @@ Compare it with the fingerprint the cluster's administrators publish. Trust this
     <message>
         <source>Save an e-mail address or a webhook first.</source>
         <translation>먼저 이메일 주소나 웹후크를 저장하세요.</translation>
+    </message>
+    <message>
+        <source>The demo lab sends nothing, not even a test.</source>
+        <translation>데모 연구실은 테스트 메시지도 보내지 않습니다.</translation>
     </message>
     <message>
         <source>A test message is queued to your saved addresses.</source>

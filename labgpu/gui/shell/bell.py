@@ -40,7 +40,7 @@ class BellButton(QToolButton):
     def show_count(self, count: int) -> None:
         """The label with ``count`` kept messages (bold while there are any)."""
         self.setText(
-            self.tr("Notifications ({count})").format(count=count)
+            self.tr("Notifications ({count})").format(count=count if count < 100 else "99+")
             if count
             else self.tr("Notifications")
         )
@@ -56,6 +56,7 @@ class _Row(QWidget):
     def __init__(self, item: InboxItem, dismiss: SignalInstance) -> None:
         super().__init__()
         title = QLabel(f"<b>{_escape(item.title)}</b>")
+        title.setWordWrap(True)
         when = QLabel(item.when.astimezone().strftime("%m-%d %H:%M"))
         when.setObjectName("hint")
         close = QToolButton()
@@ -92,6 +93,8 @@ class InboxPanel(QFrame):
         self.inbox = inbox
         self.list = QListWidget()
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # fixed width
         self.empty = QLabel(
             self.tr(
                 "No notifications. Reminders, decisions on your requests and finished jobs "

@@ -4,10 +4,11 @@ until it is dismissed, across restarts.
 Two sources feed it. The app's own: reminders before a booking starts or ends, the idle rule's
 warnings, someone on a GPU you hold (``Notifier``), a job on a booking or on a cluster that ended.
 And the lab's: what the collector would mail or post to this member (``lab.notify.inbox``:
-decisions on their requests, requests waiting for a PI, servers offline for managers, …), read
+decisions on their requests, servers offline for managers, …), read
 every minute, so what happened while the app was closed is here when it opens. A message both
 sources know (a booking starting, a job's end, a member on a GPU you hold) has the same key and
-is kept once.
+is kept once. A request waiting for a PI is announced, not kept: the Approvals page lists what
+still waits (a kept one would stay after someone decided it); test messages are for the mail.
 
 The list lives in the app's settings, one per database and member, at most ``KEEP`` messages
 (the oldest go first) and remembers the last ``KEEP_DISMISSED`` dismissed keys, so a dismissed
@@ -98,7 +99,8 @@ def entry_item(entry: InboxEntry, language: str) -> InboxItem:
     """A lab message as a kept item, in the app's language."""
     message = render(entry.kind, entry.payload, language, entry.user)
     title = message.subject.removeprefix("labgpu: ").strip()
-    title = title[:1].upper() + title[1:]
+    if entry.kind != ev.REQUEST_PENDING:  # that one starts with a login: kept as it is
+        title = title[:1].upper() + title[1:]
     return InboxItem(
         entry_key(entry), ev.utc_text(entry.created_at), title, message.body, entry.kind
     )
@@ -213,8 +215,13 @@ class Inbox(QObject):
         last = self.after_id()
         for entry in entries or []:
             last = max(last, entry.id)
-            if first and entry.created_at < since:
-                continue  # a first look does not bring up months of old news
+            if entry.kind == ev.TEST or (first and entry.created_at < since):
+                continue  # a test is for the channels; a first look brings up no old news
+            if entry.kind == ev.REQUEST_PENDING:  # the Approvals page keeps what waits
+                if not first:
+                    item = entry_item(entry, language)
+                    self.arrived.emit(InboxItem(item.key, item.at, item.title, ""))
+                continue
             self.add(entry_item(entry, language))
         self.settings.setValue(f"{self._prefix}/after_id", last)
 

@@ -6,8 +6,6 @@ the bell shows how many are kept and opens the list.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QCoreApplication, QObject, QPoint, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
@@ -22,9 +20,13 @@ SHORTCUT = "Ctrl+Shift+N"
 APP = "app"
 
 
-def who_sends(labgpu: Labgpu, demo: bool, config: Path | None) -> str:
-    """Who sends this member's mail and chat messages, for the settings' hint.
-    ``config``: the single seat's ``notify.toml`` if it exists."""
+def who_sends(labgpu: Labgpu, demo: bool) -> str:
+    """Who sends this member's mail and chat messages, for the settings' hint: the lab's
+    collector, this app (a single seat whose ``notify.toml`` is usable), or nobody yet (and
+    why). Reads the file: call it on a worker."""
+    from labgpu.core.errors import ConfigError
+    from labgpu.services.notify import config as notify_config
+
     if demo:
         return QCoreApplication.translate(
             "Notices",
@@ -36,16 +38,23 @@ def who_sends(labgpu: Labgpu, demo: bool, config: Path | None) -> str:
             "Notices",
             "The lab's collector service sends these messages, also while this app is closed.",
         )
-    if config is not None:
+    path = notify_config.config_path()
+    try:
+        usable = notify_config.load(path) is not None
+    except ConfigError as exc:
+        return QCoreApplication.translate("Notices", "Nothing is sent: {problem}").format(
+            problem=exc
+        )
+    if usable:
         return QCoreApplication.translate(
             "Notices",
             "This app sends these messages while it runs, through the mail server set in {path}.",
-        ).format(path=config)
+        ).format(path=path)
     return QCoreApplication.translate(
         "Notices",
         "Nothing is sent yet: this app sends mail and chat messages while it runs once the "
-        "mail server is set in notify.toml (README, Notifications).",
-    )
+        "mail server is set in {path} (README, Notifications).",
+    ).format(path=path)
 
 
 class Notices(QObject):

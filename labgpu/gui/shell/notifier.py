@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from labgpu.core.booking.rules import Reminder, ReminderKind
+from labgpu.core.notify import events as ev
 from labgpu.gui.shell import resources
 from labgpu.gui.shell.errors import handle_error
 from labgpu.gui.shell.worker import run_task
@@ -22,7 +23,7 @@ from labgpu.services import Labgpu
 if TYPE_CHECKING:
     from labgpu.gui.shell.inbox import Inbox
 
-DEFAULT_LEAD_MIN = 15
+DEFAULT_LEAD_MIN = ev.DEFAULT_LEAD_MINUTES  # one default with the lab's messages
 MIN_LEAD_MIN = 1
 MAX_LEAD_MIN = 240
 CHECK_MS = 60_000

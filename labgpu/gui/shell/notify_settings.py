@@ -9,6 +9,7 @@ lab's messages. The hint under the box says who sends: the lab's collector servi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
@@ -91,10 +92,12 @@ class NotifyBox(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setTitle(self.tr("Mail and chat, also when the app is closed"))
+        self.setTitle(self.tr("Mail and chat"))
+        self._demo = False
         self.setMaximumWidth(820)
         self._labgpu: Labgpu | None = None
         self._loaded: NotifySettings | None = None
+        self._reading = False
         self.lead_minutes = 10
         self.email = QLineEdit()
         self.email.setPlaceholderText(self.tr("name@example.org"))
@@ -141,17 +144,22 @@ class NotifyBox(QGroupBox):
         layout.addWidget(self.who_sends)
         self._set_enabled(False)
 
-    def open_lab(self, labgpu: Labgpu, who_sends: str) -> None:
-        """Read this member's settings from ``labgpu``; ``who_sends`` is the hint's text."""
-        self._labgpu = labgpu
-        self.who_sends.setText(who_sends)
+    def open_lab(self, labgpu: Labgpu, who_sends: Callable[[], str], demo: bool = False) -> None:
+        """Read this member's settings from ``labgpu``, and ``who_sends()``, the hint's text
+        (both on a worker)."""
+        if self._reading:
+            return
+        self._labgpu, self._demo, self._reading = labgpu, demo, True
         self.status.setText(self.tr("Reading…"))
-        run_task(labgpu.notify.settings, self._read, context=self)
+        run_task(lambda: (labgpu.notify.settings(), who_sends()), self._read, context=self)
 
-    def _read(self, settings: NotifySettings | None, error: BaseException | None) -> None:
-        if error is not None or settings is None:
+    def _read(self, found: tuple[NotifySettings, str] | None, error: BaseException | None) -> None:
+        self._reading = False
+        if error is not None or found is None:
             self.status.setText(_error_text(error))
             return
+        settings, hint = found
+        self.who_sends.setText(hint)
         self._show(settings)
         self.status.setText("")
         self._set_enabled(True)
@@ -226,6 +234,8 @@ class NotifyBox(QGroupBox):
                 self.status.setText(_error_text(error))
             elif not (self._loaded and self._loaded.addresses()):
                 self.status.setText(self.tr("Save an e-mail address or a webhook first."))
+            elif self._demo:
+                self.status.setText(self.tr("The demo lab sends nothing, not even a test."))
             elif queued:
                 self.status.setText(self.tr("A test message is queued to your saved addresses."))
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QCoreApplication, QProcess, QSettings, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -53,6 +54,7 @@ class SettingsPage(QWidget):
             self.tr("A reminder before each of your bookings starts and ends")
         )
         self.reminder_lead.setValue(notifier.reminder_lead_min(settings))
+        self._lab: tuple[Labgpu, bool] | None = None
         self.notify_box = NotifyBox()
         self.notify_box.lead_minutes = self.reminder_lead.value()
         self.notify_box.lead_loaded.connect(self._lead_loaded)
@@ -88,12 +90,16 @@ class SettingsPage(QWidget):
         layout.addWidget(scroll)
 
     def open_lab(self, labgpu: Labgpu, demo: bool) -> None:
-        """Read the member's mail and chat settings from ``labgpu``."""
-        from labgpu.services.notify.config import config_path
+        """Read the member's mail and chat settings from ``labgpu`` (again each time the page
+        is shown: the CLI or the file may have changed them)."""
+        self._lab = (labgpu, demo)
+        self.notify_box.open_lab(labgpu, lambda: who_sends(labgpu, demo), demo)
 
-        path = config_path()
-        hint = who_sends(labgpu, demo, path if path.is_file() else None)
-        self.notify_box.open_lab(labgpu, hint)
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 — Qt's name
+        """Shown: read the mail and chat settings afresh."""
+        super().showEvent(event)
+        if self._lab is not None:
+            self.open_lab(*self._lab)
 
     def _lead_changed(self, minutes: int) -> None:
         notifier.set_reminder_lead_min(self._settings, minutes)

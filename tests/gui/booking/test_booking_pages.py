@@ -185,7 +185,7 @@ def test_reminder_shown_once_without_a_tray(
     qtbot: QtBot, sample_lab: Labgpu, window: MainWindow
 ) -> None:
     ids = gpu_ids(sample_lab, "gpu-01")
-    sample_lab.bookings.book([ids[0]], soon(0.2), soon(2), "soon")
+    sample_lab.bookings.book([ids[0]], soon(0.1), soon(2), "soon")  # within the 10-min lead
     notifier = Notifier(sample_lab, window.settings)
     assert notifier.tray is None  # offscreen: no system tray, and no crash
     seen: list[str] = []

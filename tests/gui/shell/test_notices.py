@@ -138,6 +138,8 @@ def approved(lab: Labgpu) -> Labgpu:
         [
             Event(ev.REQUEST_APPROVED, ev.MEMBER, lab.user, "approved:g9", payload),
             Event(ev.REQUEST_APPROVED, ev.MEMBER, "someone-else", "approved:g8", payload),
+            Event(ev.TEST, ev.MEMBER, lab.user, "test:1", {"user": lab.user}),  # for the mail
+            Event(ev.REQUEST_PENDING, ev.DECIDERS, "lee", "pending:g7", {**payload, "user": "lee"}),
         ]
     )
     return lab
@@ -160,6 +162,15 @@ def test_the_window_reads_the_labs_messages_and_keeps_its_own(
     assert notices.inbox.items()[0].body == "train-3 on gpu-01 ended (exit 0)"
     notices.inbox.poll()  # read again: nothing new, nothing twice
     qtbot.waitUntil(lambda: not notices.inbox.is_polling(), timeout=10_000)
+    assert notices.inbox.count() == 2
+    # A request waiting for this manager (a single seat's user manages it): announced, not
+    # kept — the Approvals page lists what still waits.
+    payload = {"group": "g6", "user": "lee", "gpus": ["gpu-01:1"], "start": ev.utc_text(START),
+               "end": ev.utc_text(START + timedelta(hours=2))}  # fmt: skip
+    approved.store.notify.enqueue([Event(ev.REQUEST_PENDING, ev.DECIDERS, "lee", "p:g6", payload)])
+    notices.inbox.poll()
+    qtbot.waitUntil(lambda: not notices.inbox.is_polling(), timeout=10_000)
+    assert window.statusBar().currentMessage() == "lee asks for 1 GPU(s)"
     assert notices.inbox.count() == 2
     notices.open_list()
     assert notices.panel.isVisible()
