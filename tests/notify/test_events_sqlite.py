@@ -5,7 +5,9 @@ transaction of the booking change; the collector's minute job writes the time-ba
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,12 +23,12 @@ __all__ = ["clock", "gpus", "kim", "me"]  # the fixtures
 
 
 @pytest.fixture
-def store(tmp_path: object) -> Store:
-    from pathlib import Path
-
-    s = Store(f"sqlite:///{Path(str(tmp_path)) / 'lab.db'}")
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite lab, closed after the test."""
+    s = Store(f"sqlite:///{tmp_path / 'lab.db'}")
     s.upgrade()
-    return s
+    yield s
+    s.close()
 
 
 def outbox(store: Store) -> list[tuple[str, str, str, str, dict[str, object]]]:

@@ -5,9 +5,7 @@ forget; and the app's notification list reads what each member would be sent."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -25,25 +23,11 @@ from labgpu.services.notify.member import NotifyService
 from labgpu.storage import Store
 from labgpu.storage import offload as offload_rows
 from tests.helpers.booking_lab import A4000, NOW, Clock, H, clock, gpus, kim, me, readings
+from tests.notify.test_events_sqlite import outbox, store
 
-__all__ = ["clock", "gpus", "kim", "me"]  # the fixtures
+__all__ = ["clock", "gpus", "kim", "me", "store"]  # the fixtures
 
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'lab.db'}")
-    s.upgrade()
-    return s
-
-
-def outbox(store: Store) -> list[tuple[str, str, str, str, dict[str, object]]]:
-    with store._read() as s:  # noqa: SLF001 — the test reads the rows as stored
-        rows = s.execute(
-            text("SELECT kind, audience, user_name, dedup_key, payload FROM outbox ORDER BY id")
-        )
-        return [(k, a, u, d, json.loads(p)) for k, a, u, d, p in rows]
 
 
 def lab_job(name: str, user: str = "kim") -> LabJob:

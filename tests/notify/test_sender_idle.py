@@ -15,18 +15,11 @@ from labgpu.core.notify import events as ev
 from labgpu.core.notify.events import Event, NotifySettings
 from labgpu.services.notify.config import NotifyConfig
 from labgpu.services.notify.sender import Sender
-from labgpu.storage import Store, db
+from labgpu.storage import Store
 from tests.helpers.notify_receivers import Mailbox, free_port, smtp
+from tests.notify.test_sender import store
 
-__all__ = ["smtp"]  # the fixture
-
-
-@pytest.fixture
-def store(postgres_url: str) -> Iterator[Store]:
-    db.upgrade(postgres_url)
-    store = Store(postgres_url)
-    yield store
-    store.close()
+__all__ = ["smtp", "store"]  # the fixtures
 
 
 @pytest.fixture
