@@ -204,11 +204,10 @@ class NotifyStore:
                     )
                     return [_entry(*row) for row in rows]
         with self._read() as s:
-            no_roles = not _has_deciders(s)  # a single seat: its user manages
-        deciders = self.role_members(("pi", "manager"))
-        managers = self.role_members(("manager",))
-        if no_roles:
-            deciders, managers = [*deciders, user], [*managers, user]
+            has_roles = _has_deciders(s)
+        # Without roles (a single seat) its user manages it.
+        deciders = self.role_members(("pi", "manager")) if has_roles else [user]
+        managers = self.role_members(("manager",)) if has_roles else [user]
         o = OutboxRow
         mine = and_(o.audience == ev.MEMBER, o.user_name == user)
         to_decide = and_(o.audience == ev.DECIDERS, o.user_name != user)

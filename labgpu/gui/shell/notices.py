@@ -73,8 +73,7 @@ class Notices(QObject):
         self.notifier.inbox = self.inbox
         self.bell = BellButton()
         self.bell.show_count(self.inbox.count())
-        self.panel = InboxPanel(self.inbox, window)
-        self.panel.settings_requested.connect(self.settings_requested)
+        self._panel: InboxPanel | None = None  # made when first opened, off the start-up
         self.bell.clicked.connect(self.open_list)
         self.inbox.changed.connect(self.bell.show_count)
         self.inbox.arrived.connect(self.announce)
@@ -95,7 +94,8 @@ class Notices(QObject):
         """Stop reminding and reading; hide the tray icon."""
         self.notifier.stop()
         self.inbox.stop()
-        self.panel.hide()
+        if self._panel is not None:
+            self._panel.hide()
 
     def tell(self, title: str, body: str, key: str = "") -> None:
         """Keep (and announce) a message of the app's own, such as a job that ended; ``key``
@@ -111,6 +111,14 @@ class Notices(QObject):
             self.message.emit(item.body or item.title)
         else:
             self.message.emit(f"{item.title}: {item.body}" if item.body else item.title)
+
+    @property
+    def panel(self) -> InboxPanel:
+        """The list of kept messages (made on first use)."""
+        if self._panel is None:
+            self._panel = InboxPanel(self.inbox, self.window)
+            self._panel.settings_requested.connect(self.settings_requested)
+        return self._panel
 
     def open_list(self) -> None:
         """Open the kept messages above the bell."""

@@ -8,7 +8,6 @@ Linux desktops) the reminder goes to ``message`` only.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -17,11 +16,9 @@ from labgpu.core.booking.rules import Reminder, ReminderKind
 from labgpu.core.notify import events as ev
 from labgpu.gui.shell import resources
 from labgpu.gui.shell.errors import handle_error
+from labgpu.gui.shell.inbox import Inbox, InboxItem, reminder_key
 from labgpu.gui.shell.worker import run_task
 from labgpu.services import Labgpu
-
-if TYPE_CHECKING:
-    from labgpu.gui.shell.inbox import Inbox
 
 DEFAULT_LEAD_MIN = ev.DEFAULT_LEAD_MINUTES  # one default with the lab's messages
 MIN_LEAD_MIN = 1
@@ -110,8 +107,6 @@ class Notifier(QObject):
         (if any) and through ``message``."""
         title, body = self.describe(reminder)
         if self.inbox is not None:
-            from labgpu.gui.shell.inbox import InboxItem, reminder_key
-
             now = datetime.now(UTC).replace(microsecond=0).isoformat()
             kind = str(reminder.kind)
             self.inbox.add(InboxItem(reminder_key(reminder), now, title, body, kind))
